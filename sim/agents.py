@@ -1,0 +1,225 @@
+"""Mesa agents: the readable face of the model's arrays.
+
+Each agent is a view onto one row of :mod:`sim.state`: reading ``community.cooperation`` reads
+the array, assigning it writes the array, so a notebook can inspect or nudge one village and the
+kernels see the change.  ``model.agents_by_type[Community]`` lists them.
+"""
+
+from __future__ import annotations
+
+import mesa
+
+from sim import geography
+from sim.state import CONTRACTOR, FACTIONS, PARTNER, PERPETRATORS, STATE
+
+
+def _field(store: str, name: str, doc: str):
+    def get(self):
+        return float(getattr(getattr(self.model, store), name)[self.row])
+
+    def set_(self, value):
+        getattr(getattr(self.model, store), name)[self.row] = value
+
+    return property(get, set_, doc=doc)
+
+
+class Community(mesa.Agent):
+    """A village or population cluster: the people whose cooperation counterinsurgency lives on.
+
+    Its cooperation with the state is "the most important short-term enabler of successful
+    counterinsurgency: local cooperation"; punitive operations that "blurred the line between
+    combatants and civilians" erode it and raise its grievance.
+    """
+
+    def __init__(self, model: mesa.Model, row: int) -> None:
+        super().__init__(model)
+        self.row = row
+
+    cooperation = _field("communities", "cooperation", "cooperation with the state, 0-1")
+    grievance = _field("communities", "grievance", "grievance, 0-1")
+    support = _field("communities", "support", "support for the armed groups, 0-1")
+    population = _field("communities", "population", "residents alive and at home")
+    displaced = _field("communities", "displaced", "residents currently displaced")
+    memory = _field("communities", "memory", "memory of abuses by state-side forces")
+
+    @property
+    def civilian_deaths(self) -> dict[str, float]:
+        """Civilians of this community killed so far, by perpetrator."""
+        dead = self.model.communities.dead[self.row]
+        return {name: float(dead[k]) for k, name in enumerate(PERPETRATORS)}
+
+    @property
+    def group(self) -> str:
+        """The community's social group."""
+        return geography.GROUPS[self.model.communities.group[self.row]]
+
+    @property
+    def cell(self) -> int:
+        """Map cell of the community."""
+        return int(self.model.communities.cell[self.row])
+
+    @property
+    def region(self) -> str:
+        """North, centre or south."""
+        return geography.REGIONS[self.model.world.cell_region[self.cell]]
+
+    @property
+    def insurgents(self) -> float:
+        """Fighters of both armed groups in the community's cell."""
+        return float(self.model.cells.insurgents[self.cell].sum())
+
+    def __repr__(self) -> str:
+        return (f"<Community {self.row} {self.group} {self.region} pop={self.population:.0f} "
+                f"cooperation={self.cooperation:.2f} grievance={self.grievance:.2f}>")
+
+
+class ForceUnit(mesa.Agent):
+    """A unit that uses force: its discrimination decides whom its force reaches."""
+
+    def __init__(self, model: mesa.Model, row: int) -> None:
+        super().__init__(model)
+        self.row = row
+
+    strength = _field("forces", "strength", "personnel")
+    firepower = _field("forces", "firepower", "force per person")
+    discrimination = _field("forces", "discrimination", "share of force reaching combatants")
+    discipline = _field("forces", "discipline", "restraint, 0-1")
+
+    @property
+    def cell(self) -> int:
+        """Map cell the unit operates in."""
+        return int(self.model.forces.cell[self.row])
+
+    @property
+    def active(self) -> bool:
+        """Whether the unit is deployed and operating."""
+        return bool(self.model.forces.active[self.row])
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} {self.row} strength={self.strength:.0f} "
+                f"discrimination={self.discrimination:.2f} active={self.active}>")
+
+
+class StateForceUnit(ForceUnit):
+    """A national army or gendarmerie unit: accountable, inside the chain of command."""
+
+
+class ContractorUnit(ForceUnit):
+    """A foreign private military team: air mobility to "project power into areas where state
+    presence had been diminished", lower discrimination, "incentives tied to rent
+    extraction"; inside or outside the chain of command as the contract says."""
+
+
+class PartnerUnit(ForceUnit):
+    """A unit of the foreign military partner: intelligence, training and monitoring come with it."""
+
+
+_UNIT_CLASS = {STATE: StateForceUnit, CONTRACTOR: ContractorUnit, PARTNER: PartnerUnit}
+
+
+class InsurgentBand(mesa.Agent):
+    """An armed-group cell, of one of two rival groups, that "recruit[s] and hide[s] among
+    vulnerable communities"."""
+
+    def __init__(self, model: mesa.Model, row: int) -> None:
+        super().__init__(model)
+        self.row = row
+
+    strength = _field("bands", "strength", "fighters")
+
+    @property
+    def faction(self) -> str:
+        """Which armed group the band belongs to."""
+        return FACTIONS[self.model.bands.faction[self.row]]
+
+    @property
+    def cell(self) -> int:
+        """Map cell of the band."""
+        return int(self.model.bands.cell[self.row])
+
+    @property
+    def active(self) -> bool:
+        """Whether the band exists (free rows wait for bands that split)."""
+        return bool(self.model.bands.active[self.row])
+
+
+class Partner(mesa.Agent):
+    """A foreign military partner or the UN mission: intelligence, monitoring, training,
+    mediation; it leaves when its relationship with the host falls below a threshold."""
+
+    def __init__(self, model: mesa.Model, name: str) -> None:
+        super().__init__(model)
+        self.name = name
+
+    @property
+    def relationship(self) -> float:
+        """Relationship with the host, 0-1."""
+        return self.model.relationship[self.name]
+
+    @property
+    def present(self) -> bool:
+        """Whether the partner is deployed."""
+        return self.model.partner_present if self.name == "partner" else self.model.un_present
+
+
+class Government(mesa.Agent):
+    """The host state: legitimacy, budget, sanctions exposure, and the oversight regime."""
+
+    @property
+    def legitimacy(self) -> float:
+        """Legitimacy L of Epstein's grievance H(1-L)."""
+        return self.model.legitimacy
+
+    @property
+    def budget(self) -> float:
+        """Security budget, million USD."""
+        return self.model.budget
+
+    @property
+    def sanctions(self) -> float:
+        """Level of targeted sanctions in force, 0-1."""
+        return self.model.sanctions
+
+
+class NeighbourState(mesa.Agent):
+    """A neighbouring state with its own security choice, exposed to spill-over."""
+
+    def __init__(self, model: mesa.Model, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+        self.name = geography.NEIGHBOURS[index]
+
+    @property
+    def instability(self) -> float:
+        """Instability, 0-1."""
+        return float(self.model.neighbour_instability[self.index])
+
+    @property
+    def has_contractor(self) -> bool:
+        """Whether it has copied the contractor model."""
+        return bool(self.model.neighbour_contractor[self.index])
+
+
+class AgentViews:
+    """Creates the Mesa agents of a model and those of units that arrive later."""
+
+    def __init__(self, model: mesa.Model) -> None:
+        self.model = model
+        for row in range(len(model.communities)):
+            Community(model, row)
+        self.add_units(range(len(model.forces)))
+        for row in range(len(model.bands)):
+            InsurgentBand(model, row)
+        model.partners = {name: Partner(model, name) for name in ("partner", "un")}
+        model.government = Government(model)
+        model.neighbours = [NeighbourState(model, k) for k in range(len(geography.NEIGHBOURS))]
+
+    def add_units(self, rows) -> None:
+        """Create the agents of newly added force units."""
+        for row in rows:
+            _UNIT_CLASS[int(self.model.forces.kind[row])](self.model, int(row))
+
+
+def create_agents(model: mesa.Model) -> AgentViews:
+    """Create every Mesa agent of a freshly built model."""
+    return AgentViews(model)

@@ -1,0 +1,131 @@
+"""The dated event schedule of a scenario, applied at the step each event falls in."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import geography, rng
+from sim.kernels.engagement import forced_atrocity
+from sim.state import CONTRACTOR, PARTNER, STATE
+
+# Entities of event draws sit far above any unit's so that they never share a random number.
+_EVENT_ENTITY = 1 << 40
+_UNIT_FIELDS = ("firepower", "discrimination", "discipline", "reach")
+_KIND_OF = {"state": STATE, "contractor": CONTRACTOR, "partner": PARTNER}
+
+
+def _town_cell(model, name: str) -> int:
+    index = [t[0] for t in geography.TOWNS].index(name)
+    return int(model.world.town_cells[index])
+
+
+def _hotspot_near(model, cell: int) -> int:
+    """The cell within two cells of ``cell`` where most people support the armed groups."""
+    w = model.world
+    x0, y0 = cell % w.width, cell // w.width
+    best, score = cell, -1.0
+    for y in range(max(0, y0 - 2), min(w.height, y0 + 3)):
+        for x in range(max(0, x0 - 2), min(w.width, x0 + 3)):
+            c = y * w.width + x
+            s = model.cells.population[c] * model.cells.support[c]
+            if w.cell_country[c] == 0 and s > score:
+                best, score = c, s
+    return best
+
+
+def apply_due(model) -> list[tuple[int, int, float]]:
+    """Apply the events of the current step; return the abuses they caused, for oversight."""
+    abuses = []
+    for index, event in enumerate(model.scenario.events):
+        if event.step == model.t:
+            abuse = apply(model, event.type, event.fields, _EVENT_ENTITY + index)
+            model.event_log.append((event.date, event.type))
+            if abuse is not None:
+                abuses.append(abuse)
+    return abuses
+
+
+def apply(model, kind: str, fields: dict, entity: int) -> tuple[int, int, float] | None:
+    """Apply one event now (the dashboard's buttons use this too)."""
+    p = model.p
+    if kind == "contractor_arrives":
+        model.deploy_contractor(int(fields.get("units", p["contractor.units"])),
+                                float(fields.get("strength", p["contractor.strength"])))
+    elif kind == "contractor_leaves":
+        model.withdraw_contractor()
+    elif kind == "partner_arrives":
+        name = fields["partner"]
+        model.relationship[name] = p[f"{name}.relationship"]
+        if name == "partner":
+            model.deploy_partner()
+        else:
+            model.un_present = True
+    elif kind == "partner_leaves":
+        model.withdraw(fields["partner"])
+    elif kind == "sanctions":
+        model.sanctions = max(model.sanctions, float(fields["level"]))
+    elif kind == "mass_atrocity":
+        return _mass_atrocity(model, fields, entity)
+    elif kind == "coup":
+        _coup(model, fields["country"])
+    elif kind == "peace_agreement":
+        c = model.communities
+        north = c.group == 0
+        c.grievance[north] *= 0.7
+        c.memory[north] *= 0.5
+        model.legitimacy = min(1.0, model.legitimacy + 0.03)
+    elif kind == "offensive":
+        _offensive(model, _town_cell(model, fields["near"]))
+    elif kind == "set":
+        _set(model, fields["params"])
+    else:
+        raise ValueError(f"unknown event type {kind!r}")
+    return None
+
+
+def _mass_atrocity(model, fields: dict, entity: int) -> tuple[int, int, float]:
+    p = model.p
+    kind = _KIND_OF[fields.get("perpetrator", "contractor")]
+    cell = _hotspot_near(model, _town_cell(model, fields["near"]))
+    size = fields.get("deaths")
+    if size is None:
+        size = rng.pareto(model.seed, model.t, entity, rng.ATROCITY_SIZE,
+                          10.0 * p["engagement.atrocity_min"], p["engagement.atrocity_alpha"])
+    c = model.communities
+    _, deaths = forced_atrocity(model.seed, model.t, entity, kind, model.world.cell_start, cell,
+                                c.population, c.support, c.dead, c.dead_step, float(size))
+    return entity, kind, float(deaths)
+
+
+def _coup(model, country: str) -> None:
+    if country == "host":
+        model.legitimacy = max(0.0, model.legitimacy - 0.05)
+        for name in model.relationship:
+            model.relationship[name] = max(0.0, model.relationship[name] - 0.15)
+        return
+    k = geography.NEIGHBOURS.index(country)
+    model.neighbour_instability[k] = min(1.0, model.neighbour_instability[k] + 0.3)
+
+
+def _offensive(model, cell: int) -> None:
+    f = model.forces
+    w = model.world
+    movers = np.flatnonzero(f.active & np.isin(f.kind, (STATE, CONTRACTOR)))
+    x0, y0 = cell % w.width, cell // w.width
+    for n, u in enumerate(movers):
+        dx, dy = (n % 3) - 1, (n // 3) % 3 - 1
+        target = min(w.height - 1, max(0, y0 + dy)) * w.width + min(w.width - 1, max(0, x0 + dx))
+        f.cell[u] = target if w.cell_country[target] == 0 else cell
+
+
+def _set(model, params: dict) -> None:
+    """Change parameters mid-run; unit properties apply to the units already deployed."""
+    f = model.forces
+    for name, value in params.items():
+        model.p[name] = value
+        section, key = name.split(".", 1)
+        if section in _KIND_OF and key in _UNIT_FIELDS:
+            getattr(f, key)[f.kind == _KIND_OF[section]] = value
+        if name == "sanctions.level":
+            model.sanctions = max(model.sanctions, float(value))
+

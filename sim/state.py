@@ -1,0 +1,153 @@
+"""The model's state, declared once as typed numpy arrays (one row per entity).
+
+Kernels read and write these arrays in place; the Mesa agents of :mod:`sim.agents` are views
+onto one row each.  Perpetrator columns of the death arrays follow ``PERPETRATORS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+PERPETRATORS: tuple[str, ...] = ("state", "contractor", "partner", "insurgent")
+STATE, CONTRACTOR, PARTNER, INSURGENT = range(4)
+FORCE_KINDS: tuple[str, ...] = PERPETRATORS[:3]
+FACTIONS: tuple[str, ...] = ("armed group A", "armed group B")
+
+
+def _zeros(n: int, dtype=np.float64, *shape: int) -> np.ndarray:
+    return np.zeros((n, *shape), dtype=dtype)
+
+
+@dataclass
+class Communities:
+    """Villages and population clusters: who lives there, what they think, what they suffered."""
+
+    cell: np.ndarray
+    group: np.ndarray
+    population: np.ndarray  # residents alive and at home
+    initial_population: np.ndarray
+    displaced: np.ndarray  # residents currently displaced
+    dead: np.ndarray  # (n, 4) civilian deaths by perpetrator, cumulative
+    dead_step: np.ndarray  # (n, 4) civilian deaths by perpetrator, this step
+    cooperation: np.ndarray  # with the state, 0-1
+    support: np.ndarray  # for the armed groups, 0-1
+    grievance: np.ndarray  # 0-1
+    memory: np.ndarray  # memory of abuses by state-side forces (decays)
+    insurgent_memory: np.ndarray  # memory of abuses by armed groups (decays)
+    fear: np.ndarray  # short memory of force (Lyall's deterrence)
+
+    @classmethod
+    def create(cls, cell, group, population, cooperation, grievance) -> Communities:
+        """Communities at the start of a run: no deaths, no displacement, no memories."""
+        n = len(cell)
+        return cls(
+            cell=cell, group=group, population=population.copy(),
+            initial_population=population.copy(), displaced=_zeros(n), dead=_zeros(n, np.float64, 4),
+            dead_step=_zeros(n, np.float64, 4), cooperation=np.full(n, cooperation),
+            support=np.full(n, 0.5 * grievance), grievance=np.full(n, grievance),
+            memory=_zeros(n), insurgent_memory=_zeros(n), fear=_zeros(n),
+        )
+
+    def __len__(self) -> int:
+        return len(self.cell)
+
+
+@dataclass
+class Forces:
+    """State, contractor and partner units: where they are and how they use force."""
+
+    kind: np.ndarray  # int64: STATE / CONTRACTOR / PARTNER
+    cell: np.ndarray
+    strength: np.ndarray
+    firepower: np.ndarray
+    discrimination: np.ndarray
+    discipline: np.ndarray
+    reach: np.ndarray  # int64, cells a week
+    active: np.ndarray  # bool
+
+    @classmethod
+    def empty(cls) -> Forces:
+        """No units; :meth:`add` appends them."""
+        return cls(**{f.name: np.zeros(0, dtype=_FORCE_DTYPES[f.name]) for f in fields(cls)})
+
+    def add(self, kind: int, cells: np.ndarray, strength: float, firepower: float,
+            discrimination: float, discipline: float, reach: int) -> np.ndarray:
+        """Append ``len(cells)`` units of one kind; return their row indices."""
+        n = len(cells)
+        start = len(self.kind)
+        new = dict(kind=np.full(n, kind), cell=np.asarray(cells, dtype=np.int64),
+                   strength=np.full(n, strength), firepower=np.full(n, firepower),
+                   discrimination=np.full(n, discrimination), discipline=np.full(n, discipline),
+                   reach=np.full(n, reach), active=np.ones(n, dtype=bool))
+        for name, values in new.items():
+            setattr(self, name, np.concatenate([getattr(self, name),
+                                                values.astype(_FORCE_DTYPES[name])]))
+        return np.arange(start, start + n)
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+
+_FORCE_DTYPES = dict(kind=np.int64, cell=np.int64, strength=np.float64, firepower=np.float64,
+                     discrimination=np.float64, discipline=np.float64, reach=np.int64,
+                     active=np.bool_)
+
+
+@dataclass
+class Bands:
+    """Insurgent bands of the two rival armed groups; free rows are reused when a band splits."""
+
+    faction: np.ndarray
+    cell: np.ndarray
+    strength: np.ndarray
+    active: np.ndarray
+    recruits: np.ndarray = field(default_factory=lambda: np.zeros(0))  # this step
+
+    @classmethod
+    def create(cls, faction: np.ndarray, cell: np.ndarray, strength: float,
+               capacity: int) -> Bands:
+        """Bands at the start, with room for ``capacity`` bands in all."""
+        n = len(faction)
+        cap = max(capacity, n)
+        bands = cls(faction=np.zeros(cap, np.int64), cell=np.zeros(cap, np.int64),
+                    strength=np.zeros(cap), active=np.zeros(cap, np.bool_), recruits=np.zeros(cap))
+        bands.faction[:n] = faction
+        bands.cell[:n] = cell
+        bands.strength[:n] = strength
+        bands.active[:n] = strength > 0
+        return bands
+
+    def __len__(self) -> int:
+        return len(self.faction)
+
+
+@dataclass
+class Cells:
+    """Per-cell aggregates recomputed each step, and the slow fields of control."""
+
+    population: np.ndarray
+    cooperation: np.ndarray  # population-weighted means
+    support: np.ndarray
+    grievance: np.ndarray
+    fear: np.ndarray
+    recruit_pool: np.ndarray
+    intelligence: np.ndarray
+    concealment: np.ndarray
+    insurgents: np.ndarray  # (cells, 2) fighters by faction
+    forces: np.ndarray  # personnel of all forces in the cell
+    force_presence: np.ndarray  # decaying memory of force presence
+    insurgent_presence: np.ndarray
+    control: np.ndarray  # state control 0-1
+    kills: np.ndarray  # combatants killed by forces this step
+    force_losses: np.ndarray  # force personnel killed by armed groups this step
+    rival_losses: np.ndarray  # fighters killed in fighting between the groups, this step
+
+    @classmethod
+    def create(cls, n: int, control: np.ndarray) -> Cells:
+        """Empty aggregates for ``n`` cells with an initial control field."""
+        arrays = {f.name: _zeros(n) for f in fields(cls)}
+        arrays["insurgents"] = _zeros(n, np.float64, 2)
+        arrays["control"] = control.astype(np.float64).copy()
+        return cls(**arrays)

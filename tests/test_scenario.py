@@ -1,0 +1,351 @@
+"""Scenario files: defaults, extends, events, and one-line errors for every kind of mistake."""
+
+from __future__ import annotations
+
+import datetime
+import pickle
+from pathlib import Path
+
+import pytest
+
+from sim.parameters import BY_NAME, PARAMETERS
+from sim.scenario import (
+    Event,
+    ScenarioError,
+    default_scenario,
+    explain,
+    from_dict,
+    load_scenario,
+)
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_of(path: Path) -> ScenarioError:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    return info.value
+
+
+def assert_one_line(err: ScenarioError, file: str, key: str | None) -> str:
+    message = str(err)
+    assert "\n" not in message and "\r" not in message
+    assert file in message
+    if key is not None:
+        assert f": {key}: " in message
+    return message
+
+
+def test_defaults_hold_every_parameter():
+    s = default_scenario()
+    assert s.params == {p.name: p.default for p in PARAMETERS}
+    assert s.events == [] and s.path is None
+    assert s.start_date() == datetime.date(2013, 1, 7)
+    assert s.date_of(1) == datetime.date(2013, 1, 14)
+    assert len(s.content_hash) == 64
+
+
+def test_extends_merges_and_appends_sorted_events(tmp_path):
+    write(tmp_path, "base.toml", """
+name = "base"
+description = "the parent"
+[oversight]
+punishment = 0.1
+press = 0.2
+[state]
+units = 10
+[[events]]
+date = "2015-06"
+type = "coup"
+country = "Niger"
+[[events]]
+date = 2013-02-04
+type = "contractor_arrives"
+units = 3
+""")
+    child = write(tmp_path, "child.toml", """
+extends = "base.toml"
+name = "child"
+[oversight]
+punishment = 1
+[[events]]
+date = "2014-01-15"
+type = "mass_atrocity"
+near = "Mopti"
+[[events]]
+date = "2015-06-02"
+type = "set"
+params = { oversight.press = 0.5, "sanctions.level" = 1 }
+""")
+    s = load_scenario(child)
+    assert s.name == "child" and s.description == "the parent"
+    assert s.params["oversight.punishment"] == 1.0
+    assert isinstance(s.params["oversight.punishment"], float)
+    assert s.params["oversight.press"] == 0.2
+    assert s.params["state.units"] == 10
+    assert s.params["un.monitoring"] == BY_NAME["un.monitoring"].default
+    assert [e.type for e in s.events] == ["contractor_arrives", "mass_atrocity", "coup", "set"]
+    assert [e.step for e in s.events] == sorted(e.step for e in s.events)
+    coup = s.events[2]
+    assert coup.date == "2015-06-01"
+    assert coup.step == (datetime.date(2015, 6, 1) - datetime.date(2013, 1, 7)).days // 7
+    assert s.events[3].step == coup.step  # same week: the parent's event stays first
+    assert s.events[0].fields == {"units": 3}
+    assert s.events[1].fields == {"near": "Mopti", "perpetrator": "contractor"}
+    assert s.events[3].fields == {"params": {"oversight.press": 0.5, "sanctions.level": 1.0}}
+
+
+def test_replace_events_drops_the_parents_events(tmp_path):
+    write(tmp_path, "base.toml", '[[events]]\ndate = "2014-01"\ntype = "peace_agreement"\n')
+    child = write(tmp_path, "child.toml", """
+extends = "base.toml"
+replace_events = true
+[[events]]
+date = "2016-01"
+type = "contractor_leaves"
+""")
+    assert [e.type for e in load_scenario(child).events] == ["contractor_leaves"]
+
+
+def test_extends_resolves_relative_to_the_extending_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    write(tmp_path, "base.toml", "[run]\nseed = 7\n")
+    child = write(tmp_path / "sub", "child.toml", 'extends = "../base.toml"\n')
+    assert load_scenario(child).params["run.seed"] == 7
+
+
+def test_unknown_key_suggests_the_nearest(tmp_path):
+    path = write(tmp_path, "x.toml", "[oversight]\npunishmnt = 0.5\n")
+    message = assert_one_line(error_of(path), "x.toml", "oversight.punishmnt")
+    assert "did you mean oversight.punishment?" in message
+
+
+def test_unknown_section(tmp_path):
+    path = write(tmp_path, "x.toml", "[oversite]\npress = 0.5\n")
+    message = assert_one_line(error_of(path), "x.toml", "oversite")
+    assert "unknown section" in message and "oversight" in message
+
+
+def test_wrong_type(tmp_path):
+    path = write(tmp_path, "x.toml", '[oversight]\npress = "high"\n')
+    message = assert_one_line(error_of(path), "x.toml", "oversight.press")
+    assert "a number in [0, 1]" in message
+
+
+def test_bool_is_not_a_number(tmp_path):
+    path = write(tmp_path, "x.toml", "[state]\nunits = true\n")
+    message = assert_one_line(error_of(path), "x.toml", "state.units")
+    assert "boolean" in message and "an integer" in message
+
+
+def test_float_is_not_an_integer(tmp_path):
+    path = write(tmp_path, "x.toml", "[run]\nsteps = 52.0\n")
+    message = assert_one_line(error_of(path), "x.toml", "run.steps")
+    assert "an integer in [1, 5200]" in message
+
+
+def test_out_of_range(tmp_path):
+    path = write(tmp_path, "x.toml", "[oversight]\npunishment = 1.5\n")
+    message = assert_one_line(error_of(path), "x.toml", "oversight.punishment")
+    assert "out of range" in message and "[0, 1]" in message
+
+
+def test_start_date_must_be_iso(tmp_path):
+    path = write(tmp_path, "x.toml", '[run]\nstart_date = "07/01/2013"\n')
+    assert_one_line(error_of(path), "x.toml", "run.start_date")
+
+
+def test_missing_extends_target(tmp_path):
+    path = write(tmp_path, "x.toml", 'extends = "nowhere.toml"\n')
+    message = assert_one_line(error_of(path), "x.toml", "extends")
+    assert "nowhere.toml" in message
+
+
+def test_extends_cycle_names_the_chain(tmp_path):
+    a = write(tmp_path, "a.toml", 'extends = "b.toml"\n')
+    write(tmp_path, "b.toml", 'extends = "a.toml"\n')
+    message = assert_one_line(error_of(a), "b.toml", "extends")
+    assert "a.toml -> " in message and "b.toml -> " in message and "cycle" in message
+
+
+def test_self_extends(tmp_path):
+    a = write(tmp_path, "a.toml", 'extends = "a.toml"\n')
+    message = assert_one_line(error_of(a), "a.toml", "extends")
+    assert "cycle" in message
+
+
+def test_not_toml(tmp_path):
+    path = write(tmp_path, "x.toml", "[oversight\npress = 0.5\n")
+    message = assert_one_line(error_of(path), "x.toml", None)
+    assert "not valid TOML" in message
+
+
+def test_not_toml_in_a_parent_names_the_parent(tmp_path):
+    write(tmp_path, "base.toml", "press = = 1\n")
+    child = write(tmp_path, "child.toml", 'extends = "base.toml"\n')
+    message = assert_one_line(error_of(child), "base.toml", None)
+    assert "child.toml" not in message
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "x.toml"
+    path.write_bytes(b'name = "caf\xe9"\n')
+    message = assert_one_line(error_of(path), "x.toml", None)
+    assert "UTF-8" in message
+
+
+def test_missing_file(tmp_path):
+    message = assert_one_line(error_of(tmp_path / "absent.toml"), "absent.toml", None)
+    assert "cannot read" in message
+
+
+def test_event_outside_run(tmp_path):
+    path = write(tmp_path, "x.toml", '[[events]]\ndate = "2030-01"\ntype = "peace_agreement"\n')
+    message = assert_one_line(error_of(path), "x.toml", "events[0].date")
+    assert "2030-01 is outside the run (2013-01-07 to 2022-12-25)" in message
+
+
+def test_event_before_start(tmp_path):
+    path = write(tmp_path, "x.toml", '[[events]]\ndate = "2012-12"\ntype = "peace_agreement"\n')
+    assert_one_line(error_of(path), "x.toml", "events[0].date")
+
+
+def test_event_date_must_be_a_real_month_or_day(tmp_path):
+    path = write(tmp_path, "x.toml", '[[events]]\ndate = "2014-13"\ntype = "peace_agreement"\n')
+    message = assert_one_line(error_of(path), "x.toml", "events[0].date")
+    assert '"2014-13" is not a date' in message
+
+
+def test_event_range_uses_the_merged_run(tmp_path):
+    write(tmp_path, "base.toml", '[[events]]\ndate = "2014-01"\ntype = "peace_agreement"\n')
+    child = write(tmp_path, "child.toml", 'extends = "base.toml"\n[run]\nsteps = 10\n')
+    assert_one_line(error_of(child), "base.toml", "events[0].date")
+
+
+def test_unknown_event_type(tmp_path):
+    path = write(tmp_path, "x.toml", '[[events]]\ndate = "2014-01"\ntype = "cou"\n')
+    message = assert_one_line(error_of(path), "x.toml", "events[0].type")
+    assert "did you mean coup?" in message and "peace_agreement" in message
+
+
+def test_unknown_event_field(tmp_path):
+    path = write(tmp_path, "x.toml", """
+[[events]]
+date = "2014-01"
+type = "sanctions"
+levle = 0.5
+""")
+    message = assert_one_line(error_of(path), "x.toml", "events[0].levle")
+    assert "did you mean level?" in message
+
+
+def test_missing_required_event_field(tmp_path):
+    path = write(tmp_path, "x.toml", '[[events]]\ndate = "2014-01"\ntype = "sanctions"\n')
+    assert_one_line(error_of(path), "x.toml", "events[0].level")
+
+
+def test_bad_town_name(tmp_path):
+    path = write(tmp_path, "x.toml", """
+[[events]]
+date = "2014-01"
+type = "offensive"
+[[events]]
+date = "2014-02"
+type = "mass_atrocity"
+near = "Timbuctoo"
+""")
+    message = assert_one_line(error_of(path), "x.toml", "events[0].near")
+    assert "missing" in message
+    path = write(tmp_path, "y.toml", """
+[[events]]
+date = "2014-02"
+type = "mass_atrocity"
+near = "Timbuctoo"
+""")
+    message = assert_one_line(error_of(path), "y.toml", "events[0].near")
+    assert "did you mean Timbuktu?" in message and "Bamako" in message
+
+
+def test_set_cannot_touch_run_or_map(tmp_path):
+    path = write(tmp_path, "x.toml", """
+[[events]]
+date = "2014-01"
+type = "set"
+params = { "run.seed" = 3 }
+""")
+    message = assert_one_line(error_of(path), "x.toml", "events[0].params.run.seed")
+    assert "cannot be set by an event" in message
+
+
+def test_set_checks_parameter_values(tmp_path):
+    path = write(tmp_path, "x.toml", """
+[[events]]
+date = "2014-01"
+type = "set"
+params = { oversight.punishment = 2 }
+""")
+    message = assert_one_line(error_of(path), "x.toml", "events[0].params.oversight.punishment")
+    assert "out of range" in message
+
+
+def test_content_hash_follows_the_parent(tmp_path):
+    base = write(tmp_path, "base.toml", "[oversight]\npress = 0.2\n")
+    child = write(tmp_path, "child.toml", 'extends = "base.toml"\n[state]\nunits = 5\n')
+    first = load_scenario(child).content_hash
+    assert load_scenario(child).content_hash == first
+    base.write_text("[oversight]\npress = 0.3\n", encoding="utf-8")
+    assert load_scenario(child).content_hash != first
+
+
+def test_with_overrides_copies_and_checks():
+    s = default_scenario()
+    t = s.with_overrides(**{"run.seed": 3}, oversight__press=1)
+    assert t.params["run.seed"] == 3 and t.params["oversight.press"] == 1.0
+    assert s.params["run.seed"] == 1
+    assert t.content_hash != s.content_hash
+    with pytest.raises(ScenarioError, match="did you mean run.seed"):
+        s.with_overrides(**{"run.sed": 3})
+    with pytest.raises(ScenarioError, match="run.steps"):
+        s.with_overrides(**{"run.steps": True})
+
+
+def test_with_overrides_rechecks_event_dates():
+    s = from_dict({"events": [{"date": "2016-01", "type": "peace_agreement"}]}, "nb")
+    assert s.events[0].step == (datetime.date(2016, 1, 1) - s.start_date()).days // 7
+    later = s.with_overrides(**{"run.start_date": "2014-01-06"})
+    assert later.events[0].step == (datetime.date(2016, 1, 1) - later.start_date()).days // 7
+    with pytest.raises(ScenarioError) as info:
+        s.with_overrides(**{"run.steps": 52})
+    assert_one_line(info.value, "nb", "events[0].date")
+
+
+def test_from_dict_checks_like_a_file():
+    with pytest.raises(ScenarioError) as info:
+        from_dict({"state": {"units": -1}}, "notebook")
+    assert_one_line(info.value, "notebook", "state.units")
+
+
+def test_errors_survive_pickling():
+    err = ScenarioError("x.toml", "run.seed", "bad; allowed: an integer")
+    again = pickle.loads(pickle.dumps(err))
+    assert str(again) == str(err) and again.key == "run.seed"
+
+
+def test_event_fields_are_what_the_file_says():
+    s = from_dict({"events": [
+        {"date": "2014-03-05", "type": "mass_atrocity", "near": "Gao", "perpetrator": "state",
+         "deaths": 30},
+    ]})
+    assert s.events == [Event("2014-03-05", s.events[0].step, "mass_atrocity",
+                              {"near": "Gao", "perpetrator": "state", "deaths": 30.0})]
+
+
+def test_explain_mentions_every_parameter():
+    text = explain()
+    for p in PARAMETERS:
+        assert p.name in text
+        assert p.meaning in text
