@@ -111,7 +111,8 @@ class ContractorUnit(ForceUnit):
 
 
 class PartnerUnit(ForceUnit):
-    """A unit of the foreign military partner: intelligence, training and monitoring come with it."""
+    """A unit of the foreign military partner: intelligence, training and monitoring come
+    with it."""
 
 
 _UNIT_CLASS = {STATE: StateForceUnit, CONTRACTOR: ContractorUnit, PARTNER: PartnerUnit}

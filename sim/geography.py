@@ -175,7 +175,7 @@ def build_world(params: dict, seed: int) -> World:
         np.add.at(cell_mine, mrow * width + mcol, 1.0)
         cell_mine[cell_country != HOST] = 0.0
 
-    density = np.select([region == NORTH, region == CENTRE], [0.08, 1.0], 1.3).astype(float)
+    density = np.select([region == NORTH, region == CENTRE], [0.08, 1.0], 1.8).astype(float)
     river = _distance_to_polyline(centres, _NIGER_RIVER)
     density *= 1.0 + 3.0 * np.exp(-((river / 0.8) ** 2))
     density[~in_host] = 0.0

@@ -265,8 +265,8 @@ class BlowbackModel(mesa.Model):
                          cells.intelligence, cells.concealment, cells.insurgents,
                          p["engagement.kill_rate"], p["engagement.harm_rate"],
                          p["engagement.atrocity_rate"], p["engagement.atrocity_min"],
-                         p["engagement.atrocity_max"], p["engagement.atrocity_alpha"], cells.kills, event_community,
-                         event_deaths)
+                         p["engagement.atrocity_max"], p["engagement.atrocity_alpha"],
+                         cells.kills, event_community, event_deaths)
         un_protection = p["un.protection"] if self.un_present else 0.0
         insurgent_violence(seed, t, b.cell, b.faction, b.strength, b.active, w.cell_country,
                            w.cell_start, c.population, c.cooperation, c.dead, c.dead_step,

@@ -44,7 +44,8 @@ class Communities:
         n = len(cell)
         return cls(
             cell=cell, group=group, population=population.copy(),
-            initial_population=population.copy(), displaced=_zeros(n), dead=_zeros(n, np.float64, 4),
+            initial_population=population.copy(), displaced=_zeros(n),
+            dead=_zeros(n, np.float64, 4),
             dead_step=_zeros(n, np.float64, 4), cooperation=np.full(n, cooperation),
             support=np.full(n, 0.5 * grievance), grievance=np.full(n, grievance),
             memory=_zeros(n), insurgent_memory=_zeros(n), fear=_zeros(n),

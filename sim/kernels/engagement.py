@@ -31,7 +31,8 @@ def force_operations(seed, step, unit_kind, unit_cell, unit_strength, unit_firep
                      unit_discrimination, unit_discipline, unit_active, kind_effort,
                      cell_start, population, support, dead, dead_step, cell_population,
                      cell_support, cell_intelligence, cell_concealment, cell_insurgents,
-                     kill_rate, harm_rate, atrocity_rate, atrocity_min, atrocity_max, atrocity_alpha,
+                     kill_rate, harm_rate, atrocity_rate, atrocity_min, atrocity_max,
+                     atrocity_alpha,
                      out_cell_kills, out_event_community, out_event_deaths):
     """One week of operations by every active unit against the bands of its cell.
 

@@ -28,7 +28,7 @@ def recruit(seed, step, band_cell, band_strength, band_active, band_recruits, ce
         if cell_country[c] == 0:
             present = cell_insurgents[c, 0] + cell_insurgents[c, 1]
             if present > 0.0:
-                lam = recruitment * cell_recruit_pool[c] * (s / present) * present / (present + 200.0)
+                lam = recruitment * cell_recruit_pool[c] * s / (present + 200.0)
                 gained += rng.poisson(seed, step, b, rng.RECRUIT, lam)
             k = cell_border[c]
         else:

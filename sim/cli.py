@@ -1,0 +1,181 @@
+"""The ``blowback`` command: run a scenario, compare regimes, explain the parameters.
+
+Heavy imports (Mesa, numba, matplotlib) happen inside the commands, so that ``--help`` and
+input errors answer at once.  Every user error is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from sim.scenario import ScenarioError
+
+EXIT_USAGE = 2
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="blowback",
+        description="Agent-based simulation of outsourced counterinsurgency.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one scenario and write its results")
+    run.add_argument("scenario", help="scenario file (TOML)")
+    run.add_argument("--seed", type=_seed, help="root seed (default: the scenario's run.seed)")
+    run.add_argument("--steps", type=_positive, help="weeks to run (default: run.steps)")
+    run.add_argument("--out", type=Path,
+                     help="output folder (default: results/<scenario>-seed<N>)")
+    run.add_argument("--json", action="store_true",
+                     help="print the summary as JSON on stdout and nothing else")
+
+    cmp_ = sub.add_parser("compare", help="compare scenarios on common random numbers")
+    cmp_.add_argument("scenarios", nargs="+", help="scenario files; the first is the baseline")
+    cmp_.add_argument("--seeds", type=_positive, default=10, help="seeds per scenario (10)")
+    cmp_.add_argument("--first-seed", type=_seed, default=1, help="first seed (1)")
+    cmp_.add_argument("--steps", type=_positive, help="weeks to run (default: each run.steps)")
+    cmp_.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+                      help="worker processes (default: all cores)")
+    cmp_.add_argument("--out", type=Path, help="output folder (default: results/compare-<hash>)")
+
+    scen = sub.add_parser("scenario", help="check a scenario file, or explain every parameter")
+    scen.add_argument("file", nargs="?", help="scenario file to check and print resolved")
+    scen.add_argument("--explain", action="store_true",
+                      help="print every parameter: default, allowed range, unit, meaning")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``blowback`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    from sim.results import OutputError
+
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "compare":
+            return _compare(args)
+        return _scenario(args)
+    except (ScenarioError, OutputError) as err:
+        print(f"blowback: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("blowback: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _overrides(args) -> dict:
+    changes = {}
+    if getattr(args, "seed", None) is not None:
+        changes["run.seed"] = args.seed
+    if args.steps is not None:
+        changes["run.steps"] = args.steps
+    return changes
+
+
+def _run(args) -> int:
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    changes = _overrides(args)
+    if changes:
+        scenario = scenario.with_overrides(**changes)
+    seed = scenario.params["run.seed"]
+    out = args.out or Path("results") / f"{Path(args.scenario).stem}-seed{seed}"
+    from sim.results import RUN_FILES, check_replaceable
+    from sim.simulation import Sim
+
+    check_replaceable(out, RUN_FILES)
+    sim = Sim(scenario, agents=False)
+    sim.run(progress=sys.stderr.isatty() and not args.json)
+    sim.save(out)
+    doc = json.loads((out / "summary.json").read_text())
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    s = doc["summary"]
+    deaths = s["civilian_deaths"]
+    print(f"{scenario.name}: {s['start_date']} to {s['end_date']}, seed {seed}")
+    print(f"  civilian deaths {deaths['total']:,.0f} (state {deaths['state']:,.0f}, contractor "
+          f"{deaths['contractor']:,.0f}, partner {deaths['partner']:,.0f}, insurgent "
+          f"{deaths['insurgent']:,.0f})")
+    print(f"  insurgents at end {s['insurgent_strength_final']:,.0f}, recruits "
+          f"{s['recruits_total']:,.0f}, cooperation {s['cooperation_mean_final']:.2f}, "
+          f"legitimacy {s['legitimacy_final']:.2f}, displaced {s['displaced_final']:,.0f}")
+    print(f"  written to {out}/ (timeseries.parquet, summary.json)")
+    return 0
+
+
+def _compare(args) -> int:
+    from sim.compare import COMPARISON_FILES, compare, default_out, write_comparison
+    from sim.results import check_replaceable
+    from sim.scenario import load_scenario
+
+    scenarios = [load_scenario(path) for path in args.scenarios]
+    if args.steps is not None:
+        scenarios = [s.with_overrides(**{"run.steps": args.steps}) for s in scenarios]
+    out = args.out or default_out(scenarios, args.seeds, args.steps)
+    check_replaceable(out, COMPARISON_FILES)
+    total = len(scenarios) * args.seeds
+    progress = None
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="run", desc="compare")
+        progress = bar.update
+    try:
+        result = compare(scenarios, args.seeds, None, jobs=min(args.jobs, total),
+                         first_seed=args.first_seed, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    write_comparison(result, out)
+    print(result.text())
+    print(f"\nFigure: {out / 'comparison.png'}   Tables: {out}/comparison.csv, differences.csv")
+    return 0
+
+
+def _scenario(args) -> int:
+    from sim.scenario import explain, load_scenario
+
+    if args.explain:
+        print(explain())
+        return 0
+    if not args.file:
+        print("blowback: error: scenario: give a FILE to check, or --explain", file=sys.stderr)
+        return EXIT_USAGE
+    scenario = load_scenario(args.file)
+    print(f"{scenario.name} ({scenario.content_hash[:12]}): valid")
+    for name, value in scenario.params.items():
+        print(f"  {name} = {value!r}")
+    for event in scenario.events:
+        print(f"  event {event.date} (step {event.step}): {event.type} {event.fields or ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

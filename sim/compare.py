@@ -1,0 +1,213 @@
+"""Compare scenarios on common random numbers: seed k is the same world in every scenario."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.scenario import Scenario
+
+COMPARISON_FILES = frozenset({"runs.csv", "comparison.csv", "differences.csv", "comparison.txt",
+                              "comparison.png"})
+
+# (column, label, how to read it off a run's summary)
+OUTCOMES: tuple[tuple[str, str, Callable[[dict], float]], ...] = (
+    ("civilian_deaths", "civilian deaths", lambda s: s["civilian_deaths"]["total"]),
+    ("civilian_deaths_contractor", "by contractor", lambda s: s["civilian_deaths"]["contractor"]),
+    ("insurgent_strength_final", "insurgents at end", lambda s: s["insurgent_strength_final"]),
+    ("recruits_total", "recruits", lambda s: s["recruits_total"]),
+    ("cooperation_mean_final", "cooperation", lambda s: s["cooperation_mean_final"]),
+    ("grievance_mean_final", "grievance", lambda s: s["grievance_mean_final"]),
+    ("legitimacy_final", "legitimacy", lambda s: s["legitimacy_final"]),
+    ("displaced_final", "displaced", lambda s: s["displaced_final"]),
+    ("partner_present_final", "partner stays", lambda s: float(s["partner_present_final"])),
+    ("territory_state_share_final", "state territory",
+     lambda s: s["territory_state_share_final"]),
+    ("neighbour_states_with_contractors_final", "neighbours copying",
+     lambda s: s["neighbour_states_with_contractors_final"]),
+)
+
+
+def run_one(scenario: Scenario, seed: int, steps: int | None) -> tuple[dict, pd.DataFrame]:
+    """Run one scenario on one seed; return its summary and weekly series."""
+    from sim import results
+    from sim.model import BlowbackModel
+
+    changes = {"run.seed": seed}
+    if steps is not None:
+        changes["run.steps"] = steps
+    model = BlowbackModel(scenario.with_overrides(**changes), agents=False).run()
+    return results.summary(model), results.series(model)
+
+
+def run_many(tasks: Sequence[tuple[Scenario, int, int | None]], jobs: int = 1,
+             progress: Callable[[int], None] | None = None) -> list[tuple[dict, pd.DataFrame]]:
+    """Run ``(scenario, seed, steps)`` tasks, in worker processes when ``jobs`` > 1.
+
+    Results come back in task order whatever the scheduling, and each run's numbers depend only
+    on its scenario and seed, so the number of workers never changes them.  Workers are recycled
+    after a few runs, which bounds the memory Mesa keeps between runs.
+    """
+    out: list = [None] * len(tasks)
+    if jobs <= 1:
+        for i, task in enumerate(tasks):
+            out[i] = run_one(*task)
+            if progress:
+                progress(1)
+        return out
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, max_tasks_per_child=25) as pool:
+        futures = {pool.submit(run_one, *task): i for i, task in enumerate(tasks)}
+        for future in as_completed(futures):
+            out[futures[future]] = future.result()
+            if progress:
+                progress(1)
+    return out
+
+
+def bootstrap_interval(values: np.ndarray, reps: int = 2000, level: float = 0.95
+                       ) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean (fixed seed: the same data give the same
+    interval)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(12345)
+    means = values[rng.integers(0, len(values), size=(reps, len(values)))].mean(axis=1)
+    tail = (1.0 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+@dataclass
+class Comparison:
+    """The outcome of a comparison: per-run summaries, tables and the weekly series."""
+
+    runs: pd.DataFrame  # one row per (scenario, seed)
+    table: pd.DataFrame  # per scenario and outcome: mean, low, high
+    differences: pd.DataFrame  # paired against the baseline (the first scenario)
+    series: dict[str, list[pd.DataFrame]]
+
+    def text(self) -> str:
+        """The table as text: one row per scenario, ``mean [low, high]`` per outcome."""
+        return _format(self.table) + "\n\nPaired difference against " \
+            f"{self.table['scenario'].iloc[0]} (same seeds):\n" + _format(self.differences)
+
+
+def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
+            jobs: int = 1, first_seed: int = 1,
+            progress: Callable[[int], None] | None = None) -> Comparison:
+    """Run every scenario on seeds ``first_seed .. first_seed + seeds - 1`` and summarise."""
+    names = _unique_names(scenarios)
+    seed_list = [first_seed + k for k in range(seeds)]
+    tasks = [(s, seed, steps) for s in scenarios for seed in seed_list]
+    done = run_many(tasks, jobs=jobs, progress=progress)
+    rows = []
+    series: dict[str, list[pd.DataFrame]] = {n: [] for n in names}
+    for (_, seed, _), (summ, df), name in zip(
+            tasks, done, [n for n in names for _ in seed_list], strict=True):
+        rows.append({"scenario": name, "seed": seed,
+                     **{col: get(summ) for col, _, get in OUTCOMES}})
+        series[name].append(df)
+    runs = pd.DataFrame(rows)
+    table = _summarise(runs, names)
+    base = runs[runs["scenario"] == names[0]].set_index("seed")
+    paired = []
+    for name in names[1:]:
+        other = runs[runs["scenario"] == name].set_index("seed")
+        diff = other.drop(columns="scenario") - base.drop(columns="scenario")
+        paired.append(diff.reset_index().assign(scenario=name))
+    diffs = _summarise(pd.concat(paired), names[1:]) if paired else table.iloc[0:0]
+    return Comparison(runs, table, diffs, series)
+
+
+def _unique_names(scenarios: Sequence[Scenario]) -> list[str]:
+    names: list[str] = []
+    for s in scenarios:
+        name = s.name
+        k = 2
+        while name in names:
+            name = f"{s.name} ({k})"
+            k += 1
+        names.append(name)
+    return names
+
+
+def _summarise(runs: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    rows = []
+    for name in names:
+        sub = runs[runs["scenario"] == name]
+        for col, label, _ in OUTCOMES:
+            values = sub[col].to_numpy(dtype=float)
+            low, high = bootstrap_interval(values)
+            rows.append({"scenario": name, "outcome": col, "label": label,
+                         "mean": float(values.mean()), "low": low, "high": high,
+                         "n": len(values)})
+    return pd.DataFrame(rows)
+
+
+def _fmt(x: float) -> str:
+    if not np.isfinite(x):
+        return "-"
+    ax = abs(x)
+    if ax >= 100:
+        return f"{x:,.0f}"
+    if ax >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def _format(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "(none)"
+    labels = list(dict.fromkeys(table["label"]))
+    names = list(dict.fromkeys(table["scenario"]))
+    cells = {(r.scenario, r.label): f"{_fmt(r.mean)} [{_fmt(r.low)}, {_fmt(r.high)}]"
+             for r in table.itertuples()}
+    head = ["scenario"] + labels
+    body = [[n] + [cells[(n, lab)] for lab in labels] for n in names]
+    widths = [max(len(str(row[i])) for row in [head] + body) for i in range(len(head))]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+             for row in [head] + body]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def default_out(scenarios: Sequence[Scenario], seeds: int, steps: int | None) -> Path:
+    """A results folder named by what was compared, so that reruns land in the same place."""
+    key = json.dumps([[s.content_hash for s in scenarios], seeds, steps])
+    return Path("results") / f"compare-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def write_comparison(comparison: Comparison, out: Path) -> Path:
+    """Write the tables (CSV, JSON), per-run outcomes and the figure into ``out`` atomically."""
+    import matplotlib.pyplot as plt
+
+    from sim.plotting import plot_comparison
+    from sim.results import check_replaceable, swap_into_place
+
+    out = Path(out)
+    check_replaceable(out, COMPARISON_FILES)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        comparison.runs.to_csv(tmp / "runs.csv", index=False)
+        comparison.table.to_csv(tmp / "comparison.csv", index=False)
+        comparison.differences.to_csv(tmp / "differences.csv", index=False)
+        (tmp / "comparison.txt").write_text(comparison.text() + "\n")
+        plt.close(plot_comparison(comparison.series, tmp / "comparison.png"))
+        swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

@@ -1,0 +1,156 @@
+"""What a run leaves behind: the per-step series, the summary, and the provenance to redo it."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SERIES_FILE = "timeseries.parquet"
+SUMMARY_FILE = "summary.json"
+RUN_FILES = frozenset({SERIES_FILE, SUMMARY_FILE})
+
+
+class OutputError(RuntimeError):
+    """An output folder cannot be written as asked (one line, for the CLI)."""
+
+
+def series(model) -> pd.DataFrame:
+    """The run's tidy time series: one row a week, with its calendar date."""
+    df = pd.DataFrame(model.records)
+    df["date"] = pd.to_datetime(df["date"])
+    return df
+
+
+def summary(model) -> dict[str, Any]:
+    """The headline outcomes of a run, as plain JSON-ready numbers."""
+    rec = model.records
+    dead = model.communities.dead.sum(axis=0)
+    last = {k: (v[-1] if v else None) for k, v in rec.items()}
+    totals = model.totals
+    return {
+        "steps": len(rec["step"]),
+        "start_date": model.scenario.date_of(0).isoformat(),
+        "end_date": model.scenario.date_of(max(len(rec["step"]) - 1, 0)).isoformat(),
+        "civilian_deaths": {
+            "total": float(dead.sum()), "state": float(dead[0]),
+            "contractor": float(dead[1]), "partner": float(dead[2]),
+            "insurgent": float(dead[3]),
+        },
+        "largest_event": float(max(rec["largest_event"], default=0.0)),
+        "combatant_deaths": float(totals["combatant_deaths"]),
+        "insurgent_strength_final": _num(last["insurgent_strength"]),
+        "recruits_total": float(totals["recruits"]),
+        "cooperation_mean_final": _num(last["cooperation_mean"]),
+        "grievance_mean_final": _num(last["grievance_mean"]),
+        "legitimacy_final": float(model.legitimacy),
+        "displaced_final": float(model.communities.displaced.sum()),
+        "abuses_total": float(totals["abuses"]),
+        "abuses_detected": float(totals["abuses_detected"]),
+        "abuses_punished": float(totals["abuses_punished"]),
+        "partner_present_final": bool(model.partner_present),
+        "un_present_final": bool(model.un_present),
+        "contractor_present_final": bool(model.contractor_present),
+        "sanctions_level_final": float(model.sanctions),
+        "state_budget_final": float(model.budget),
+        "contractor_revenue_total": float(totals["contractor_revenue"]),
+        "neighbour_states_with_contractors_final": int(model.neighbour_contractor.sum()),
+        "territory_state_share_final": _num(last["territory_state_share"]),
+    }
+
+
+def _num(x) -> float | None:
+    return None if x is None else float(x)
+
+
+def git_commit() -> str | None:
+    """The commit of the package's checkout, with ``+dirty`` if it has changes; None outside git."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=here, capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty.strip() else "")
+
+
+def versions() -> dict[str, str]:
+    """Versions of the package and of what its numbers depend on."""
+    import mesa
+    import numba
+
+    from sim import __version__
+
+    return {"blowback": __version__, "mesa": mesa.__version__, "numba": numba.__version__,
+            "numpy": np.__version__, "pandas": pd.__version__,
+            "python": platform.python_version()}
+
+
+def provenance(scenario) -> dict[str, Any]:
+    """Everything needed to reproduce a run of ``scenario``."""
+    return {
+        "scenario": scenario.name,
+        "scenario_file": str(scenario.path) if scenario.path else None,
+        "scenario_hash": scenario.content_hash,
+        "seed": int(scenario.params["run.seed"]),
+        "parameters": dict(scenario.params),
+        "events": [{"date": e.date, "step": e.step, "type": e.type, **e.fields}
+                   for e in scenario.events],
+        "versions": versions(),
+        "git_commit": git_commit(),
+    }
+
+
+def write_run(model, out: Path) -> Path:
+    """Write the series and summary of a finished run into ``out``, atomically.
+
+    Everything is written into a temporary folder beside ``out`` and renamed into place, so an
+    interrupted write never leaves a half-written folder.  An existing ``out`` is replaced only
+    if it is a previous run's output (it holds ``summary.json`` and nothing foreign).
+    """
+    out = Path(out)
+    check_replaceable(out, RUN_FILES)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        series(model).to_parquet(tmp / SERIES_FILE, index=False)
+        doc = {"summary": summary(model), "provenance": provenance(model.scenario)}
+        (tmp / SUMMARY_FILE).write_text(json.dumps(doc, indent=2, default=str) + "\n")
+        swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def check_replaceable(out: Path, own: frozenset[str]) -> None:
+    """Refuse to replace ``out`` unless it is missing, empty, or holds only our own files."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder; choose another --out")
+    names = {p.name for p in out.iterdir()}
+    if not names <= own:
+        raise OutputError(f"{out}: holds files that are not Blowback's output; "
+                          "choose an empty or new folder for --out")
+
+
+def swap_into_place(tmp: Path, out: Path) -> None:
+    """Rename a finished temporary folder to ``out``, replacing a previous output whole."""
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
+        os.replace(out, old / "run")
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)

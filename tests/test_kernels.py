@@ -1,0 +1,106 @@
+"""Each kernel gives the same numbers compiled and as plain Python; draws depend on keys only."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT, small
+
+import sim.model as model_module
+from sim import rng
+from sim.kernels import quiet
+from sim.model import BlowbackModel
+
+KERNELS = ("aggregate_cells", "locate_units", "intelligence", "deploy_forces", "move_bands",
+           "force_operations", "insurgent_violence", "band_losses", "spread_news",
+           "update_attitudes", "recruit", "split_bands", "displace", "update_control")
+
+TINY = {"map.communities": 400, "map.width": 32, "map.height": 24, "run.steps": 12,
+        "insurgents.bands": 16, "state.units": 12}
+
+
+def _state(model) -> dict[str, np.ndarray]:
+    c, f, b, cells = model.communities, model.forces, model.bands, model.cells
+    out = {f"communities.{k}": getattr(c, k) for k in (
+        "population", "displaced", "dead", "cooperation", "support", "grievance", "memory",
+        "insurgent_memory", "fear")}
+    out |= {f"forces.{k}": getattr(f, k) for k in ("cell", "strength", "discrimination",
+                                                   "discipline", "active")}
+    out |= {f"bands.{k}": getattr(b, k) for k in ("cell", "strength", "active", "faction")}
+    out |= {"cells.control": cells.control}
+    out |= {k: np.asarray(v, dtype=float) for k, v in model.records.items() if k != "date"}
+    return out
+
+
+def _run(scenario) -> dict[str, np.ndarray]:
+    return _state(BlowbackModel(scenario, agents=False).run())
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_kernel_as_plain_python_matches_compiled(monkeypatch, name):
+    scenario = small("contractor_unchecked", **TINY)
+    compiled = _run(scenario)
+    monkeypatch.setattr(model_module, name, getattr(model_module, name).py_func)
+    plain = _run(scenario)
+    for key, values in compiled.items():
+        np.testing.assert_array_equal(plain[key], values, err_msg=key)
+
+
+def test_whole_model_without_jit_matches_compiled():
+    """NUMBA_DISABLE_JIT=1 must be set before numba loads: the plain run is a subprocess."""
+    overrides = TINY | {"run.steps": 6}
+    code = (
+        "import json, sys\n"
+        "from sim.model import BlowbackModel\n"
+        "from sim.scenario import load_scenario\n"
+        f"s = load_scenario({str(ROOT / 'scenarios' / 'contractor_unchecked.toml')!r})"
+        f".with_overrides(**{overrides!r})\n"
+        "m = BlowbackModel(s, agents=False).run()\n"
+        "rec = {k: v for k, v in m.records.items() if k != 'date'}\n"
+        "rec['population'] = m.communities.population.tolist()\n"
+        "rec['cooperation'] = m.communities.cooperation.tolist()\n"
+        "json.dump(rec, sys.stdout)\n"
+    )
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code],
+                          capture_output=True, text=True, env=env, timeout=600, check=True)
+    plain = json.loads(done.stdout)
+    model = BlowbackModel(small("contractor_unchecked", **overrides), agents=False).run()
+    compiled = {k: v for k, v in model.records.items() if k != "date"}
+    compiled["population"] = model.communities.population.tolist()
+    compiled["cooperation"] = model.communities.cooperation.tolist()
+    for key, values in compiled.items():
+        np.testing.assert_array_equal(np.asarray(plain[key], float), np.asarray(values, float),
+                                      err_msg=key)
+
+
+def test_uniform_is_a_pure_function_of_its_key():
+    with quiet():
+        a = [rng.uniform(7, 3, e, rng.MOVE, 0) for e in range(1000)]
+        b = [rng.uniform(7, 3, e, rng.MOVE, 0) for e in range(1000)]
+        plain = [rng.uniform.py_func(7, 3, e, rng.MOVE, 0) for e in range(1000)]
+        other = [rng.uniform(8, 3, e, rng.MOVE, 0) for e in range(1000)]
+    assert a == b == plain
+    assert a != other
+    arr = np.array(a)
+    assert (arr >= 0).all() and (arr < 1).all()
+    assert abs(arr.mean() - 0.5) < 0.03
+    # neighbouring keys are uncorrelated
+    assert abs(np.corrcoef(arr[:-1], arr[1:])[0, 1]) < 0.1
+
+
+def test_poisson_and_pareto_have_the_right_shape():
+    with quiet():
+        small_lam = np.array([rng.poisson(1, 0, e, 1, 3.0) for e in range(4000)])
+        large_lam = np.array([rng.poisson(1, 0, e, 1, 200.0) for e in range(4000)])
+        tail = np.array([rng.pareto(1, 0, e, 2, 10.0, 1.2) for e in range(20000)])
+    assert abs(small_lam.mean() - 3.0) < 0.15 and abs(small_lam.var() - 3.0) < 0.4
+    assert abs(large_lam.mean() - 200.0) < 2.0
+    assert tail.min() >= 10.0
+    # P(X > 100) = (10/100)^1.2 = 0.063
+    assert abs((tail > 100).mean() - 0.063) < 0.01

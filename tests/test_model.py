@@ -1,0 +1,127 @@
+"""The model as a whole: determinism, conservation, agents, data collection, events, CRN."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import small
+
+from sim import Sim
+from sim.agents import Community, ContractorUnit, InsurgentBand, StateForceUnit
+from sim.model import SERIES, BlowbackModel
+from sim.scenario import from_dict
+
+
+def _series(scenario) -> pd.DataFrame:
+    return pd.DataFrame(BlowbackModel(scenario, agents=False).run().records)
+
+
+def test_same_scenario_and_seed_give_identical_results():
+    s = small("contractor_unchecked")
+    pd.testing.assert_frame_equal(_series(s), _series(s))
+
+
+def test_different_seeds_give_different_results():
+    a = _series(small("contractor_unchecked", **{"run.seed": 1}))
+    b = _series(small("contractor_unchecked", **{"run.seed": 2}))
+    assert not np.allclose(a["civilian_deaths"], b["civilian_deaths"])
+
+
+def test_population_is_conserved_at_every_step():
+    model = BlowbackModel(small("contractor_unchecked"), agents=False)
+    c = model.communities
+    initial = c.initial_population.sum()
+    for _ in range(104):
+        model.step()
+        total = c.population.sum() + c.displaced.sum() + c.dead.sum()
+        assert total == pytest.approx(initial, rel=1e-12)
+        assert (c.population >= 0).all() and (c.displaced >= -1e-9).all()
+
+
+def test_shares_stay_in_unit_interval_and_finite():
+    model = BlowbackModel(small("contractor_unchecked"), agents=False).run()
+    c = model.communities
+    for arr in (c.cooperation, c.grievance, c.support):
+        assert np.isfinite(arr).all() and (arr >= 0).all() and (arr <= 1).all()
+    df = pd.DataFrame(model.records)
+    assert np.isfinite(df[list(SERIES)].drop(
+        columns=["state_discrimination", "contractor_discrimination"]).to_numpy()).all()
+
+
+def test_agents_are_views_of_the_arrays():
+    model = BlowbackModel(small("contractor_unchecked", **{"run.steps": 4}))
+    communities = model.agents_by_type[Community]
+    assert len(communities) == len(model.communities)
+    village = list(communities)[10]
+    assert village.cooperation == model.communities.cooperation[village.row]
+    village.cooperation = 0.99
+    assert model.communities.cooperation[village.row] == 0.99
+    assert len(model.agents_by_type[StateForceUnit]) == model.p["state.units"]
+    assert len(model.agents_by_type[ContractorUnit]) == model.p["contractor.units"]
+    assert len(model.agents_by_type[InsurgentBand]) == len(model.bands)
+    assert village.group and village.region in ("north", "centre", "south")
+    assert set(village.civilian_deaths) == {"state", "contractor", "partner", "insurgent"}
+
+
+def test_datacollector_records_every_series():
+    model = BlowbackModel(small(**{"run.steps": 6}), agents=False).run()
+    df = model.datacollector.get_model_vars_dataframe()
+    assert list(df.columns) == list(SERIES)
+    assert len(df) == 6
+    assert df["civilian_deaths"].tolist() == model.records["civilian_deaths"]
+
+
+def test_three_line_start_gives_a_dataframe_and_a_figure():
+    s = Sim(steps=8, communities=500).run()
+    df = s.results
+    assert len(df) == 8 and pd.api.types.is_datetime64_any_dtype(df["date"])
+    assert {"civilian_deaths_state", "civilian_deaths_contractor", "displaced"} <= set(df.columns)
+    fig = s.plot()
+    assert len(fig.axes) >= 4
+
+
+def test_contractor_arrives_on_the_scheduled_week():
+    scenario = small("mali_2013_2024", **{"run.steps": 626})
+    arrival = next(e for e in scenario.events if e.type == "contractor_arrives")
+    df = _series(scenario)
+    present = df["contractor_present"].to_numpy()
+    assert present[arrival.step - 1] == 0 and present[arrival.step] == 1
+    assert arrival.step == (pd.Timestamp("2021-12-01") - pd.Timestamp("2012-12-31")).days // 7
+
+
+def test_scheduled_mass_atrocity_is_recorded_with_its_perpetrator():
+    scenario = small("mali_2013_2024", **{"run.steps": 626})
+    event = next(e for e in scenario.events if e.type == "mass_atrocity")
+    df = _series(scenario)
+    assert df["largest_event"].iloc[event.step] >= 10 * scenario.params[
+        "engagement.atrocity_min"]
+    assert df["civilian_deaths_contractor"].iloc[event.step] >= df["largest_event"].iloc[
+        event.step]
+
+
+def test_common_random_numbers_scenarios_agree_until_their_decisions_differ():
+    """A policy change scheduled at week 30 leaves weeks 0-29 bit-identical."""
+    base = small(**{"run.steps": 40})
+
+    raw = dict(base.raw)
+    raw["events"] = [{"date": str(base.date_of(30)), "type": "set",
+                      "params": {"state.discrimination": 0.1}}]
+    changed = from_dict(raw)
+    a, b = _series(base), _series(changed)
+    pd.testing.assert_frame_equal(a.iloc[:30], b.iloc[:30])
+    assert not a.iloc[30:].equals(b.iloc[30:])
+
+
+def test_map_has_a_sparse_north_dense_centre_and_capital_south():
+    model = BlowbackModel(small(**{"run.steps": 1}), agents=False)
+    w, c = model.world, model.communities
+    region = w.cell_region[c.cell]
+    pop = np.bincount(region, weights=c.population, minlength=3)
+    count = np.bincount(region, minlength=3)
+    assert pop[2] > pop[1] > pop[0]
+    assert count[0] < count[1] / 4
+    centre_groups = np.unique(c.group[region == 1])
+    assert len(centre_groups) >= 3
+    assert w.cell_mine[w.cell_region == 2].sum() > w.cell_mine[w.cell_region == 0].sum()
+    assert (w.cell_border >= 0).sum() > 0
