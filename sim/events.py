@@ -89,11 +89,12 @@ def _mass_atrocity(model, fields: dict, entity: int) -> tuple[int, int, float]:
     cell = _hotspot_near(model, _town_cell(model, fields["near"]))
     size = fields.get("deaths")
     if size is None:
-        size = rng.pareto(model.seed, model.t, entity, rng.ATROCITY_SIZE,
-                          10.0 * p["engagement.atrocity_min"], p["engagement.atrocity_alpha"])
+        size = min(p["engagement.atrocity_max"],
+                   rng.pareto(model.seed, model.t, entity, rng.ATROCITY_SIZE,
+                              10.0 * p["engagement.atrocity_min"], p["engagement.atrocity_alpha"]))
     c = model.communities
     _, deaths = forced_atrocity(model.seed, model.t, entity, kind, model.world.cell_start, cell,
-                                c.population, c.support, c.dead, c.dead_step, float(size))
+                                c.population, c.dead, c.dead_step, float(size))
     return entity, kind, float(deaths)
 
 

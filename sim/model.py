@@ -28,7 +28,7 @@ from sim.kernels.movement import deploy_forces, move_bands
 from sim.kernels.news import spread_news
 from sim.kernels.recruitment import band_losses, recruit, split_bands
 from sim.scenario import Scenario, default_scenario
-from sim.state import CONTRACTOR, PARTNER, STATE, Bands, Cells, Communities, Forces
+from sim.state import CONTRACTOR, INSURGENT, PARTNER, STATE, Bands, Cells, Communities, Forces
 
 # Administrative presence of the state per cell, in force-equivalents, by region (north,
 # centre, south) and in towns: what holds a cell when no unit is there.
@@ -43,7 +43,7 @@ SERIES = (
     "abuses_punished", "partner_present", "un_present", "contractor_present",
     "partner_relationship", "un_relationship", "sanctions_level", "state_budget",
     "contractor_revenue", "neighbour_states_with_contractors", "territory_state_share",
-    "state_discrimination", "contractor_discrimination",
+    "state_discrimination", "contractor_discrimination", "cross_border_inflow",
 )
 
 
@@ -73,9 +73,7 @@ class BlowbackModel(mesa.Model):
         self.cell_admin += _ADMIN_TOWN * self.cell_town
         control0 = np.where(w.cell_country == 0, np.array([0.3, 0.7, 0.95])[region_of], 0.0)
         self.cells = Cells.create(w.cells, control0)
-        self.cells.rival_losses = np.zeros((w.cells, 2))
         self.forces = Forces.empty()
-        self._placement = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(7,)))
         self._place_state_forces()
         self.partner_present = False
         self.un_present = bool(p["un.present"])
@@ -108,11 +106,17 @@ class BlowbackModel(mesa.Model):
         self._refresh_cells()
 
     # --- placement ---------------------------------------------------------------------------
-    def _host_cells_by_population(self, n: int, weights: np.ndarray) -> np.ndarray:
+    def _placement(self, actor: int) -> np.random.Generator:
+        """The placement stream of one kind of actor: whether a partner or a contractor is
+        deployed never moves where the bands start (common random numbers)."""
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(7, actor)))
+
+    def _host_cells_by_population(self, rng: np.random.Generator, n: int,
+                                  weights: np.ndarray) -> np.ndarray:
         w = weights * (self.world.cell_country == 0)
         if n == 0 or w.sum() <= 0:
             return np.zeros(n, dtype=np.int64)
-        return self._placement.choice(len(w), size=n, p=w / w.sum())
+        return rng.choice(len(w), size=n, p=w / w.sum())
 
     def _cell_population(self) -> np.ndarray:
         return np.bincount(self.world.community_cell, weights=self.communities.population,
@@ -121,7 +125,7 @@ class BlowbackModel(mesa.Model):
     def _place_state_forces(self) -> None:
         p = self.p
         weights = np.sqrt(self._cell_population()) + 50.0 * self.cell_town
-        cells = self._host_cells_by_population(p["state.units"], weights)
+        cells = self._host_cells_by_population(self._placement(STATE), p["state.units"], weights)
         self.forces.add(STATE, cells, p["state.strength"], p["state.firepower"],
                         p["state.discrimination"], p["state.discipline"], p["state.reach"])
 
@@ -129,7 +133,8 @@ class BlowbackModel(mesa.Model):
         p = self.p
         n = p["insurgents.bands"]
         w = self.world
-        rival = self._placement.random(n) < p["insurgents.rival_share"]
+        rng = self._placement(INSURGENT)
+        rival = rng.random(n) < p["insurgents.rival_share"]
         pop = self._cell_population()
         north_centre = np.isin(w.cell_region, (geography.NORTH, geography.CENTRE))
         weight_a = np.where(north_centre, np.sqrt(pop) + 1.0, 0.0)
@@ -137,16 +142,16 @@ class BlowbackModel(mesa.Model):
         weight_b = weight_a * east
         if weight_b.sum() <= 0:
             weight_b = weight_a
-        cells = np.where(rival, self._host_cells_by_population(n, weight_b),
-                         self._host_cells_by_population(n, weight_a))
+        cells = np.where(rival, self._host_cells_by_population(rng, n, weight_b),
+                         self._host_cells_by_population(rng, n, weight_a))
         return Bands.create(rival.astype(np.int64), cells, p["insurgents.strength"],
                             capacity=3 * n + 8)
 
-    def _cells_near(self, cell: int, n: int) -> np.ndarray:
+    def _cells_near(self, rng: np.random.Generator, cell: int, n: int) -> np.ndarray:
         width = self.world.width
         x, y = cell % width, cell // width
-        dx = self._placement.integers(-1, 2, size=n)
-        dy = self._placement.integers(-1, 2, size=n)
+        dx = rng.integers(-1, 2, size=n)
+        dy = rng.integers(-1, 2, size=n)
         xs = np.clip(x + dx, 0, width - 1)
         ys = np.clip(y + dy, 0, self.world.height - 1)
         cells = ys * width + xs
@@ -159,7 +164,8 @@ class BlowbackModel(mesa.Model):
         if self.contractor_present:
             return
         capital = int(self.world.town_cells[0])
-        rows = self.forces.add(CONTRACTOR, self._cells_near(capital, units), strength,
+        rows = self.forces.add(CONTRACTOR, self._cells_near(self._placement(CONTRACTOR), capital,
+                                                            units), strength,
                                p["contractor.firepower"], p["contractor.discrimination"],
                                p["contractor.discipline"], p["contractor.reach"])
         self.contractor_present = units > 0
@@ -177,7 +183,8 @@ class BlowbackModel(mesa.Model):
         if self.partner_present:
             return
         gao = self.world.town_cells[6]
-        rows = self.forces.add(PARTNER, self._cells_near(int(gao), p["partner.units"]),
+        rows = self.forces.add(PARTNER, self._cells_near(self._placement(PARTNER), int(gao),
+                                                         p["partner.units"]),
                                p["partner.strength"], p["partner.firepower"],
                                p["partner.discrimination"], p["partner.discipline"],
                                p["partner.reach"])
@@ -296,7 +303,7 @@ class BlowbackModel(mesa.Model):
                         c.fear, p["insurgents.deterrence"], cells.population, cells.cooperation,
                         cells.support, cells.grievance, cells.fear, cells.recruit_pool)
         self._locate()
-        recruit(seed, t, b.cell, b.strength, b.active, b.recruits, w.cell_country,
+        crossed = recruit(seed, t, b.cell, b.strength, b.active, b.recruits, w.cell_country,
                 w.cell_border, cells.recruit_pool, cells.insurgents, self.neighbour_instability,
                 p["insurgents.recruitment"], p["region.inflow"], p["insurgents.cross_border"],
                 p["levers.arms_tracking"], p["insurgents.attrition"])
@@ -313,7 +320,8 @@ class BlowbackModel(mesa.Model):
 
         abuses = [(e, int(f.kind[e // 2]), float(event_deaths[e]))
                   for e in np.flatnonzero(event_deaths > 0)] + extra_abuses
-        self._institutions(abuses, recruits, insurgents_killed + force_killed, newly_displaced)
+        self._institutions(abuses, recruits, crossed, insurgents_killed + force_killed,
+                           newly_displaced)
 
     def _force_losses(self) -> float:
         f, cells = self.forces, self.cells
@@ -324,7 +332,8 @@ class BlowbackModel(mesa.Model):
         f.active &= f.strength > 1.0
         return float(loss.sum())
 
-    def _institutions(self, abuses, recruits, combatant_deaths, newly_displaced) -> None:
+    def _institutions(self, abuses, recruits, crossed, combatant_deaths, newly_displaced
+                      ) -> None:
         p, c, f = self.p, self.communities, self.forces
         review = oversight.review_abuses(self, abuses)
         insurgent_deaths = float(c.dead_step[:, 3].sum())
@@ -369,7 +378,7 @@ class BlowbackModel(mesa.Model):
         self.totals["abuses_detected"] += review.documented.sum()
         self.totals["abuses_punished"] += review.punished.sum()
         self.totals["contractor_revenue"] += ledger.contractor_revenue
-        self._record(review, recruits, combatant_deaths, newly_displaced, ledger,
+        self._record(review, recruits, crossed, combatant_deaths, newly_displaced, ledger,
                      len(abuses), max([a[2] for a in abuses], default=0.0), territory)
 
     def _border_violence(self) -> np.ndarray:
@@ -392,8 +401,8 @@ class BlowbackModel(mesa.Model):
         total = c.population.sum()
         return float(c.population[held].sum() / total) if total > 0 else 0.0
 
-    def _record(self, review, recruits, combatant_deaths, newly_displaced, ledger, n_abuses,
-                largest, territory) -> None:
+    def _record(self, review, recruits, crossed, combatant_deaths, newly_displaced, ledger,
+                n_abuses, largest, territory) -> None:
         c, f, b = self.communities, self.forces, self.bands
         by = c.dead_step.sum(axis=0)
         pop = c.population
@@ -424,7 +433,7 @@ class BlowbackModel(mesa.Model):
             state_budget=self.budget, contractor_revenue=ledger.contractor_revenue,
             neighbour_states_with_contractors=float(self.neighbour_contractor.sum()),
             territory_state_share=territory, state_discrimination=discrimination(STATE),
-            contractor_discrimination=discrimination(CONTRACTOR),
+            contractor_discrimination=discrimination(CONTRACTOR), cross_border_inflow=crossed,
         )
         self.records["step"].append(self.t)
         self.records["date"].append(self.date)

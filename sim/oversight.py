@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim import rng
-from sim.state import CONTRACTOR, PARTNER
+from sim.state import CONTRACTOR
 
 
 @dataclass
@@ -35,10 +35,12 @@ def review_abuses(model, abuses: list[tuple[int, int, float]]) -> Review:
     """Pass each abuse ``(entity, kind, deaths)`` of this week through oversight.
 
     Larger abuses are more likely documented (each victim is a further chance).  A contractor
-    outside the chain of command is reached by investigation and punishment only through
-    ``contractor.oversight_reach``.  Punishment raises the discipline and discrimination of the
-    unit punished and, less, of its whole force (deterrence); a documented abuse left unpunished
-    lowers them as much (impunity emboldens) and costs legitimacy (M8).
+    outside the chain of command is reached by justice only through
+    ``contractor.oversight_reach`` (one factor on the chance that an investigated abuse is
+    punished).  Punishment raises the discipline and discrimination of the unit punished and,
+    less, of its whole force (deterrence).  Any abuse left unpunished, documented or not,
+    lowers the discipline of its unit a little (impunity emboldens); the documented ones also
+    cost legitimacy (M8).
     """
     p = model.p
     review = Review()
@@ -52,27 +54,29 @@ def review_abuses(model, abuses: list[tuple[int, int, float]]) -> Review:
             continue
         seen = 1.0 - (1.0 - base) ** math.sqrt(deaths)
         if rng.uniform(model.seed, model.t, entity, rng.DOCUMENT, 0) >= seen:
+            _embolden(forces, entity // 2, p["oversight.deterrence"])
             continue
         review.documented[kind] += 1
         reach = 1.0
         if kind == CONTRACTOR and not p["contractor.in_chain_of_command"]:
             reach = p["contractor.oversight_reach"]
-        if kind == PARTNER:
-            reach = 1.0
-        if (rng.uniform(model.seed, model.t, entity, rng.INVESTIGATE, 0) < investigate * reach
+        if (rng.uniform(model.seed, model.t, entity, rng.INVESTIGATE, 0) < investigate
                 and rng.uniform(model.seed, model.t, entity, rng.PUNISH, 0) < punish * reach):
             review.punished[kind] += 1
             _deter(forces, entity // 2, kind, p["oversight.deterrence"])
         else:
             review.unpunished[kind] += 1
-            _deter(forces, entity // 2, kind, -p["oversight.deterrence"])
+            _embolden(forces, entity // 2, p["oversight.deterrence"])
     return review
 
 
 def _deter(forces, unit: int, kind: int, gain: float) -> None:
-    """Move discipline and discrimination towards 1 (gain > 0) or towards 0 (gain < 0)."""
     same = forces.kind == kind
     for rows, g in ((same, 0.2 * gain), (np.arange(len(forces)) == unit, gain)):
-        for values, rate in ((forces.discipline, g), (forces.discrimination, 0.5 * g)):
-            room = 1.0 - values[rows] if rate > 0 else values[rows]
-            values[rows] += rate * room
+        forces.discipline[rows] += g * (1.0 - forces.discipline[rows])
+        forces.discrimination[rows] += 0.5 * g * (1.0 - forces.discrimination[rows])
+
+
+def _embolden(forces, unit: int, gain: float) -> None:
+    if unit < len(forces):
+        forces.discipline[unit] -= 0.25 * gain * forces.discipline[unit]

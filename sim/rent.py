@@ -26,9 +26,10 @@ def settle_week(p: dict, contractor_present: bool, mines: float, mines_at_contra
     price puts in proportionally less effort.
     """
     cost = p["contractor.cost"]
-    concession = p["contractor.concessions"] if contractor_present else 0.0
-    conceded_mines = concession * mines
     mining = p["government.mining_revenue"]
+    concession = p["contractor.concessions"] if contractor_present else 0.0
+    # The concession part of the price is settled in mining sites worth that much a week.
+    conceded_mines = min(mines, concession * cost / mining) if mining > 0 else 0.0
     blowback = 1.0 - p["sanctions.blowback"] * sanctions
     income = (p["government.revenue"] + mining * (mines - conceded_mines)) * blowback
     levers = sum(p[f"levers.{k}"] for k in ("justice", "training", "reconciliation", "services",
@@ -42,6 +43,7 @@ def settle_week(p: dict, contractor_present: bool, mines: float, mines_at_contra
         spending += cash
         squeeze = (1.0 - p["sanctions.pressure"] * sanctions) * (
             1.0 - 0.5 * p["levers.financial_enforcement"])
+        # Teams guarding mines skim a share of their output on top of the contract.
         revenue = (cash + mining * (conceded_mines + 0.5 * mines_at_contractor)) * squeeze
         effort = min(1.0, revenue / cost) if cost > 0 else 1.0
     return Ledger(income, spending, revenue, effort)

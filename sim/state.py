@@ -143,12 +143,13 @@ class Cells:
     control: np.ndarray  # state control 0-1
     kills: np.ndarray  # combatants killed by forces this step
     force_losses: np.ndarray  # force personnel killed by armed groups this step
-    rival_losses: np.ndarray  # fighters killed in fighting between the groups, this step
+    rival_losses: np.ndarray  # (cells, 2) fighters of each group killed by the other, this step
 
     @classmethod
     def create(cls, n: int, control: np.ndarray) -> Cells:
         """Empty aggregates for ``n`` cells with an initial control field."""
         arrays = {f.name: _zeros(n) for f in fields(cls)}
         arrays["insurgents"] = _zeros(n, np.float64, 2)
+        arrays["rival_losses"] = _zeros(n, np.float64, 2)
         arrays["control"] = control.astype(np.float64).copy()
         return cls(**arrays)

@@ -45,14 +45,14 @@ def update_attitudes(cell, group, population, initial_population, displaced, dea
         heard_ins = harm_sensitivity * (own_ins + news_weight * news_insurgent[c, g])
         memory[i] = memory[i] * (1.0 - memory_decay) + heard_state
         insurgent_memory[i] = insurgent_memory[i] * (1.0 - memory_decay) + heard_ins
-        fear[i] = 0.85 * fear[i] + 0.15 * min(1.0, 10.0 * heard_state)
+        fear[i] = 0.85 * fear[i] + 0.15 * min(1.0, 200.0 * heard_state)
         m = min(1.0, memory[i])
         mi = min(1.0, insurgent_memory[i])
         gone = displaced[i] / initial_population[i] if initial_population[i] > 0.0 else 0.0
 
         coop_target = _sigmoid(
             3.0 * (legitimacy - 0.5) + 1.5 * services + 1.5 * (cell_control[c] - 0.5)
-            - 4.0 * m + 2.0 * mi - 3.0 * gone
+            - 4.0 * m + 3.0 * mi - 3.0 * gone
         )
         cooperation[i] += adaptation * (coop_target - cooperation[i])
 
@@ -63,7 +63,7 @@ def update_attitudes(cell, group, population, initial_population, displaced, dea
         grievance[i] += adaptation * (grv_target - grievance[i])
 
         sup_target = _sigmoid(
-            6.0 * (grievance[i] - 0.5) - 3.0 * mi - 2.0 * (cooperation[i] - 0.5)
+            6.0 * (grievance[i] - 0.5) - 6.0 * mi - 2.0 * (cooperation[i] - 0.5)
             - 4.0 * deterrence * fear[i]
         )
         support[i] += adaptation * (sup_target - support[i])

@@ -86,7 +86,7 @@ def force_operations(seed, step, unit_kind, unit_cell, unit_strength, unit_firep
 
         p_atrocity = atrocity_rate * (1.0 - unit_discipline[u]) ** 2 * (1.0 - d) * suspicion
         if rng.uniform(seed, step, u, rng.ATROCITY_CHANCE, 0) < p_atrocity:
-            i = _pick_community(seed, step, u, rng.ATROCITY_SIZE + 100, start, stop, population,
+            i = _pick_community(seed, step, u, rng.ATROCITY_TARGET, start, stop, population,
                                 support)
             if i >= 0:
                 size = rng.pareto(seed, step, u, rng.ATROCITY_SIZE, atrocity_min, atrocity_alpha)
@@ -100,15 +100,15 @@ def force_operations(seed, step, unit_kind, unit_cell, unit_strength, unit_firep
 
 
 @njit(cache=True)
-def forced_atrocity(seed, step, entity, kind, cell_start, cell, population, support, dead,
-                    dead_step, size):
+def forced_atrocity(seed, step, entity, kind, cell_start, cell, population, dead, dead_step,
+                    size):
     """A scheduled mass-atrocity operation in one cell (an event of the scenario).
 
     Returns the community hit (-1 if the cell is empty); ``size`` civilians are killed, capped
-    at half the community.
+    at half the community.  Large villages are the likeliest targets (weight population^2).
     """
     i = _pick_community(seed, step, entity, rng.EVENT, cell_start[cell], cell_start[cell + 1],
-                        population, support)
+                        population, population)
     if i < 0:
         return -1, 0.0
     size = min(math.floor(size), math.floor(0.5 * population[i]))

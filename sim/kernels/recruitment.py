@@ -13,11 +13,15 @@ def recruit(seed, step, band_cell, band_strength, band_active, band_recruits, ce
             inflow, cross_border, arms_tracking, attrition):
     """Recruits, cross-border inflow and attrition of every band, for one week.
 
+    Returns the fighters who crossed a border into the bands this week (counted in
+    ``band_recruits`` too).
+
     Recruits of a cell are shared among its bands by strength and grow with the armed groups'
     presence there (``pool x presence/(presence + 200)``): "recruit and hide among vulnerable
     communities".  Bands on a border receive fighters and arms from an unstable neighbour
     (M11), less what arms tracking stops (M14).
     """
+    crossed = 0.0
     for b in range(len(band_cell)):
         band_recruits[b] = 0.0
         if not band_active[b]:
@@ -34,9 +38,12 @@ def recruit(seed, step, band_cell, band_strength, band_active, band_recruits, ce
         else:
             k = cell_country[c] - 1
         if k >= 0:
-            gained += inflow * neighbour_instability[k] * cross_border * (1.0 - arms_tracking)
+            flow = inflow * neighbour_instability[k] * cross_border * (1.0 - arms_tracking)
+            gained += flow
+            crossed += flow
         band_recruits[b] = gained
         band_strength[b] = s * (1.0 - attrition) + gained
+    return crossed
 
 
 @njit(cache=True)
