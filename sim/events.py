@@ -36,7 +36,7 @@ def _hotspot_near(model, cell: int) -> int:
 def apply_due(model) -> list[tuple[int, int, float]]:
     """Apply the events of the current step; return the abuses they caused, for oversight."""
     abuses = []
-    for index, event in enumerate(model.scenario.events):
+    for index, event in enumerate(model.scenario_spec.events):
         if event.step == model.t:
             abuse = apply(model, event.type, event.fields, _EVENT_ENTITY + index)
             model.event_log.append((event.date, event.type))

@@ -56,8 +56,9 @@ class BlowbackModel(mesa.Model):
     """
 
     def __init__(self, scenario: Scenario | None = None, *, agents: bool = True) -> None:
-        self.scenario = scenario if scenario is not None else default_scenario()
-        p = self.p = dict(self.scenario.params)
+        # Not ``self.scenario``: Mesa 3.5 owns that name for its own experimental Scenario.
+        self.scenario_spec = scenario if scenario is not None else default_scenario()
+        p = self.p = dict(self.scenario_spec.params)
         self.seed = int(p["run.seed"])
         super().__init__(rng=self.seed)
         self.t = 0
@@ -204,7 +205,7 @@ class BlowbackModel(mesa.Model):
     @property
     def date(self) -> dt.date:
         """Calendar date of the current step."""
-        return self.scenario.date_of(self.t)
+        return self.scenario_spec.date_of(self.t)
 
     def _refresh_cells(self) -> None:
         c, cells = self.communities, self.cells

@@ -38,8 +38,8 @@ def summary(model) -> dict[str, Any]:
     totals = model.totals
     return {
         "steps": len(rec["step"]),
-        "start_date": model.scenario.date_of(0).isoformat(),
-        "end_date": model.scenario.date_of(max(len(rec["step"]) - 1, 0)).isoformat(),
+        "start_date": model.scenario_spec.date_of(0).isoformat(),
+        "end_date": model.scenario_spec.date_of(max(len(rec["step"]) - 1, 0)).isoformat(),
         "civilian_deaths": {
             "total": float(dead.sum()), "state": float(dead[0]),
             "contractor": float(dead[1]), "partner": float(dead[2]),
@@ -124,7 +124,7 @@ def write_run(model, out: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         series(model).to_parquet(tmp / SERIES_FILE, index=False)
-        doc = {"summary": summary(model), "provenance": provenance(model.scenario)}
+        doc = {"summary": summary(model), "provenance": provenance(model.scenario_spec)}
         (tmp / SUMMARY_FILE).write_text(json.dumps(doc, indent=2, default=str) + "\n")
         swap_into_place(tmp, out)
     except BaseException:
