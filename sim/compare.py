@@ -67,13 +67,21 @@ def run_many(tasks: Sequence[tuple[Scenario, int, int | None]], jobs: int = 1,
                 progress(1)
         return out
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
+                             initializer=_one_thread_per_worker) as pool:
         futures = {pool.submit(run_one, *task): i for i, task in enumerate(tasks)}
         for future in as_completed(futures):
             out[futures[future]] = future.result()
             if progress:
                 progress(1)
     return out
+
+
+def _one_thread_per_worker() -> None:
+    """Workers already fill the cores; numba threads inside them would only oversubscribe."""
+    import numba
+
+    numba.set_num_threads(1)
 
 
 def bootstrap_interval(values: np.ndarray, reps: int = 2000, level: float = 0.95

@@ -311,10 +311,11 @@ class BlowbackModel(mesa.Model):
         recruits = float(b.recruits.sum())
         split_bands(seed, t, w.width, w.height, b.cell, b.faction, b.strength, b.active,
                     p["insurgents.strength"] if p["insurgents.strength"] > 0 else 100.0, 3.0)
-        newly_displaced = displace(c.cell, c.population, c.displaced, c.dead_step,
-                                   cells.control, p["community.displacement"],
-                                   p["community.insecurity_flight"], p["community.return"],
-                                   p["levers.humanitarian_access"])
+        fled = np.empty(len(c))
+        displace(c.cell, c.population, c.displaced, c.dead_step, cells.control,
+                 p["community.displacement"], p["community.insecurity_flight"],
+                 p["community.return"], p["levers.humanitarian_access"], fled)
+        newly_displaced = float(fled.sum())
         self._locate()
         update_control(cells.forces, cells.insurgents, self.cell_admin, self.legitimacy,
                        cells.force_presence, cells.insurgent_presence, cells.control)

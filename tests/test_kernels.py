@@ -104,3 +104,25 @@ def test_poisson_and_pareto_have_the_right_shape():
     assert tail.min() >= 10.0
     # P(X > 100) = (10/100)^1.2 = 0.063
     assert abs((tail > 100).mean() - 0.063) < 0.01
+
+
+def test_results_do_not_depend_on_the_number_of_threads():
+    """The parallel kernels write one row per iteration and reduce serially."""
+    code = (
+        "import json, sys\n"
+        "from sim.model import BlowbackModel\n"
+        "from sim.scenario import load_scenario\n"
+        f"s = load_scenario({str(ROOT / 'scenarios' / 'contractor_unchecked.toml')!r})"
+        ".with_overrides(**{'map.communities': 20000, 'run.steps': 30})\n"
+        "m = BlowbackModel(s, agents=False).run()\n"
+        "rec = {k: v for k, v in m.records.items() if k != 'date'}\n"
+        "rec['cooperation'] = m.communities.cooperation.tolist()\n"
+        "json.dump(rec, sys.stdout)\n"
+    )
+    runs = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env, timeout=600, check=True)
+        runs.append(json.loads(done.stdout))
+    assert runs[0] == runs[1]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from numba import njit
+from numba import njit, prange
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def aggregate_cells(cell_start, population, cooperation, support, grievance, fear, deterrence,
                     out_population, out_cooperation, out_support, out_grievance, out_fear,
                     out_recruit_pool):
@@ -15,7 +15,9 @@ def aggregate_cells(cell_start, population, cooperation, support, grievance, fea
     (``deterrence`` scales Lyall's suppression; zero leaves fear without effect).
     """
     n_cells = len(cell_start) - 1
-    for c in range(n_cells):
+    # Cells are independent and each sums its own contiguous slice in order, so the result is
+    # the same for any number of threads.
+    for c in prange(n_cells):
         pop = 0.0
         coop = 0.0
         sup = 0.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -12,7 +12,7 @@ def _sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def update_attitudes(cell, group, population, initial_population, displaced, dead_step,
                      cooperation, support, grievance, memory, insurgent_memory, fear,
                      news_state, news_insurgent, cell_control, legitimacy, hardship, adaptation,
@@ -32,7 +32,7 @@ def update_attitudes(cell, group, population, initial_population, displaced, dea
       force suppresses it for a while when ``deterrence`` > 0 (Lyall, M5): the sign of the
       effect of force is not hard-wired.
     """
-    for i in range(len(cell)):
+    for i in prange(len(cell)):
         pop = population[i]
         at_risk = pop + dead_step[i, 0] + dead_step[i, 1] + dead_step[i, 2] + dead_step[i, 3]
         if at_risk <= 0.0:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def spread_news(width, height, n_groups, cell_start, group, population, dead_step, ties,
                 out_state, out_insurgent):
     """Per (cell, group): deaths per resident suffered by the group nearby and across the country.
@@ -24,7 +24,7 @@ def spread_news(width, height, n_groups, cell_start, group, population, dead_ste
     group_pop = np.zeros(n_groups)
     group_state = np.zeros(n_groups)
     group_ins = np.zeros(n_groups)
-    for c in range(n_cells):
+    for c in prange(n_cells):
         for i in range(cell_start[c], cell_start[c + 1]):
             g = group[i]
             state_side = dead_step[i, 0] + dead_step[i, 1] + dead_step[i, 2]
@@ -36,7 +36,7 @@ def spread_news(width, height, n_groups, cell_start, group, population, dead_ste
             group_pop[g] += local_pop[c, g]
             group_state[g] += local_state[c, g]
             group_ins[g] += local_ins[c, g]
-    for c in range(n_cells):
+    for c in prange(n_cells):
         x0 = c % width
         y0 = c // width
         for g in range(n_groups):
