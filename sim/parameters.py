@@ -59,7 +59,8 @@ PARAMETERS: tuple[Param, ...] = (
     _p("run.seed", 1, 0, 2**62, "-", "root seed: every random draw is keyed by it"),
     # --- map -------------------------------------------------------------------------------
     _p("map.communities", 4000, 1, 2_000_000, "communities", "villages and population clusters"),
-    _p("map.width", 64, 8, 1024, "cells", "map width, host and neighbours (a cell is about 45 km at 64 cells)"),
+    _p("map.width", 64, 8, 1024, "cells",
+       "map width, host and neighbours (a cell is about 45 km at 64 cells)"),
     _p("map.height", 48, 8, 1024, "cells", "map height"),
     _p("map.population", 21_000_000.0, 1.0, 2e9, "people", "host population at the start"),
     _p("map.mines", 12, 0, 500, "sites", "gold-mining sites (most in the south-west and south)"),
