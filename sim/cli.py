@@ -15,6 +15,7 @@ from pathlib import Path
 from sim.scenario import ScenarioError
 
 EXIT_USAGE = 2
+BENCHMARKS = ("epstein", "kernels", "scale", "build", "startup")
 
 
 def _positive(text: str) -> int:
@@ -61,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="worker processes (default: all cores)")
     cmp_.add_argument("--out", type=Path, help="output folder (default: results/compare-<hash>)")
 
+    bench = sub.add_parser("bench", help="measure speed against Mesa and plain Python")
+    bench.add_argument("--tiny", action="store_true", help="tiny sizes (seconds; for tests)")
+    bench.add_argument("--only", help="comma-separated subset of: " + ", ".join(BENCHMARKS))
+    bench.add_argument("--report", action="store_true",
+                       help="also write docs/performance.json and docs/img/performance.png")
+
     scen = sub.add_parser("scenario", help="check a scenario file, or explain every parameter")
     scen.add_argument("file", nargs="?", help="scenario file to check and print resolved")
     scen.add_argument("--explain", action="store_true",
@@ -78,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "bench":
+            return _bench(args)
         return _scenario(args)
     except (ScenarioError, OutputError) as err:
         print(f"blowback: error: {err}", file=sys.stderr)
@@ -156,6 +165,27 @@ def _compare(args) -> int:
     write_comparison(result, out)
     print(result.text())
     print(f"\nFigure: {out / 'comparison.png'}   Tables: {out}/comparison.csv, differences.csv")
+    return 0
+
+
+def _bench(args) -> int:
+    only = None
+    if args.only:
+        only = {name.strip() for name in args.only.split(",")}
+        unknown = only - set(BENCHMARKS)
+        if unknown:
+            print(f"blowback: error: --only: unknown benchmark {sorted(unknown)[0]!r}; allowed: "
+                  + ", ".join(BENCHMARKS), file=sys.stderr)
+            return EXIT_USAGE
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks" / "run.py").exists():
+        print("blowback: error: bench: the benchmarks live in a source checkout "
+              f"(benchmarks/ not found beside {root / 'sim'})", file=sys.stderr)
+        return EXIT_USAGE
+    sys.path.insert(0, str(root))
+    from benchmarks.run import run
+
+    run(tiny=args.tiny, only=only, report=args.report)
     return 0
 
 

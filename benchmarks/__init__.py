@@ -1,0 +1,1 @@
+"""Benchmarks behind ``blowback bench``: figures measured side by side in one run."""

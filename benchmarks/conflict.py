@@ -1,0 +1,196 @@
+"""Benchmarks of the conflict model: kernels compiled vs plain, scale, build, start-up."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KERNELS = ("aggregate_cells", "locate_units", "intelligence", "deploy_forces", "move_bands",
+           "force_operations", "insurgent_violence", "band_losses", "spread_news",
+           "update_attitudes", "recruit", "split_bands", "displace", "update_control")
+
+
+def _scenario(communities: int, steps: int = 520, bands: int | None = None):
+    from sim.scenario import load_scenario
+
+    changes = {"map.communities": communities, "run.steps": steps}
+    if bands is not None:
+        # A larger conflict: as many armed bands as asked, and a unit for every four of them.
+        changes |= {"insurgents.bands": bands, "state.units": bands // 4}
+    return load_scenario(ROOT / "scenarios" / "contractor_unchecked.toml").with_overrides(
+        **changes)
+
+
+def capture_kernel_calls(communities: int, bands: int | None = None) -> dict[str, tuple]:
+    """The arguments each kernel received in one week of a warmed-up model (deep copies)."""
+    import sim.model as model_module
+    from sim.model import BlowbackModel
+
+    model = BlowbackModel(_scenario(communities, bands=bands), agents=False)
+    model.run(4)
+    calls: dict[str, tuple] = {}
+    originals = {name: getattr(model_module, name) for name in KERNELS}
+
+    def spy(name, kernel):
+        def call(*args):
+            calls.setdefault(name, (kernel, copy.deepcopy(args)))
+            return kernel(*args)
+        return call
+
+    try:
+        for name, kernel in originals.items():
+            setattr(model_module, name, spy(name, kernel))
+        model.step()
+    finally:
+        for name, kernel in originals.items():
+            setattr(model_module, name, kernel)
+    return calls
+
+
+def _time_call(fn, args, repeats: int) -> float:
+    """Median seconds per call, each call on its own copy of the inputs.
+
+    The copies are made before the clock starts and the calls follow each other, as kernels do
+    in a step: a pause between parallel calls would let the worker threads fall asleep.
+    """
+    from sim.kernels import quiet
+
+    copies = [copy.deepcopy(args) for _ in range(repeats)]
+    times = []
+    with quiet():
+        for fresh in copies:
+            start = time.perf_counter()
+            fn(*fresh)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+_PLAIN = """
+import json, pickle, sys
+import sim.model as model_module
+from benchmarks.conflict import _time_call
+calls = pickle.load(open(sys.argv[1], "rb"))
+print(json.dumps({name: _time_call(getattr(model_module, name), args, int(sys.argv[2]))
+                  for name, args in calls.items()}))
+"""
+
+
+def _plain_times(calls: dict[str, tuple], repeats: int) -> dict[str, float]:
+    """Seconds per call of each kernel as plain Python, everything it calls plain too: a fresh
+    process with NUMBA_DISABLE_JIT=1 (it must be set before numba loads)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "calls.pickle"
+        with open(path, "wb") as f:
+            pickle.dump({name: args for name, (_, args) in calls.items()}, f)
+        env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+        done = subprocess.run([sys.executable, "-c", _PLAIN, str(path), str(repeats)], env=env,
+                              cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def kernels(communities: int, repeats: int, bands: int | None = None) -> list[dict]:
+    """Each kernel compiled against the same kernel as plain Python on the same inputs."""
+    calls = capture_kernel_calls(communities, bands)
+    plain_times = _plain_times(calls, max(1, repeats // 10))
+    rows = []
+    for name, (kernel, args) in calls.items():
+        compiled = _time_call(kernel, args, repeats)
+        plain = plain_times[name]
+        rows.append({"kernel": name, "communities": communities, "bands": bands,
+                     "compiled_s": compiled,
+                     "plain_s": plain, "speedup": plain / compiled if compiled else float("nan")})
+    return rows
+
+
+def scale(sizes: list[int], steps: int) -> list[dict]:
+    """Whole-model weekly step at each size: ms per step and community-steps per second."""
+    from sim.model import BlowbackModel
+
+    rows = []
+    for n in sizes:
+        model = BlowbackModel(_scenario(n), agents=False)
+        model.run(2)
+        start = time.perf_counter()
+        model.run(steps)
+        per_step = (time.perf_counter() - start) / steps
+        rows.append({"communities": n, "ms_per_step": per_step * 1e3,
+                     "community_steps_per_s": n / per_step,
+                     "ns_per_community_step": per_step / n * 1e9})
+    return rows
+
+
+_BUILD = """
+import json, resource, sys, time
+from sim.model import BlowbackModel
+from sim.scenario import load_scenario
+s = load_scenario(sys.argv[1]).with_overrides(**{"map.communities": int(sys.argv[2])})
+BlowbackModel(s.with_overrides(**{"map.communities": 1000}), agents=False)  # compile, warm
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+model = BlowbackModel(s, agents=False)
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024, "before_mb": before / 1024}))
+"""
+
+
+def build(communities: int) -> dict:
+    """Time and peak memory (whole process, in a fresh one) to build a model of that size."""
+    done = subprocess.run(
+        [sys.executable, "-c", _BUILD, str(ROOT / "scenarios" / "contractor_unchecked.toml"),
+         str(communities)], capture_output=True, text=True, check=True, cwd=ROOT)
+    result = json.loads(done.stdout)
+    return {"communities": communities, **result}
+
+
+def startup() -> dict:
+    """``blowback run`` on the default scenario as a whole process: cold then warm cache."""
+    timings = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, NUMBA_CACHE_DIR=str(Path(tmp) / "numba"))
+        for label in ("cold", "warm"):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "sim", "run",
+                            str(ROOT / "scenarios" / "base.toml"), "--out",
+                            str(Path(tmp) / label)], check=True, env=env, cwd=ROOT,
+                           capture_output=True)
+            timings[label] = time.perf_counter() - start
+    return timings
+
+
+def profile(communities: int, repeats: int) -> dict:
+    """Where a weekly step's time goes at one size: each kernel (compiled) and the rest."""
+    from sim.model import BlowbackModel
+
+    kernel_ms = {name: _time_call(kernel, args, repeats) * 1e3
+                 for name, (kernel, args) in capture_kernel_calls(communities).items()}
+    model = BlowbackModel(_scenario(communities), agents=False)
+    model.run(2)
+    start = time.perf_counter()
+    model.run(repeats)
+    step_ms = (time.perf_counter() - start) / repeats * 1e3
+    return {"communities": communities, "step_ms": step_ms, "kernels_ms": kernel_ms,
+            "rest_ms": step_ms - sum(kernel_ms.values())}
+
+
+def bandwidth(megabytes: int = 800) -> float:
+    """Memory bandwidth this process gets, GB/s, from a large array copy (read + write)."""
+    import numpy as np
+
+    src = np.ones(megabytes * 2**20 // 8)
+    dst = np.empty_like(src)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - start)
+    return 2 * src.nbytes / best / 1e9

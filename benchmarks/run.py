@@ -1,0 +1,110 @@
+"""Run the benchmarks, print one table of figures measured together, optionally a report."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FULL = dict(epstein=((40, 20, 400), (200, 3, 60)), kernels=(10_000, 20, 2_000),
+            scale=((10_000, 100_000, 1_000_000), 10), build=1_000_000)
+TINY = dict(epstein=((12, 2, 5),), kernels=(300, 2, 20), scale=((1_000, 3_000), 2), build=5_000)
+
+
+def machine() -> str:
+    """The machine, in words."""
+    import os
+
+    import mesa
+    import numba
+
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, Mesa {mesa.__version__}, numba {numba.__version__}")
+
+
+def _isolated(module: str, function: str, *args) -> object:
+    """Call ``benchmarks.<module>.<function>(*args)`` in a fresh process.
+
+    Each section gets its own interpreter: Mesa 3.3 keeps finished models alive, and a heap of
+    its agents makes the garbage collector slow down whatever is timed after it.
+    """
+    code = (f"import json, sys; from benchmarks.{module} import {function}; "
+            f"print(json.dumps({function}(*json.loads(sys.argv[1]))))")
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(args)], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run(tiny: bool = False, only: set[str] | None = None, report: bool = False) -> dict:
+    """Run the chosen benchmarks and print their table; return the figures."""
+    plan = TINY if tiny else FULL
+    want = only or {"epstein", "kernels", "scale", "build", "startup"}
+    figures: dict = {"machine": machine()}
+    print(f"Blowback benchmarks on {figures['machine']}")
+    if "epstein" in want:
+        figures["epstein"] = [_isolated("epstein", "compare", *args) for args in plan["epstein"]]
+        print("\nEpstein's civil violence: ours vs Mesa's example (vision 7, density 0.7, "
+              "cops 0.074)")
+        print(f"{'grid':>9} {'agents':>7} {'Mesa agent-steps/s':>19} {'ours':>14} {'ratio':>8}")
+        for r in figures["epstein"]:
+            print(f"{r['grid']:>9} {r['agents']:>7} {r['mesa_agent_steps_per_s']:>19,.0f} "
+                  f"{r['ours_agent_steps_per_s']:>14,.0f} {r['ratio']:>7,.0f}x")
+    if "kernels" in want:
+        figures["kernels"] = _isolated("conflict", "kernels", *plan["kernels"])
+        n, _, bands = plan["kernels"]
+        print(f"\nKernels, compiled vs plain Python, same inputs ({n:,} communities, {bands:,} "
+              f"bands, {bands // 4:,} state units)")
+        print(f"{'kernel':>20} {'compiled ms':>12} {'plain ms':>10} {'speed-up':>9}")
+        for r in figures["kernels"]:
+            print(f"{r['kernel']:>20} {r['compiled_s'] * 1e3:>12.3f} {r['plain_s'] * 1e3:>10.1f} "
+                  f"{r['speedup']:>8,.0f}x")
+    if "scale" in want:
+        figures["scale"] = _isolated("conflict", "scale", *plan["scale"])
+        print("\nWhole model, one weekly step")
+        print(f"{'communities':>12} {'ms/step':>9} {'community-steps/s':>18} {'ns/community':>13}")
+        for r in figures["scale"]:
+            print(f"{r['communities']:>12,} {r['ms_per_step']:>9.1f} "
+                  f"{r['community_steps_per_s']:>18,.0f} {r['ns_per_community_step']:>13.1f}")
+        first, last = figures["scale"][0], figures["scale"][-1]
+        print(f"time per community at {last['communities']:,} / at {first['communities']:,}: "
+              f"{last['ns_per_community_step'] / first['ns_per_community_step']:.2f}")
+    if "build" in want:
+        figures["build"] = _isolated("conflict", "build", plan["build"])
+        b = figures["build"]
+        print(f"\nBuilding {b['communities']:,} communities: {b['seconds']:.2f} s, peak memory "
+              f"{b['peak_mb']:,.0f} MB (process; {b['before_mb']:,.0f} MB before building)")
+    if "startup" in want and not tiny:
+        figures["startup"] = _isolated("conflict", "startup")
+        s = figures["startup"]
+        print(f"\n`blowback run scenarios/base.toml`, whole process: cold {s['cold']:.1f} s, "
+              f"warm {s['warm']:.1f} s")
+    if report:
+        _report(figures)
+    return figures
+
+
+def _report(figures: dict) -> None:
+    """Write the figures (JSON) and the log-log plot of time per step against communities."""
+    import matplotlib.pyplot as plt
+
+    out = ROOT / "docs" / "img"
+    out.mkdir(parents=True, exist_ok=True)
+    (ROOT / "docs" / "performance.json").write_text(json.dumps(figures, indent=2) + "\n")
+    if "scale" in figures:
+        n = [r["communities"] for r in figures["scale"]]
+        ms = [r["ms_per_step"] for r in figures["scale"]]
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        ax.loglog(n, ms, "o-", color="#8c2d04", label="measured")
+        ax.loglog(n, [ms[0] * k / n[0] for k in n], ":", color="0.5", label="linear in size")
+        ax.set_xlabel("communities")
+        ax.set_ylabel("ms per weekly step")
+        ax.set_title("Blowback: time per step against size")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "performance.png", dpi=120)
+        plt.close(fig)
+    print(f"\nReport written: {ROOT / 'docs' / 'performance.json'}, "
+          f"{out / 'performance.png'}")
