@@ -16,7 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 KERNELS = ("aggregate_cells", "locate_units", "intelligence", "deploy_forces", "move_bands",
            "force_operations", "insurgent_violence", "band_losses", "spread_news",
-           "update_attitudes", "recruit", "split_bands", "displace", "update_control")
+           "update_attitudes", "recruit", "split_bands", "displace", "update_control",
+           "tally_cells")
 
 
 def _scenario(communities: int, steps: int = 520, bands: int | None = None):

@@ -10,8 +10,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL = dict(epstein=((40, 20, 400), (200, 3, 60)), kernels=(10_000, 20, 2_000),
-            scale=((10_000, 100_000, 1_000_000), 10), build=1_000_000)
-TINY = dict(epstein=((12, 2, 5),), kernels=(300, 2, 20), scale=((1_000, 3_000), 2), build=5_000)
+            scale=((10_000, 100_000, 1_000_000), 10), build=1_000_000,
+            profile=(1_000_000, 5), bandwidth=(800,))
+TINY = dict(epstein=((12, 2, 5),), kernels=(300, 2, 20), scale=((1_000, 3_000), 2), build=5_000,
+            profile=(3_000, 2), bandwidth=(16,))
 
 
 def machine() -> str:
@@ -41,7 +43,7 @@ def _isolated(module: str, function: str, *args) -> object:
 def run(tiny: bool = False, only: set[str] | None = None, report: bool = False) -> dict:
     """Run the chosen benchmarks and print their table; return the figures."""
     plan = TINY if tiny else FULL
-    want = only or {"epstein", "kernels", "scale", "build", "startup"}
+    want = only or {"epstein", "kernels", "scale", "build", "startup", "profile"}
     figures: dict = {"machine": machine()}
     print(f"Blowback benchmarks on {figures['machine']}")
     if "epstein" in want:
@@ -81,6 +83,14 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False) 
         s = figures["startup"]
         print(f"\n`blowback run scenarios/base.toml`, whole process: cold {s['cold']:.1f} s, "
               f"warm {s['warm']:.1f} s")
+    if "profile" in want:
+        prof = figures["profile"] = _isolated("conflict", "profile", *plan["profile"])
+        gbs = figures["bandwidth_gb_s"] = _isolated("conflict", "bandwidth", *plan["bandwidth"])
+        print(f"\nWhere a step's time goes at {prof['communities']:,} communities "
+              f"({prof['step_ms']:.1f} ms a step; memory bandwidth {gbs:.1f} GB/s)")
+        ranked = sorted(prof["kernels_ms"].items(), key=lambda kv: -kv[1])
+        for name, ms in ranked + [("(numpy and Python between kernels)", prof["rest_ms"])]:
+            print(f"{name:>36} {ms:>8.2f} ms {100 * ms / prof['step_ms']:>5.1f}%")
     if report:
         _report(figures)
     return figures

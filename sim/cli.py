@@ -15,7 +15,7 @@ from pathlib import Path
 from sim.scenario import ScenarioError
 
 EXIT_USAGE = 2
-BENCHMARKS = ("epstein", "kernels", "scale", "build", "startup")
+BENCHMARKS = ("epstein", "kernels", "scale", "build", "startup", "profile")
 
 
 def _positive(text: str) -> int:

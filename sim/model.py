@@ -27,6 +27,16 @@ from sim.kernels.intelligence import intelligence
 from sim.kernels.movement import deploy_forces, move_bands
 from sim.kernels.news import spread_news
 from sim.kernels.recruitment import band_losses, recruit, split_bands
+from sim.kernels.tally import (
+    COLUMNS,
+    COOPERATION,
+    DEAD,
+    DISPLACED,
+    GRIEVANCE,
+    POPULATION,
+    SUPPORT,
+    tally_cells,
+)
 from sim.scenario import Scenario, default_scenario
 from sim.state import CONTRACTOR, INSURGENT, PARTNER, STATE, Bands, Cells, Communities, Forces
 
@@ -105,6 +115,8 @@ class BlowbackModel(mesa.Model):
         self.mesa_agents = agents
         self.agent_views = create_agents(self) if agents else None
         self._refresh_cells()
+        self.cell_totals = np.zeros((w.cells, COLUMNS))
+        self._tally()
 
     # --- placement ---------------------------------------------------------------------------
     def _placement(self, actor: int) -> np.random.Generator:
@@ -320,6 +332,7 @@ class BlowbackModel(mesa.Model):
         update_control(cells.forces, cells.insurgents, self.cell_admin, self.legitimacy,
                        cells.force_presence, cells.insurgent_presence, cells.control)
 
+        self._tally()
         abuses = [(e, int(f.kind[e // 2]), float(event_deaths[e]))
                   for e in np.flatnonzero(event_deaths > 0)] + extra_abuses
         self._institutions(abuses, recruits, crossed, insurgents_killed + force_killed,
@@ -336,10 +349,11 @@ class BlowbackModel(mesa.Model):
 
     def _institutions(self, abuses, recruits, crossed, combatant_deaths, newly_displaced
                       ) -> None:
-        p, c, f = self.p, self.communities, self.forces
+        p, f = self.p, self.forces
         review = oversight.review_abuses(self, abuses)
-        insurgent_deaths = float(c.dead_step[:, 3].sum())
-        population = float(c.population.sum())
+        totals = self.cell_totals.sum(axis=0)
+        insurgent_deaths = float(totals[DEAD + 3])
+        population = float(totals[POPULATION])
         self.legitimacy = legitimacy.update_legitimacy(
             self.legitimacy, p, review, insurgent_deaths, population, self.un_present,
             self.budget > 0)
@@ -384,34 +398,36 @@ class BlowbackModel(mesa.Model):
                      len(abuses), max([a[2] for a in abuses], default=0.0), territory)
 
     def _border_violence(self) -> np.ndarray:
-        c, w = self.communities, self.world
-        deaths = c.dead_step.sum(axis=1)
-        border = w.cell_border[c.cell]
+        """Civilian and combatant deaths of the week in host cells along each neighbour."""
+        border = self.world.cell_border
         on_border = border >= 0
-        per_cell_kills = self.cells.kills[w.cell_border >= 0]
-        out = np.bincount(border[on_border], weights=deaths[on_border],
-                          minlength=len(geography.NEIGHBOURS)).astype(float)
-        out += np.bincount(w.cell_border[w.cell_border >= 0], weights=per_cell_kills,
-                           minlength=len(geography.NEIGHBOURS))
-        return out
+        deaths = self.cell_totals[on_border, DEAD:DEAD + 4].sum(axis=1) \
+            + self.cells.kills[on_border]
+        return np.bincount(border[on_border], weights=deaths,
+                           minlength=len(geography.NEIGHBOURS)).astype(float)
 
     # --- outputs -------------------------------------------------------------------------------
-    def territory_state_share(self) -> float:
-        """Share of the resident population living in cells the state controls (control > 0.5)."""
+    def _tally(self) -> None:
         c = self.communities
-        held = self.cells.control[c.cell] > 0.5
-        total = c.population.sum()
-        return float(c.population[held].sum() / total) if total > 0 else 0.0
+        tally_cells(self.world.cell_start, c.population, c.displaced, c.dead_step,
+                    c.cooperation, c.grievance, c.support, self.cell_totals)
+
+    def territory_state_share(self) -> float:
+        """Share of the resident population living in cells the state controls (control > 0.5),
+        as of the last tally (the end of the last step)."""
+        pop = self.cell_totals[:, POPULATION]
+        total = pop.sum()
+        return float(pop[self.cells.control > 0.5].sum() / total) if total > 0 else 0.0
 
     def _record(self, review, recruits, crossed, combatant_deaths, newly_displaced, ledger,
                 n_abuses, largest, territory) -> None:
-        c, f, b = self.communities, self.forces, self.bands
-        by = c.dead_step.sum(axis=0)
-        pop = c.population
-        total_pop = pop.sum()
+        f, b = self.forces, self.bands
+        totals = self.cell_totals.sum(axis=0)
+        by = totals[DEAD:DEAD + 4]
 
-        def mean(x):
-            return float((x * pop).sum() / total_pop) if total_pop > 0 else 0.0
+        def mean(column):
+            pop = totals[POPULATION]
+            return float(totals[column] / pop) if pop > 0 else 0.0
 
         def discrimination(kind):
             rows = (f.kind == kind) & f.active
@@ -423,9 +439,9 @@ class BlowbackModel(mesa.Model):
             civilian_deaths_insurgent=float(by[3]), largest_event=float(largest),
             combatant_deaths=float(combatant_deaths),
             insurgent_strength=float(b.strength[b.active].sum()), recruits=recruits,
-            cooperation_mean=mean(c.cooperation), grievance_mean=mean(c.grievance),
-            support_mean=mean(c.support), legitimacy=self.legitimacy,
-            displaced=float(c.displaced.sum()), newly_displaced=float(newly_displaced),
+            cooperation_mean=mean(COOPERATION), grievance_mean=mean(GRIEVANCE),
+            support_mean=mean(SUPPORT), legitimacy=self.legitimacy,
+            displaced=float(totals[DISPLACED]), newly_displaced=float(newly_displaced),
             abuses=float(n_abuses), abuses_detected=float(review.documented.sum()),
             abuses_punished=float(review.punished.sum()),
             partner_present=float(self.partner_present), un_present=float(self.un_present),

@@ -18,7 +18,8 @@ from sim.model import BlowbackModel
 
 KERNELS = ("aggregate_cells", "locate_units", "intelligence", "deploy_forces", "move_bands",
            "force_operations", "insurgent_violence", "band_losses", "spread_news",
-           "update_attitudes", "recruit", "split_bands", "displace", "update_control")
+           "update_attitudes", "recruit", "split_bands", "displace", "update_control",
+           "tally_cells")
 
 TINY = {"map.communities": 400, "map.width": 32, "map.height": 24, "run.steps": 12,
         "insurgents.bands": 16, "state.units": 12}
