@@ -62,6 +62,17 @@ def _parser() -> argparse.ArgumentParser:
                       help="worker processes (default: all cores)")
     cmp_.add_argument("--out", type=Path, help="output folder (default: results/compare-<hash>)")
 
+    swp = sub.add_parser("sweep", help="run an experiment: scenarios x parameter points x seeds, "
+                         "resumably")
+    swp.add_argument("experiment", help="experiment file (TOML; see scenarios/experiments/)")
+    swp.add_argument("--out", type=Path, help="sweep folder (default: results/sweep-<hash>)")
+    swp.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+                     help="local worker processes (default: all cores)")
+    swp.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run on this Dask scheduler (tcp://host:8786) instead of locally")
+    swp.add_argument("--resume", action="store_true",
+                     help="finish the sweep in --out: skip the runs already written")
+
     bench = sub.add_parser("bench", help="measure speed against Mesa and plain Python")
     bench.add_argument("--tiny", action="store_true", help="tiny sizes (seconds; for tests)")
     bench.add_argument("--only", help="comma-separated subset of: " + ", ".join(BENCHMARKS))
@@ -85,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "sweep":
+            return _sweep(args)
         if args.command == "bench":
             return _bench(args)
         return _scenario(args)
@@ -165,6 +178,31 @@ def _compare(args) -> int:
     write_comparison(result, out)
     print(result.text())
     print(f"\nFigure: {out / 'comparison.png'}   Tables: {out}/comparison.csv, differences.csv")
+    return 0
+
+
+def _sweep(args) -> int:
+    from sim.experiment import load_experiment
+    from sim.sweep import SchedulerError, SweepError, SweepInterrupted, default_out, run_sweep
+
+    experiment = load_experiment(args.experiment)
+    out = args.out or default_out(experiment)
+    try:
+        report = run_sweep(experiment, out, jobs=args.jobs, scheduler=args.scheduler,
+                           resume=args.resume, progress=sys.stderr.isatty())
+    except SweepInterrupted as stop:
+        print(f"blowback: interrupted: {stop.done} of {stop.total} runs done; rerun with "
+              "--resume", file=sys.stderr)
+        return 130
+    except SchedulerError as err:
+        print(f"blowback: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except SweepError as err:
+        print(f"blowback: error: {err}", file=sys.stderr)
+        return 1
+    print(f"{experiment.name}: {report.written} runs written, {report.skipped} already done, "
+          f"{report.total} in all")
+    print(f"  in {out}/ (manifest.json, runs/*.parquet); in Python: sim.sweep.load({str(out)!r})")
     return 0
 
 

@@ -1,0 +1,306 @@
+"""Experiments and sweeps: checked files, designs, identical results on any executor, resume."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from sim.experiment import load_experiment
+from sim.scenario import ScenarioError
+from sim.sweep import TEST_KILL_ENV, SweepError, load, load_series, run_sweep
+
+SCENARIOS = ROOT / "scenarios"
+
+
+def _tiny(folder: Path, name: str) -> None:
+    (folder / f"{name}.toml").write_text(f'extends = "{SCENARIOS / (name + ".toml")}"\n'
+                                         "[map]\ncommunities = 300\n")
+
+
+def _experiment(folder: Path, body: str = "", seeds: int = 3, steps: int = 12,
+                name: str = "exp.toml") -> Path:
+    """An experiment on two shipped regimes shrunk to 300 communities, beside it in ``folder``."""
+    for regime in ("partner_led", "contractor_unchecked"):
+        _tiny(folder, regime)
+    path = folder / name
+    path.write_text('scenarios = ["partner_led.toml", "contractor_unchecked.toml"]\n'
+                    f"seeds = {seeds}\nsteps = {steps}\n{body}")
+    return path
+
+
+GRID = '[vary]\n"oversight.punishment" = [0.1, 0.9]\n'
+
+
+def _blowback(*args: str, cwd: Path = ROOT, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300, **kwargs)
+
+
+def _group_ends(group: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _by_id(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values("run_id").reset_index(drop=True)
+
+
+# --- experiment files -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "key", "words"), [
+    ("seed = 3\n", "seed", "did you mean seeds?"),
+    ('[vary]\n"oversight.punishmnt" = [0.1]\n', "vary.oversight.punishmnt",
+     "did you mean oversight.punishment?"),
+    ('[vary]\nsampler = "latn"\n', "vary.sampler", "did you mean latin?"),
+    ('[vary]\n"oversight.punishment" = [0.1, 1.5]\n', "vary.oversight.punishment[1]",
+     "out of range; allowed: a number in [0, 1]"),
+    ('[vary]\nsampler = "latin"\nsamples = 4\n"oversight.punishment" = { low = 0.2, high = 2 }\n',
+     "vary.oversight.punishment.high", "out of range"),
+    ('[vary]\n"run.seed" = [1, 2]\n', "vary.run.seed", "cannot be varied"),
+    ('[vary]\n"state.discrimination" = { low = 0.3, high = 0.9 }\n',
+     "vary.state.discrimination.levels", "missing"),
+    ('keep = "everything"\n', "keep", "allowed: one of summary, series"),
+    ('[vary]\n"state.units" = { low = 1, high = 5000, levels = 5000 }\n'
+     '"state.strength" = { low = 1, high = 900, levels = 900 }\n', "vary", "4,500,000 points"),
+])
+def test_experiment_mistakes_name_file_and_key(tmp_path, body, key, words):
+    path = _experiment(tmp_path, body)
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(path)
+    assert err.value.file == str(path) and err.value.key == key
+    assert words in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_missing_scenario_file_is_named(tmp_path):
+    path = tmp_path / "exp.toml"
+    path.write_text('scenarios = ["nowhere.toml"]\nseeds = 2\n')
+    with pytest.raises(ScenarioError, match=r"exp\.toml: scenarios\[0\]: no such file: .*nowhere"):
+        load_experiment(path)
+
+
+def test_sobol_without_salib_says_so_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "SALib", None)
+    path = _experiment(tmp_path, '[vary]\nsampler = "sobol"\nsamples = 4\n'
+                                 '"oversight.punishment" = { low = 0.1, high = 0.9 }\n')
+    with pytest.raises(ScenarioError, match=r"vary\.sampler: sobol needs SALib"):
+        load_experiment(path)
+
+
+def test_sobol_design_has_saltelli_size_within_range(tmp_path):
+    pytest.importorskip("SALib")
+    path = _experiment(tmp_path, '[vary]\nsampler = "sobol"\nsamples = 4\n'
+                                 '"oversight.punishment" = { low = 0.1, high = 0.9 }\n'
+                                 '"state.discrimination" = { low = 0.3, high = 0.6 }\n')
+    points = load_experiment(path).points
+    assert len(points) == 4 * (2 * 2 + 2)
+    assert all(0.1 <= p["oversight.punishment"] <= 0.9 for p in points)
+    assert all(0.3 <= p["state.discrimination"] <= 0.6 for p in points)
+    assert points == load_experiment(path).points
+
+
+def test_cli_refuses_a_bad_experiment_without_traceback_or_output(tmp_path):
+    path = _experiment(tmp_path, '[vary]\n"oversight.punishment" = [0.1, 1.5]\n')
+    out = tmp_path / "out"
+    done = _blowback("sweep", str(path), "--out", str(out))
+    assert done.returncode == 2
+    assert done.stderr.startswith("blowback: error: ") and done.stderr.count("\n") == 1
+    assert "vary.oversight.punishment[1]" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+def test_factorial_crosses_levels_and_ranges(tmp_path):
+    path = _experiment(tmp_path, '[vary]\n"oversight.punishment" = [0.1, 0.5, 0.9]\n'
+                                 '"state.units" = { low = 10, high = 30, levels = 3 }\n')
+    exp = load_experiment(path)
+    assert len(exp.points) == 9 and len(exp.runs) == 2 * 9 * 3
+    assert {p["state.units"] for p in exp.points} == {10, 20, 30}
+    assert all(isinstance(p["state.units"], int) for p in exp.points)
+    run = exp.runs[4]  # runs go scenario, then point, then seed
+    assert (run.point, run.seed) == (1, 2)
+    assert run.spec.params["state.units"] == exp.points[1]["state.units"]
+    assert run.spec.params["run.seed"] == 2 and run.spec.params["run.steps"] == 12
+    assert run.spec.params["map.communities"] == 300
+
+
+def test_latin_hypercube_fills_every_stratum_within_range(tmp_path):
+    path = _experiment(tmp_path, '[vary]\nsampler = "latin"\nsamples = 8\n'
+                                 '"oversight.punishment" = { low = 0.2, high = 0.6 }\n'
+                                 '"state.units" = { low = 1, high = 8 }\n')
+    exp = load_experiment(path)
+    assert len(exp.points) == 8 and len(exp.runs) == 2 * 8 * 3
+    punish = sorted(p["oversight.punishment"] for p in exp.points)
+    assert all(0.2 <= v <= 0.6 for v in punish)
+    assert [int((v - 0.2) / 0.4 * 8) for v in punish] == list(range(8))
+    assert sorted(p["state.units"] for p in exp.points) == list(range(1, 9))
+
+
+def test_run_ids_are_stable_and_follow_the_content(tmp_path):
+    path = _experiment(tmp_path, GRID)
+    first, again = load_experiment(path), load_experiment(path)
+    ids = [r.run_id for r in first.runs]
+    assert ids == [r.run_id for r in again.runs] and len(set(ids)) == len(ids) == 12
+    (tmp_path / "partner_led.toml").write_text(
+        (tmp_path / "partner_led.toml").read_text() + "[state]\nunits = 30\n")
+    assert not set(ids) & {r.run_id for r in load_experiment(path).runs}
+
+
+def test_shipped_experiments_load():
+    regimes = load_experiment(SCENARIOS / "experiments" / "regimes.toml")
+    assert len(regimes.scenarios) == 6 and len(regimes.runs) == 60
+    grid = load_experiment(SCENARIOS / "experiments" / "punishment_grid.toml")
+    assert grid.varied == ["oversight.punishment", "state.discrimination"]
+    assert len(grid.points) == 9 and len(grid.scenarios) == 2
+
+
+# --- sweeps -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """A local sweep with two workers that keeps the series: the rows every executor must give."""
+    folder = tmp_path_factory.mktemp("reference")
+    path = _experiment(folder, 'keep = "series"\n' + GRID)
+    report = run_sweep(load_experiment(path), folder / "out", jobs=2)
+    assert report.written == report.total == 12
+    return path, load(folder / "out")
+
+
+def test_local_sweep_writes_a_row_per_run_with_outcomes(reference):
+    path, rows = reference
+    exp = load_experiment(path)
+    assert sorted(rows["run_id"]) == sorted(r.run_id for r in exp.runs)
+    assert list(rows.columns[:5]) == ["run_id", "scenario", "seed", "point",
+                                      "oversight.punishment"]
+    assert {"civilian_deaths_total", "civilian_deaths_contractor", "recruits_total",
+            "legitimacy_final", "partner_present_final"} <= set(rows.columns)
+    assert (rows["steps"] == 12).all()
+    # Common random numbers: the same seed is the same world, so the partner-led runs differ
+    # from the unchecked contractor's by the regime, not by chance alone.
+    assert rows.groupby("scenario")["seed"].apply(sorted).map(tuple).nunique() == 1
+    manifest = json.loads((path.parent / "out" / "manifest.json").read_text())
+    assert manifest["experiment_hash"] == exp.content_hash
+    assert manifest["scenarios"][0]["parameters"]["map.communities"] == 300
+    assert {"blowback", "numba"} <= set(manifest["versions"])
+    series = load_series(path.parent / "out")
+    assert len(series) == 12 * 12 and set(series["run_id"]) == set(rows["run_id"])
+
+
+def test_one_worker_gives_the_same_rows_as_two(reference, tmp_path):
+    path, rows = reference
+    run_sweep(load_experiment(path), tmp_path / "one", jobs=1)
+    pd.testing.assert_frame_equal(_by_id(load(tmp_path / "one")), _by_id(rows), check_exact=True)
+
+
+def test_dask_cluster_gives_the_same_rows_even_when_a_worker_dies(reference, tmp_path,
+                                                                   monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    path, rows = reference
+    marker = tmp_path / "killed"
+    monkeypatch.setenv(TEST_KILL_ENV, f"{load_experiment(path).runs[3].run_id}:{marker}")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        report = run_sweep(load_experiment(path), tmp_path / "dask",
+                           scheduler=cluster.scheduler_address)
+    assert marker.exists(), "the test hook never killed a worker"
+    assert report.written == 12
+    pd.testing.assert_frame_equal(load(tmp_path / "dask"), rows, check_exact=True)
+
+
+def test_a_worker_killed_mid_run_is_retried(reference, tmp_path, monkeypatch):
+    path, rows = reference
+    exp = load_experiment(path)
+    marker = tmp_path / "killed"
+    monkeypatch.setenv(TEST_KILL_ENV, f"{exp.runs[5].run_id}:{marker}")
+    report = run_sweep(exp, tmp_path / "out", jobs=2)
+    assert marker.exists(), "the test hook never killed a worker"
+    assert report.written == 12
+    pd.testing.assert_frame_equal(_by_id(load(tmp_path / "out")), _by_id(rows), check_exact=True)
+
+
+def test_a_run_that_keeps_killing_its_worker_is_named_and_the_rest_resume(
+        reference, tmp_path, monkeypatch):
+    path, rows = reference
+    exp = load_experiment(path)
+    victim = exp.runs[5]
+    monkeypatch.setenv(TEST_KILL_ENV, victim.run_id)  # no marker: it dies every time
+    with pytest.raises(SweepError, match=f"run {victim.run_id} .*point 1, seed 3.* 3 times"):
+        run_sweep(exp, tmp_path / "out", jobs=2)
+    assert victim.run_id not in set(load(tmp_path / "out")["run_id"])
+    monkeypatch.delenv(TEST_KILL_ENV)
+    run_sweep(exp, tmp_path / "out", jobs=2, resume=True)
+    pd.testing.assert_frame_equal(_by_id(load(tmp_path / "out")), _by_id(rows), check_exact=True)
+
+
+def test_killed_sweep_resumes_to_every_run_exactly_once(tmp_path):
+    path = _experiment(tmp_path, GRID, seeds=20, steps=60)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(path), "--out", str(out),
+                             "--jobs", "2"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list((out / "runs").glob("*.parquet"))) < 3 and proc.poll() is None:
+            assert time.monotonic() < deadline, "no run finished in time"
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert _group_ends(proc.pid, within=10), "orphaned workers outlived their parent"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    before = len(list((out / "runs").glob("*.parquet")))
+    assert 3 <= before < 80, "the sweep ended before it was killed"
+    done = _blowback("sweep", str(path), "--out", str(out), "--jobs", "2", "--resume")
+    assert done.returncode == 0, done.stderr
+    assert f"{80 - before} runs written, {before} already done" in done.stdout
+    rows = load(out)
+    exp = load_experiment(path)
+    assert sorted(rows["run_id"]) == sorted(r.run_id for r in exp.runs)
+    assert not [p for p in (out / "runs").iterdir() if p.suffix != ".parquet"]
+
+
+def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(tmp_path):
+    path = _experiment(tmp_path, GRID, seeds=20, steps=60)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(path), "--out", str(out),
+                             "--jobs", "2"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(list((out / "runs").glob("*.parquet"))) < 3 and proc.poll() is None:
+        assert time.monotonic() < deadline, "no run finished in time"
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    kept = len(load(out))
+    assert err.strip() == (f"blowback: interrupted: {kept} of 80 runs done; rerun with --resume")
+    assert 3 <= kept < 80
+
+
+def test_resume_refuses_another_experiments_folder(reference, tmp_path):
+    path, _ = reference
+    out = path.parent / "out"
+    other = _experiment(tmp_path, '[vary]\n"oversight.punishment" = [0.2, 0.9]\n')
+    done = _blowback("sweep", str(other), "--out", str(out), "--resume")
+    assert done.returncode == 2 and "holds a sweep of another experiment" in done.stderr
+    assert done.stderr.count("\n") == 1
+    again = _blowback("sweep", str(path), "--out", str(out))
+    assert again.returncode == 2 and "add --resume" in again.stderr
+    assert len(load(out)) == 12
