@@ -2,8 +2,19 @@
 
 They stand beside Blowback as references: a published model whose behaviour is known checks the
 machinery (kernels, counter-based randomness, benchmarks) before it carries a new model.
+
+Names load on first use, so that ``python -m sim.classics.epstein`` runs its module once.
 """
 
-from sim.classics.epstein import EpsteinCivilViolence, EpsteinEthnicViolence, load_run, open_run
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = ["EpsteinCivilViolence", "EpsteinEthnicViolence", "load_run", "open_run"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(importlib.import_module("sim.classics.epstein"), name)
+    raise AttributeError(f"module 'sim.classics' has no attribute {name!r}")

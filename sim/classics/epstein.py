@@ -15,25 +15,37 @@ with footprints (:mod:`sim.kernels.neighbourhood`) rather than from per-step pre
 
 Every draw is ``sim.rng.uniform(seed, step, entity, purpose, k)`` with this module's purposes
 (100 and up): results do not depend on thread count or on ``NUMBA_DISABLE_JIT``.
+
+``python -m sim.classics.epstein outbursts RUN.toml`` measures waiting times and sizes of
+outbursts; ``python -m sim.classics.epstein bench`` times the model against Mesa's example.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import importlib
 import inspect
+import json
 import math
+import sys
+import time
 import tomllib
+import types
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import mesa
+import numba
 import numpy as np
 import pandas as pd
 from numba import njit
 
 from sim import rng
 from sim.kernels import quiet
-from sim.kernels.neighbourhood import SHAPES, add_footprint, count_field, offsets
+from sim.kernels.neighbourhood import SHAPES, add_footprint, count_field, offsets, spans
 
 # Purposes of draws: this module's own, kept apart from sim.rng's (1-20).
 PLACE = 100
@@ -45,8 +57,8 @@ JAIL_TERM = 105
 MOVE = 106
 RELEASE = 107
 KILL_PICK = 108
-GROUP = 109
-AGE = 110
+GROUP_DRAW = 109
+AGE_DRAW = 110
 FISSION = 111
 BIRTH_CELL = 112
 COP_ADJUST = 113
@@ -66,14 +78,27 @@ JAIL_MODES = ("stay", "leave")
 FOREVER = 1 << 62
 
 # Slots of the integer and float parameter vectors handed to the kernel.
-I_MOVEMENT, I_LEAVE, I_ETHNIC, I_JAIL_MAX, I_DEATH_AGE, I_RATIO = range(6)
-F_LEGIT_BLUE, F_LEGIT_GREEN, F_THRESHOLD, F_K, F_FISSION = range(5)
+(I_MOVEMENT, I_COP_MOVEMENT, I_LEAVE, I_ETHNIC, I_JAIL_MAX, I_DEATH_AGE, I_RATIO,
+ I_SAME_VISION) = range(8)
+# F_TABLE on: P = 1 - exp(-k r) for r = 0, 1, ... up to the cells in vision.
+F_LEGIT_BLUE, F_LEGIT_GREEN, F_THRESHOLD, F_K, F_FISSION, F_TABLE = range(6)
 # Slots of the per-step counters the kernel returns.
 (O_ACTIVE, O_QUIET, O_JAILED, O_COPS, O_ACTIVATIONS, O_ARRESTS, O_BLUE, O_GREEN, O_BLUE_ACTIVE,
  O_GREEN_ACTIVE, O_BLUE_KILLED, O_GREEN_KILLED, O_BIRTHS, O_DEATHS) = range(14)
 N_OUT = 14
 
-_TRIES = 16
+_TRIES = 32
+# np.errstate costs 2 us a step; only plain Python (NUMBA_DISABLE_JIT) wraps uint64 with warnings.
+_GUARD = quiet if numba.config.DISABLE_JIT else contextlib.nullcontext
+
+# Columns of the agent tables: one int64 table and one float64 table, one row per agent slot.
+# Two tables rather than ten arrays because numba reference-counts every array argument of
+# every call, and the per-agent calls below would pay that dozens of times per agent; a row per
+# agent because agents act in random order and a row keeps one agent's numbers together.
+KIND, GROUP, STATE, Y, X, JAIL, AGE = range(7)
+HARDSHIP_COL, RISK_COL, ARREST_P = range(3)
+# Layers of the count field: what a citizen standing on a cell sees within its vision.
+COPS_NEAR, ACTIVE_NEAR, BLUE_NEAR, GREEN_NEAR = range(4)
 
 
 @njit(cache=True)
@@ -87,32 +112,52 @@ def round_half_even(v):
 
 
 @njit(cache=True)
-def _free_near(seed, t, entity, purpose, occ, y, x, dy, dx):
+def cop_ratio(c, a, ratio):
+    """C / A as it enters P = 1 - exp(-k * ratio(C / A)), for C cops and A actives (the agent
+    included) in vision; ``ratio`` is a value of :data:`RATIOS`: 0 continuous, 1 floor, 2 round
+    (half to even)."""
+    if ratio == 0:
+        return c / a
+    if ratio == 1:
+        return math.floor(c / a)  # exact for counts: c / a is never rounded across an integer
+    return round_half_even(c / a)
+
+
+@njit(cache=True)
+def _free_near(seed, t, entity, purpose, occ, y, x, off):
     """A uniformly chosen empty cell among (y, x) + offsets, as a flat index; -1 if none.
 
     A few keyed tries first (the grid is mostly a quarter empty), then a full enumeration: each
-    branch picks uniformly among the empty cells, so the mix does too.
+    branch picks uniformly among the empty cells, so the mix does too.  One draw serves four
+    tries: the fraction left over from picking an index among n is itself uniform; after three
+    picks among n <= 1024 cells 23 of the 53 bits remain, so the bias stays below n / 2^23.
     """
     height, width = occ.shape
-    n = len(dy)
+    n = off.shape[1]
     if n == 0:
         return -1
+    u = 0.0
     for k in range(_TRIES):
-        j = int(rng.uniform(seed, t, entity, purpose, k) * n)
-        yy = y + dy[j]
+        if k % 4 == 0:
+            u = rng.uniform(seed, t, entity, purpose, k // 4)
+        v = u * n
+        j = int(v)
+        u = v - j
+        yy = y + off[0, j]
         if yy >= height:
             yy -= height
-        xx = x + dx[j]
+        xx = x + off[1, j]
         if xx >= width:
             xx -= width
-        if occ[yy, xx] < 0:
+        # Unsigned indices spare numba's test for negative indices (this is the hot loop).
+        if occ[np.uint64(yy), np.uint64(xx)] < 0:
             return yy * width + xx
     empty = 0
     for j in range(n):
-        yy = y + dy[j]
+        yy = y + off[0, j]
         if yy >= height:
             yy -= height
-        xx = x + dx[j]
+        xx = x + off[1, j]
         if xx >= width:
             xx -= width
         if occ[yy, xx] < 0:
@@ -121,10 +166,10 @@ def _free_near(seed, t, entity, purpose, occ, y, x, dy, dx):
         return -1
     m = int(rng.uniform(seed, t, entity, purpose, _TRIES) * empty)
     for j in range(n):
-        yy = y + dy[j]
+        yy = y + off[0, j]
         if yy >= height:
             yy -= height
-        xx = x + dx[j]
+        xx = x + off[1, j]
         if xx >= width:
             xx -= width
         if occ[yy, xx] < 0:
@@ -138,21 +183,20 @@ def _free_near(seed, t, entity, purpose, occ, y, x, dy, dx):
 def _free_anywhere(seed, t, entity, purpose, occ):
     """A uniformly chosen empty cell of the whole grid, as a flat index; -1 if the grid is full."""
     height, width = occ.shape
-    flat = occ.ravel()
     n = height * width
     for k in range(4 * _TRIES):
         c = int(rng.uniform(seed, t, entity, purpose, k) * n)
-        if flat[c] < 0:
+        if occ[c // width, c % width] < 0:
             return c
     empty = 0
     for c in range(n):
-        if flat[c] < 0:
+        if occ[c // width, c % width] < 0:
             empty += 1
     if empty == 0:
         return -1
     m = int(rng.uniform(seed, t, entity, purpose, 4 * _TRIES) * empty)
     for c in range(n):
-        if flat[c] < 0:
+        if occ[c // width, c % width] < 0:
             if m == 0:
                 return c
             m -= 1
@@ -160,217 +204,170 @@ def _free_anywhere(seed, t, entity, purpose, occ):
 
 
 @njit(cache=True)
-def _footprints(i, delta, kind, group, state, ys, xs, cops_near, act_near, grp_near, vdy, vdx,
-                ethnic):
-    """Add or remove what agent i contributes to the count fields at its cell."""
-    y = ys[i]
-    x = xs[i]
-    if kind[i] == COP:
-        add_footprint(cops_near, y, x, vdy, vdx, delta)
+def _footprints(i, delta, ag, field, rows, ethnic):
+    """Add or remove what agent i contributes to the count field at its cell."""
+    y = ag[i, Y]
+    x = ag[i, X]
+    if ag[i, KIND] == COP:
+        add_footprint(field, COPS_NEAR, y, x, rows, delta)
         return
-    if state[i] == ACTIVE:
-        add_footprint(act_near, y, x, vdy, vdx, delta)
-    if ethnic and state[i] != JAILED:
-        add_footprint(grp_near[group[i]], y, x, vdy, vdx, delta)
+    if ag[i, STATE] == ACTIVE:
+        add_footprint(field, ACTIVE_NEAR, y, x, rows, delta)
+    if ethnic and ag[i, STATE] != JAILED:
+        add_footprint(field, BLUE_NEAR + ag[i, GROUP], y, x, rows, delta)
 
 
 @njit(cache=True)
-def _move(i, cell, occ, kind, group, state, ys, xs, cops_near, act_near, grp_near, vdy, vdx,
-          ethnic):
-    """Move agent i to the empty flat cell ``cell``, keeping the fields current."""
+def _place(i, cell, occ, ag):
     width = occ.shape[1]
-    _footprints(i, -1, kind, group, state, ys, xs, cops_near, act_near, grp_near, vdy, vdx,
-                ethnic)
-    occ[ys[i], xs[i]] = -1
-    ys[i] = cell // width
-    xs[i] = cell % width
-    occ[ys[i], xs[i]] = i
-    _footprints(i, 1, kind, group, state, ys, xs, cops_near, act_near, grp_near, vdy, vdx,
-                ethnic)
+    ag[i, Y] = cell // width
+    ag[i, X] = cell % width
+    occ[ag[i, Y], ag[i, X]] = i
 
 
 @njit(cache=True)
-def _jail_term(seed, t, i, jail_max):
-    if jail_max < 0:
-        return FOREVER
-    return int(rng.uniform(seed, t, i, JAIL_TERM, 0) * (jail_max + 1))
+def _move(i, cell, occ, ag, field, rows, ethnic):
+    """Move agent i to the empty flat cell ``cell``, keeping the field current."""
+    _footprints(i, -1, ag, field, rows, ethnic)
+    occ[ag[i, Y], ag[i, X]] = -1
+    _place(i, cell, occ, ag)
+    _footprints(i, 1, ag, field, rows, ethnic)
 
 
 @njit(cache=True)
-def _remove(i, leave, occ, kind, group, state, ys, xs, cops_near, act_near, grp_near, vdy, vdx,
-            ethnic):
+def _remove(i, leave, occ, ag, field, rows, ethnic):
     """Take agent i out of the model for good (killed, died of age, cop withdrawn)."""
-    on_grid = kind[i] == COP or state[i] != JAILED or not leave
-    if on_grid:
-        _footprints(i, -1, kind, group, state, ys, xs, cops_near, act_near, grp_near, vdy, vdx,
-                    ethnic)
-        occ[ys[i], xs[i]] = -1
-    state[i] = DEAD
+    if ag[i, KIND] == COP or ag[i, STATE] != JAILED or not leave:
+        _footprints(i, -1, ag, field, rows, ethnic)
+        occ[ag[i, Y], ag[i, X]] = -1
+    ag[i, STATE] = DEAD
 
 
 @njit(cache=True)
-def _cop_turn(seed, t, i, ipar, occ, kind, group, state, ys, xs, jail, cops_near, act_near,
-              grp_near, vdy, vdx, cdy, cdx, buf, out):
-    """Cop rule C: arrest one random active citizen within vision; then rule M."""
+def _arrest(seed, t, i, ipar, occ, ag, field, rows, cvis, buf, out):
+    """Cop rule C: cop i arrests one random active citizen within its vision, if any."""
     height, width = occ.shape
     ethnic = ipar[I_ETHNIC] != 0
-    leave = ipar[I_LEAVE] != 0
+    y = ag[i, Y]
+    x = ag[i, X]
     n = 0
-    for j in range(len(cdy)):
-        yy = ys[i] + cdy[j]
+    for j in range(cvis.shape[1]):
+        yy = y + cvis[0, j]
         if yy >= height:
             yy -= height
-        xx = xs[i] + cdx[j]
+        xx = x + cvis[1, j]
         if xx >= width:
             xx -= width
         a = occ[yy, xx]
-        if a >= 0 and kind[a] == CITIZEN and state[a] == ACTIVE:
+        if a >= 0 and ag[a, STATE] == ACTIVE and ag[a, KIND] == CITIZEN:
             buf[n] = a
             n += 1
     if n > 0:
         a = buf[int(rng.uniform(seed, t, i, ARREST_PICK, 0) * n)]
-        _footprints(a, -1, kind, group, state, ys, xs, cops_near, act_near, grp_near, vdy, vdx,
-                    ethnic)
-        state[a] = JAILED
-        jail[a] = _jail_term(seed, t, a, ipar[I_JAIL_MAX])
-        if leave:
-            occ[ys[a], xs[a]] = -1
+        _footprints(a, -1, ag, field, rows, ethnic)
+        ag[a, STATE] = JAILED
+        jail_max = ipar[I_JAIL_MAX]
+        if jail_max < 0:
+            ag[a, JAIL] = FOREVER
+        else:
+            ag[a, JAIL] = int(rng.uniform(seed, t, a, JAIL_TERM, 0) * (jail_max + 1))
+        if ipar[I_LEAVE] != 0:
+            occ[ag[a, Y], ag[a, X]] = -1
         out[O_ARRESTS] += 1
-    if ipar[I_MOVEMENT] != 0:
-        cell = _free_near(seed, t, i, MOVE, occ, ys[i], xs[i], cdy, cdx)
-        if cell >= 0:
-            _move(i, cell, occ, kind, group, state, ys, xs, cops_near, act_near, grp_near, vdy,
-                  vdx, ethnic)
 
 
 @njit(cache=True)
-def _arrest_probability(c, a, k, ratio):
-    if ratio == 0:
-        r = c / a
-    elif ratio == 1:
-        r = float(c // a)
-    else:
-        r = round_half_even(c / a)
-    return 1.0 - math.exp(-k * r)
+def _release(seed, t, i, occ, ag, vis):
+    """Put a citizen leaving jail back on the lattice: where it was taken if that cell is free,
+    else near it, else anywhere.  False if the lattice is full."""
+    width = occ.shape[1]
+    y = ag[i, Y]
+    x = ag[i, X]
+    cell = y * width + x if occ[y, x] < 0 else -1
+    if cell < 0:
+        cell = _free_near(seed, t, i, RELEASE, occ, y, x, vis)
+    if cell < 0:
+        cell = _free_anywhere(seed, t, i, RELEASE, occ)
+    if cell < 0:
+        return False
+    _place(i, cell, occ, ag)
+    return True
 
 
 @njit(cache=True)
-def _citizen_turn(seed, t, i, ipar, fpar, n_used, occ, kind, group, state, ys, xs, jail,
-                  hardship, risk, age, arrest_p, cops_near, act_near, grp_near, vdy, vdx, bdy,
-                  bdx, buf, out):
-    """Agent rule A (plus Model II's killing and demography); then rule M.  Returns n_used."""
+def _kill(seed, t, i, leave, occ, ag, field, rows, vis, buf, out):
+    """Model II: an active citizen kills a random citizen of the other group within vision and
+    takes its cell (the Ascape code's move).  True if it killed."""
     height, width = occ.shape
-    ethnic = ipar[I_ETHNIC] != 0
-    leave = ipar[I_LEAVE] != 0
-    if ethnic:
-        age[i] += 1
-        if age[i] > ipar[I_DEATH_AGE]:
-            _remove(i, leave, occ, kind, group, state, ys, xs, cops_near, act_near, grp_near,
-                    vdy, vdx, ethnic)
-            out[O_DEATHS] += 1
-            return n_used
-    if state[i] == JAILED:
-        if jail[i] > 0:
-            jail[i] -= 1
-            return n_used
-        if leave:
-            # Back where it was taken if that cell is free, else near it, else anywhere.
-            cell = -1
-            if occ[ys[i], xs[i]] < 0:
-                cell = ys[i] * width + xs[i]
-            if cell < 0:
-                cell = _free_near(seed, t, i, RELEASE, occ, ys[i], xs[i], vdy, vdx)
-            if cell < 0:
-                cell = _free_anywhere(seed, t, i, RELEASE, occ)
-            if cell < 0:
-                return n_used
-            ys[i] = cell // width
-            xs[i] = cell % width
-            occ[ys[i], xs[i]] = i
-        state[i] = QUIET
-        if ethnic:
-            add_footprint(grp_near[group[i]], ys[i], xs[i], vdy, vdx, 1)
-    y = ys[i]
-    x = xs[i]
-    g = group[i]
-    p = _arrest_probability(cops_near[y, x], 1 + act_near[y, x], fpar[F_K], ipar[I_RATIO])
-    arrest_p[i] = p
-    legit = fpar[F_LEGIT_BLUE] if g == BLUE else fpar[F_LEGIT_GREEN]
-    rebel = hardship[i] * (1.0 - legit) - risk[i] * p > fpar[F_THRESHOLD]
-    if ethnic and rebel and grp_near[1 - g, y, x] == 0:
-        rebel = False  # nobody of the other group in sight: nothing to act on
-    if rebel and state[i] != ACTIVE:
-        state[i] = ACTIVE
-        add_footprint(act_near, y, x, vdy, vdx, 1)
-        out[O_ACTIVATIONS] += 1
-    elif not rebel and state[i] == ACTIVE:
-        state[i] = QUIET
-        add_footprint(act_near, y, x, vdy, vdx, -1)
-    moved = False
-    if ethnic and state[i] == ACTIVE:
-        n = 0
-        for j in range(len(vdy)):
-            yy = y + vdy[j]
-            if yy >= height:
-                yy -= height
-            xx = x + vdx[j]
-            if xx >= width:
-                xx -= width
-            v = occ[yy, xx]
-            if v >= 0 and kind[v] == CITIZEN and group[v] != g and state[v] != JAILED:
-                buf[n] = v
-                n += 1
-        if n > 0:
-            v = buf[int(rng.uniform(seed, t, i, KILL_PICK, 0) * n)]
-            cell = ys[v] * width + xs[v]
-            _remove(v, leave, occ, kind, group, state, ys, xs, cops_near, act_near, grp_near,
-                    vdy, vdx, ethnic)
-            out[O_BLUE_KILLED if group[v] == BLUE else O_GREEN_KILLED] += 1
-            # The killer takes the victim's place, as in the Ascape code.
-            _move(i, cell, occ, kind, group, state, ys, xs, cops_near, act_near, grp_near, vdy,
-                  vdx, ethnic)
-            moved = True
-    if not moved and ipar[I_MOVEMENT] != 0:
-        cell = _free_near(seed, t, i, MOVE, occ, ys[i], xs[i], vdy, vdx)
-        if cell >= 0:
-            _move(i, cell, occ, kind, group, state, ys, xs, cops_near, act_near, grp_near, vdy,
-                  vdx, ethnic)
-    if ethnic and rng.uniform(seed, t, i, FISSION, 0) < fpar[F_FISSION]:
-        cell = _free_near(seed, t, i, BIRTH_CELL, occ, ys[i], xs[i], bdy, bdx)
-        if cell >= 0:
-            c = n_used
-            kind[c] = CITIZEN
-            group[c] = g
-            state[c] = QUIET
-            hardship[c] = hardship[i]
-            risk[c] = risk[i]
-            age[c] = 0
-            jail[c] = 0
-            arrest_p[c] = 0.0
-            ys[c] = cell // width
-            xs[c] = cell % width
-            occ[ys[c], xs[c]] = c
-            add_footprint(grp_near[g], ys[c], xs[c], vdy, vdx, 1)
-            out[O_BIRTHS] += 1
-            n_used += 1
-    return n_used
+    y = ag[i, Y]
+    x = ag[i, X]
+    g = ag[i, GROUP]
+    n = 0
+    for j in range(vis.shape[1]):
+        yy = y + vis[0, j]
+        if yy >= height:
+            yy -= height
+        xx = x + vis[1, j]
+        if xx >= width:
+            xx -= width
+        v = occ[yy, xx]
+        if v >= 0 and ag[v, KIND] == CITIZEN and ag[v, GROUP] != g and ag[v, STATE] != JAILED:
+            buf[n] = v
+            n += 1
+    if n == 0:
+        return False
+    v = buf[int(rng.uniform(seed, t, i, KILL_PICK, 0) * n)]
+    cell = ag[v, Y] * width + ag[v, X]
+    _remove(v, leave, occ, ag, field, rows, True)
+    out[O_BLUE_KILLED if ag[v, GROUP] == BLUE else O_GREEN_KILLED] += 1
+    _move(i, cell, occ, ag, field, rows, True)
+    return True
 
 
 @njit(cache=True)
-def step_kernel(seed, t, ipar, fpar, n_used, occ, kind, group, state, ys, xs, jail, hardship,
-                risk, age, arrest_p, cops_near, act_near, grp_near, vdy, vdx, cdy, cdx, bdy, bdx,
-                order, buf, out):
+def _fission(seed, t, i, n_used, occ, ag, af, field, rows, adj, out):
+    """Model II: a child (same group, hardship, risk aversion) on a free adjacent cell.
+    Returns the new ``n_used``."""
+    cell = _free_near(seed, t, i, BIRTH_CELL, occ, ag[i, Y], ag[i, X], adj)
+    if cell < 0:
+        return n_used
+    c = n_used
+    for r in range(ag.shape[1]):
+        ag[c, r] = 0
+    ag[c, KIND] = CITIZEN
+    ag[c, GROUP] = ag[i, GROUP]
+    ag[c, STATE] = QUIET
+    af[c, HARDSHIP_COL] = af[i, HARDSHIP_COL]
+    af[c, RISK_COL] = af[i, RISK_COL]
+    af[c, ARREST_P] = 0.0
+    _place(c, cell, occ, ag)
+    add_footprint(field, BLUE_NEAR + ag[c, GROUP], ag[c, Y], ag[c, X], rows, 1)
+    out[O_BIRTHS] += 1
+    return n_used + 1
+
+
+@njit(cache=True)
+def step_kernel(seed, t, ipar, fpar, n_used, occ, ag, af, field, rows, vis, cvis, adj, order,
+                buf, out):
     """One step: every agent alive at its start acts once, in a keyed random order.
 
+    Cops follow rule C then M; citizens rule A (Model II: killing, ageing, fission) then M.
     Arrays are updated in place; ``out`` receives the step's counters.  Slots from ``n_used`` on
     are free for newborns (the caller guarantees room for one per citizen).  Returns the new
     ``n_used``.
+
+    The turns are written out here rather than in helpers because they run for every agent and
+    numba reference-counts every array handed to a call.
     """
+    width = occ.shape[1]
+    ethnic = ipar[I_ETHNIC] != 0
+    leave = ipar[I_LEAVE] != 0
+    movement = ipar[I_MOVEMENT] != 0
     for j in range(N_OUT):
         out[j] = 0
     m = 0
     for i in range(n_used):
-        if state[i] != DEAD:
+        if ag[i, STATE] != DEAD:
             order[m] = i
             m += 1
     for j in range(m - 1, 0, -1):
@@ -380,41 +377,103 @@ def step_kernel(seed, t, ipar, fpar, n_used, occ, kind, group, state, ys, xs, ja
         order[r] = tmp
     for j in range(m):
         i = order[j]
-        if state[i] == DEAD:
+        if ag[i, STATE] == DEAD:
             continue  # killed earlier in this step
-        if kind[i] == COP:
-            _cop_turn(seed, t, i, ipar, occ, kind, group, state, ys, xs, jail, cops_near,
-                      act_near, grp_near, vdy, vdx, cdy, cdx, buf, out)
-        else:
-            n_used = _citizen_turn(seed, t, i, ipar, fpar, n_used, occ, kind, group, state, ys,
-                                   xs, jail, hardship, risk, age, arrest_p, cops_near, act_near,
-                                   grp_near, vdy, vdx, bdy, bdx, buf, out)
-    _tally(n_used, kind, group, state, out)
+        if ag[i, KIND] == COP:
+            y = ag[i, Y]
+            x = ag[i, X]
+            # With the citizens' own vision the field already says whether anyone is active.
+            if ipar[I_SAME_VISION] == 0 or field[ACTIVE_NEAR, y, x] > 0:
+                _arrest(seed, t, i, ipar, occ, ag, field, rows, cvis, buf, out)
+            if ipar[I_COP_MOVEMENT] != 0:
+                cell = _free_near(seed, t, i, MOVE, occ, y, x, cvis)
+                if cell >= 0:
+                    add_footprint(field, COPS_NEAR, y, x, rows, -1)
+                    occ[y, x] = -1
+                    ag[i, Y] = cell // width
+                    ag[i, X] = cell % width
+                    occ[ag[i, Y], ag[i, X]] = i
+                    add_footprint(field, COPS_NEAR, ag[i, Y], ag[i, X], rows, 1)
+            continue
+        if ethnic:
+            ag[i, AGE] += 1
+            if ag[i, AGE] > ipar[I_DEATH_AGE]:
+                _remove(i, leave, occ, ag, field, rows, ethnic)
+                out[O_DEATHS] += 1
+                continue
+        if ag[i, STATE] == JAILED:
+            if ag[i, JAIL] > 0:
+                ag[i, JAIL] -= 1
+                continue
+            if leave and not _release(seed, t, i, occ, ag, vis):
+                continue
+            ag[i, STATE] = QUIET
+            if ethnic:
+                add_footprint(field, BLUE_NEAR + ag[i, GROUP], ag[i, Y], ag[i, X], rows, 1)
+        y = ag[i, Y]
+        x = ag[i, X]
+        g = ag[i, GROUP]
+        was_active = ag[i, STATE] == ACTIVE
+        # The field counts the closed neighbourhood: take this citizen out of the actives, then
+        # count it back in as Epstein's A does.
+        actives = field[ACTIVE_NEAR, y, x] - (1 if was_active else 0)
+        r = cop_ratio(field[COPS_NEAR, y, x], 1 + actives, ipar[I_RATIO])
+        # Whole ratios (floor, round) read P from a table: exp is a tenth of a citizen's turn.
+        p = 1.0 - math.exp(-fpar[F_K] * r) if ipar[I_RATIO] == 0 else fpar[F_TABLE + int(r)]
+        af[i, ARREST_P] = p
+        rebel = (af[i, HARDSHIP_COL] * (1.0 - fpar[F_LEGIT_BLUE + g]) - af[i, RISK_COL] * p
+                 > fpar[F_THRESHOLD])
+        if ethnic and rebel and field[GREEN_NEAR - g, y, x] == 0:
+            rebel = False  # nobody of the other group in sight: nothing to act on
+        if rebel and not was_active:
+            ag[i, STATE] = ACTIVE
+            add_footprint(field, ACTIVE_NEAR, y, x, rows, 1)
+            out[O_ACTIVATIONS] += 1
+        elif was_active and not rebel:
+            ag[i, STATE] = QUIET
+            add_footprint(field, ACTIVE_NEAR, y, x, rows, -1)
+        moved = False
+        if ethnic and rebel:
+            moved = _kill(seed, t, i, leave, occ, ag, field, rows, vis, buf, out)
+        if movement and not moved:
+            cell = _free_near(seed, t, i, MOVE, occ, y, x, vis)
+            if cell >= 0:
+                if ethnic or rebel:
+                    _move(i, cell, occ, ag, field, rows, ethnic)
+                else:  # a quiet citizen of Model I counts in no field
+                    occ[y, x] = -1
+                    ag[i, Y] = cell // width
+                    ag[i, X] = cell % width
+                    occ[ag[i, Y], ag[i, X]] = i
+        if ethnic and rng.uniform(seed, t, i, FISSION, 0) < fpar[F_FISSION]:
+            n_used = _fission(seed, t, i, n_used, occ, ag, af, field, rows, adj, out)
+    tally(n_used, ag, out)
     return n_used
 
 
 @njit(cache=True)
-def _tally(n_used, kind, group, state, out):
+def tally(n_used, ag, out):
+    """Add the counts of agents by kind, state and group to ``out``."""
     for i in range(n_used):
-        s = state[i]
+        s = ag[i, STATE]
         if s == DEAD:
             continue
-        if kind[i] == COP:
+        if ag[i, KIND] == COP:
             out[O_COPS] += 1
             continue
+        blue = ag[i, GROUP] == BLUE
         if s == ACTIVE:
             out[O_ACTIVE] += 1
-            out[O_BLUE_ACTIVE if group[i] == BLUE else O_GREEN_ACTIVE] += 1
+            out[O_BLUE_ACTIVE if blue else O_GREEN_ACTIVE] += 1
         elif s == QUIET:
             out[O_QUIET] += 1
         else:
             out[O_JAILED] += 1
-        out[O_BLUE if group[i] == BLUE else O_GREEN] += 1
+        out[O_BLUE if blue else O_GREEN] += 1
 
 
 @njit(cache=True)
-def populate(seed, citizen_density, cop_density, two_groups, death_age, occ, kind, group, state,
-             ys, xs, hardship, risk, age):
+def populate(seed, citizen_density, cop_density, two_groups, death_age, occ, ag, af):
     """Fill the grid cell by cell as Mesa's example does: citizen, cop or empty.
 
     Returns the number of agents placed (slots 0 .. n-1, in cell order).
@@ -425,45 +484,38 @@ def populate(seed, citizen_density, cop_density, two_groups, death_age, occ, kin
         u = rng.uniform(seed, 0, c, PLACE, 0)
         if u >= citizen_density + cop_density:
             continue
-        y = c // width
-        x = c % width
-        occ[y, x] = n
-        ys[n] = y
-        xs[n] = x
-        state[n] = QUIET
+        _place(n, c, occ, ag)
+        ag[n, STATE] = QUIET
         if u < citizen_density:
-            kind[n] = CITIZEN
-            hardship[n] = rng.uniform(seed, 0, n, HARDSHIP, 0)
-            risk[n] = rng.uniform(seed, 0, n, RISK_AVERSION, 0)
+            ag[n, KIND] = CITIZEN
+            af[n, HARDSHIP_COL] = rng.uniform(seed, 0, n, HARDSHIP, 0)
+            af[n, RISK_COL] = rng.uniform(seed, 0, n, RISK_AVERSION, 0)
             if two_groups:
-                group[n] = BLUE if rng.uniform(seed, 0, n, GROUP, 0) < 0.5 else GREEN
-                age[n] = int(rng.uniform(seed, 0, n, AGE, 0) * (death_age + 1))
+                ag[n, GROUP] = BLUE if rng.uniform(seed, 0, n, GROUP_DRAW, 0) < 0.5 else GREEN
+                ag[n, AGE] = int(rng.uniform(seed, 0, n, AGE_DRAW, 0) * (death_age + 1))
         else:
-            kind[n] = COP
+            ag[n, KIND] = COP
         n += 1
     return n
 
 
 @njit(cache=True)
-def adjust_cops(seed, t, target, n_used, occ, kind, group, state, ys, xs, cops_near, act_near,
-                grp_near, vdy, vdx, ethnic):
+def adjust_cops(seed, t, target, n_used, occ, ag, field, rows, ethnic):
     """Withdraw random cops or post new ones on random empty cells until ``target`` serve.
 
     Returns the new ``n_used`` (posted cops take fresh slots; the caller leaves room).
     """
-    width = occ.shape[1]
     n_cops = 0
     for i in range(n_used):
-        if kind[i] == COP and state[i] != DEAD:
+        if ag[i, KIND] == COP and ag[i, STATE] != DEAD:
             n_cops += 1
     k = 0
     while n_cops > target:
         m = int(rng.uniform(seed, t, k, COP_ADJUST, 0) * n_cops)
         for i in range(n_used):
-            if kind[i] == COP and state[i] != DEAD:
+            if ag[i, KIND] == COP and ag[i, STATE] != DEAD:
                 if m == 0:
-                    _remove(i, False, occ, kind, group, state, ys, xs, cops_near, act_near,
-                            grp_near, vdy, vdx, ethnic)
+                    _remove(i, False, occ, ag, field, rows, ethnic)
                     break
                 m -= 1
         n_cops -= 1
@@ -472,12 +524,12 @@ def adjust_cops(seed, t, target, n_used, occ, kind, group, state, ys, xs, cops_n
         cell = _free_anywhere(seed, t, n_used, COP_ADJUST, occ)
         if cell < 0:
             break
-        kind[n_used] = COP
-        state[n_used] = QUIET
-        ys[n_used] = cell // width
-        xs[n_used] = cell % width
-        occ[ys[n_used], xs[n_used]] = n_used
-        add_footprint(cops_near, ys[n_used], xs[n_used], vdy, vdx, 1)
+        for r in range(ag.shape[1]):
+            ag[n_used, r] = 0
+        ag[n_used, KIND] = COP
+        ag[n_used, STATE] = QUIET
+        _place(n_used, cell, occ, ag)
+        add_footprint(field, COPS_NEAR, ag[n_used, Y], ag[n_used, X], rows, 1)
         n_used += 1
         n_cops += 1
     return n_used
@@ -485,22 +537,26 @@ def adjust_cops(seed, t, target, n_used, occ, kind, group, state, ys, xs, cops_n
 
 # --- the models ------------------------------------------------------------------------------
 
-_ARRAYS = {"kind": np.int8, "group": np.int8, "state": np.int8, "ys": np.int64, "xs": np.int64,
-           "jail": np.int64, "hardship": np.float64, "risk": np.float64, "age": np.int64,
-           "arrest_p": np.float64, "order": np.int64}
 _SCHEDULED = ("legitimacy", "cop_density", "blue_legitimacy", "green_legitimacy")
+_SERIES = (("active", O_ACTIVE), ("quiet", O_QUIET), ("arrested", O_JAILED), ("cops", O_COPS),
+           ("activations", O_ACTIVATIONS), ("arrests", O_ARRESTS))
+_ETHNIC_SERIES = (("blue", O_BLUE), ("green", O_GREEN), ("blue_active", O_BLUE_ACTIVE),
+                  ("green_active", O_GREEN_ACTIVE), ("blue_killed", O_BLUE_KILLED),
+                  ("green_killed", O_GREEN_KILLED), ("births", O_BIRTHS), ("deaths", O_DEATHS))
 
 
 class _Epstein(mesa.Model):
-    """What Model I and Model II share: arrays, fields, the step, schedules, counters."""
+    """What Model I and Model II share: agent tables, the count field, the step, schedules."""
 
     _reporters: dict[str, str] = {}
     _ethnic = False
+    _scheduled: tuple[str, ...] = ("legitimacy", "cop_density")
 
     def _build(self, *, width: int, height: int, citizen_density: float, cop_density: float,
                citizen_vision: float, cop_vision: float, max_jail_term: float,
                active_threshold: float, arrest_prob_constant: float, movement: bool,
-               max_iters: int, seed: int | None, ratio: str, neighbourhood: str, jail: str,
+               cop_movement: bool | None, max_iters: int, seed: int | None, ratio: str,
+               neighbourhood: str, jail: str,
                schedule: Sequence[Mapping[str, Any]] | None, legitimacies: tuple[float, float],
                fission_probability: float = 0.0, death_age: int = 0) -> None:
         super().__init__(rng=seed)
@@ -515,6 +571,7 @@ class _Epstein(mesa.Model):
                              f"{', '.join(SHAPES)}")
         self.width, self.height = int(width), int(height)
         self.movement = movement
+        self.cop_movement = movement if cop_movement is None else cop_movement
         self.max_iters = max_iters
         self.ratio, self.neighbourhood, self.jail = ratio, neighbourhood, jail
         self.seed_key = int(seed) if seed is not None else int(self.rng.integers(2**62))
@@ -525,73 +582,84 @@ class _Epstein(mesa.Model):
         self._schedule = _check_schedule(schedule, self._scheduled)
         self.t = 0
         jail_max = -1 if math.isinf(max_jail_term) else int(max_jail_term)
-        self._ipar = np.array([int(bool(movement)), int(jail == "leave"), int(self._ethnic),
-                               jail_max, int(death_age), RATIOS[ratio]], dtype=np.int64)
         self._fission = float(fission_probability)
         w, h = self.width, self.height
-        self._vdy, self._vdx = offsets(citizen_vision, neighbourhood, w, h)
-        self._cdy, self._cdx = offsets(cop_vision, neighbourhood, w, h)
+        self._vis = offsets(citizen_vision, neighbourhood, w, h)
+        self._rows = spans(citizen_vision, neighbourhood, w, h)
+        self._cvis = offsets(cop_vision, neighbourhood, w, h)
+        same_vision = np.array_equal(self._vis, self._cvis)
+        whole = np.arange(self._vis.shape[1] + 1)
+        self._fpar = np.concatenate([np.zeros(F_TABLE),
+                                     [1.0 - math.exp(-self.arrest_prob_constant * r)
+                                      for r in whole]])
+        self._ipar = np.array([int(bool(movement)), int(bool(self.cop_movement)),
+                               int(jail == "leave"), int(self._ethnic), jail_max, int(death_age),
+                               RATIOS[ratio], int(same_vision)], dtype=np.int64)
         # Offspring go to an adjacent cell (Ascape's findRandomAvailableNeighbor).
-        self._bdy, self._bdx = offsets(1, "moore", w, h)
-        self._buf = np.zeros(max(len(self._vdy), len(self._cdy), 1), dtype=np.int64)
+        self._adj = offsets(1, "moore", w, h)
+        self._buf = np.zeros(max(self._vis.shape[1], self._cvis.shape[1], 1), dtype=np.int64)
         self._out = np.zeros(N_OUT, dtype=np.int64)
         self.occ = np.full((h, w), -1, dtype=np.int64)
-        self._a = {k: np.zeros(2 * w * h, dtype=d) for k, d in _ARRAYS.items()}
-        a = self._a
+        self._ag = np.zeros((2 * w * h, 7), dtype=np.int64)
+        self._af = np.zeros((2 * w * h, 3), dtype=np.float64)
+        self._order = np.zeros(2 * w * h, dtype=np.int64)
         with quiet():
             self._n = populate(self.seed_key, citizen_density, cop_density, self._ethnic,
-                               int(death_age), self.occ, a["kind"], a["group"], a["state"],
-                               a["ys"], a["xs"], a["hardship"], a["risk"], a["age"])
-        self._build_fields()
-        self.series: dict[str, list[float]] = {}
+                               int(death_age), self.occ, self._ag, self._af)
+        self.field = self.fields_from_scratch()
+        self._history = np.zeros((64, N_OUT), dtype=np.int64)
+        self._legitimacy_history: list[float] = []
         self._count()
         self.running = True
         self.datacollector = mesa.DataCollector(model_reporters=dict(self._reporters))
         self.datacollector.collect(self)
 
-    _scheduled: tuple[str, ...] = ("legitimacy", "cop_density")
+    def fields_from_scratch(self) -> np.ndarray:
+        """The count field recomputed from the grid: int32 ``[4, H, W]``, layers cops, actives,
+        free blue citizens, free green citizens within a citizen's vision of each cell (the
+        cell itself included).
 
-    def _build_fields(self) -> None:
-        """Count fields from scratch: cops, actives, free citizens of each group, around each cell."""
-        a = self._a
-        cats = np.full(self.occ.shape, -1, dtype=np.int64)
-        on = (self.occ >= 0)
+        The model keeps ``self.field`` current with footprints; this checks it.
+        """
+        ag = self._ag
+        on = self.occ >= 0
         who = self.occ[on]
-        live = a["state"][who]
-        cop = a["kind"][who] == COP
-        cats[on] = np.where(cop, 0, np.where(live == ACTIVE, 1, -1))
-        with quiet():
-            f = count_field(cats, 2, self._vdy, self._vdx)
-        self.cops_near = np.ascontiguousarray(f[0])
-        self.act_near = np.ascontiguousarray(f[1])
-        cats[:] = -1
-        free = on.copy()
-        free[on] = (~cop) & (live != JAILED)
-        cats[free] = a["group"][self.occ[free]]
-        if self._ethnic:
+        cop = ag[who, KIND] == COP
+        state = ag[who, STATE]
+        layers = []
+        for kind_of in (np.where(cop, 0, np.where(state == ACTIVE, 1, -1)),
+                        np.where(cop | (state == JAILED) | (not self._ethnic), -1,
+                                 ag[who, GROUP])):
+            cats = np.full(self.occ.shape, -1, dtype=np.int64)
+            cats[on] = kind_of
             with quiet():
-                self.grp_near = count_field(cats, 2, self._vdy, self._vdx)
-        else:
-            self.grp_near = np.zeros((2, self.height, self.width), dtype=np.int32)
+                layers.append(count_field(cats, 2, self._rows))
+        return np.ascontiguousarray(np.concatenate(layers))
 
-    def fields_from_scratch(self) -> dict[str, np.ndarray]:
-        """The count fields recomputed from the grid (to check those kept current by footprints)."""
-        kept = (self.cops_near, self.act_near, self.grp_near)
-        self._build_fields()
-        fresh = {"cops_near": self.cops_near, "act_near": self.act_near,
-                 "grp_near": self.grp_near}
-        self.cops_near, self.act_near, self.grp_near = kept
-        return fresh
+    def _compact(self) -> None:
+        """Drop the slots of the dead once they outnumber the living (Model II keeps killing and
+        breeding), so that a step's cost follows the population, not its history."""
+        live = np.flatnonzero(self._ag[:self._n, STATE] != DEAD)
+        if 2 * len(live) >= self._n:
+            return
+        slot = np.full(self._n, -1, dtype=np.int64)
+        slot[live] = np.arange(len(live))
+        self._ag[:len(live)] = self._ag[live]
+        self._af[:len(live)] = self._af[live]
+        on = self.occ >= 0
+        self.occ[on] = slot[self.occ[on]]
+        self._n = len(live)
 
     def _room(self, extra: int) -> None:
-        """Make the agent arrays long enough for ``extra`` newcomers this step."""
+        """Make the agent tables long enough for ``extra`` newcomers this step."""
         need = self._n + extra
-        size = len(self._a["kind"])
+        size = self._ag.shape[0]
         if need <= size:
             return
-        grow = max(need, 2 * size)
-        for k, v in self._a.items():
-            self._a[k] = np.concatenate([v, np.zeros(grow - size, dtype=v.dtype)])
+        grow = max(need, 2 * size) - size
+        self._ag = np.ascontiguousarray(np.pad(self._ag, ((0, grow), (0, 0))))
+        self._af = np.ascontiguousarray(np.pad(self._af, ((0, grow), (0, 0))))
+        self._order = np.zeros(size + grow, dtype=np.int64)
 
     def _apply_schedule(self) -> None:
         for change in self._schedule:
@@ -619,12 +687,9 @@ class _Epstein(mesa.Model):
             self.cop_density = float(value)
             target = int(round(self.cop_density * self.width * self.height))
             self._room(target)
-            a = self._a
             with quiet():
                 self._n = adjust_cops(self.seed_key, self.t, target, self._n, self.occ,
-                                      a["kind"], a["group"], a["state"], a["ys"], a["xs"],
-                                      self.cops_near, self.act_near, self.grp_near, self._vdy,
-                                      self._vdx, self._ethnic)
+                                      self._ag, self.field, self._rows, self._ethnic)
             return
         if name in ("legitimacy", "blue_legitimacy"):
             self.legitimacies[BLUE] = float(value)
@@ -633,7 +698,7 @@ class _Epstein(mesa.Model):
 
     @property
     def legitimacy(self) -> float:
-        """Regime legitimacy L (Model II: the blue group's view of the green group)."""
+        """Regime legitimacy L (Model II: the legitimacy blues grant greens)."""
         return self.legitimacies[BLUE]
 
     @legitimacy.setter
@@ -644,65 +709,63 @@ class _Epstein(mesa.Model):
         """Advance the model by one step and collect data."""
         self.t += 1
         self._apply_schedule()
-        self._room(self._n if self._ethnic else 0)
-        a = self._a
-        fpar = np.array([self.legitimacies[BLUE], self.legitimacies[GREEN],
-                         self.active_threshold, self.arrest_prob_constant, self._fission])
-        with quiet():
-            self._n = step_kernel(self.seed_key, self.t, self._ipar, fpar, self._n, self.occ,
-                                  a["kind"], a["group"], a["state"], a["ys"], a["xs"], a["jail"],
-                                  a["hardship"], a["risk"], a["age"], a["arrest_p"],
-                                  self.cops_near, self.act_near, self.grp_near, self._vdy,
-                                  self._vdx, self._cdy, self._cdx, self._bdy, self._bdx,
-                                  a["order"], self._buf, self._out)
+        if self._ethnic:
+            self._compact()
+            self._room(self._n)
+        self._fpar[:F_TABLE] = (self.legitimacies[BLUE], self.legitimacies[GREEN],
+                                self.active_threshold, self.arrest_prob_constant, self._fission)
+        with _GUARD():
+            self._n = step_kernel(self.seed_key, self.t, self._ipar, self._fpar, self._n, self.occ,
+                                  self._ag, self._af, self.field, self._rows, self._vis,
+                                  self._cvis, self._adj, self._order, self._buf, self._out)
         self._count(self._out)
         self.datacollector.collect(self)
         if self.t > self.max_iters:
             self.running = False
 
     def _count(self, out: np.ndarray | None = None) -> None:
+        """Set the model's counts and keep them; into a preallocated table, because a Python
+        object or two per step wakes the garbage collector, which costs more than the step."""
         if out is None:
             out = np.zeros(N_OUT, dtype=np.int64)
-            a = self._a
-            _tally(self._n, a["kind"], a["group"], a["state"], out)
+            tally(self._n, self._ag, out)
+        row = len(self._legitimacy_history)
+        if row == len(self._history):
+            self._history = np.concatenate([self._history, np.zeros_like(self._history)])
+        self._history[row] = out
+        self._legitimacy_history.append(self.legitimacy)
         self.ACTIVE, self.QUIET, self.ARRESTED = (int(out[O_ACTIVE]), int(out[O_QUIET]),
                                                   int(out[O_JAILED]))
-        row = {"active": self.ACTIVE, "quiet": self.QUIET, "arrested": self.ARRESTED,
-               "cops": int(out[O_COPS]), "activations": int(out[O_ACTIVATIONS]),
-               "arrests": int(out[O_ARRESTS]), "legitimacy": self.legitimacy}
         if self._ethnic:
             self.BLUE, self.GREEN = int(out[O_BLUE]), int(out[O_GREEN])
             self.BLUE_ACTIVE = int(out[O_BLUE_ACTIVE])
             self.GREEN_ACTIVE = int(out[O_GREEN_ACTIVE])
             self.BLUE_KILLED = int(out[O_BLUE_KILLED])
             self.GREEN_KILLED = int(out[O_GREEN_KILLED])
-            row |= {"blue": self.BLUE, "green": self.GREEN, "blue_active": self.BLUE_ACTIVE,
-                    "green_active": self.GREEN_ACTIVE, "blue_killed": self.BLUE_KILLED,
-                    "green_killed": self.GREEN_KILLED, "births": int(out[O_BIRTHS]),
-                    "deaths": int(out[O_DEATHS])}
-        for k, v in row.items():
-            self.series.setdefault(k, []).append(v)
 
     def series_frame(self) -> pd.DataFrame:
         """Every per-step counter (a superset of the DataCollector's columns), one row a step."""
-        return pd.DataFrame(self.series)
+        rows = self._history[:len(self._legitimacy_history)]
+        columns = _SERIES + (_ETHNIC_SERIES if self._ethnic else ())
+        frame = pd.DataFrame({name: rows[:, slot] for name, slot in columns})
+        frame.insert(len(_SERIES), "legitimacy", self._legitimacy_history)
+        return frame
 
     def agent_frame(self) -> pd.DataFrame:
         """The agents as they are now, one row each (what Mesa's agent reporters would show)."""
-        a, n = self._a, self._n
-        live = a["state"][:n] != DEAD
-        ids = np.flatnonzero(live)
-        kind = np.where(a["kind"][ids] == COP, "cop", "citizen")
-        names = np.array(["quiet", "active", "arrested", "dead"])[a["state"][ids]]
+        ag, af = self._ag[:self._n], self._af[:self._n]
+        ids = np.flatnonzero(ag[:, STATE] != DEAD)
+        cop = ag[ids, KIND] == COP
+        names = np.array(["quiet", "active", "arrested", "dead"])[ag[ids, STATE]]
         frame = pd.DataFrame({
-            "agent": ids, "type": kind, "x": a["xs"][ids], "y": a["ys"][ids],
-            "state": np.where(kind == "cop", "", names),
-            "jail_sentence": np.where(a["state"][ids] == JAILED, a["jail"][ids], 0),
-            "arrest_probability": a["arrest_p"][ids],
-            "hardship": a["hardship"][ids], "risk_aversion": a["risk"][ids]})
+            "agent": ids, "type": np.where(cop, "cop", "citizen"), "x": ag[ids, X],
+            "y": ag[ids, Y], "state": np.where(cop, "", names),
+            "jail_sentence": np.where(ag[ids, STATE] == JAILED, ag[ids, JAIL], 0),
+            "arrest_probability": af[ids, ARREST_P], "hardship": af[ids, HARDSHIP_COL],
+            "risk_aversion": af[ids, RISK_COL]})
         if self._ethnic:
-            frame["group"] = np.where(a["group"][ids] == BLUE, "blue", "green")
-            frame["age"] = a["age"][ids]
+            frame["group"] = np.where(ag[ids, GROUP] == BLUE, "blue", "green")
+            frame["age"] = ag[ids, AGE]
         return frame.set_index("agent")
 
 
@@ -722,6 +785,8 @@ class EpsteinCivilViolence(_Epstein):
         jail: "stay" (Mesa's example: a jailed citizen keeps blocking its cell) or "leave" (the
             paper and Ascape: jailed citizens leave the lattice and come back to a free cell at
             or near where they were taken).
+        cop_movement: whether cops move; None (the default) follows ``movement``.  The paper's
+            run 1 keeps citizens still while cops patrol.
         schedule: changes during the run, each a mapping with ``parameter`` ("legitimacy" or
             "cop_density"), ``at`` (first step it applies to) and either ``value`` (a jump) or
             ``every``, ``change`` and ``until`` (a ramp: add ``change`` at steps at, at+every,
@@ -730,29 +795,39 @@ class EpsteinCivilViolence(_Epstein):
 
     _reporters = {"active": "ACTIVE", "quiet": "QUIET", "arrested": "ARRESTED"}
 
-    def __init__(self, width=40, height=40, citizen_density=0.7, cop_density=0.074,
-                 citizen_vision=7, cop_vision=7, legitimacy=0.8, max_jail_term=1000,
-                 active_threshold=0.1, arrest_prob_constant=2.3, movement=True, max_iters=1000,
-                 seed=None, *, ratio: str = "round", neighbourhood: str = "von_neumann",
-                 jail: str = "stay", schedule: Sequence[Mapping[str, Any]] | None = None):
+    def __init__(self, width: int = 40, height: int = 40, citizen_density: float = 0.7,
+                 cop_density: float = 0.074, citizen_vision: float = 7, cop_vision: float = 7,
+                 legitimacy: float = 0.8, max_jail_term: float = 1000,
+                 active_threshold: float = 0.1, arrest_prob_constant: float = 2.3,
+                 movement: bool = True, max_iters: int = 1000, seed: int | None = None, *,
+                 ratio: str = "round", neighbourhood: str = "von_neumann", jail: str = "stay",
+                 cop_movement: bool | None = None,
+                 schedule: Sequence[Mapping[str, Any]] | None = None) -> None:
         self._build(width=width, height=height, citizen_density=citizen_density,
                     cop_density=cop_density, citizen_vision=citizen_vision,
                     cop_vision=cop_vision, max_jail_term=max_jail_term,
                     active_threshold=active_threshold, arrest_prob_constant=arrest_prob_constant,
-                    movement=movement, max_iters=max_iters, seed=seed, ratio=ratio,
-                    neighbourhood=neighbourhood, jail=jail, schedule=schedule,
-                    legitimacies=(legitimacy, legitimacy))
+                    movement=movement, cop_movement=cop_movement, max_iters=max_iters,
+                    seed=seed, ratio=ratio, neighbourhood=neighbourhood, jail=jail,
+                    schedule=schedule, legitimacies=(legitimacy, legitimacy))
 
 
 class EpsteinEthnicViolence(_Epstein):
     """Epstein's Model II: two ethnic groups (blue, green), inter-group killing, peacekeepers.
 
-    Defaults are the paper's Model II runs 2 and 3 (legitimacy 0.8, no peacekeepers, vision 1.7
-    on the Euclidean neighbourhood, jail terms up to 15, lifetimes of 200 steps, fission
-    probability 0.05).  ``legitimacy`` is the legitimacy each group grants the other;
-    ``blue_legitimacy`` / ``green_legitimacy`` set one group's view apart.  Other arguments and
-    switches are those of :class:`EpsteinCivilViolence`; the schedule also takes
-    "blue_legitimacy" and "green_legitimacy".
+    A citizen's grievance is H(1 - L) with L the legitimacy its group grants the other group;
+    it turns active when G - R P > T and someone of the other group is in sight, and an active
+    citizen kills one of them at random and takes the victim's cell.  Cops are peacekeepers:
+    they arrest actives of either group.  Citizens age one step per step, die past
+    ``death_age`` and, with ``fission_probability`` a step, put a child with their group,
+    hardship and risk aversion on a free adjacent cell.
+
+    Defaults are Model II runs 2 and 3 as set in the Brookings Ascape code (legitimacy 0.8, no
+    peacekeepers, vision 1.7 on the Euclidean neighbourhood, jail terms up to 15, lifetimes of
+    200 steps, fission probability 0.05).  ``blue_legitimacy`` / ``green_legitimacy`` set one
+    group's view apart from ``legitimacy``.  Other arguments and switches are those of
+    :class:`EpsteinCivilViolence`; the schedule also takes "blue_legitimacy" and
+    "green_legitimacy".
     """
 
     _reporters = {"active": "ACTIVE", "quiet": "QUIET", "arrested": "ARRESTED", "blue": "BLUE",
@@ -762,21 +837,24 @@ class EpsteinEthnicViolence(_Epstein):
     _ethnic = True
     _scheduled = _SCHEDULED
 
-    def __init__(self, width=40, height=40, citizen_density=0.7, cop_density=0.0,
-                 citizen_vision=1.7, cop_vision=1.7, legitimacy=0.8, max_jail_term=15,
-                 active_threshold=0.1, arrest_prob_constant=2.3, movement=True, max_iters=1000,
-                 seed=None, *, blue_legitimacy: float | None = None,
-                 green_legitimacy: float | None = None, death_age: int = 200,
-                 fission_probability: float = 0.05, ratio: str = "round",
-                 neighbourhood: str = "euclidean", jail: str = "leave",
-                 schedule: Sequence[Mapping[str, Any]] | None = None):
+    def __init__(self, width: int = 40, height: int = 40, citizen_density: float = 0.7,
+                 cop_density: float = 0.0, citizen_vision: float = 1.7,
+                 cop_vision: float = 1.7, legitimacy: float = 0.8, max_jail_term: float = 15,
+                 active_threshold: float = 0.1, arrest_prob_constant: float = 2.3,
+                 movement: bool = True, max_iters: int = 1000, seed: int | None = None, *,
+                 blue_legitimacy: float | None = None, green_legitimacy: float | None = None,
+                 death_age: int = 200, fission_probability: float = 0.05,
+                 ratio: str = "round", neighbourhood: str = "euclidean", jail: str = "leave",
+                 cop_movement: bool | None = None,
+                 schedule: Sequence[Mapping[str, Any]] | None = None) -> None:
         blue = legitimacy if blue_legitimacy is None else blue_legitimacy
         green = legitimacy if green_legitimacy is None else green_legitimacy
         self._build(width=width, height=height, citizen_density=citizen_density,
                     cop_density=cop_density, citizen_vision=citizen_vision,
                     cop_vision=cop_vision, max_jail_term=max_jail_term,
                     active_threshold=active_threshold, arrest_prob_constant=arrest_prob_constant,
-                    movement=movement, max_iters=max_iters, seed=seed, ratio=ratio,
+                    movement=movement, cop_movement=cop_movement, max_iters=max_iters,
+                    seed=seed, ratio=ratio,
                     neighbourhood=neighbourhood, jail=jail, schedule=schedule,
                     legitimacies=(blue, green), fission_probability=fission_probability,
                     death_age=death_age)
@@ -847,3 +925,151 @@ def open_run(path: str | Path, seed: int | None = None,
     model = tomllib.loads(Path(path).read_text(encoding="utf-8-sig")).get("model")
     kwargs = load_run(path) | {"seed": seed} | changes
     return _MODELS[model](**kwargs)
+
+
+# --- measuring: outbursts, and speed against Mesa's example ------------------------------------
+
+
+def outbursts(active: Sequence[int], threshold: int = 50) -> list[tuple[int, int]]:
+    """The outbursts of a series of active counts: maximal runs of steps with more than
+    ``threshold`` actives, as (first step, last step) index pairs."""
+    out: list[tuple[int, int]] = []
+    start = None
+    for t, a in enumerate(active):
+        if a > threshold and start is None:
+            start = t
+        elif a <= threshold and start is not None:
+            out.append((start, t - 1))
+            start = None
+    if start is not None:
+        out.append((start, len(active) - 1))
+    return out
+
+
+def outburst_stats(frames: Sequence[pd.DataFrame], threshold: int = 50,
+                   skip: int = 0) -> dict[str, float]:
+    """Waiting times and sizes of outbursts pooled over runs (``series_frame()`` outputs).
+
+    Waiting time: steps from the end of one outburst to the start of the next (only between
+    outbursts of one run).  Size: active agent-steps summed over the outburst's steps, and the
+    citizens who turned active during it.  ``skip`` leaves out each run's first steps (the
+    transient from the all-quiet start).
+    """
+    waits, sizes, turned, peaks = [], [], [], []
+    for frame in frames:
+        active = frame["active"].to_numpy()[skip:]
+        activations = frame["activations"].to_numpy()[skip:]
+        found = outbursts(active, threshold)
+        waits += [b[0] - a[1] - 1 for a, b in zip(found, found[1:], strict=False)]
+        for a, b in found:
+            sizes.append(int(active[a:b + 1].sum()))
+            turned.append(int(activations[a:b + 1].sum()))
+            peaks.append(int(active[a:b + 1].max()))
+
+    def mean_sd(xs: list[int]) -> tuple[float, float]:
+        if not xs:
+            return math.nan, math.nan
+        return float(np.mean(xs)), float(np.std(xs, ddof=1)) if len(xs) > 1 else math.nan
+
+    stats = {"outbursts": float(len(sizes)), "waits": float(len(waits))}
+    for name, xs in (("wait", waits), ("size", sizes), ("activations", turned),
+                     ("peak", peaks)):
+        stats[f"{name}_mean"], stats[f"{name}_sd"] = mean_sd(xs)
+    return stats
+
+
+def mesa_example() -> type:
+    """Mesa's own ``EpsteinCivilViolence`` class, for comparisons.
+
+    ``import mesa.examples`` imports every example and so needs all their dependencies
+    (networkx among them); when that fails, the two parent packages are registered bare so that
+    just this example's modules load.
+    """
+    name = "mesa.examples.advanced.epstein_civil_violence.model"
+    try:
+        return importlib.import_module(name).EpsteinCivilViolence
+    except ImportError:
+        root = Path(mesa.__file__).parent / "examples"
+        for package, folder in (("mesa.examples", root), ("mesa.examples.advanced",
+                                                         root / "advanced")):
+            module = types.ModuleType(package)
+            module.__path__ = [str(folder)]
+            sys.modules.setdefault(package, module)
+        return importlib.import_module(name).EpsteinCivilViolence
+
+
+def _timed(model: mesa.Model, steps: int) -> float:
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.step()
+    return time.perf_counter() - start
+
+
+def benchmark(size: int, mesa_steps: int = 20, steps: int = 2000, batches: int = 5,
+              seed: int = 1) -> dict[str, float]:
+    """Agent-steps per second of Mesa's example and of :class:`EpsteinCivilViolence`.
+
+    Both on a ``size`` x ``size`` torus with the example's defaults (vision 7, citizen density
+    0.7, cop density 0.074); agents are citizens (jailed included) and cops, as Mesa steps them.
+    After one warm-up step each (compiled code, Mesa's neighbourhood caches) the two run in
+    alternating batches (``mesa_steps`` and ``steps`` steps in all), so that a busy neighbour on
+    a shared machine slows both alike.  Reported: the best batch of each (as ``timeit`` does)
+    and their ratio, and the median of the batch-by-batch ratios.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the example passes the deprecated seed= to Mesa
+        theirs = mesa_example()(width=size, height=size, seed=seed)
+    ours = EpsteinCivilViolence(width=size, height=size, seed=seed)
+    n_theirs, n_ours = len(theirs.agents), len(ours.agent_frame())
+    theirs.step()
+    ours.step()
+    k_theirs, k_ours = max(1, mesa_steps // batches), max(1, steps // batches)
+    mesa_rates, our_rates = [], []
+    for _ in range(batches):
+        mesa_rates.append(n_theirs * k_theirs / _timed(theirs, k_theirs))
+        our_rates.append(n_ours * k_ours / _timed(ours, k_ours))
+    ratios = [o / m for o, m in zip(our_rates, mesa_rates, strict=True)]
+    return {"size": size, "agents": n_theirs, "mesa_agent_steps_per_s": max(mesa_rates),
+            "numba_agent_steps_per_s": max(our_rates),
+            "ratio": max(our_rates) / max(mesa_rates), "median_ratio": float(np.median(ratios))}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m sim.classics.epstein outbursts RUN.toml`` or ``... bench``."""
+    parser = argparse.ArgumentParser(prog="python -m sim.classics.epstein",
+                                     description=main.__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    o = sub.add_parser("outbursts", help="waiting times and sizes of outbursts of a run file")
+    o.add_argument("run", type=Path)
+    o.add_argument("--seeds", type=int, default=10)
+    o.add_argument("--steps", type=int, default=None, help="default: the file's max_iters")
+    o.add_argument("--threshold", type=int, default=50)
+    o.add_argument("--skip", type=int, default=100, help="transient steps left out")
+    o.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change an argument of the file (VALUE in TOML), e.g. ratio='\"round\"'")
+    b = sub.add_parser("bench", help="agent-steps per second against Mesa's example")
+    b.add_argument("--sizes", type=int, nargs="+", default=[40, 200])
+    b.add_argument("--mesa-steps", type=int, default=20)
+    b.add_argument("--steps", type=int, default=2000)
+    b.add_argument("--batches", type=int, default=5)
+    args = parser.parse_args(argv)
+    if args.command == "outbursts":
+        changes = {k: v for item in args.set for k, v in tomllib.loads(item).items()}
+        frames = []
+        for seed in range(args.seeds):
+            model = open_run(args.run, seed=seed, **changes)
+            for _ in range(args.steps or model.max_iters):
+                model.step()
+            frames.append(model.series_frame())
+        stats = outburst_stats(frames, args.threshold, args.skip)
+        print(json.dumps({"run": str(args.run), "seeds": args.seeds, "changes": changes}
+                         | stats, indent=1))
+    else:
+        for size in args.sizes:
+            print(json.dumps(benchmark(size, args.mesa_steps, args.steps, args.batches)),
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,17 +1,27 @@
-"""Neighbourhoods on a torus: offsets, counts of agents by kind, and count fields kept up to date.
+"""Neighbourhoods on a torus: offsets, row spans, and count fields kept up to date.
 
 A grid model asks one question over and over: how many agents of each kind lie within radius r
-of this cell?  Three answers are offered here, all plain loops over contiguous arrays:
+of this cell?  The answers here are plain loops over contiguous arrays:
 
-* :func:`count_at` counts around one cell (cost: the size of the neighbourhood);
-* :func:`count_field` counts around every cell at once (to build or check a field);
+* :func:`count_field` counts around every cell at once (to build a field or to check one);
 * :func:`add_footprint` keeps such a field current when one agent arrives or leaves, so that a
   model whose agents act one after another (random sequential activation) reads a count in O(1)
-  and pays only when something countable changes.  Per-step prefix sums cannot serve such models:
-  the counts change between two agents' turns within a step.
+  and pays only when something countable changes.  Per-step prefix sums cannot serve such
+  models: the counts change between two agents' turns within a step.
 
-Offsets come wrapped into ``[0, height) x [0, width)`` so that a neighbour is found with one
-addition and one conditional subtraction, never a modulo.  Shapes:
+Two descriptions of one neighbourhood:
+
+* :func:`offsets` lists its cells (centre excluded) as int64 ``[2, n]`` (dy, dx), wrapped into
+  ``[0, height) x [0, width)``: a neighbour is found with one addition and one conditional
+  subtraction, and a random neighbour with one draw;
+* :func:`spans` gives it row by row (centre included) as int64 ``[rows, 4]``: every shape here
+  is convex along rows, so a footprint is a few contiguous runs of additions instead of one
+  scattered addition per cell.
+
+Count fields therefore count the closed neighbourhood, the cell itself included: an agent
+reading the field at its own cell subtracts itself where it counts.
+
+Shapes:
 
 * ``"von_neumann"``: |dx| + |dy| <= r (Mesa's ``OrthogonalVonNeumannGrid.get_neighborhood``);
 * ``"moore"``: max(|dx|, |dy|) <= r (Mesa's ``OrthogonalMooreGrid``);
@@ -29,82 +39,96 @@ from numba import njit
 SHAPES = ("von_neumann", "moore", "euclidean")
 
 
-def offsets(radius: float, shape: str, width: int, height: int,
-            include_centre: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """The (dy, dx) offsets of a neighbourhood, wrapped into the grid, each cell once.
-
-    On a small torus a wide neighbourhood wraps onto itself; each cell is then listed once, as
-    Mesa's cell collections do.  The centre is left out unless ``include_centre``.
-    """
+def _cells(radius: float, shape: str, width: int, height: int) -> set[tuple[int, int]]:
+    """The wrapped (dy, dx) cells of the closed neighbourhood, each once."""
     if shape not in SHAPES:
         raise ValueError(f"neighbourhood shape {shape!r}: expected one of {', '.join(SHAPES)}")
     if radius < 0:
         raise ValueError(f"neighbourhood radius {radius}: must be >= 0")
     r = int(math.floor(radius))
-    seen = set()
-    dys, dxs = [], []
+    cells = set()
     for dy in range(-r, r + 1):
         for dx in range(-r, r + 1):
             if shape == "von_neumann" and abs(dx) + abs(dy) > r:
                 continue
             if shape == "euclidean" and dx * dx + dy * dy > radius * radius:
                 continue
-            cell = (dy % height, dx % width)
-            if cell in seen or (cell == (0, 0) and not include_centre):
-                continue
-            seen.add(cell)
-            dys.append(cell[0])
-            dxs.append(cell[1])
-    return np.array(dys, dtype=np.int64), np.array(dxs, dtype=np.int64)
+            cells.add((dy % height, dx % width))
+    return cells
 
 
-@njit(cache=True)
-def count_at(kind_grid, n_kinds, y, x, dy, dx, out):
-    """Count the cells of each kind (``kind_grid`` >= 0; negative is empty) around (y, x).
+def offsets(radius: float, shape: str, width: int, height: int) -> np.ndarray:
+    """The cells of a neighbourhood, centre excluded, as int64 ``[2, n]`` (dy; dx), wrapped.
 
-    ``out`` (length ``n_kinds``) is overwritten with the counts.
+    On a small torus a wide neighbourhood wraps onto itself; each cell is then listed once, as
+    Mesa's cell collections do.
     """
-    height, width = kind_grid.shape
-    for k in range(n_kinds):
-        out[k] = 0
-    for j in range(len(dy)):
-        yy = y + dy[j]
-        if yy >= height:
-            yy -= height
-        xx = x + dx[j]
-        if xx >= width:
-            xx -= width
-        k = kind_grid[yy, xx]
-        if 0 <= k < n_kinds:
-            out[k] += 1
+    cells = sorted(_cells(radius, shape, width, height) - {(0, 0)})
+    return np.array(cells, dtype=np.int64).reshape(len(cells), 2).T.copy()
+
+
+def spans(radius: float, shape: str, width: int, height: int) -> np.ndarray:
+    """The closed neighbourhood (centre included) row by row: int64 ``[rows, 4]``.
+
+    Each row is (dy, first dx, length, back): the cells dx = first, first + 1, ..., wrapped;
+    ``back`` = -(last dx) mod width, where a footprint's run starts relative to the agent.
+    """
+    rows: dict[int, set[int]] = {}
+    for dy, dx in _cells(radius, shape, width, height):
+        rows.setdefault(dy, set()).add(dx)
+    out = []
+    for dy in sorted(rows):
+        dxs = rows[dy]
+        starts = [d for d in dxs if (d - 1) % width not in dxs] or [0]
+        if len(starts) != 1:
+            raise ValueError(f"neighbourhood {shape!r} of radius {radius}: row {dy} is not "
+                             "one run of cells")
+        first, n = starts[0], len(dxs)
+        out.append((dy, first, n, -(first + n - 1) % width))
+    return np.array(out, dtype=np.int64).reshape(len(out), 4)
 
 
 @njit(cache=True)
-def count_field(kind_grid, n_kinds, dy, dx):
-    """For every cell, the number of cells of each kind around it: int32 ``[n_kinds, H, W]``."""
+def add_footprint(field, k, y, x, rows, delta):
+    """Add ``delta`` to layer ``k`` of ``field`` at every cell whose closed neighbourhood holds
+    (y, x).
+
+    Those are the cells (y, x) minus an offset; for the symmetric shapes here that is the same
+    set as (y, x) plus an offset, but subtracting keeps the rule right for any spans.  Fields
+    are 3-D (``[kinds, H, W]``) so that one array carries every layer: numba pays reference
+    counting per array argument, which adds up for calls made for every agent.
+    """
+    height, width = field.shape[1], field.shape[2]
+    # Unsigned indices spare numba's test for negative (from-the-end) indices on every access.
+    layer = np.uint64(k)
+    for r in range(rows.shape[0]):
+        yy = y - rows[r, 0]
+        if yy < 0:
+            yy += height
+        row = np.uint64(yy)
+        start = x + rows[r, 3]
+        if start >= width:
+            start -= width
+        end = start + rows[r, 2]
+        if end <= width:
+            for xx in range(np.uint64(start), np.uint64(end)):
+                field[layer, row, xx] += delta
+        else:
+            for xx in range(np.uint64(start), np.uint64(width)):
+                field[layer, row, xx] += delta
+            for xx in range(np.uint64(end - width)):
+                field[layer, row, xx] += delta
+
+
+@njit(cache=True)
+def count_field(kind_grid, n_kinds, rows):
+    """For every cell, the number of cells of each kind (``kind_grid`` >= 0; negative is empty)
+    in its closed neighbourhood: int32 ``[n_kinds, H, W]``."""
     height, width = kind_grid.shape
     field = np.zeros((n_kinds, height, width), dtype=np.int32)
     for y in range(height):
         for x in range(width):
             k = kind_grid[y, x]
             if 0 <= k < n_kinds:
-                add_footprint(field[k], y, x, dy, dx, 1)
+                add_footprint(field, k, y, x, rows, 1)
     return field
-
-
-@njit(cache=True)
-def add_footprint(field, y, x, dy, dx, delta):
-    """Add ``delta`` to ``field`` at every cell whose neighbourhood contains (y, x).
-
-    Those are the cells (y, x) minus an offset; for the symmetric shapes here that is the same
-    set as (y, x) plus an offset, but subtracting keeps the rule right for any offsets.
-    """
-    height, width = field.shape
-    for j in range(len(dy)):
-        yy = y - dy[j]
-        if yy < 0:
-            yy += height
-        xx = x - dx[j]
-        if xx < 0:
-            xx += width
-        field[yy, xx] += delta

@@ -1,0 +1,232 @@
+"""Epstein's civil violence (sim.classics.epstein): reproducible, conservative, a drop-in for
+Mesa's example, and showing the paper's qualitative results where its rules support them."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from sim.classics.epstein import (
+    EpsteinCivilViolence,
+    EpsteinEthnicViolence,
+    load_run,
+    mesa_example,
+    open_run,
+    outbursts,
+    round_half_even,
+)
+from sim.kernels.neighbourhood import count_field, offsets, spans
+
+RUNS = ROOT / "scenarios" / "epstein"
+
+# Small runs that pass through every branch: arrests, releases, jail in place and off the grid,
+# cops posted and withdrawn, killings, births, deaths of age.
+SMALL = {
+    "model_i_stay": ("I", dict(width=12, height=11, citizen_vision=3, cop_vision=2,
+                               legitimacy=0.6, max_jail_term=4, ratio="continuous",
+                               schedule=[dict(parameter="cop_density", at=3, value=0.15),
+                                         dict(parameter="cop_density", at=6, value=0.02)])),
+    "model_i_leave": ("I", dict(width=12, height=12, citizen_vision=2, cop_vision=2,
+                                legitimacy=0.7, max_jail_term=3, ratio="floor", jail="leave",
+                                neighbourhood="moore")),
+    "model_ii": ("II", dict(width=12, height=12, cop_density=0.05, legitimacy=0.7,
+                            max_jail_term=3, death_age=8, fission_probability=0.2)),
+}
+SMALL_STEPS = 10
+
+_SCRIPT = """
+import json, sys
+sys.path.insert(0, "tests")
+from test_epstein import small_trajectories
+json.dump(small_trajectories(), sys.stdout)
+"""
+
+
+def small_trajectories() -> dict[str, dict[str, list]]:
+    """Every per-step counter and the final agent tables of the small runs, as plain lists."""
+    out = {}
+    for name, (model, kwargs) in SMALL.items():
+        cls = EpsteinCivilViolence if model == "I" else EpsteinEthnicViolence
+        m = cls(seed=7, **kwargs)
+        for _ in range(SMALL_STEPS):
+            m.step()
+        out[name] = {k: list(map(float, v)) for k, v in m.series_frame().items()}
+        out[name]["agents"] = m._ag[:m._n].ravel().tolist()
+        out[name]["floats"] = m._af[:m._n].ravel().tolist()
+    return out
+
+
+@pytest.fixture(scope="module")
+def compiled() -> dict[str, dict[str, list]]:
+    return small_trajectories()
+
+
+@pytest.mark.parametrize("env", [{"NUMBA_DISABLE_JIT": "1"}, {"NUMBA_NUM_THREADS": "1"}],
+                         ids=["plain-python", "one-thread"])
+def test_same_numbers_as_plain_python_and_on_one_thread(compiled, env):
+    done = subprocess.run([sys.executable, "-c", _SCRIPT], cwd=ROOT, env=os.environ | env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    other = json.loads(done.stdout)
+    for name in SMALL:
+        assert other[name] == compiled[name], name
+
+
+def test_small_runs_exercise_every_branch(compiled):
+    stay, leave, ethnic = (compiled[k] for k in SMALL)
+    assert sum(stay["arrests"]) > 0 and sum(leave["arrests"]) > 0
+    assert sum(stay["activations"]) > 0 and max(stay["cops"]) > min(stay["cops"])
+    assert sum(ethnic["blue_killed"]) + sum(ethnic["green_killed"]) > 0
+    assert sum(ethnic["births"]) > 0 and sum(ethnic["deaths"]) > 0
+
+
+def test_same_seed_same_run_other_seed_other_run():
+    def run(seed):
+        m = open_run(RUNS / "model1_run2.toml", seed=seed)
+        for _ in range(150):
+            m.step()
+        return m.series_frame()
+
+    a, b, c = run(3), run(3), run(4)
+    assert a.equals(b)
+    assert not a["active"].equals(c["active"])
+
+
+@pytest.mark.parametrize("path", ["model1_run2.toml", "model1_run5.toml", "model2_run4.toml"])
+def test_citizens_are_active_quiet_or_jailed(path):
+    m = open_run(RUNS / path, seed=1)
+    for _ in range(120):
+        m.step()
+    s = m.series_frame()
+    alive = s["active"] + s["quiet"] + s["arrested"]
+    if "blue" in s:
+        assert (alive == s["blue"] + s["green"]).all()
+        born_minus_dead = (s["births"] - s["deaths"] - s["blue_killed"] - s["green_killed"])
+        assert (alive.diff().iloc[1:] == born_minus_dead.iloc[1:]).all()
+    else:
+        assert (alive == alive.iloc[0]).all()
+    assert len(m.agent_frame()) == alive.iloc[-1] + s["cops"].iloc[-1]
+
+
+def test_counts_kept_by_footprints_equal_counts_from_scratch():
+    for m in (open_run(RUNS / "model1_run2.toml", seed=2),
+              open_run(RUNS / "model2_run4.toml", seed=2),
+              EpsteinCivilViolence(seed=2, legitimacy=0.6)):
+        for _ in range(80):
+            m.step()
+        assert np.array_equal(m.fields_from_scratch(), m.field)
+
+
+def test_constructor_and_outputs_are_those_of_mesas_example():
+    theirs = inspect.signature(mesa_example()).parameters
+    ours = inspect.signature(EpsteinCivilViolence).parameters
+    assert list(ours)[:len(theirs)] == list(theirs)
+    for name, p in theirs.items():
+        assert (ours[name].default, ours[name].kind) == (p.default, p.kind), name
+    assert all(p.kind is p.KEYWORD_ONLY for p in list(ours.values())[len(theirs):])
+    mesa_model = mesa_example()(width=10, height=10, seed=1)
+    model = EpsteinCivilViolence(width=10, height=10, seed=1)
+    for m in (mesa_model, model):
+        m.step()
+    columns = list(mesa_model.datacollector.get_model_vars_dataframe().columns)
+    assert list(model.datacollector.get_model_vars_dataframe().columns) == columns
+    assert model.running and model.max_iters == mesa_model.max_iters
+
+
+def test_running_stops_after_max_iters_as_in_mesa():
+    m = EpsteinCivilViolence(width=10, height=10, seed=1, max_iters=3)
+    steps = 0
+    while m.running:
+        m.step()
+        steps += 1
+    assert steps == 4
+
+
+def test_default_neighbourhood_is_mesas_von_neumann_cell_neighbourhood():
+    import random
+
+    import mesa
+
+    grid = mesa.discrete_space.OrthogonalVonNeumannGrid((40, 40), torus=True,
+                                                        random=random.Random(0))
+    cell = grid._cells[(5, 38)]
+    theirs = {((y - 38) % 40, (x - 5) % 40) for x, y in
+              (c.coordinate for c in cell.get_neighborhood(radius=7))}
+    off = offsets(7, "von_neumann", 40, 40)
+    assert set(zip(off[0].tolist(), off[1].tolist(), strict=True)) == theirs
+    assert len(theirs) == 112
+
+
+@pytest.mark.parametrize("shape,radius,cells", [("von_neumann", 7, 112), ("moore", 7, 224),
+                                                ("euclidean", 1.7, 8), ("euclidean", 7, 148)])
+def test_offsets_spans_and_fields_agree(shape, radius, cells):
+    off = offsets(radius, shape, 23, 19)
+    assert off.shape == (2, cells)
+    covered = {(dy, (first + k) % 23) for dy, first, n, _ in spans(radius, shape, 23, 19)
+               for k in range(n)}
+    assert covered == set(zip(off[0].tolist(), off[1].tolist(), strict=True)) | {(0, 0)}
+    kinds = np.random.default_rng(0).integers(-1, 3, size=(19, 23))
+    field = count_field(kinds, 3, spans(radius, shape, 23, 19))
+    for y, x in ((0, 0), (18, 22), (7, 11)):
+        around = [kinds[(y + dy) % 19, (x + dx) % 23] for dy, dx in zip(*off, strict=True)]
+        around.append(kinds[y, x])
+        assert [around.count(k) for k in range(3)] == field[:, y, x].tolist()
+
+
+def test_round_is_pythons_round():
+    for c in range(60):
+        for a in range(1, 40):
+            assert round_half_even(c / a) == round(c / a), (c, a)
+
+
+def test_punctuated_equilibrium_in_model_i_run_2():
+    m = open_run(RUNS / "model1_run2.toml", seed=0)
+    for _ in range(1000):
+        m.step()
+    active = m.series_frame()["active"].to_numpy()
+    found = outbursts(active[100:], 50)
+    assert len(found) >= 5
+    assert max(b - a + 1 for a, b in found) < 40  # bursts, not a new steady state
+    gaps = [active[100 + a[1] + 1:100 + b[0]] for a, b in zip(found, found[1:], strict=False)]
+    assert all(len(g) >= 5 and g.min() < 10 for g in gaps)  # quiet between bursts
+
+
+def test_sudden_legitimacy_drop_gives_a_burst_a_gradual_one_does_not():
+    jump = [dict(parameter="legitimacy", at=76, value=0.65)]
+    ramp = [dict(parameter="legitimacy", at=3, every=3, change=-0.01, until=0.65)]
+    for seed in range(3):
+        peaks = []
+        for schedule in (jump, ramp):
+            m = open_run(RUNS / "model1_run4.toml", seed=seed, schedule=schedule, max_iters=150)
+            for _ in range(150):
+                m.step()
+            s = m.series_frame()
+            assert s["legitimacy"].iloc[-1] == pytest.approx(0.65)
+            peaks.append(s["active"].max())
+        assert peaks[0] >= 15 and peaks[0] > 5 * peaks[1], peaks
+
+
+def test_run_files_load_and_unknown_keys_are_named(tmp_path):
+    files = sorted(RUNS.glob("*.toml"))
+    assert len(files) == 8
+    for path in files:
+        kwargs = load_run(path)
+        assert "legitimacy" in kwargs
+        open_run(path, seed=1).step()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('model = "I"\nlegitimacy = 0.8\nlegitimcy = 0.7\n')
+    with pytest.raises(ValueError, match=r"bad\.toml: unknown key 'legitimcy'"):
+        load_run(bad)
+    bad.write_text('model = "I"\n[[schedule]]\nparameter = "hardship"\nat = 2\nvalue = 1.0\n')
+    with pytest.raises(ValueError, match=r"bad\.toml: schedule\[0\]\.parameter 'hardship'"):
+        load_run(bad)
+    bad.write_text('model = "III"\n')
+    with pytest.raises(ValueError, match=r"bad\.toml: key 'model'"):
+        load_run(bad)
