@@ -21,7 +21,6 @@ one-line :class:`~sim.scenario.ScenarioError` naming the experiment file and the
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import math
@@ -35,7 +34,17 @@ from typing import Any
 import numpy as np
 
 from sim.parameters import BY_NAME, SECTIONS, Param
-from sim.scenario import Scenario, ScenarioError, load_scenario
+
+# The scenario loader's message helpers: one vocabulary of errors for both kinds of file.
+from sim.scenario import (
+    Scenario,
+    ScenarioError,
+    _expect,
+    _kind_of,
+    _show,
+    _unknown,
+    load_scenario,
+)
 
 KEEP = ("summary", "series")
 SAMPLERS = ("factorial", "latin", "sobol")
@@ -391,29 +400,3 @@ def _integer(file: str, where: str, value: Any, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ScenarioError(file, where, f"{value} is out of range; allowed: {allowed}")
     return value
-
-
-def _expect(file: str, where: str, value: Any, kind: type, allowed: str) -> Any:
-    # bool is an int in Python, so `true` must not pass where a number is wanted.
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise ScenarioError(file, where, f"{_kind_of(value)}; allowed: {allowed}")
-    return value
-
-
-def _unknown(what: str, key: str, candidates: Any) -> str:
-    close = difflib.get_close_matches(key, list(candidates), n=1)
-    return f"{what}; did you mean {close[0]}?" if close else what
-
-
-def _kind_of(value: Any) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-             dict: "a table", list: "an array"}
-    for kind, label in names.items():
-        if isinstance(value, kind):
-            return f"{_show(value)} is {label}"
-    return f"{_show(value)} is {type(value).__name__}"
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 40 else text[:37] + "..."
