@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     swp.add_argument("--resume", action="store_true",
                      help="finish the sweep in --out: skip the runs already written")
 
+    ana = sub.add_parser("analyse", help="tables and figures of a sweep's (or compare's) runs")
+    ana.add_argument("results", type=Path, help="a sweep folder (or a compare folder)")
+    ana.add_argument("--baseline", help="scenario name to pair against (default: the first)")
+    ana.add_argument("--out", type=Path, help="output folder (default: RESULTS-analysis)")
+
     bench = sub.add_parser("bench", help="measure speed against Mesa and plain Python")
     bench.add_argument("--tiny", action="store_true", help="tiny sizes (seconds; for tests)")
     bench.add_argument("--only", help="comma-separated subset of: " + ", ".join(BENCHMARKS))
@@ -97,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             return _sweep(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "analyse":
+            return _analyse(args)
         return _scenario(args)
     except (ScenarioError, OutputError) as err:
         print(f"blowback: error: {err}", file=sys.stderr)
@@ -200,6 +207,27 @@ def _sweep(args) -> int:
     print(f"{experiment.name}: {report.written} runs written, {report.skipped} already done, "
           f"{report.total} in all")
     print(f"  in {out}/ (manifest.json, runs/*.parquet); in Python: sim.sweep.load({str(out)!r})")
+    return 0
+
+
+def _analyse(args) -> int:
+    from sim.analysis import AnalysisError, analyse, load, write_analysis
+
+    try:
+        runs = load(args.results)
+        result = analyse(runs, args.baseline)
+    except AnalysisError as err:
+        print(f"blowback: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    series = None
+    if (args.results / "series").is_dir():
+        from sim.sweep import load_series
+
+        series = load_series(args.results)
+    out = args.out or args.results.with_name(args.results.name + "-analysis")
+    write_analysis(result, series, out)
+    print(result.text())
+    print(f"\nFigures (PNG and SVG) and tables: {out}/")
     return 0
 
 

@@ -109,8 +109,8 @@ class Comparison:
 
     def text(self) -> str:
         """The table as text: one row per scenario, ``mean [low, high]`` per outcome."""
-        return _format(self.table) + "\n\nPaired difference against " \
-            f"{self.table['scenario'].iloc[0]} (same seeds):\n" + _format(self.differences)
+        return format_table(self.table) + "\n\nPaired difference against " \
+            f"{self.table['scenario'].iloc[0]} (same seeds):\n" + format_table(self.differences)
 
 
 def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
@@ -129,14 +129,14 @@ def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
                      **{col: get(summ) for col, _, get in OUTCOMES}})
         series[name].append(df)
     runs = pd.DataFrame(rows)
-    table = _summarise(runs, names)
+    table = summarise(runs, names)
     base = runs[runs["scenario"] == names[0]].set_index("seed")
     paired = []
     for name in names[1:]:
         other = runs[runs["scenario"] == name].set_index("seed")
         diff = other.drop(columns="scenario") - base.drop(columns="scenario")
         paired.append(diff.reset_index().assign(scenario=name))
-    diffs = _summarise(pd.concat(paired), names[1:]) if paired else table.iloc[0:0]
+    diffs = summarise(pd.concat(paired), names[1:]) if paired else table.iloc[0:0]
     return Comparison(runs, table, diffs, series)
 
 
@@ -152,11 +152,14 @@ def _unique_names(scenarios: Sequence[Scenario]) -> list[str]:
     return names
 
 
-def _summarise(runs: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+def summarise(runs: pd.DataFrame, names: Sequence[str],
+              outcomes: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:
+    """Mean and 95% bootstrap interval of each outcome column, per scenario of ``runs``."""
+    outcomes = outcomes or [(col, label) for col, label, _ in OUTCOMES]
     rows = []
     for name in names:
         sub = runs[runs["scenario"] == name]
-        for col, label, _ in OUTCOMES:
+        for col, label in outcomes:
             values = sub[col].to_numpy(dtype=float)
             low, high = bootstrap_interval(values)
             rows.append({"scenario": name, "outcome": col, "label": label,
@@ -176,7 +179,8 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}"
 
 
-def _format(table: pd.DataFrame) -> str:
+def format_table(table: pd.DataFrame) -> str:
+    """A summary table as text: one row per scenario, ``mean [low, high]`` per outcome."""
     if table.empty:
         return "(none)"
     labels = list(dict.fromkeys(table["label"]))

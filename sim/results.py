@@ -30,6 +30,13 @@ def series(model) -> pd.DataFrame:
     return df
 
 
+def load(path: str | Path) -> pd.DataFrame:
+    """One row per run of a results folder (a sweep's, or a comparison's), for notebooks."""
+    from sim.analysis import load as load_runs
+
+    return load_runs(path)
+
+
 def summary(model) -> dict[str, Any]:
     """The headline outcomes of a run, as plain JSON-ready numbers."""
     rec = model.records

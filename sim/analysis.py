@@ -1,0 +1,185 @@
+"""Analysis of a sweep: intervals per regime, paired differences, and figures for a report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sim.compare import format_table, summarise
+
+# The sweep's outcome columns shown in tables and figures, with their labels.
+OUTCOMES: tuple[tuple[str, str], ...] = (
+    ("civilian_deaths_total", "civilian deaths"),
+    ("civilian_deaths_contractor", "by contractor"),
+    ("insurgent_strength_final", "insurgents at end"),
+    ("recruits_total", "recruits"),
+    ("cooperation_mean_final", "cooperation"),
+    ("legitimacy_final", "legitimacy"),
+    ("displaced_final", "displaced"),
+    ("partner_present_final", "partner stays"),
+    ("territory_state_share_final", "state territory"),
+)
+FIGURES = ("distributions", "tradeoff")
+ANALYSIS_FILES = frozenset({"table.csv", "differences.csv", "tables.txt"}
+                           | {f"{name}.{ext}" for name in FIGURES + ("series",)
+                              for ext in ("png", "svg")})
+
+
+class AnalysisError(ValueError):
+    """A request the results cannot answer (one line, for the CLI)."""
+
+
+@dataclass
+class Analysis:
+    """Tables of a sweep: per group (a scenario, at one design point if several) and paired."""
+
+    runs: pd.DataFrame
+    table: pd.DataFrame
+    differences: pd.DataFrame
+    baseline: str
+
+    def text(self) -> str:
+        """Both tables as text."""
+        return (format_table(self.table) + f"\n\nPaired difference against {self.baseline} "
+                "(same seeds and design point):\n" + format_table(self.differences))
+
+
+def _groups(runs: pd.DataFrame) -> pd.Series:
+    """One label per run: its scenario, and its design point when the sweep varied one."""
+    if runs["point"].nunique() <= 1:
+        return runs["scenario"].astype(str)
+    return runs["scenario"].astype(str) + " @ point " + runs["point"].astype(str)
+
+
+def analyse(runs: pd.DataFrame, baseline: str | None = None) -> Analysis:
+    """Mean and 95% bootstrap interval per group, and differences against ``baseline`` (a
+    scenario name; default the first) paired on seed and design point."""
+    if runs.empty:
+        raise AnalysisError("no finished runs to analyse")
+    scenarios = list(dict.fromkeys(runs["scenario"]))
+    baseline = baseline or scenarios[0]
+    if baseline not in scenarios:
+        raise AnalysisError(f"--baseline: {baseline!r} is not a scenario of these results; "
+                            f"allowed: {', '.join(scenarios)}")
+    outcomes = [(c, label) for c, label in OUTCOMES if c in runs.columns]
+    cols = [c for c, _ in outcomes]
+    # Booleans (partner present) become shares; differences of them become changes in share.
+    runs = runs.assign(group=_groups(runs), **{c: runs[c].astype(float) for c in cols})
+    groups = list(dict.fromkeys(runs["group"]))
+    table = summarise(runs.drop(columns="scenario").rename(columns={"group": "scenario"}),
+                      groups, outcomes)
+    base = runs[runs["scenario"] == baseline].set_index(["point", "seed"])[cols]
+    paired = []
+    for name in scenarios:
+        if name == baseline:
+            continue
+        other = runs[runs["scenario"] == name].set_index(["point", "seed"])
+        diff = (other[cols] - base).dropna(how="all")
+        paired.append(diff.reset_index().assign(scenario=other["group"].reindex(diff.index)
+                                                .to_numpy()))
+    if paired:
+        stacked = pd.concat(paired, ignore_index=True)
+        diffs = summarise(stacked, list(dict.fromkeys(stacked["scenario"])), outcomes)
+    else:
+        diffs = table.iloc[0:0]
+    return Analysis(runs, table, diffs, baseline)
+
+
+def plot_distributions(runs: pd.DataFrame):
+    """One box per group for each main outcome."""
+    import matplotlib.pyplot as plt
+
+    outcomes = [(c, label) for c, label in OUTCOMES if c in runs.columns][:6]
+    groups = list(dict.fromkeys(runs["group"]))
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5), squeeze=False)
+    for ax, (col, label) in zip(axes.ravel(), outcomes, strict=False):
+        data = [runs.loc[runs["group"] == g, col].to_numpy(dtype=float) for g in groups]
+        ax.boxplot(data, vert=False, showmeans=True)
+        ax.set_yticks(range(1, len(groups) + 1), groups, fontsize=7)
+        ax.set_title(label, fontsize=10)
+    fig.suptitle("Outcomes after the run, one box per regime (whiskers 1.5 IQR, triangle: mean)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_tradeoff(runs: pd.DataFrame):
+    """The trade-off plane: civilian deaths against insurgents at the end, a cloud per group."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    for group in dict.fromkeys(runs["group"]):
+        sub = runs[runs["group"] == group]
+        ax.scatter(sub["insurgent_strength_final"], sub["civilian_deaths_total"], s=14,
+                   alpha=0.6, label=group)
+        ax.scatter(sub["insurgent_strength_final"].mean(), sub["civilian_deaths_total"].mean(),
+                   marker="X", s=90, edgecolor="black")
+    ax.set_xlabel("insurgent fighters at the end")
+    ax.set_ylabel("civilian deaths over the run")
+    ax.set_title("Trade-off plane: each dot a run, each cross a regime's mean")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def write_analysis(analysis: Analysis, series: pd.DataFrame | None, out: Path) -> Path:
+    """Write the tables (CSV, text) and the figures (PNG and SVG) into ``out``, atomically."""
+    import shutil
+    import tempfile
+
+    import matplotlib.pyplot as plt
+
+    from sim.plotting import plot_comparison
+    from sim.results import check_replaceable, swap_into_place
+
+    out = Path(out)
+    check_replaceable(out, ANALYSIS_FILES)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        analysis.table.to_csv(tmp / "table.csv", index=False)
+        analysis.differences.to_csv(tmp / "differences.csv", index=False)
+        (tmp / "tables.txt").write_text(analysis.text() + "\n")
+        figures = {"distributions": plot_distributions(analysis.runs),
+                   "tradeoff": plot_tradeoff(analysis.runs)}
+        if series is not None and not series.empty:
+            frames = _series_by_group(analysis.runs, series)
+            figures["series"] = plot_comparison(frames)
+        for name, fig in figures.items():
+            for ext in ("png", "svg"):
+                fig.savefig(tmp / f"{name}.{ext}", dpi=120)
+            plt.close(fig)
+        swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _series_by_group(runs: pd.DataFrame, series: pd.DataFrame) -> dict[str, list[pd.DataFrame]]:
+    group_of = runs.set_index("run_id")["group"]
+    frames: dict[str, list[pd.DataFrame]] = {}
+    for run_id, frame in series.groupby("run_id", sort=False):
+        if run_id in group_of.index:
+            frames.setdefault(group_of[run_id], []).append(frame.reset_index(drop=True))
+    lengths = {len(f) for fs in frames.values() for f in fs}
+    if len(lengths) > 1:
+        shortest = min(lengths)
+        frames = {g: [f.iloc[:shortest] for f in fs] for g, fs in frames.items()}
+    return frames
+
+
+def load(path: str | Path) -> pd.DataFrame:
+    """The runs of a results folder as a DataFrame: a sweep folder (``manifest.json``) or a
+    comparison folder (``runs.csv``).  Nothing is unpickled."""
+    path = Path(path)
+    if (path / "manifest.json").exists():
+        from sim.sweep import load as load_sweep
+
+        return load_sweep(path)
+    if (path / "runs.csv").exists():
+        runs = pd.read_csv(path / "runs.csv")
+        return runs.rename(columns={"civilian_deaths": "civilian_deaths_total"}).assign(point=0)
+    raise AnalysisError(f"{path}: not a Blowback results folder (no manifest.json or runs.csv)")
+

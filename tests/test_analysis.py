@@ -1,0 +1,71 @@
+"""`blowback analyse`: tables with intervals, paired differences, figures; `sim.results.load`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from sim import results
+from sim.analysis import AnalysisError, analyse
+
+
+def blowback(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("analyse")
+    for name in ("contractor_unchecked", "contractor_accountable"):
+        (tmp / f"{name}.toml").write_text(
+            f'extends = "{ROOT / "scenarios" / (name + ".toml")}"\n[map]\ncommunities = 300\n')
+    (tmp / "exp.toml").write_text(
+        'name = "tiny"\nscenarios = ["contractor_unchecked.toml", "contractor_accountable.toml"]\n'
+        'seeds = 3\nsteps = 20\nkeep = "series"\n[vary]\nsampler = "factorial"\n'
+        '"oversight.punishment" = [0.2, 0.8]\n')
+    done = blowback("sweep", str(tmp / "exp.toml"), "--out", str(tmp / "sw"), "--jobs", "1")
+    assert done.returncode == 0, done.stderr
+    return tmp / "sw"
+
+
+def test_analyse_writes_tables_and_figures(sweep):
+    done = blowback("analyse", str(sweep))
+    assert done.returncode == 0, done.stderr
+    out = sweep.with_name("sw-analysis")
+    for name in ("distributions", "tradeoff", "series"):
+        for ext in ("png", "svg"):
+            assert (out / f"{name}.{ext}").stat().st_size > 5_000
+    table = pd.read_csv(out / "table.csv")
+    assert len(set(table["scenario"])) == 4  # two regimes x two design points
+    assert ((table["low"] <= table["mean"] + 1e-9) & (table["mean"] <= table["high"] + 1e-9)).all()
+    assert "Paired difference against Contractor, unchecked" in done.stdout
+
+
+def test_paired_differences_are_differences_on_the_same_seed_and_point(sweep):
+    runs = results.load(sweep)
+    analysis = analyse(runs)
+    col = "civilian_deaths_total"
+    base = runs[runs["scenario"] == "Contractor, unchecked"].set_index(["point", "seed"])[col]
+    other = runs[runs["scenario"] == "Contractor, accountable"].set_index(["point", "seed"])[col]
+    for point in (0, 1):
+        expected = (other.xs(point) - base.xs(point)).mean()
+        row = analysis.differences[
+            (analysis.differences["scenario"] == f"Contractor, accountable @ point {point}")
+            & (analysis.differences["outcome"] == col)]
+        assert row["mean"].iloc[0] == pytest.approx(expected)
+    assert np.isfinite(analysis.table["mean"]).all()
+
+
+def test_bad_baseline_and_folder_are_one_line_errors(sweep, tmp_path):
+    with pytest.raises(AnalysisError):
+        analyse(results.load(sweep), "Nobody")
+    done = blowback("analyse", str(sweep), "--baseline", "Nobody")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    done = blowback("analyse", str(tmp_path))
+    assert done.returncode == 2 and "not a Blowback results folder" in done.stderr
