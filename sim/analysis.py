@@ -47,10 +47,14 @@ class Analysis:
 
 
 def _groups(runs: pd.DataFrame) -> pd.Series:
-    """One label per run: its scenario, and its design point when the sweep varied one."""
+    """One label per run: its scenario, and the values of its design point when the sweep
+    varied parameters (their columns have dotted names)."""
+    label = runs["scenario"].astype(str)
     if runs["point"].nunique() <= 1:
-        return runs["scenario"].astype(str)
-    return runs["scenario"].astype(str) + " @ point " + runs["point"].astype(str)
+        return label
+    for name in (c for c in runs.columns if "." in c):
+        label = label + f", {name.split('.')[-1]}=" + runs[name].map(lambda v: f"{v:.3g}")
+    return label
 
 
 def analyse(runs: pd.DataFrame, baseline: str | None = None) -> Analysis:
@@ -111,10 +115,10 @@ def plot_tradeoff(runs: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(7, 5.5))
     for group in dict.fromkeys(runs["group"]):
         sub = runs[runs["group"] == group]
-        ax.scatter(sub["insurgent_strength_final"], sub["civilian_deaths_total"], s=14,
-                   alpha=0.6, label=group)
+        dots = ax.scatter(sub["insurgent_strength_final"], sub["civilian_deaths_total"], s=14,
+                          alpha=0.6, label=group)
         ax.scatter(sub["insurgent_strength_final"].mean(), sub["civilian_deaths_total"].mean(),
-                   marker="X", s=90, edgecolor="black")
+                   marker="X", s=90, edgecolor="black", color=dots.get_facecolor()[0][:3])
     ax.set_xlabel("insurgent fighters at the end")
     ax.set_ylabel("civilian deaths over the run")
     ax.set_title("Trade-off plane: each dot a run, each cross a regime's mean")

@@ -53,10 +53,11 @@ def test_paired_differences_are_differences_on_the_same_seed_and_point(sweep):
     col = "civilian_deaths_total"
     base = runs[runs["scenario"] == "Contractor, unchecked"].set_index(["point", "seed"])[col]
     other = runs[runs["scenario"] == "Contractor, accountable"].set_index(["point", "seed"])[col]
-    for point in (0, 1):
+    for point, punishment in ((0, 0.2), (1, 0.8)):
         expected = (other.xs(point) - base.xs(point)).mean()
         row = analysis.differences[
-            (analysis.differences["scenario"] == f"Contractor, accountable @ point {point}")
+            (analysis.differences["scenario"]
+             == f"Contractor, accountable, punishment={punishment}")
             & (analysis.differences["outcome"] == col)]
         assert row["mean"].iloc[0] == pytest.approx(expected)
     assert np.isfinite(analysis.table["mean"]).all()
