@@ -70,6 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     swp.add_argument("--resume", action="store_true",
                      help="finish the sweep in --out: skip the runs already written")
 
+    sens = sub.add_parser("sensitivity", help="Sobol indices of the outcomes over an "
+                          "experiment's ranges (sampler = \"sobol\"), and ranking flips")
+    sens.add_argument("experiment", help="experiment file with sampler = \"sobol\"")
+    sens.add_argument("--out", type=Path, help="sweep folder, reused if it exists (default: "
+                      "results/sweep-<hash>); the analysis goes beside it, OUT-sensitivity")
+    sens.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+                      help="local worker processes (default: all cores)")
+
     ana = sub.add_parser("analyse", help="tables and figures of a sweep's (or compare's) runs")
     ana.add_argument("results", type=Path, help="a sweep folder (or a compare folder)")
     ana.add_argument("--baseline", help="scenario name to pair against (default: the first)")
@@ -104,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             return _bench(args)
         if args.command == "analyse":
             return _analyse(args)
+        if args.command == "sensitivity":
+            return _sensitivity(args)
         return _scenario(args)
     except (ScenarioError, OutputError) as err:
         print(f"blowback: error: {err}", file=sys.stderr)
@@ -228,6 +238,28 @@ def _analyse(args) -> int:
     write_analysis(result, series, out)
     print(result.text())
     print(f"\nFigures (PNG and SVG) and tables: {out}/")
+    return 0
+
+
+def _sensitivity(args) -> int:
+    from sim import sensitivity
+    from sim.experiment import load_experiment
+    from sim.sweep import default_out, load, run_sweep
+
+    experiment = load_experiment(args.experiment)
+    try:
+        sensitivity.check(experiment)
+    except sensitivity.SensitivityError as err:
+        print(f"blowback: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    out = args.out or default_out(experiment)
+    # A sweep already there (of this experiment) is finished, not redone.
+    run_sweep(experiment, out, jobs=args.jobs, resume=out.exists(),
+              progress=sys.stderr.isatty())
+    result = sensitivity.analyse(experiment, load(out))
+    written = sensitivity.write(result, out.with_name(out.name + "-sensitivity"))
+    print(result.text())
+    print(f"\nTables and chart (PNG, SVG): {written}/")
     return 0
 
 
