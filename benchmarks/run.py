@@ -11,9 +11,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FULL = dict(epstein=((40, 20, 400), (200, 3, 60)), kernels=(10_000, 20, 2_000),
             scale=((10_000, 100_000, 1_000_000), 10), build=1_000_000,
-            profile=(1_000_000, 5), bandwidth=(800,))
+            profile=(1_000_000, 5), bandwidth=(800,), sweep=(1_000, 2))
 TINY = dict(epstein=((12, 2, 5),), kernels=(300, 2, 20), scale=((1_000, 3_000), 2), build=5_000,
-            profile=(3_000, 2), bandwidth=(16,))
+            profile=(3_000, 2), bandwidth=(16,), sweep=(4, 2))
 
 
 def machine() -> str:
@@ -43,7 +43,7 @@ def _isolated(module: str, function: str, *args) -> object:
 def run(tiny: bool = False, only: set[str] | None = None, report: bool = False) -> dict:
     """Run the chosen benchmarks and print their table; return the figures."""
     plan = TINY if tiny else FULL
-    want = only or {"epstein", "kernels", "scale", "build", "startup", "profile"}
+    want = only or {"epstein", "kernels", "scale", "build", "startup", "profile", "sweep"}
     figures: dict = {"machine": machine()}
     print(f"Blowback benchmarks on {figures['machine']}")
     if "epstein" in want:
@@ -91,6 +91,12 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False) 
         ranked = sorted(prof["kernels_ms"].items(), key=lambda kv: -kv[1])
         for name, ms in ranked + [("(numpy and Python between kernels)", prof["rest_ms"])]:
             print(f"{name:>36} {ms:>8.2f} ms {100 * ms / prof['step_ms']:>5.1f}%")
+    if "sweep" in want:
+        sw = figures["sweep"] = _isolated("sweep", "throughput", *plan["sweep"])
+        print(f"\n{sw['runs']:,} runs of the default scenario: `blowback sweep --jobs "
+              f"{sw['jobs']}` {sw['sweep_s']:.0f} s ({sw['sweep_runs_per_min']:.0f} runs/min); "
+              f"plain loop {sw['loop_s']:.0f} s ({sw['loop_runs_per_min']:.0f} runs/min); "
+              f"overhead against perfect scaling {sw['overhead']:+.1%}")
     if report:
         _report(figures)
     return figures

@@ -15,7 +15,7 @@ from pathlib import Path
 from sim.scenario import ScenarioError
 
 EXIT_USAGE = 2
-BENCHMARKS = ("epstein", "kernels", "scale", "build", "startup", "profile")
+BENCHMARKS = ("epstein", "kernels", "scale", "build", "startup", "profile", "sweep")
 
 
 def _integer_from(low: int):
