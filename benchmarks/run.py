@@ -95,8 +95,9 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False) 
         sw = figures["sweep"] = _isolated("sweep", "throughput", *plan["sweep"])
         print(f"\n{sw['runs']:,} runs of the default scenario: `blowback sweep --jobs "
               f"{sw['jobs']}` {sw['sweep_s']:.0f} s ({sw['sweep_runs_per_min']:.0f} runs/min); "
-              f"plain loop {sw['loop_s']:.0f} s ({sw['loop_runs_per_min']:.0f} runs/min); "
-              f"overhead against perfect scaling {sw['overhead']:+.1%}")
+              f"one plain loop {sw['loop_s']:.0f} s ({sw['loop_runs_per_min']:.0f} runs/min); "
+              f"{sw['jobs']} plain loops side by side {sw['loops_s']:.0f} s; overhead of the "
+              f"sweep against them {sw['overhead']:+.1%}")
     if report:
         _report(figures)
     return figures

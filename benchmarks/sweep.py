@@ -16,14 +16,31 @@ from sim.compare import run_one
 from sim.scenario import load_scenario
 numba.set_num_threads(1)
 s = load_scenario(sys.argv[1])
-for seed in range(1, int(sys.argv[2]) + 1):
+for seed in range(int(sys.argv[2]), int(sys.argv[3]) + 1):
     run_one(s, seed, None)
 """
 
 
+def loops(runs: int, jobs: int) -> float:
+    """Wall time of ``runs`` runs of the default scenario split over ``jobs`` plain loops
+    running side by side (one process each, one numba thread): the same work with no sweep
+    machinery, and the same competition for the cores and the memory."""
+    base = ROOT / "scenarios" / "base.toml"
+    bounds = [round(k * runs / jobs) for k in range(jobs + 1)]
+    start = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", _LOOP, str(base), str(bounds[k] + 1),
+                               str(bounds[k + 1])], cwd=ROOT, stdout=subprocess.DEVNULL)
+             for k in range(jobs)]
+    for proc in procs:
+        if proc.wait() != 0:
+            raise RuntimeError("a benchmark loop failed")
+    return time.perf_counter() - start
+
+
 def throughput(runs: int, jobs: int) -> dict:
-    """Wall time of ``runs`` runs of the default scenario: a sweep on ``jobs`` workers, and a
-    plain single-process loop (one numba thread), each a whole process."""
+    """Wall time of ``runs`` runs of the default scenario: a sweep on ``jobs`` workers, one
+    plain loop, and ``jobs`` plain loops side by side; the overhead of the sweep machinery is
+    the sweep against the loops side by side."""
     base = ROOT / "scenarios" / "base.toml"
     with tempfile.TemporaryDirectory() as tmp:
         experiment = Path(tmp) / "throughput.toml"
@@ -33,10 +50,8 @@ def throughput(runs: int, jobs: int) -> dict:
                         str(Path(tmp) / "sweep"), "--jobs", str(jobs)], check=True, cwd=ROOT,
                        capture_output=True)
         sweep = time.perf_counter() - start
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", _LOOP, str(base), str(runs)], check=True,
-                       cwd=ROOT, capture_output=True)
-        loop = time.perf_counter() - start
+    loop = loops(runs, 1)
+    side_by_side = loops(runs, jobs)
     return {"runs": runs, "jobs": jobs, "sweep_s": sweep, "loop_s": loop,
-            "sweep_runs_per_min": runs / sweep * 60, "loop_runs_per_min": runs / loop * 60,
-            "overhead": sweep * jobs / loop - 1.0}
+            "loops_s": side_by_side, "sweep_runs_per_min": runs / sweep * 60,
+            "loop_runs_per_min": runs / loop * 60, "overhead": sweep / side_by_side - 1.0}

@@ -129,36 +129,24 @@ def plot_tradeoff(runs: pd.DataFrame):
 
 def write_analysis(analysis: Analysis, series: pd.DataFrame | None, out: Path) -> Path:
     """Write the tables (CSV, text) and the figures (PNG and SVG) into ``out``, atomically."""
-    import shutil
-    import tempfile
-
     import matplotlib.pyplot as plt
 
     from sim.plotting import plot_comparison
-    from sim.results import check_replaceable, swap_into_place
+    from sim.results import atomic_folder
 
-    out = Path(out)
-    check_replaceable(out, ANALYSIS_FILES)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with atomic_folder(out, ANALYSIS_FILES) as tmp:
         analysis.table.to_csv(tmp / "table.csv", index=False)
         analysis.differences.to_csv(tmp / "differences.csv", index=False)
         (tmp / "tables.txt").write_text(analysis.text() + "\n")
         figures = {"distributions": plot_distributions(analysis.runs),
                    "tradeoff": plot_tradeoff(analysis.runs)}
         if series is not None and not series.empty:
-            frames = _series_by_group(analysis.runs, series)
-            figures["series"] = plot_comparison(frames)
+            figures["series"] = plot_comparison(_series_by_group(analysis.runs, series))
         for name, fig in figures.items():
             for ext in ("png", "svg"):
                 fig.savefig(tmp / f"{name}.{ext}", dpi=120)
             plt.close(fig)
-        swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)
 
 
 def _series_by_group(runs: pd.DataFrame, series: pd.DataFrame) -> dict[str, list[pd.DataFrame]]:

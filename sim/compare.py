@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -203,24 +201,16 @@ def default_out(scenarios: Sequence[Scenario], seeds: int, steps: int | None) ->
 
 
 def write_comparison(comparison: Comparison, out: Path) -> Path:
-    """Write the tables (CSV, JSON), per-run outcomes and the figure into ``out`` atomically."""
+    """Write the tables (CSV and text), per-run outcomes and the figure into ``out``, atomically."""
     import matplotlib.pyplot as plt
 
     from sim.plotting import plot_comparison
-    from sim.results import check_replaceable, swap_into_place
+    from sim.results import atomic_folder
 
-    out = Path(out)
-    check_replaceable(out, COMPARISON_FILES)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with atomic_folder(out, COMPARISON_FILES) as tmp:
         comparison.runs.to_csv(tmp / "runs.csv", index=False)
         comparison.table.to_csv(tmp / "comparison.csv", index=False)
         comparison.differences.to_csv(tmp / "differences.csv", index=False)
         (tmp / "comparison.txt").write_text(comparison.text() + "\n")
         plt.close(plot_comparison(comparison.series, tmp / "comparison.png"))
-        swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)

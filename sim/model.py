@@ -112,7 +112,6 @@ class BlowbackModel(mesa.Model):
                            abuses_punished=0.0, contractor_revenue=0.0, abuses=0.0)
         self.datacollector = mesa.DataCollector(
             model_reporters={k: (lambda m, k=k: m.records[k][-1]) for k in SERIES})
-        self.mesa_agents = agents
         self.agent_views = create_agents(self) if agents else None
         self._refresh_cells()
         self.cell_totals = np.zeros((w.cells, COLUMNS))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,19 +127,28 @@ def write_run(model, out: Path) -> Path:
     interrupted write never leaves a half-written folder.  An existing ``out`` is replaced only
     if it is a previous run's output (it holds ``summary.json`` and nothing foreign).
     """
-    out = Path(out)
-    check_replaceable(out, RUN_FILES)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with atomic_folder(out, RUN_FILES) as tmp:
         series(model).to_parquet(tmp / SERIES_FILE, index=False)
         doc = {"summary": summary(model), "provenance": provenance(model.scenario_spec)}
         (tmp / SUMMARY_FILE).write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    return Path(out)
+
+
+@contextlib.contextmanager
+def atomic_folder(out: str | Path, own: frozenset[str]) -> Iterator[Path]:
+    """A temporary folder beside ``out`` to write into; when the block ends well it replaces
+    ``out`` whole, and when it fails it is removed, so ``out`` is never half-written.  An
+    existing ``out`` is replaced only if it holds nothing but files named in ``own``."""
+    out = Path(out)
+    check_replaceable(out, own)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        yield tmp
         swap_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out
 
 
 def check_replaceable(out: Path, own: frozenset[str]) -> None:

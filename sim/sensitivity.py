@@ -120,18 +120,11 @@ def plot_indices(indices: pd.DataFrame):
 
 def write(result: Sensitivity, out: Path) -> Path:
     """Write the tables and the chart (PNG, SVG) into ``out`` atomically."""
-    import shutil
-    import tempfile
-
     import matplotlib.pyplot as plt
 
-    from sim.results import check_replaceable, swap_into_place
+    from sim.results import atomic_folder
 
-    out = Path(out)
-    check_replaceable(out, FILES)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with atomic_folder(out, FILES) as tmp:
         result.indices.to_csv(tmp / "indices.csv", index=False)
         result.ranking.to_csv(tmp / "ranking.csv", index=False)
         (tmp / "sensitivity.txt").write_text(result.text() + "\n")
@@ -139,8 +132,4 @@ def write(result: Sensitivity, out: Path) -> Path:
         for ext in ("png", "svg"):
             fig.savefig(tmp / f"indices.{ext}", dpi=120)
         plt.close(fig)
-        swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)

@@ -96,7 +96,9 @@ def test_a_missing_scenario_file_is_named(tmp_path):
 
 
 def test_sobol_without_salib_says_so_in_one_line(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "SALib", None)
+    # Its submodules too: another test may have imported them already.
+    for name in ("SALib", "SALib.sample", "SALib.sample.sobol"):
+        monkeypatch.setitem(sys.modules, name, None)
     path = _experiment(tmp_path, '[vary]\nsampler = "sobol"\nsamples = 4\n'
                                  '"oversight.punishment" = { low = 0.1, high = 0.9 }\n')
     with pytest.raises(ScenarioError, match=r"vary\.sampler: sobol needs SALib"):
