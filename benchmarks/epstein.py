@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import inspect
+import sys
 import time
+
+
+def _build(model_cls, kwargs: dict):
+    """Mesa's example takes the settings as arguments up to Mesa 3.3 and as a ``scenario``
+    object from Mesa 3.4; ours takes the arguments."""
+    if "scenario" not in inspect.signature(model_cls.__init__).parameters:
+        return model_cls(**kwargs)
+    settings = {k: v for k, v in kwargs.items() if k not in ("width", "height", "seed")}
+    scenario_cls = sys.modules[model_cls.__module__].EpsteinScenario
+    return model_cls(width=kwargs["width"], height=kwargs["height"],
+                     scenario=scenario_cls(rng=kwargs["seed"], **settings))
 
 
 def _rate(model_cls, kwargs: dict, steps: int) -> tuple[float, int]:
     """Agent-steps per second over ``steps`` steps after one warm-up step, and the agents."""
-    model = model_cls(**kwargs)
+    model = _build(model_cls, kwargs)
     model.step()
     agents = round((kwargs["citizen_density"] + kwargs["cop_density"])
                    * kwargs["width"] * kwargs["height"])
