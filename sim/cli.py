@@ -102,19 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     from sim.results import OutputError
 
     try:
-        if args.command == "run":
-            return _run(args)
-        if args.command == "compare":
-            return _compare(args)
-        if args.command == "sweep":
-            return _sweep(args)
-        if args.command == "bench":
-            return _bench(args)
-        if args.command == "analyse":
-            return _analyse(args)
-        if args.command == "sensitivity":
-            return _sensitivity(args)
-        return _scenario(args)
+        commands = {"run": _run, "compare": _compare, "sweep": _sweep, "bench": _bench,
+                    "analyse": _analyse, "sensitivity": _sensitivity, "scenario": _scenario}
+        return commands[args.command](args)
     except (ScenarioError, OutputError) as err:
         print(f"blowback: error: {err}", file=sys.stderr)
         return EXIT_USAGE
