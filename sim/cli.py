@@ -16,6 +16,8 @@ from sim.scenario import ScenarioError
 
 EXIT_USAGE = 2
 BENCHMARKS = ("epstein", "kernels", "scale", "build", "startup", "profile", "sweep")
+# The claims of `blowback validate` (sim.claims.CLAIMS; named here to keep start-up light).
+CLAIMS = ("bennett", "condra_shapiro", "kalyvas", "lyall", "kress_szechtman")
 
 
 def _integer_from(low: int):
@@ -83,6 +85,26 @@ def _parser() -> argparse.ArgumentParser:
     ana.add_argument("--baseline", help="scenario name to pair against (default: the first)")
     ana.add_argument("--out", type=Path, help="output folder (default: RESULTS-analysis)")
 
+    val = sub.add_parser("validate", help="measure the literature's patterns (Bennett, "
+                         "Condra-Shapiro, Kalyvas, Lyall, Kress-Szechtman) over many seeds")
+    val.add_argument("--claims", help="comma-separated subset of: " + ", ".join(CLAIMS))
+    val.add_argument("--seeds", type=_positive, default=20, help="seeds per setting (20)")
+    val.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+                     help="worker processes (default: all cores)")
+    val.add_argument("--out", type=Path, default=Path("results") / "validation",
+                     help="output folder (default: results/validation)")
+
+    cal = sub.add_parser("calibrate", help="fit parameters to the public figures up to 2021, "
+                         "then retrodict 2022-2023 without refitting")
+    cal.add_argument("calibration", help="calibration file (TOML; see scenarios/calibration/)")
+    cal.add_argument("--out", type=Path,
+                     help="output folder (default: results/calibrate-<file name>)")
+    cal.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+                     help="worker processes (default: all cores)")
+    cal.add_argument("--scenario-out", type=Path, metavar="FILE",
+                     help="also write the fitted scenario here (e.g. "
+                     "scenarios/mali_calibrated.toml)")
+
     bench = sub.add_parser("bench", help="measure speed against Mesa and plain Python")
     bench.add_argument("--tiny", action="store_true", help="tiny sizes (seconds; for tests)")
     bench.add_argument("--only", help="comma-separated subset of: " + ", ".join(BENCHMARKS))
@@ -103,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         commands = {"run": _run, "compare": _compare, "sweep": _sweep, "bench": _bench,
-                    "analyse": _analyse, "sensitivity": _sensitivity, "scenario": _scenario}
+                    "analyse": _analyse, "sensitivity": _sensitivity, "scenario": _scenario,
+                    "validate": _validate, "calibrate": _calibrate}
         return commands[args.command](args)
     except (ScenarioError, OutputError) as err:
         print(f"blowback: error: {err}", file=sys.stderr)
@@ -166,16 +189,10 @@ def _compare(args) -> int:
     out = args.out or default_out(scenarios, args.seeds, args.steps)
     check_replaceable(out, COMPARISON_FILES)
     total = len(scenarios) * args.seeds
-    progress = None
-    bar = None
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, unit="run", desc="compare")
-        progress = bar.update
+    bar = _progress_bar(total, "compare")
     try:
         result = compare(scenarios, args.seeds, None, jobs=min(args.jobs, total),
-                         first_seed=args.first_seed, progress=progress)
+                         first_seed=args.first_seed, progress=bar.update if bar else None)
     finally:
         if bar is not None:
             bar.close()
@@ -250,6 +267,60 @@ def _sensitivity(args) -> int:
     written = sensitivity.write(result, out.with_name(out.name + "-sensitivity"))
     print(result.text())
     print(f"\nTables and chart (PNG, SVG): {written}/")
+    return 0
+
+
+def _progress_bar(total: int, desc: str):
+    """A tqdm bar on a terminal, else None."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="run", desc=desc)
+
+
+def _validate(args) -> int:
+    names = list(CLAIMS)
+    if args.claims:
+        names = [name.strip() for name in args.claims.split(",")]
+        unknown = [n for n in names if n not in CLAIMS]
+        if unknown:
+            print(f"blowback: error: --claims: unknown claim {unknown[0]!r}; allowed: "
+                  + ", ".join(CLAIMS), file=sys.stderr)
+            return EXIT_USAGE
+    from sim import claims
+    from sim.results import check_replaceable
+
+    check_replaceable(args.out, claims.FILES)
+    table = claims.evaluate(names, seeds=args.seeds, jobs=args.jobs)
+    claims.write(table, args.out)
+    print(claims.text(table))
+    print(f"\nTables: {args.out}/claims.csv, claims.md")
+    return 0
+
+
+def _calibrate(args) -> int:
+    from sim import calibration
+    from sim.results import check_replaceable
+
+    cal = calibration.load_calibration(args.calibration)
+    out = args.out or Path("results") / f"calibrate-{Path(args.calibration).stem}"
+    check_replaceable(out, calibration.FILES)
+    if args.scenario_out is not None:
+        calibration.check_scenario_out(args.scenario_out)
+    runs = (len(cal.seeds) * cal.samples * cal.rounds) + len(cal.retrodict_seeds)
+    bar = _progress_bar(runs, "calibrate")
+    try:
+        result = calibration.fit(cal, jobs=args.jobs, progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    calibration.write(result, out)
+    if args.scenario_out is not None:
+        calibration.write_scenario(result, args.scenario_out)
+    print(result.text())
+    print(f"\nIn {out}/: figures.csv, figures.png/svg, points.csv, calibrated.toml"
+          + (f"; scenario written to {args.scenario_out}" if args.scenario_out else ""))
     return 0
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,8 +50,12 @@ def run_one(scenario: Scenario, seed: int, steps: int | None) -> tuple[dict, pd.
 
 
 def run_many(tasks: Sequence[tuple[Scenario, int, int | None]], jobs: int = 1,
-             progress: Callable[[int], None] | None = None) -> list[tuple[dict, pd.DataFrame]]:
+             progress: Callable[[int], None] | None = None,
+             work: Callable[[Scenario, int, int | None], Any] = run_one) -> list:
     """Run ``(scenario, seed, steps)`` tasks, in worker processes when ``jobs`` > 1.
+
+    ``work`` is what a task does (default :func:`run_one`); another must be a module-level
+    function, so that spawned workers can import it.
 
     Results come back in task order whatever the scheduling, and each run's numbers depend only
     on its scenario and seed, so the number of workers never changes them.  Runs build no Mesa
@@ -60,14 +65,14 @@ def run_many(tasks: Sequence[tuple[Scenario, int, int | None]], jobs: int = 1,
     out: list = [None] * len(tasks)
     if jobs <= 1:
         for i, task in enumerate(tasks):
-            out[i] = run_one(*task)
+            out[i] = work(*task)
             if progress:
                 progress(1)
         return out
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
                              initializer=_one_thread_per_worker) as pool:
-        futures = {pool.submit(run_one, *task): i for i, task in enumerate(tasks)}
+        futures = {pool.submit(work, *task): i for i, task in enumerate(tasks)}
         for future in as_completed(futures):
             out[futures[future]] = future.result()
             if progress:

@@ -339,9 +339,9 @@ def _factorial(specs: dict[str, list[Any] | _Range]) -> list[dict[str, Any]]:
     return points
 
 
-def _latin(samples: int, dims: int) -> np.ndarray:
+def _latin(samples: int, dims: int, seed: int = DESIGN_SEED) -> np.ndarray:
     """A Latin hypercube on [0, 1): each of ``samples`` strata of every axis holds one point."""
-    rng = np.random.default_rng(DESIGN_SEED)
+    rng = np.random.default_rng(seed)
     strata = np.stack([rng.permutation(samples) for _ in range(dims)], axis=1)
     return (strata + rng.random((samples, dims))) / samples
 

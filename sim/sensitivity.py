@@ -1,4 +1,5 @@
-"""Global sensitivity of the outcomes, and how often the ranking of the regimes flips."""
+"""Global sensitivity of the outcomes, how often the ranking of the regimes flips, and where
+the first scenario does worse than each other one (the headline's robustness)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ OUTCOMES: tuple[tuple[str, str, bool], ...] = (
     ("insurgent_strength_final", "insurgents at end", True),
     ("cooperation_mean_final", "cooperation", False),
 )
-FILES = frozenset({"indices.csv", "ranking.csv", "sensitivity.txt", "indices.png",
-                   "indices.svg"})
+FILES = frozenset({"indices.csv", "ranking.csv", "worse.csv", "sensitivity.txt", "indices.png",
+                   "indices.svg", "worse.png", "worse.svg"})
+ALL = "all three at once"
 
 
 class SensitivityError(ValueError):
@@ -32,6 +34,9 @@ class Sensitivity:
 
     indices: pd.DataFrame  # scenario, outcome, parameter, S1, S1_conf, ST, ST_conf
     ranking: pd.DataFrame  # outcome, modal ranking, share of points that differ
+    # first scenario against each other: outcome, share of the points where it does worse
+    # (its mean over seeds), and the share of seeds' paired differences that agree
+    worse: pd.DataFrame
 
     def text(self) -> str:
         """Both tables as text."""
@@ -46,6 +51,11 @@ class Sensitivity:
         for r in self.ranking.itertuples():
             lines.append(f"  {r.outcome}: {r.modal_ranking}; differs at {r.share_differs:.0%} "
                          "of the design points")
+        if len(self.worse):
+            lines.append("\nWhere the first scenario does worse (share of the design points):")
+            for r in self.worse.itertuples():
+                lines.append(f"  {r.scenario} vs {r.other}, {r.outcome}: {r.share_worse:.0%} "
+                             f"of points ({r.share_worse_runs:.0%} of paired runs)")
         return "\n".join(lines)
 
 
@@ -67,24 +77,58 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
     values = pd.DataFrame(experiment.points)[names]
     problem = {"num_vars": len(names), "names": names,
                "bounds": [[float(values[n].min()), float(values[n].max())] for n in names]}
-    means = runs.groupby(["scenario", "point"], sort=False)[[c for c, _, _ in OUTCOMES]].mean()
+    columns = [c for c, _, _ in OUTCOMES]
+    means = runs.groupby(["scenario", "point"], sort=False)[columns].mean()
     n_points = len(experiment.points)
-    rows = []
+    tables = {}
     for scenario in experiment.scenarios:
         if scenario not in means.index.get_level_values(0):
             continue
-        table = means.loc[scenario].reindex(range(n_points))
-        if table.isna().any().any():
+        tables[scenario] = means.loc[scenario].reindex(range(n_points))
+        if tables[scenario].isna().any().any():
             raise SensitivityError(f"{experiment.path}: the sweep of {scenario!r} is not "
                                    "finished; rerun to complete it")
+    first, *others = list(tables)
+    # The indices of the difference say which parameters decide the comparison.
+    tables |= {f"{first} - {other}": tables[first] - tables[other] for other in others}
+    rows = []
+    for scenario, table in tables.items():
         for col, label, _ in OUTCOMES:
-            result = sobol.analyze(problem, table[col].to_numpy(dtype=float),
+            values = table[col].to_numpy(dtype=float)
+            if np.allclose(values, values[0], rtol=1e-9, atol=0.0):
+                continue  # no variance to apportion: the indices are undefined
+            result = sobol.analyze(problem, values,
                                    calc_second_order=second_order, seed=12345)
             for k, name in enumerate(names):
                 rows.append({"scenario": scenario, "outcome": label, "parameter": name,
                              "S1": result["S1"][k], "S1_conf": result["S1_conf"][k],
                              "ST": result["ST"][k], "ST_conf": result["ST_conf"][k]})
-    return Sensitivity(pd.DataFrame(rows), _ranking(means, list(experiment.scenarios)))
+    return Sensitivity(pd.DataFrame(rows), _ranking(means, list(experiment.scenarios)),
+                       _worse(runs, first, others))
+
+
+def _worse(runs: pd.DataFrame, first: str, others: list[str]) -> pd.DataFrame:
+    """Per other scenario and outcome: the share of design points where ``first`` does worse
+    on its mean over seeds, and the share of paired runs (same point, same seed) where it
+    does."""
+    columns = [c for c, _, _ in OUTCOMES]
+    paired = runs.set_index(["scenario", "point", "seed"])[columns]
+    rows = []
+    for other in others:
+        diff = paired.loc[first] - paired.loc[other]
+        sign = pd.DataFrame({col: diff[col] * (1 if lower_is_better else -1) > 0
+                             for col, _, lower_is_better in OUTCOMES})
+        point_sign = pd.DataFrame({
+            col: diff[col].groupby(level="point").mean() * (1 if lower else -1) > 0
+            for col, _, lower in OUTCOMES})
+        for col, label, _ in OUTCOMES:
+            rows.append({"scenario": first, "other": other, "outcome": label,
+                         "share_worse": float(point_sign[col].mean()),
+                         "share_worse_runs": float(sign[col].mean())})
+        rows.append({"scenario": first, "other": other, "outcome": ALL,
+                     "share_worse": float(point_sign.all(axis=1).mean()),
+                     "share_worse_runs": float(sign.all(axis=1).mean())})
+    return pd.DataFrame(rows)
 
 
 def _ranking(means: pd.DataFrame, scenarios: list[str]) -> pd.DataFrame:
@@ -118,6 +162,24 @@ def plot_indices(indices: pd.DataFrame):
     return fig
 
 
+def plot_worse(worse: pd.DataFrame):
+    """Bars: the share of the parameter space where the first scenario does worse, per
+    outcome, one group per other scenario."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(worse) + 1.5))
+    labels = [f"{r.outcome} (vs {r.other})" for r in worse.itertuples()]
+    y = np.arange(len(worse))[::-1]
+    ax.barh(y, worse["share_worse"], color="tab:red", alpha=0.8, label="design points")
+    ax.scatter(worse["share_worse_runs"], y, color="black", zorder=3, label="paired runs")
+    ax.set_yticks(y, labels)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"share where {worse['scenario'].iloc[0]} does worse")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
 def write(result: Sensitivity, out: Path) -> Path:
     """Write the tables and the chart (PNG, SVG) into ``out`` atomically."""
     import matplotlib.pyplot as plt
@@ -127,9 +189,13 @@ def write(result: Sensitivity, out: Path) -> Path:
     with atomic_folder(out, FILES) as tmp:
         result.indices.to_csv(tmp / "indices.csv", index=False)
         result.ranking.to_csv(tmp / "ranking.csv", index=False)
+        result.worse.to_csv(tmp / "worse.csv", index=False)
         (tmp / "sensitivity.txt").write_text(result.text() + "\n")
-        fig = plot_indices(result.indices)
-        for ext in ("png", "svg"):
-            fig.savefig(tmp / f"indices.{ext}", dpi=120)
-        plt.close(fig)
+        figures = [("indices", plot_indices(result.indices))]
+        if len(result.worse):
+            figures.append(("worse", plot_worse(result.worse)))
+        for name, fig in figures:
+            for ext in ("png", "svg"):
+                fig.savefig(tmp / f"{name}.{ext}", dpi=120)
+            plt.close(fig)
     return Path(out)

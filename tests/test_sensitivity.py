@@ -37,7 +37,7 @@ def test_indices_find_the_parameter_that_matters(tmp_path):
     for k, scenario in enumerate(experiment.scenarios):
         rows.append(pd.DataFrame({
             "scenario": scenario, "point": range(len(points)), "seed": 1,
-            "civilian_deaths_total": 100 * x + k, "insurgent_strength_final": x ** 2 + k,
+            "civilian_deaths_total": 100 * x * (1 + k) + k, "insurgent_strength_final": x ** 2 + k,
             "cooperation_mean_final": 0.5 - 0.1 * x - 0.01 * k}))
     result = sensitivity.analyse(experiment, pd.concat(rows, ignore_index=True))
     st = result.indices.set_index(["scenario", "outcome", "parameter"])["ST"]
@@ -47,6 +47,32 @@ def test_indices_find_the_parameter_that_matters(tmp_path):
             assert st[(scenario, outcome, "community.harm_sensitivity")] < 0.05
     # scenario 0 always has fewer deaths and more cooperation: its ranking never flips
     assert (result.ranking["share_differs"] == 0).all()
+    first, other = experiment.scenarios
+    # the difference in deaths (-100 x - 1) depends on recruitment alone; the differences in
+    # the other outcomes are constant, so they have no indices
+    diff = result.indices[result.indices["scenario"] == f"{first} - {other}"]
+    assert set(diff["outcome"]) == {"civilian deaths"}, diff
+    assert st[(f"{first} - {other}", "civilian deaths", "insurgents.recruitment")] > 0.9
+    assert (result.worse[["share_worse", "share_worse_runs"]] == 0).all().all()
+    assert list(result.worse["outcome"])[-1] == sensitivity.ALL
+
+
+def test_worse_counts_points_and_paired_runs(tmp_path):
+    experiment = load_experiment(_experiment(tmp_path, 2))
+    a, b = experiment.scenarios
+    # two points, two seeds: at point 0 `a` has more deaths in one seed of two (mean worse),
+    # at point 1 in none
+    runs = pd.DataFrame({
+        "scenario": [a, a, a, a, b, b, b, b], "point": [0, 0, 1, 1] * 2, "seed": [1, 2] * 4,
+        "civilian_deaths_total": [10.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0],
+        "insurgent_strength_final": [1.0] * 4 + [2.0] * 4,
+        "cooperation_mean_final": [0.4] * 4 + [0.5] * 4})
+    worse = sensitivity._worse(runs, a, [b]).set_index("outcome")
+    assert worse.loc["civilian deaths", "share_worse"] == 0.5
+    assert worse.loc["civilian deaths", "share_worse_runs"] == 0.25
+    assert worse.loc["insurgents at end", "share_worse"] == 0.0
+    assert worse.loc["cooperation", "share_worse"] == 1.0
+    assert worse.loc[sensitivity.ALL, "share_worse"] == 0.0
 
 
 def test_cli_runs_the_sweep_and_writes_tables_and_chart(tmp_path):
@@ -58,7 +84,9 @@ def test_cli_runs_the_sweep_and_writes_tables_and_chart(tmp_path):
     assert done.returncode == 0, done.stderr
     report = tmp_path / "sw-sensitivity"
     indices = pd.read_csv(report / "indices.csv")
-    assert len(indices) == 2 * 3 * 2
+    assert len(indices) >= 2 * 3 * 2
+    assert set(pd.read_csv(report / "worse.csv")["outcome"]) == {
+        "civilian deaths", "insurgents at end", "cooperation", sensitivity.ALL}
     ranking = pd.read_csv(report / "ranking.csv")
     assert ranking["share_differs"].between(0, 1).all()
     assert (report / "indices.png").stat().st_size > 5_000

@@ -1,0 +1,415 @@
+"""The literature's patterns, measured on the model over many seeds (pattern-oriented modelling).
+
+Each claim is a published finding turned into a measurement: the scenario that exercises it, the
+statistic read off the runs, the threshold it must pass and the interval over seeds.  A claim
+that the model does not reproduce is reported as not holding; nothing here is tuned to pass.
+``blowback validate`` runs them all and writes the table of ``docs/VALIDATION.md``; the tests run
+them with fewer seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.compare import bootstrap_interval, run_many, run_one
+from sim.scenario import Scenario, load_scenario
+from sim.state import CONTRACTOR
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+# The "area" of the area-level claims: blocks of 4 x 4 cells, about 180 km a side on the
+# default map, near the size of a Malian cercle.
+DISTRICT = 4
+FILES = frozenset({"claims.csv", "claims.md"})
+# An insurgency counts as defeated once its fighters fall below this share of their start.
+DEFEATED = 0.2
+
+
+@dataclass
+class ClaimResult:
+    """One claim measured: what was run, what was read off, and whether it holds."""
+
+    key: str
+    source: str
+    pattern: str
+    design: str
+    statistic: str
+    threshold: str
+    estimate: float
+    low: float
+    high: float
+    checks: dict[str, bool]  # the claim's conditions, each measured; it holds if all do
+    seeds: int
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def holds(self) -> bool:
+        """Whether every condition of the claim holds."""
+        return all(self.checks.values())
+
+    def row(self) -> dict[str, Any]:
+        """The claim as a flat table row (detail as text)."""
+        row = {k: getattr(self, k) for k in ("key", "source", "pattern", "design", "statistic",
+                                              "threshold", "estimate", "low", "high", "holds",
+                                              "seeds")}
+        row["failed"] = ", ".join(k for k, ok in self.checks.items() if not ok)
+        row["detail"] = "; ".join(f"{k} = {_fmt(v)}" for k, v in self.detail.items())
+        return row
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def scenario(name: str, **changes: Any) -> Scenario:
+    """A shipped scenario with dotted-name overrides."""
+    spec = load_scenario(SCENARIOS / f"{name}.toml")
+    return spec.with_overrides(**changes) if changes else spec
+
+
+def _interval(values: np.ndarray) -> tuple[float, float, float]:
+    low, high = bootstrap_interval(values)
+    return float(np.mean(values)), low, high
+
+
+# --- the area panel: what the area-level claims read off a run, week by week ----------------
+
+PANEL = ("state_harm", "insurgent_harm", "attacks", "insurgents", "recruits", "control",
+         "population", "contractor")
+
+
+def district_panel(spec: Scenario, seed: int, steps: int | None) -> dict[str, np.ndarray]:
+    """Run one scenario and keep, per week and district, what the area-level claims need.
+
+    ``state_harm``: civilians killed by state, contractor and partner forces; ``insurgent_harm``:
+    by armed groups; ``attacks``: force personnel killed by armed groups (the attacks Condra and
+    Shapiro count); ``insurgents``, ``recruits``; ``control``: mean state control of the cells;
+    ``population``: residents at home; ``contractor``: contractor personnel deployed there.
+    Arrays are (weeks, districts).
+    """
+    from sim.model import BlowbackModel
+
+    changes: dict[str, Any] = {"run.seed": seed}
+    if steps is not None:
+        changes["run.steps"] = steps
+    model = BlowbackModel(spec.with_overrides(**changes), agents=False)
+    w = model.world
+    cell = np.arange(w.width * w.height)
+    per_row = -(-w.width // DISTRICT)
+    district = (cell // w.width // DISTRICT) * per_row + (cell % w.width) // DISTRICT
+    n = int(district.max()) + 1
+    cells_per_district = np.bincount(district, minlength=n)
+    home = district[model.communities.cell]
+    out = {key: np.zeros((model.steps_total, n), dtype=np.float32) for key in PANEL}
+    for t in range(model.steps_total):
+        model.step()
+        dead = model.communities.dead_step
+        b = model.bands
+        out["state_harm"][t] = np.bincount(home, dead[:, :3].sum(axis=1), n)
+        out["insurgent_harm"][t] = np.bincount(home, dead[:, 3], n)
+        out["attacks"][t] = np.bincount(district, model.cells.force_losses, n)
+        out["insurgents"][t] = np.bincount(district, model.cells.insurgents.sum(axis=1), n)
+        out["recruits"][t] = np.bincount(district[b.cell[b.active]], b.recruits[b.active], n)
+        out["control"][t] = np.bincount(district, model.cells.control, n) / cells_per_district
+        out["population"][t] = np.bincount(home, model.communities.population, n)
+        f = model.forces
+        hired = f.active & (f.kind == CONTRACTOR)
+        out["contractor"][t] = np.bincount(district[f.cell[hired]], f.strength[hired], n)
+    return out
+
+
+def _panels(specs: Sequence[Scenario], seeds: Sequence[int], steps: int | None,
+            jobs: int) -> list[list[dict]]:
+    """District panels of every scenario on every seed, in one pool: [scenario][seed]."""
+    tasks = [(spec, s, steps) for spec in specs for s in seeds]
+    panels = run_many(tasks, jobs=jobs, work=district_panel)
+    return [panels[i * len(seeds):(i + 1) * len(seeds)] for i in range(len(specs))]
+
+
+def _two_way(a: np.ndarray) -> np.ndarray:
+    """Remove district and week means (two-way fixed effects on a balanced panel)."""
+    return a - a.mean(axis=0, keepdims=True) - a.mean(axis=1, keepdims=True) + a.mean()
+
+
+# --- the claims ---------------------------------------------------------------------------
+
+def condra_shapiro(seeds: Sequence[int], jobs: int = 1, steps: int = 520,
+                   lead: int = 8, lag: int = 4) -> ClaimResult:
+    """Condra & Shapiro (2012): state-side civilian casualties are followed by more insurgent
+    violence in the area, casualties caused by insurgents by less.
+
+    Per seed, a two-way fixed-effects regression over districts and weeks of the attacks of the
+    next ``lead`` weeks on this week's civilian deaths by each side, controlling for the attacks
+    of the last ``lag`` weeks and the armed groups' strength in the district (Condra and Shapiro
+    control for trends in violence the same way).
+    """
+    coefs = []
+    for p in _panels([scenario("contractor_unchecked")], seeds, steps, jobs)[0]:
+        rows = range(lag, len(p["attacks"]) - lead)
+        y = np.array([p["attacks"][t + 1:t + 1 + lead].sum(axis=0) for t in rows])
+        past = np.array([p["attacks"][t - lag:t].sum(axis=0) for t in rows])
+        x = [np.array([p[k][t] for t in rows]) for k in ("state_harm", "insurgent_harm",
+                                                            "insurgents")]
+        design = np.stack([_two_way(v).ravel() for v in (*x[:2], past, x[2])], axis=1)
+        beta = np.linalg.lstsq(design, _two_way(y).ravel(), rcond=None)[0]
+        coefs.append(beta[:2])
+    coefs = np.array(coefs)
+    state, s_low, s_high = _interval(coefs[:, 0])
+    insurgent, i_low, i_high = _interval(coefs[:, 1])
+    return ClaimResult(
+        "condra_shapiro", "Condra & Shapiro 2012, AJPS 56(1)",
+        "civilian casualties by the state side are followed by more insurgent violence in the "
+        "area; casualties by insurgents by less",
+        f"unchecked contractor, {steps} weeks; districts of {DISTRICT}x{DISTRICT} cells",
+        f"attacks in the next {lead} weeks per civilian killed this week by the state side "
+        "(two-way fixed effects, per seed)",
+        "state-side effect > 0 and insurgent effect < 0, 95% intervals excluding 0",
+        state, s_low, s_high,
+        {"state_harm_raises_violence": bool(s_low > 0),
+         "insurgent_harm_lowers_violence": bool(i_high < 0)}, len(seeds),
+        {"insurgent_effect": insurgent, "insurgent_low": i_low, "insurgent_high": i_high,
+         "state_effect_positive_seeds": int((coefs[:, 0] > 0).sum()),
+         "insurgent_effect_negative_seeds": int((coefs[:, 1] < 0).sum())})
+
+
+def kalyvas(seeds: Sequence[int], jobs: int = 1, steps: int = 260,
+            low: float = 0.3, high: float = 0.8) -> ClaimResult:
+    """Kalyvas (2006): indiscriminate violence is counter-productive where control is contested.
+
+    Paired runs on the same seeds with the state's discrimination at ``low`` and ``high``.
+    Districts are classed by their mean state control in the discriminate run: contested
+    (0.25-0.75) or held by the state (above 0.75).  The statistic is the ratio of recruits per
+    resident, indiscriminate over discriminate, in each class.
+    """
+    rough_runs, careful_runs = _panels([scenario("base", **{"state.discrimination": d})
+                                        for d in (low, high)], seeds, steps, jobs)
+    pairs = zip(rough_runs, careful_runs, strict=True)
+    contested, held = [], []
+    for rough, careful in pairs:
+        control = careful["control"].mean(axis=0)
+        people = careful["population"].mean(axis=0) + 1e-9
+        rate_rough = rough["recruits"].sum(axis=0) / people
+        rate_careful = careful["recruits"].sum(axis=0) / people
+        for mask, into in (((control > 0.25) & (control < 0.75), contested),
+                           (control >= 0.75, held)):
+            into.append(rate_rough[mask].sum() / max(rate_careful[mask].sum(), 1e-12))
+    contested, held = np.array(contested), np.array(held)
+    ratio, r_low, r_high = _interval(contested)
+    held_ratio, h_low, h_high = _interval(held)
+    return ClaimResult(
+        "kalyvas", "Kalyvas 2006, The Logic of Violence in Civil War",
+        "indiscriminate violence is counter-productive where control is contested",
+        f"state discrimination {low} vs {high}, same seeds, {steps} weeks",
+        "recruits per resident in contested districts, indiscriminate / discriminate",
+        "ratio > 1 with its 95% interval",
+        ratio, r_low, r_high,
+        {"counter_productive_where_contested": bool(r_low > 1.0)}, len(seeds),
+        {"held_ratio": held_ratio, "held_low": h_low, "held_high": h_high})
+
+
+def lyall(seeds: Sequence[int], jobs: int = 1, deterrence: float = 0.6,
+          window: int = 13) -> ClaimResult:
+    """Lyall (2009): heavy, indiscriminate force can suppress insurgent attacks for a while.
+
+    Lyall compared shelled villages with matched villages that were not shelled.  Here the match
+    is exact: the same world on the same seed with and without the unchecked contractor (heavy,
+    indiscriminate force from week 0), with armed groups that fear force
+    (``insurgents.deterrence`` at ``deterrence``, inside its plausible range) and that do not (0).
+    The statistic is insurgent violence (attacks on forces plus civilians killed by armed groups)
+    in the first ``window`` weeks in the districts the contractor operated in during those
+    weeks, with the contractor over without; and the same ratio in year 3 ("for a while").
+    """
+    steps = 3 * 52
+    first, last = slice(0, window), slice(steps - 26, steps)
+    ratios: dict[float, np.ndarray] = {}
+    later: dict[float, np.ndarray] = {}
+    fears = (deterrence, 0.0)
+    specs = [scenario("contractor_unchecked", **{"insurgents.deterrence": fear,
+                                                 "contractor.present": hired})
+             for fear in fears for hired in (True, False)]
+    panels = _panels(specs, seeds, steps, jobs)
+    for k, fear in enumerate(fears):
+        heavy, light = panels[2 * k], panels[2 * k + 1]
+        now, after = [], []
+        for h, g in zip(heavy, light, strict=True):
+            struck = h["contractor"][first].sum(axis=0) > 0
+            violence = [p["attacks"][:, struck] + p["insurgent_harm"][:, struck] for p in (h, g)]
+            now.append(violence[0][first].sum() / max(violence[1][first].sum(), 1e-9))
+            after.append(violence[0][last].sum() / max(violence[1][last].sum(), 1e-9))
+        ratios[fear], later[fear] = np.array(now), np.array(after)
+    ratio, low, high = _interval(ratios[deterrence])
+    without, w_low, w_high = _interval(ratios[0.0])
+    after_ratio, a_low, a_high = _interval(later[deterrence])
+    return ClaimResult(
+        "lyall", "Lyall 2009, JCR 53(3)",
+        "a regime exists where heavy, indiscriminate force suppresses insurgent attacks for a "
+        "while",
+        f"unchecked contractor vs the same world without it, same seeds; "
+        f"insurgents.deterrence {deterrence} and 0",
+        f"insurgent violence in the contractor's districts in the first {window} weeks, with "
+        f"the contractor / without (deterrence {deterrence})",
+        f"ratio < 1 with its 95% interval at deterrence {deterrence}; not below 1 at deterrence "
+        "0 (the sign is not hard-wired)",
+        ratio, low, high,
+        {"force_suppresses_attacks": bool(high < 1.0),
+         "not_without_fear": bool(without >= 1.0)}, len(seeds),
+        {"ratio_without_deterrence": without, "without_low": w_low, "without_high": w_high,
+         "ratio_in_year_3": after_ratio, "year_3_low": a_low, "year_3_high": a_high})
+
+
+def _strength(seeds: Sequence[int], jobs: int, steps: int,
+              settings: Sequence[dict[str, Any]]) -> list[np.ndarray]:
+    """Weekly insurgent strength of base-scenario runs, (settings, seeds, weeks)."""
+    tasks = [(scenario("base", **s), seed, steps) for s in settings for seed in seeds]
+    runs = run_many(tasks, jobs=jobs, work=run_one)
+    series = np.array([r[1]["insurgent_strength"].to_numpy() for r in runs])
+    return series.reshape(len(settings), len(seeds), -1)
+
+
+def kress_szechtman(seeds: Sequence[int], jobs: int = 1, steps: int = 1040,
+                    firepower: Sequence[float] = (1.0, 5.0)) -> ClaimResult:
+    """Kress & Szechtman (2009): with poor intelligence, force alone contains an insurgency at a
+    level but does not eradicate it.
+
+    Poor intelligence: armed groups hide well (``insurgents.concealment`` 0.8); good: the
+    default 0.4.  The state's firepower runs over ``firepower``, 20 years.  Holds if, with poor
+    intelligence, no firepower brings the fighters below 25% of their start in any seed, more
+    firepower lowers the level they settle at, and they settle (less than 25% change over the
+    last three years); while with good intelligence the strongest force does eradicate them
+    (below 5% of their start) in every seed.
+    """
+    poor = [{"insurgents.concealment": 0.8, "state.firepower": f} for f in firepower]
+    good = [{"insurgents.concealment": 0.4, "state.firepower": max(firepower)}]
+    strength = _strength(seeds, jobs, steps, poor + good)
+    start = strength[:, :, 0:1]
+    share = strength / start
+    poor_share, good_share = share[:len(poor)], share[len(poor)]
+    floor = poor_share.min(axis=2)
+    settle = np.abs(strength[:len(poor), :, -1] / strength[:len(poor), :, -156] - 1)
+    level = poor_share[:, :, -1]
+    est, low, high = _interval(level[-1])
+    lowered = level[-1].mean() < level[0].mean()
+    checks = {"never_eradicated": bool(floor.min() > 0.25),
+              "force_lowers_the_level": bool(lowered),
+              "settles_at_a_level": bool(settle.max() < 0.25),
+              "good_intelligence_eradicates": bool((good_share[:, -1] < 0.05).all())}
+    return ClaimResult(
+        "kress_szechtman", "Kress & Szechtman 2009, Operations Research 57(3)",
+        "with poor intelligence, force alone contains an insurgency at a level but does not "
+        "eradicate it",
+        f"insurgents.concealment 0.8 vs 0.4, state firepower {list(firepower)}, {steps} weeks",
+        f"fighters at the end / at the start, poor intelligence, firepower {max(firepower)}",
+        "poor intelligence: never below 0.25 of the start, lower with more firepower, settled "
+        "(<25% change in the last 3 years); good intelligence: below 0.05 at the end",
+        est, low, high, checks, len(seeds),
+        {"lowest_share_poor_intelligence": float(floor.min()),
+         "end_share_weakest_force": float(level[0].mean()),
+         "largest_change_last_3_years": float(settle.max()),
+         "end_share_good_intelligence": float(good_share[:, -1].mean())})
+
+
+def _weeks_to_defeat(series: np.ndarray) -> np.ndarray:
+    """Weeks until the fighters fall below DEFEATED of their start; the run length if never."""
+    below = series < DEFEATED * series[..., :1]
+    return np.where(below.any(axis=-1), below.argmax(axis=-1), series.shape[-1]).astype(float)
+
+
+def bennett(seeds: Sequence[int], jobs: int = 1, steps: int = 1040,
+            accuracy: Sequence[float] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+            firepower: Sequence[float] = (1.0, 2.0, 3.0)) -> ClaimResult:
+    """Bennett (2008): the accuracy of force matters more than its effectiveness for defeating
+    an insurgency, with a tipping point in accuracy below which insurgencies last much longer.
+
+    A full factorial of the state's discrimination (accuracy) and firepower (effectiveness) on
+    the base scenario, 20 years.  The insurgency's duration is the weeks until its fighters fall
+    below 20% of their start (the run's length if never).  Tipping point: per seed and
+    firepower at which the most accurate force does defeat the insurgency (elsewhere there is no
+    transition to measure), the largest ratio of durations between adjacent accuracy levels.
+    Accuracy against effectiveness: the spread of mean log duration across accuracy levels
+    against its spread across firepower levels, over the same grid.
+    """
+    settings = [{"state.discrimination": a, "state.firepower": f}
+                for a in accuracy for f in firepower]
+    strength = _strength(seeds, jobs, steps, settings)
+    duration = _weeks_to_defeat(strength).reshape(len(accuracy), len(firepower), len(seeds))
+    jump = (duration[:-1] / duration[1:]).max(axis=0)  # (firepower, seeds)
+    ends = duration[-1] < strength.shape[-1]
+    tip, low, high = _interval(jump[ends]) if ends.any() else (float("nan"),) * 3
+    log_d = np.log(duration).mean(axis=2)
+    by_accuracy = float(np.ptp(log_d.mean(axis=1)))
+    by_firepower = float(np.ptp(log_d.mean(axis=0)))
+    return ClaimResult(
+        "bennett", "Bennett 2008, JASSS 11(4) 7",
+        "accuracy (discrimination) matters more than effectiveness (firepower) for defeating an "
+        "insurgency, with a tipping point in accuracy",
+        f"state discrimination {list(accuracy)} x firepower {list(firepower)}, {steps} weeks",
+        "largest ratio of insurgency durations between adjacent accuracy levels (0.1 apart)",
+        "ratio >= 2 with its 95% interval, and the spread of log duration across the accuracy "
+        "range larger than across the firepower range",
+        tip, low, high,
+        {"tipping_point_in_accuracy": bool(low >= 2.0),
+         "accuracy_matters_more": by_accuracy > by_firepower}, len(seeds),
+        {"log_duration_spread_accuracy": by_accuracy,
+         "log_duration_spread_firepower": by_firepower,
+         "never_defeated_share": float((duration >= strength.shape[-1]).mean()),
+         "cases_with_a_transition": int(ends.sum())})
+
+
+CLAIMS: dict[str, Callable[..., ClaimResult]] = {
+    "bennett": bennett,
+    "condra_shapiro": condra_shapiro,
+    "kalyvas": kalyvas,
+    "lyall": lyall,
+    "kress_szechtman": kress_szechtman,
+}
+
+
+def evaluate(names: Sequence[str] | None = None, seeds: int = 20, first_seed: int = 1,
+             jobs: int = 1) -> pd.DataFrame:
+    """Measure the named claims (all by default) over ``seeds`` seeds; one row a claim."""
+    chosen = list(CLAIMS) if names is None else list(names)
+    seed_list = list(range(first_seed, first_seed + seeds))
+    return pd.DataFrame([CLAIMS[n](seed_list, jobs=jobs).row() for n in chosen])
+
+
+def text(table: pd.DataFrame) -> str:
+    """One line a claim: whether it holds, the estimate and its interval."""
+    lines = [f"{sum(table['holds'])} of {len(table)} claims hold"]
+    for r in table.itertuples():
+        lines.append(f"  {'holds' if r.holds else 'FAILS':<6} {r.key:<16} {_fmt(r.estimate)} "
+                     f"[{_fmt(r.low)}, {_fmt(r.high)}]  {r.statistic}")
+        lines.append(f"         {'':<16} need: {r.threshold}")
+        if r.failed:
+            lines.append(f"         {'':<16} failed: {r.failed}")
+        if r.detail:
+            lines.append(f"         {'':<16} {r.detail}")
+    return "\n".join(lines)
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The claims as a Markdown table, for docs/VALIDATION.md."""
+    lines = ["| claim | source | statistic | estimate [95% interval] | threshold | holds | "
+             "seeds | detail |", "|---|---|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        verdict = "yes" if r.holds else f"**no**: {r.failed}"
+        lines.append(f"| {r.pattern} | {r.source} | {r.statistic} | {_fmt(r.estimate)} "
+                     f"[{_fmt(r.low)}, {_fmt(r.high)}] | {r.threshold} | {verdict} | "
+                     f"{r.seeds} | {r.detail} |")
+    return "\n".join(lines)
+
+
+def write(table: pd.DataFrame, out: str | Path) -> Path:
+    """Write claims.csv and claims.md into ``out`` atomically."""
+    from sim.results import atomic_folder
+
+    with atomic_folder(out, FILES) as tmp:
+        table.to_csv(tmp / "claims.csv", index=False)
+        (tmp / "claims.md").write_text(markdown(table) + "\n")
+    return Path(out)
