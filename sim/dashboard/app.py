@@ -31,25 +31,24 @@ from sim.dashboard.session import (
     scenario_choices,
 )
 from sim.parameters import BY_NAME
-from sim.scenario import ScenarioError
+from sim.scenario import Scenario, ScenarioError
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "scenarios"
 # Pause of the play loop between weeks, by speed: room for clicks to reach the model.
-SPEEDS = {"slow": 0.5, "normal": 0.15, "fast": 0.0}
+SPEEDS = {"slow": 0.4, "normal": 0.08, "fast": 0.0}
 LOG_LINES = 14
 
 
 @solara.component
-def Dashboard(scenario: str | Path | None = None, seed: int | None = None,
+def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = None,
               folder: str | Path | None = None):
-    """The whole page for one scenario (a file, or the defaults when None).
+    """The whole page for one scenario (a file, a Scenario, or the defaults when None).
 
     ``folder`` holds the scenarios the picker offers (default: the scenario's own folder, or
     the shipped ``scenarios/``).
     """
     session = solara.use_memo(lambda: Session(scenario, seed=seed), [])
-    choices = solara.use_memo(lambda: scenario_choices(
-        folder or (Path(scenario).parent if scenario else SHIPPED)), [])
+    choices = solara.use_memo(lambda: scenario_choices(folder or _folder_of(scenario)), [])
     # The session changes in place; the version, passed to every part, makes them redraw.
     version, set_version = solara.use_state(0)
     playing = solara.use_reactive(False)
@@ -92,6 +91,12 @@ def Dashboard(scenario: str | Path | None = None, seed: int | None = None,
                 _Levers(session, version, side.value, act)
             with solara.Column(style={"flex": "1"}):
                 _Views(session, version, choices, layer, side, act)
+
+
+def _folder_of(scenario: str | Path | Scenario | None) -> Path:
+    """Where the picker looks: beside the scenario's file, else the shipped scenarios."""
+    path = scenario.path if isinstance(scenario, Scenario) else scenario
+    return Path(path).parent if path else SHIPPED
 
 
 @solara.component
@@ -157,11 +162,14 @@ def _LeverControl(session: Session, lever: Lever, value, side: str, act):
                       on_value=lambda v: act(lambda: session.set_lever(lever.name, v, side))())
         return
     span = lever.top - lever.low
-    solara.SliderFloat(f"{lever.label}: {value:.3g}", value=float(value), min=lever.low,
-                       max=lever.top, step=span / 100.0, thumb_label=False,
-                       on_value=lambda v: act(lambda: session.set_lever(lever.name, v, side))())
-    solara.Text(param.meaning, style={"font-size": "11px", "color": "#666",
-                                      "margin-top": "-8px"})
+    # The label shows the value in force in the model, not the slider's own.
+    with solara.Column(gap="0px", classes=["bb-lever"]):
+        solara.Text(f"{lever.label}: {value:.3g}", classes=["bb-lever-label"])
+        solara.SliderFloat("", value=float(value), min=lever.low, max=lever.top,
+                           step=span / 100.0, thumb_label=False,
+                           on_value=lambda v: act(lambda: session.set_lever(lever.name, v,
+                                                                            side))())
+        solara.Text(param.meaning, style={"font-size": "11px", "color": "#666"})
 
 
 @solara.component
