@@ -16,7 +16,7 @@ from conftest import ROOT, small
 
 from sim.dashboard import charts
 from sim.dashboard import map as world_map
-from sim.dashboard.session import INJECTIONS, LEVER_BY_NAME, LEVERS, Session, scenario_choices
+from sim.dashboard.session import INJECTIONS, LEVERS, Session, scenario_choices
 from sim.parameters import BY_NAME
 from sim.state import CONTRACTOR
 
