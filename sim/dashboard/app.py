@@ -25,6 +25,7 @@ from sim.dashboard.session import (
     INJECTIONS,
     LEVERS,
     PRESENCE,
+    RIGHT,
     SIDES,
     Lever,
     Session,
@@ -34,8 +35,10 @@ from sim.parameters import BY_NAME
 from sim.scenario import Scenario, ScenarioError
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "scenarios"
-# Pause of the play loop between weeks, by speed: room for clicks to reach the model.
-SPEEDS = {"slow": 0.4, "normal": 0.08, "fast": 0.0}
+# Weeks a second while playing, at most; "fast" is as fast as the page redraws.
+SPEEDS = {"slow": 2.0, "normal": 5.0, "fast": 1000.0}
+MIN_PAUSE = 0.005  # seconds between weeks: room for the buttons' clicks to get through
+DRAW_WAIT = 2.0  # seconds; a page that stopped drawing (closed tab) must not stall the loop
 LOG_LINES = 14
 
 
@@ -57,16 +60,24 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
     side = solara.use_reactive(BOTH)
     error = solara.use_reactive("")
 
+    # Set once a version is on the page: the play loop waits for it before the next week, so
+    # it never changes the state faster than the page redraws (Solara refuses such loops).
+    drawn = solara.use_memo(threading.Event, [])
+    solara.use_effect(drawn.set, [version])
+
     def refresh() -> None:
         set_version(lambda v: v + 1)
 
     def play(cancel: threading.Event) -> None:
         while playing.value and not cancel.is_set():
+            due = time.monotonic() + 1.0 / SPEEDS[speed.value]
             if session.step() == 0:
                 playing.set(False)
                 break
+            drawn.clear()
             refresh()
-            time.sleep(SPEEDS[speed.value])
+            drawn.wait(timeout=DRAW_WAIT)
+            time.sleep(max(MIN_PAUSE, due - time.monotonic()))
 
     # Not Solara's intrusive cancel: it traces every line of the model's step.
     solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
@@ -88,7 +99,7 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
         with solara.Row(style={"flex-wrap": "nowrap", "align-items": "flex-start"}):
             with solara.Column(style={"width": "330px", "flex": "none", "max-height": "90vh",
                                       "overflow-y": "auto"}):
-                _Levers(session, version, side.value, act)
+                _Levers(session, _lever_state(session, side.value), side.value, act)
             with solara.Column(style={"flex": "1"}):
                 _Views(session, version, choices, layer, side, act)
 
@@ -139,17 +150,30 @@ def _checked_seed(value) -> int:
     return int(value)
 
 
+def _shown_side(session: Session, side: str) -> int:
+    """The run whose lever values the panel shows: the right one only when levers act on it."""
+    return 1 if side == RIGHT and session.side_by_side else 0
+
+
+def _lever_state(session: Session, side: str) -> tuple:
+    """The values the lever panel shows; the panel redraws only when one of them changes, not
+    every week (it is the largest part of the page)."""
+    shown = _shown_side(session, side)
+    return (tuple(session.lever_value(lv.name, shown) for _, group in LEVERS for lv in group)
+            + tuple(session.present(partner, shown) for partner in PRESENCE))
+
+
 @solara.component
-def _Levers(session: Session, version: int, side: str, act):
+def _Levers(session: Session, state: tuple, side: str, act):
     solara.Text("Levers (they act at once)", style={"font-size": "16px", "font-weight": "bold"})
-    first = 0 if side != "right" else 1 if session.side_by_side else 0
+    values = iter(state)
     for group, levers in LEVERS:
         with solara.Card(group, margin=0, style={"margin-bottom": "6px"}):
             for lever in levers:
-                _LeverControl(session, lever, session.lever_value(lever.name, first), side, act)
+                _LeverControl(session, lever, next(values), side, act)
     with solara.Card("Partners", margin=0):
         for partner, label in PRESENCE.items():
-            solara.Switch(label=label, value=session.present(partner, first),
+            solara.Switch(label=label, value=next(values),
                           on_value=lambda v, p=partner: act(
                               lambda: session.set_presence(p, v, side))())
 

@@ -194,9 +194,15 @@ class Session:
         return model.p[name]
 
     def present(self, partner: str, side: int = 0) -> bool:
-        """Whether the partner ("partner") or the UN mission ("un") is deployed now."""
+        """Whether the partner ("partner") or the UN mission ("un") is deployed, counting the
+        arrivals and departures queued for next week (so a switch shows what was asked)."""
         model = self.runs[side].model
-        return model.partner_present if partner == "partner" else model.un_present
+        here = model.partner_present if partner == "partner" else model.un_present
+        for event in self.pending(side):
+            if event.type in ("partner_arrives", "partner_leaves") \
+                    and event.fields.get("partner") == partner:
+                here = event.type == "partner_arrives"
+        return here
 
     def pending(self, side: int = 0) -> list[Event]:
         """Events injected this week, applied at the start of the next step."""
