@@ -80,7 +80,9 @@ def _scale(world) -> int:
     return max(1, TARGET_WIDTH // world.width)
 
 
+# Painted backgrounds by world; the world is kept beside its id so a reused id never matches.
 _BASES: dict[int, tuple[object, np.ndarray]] = {}
+_KEEP_BASES = 4  # both sides of the page, and the worlds of a reset or two
 
 
 def _base(world) -> np.ndarray:
@@ -97,7 +99,8 @@ def _base(world) -> np.ndarray:
     edge[:, 1:] |= pixels[:, 1:] != pixels[:, :-1]
     edge[1:, :] |= pixels[1:, :] != pixels[:-1, :]
     image[edge] = BORDER_RGB
-    _BASES.clear()  # one world at a time is enough; a reset builds a new one
+    if len(_BASES) >= _KEEP_BASES:  # resets build new worlds: forget the oldest
+        del _BASES[next(iter(_BASES))]
     _BASES[id(world)] = (world, image)
     return image
 
