@@ -111,6 +111,14 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--report", action="store_true",
                        help="also write docs/performance.json and docs/img/performance.png")
 
+    dash = sub.add_parser("dashboard", help="the seminar dashboard in the browser (needs the "
+                          "dashboard extra)")
+    dash.add_argument("scenario", nargs="?", help="scenario file to open (default: the defaults)")
+    dash.add_argument("--port", type=_integer_from(1), default=8765, help="port (8765)")
+    dash.add_argument("--host", default="127.0.0.1",
+                      help="address to listen on (127.0.0.1: this machine only)")
+    dash.add_argument("--seed", type=_seed, help="root seed (default: the scenario's run.seed)")
+
     scen = sub.add_parser("scenario", help="check a scenario file, or explain every parameter")
     scen.add_argument("file", nargs="?", help="scenario file to check and print resolved")
     scen.add_argument("--explain", action="store_true",
@@ -126,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"run": _run, "compare": _compare, "sweep": _sweep, "bench": _bench,
                     "analyse": _analyse, "sensitivity": _sensitivity, "scenario": _scenario,
-                    "validate": _validate, "calibrate": _calibrate}
+                    "validate": _validate, "calibrate": _calibrate, "dashboard": _dashboard}
         return commands[args.command](args)
     except (ScenarioError, OutputError) as err:
         print(f"blowback: error: {err}", file=sys.stderr)
@@ -342,6 +350,28 @@ def _bench(args) -> int:
     from benchmarks.run import run
 
     run(tiny=args.tiny, only=only, report=args.report)
+    return 0
+
+
+def _dashboard(args) -> int:
+    from sim.scenario import load_scenario
+
+    if args.port > 65535:
+        print(f"blowback: error: --port: {args.port}; allowed: an integer in [1, 65535]",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.scenario:
+        load_scenario(args.scenario)
+    import importlib.util
+
+    if importlib.util.find_spec("solara") is None:
+        print("blowback: error: dashboard: solara is missing; install the dashboard extra: "
+              "pip install -e '.[dashboard]'", file=sys.stderr)
+        return EXIT_USAGE
+    from sim.dashboard.server import check_port, serve
+
+    check_port(args.host, args.port)
+    serve(args.scenario, args.host, args.port, args.seed)
     return 0
 
 

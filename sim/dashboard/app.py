@@ -1,0 +1,263 @@
+"""The seminar dashboard: Solara components over a :class:`~sim.dashboard.session.Session`.
+
+``blowback dashboard`` serves :func:`Page`; in a notebook, ``Dashboard("scenarios/x.toml")``
+as the last expression of a cell shows the same page.  Controls mirror NetLogo's and Mesa's
+SolaraViz (play, pause, step, reset), but a lever moved here changes the running model at
+once instead of rebuilding it, and two regimes can run side by side on one seed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from html import escape
+from pathlib import Path
+
+import solara
+
+from sim.dashboard import charts
+from sim.dashboard import map as world_map
+from sim.dashboard.server import SCENARIO_ENV, SEED_ENV
+from sim.dashboard.session import (
+    BOTH,
+    INJECTIONS,
+    LEVERS,
+    PRESENCE,
+    RIGHT,
+    SIDES,
+    Lever,
+    Session,
+    scenario_choices,
+)
+from sim.parameters import BY_NAME
+from sim.scenario import Scenario, ScenarioError
+
+SHIPPED = Path(__file__).resolve().parent.parent.parent / "scenarios"
+# Weeks a second while playing, at most; "fast" is as fast as the page redraws.
+SPEEDS = {"slow": 2.0, "normal": 5.0, "fast": 1000.0}
+MIN_PAUSE = 0.005  # seconds between weeks: room for the buttons' clicks to get through
+DRAW_WAIT = 2.0  # seconds; a page that stopped drawing (closed tab) must not stall the loop
+LOG_LINES = 14
+
+
+@solara.component
+def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = None,
+              folder: str | Path | None = None):
+    """The whole page for one scenario (a file, a Scenario, or the defaults when None).
+
+    ``folder`` holds the scenarios the picker offers (default: the scenario's own folder, or
+    the shipped ``scenarios/``).
+    """
+    session = solara.use_memo(lambda: Session(scenario, seed=seed), [])
+    choices = solara.use_memo(lambda: scenario_choices(folder or _folder_of(scenario)), [])
+    # The session changes in place; the version, passed to every part, makes them redraw.
+    version, set_version = solara.use_state(0)
+    playing = solara.use_reactive(False)
+    speed = solara.use_reactive("normal")
+    layer = solara.use_reactive("cooperation")
+    side = solara.use_reactive(BOTH)
+    error = solara.use_reactive("")
+
+    # Set once a version is on the page: the play loop waits for it before the next week, so
+    # it never changes the state faster than the page redraws (Solara refuses such loops).
+    drawn = solara.use_memo(threading.Event, [])
+    solara.use_effect(drawn.set, [version])
+
+    def refresh() -> None:
+        set_version(lambda v: v + 1)
+
+    def play(cancel: threading.Event) -> None:
+        while playing.value and not cancel.is_set():
+            due = time.monotonic() + 1.0 / SPEEDS[speed.value]
+            if session.step() == 0:
+                playing.set(False)
+                break
+            drawn.clear()
+            refresh()
+            drawn.wait(timeout=DRAW_WAIT)
+            time.sleep(max(MIN_PAUSE, due - time.monotonic()))
+
+    # Not Solara's intrusive cancel: it traces every line of the model's step.
+    solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
+
+    def act(action: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                action()
+                error.set("")
+            except (ScenarioError, ValueError) as err:
+                error.set(str(err))
+            refresh()
+        return run
+
+    with solara.Column(classes=["bb-dashboard"], style={"padding": "8px"}):
+        _Toolbar(session, version, choices, playing, speed, act)
+        if error.value:
+            solara.Error(error.value, classes=["bb-error"])
+        with solara.Row(style={"flex-wrap": "nowrap", "align-items": "flex-start"}):
+            with solara.Column(style={"width": "330px", "flex": "none", "max-height": "90vh",
+                                      "overflow-y": "auto"}):
+                _Levers(session, _lever_state(session, side.value), side.value, act)
+            with solara.Column(style={"flex": "1"}):
+                _Views(session, version, choices, layer, side, act)
+
+
+def _folder_of(scenario: str | Path | Scenario | None) -> Path:
+    """Where the picker looks: beside the scenario's file, else the shipped scenarios."""
+    path = scenario.path if isinstance(scenario, Scenario) else scenario
+    return Path(path).parent if path else SHIPPED
+
+
+@solara.component
+def _Toolbar(session: Session, version: int, choices: dict, playing, speed, act):
+    names = list(choices)
+    current = session.runs[0].scenario.name
+    seed = solara.use_reactive(session.seed)
+    model = session.model
+
+    def choose(name: str) -> None:
+        playing.set(False)
+        act(lambda: session.choose(choices[name], 0))()
+
+    def reset() -> None:
+        playing.set(False)
+        act(lambda: session.reset(_checked_seed(seed.value)))()
+
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.Text("Blowback", style={"font-size": "20px", "font-weight": "bold"})
+        solara.Select("scenario", values=names, value=current if current in names else None,
+                      on_value=choose, style={"min-width": "260px"})
+        solara.InputInt("seed", value=seed, style={"max-width": "110px"})
+        solara.Button("Reset", on_click=reset, color="primary", outlined=True)
+        solara.Button("Pause" if playing.value else "Play", color="primary",
+                      on_click=lambda: playing.set(not playing.value),
+                      disabled=session.finished)
+        solara.Button("Step", color="primary", outlined=True, on_click=act(session.step),
+                      disabled=playing.value or session.finished)
+        solara.ToggleButtonsSingle(value=speed, values=list(SPEEDS))
+        solara.HTML(tag="span", classes=["bb-status"], attributes={
+            "data-step": str(model.t), "data-date": model.date.isoformat()},
+            unsafe_innerHTML=f"week <b>{model.t}</b> of {model.steps_total} &middot; "
+                             f"{model.date:%d %b %Y} &middot; seed {model.seed}")
+
+
+def _checked_seed(value) -> int:
+    param = BY_NAME["run.seed"]
+    if value is None or not param.low <= value <= param.high:
+        raise ValueError(f"seed: {value}; allowed: {param.allowed()}")
+    return int(value)
+
+
+def _shown_side(session: Session, side: str) -> int:
+    """The run whose lever values the panel shows: the right one only when levers act on it."""
+    return 1 if side == RIGHT and session.side_by_side else 0
+
+
+def _lever_state(session: Session, side: str) -> tuple:
+    """The values the lever panel shows; the panel redraws only when one of them changes, not
+    every week (it is the largest part of the page)."""
+    shown = _shown_side(session, side)
+    return (tuple(session.lever_value(lv.name, shown) for _, group in LEVERS for lv in group)
+            + tuple(session.present(partner, shown) for partner in PRESENCE))
+
+
+@solara.component
+def _Levers(session: Session, state: tuple, side: str, act):
+    solara.Text("Levers (they act at once)", style={"font-size": "16px", "font-weight": "bold"})
+    values = iter(state)
+    for group, levers in LEVERS:
+        with solara.Card(group, margin=0, style={"margin-bottom": "6px"}):
+            for lever in levers:
+                _LeverControl(session, lever, next(values), side, act)
+    with solara.Card("Partners", margin=0):
+        for partner, label in PRESENCE.items():
+            solara.Switch(label=label, value=next(values),
+                          on_value=lambda v, p=partner: act(
+                              lambda: session.set_presence(p, v, side))())
+
+
+@solara.component
+def _LeverControl(session: Session, lever: Lever, value, side: str, act):
+    param = lever.param
+    if lever.is_switch:
+        solara.Switch(label=lever.label, value=bool(value),
+                      on_value=lambda v: act(lambda: session.set_lever(lever.name, v, side))())
+        return
+    span = lever.top - lever.low
+    # The label shows the value in force in the model, not the slider's own.
+    with solara.Column(gap="0px", classes=["bb-lever"]):
+        solara.Text(f"{lever.label}: {value:.3g}", classes=["bb-lever-label"])
+        solara.SliderFloat("", value=float(value), min=lever.low, max=lever.top,
+                           step=span / 100.0, thumb_label=False,
+                           on_value=lambda v: act(lambda: session.set_lever(lever.name, v,
+                                                                            side))())
+        solara.Text(param.meaning, style={"font-size": "11px", "color": "#666"})
+
+
+@solara.component
+def _Views(session: Session, version: int, choices: dict, layer, side, act):
+    names = list(choices)
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.ToggleButtonsSingle(value=layer, values=list(world_map.LAYERS))
+        solara.Switch(label="side by side", value=session.side_by_side,
+                      on_value=lambda on: act(
+                          (lambda: session.compare_with(session.runs[0].scenario))
+                          if on else session.single)())
+        if session.side_by_side:
+            solara.Select("right-hand regime", values=names,
+                          value=session.runs[1].scenario.name
+                          if session.runs[1].scenario.name in names else None,
+                          on_value=lambda name: act(lambda: session.choose(choices[name], 1))(),
+                          style={"min-width": "240px"})
+            solara.ToggleButtonsSingle(value=side, values=list(SIDES))
+            solara.Text("levers and events act on")
+    with session.lock:
+        maps = [world_map.svg(r.model, layer.value,
+                              r.scenario.name if session.side_by_side else "")
+                for r in session.runs]
+        plots = [charts.svg([r.model for r in session.runs], c) for c in charts.CHARTS]
+        logs = [_log_html(session, k) for k in range(len(session.runs))]
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
+        with solara.Column(style={"width": f"{560 * len(maps)}px", "max-width": "100%"}):
+            with solara.Row(style={"flex-wrap": "nowrap"}):
+                for k, m in enumerate(maps):
+                    solara.HTML(unsafe_innerHTML=m, classes=["bb-map-view"],
+                                attributes={"data-side": str(k)}, style={"flex": "1"})
+            with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
+                solara.Text("Inject now:")
+                for label in INJECTIONS:
+                    solara.Button(label, small=True, outlined=True,
+                                  on_click=act(lambda lb=label: session.inject_button(
+                                      lb, side.value)))
+            with solara.Row(style={"flex-wrap": "nowrap"}):
+                for k, log in enumerate(logs):
+                    solara.HTML(unsafe_innerHTML=log, classes=["bb-log"],
+                                attributes={"data-side": str(k)},
+                                style={"flex": "1", "font-size": "12px"})
+        with solara.Row(style={"flex-wrap": "wrap", "gap": "4px", "width": "660px"}):
+            for p in plots:
+                solara.HTML(unsafe_innerHTML=p, classes=["bb-chart-view"])
+
+
+def _log_html(session: Session, side: int) -> str:
+    """The event log of one run, newest first, with the events still queued on top."""
+    run = session.runs[side]
+    lines = [f"<li><i>next week: {escape(e.type)} {escape(_fields(e.fields))}</i></li>"
+             for e in session.pending(side)]
+    lines += [f"<li>{escape(str(date))}: {escape(text)}</li>"
+              for date, text in reversed(run.model.event_log[-LOG_LINES:])]
+    title = f"Event log, {escape(run.scenario.name)}"
+    return f"<b>{title}</b><ul style='margin:0'>{''.join(lines) or '<li>none yet</li>'}</ul>"
+
+
+def _fields(fields: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in fields.items())
+
+
+@solara.component
+def Page():
+    """The page ``blowback dashboard`` serves: the scenario and seed it was started with."""
+    seed = os.environ.get(SEED_ENV)
+    Dashboard(os.environ.get(SCENARIO_ENV) or None, int(seed) if seed else None)

@@ -1,0 +1,128 @@
+"""Live charts of the main outcomes, as small SVG line charts with the events marked.
+
+Drawn as plain SVG strings: a chart of a few hundred points costs well under a millisecond, so
+the page can redraw every step, and the lines stay in the page's DOM (a test, or a student's
+browser inspector, can read them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from html import escape
+
+import numpy as np
+
+SIDE_COLOURS = ("#8c2d04", "#1f4e99")
+WIDTH, HEIGHT = 320, 130
+_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 8, 20, 20
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One outcome: its column in the model's records, its title, how to read it."""
+
+    column: str
+    title: str
+    flow: bool = False  # a weekly flow, shown as a rolling 13-week (quarterly) sum
+    share: bool = False  # a 0-1 quantity: the axis is fixed at [0, 1]
+
+
+CHARTS: tuple[Chart, ...] = (
+    Chart("civilian_deaths", "civilian deaths per quarter", flow=True),
+    Chart("insurgent_strength", "insurgent fighters"),
+    Chart("cooperation_mean", "cooperation with the state", share=True),
+    Chart("displaced", "displaced persons"),
+    Chart("legitimacy", "state legitimacy", share=True),
+    Chart("territory_state_share", "population under state control", share=True),
+    Chart("partner_relationship", "partner relationship with the host", share=True),
+    Chart("sanctions_level", "sanctions in force", share=True),
+)
+
+
+def values(model, chart: Chart) -> np.ndarray:
+    """The series of one chart for a model, as plotted (flows summed over 13 weeks)."""
+    raw = np.asarray(model.records[chart.column], dtype=float)
+    if chart.flow and len(raw):
+        return np.convolve(raw, np.ones(13), mode="full")[: len(raw)]
+    return raw
+
+
+def event_steps(model) -> list[tuple[float, str]]:
+    """Each logged event as (step, text): scheduled, injected, thresholds and lever moves."""
+    start = model.scenario_spec.start_date()
+    out = []
+    for date, text in model.event_log:
+        day = date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date))
+        out.append(((day - start).days / 7.0, f"{day.isoformat()}: {text}"))
+    return out
+
+
+def _nice(top: float) -> float:
+    """A round upper bound for an axis."""
+    if top <= 0 or not np.isfinite(top):
+        return 1.0
+    magnitude = 10 ** np.floor(np.log10(top))
+    for m in (1, 2, 2.5, 5, 10):
+        if top <= m * magnitude:
+            return float(m * magnitude)
+    return float(10 * magnitude)
+
+
+def _label(x: float) -> str:
+    if x >= 1e6:
+        return f"{x / 1e6:g}M"
+    if x >= 1e3:
+        return f"{x / 1e3:g}k"
+    return f"{x:g}"
+
+
+def svg(models: list, chart: Chart) -> str:
+    """One chart of ``chart`` for one model, or two side by side on the same axes."""
+    first = models[0]
+    steps = max(1, first.steps_total - 1)
+    series = [values(m, chart) for m in models]
+    finite = [s[np.isfinite(s)] for s in series]
+    top = 1.0 if chart.share else _nice(max((float(f.max()) for f in finite if len(f)),
+                                            default=0.0))
+    plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
+
+    def px(step: float) -> float:
+        return _LEFT + plot_w * step / steps
+
+    def py(v: np.ndarray) -> np.ndarray:
+        return _TOP + plot_h * (1.0 - np.clip(v / top, 0.0, 1.0))
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="bb-chart" '
+             f'data-series="{chart.column}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
+             f'height="{HEIGHT}">',
+             f'<text x="{_LEFT}" y="13" font-size="12" font-weight="bold">'
+             f"{escape(chart.title)}</text>",
+             f'<rect x="{_LEFT}" y="{_TOP}" width="{plot_w}" height="{plot_h}" fill="white" '
+             'stroke="#bbb"/>']
+    for frac in (0.0, 0.5, 1.0):
+        y = _TOP + plot_h * (1 - frac)
+        parts.append(f'<text x="{_LEFT - 4}" y="{y + 4:.1f}" font-size="10" '
+                     f'text-anchor="end">{_label(top * frac)}</text>')
+    start = first.scenario_spec.start_date()
+    for year in range(start.year + 1, first.scenario_spec.date_of(steps).year + 1):
+        step = (dt.date(year, 1, 1) - start).days / 7.0
+        if 0 < step < steps and (year - start.year) % 2 == 0:
+            parts.append(f'<text x="{px(step):.1f}" y="{HEIGHT - 6}" font-size="10" '
+                         f'text-anchor="middle">{year}</text>')
+    for side, model in enumerate(models):
+        colour = SIDE_COLOURS[side % 2] if len(models) > 1 else "#999"
+        for step, text in event_steps(model):
+            x = px(step)
+            parts.append(f'<line class="bb-event" x1="{x:.1f}" x2="{x:.1f}" y1="{_TOP}" '
+                         f'y2="{_TOP + plot_h}" stroke="{colour}" stroke-opacity="0.6" '
+                         f'stroke-dasharray="3,2"><title>{escape(text)}</title></line>')
+    for side, s in enumerate(series):
+        ok = np.isfinite(s)
+        xs = _LEFT + plot_w * np.flatnonzero(ok) / steps
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, py(s[ok]), strict=True))
+        parts.append(f'<polyline data-side="{side}" data-points="{int(ok.sum())}" '
+                     f'points="{points}" fill="none" stroke="{SIDE_COLOURS[side % 2]}" '
+                     'stroke-width="1.6"/>')
+    parts.append("</svg>")
+    return "".join(parts)

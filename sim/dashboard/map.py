@@ -1,0 +1,274 @@
+"""The map of the dashboard: one raster image of the communities, and the few units over it.
+
+Thousands of communities drawn as SVG markers would make every redraw slow, so they are
+painted as dots into one PNG (countries and borders are painted once per world and reused);
+only the handful of units, bands, mining sites and towns are SVG shapes on top.  The result
+is one self-contained ``<svg>`` string that a Solara page, a notebook or a test can show.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+
+import matplotlib
+import numpy as np
+from PIL import Image
+
+from sim import geography
+from sim.state import CONTRACTOR, PARTNER, STATE
+
+HOST_RGB = (246, 241, 231)
+NEIGHBOUR_RGB = (222, 222, 222)
+BORDER_RGB = (70, 70, 70)
+TARGET_WIDTH = 560  # pixels; a cell is a whole number of pixels
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A variable the communities (or the cells) are coloured by."""
+
+    label: str
+    values: Callable  # model -> values per community, or per cell when ``per_cell``
+    low: float
+    high: float
+    colormap: str
+    per_cell: bool = False
+    log: bool = False
+    categories: tuple[str, ...] = ()  # names of the values 0, 1, ... of a categorical layer
+
+
+def _deaths(model) -> np.ndarray:
+    return model.communities.dead.sum(axis=1)
+
+
+def _displaced_share(model) -> np.ndarray:
+    c = model.communities
+    return np.divide(c.displaced, c.initial_population, out=np.zeros_like(c.displaced),
+                     where=c.initial_population > 0)
+
+
+LAYERS: dict[str, Layer] = {
+    "cooperation": Layer("cooperation with the state", lambda m: m.communities.cooperation,
+                         0.0, 1.0, "RdYlGn"),
+    "grievance": Layer("grievance", lambda m: m.communities.grievance, 0.0, 1.0, "YlOrRd"),
+    "memory": Layer("memory of abuses (news travels along social ties)",
+                    lambda m: np.minimum(m.communities.memory, 1.0), 0.0, 1.0, "magma_r"),
+    "control": Layer("who controls the area (red: armed groups, blue: the state)",
+                     lambda m: m.cells.control, 0.0, 1.0, "RdBu", per_cell=True),
+    "displaced": Layer("share of residents displaced", _displaced_share, 0.0, 0.5, "Purples"),
+    "deaths": Layer("civilian deaths (log scale)", _deaths, 0.0, 3.0, "inferno_r", log=True),
+    "group": Layer("social group", lambda m: m.communities.group.astype(float), 0.0, 9.0,
+                   "tab10", categories=geography.GROUPS),
+}
+
+# Units by type: SVG shape and colour.
+_FORCE_STYLE = {STATE: ("rect", "#1f4e99", "state unit"),
+                CONTRACTOR: ("triangle", "#c0152f", "contractor team"),
+                PARTNER: ("circle", "#1b8a3a", "partner unit")}
+_BAND_COLOURS = ("#222222", "#8a5a00")
+
+
+def _lut(name: str) -> np.ndarray:
+    return matplotlib.colormaps[name](np.linspace(0.0, 1.0, 256), bytes=True)[:, :3]
+
+
+def _scale(world) -> int:
+    return max(1, TARGET_WIDTH // world.width)
+
+
+# Painted backgrounds by world; the world is kept beside its id so a reused id never matches.
+_BASES: dict[int, tuple[object, np.ndarray]] = {}
+_KEEP_BASES = 4  # both sides of the page, and the worlds of a reset or two
+
+
+def _base(world) -> np.ndarray:
+    """Countries and borders at pixel size, painted once per world."""
+    cached = _BASES.get(id(world))
+    if cached is not None and cached[0] is world:
+        return cached[1]
+    s = _scale(world)
+    country = world.cell_country.reshape(world.height, world.width)
+    pixels = np.repeat(np.repeat(country, s, axis=0), s, axis=1)
+    image = np.where((pixels == geography.HOST)[..., None], np.array(HOST_RGB, np.uint8),
+                     np.array(NEIGHBOUR_RGB, np.uint8)).astype(np.uint8)
+    edge = np.zeros(pixels.shape, dtype=bool)
+    edge[:, 1:] |= pixels[:, 1:] != pixels[:, :-1]
+    edge[1:, :] |= pixels[1:, :] != pixels[:-1, :]
+    image[edge] = BORDER_RGB
+    if len(_BASES) >= _KEEP_BASES:  # resets build new worlds: forget the oldest
+        del _BASES[next(iter(_BASES))]
+    _BASES[id(world)] = (world, image)
+    return image
+
+
+def _normalised(layer: Layer, values: np.ndarray) -> np.ndarray:
+    v = np.log10(1.0 + values) if layer.log else np.asarray(values, dtype=float)
+    return np.clip((v - layer.low) / (layer.high - layer.low), 0.0, 1.0)
+
+
+def raster(model, layer: str) -> np.ndarray:
+    """The map as an RGB array: countries, borders and the communities (or cells) coloured by
+    ``layer`` (a key of ``LAYERS``)."""
+    spec = LAYERS[layer]
+    world = model.world
+    s = _scale(world)
+    image = _base(world).copy()
+    colours = _lut(spec.colormap)
+    index = (_normalised(spec, spec.values(model)) * 255).astype(np.int64)
+    if spec.per_cell:
+        host = (world.cell_country == geography.HOST).reshape(world.height, world.width)
+        cell_rgb = colours[index].reshape(world.height, world.width, 3)
+        fill = np.repeat(np.repeat(cell_rgb, s, axis=0), s, axis=1)
+        mask = np.repeat(np.repeat(host, s, axis=0), s, axis=1)
+        edge = np.all(image == np.array(BORDER_RGB, np.uint8), axis=-1)
+        image[mask & ~edge] = fill[mask & ~edge]
+        return image
+    size = max(2, s // 3)
+    h, w = image.shape[:2]
+    x = np.clip((world.community_x * s).astype(np.int64) - size // 2, 0, w - size)
+    y = np.clip((world.community_y * s).astype(np.int64) - size // 2, 0, h - size)
+    rgb = colours[index]
+    # Towns are drawn larger, and last, so that a village never hides a capital.
+    order = np.argsort(world.community_town >= 0, kind="stable")
+    for dy in range(size):
+        for dx in range(size):
+            image[y[order] + dy, x[order] + dx] = rgb[order]
+    towns = world.community_town >= 0
+    for dy in range(-1, size + 1):
+        for dx in range(-1, size + 1):
+            image[np.clip(y[towns] + dy, 0, h - 1), np.clip(x[towns] + dx, 0, w - 1)] = \
+                rgb[towns]
+    return image
+
+
+def png(image: np.ndarray) -> bytes:
+    """Encode an RGB array as PNG (fast compression: the page redraws several times a
+    second)."""
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
+def _marker(shape: str, x: float, y: float, r: float, colour: str, title: str) -> str:
+    t = f"<title>{escape(title)}</title>"
+    if shape == "rect":
+        return (f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r:.1f}" height="{2 * r:.1f}"'
+                f' fill="{colour}" stroke="white" stroke-width="1">{t}</rect>')
+    if shape == "triangle":
+        pts = (f"{x:.1f},{y - 1.3 * r:.1f} {x - 1.2 * r:.1f},{y + r:.1f} "
+               f"{x + 1.2 * r:.1f},{y + r:.1f}")
+        return (f'<polygon points="{pts}" fill="{colour}" stroke="white" stroke-width="1">{t}'
+                "</polygon>")
+    return (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{colour}" stroke="white"'
+            f' stroke-width="1">{t}</circle>')
+
+
+def _spread(cells: np.ndarray, world, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel centres of units, nudged apart when several share a cell."""
+    x = (cells % world.width + 0.5) * s
+    y = (cells // world.width + 0.5) * s
+    nth = np.zeros(len(cells))
+    for cell in np.unique(cells):
+        rows = np.flatnonzero(cells == cell)
+        nth[rows] = np.arange(len(rows))
+    angle = nth * 2.4
+    radius = np.where(nth > 0, 0.35 * s, 0.0)
+    return x + radius * np.cos(angle), y + radius * np.sin(angle)
+
+
+def _units(model, s: int) -> list[str]:
+    f, b, world = model.forces, model.bands, model.world
+    out = []
+    bands = np.flatnonzero(b.active)
+    bx, by = _spread(b.cell[bands], world, s)
+    for k, x, y in zip(bands, bx, by, strict=True):
+        r = 0.22 * s * (1.0 + min(2.0, b.strength[k] / 300.0))
+        colour = _BAND_COLOURS[int(b.faction[k]) % 2]
+        out.append(f'<path d="M{x - r:.1f},{y - r:.1f}L{x + r:.1f},{y + r:.1f}M{x - r:.1f},'
+                   f'{y + r:.1f}L{x + r:.1f},{y - r:.1f}" stroke="{colour}" stroke-width="2">'
+                   f"<title>armed band, {b.strength[k]:.0f} fighters</title></path>")
+    units = np.flatnonzero(f.active)
+    ux, uy = _spread(f.cell[units], world, s)
+    for k, x, y in zip(units, ux, uy, strict=True):
+        shape, colour, name = _FORCE_STYLE[int(f.kind[k])]
+        out.append(_marker(shape, x, y, 0.32 * s, colour, f"{name}, {f.strength[k]:.0f}"))
+    return out
+
+
+def _sites(world, s: int) -> list[str]:
+    out = []
+    for cell in np.flatnonzero(world.cell_mine > 0):
+        x, y = (cell % world.width + 0.5) * s, (cell // world.width + 0.5) * s
+        r = 0.4 * s
+        out.append(f'<polygon points="{x:.1f},{y - r:.1f} {x + r:.1f},{y:.1f} {x:.1f},'
+                   f'{y + r:.1f} {x - r:.1f},{y:.1f}" fill="#e6b400" stroke="#6b5200">'
+                   "<title>mining site</title></polygon>")
+    for (name, *_), cell in zip(geography.TOWNS, world.town_cells, strict=True):
+        x, y = (cell % world.width + 0.5) * s, (cell // world.width + 0.5) * s
+        out.append(f'<text x="{x + 0.6 * s:.1f}" y="{y - 0.4 * s:.1f}" font-size="11" '
+                   f'fill="#333" paint-order="stroke" stroke="white" stroke-width="3">'
+                   f"{escape(name)}</text>")
+    return out
+
+
+def _rgb(colour: np.ndarray) -> str:
+    return "rgb({},{},{})".format(*(int(c) for c in colour))
+
+
+def _legend(layer: Layer, x: float, y: float) -> str:
+    lut = _lut(layer.colormap)
+    if layer.categories:
+        index = (_normalised(layer, np.arange(len(layer.categories))) * 255).astype(int)
+        return "".join(
+            f'<rect x="{x + 110 * (k % 3)}" y="{y - 6 + 14 * (k // 3)}" width="10" '
+            f'height="10" fill="{_rgb(lut[i])}"/><text x="{x + 110 * (k % 3) + 14}" '
+            f'y="{y + 3 + 14 * (k // 3)}" font-size="10">{escape(name)}</text>'
+            for k, (name, i) in enumerate(zip(layer.categories, index, strict=True)))
+    stops = "".join(f'<stop offset="{k / 8:.3f}" stop-color="{_rgb(lut[k * 255 // 8])}"/>'
+                    for k in range(9))
+    ramp = f"bb-ramp-{layer.colormap}"  # ids are page-wide: one per colour map
+    low, high = (f"{10 ** layer.low - 1:g}", f"{10 ** layer.high - 1:g}") if layer.log else (
+        f"{layer.low:g}", f"{layer.high:g}")
+    return (f'<defs><linearGradient id="{ramp}">{stops}</linearGradient></defs>'
+            f'<rect x="{x}" y="{y}" width="150" height="10" fill="url(#{ramp})" stroke="#555"/>'
+            f'<text x="{x}" y="{y + 22}" font-size="10">{low}</text>'
+            f'<text x="{x + 150}" y="{y + 22}" font-size="10" text-anchor="end">{high}</text>'
+            f'<text x="{x}" y="{y - 4}" font-size="11">{escape(layer.label)}</text>')
+
+
+def _host_frame(world, s: int) -> tuple[int, int, int, int]:
+    """Pixel box of the host with a margin of two cells: the neighbours are context only."""
+    host = (world.cell_country == geography.HOST).reshape(world.height, world.width)
+    rows, cols = np.flatnonzero(host.any(axis=1)), np.flatnonzero(host.any(axis=0))
+    if len(rows) == 0:
+        return 0, 0, world.width * s, world.height * s
+    r0, r1 = max(0, rows[0] - 2), min(world.height, rows[-1] + 3)
+    c0, c1 = max(0, cols[0] - 2), min(world.width, cols[-1] + 3)
+    return int(c0 * s), int(r0 * s), int(c1 * s), int(r1 * s)
+
+
+def svg(model, layer: str = "cooperation", title: str = "") -> str:
+    """The whole map as one ``<svg>``: the raster of ``layer``, mining sites, towns, units
+    by type (squares: state, triangles: contractor, circles: partner, crosses: armed bands),
+    a legend and an optional title."""
+    image = raster(model, layer)
+    h, w = image.shape[:2]
+    s = _scale(model.world)
+    x0, y0, x1, y1 = _host_frame(model.world, s)
+    data = base64.b64encode(png(image)).decode("ascii")
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="bb-map" data-layer="{layer}" '
+             f'viewBox="{x0} {y0} {x1 - x0} {y1 - y0 + 44}" width="100%">',
+             f'<image href="data:image/png;base64,{data}" width="{w}" height="{h}" '
+             'style="image-rendering:pixelated"/>',
+             *_sites(model.world, s), *_units(model, s),
+             f'<rect x="{x0}" y="{y1}" width="{x1 - x0}" height="44" fill="white"/>',
+             _legend(LAYERS[layer], x0 + 8, y1 + 16)]
+    if title:
+        parts.append(f'<text x="{x1 - 8}" y="{y0 + 18}" font-size="14" text-anchor="end" '
+                     f'font-weight="bold">{escape(title)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,306 @@
+"""What the dashboard holds between clicks: one or two runs, the levers, the injected events.
+
+Nothing here imports Solara: a :class:`Session` is a plain object that a page, a notebook or a
+test drives the same way (``step``, ``reset``, ``set_lever``, ``inject``).  Every change goes
+through a lock, because the page's play loop steps the runs on its own thread while the
+buttons act on the server's.
+
+Levers take effect at once, through the same ``set`` event a scenario file uses mid-run (unit
+properties reach the units already deployed).  Injected events are queued for the current
+week and applied at the start of the next step, exactly where scheduled events are applied:
+so a mass atrocity injected from a button spreads as news, is reviewed by oversight and weighs
+on the partners like one written in the scenario file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim import events
+from sim.model import BlowbackModel
+from sim.parameters import BY_NAME, Param
+from sim.scenario import Event, Scenario, ScenarioError, default_scenario, load_scenario
+
+DEFAULT_NAME = "Defaults (no file)"
+# Sides a lever or an event acts on, in side-by-side mode.
+BOTH, LEFT, RIGHT = "both", "left", "right"
+SIDES = (BOTH, LEFT, RIGHT)
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A parameter the class can move while the model runs, and the slider range shown."""
+
+    name: str
+    label: str
+    high: float | None = None  # None: the registry's upper bound
+
+    @property
+    def param(self) -> Param:
+        """The registry entry of the lever (unit, meaning, bounds)."""
+        return BY_NAME[self.name]
+
+    @property
+    def low(self) -> float:
+        """The lowest value the slider offers."""
+        return float(self.param.low or 0.0)
+
+    @property
+    def top(self) -> float:
+        """The highest value the slider offers."""
+        return float(self.high if self.high is not None else self.param.high)
+
+    @property
+    def is_switch(self) -> bool:
+        """True for yes/no parameters (a switch, not a slider)."""
+        return self.param.kind is bool
+
+
+# The levers of the issue, grouped as the page shows them.
+LEVERS: tuple[tuple[str, tuple[Lever, ...]], ...] = (
+    ("Discrimination of each force", (
+        Lever("state.discrimination", "state forces"),
+        Lever("contractor.discrimination", "contractor"),
+        Lever("partner.discrimination", "partner"),
+    )),
+    ("Oversight", (
+        Lever("oversight.press", "detection: press and NGOs"),
+        Lever("oversight.independent", "detection: independent commission"),
+        Lever("oversight.investigation", "investigation"),
+        Lever("oversight.punishment", "punishment"),
+        Lever("contractor.in_chain_of_command", "contractor inside the chain of command"),
+        Lever("contractor.oversight_reach", "oversight reach outside the chain"),
+    )),
+    ("Sanctions", (
+        Lever("sanctions.level", "sanctions in force"),
+        Lever("sanctions.propensity", "sanctions per documented abuse"),
+    )),
+    ("Engagement", (
+        Lever("levers.services", "basic services"),
+        Lever("levers.reconciliation", "reconciliation"),
+        Lever("levers.justice", "justice mechanisms"),
+        Lever("levers.training", "human-rights training"),
+        Lever("levers.humanitarian_access", "humanitarian access"),
+        Lever("levers.arms_tracking", "arms tracking"),
+        Lever("levers.financial_enforcement", "financial enforcement"),
+    )),
+    ("Contractor contract", (
+        Lever("contractor.cost", "price (MUSD a week)", high=10.0),
+        Lever("contractor.concessions", "share paid in mining concessions"),
+        Lever("contractor.revenue_weight", "pull of the mines"),
+        Lever("contractor.transparent", "transparent, audited contract"),
+    )),
+)
+LEVER_BY_NAME: dict[str, Lever] = {lv.name: lv for _, group in LEVERS for lv in group}
+
+# Presence of the partners is a lever too, but it changes by an arrival or a departure.
+PRESENCE: dict[str, str] = {"partner": "foreign partner present", "un": "UN mission present"}
+
+# The buttons that inject an event now: label, event type, fields.
+INJECTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "contractor arrives": ("contractor_arrives", {}),
+    "contractor leaves": ("contractor_leaves", {}),
+    "partner leaves": ("partner_leaves", {"partner": "partner"}),
+    "UN leaves": ("partner_leaves", {"partner": "un"}),
+    "mass-atrocity operation": ("mass_atrocity", {"near": "Mopti", "perpetrator": "contractor"}),
+    "sanctions": ("sanctions", {"level": 0.5}),
+    "coup in a neighbour": ("coup", {"country": "Burkina Faso"}),
+}
+
+
+def scenario_choices(folder: str | Path | None) -> dict[str, Path | None]:
+    """The scenarios the picker offers: the defaults, then each valid file of ``folder``
+    (not its sub-folders, which hold experiments and Epstein's classic), by scenario name."""
+    choices: dict[str, Path | None] = {DEFAULT_NAME: None}
+    if folder is None or not Path(folder).is_dir():
+        return choices
+    for path in sorted(Path(folder).glob("*.toml")):
+        try:
+            choices[load_scenario(path).name] = path
+        except ScenarioError:
+            continue  # a broken file in the folder is the file's problem, not the picker's
+    return choices
+
+
+def _load(source: str | Path | Scenario | None) -> Scenario:
+    if source is None:
+        return default_scenario()
+    if isinstance(source, Scenario):
+        return source
+    return load_scenario(source)
+
+
+@dataclass
+class Run:
+    """One side of the dashboard: a scenario and the model built from it."""
+
+    scenario: Scenario
+    model: BlowbackModel
+
+    @classmethod
+    def build(cls, scenario: Scenario, seed: int) -> Run:
+        """A fresh model of ``scenario`` on ``seed``, with a private copy of its events, so
+        that events injected from the page never reach the scenario object itself."""
+        seeded = scenario.with_overrides(**{"run.seed": seed})
+        own = dataclasses.replace(seeded, events=list(seeded.events))
+        return cls(own, BlowbackModel(own, agents=False))
+
+
+class Session:
+    """The runs the page shows, the seed they share, and the actions of the page.
+
+    ``Session("scenarios/contractor_unchecked.toml")`` holds one run;
+    ``compare_with(...)`` adds a second regime on the same seed, advancing with the first.
+    """
+
+    def __init__(self, scenario: str | Path | Scenario | None = None, *,
+                 seed: int | None = None) -> None:
+        self.lock = threading.RLock()
+        first = _load(scenario)
+        self.seed = int(first.params["run.seed"] if seed is None else seed)
+        self.runs: list[Run] = [Run.build(first, self.seed)]
+        self._injected = 0
+
+    # --- reading -----------------------------------------------------------------------------
+    @property
+    def model(self) -> BlowbackModel:
+        """The model of the first (left) run."""
+        return self.runs[0].model
+
+    @property
+    def side_by_side(self) -> bool:
+        """True when two regimes run together."""
+        return len(self.runs) == 2
+
+    @property
+    def step_count(self) -> int:
+        """Weeks run so far (the same on both sides)."""
+        return self.model.t
+
+    @property
+    def finished(self) -> bool:
+        """True when a run has reached its last week."""
+        return any(r.model.t >= r.model.steps_total for r in self.runs)
+
+    def lever_value(self, name: str, side: int = 0) -> Any:
+        """The value of a lever in force in one run (the model's, not the slider's)."""
+        model = self.runs[side].model
+        if name == "sanctions.level":
+            return model.sanctions
+        return model.p[name]
+
+    def present(self, partner: str, side: int = 0) -> bool:
+        """Whether the partner ("partner") or the UN mission ("un") is deployed, counting the
+        arrivals and departures queued for next week (so a switch shows what was asked)."""
+        model = self.runs[side].model
+        here = model.partner_present if partner == "partner" else model.un_present
+        for event in self.pending(side):
+            if event.type in ("partner_arrives", "partner_leaves") \
+                    and event.fields.get("partner") == partner:
+                here = event.type == "partner_arrives"
+        return here
+
+    def pending(self, side: int = 0) -> list[Event]:
+        """Events injected this week, applied at the start of the next step."""
+        run = self.runs[side]
+        return [e for e in run.scenario.events if e.step == run.model.t and e.source == "page"]
+
+    # --- acting -----------------------------------------------------------------------------
+    def step(self, n: int = 1) -> int:
+        """Advance every run ``n`` weeks together (fewer at the end); return weeks run."""
+        done = 0
+        with self.lock:
+            for _ in range(n):
+                if self.finished:
+                    break
+                for run in self.runs:
+                    run.model.step()
+                done += 1
+        return done
+
+    def reset(self, seed: int | None = None) -> None:
+        """Rebuild every run from its scenario, on ``seed`` (or the same seed): the levers go
+        back to the scenario's values and the injected events are dropped."""
+        with self.lock:
+            if seed is not None:
+                self.seed = int(seed)
+            self.runs = [Run.build(self._original(r.scenario), self.seed) for r in self.runs]
+
+    def choose(self, scenario: str | Path | Scenario | None, side: int = 0) -> None:
+        """Put another scenario on one side, rebuilt from week 0 on the session's seed (the
+        other side restarts too, so that both stay on the same week)."""
+        new = _load(scenario)
+        with self.lock:
+            scenarios = [self._original(r.scenario) for r in self.runs]
+            scenarios[side] = new
+            self.runs = [Run.build(s, self.seed) for s in scenarios]
+
+    def compare_with(self, scenario: str | Path | Scenario | None) -> None:
+        """Run a second regime beside the first on the same seed, both from week 0."""
+        with self.lock:
+            scenarios = [self._original(self.runs[0].scenario), _load(scenario)]
+            self.runs = [Run.build(s, self.seed) for s in scenarios]
+
+    def single(self) -> None:
+        """Leave side-by-side mode: keep the left run as it is."""
+        with self.lock:
+            self.runs = self.runs[:1]
+
+    def set_lever(self, name: str, value: Any, side: str = BOTH) -> None:
+        """Move a lever now in the runs of ``side``; logged in each run's event log."""
+        lever = LEVER_BY_NAME.get(name)
+        if lever is None:
+            raise KeyError(f"{name} is not a dashboard lever")
+        value = lever.param.kind(value)
+        if not lever.is_switch and not lever.low <= value <= lever.top:
+            raise ValueError(f"{name}: {value} outside [{lever.low}, {lever.top}]")
+        with self.lock:
+            for run in self._runs_of(side):
+                model = run.model
+                events.apply(model, "set", {"params": {name: value}}, 0)
+                if name == "sanctions.level":
+                    # The slider is the level in force: lifting sanctions is a choice too.
+                    model.sanctions = float(value)
+                model.event_log.append((model.date.isoformat(), f"set {name} = {value:g}"
+                                        if not lever.is_switch else f"set {name} = {value}"))
+
+    def set_presence(self, partner: str, present: bool, side: str = BOTH) -> None:
+        """Queue the arrival or departure of the partner or the UN mission."""
+        kind = "partner_arrives" if present else "partner_leaves"
+        self.inject(kind, {"partner": partner}, side)
+
+    def inject(self, kind: str, fields: dict[str, Any], side: str = BOTH) -> None:
+        """Queue an event for this week in the runs of ``side``: it is applied at the start
+        of the next step, where the scenario's own events are, and logged then."""
+        with self.lock:
+            for run in self._runs_of(side):
+                model = run.model
+                if model.t >= model.steps_total:
+                    continue
+                self._injected += 1
+                run.scenario.events.append(Event(
+                    date=model.date.isoformat(), step=model.t, type=kind, fields=dict(fields),
+                    source="page", index=self._injected))
+
+    def inject_button(self, label: str, side: str = BOTH) -> None:
+        """Queue the event of one of the page's buttons (a key of ``INJECTIONS``)."""
+        kind, fields = INJECTIONS[label]
+        self.inject(kind, fields, side)
+
+    # --- internals ----------------------------------------------------------------------------
+    def _runs_of(self, side: str) -> list[Run]:
+        if side not in SIDES:
+            raise ValueError(f"side {side!r}; allowed: {', '.join(SIDES)}")
+        if side == BOTH or not self.side_by_side:
+            return self.runs
+        return [self.runs[0 if side == LEFT else 1]]
+
+    @staticmethod
+    def _original(scenario: Scenario) -> Scenario:
+        """A run's scenario without the events injected from the page."""
+        return dataclasses.replace(scenario, events=[e for e in scenario.events
+                                                     if e.source != "page"])
