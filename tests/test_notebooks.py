@@ -32,8 +32,8 @@ KEY_OUTPUTS: dict[str, list[str]] = {
         "set(by_group.index) <= set(sim.geography.GROUPS)",
     ],
     "02_mechanisms.ipynb": [
-        "set(findings['mechanism']) == {f'M{k}' for k in range(1, 15)}",
-        "(findings['seeds'] == SEEDS).all()",
+        "set(all_findings['mechanism']) == {f'M{k}' for k in range(1, 15)}",
+        "(all_findings['seeds'] == SEEDS).all()",
     ],
     "03_regimes.ipynb": [
         "table['scenario'].nunique() == len(REGIMES) == 6",
