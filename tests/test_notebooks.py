@@ -1,0 +1,123 @@
+"""Every notebook of ``notebooks/`` runs from top to bottom with small settings, in a kernel of
+this very interpreter, and leaves its key outputs behind.
+
+Each notebook reads its size from one cell tagged ``parameters`` (papermill's convention); the
+test inserts a cell after it that shrinks the names it defines, as papermill would.  A new
+notebook is picked up by the glob; its specific checks go in ``KEY_OUTPUTS``.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import nbformat
+import pytest
+from conftest import ROOT
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+
+NOTEBOOKS = ROOT / "notebooks"
+PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
+
+# Two seeds is the fewest a bootstrap interval can be drawn from.
+SMALL = {"SEEDS": 2, "COMMUNITIES": 600, "STEPS": 52, "JOBS": 1}
+
+# Checked in the notebook's kernel after its last cell, with the small settings in force.
+KEY_OUTPUTS: dict[str, list[str]] = {
+    "01_quick_start.ipynb": [
+        "len(s.results) == STEPS",
+        "len(twin.results) == STEPS // 2 + 8",
+        "len(communities_table) == COMMUNITIES",
+        "set(by_group.index) <= set(sim.geography.GROUPS)",
+    ],
+    "02_mechanisms.ipynb": [
+        "set(all_findings['mechanism']) == {f'M{k}' for k in range(1, 15)}",
+        "(all_findings['seeds'] == SEEDS).all()",
+    ],
+    "03_regimes.ipynb": [
+        "table['scenario'].nunique() == len(REGIMES) == 6",
+        "set(differences['scenario']) == set(table['scenario']) - {'Partner-led'}",
+        "len(comparison.runs) == len(REGIMES) * SEEDS",
+        "(table['low'] <= table['mean']).all() and (table['mean'] <= table['high']).all()",
+    ],
+    "04_seminar_exercise.ipynb": [
+        "list(answers.index) == list(prediction)",
+        "set(comparison.table['scenario']) == set(NAMES.values())",
+        "len(lever_difference) == len(SHOWN)",
+    ],
+    "05_mali_timeline.ipynb": [
+        "list(by_year.index) == list(range(2013, 2025))",
+        "len(checks) == len(REFERENCE)",
+        "checks['model'].notna().all()",
+    ],
+}
+
+# Figures each notebook must draw (the quick start and every comparison draw several).
+MIN_FIGURES = {"01_quick_start.ipynb": 2, "02_mechanisms.ipynb": 4, "03_regimes.ipynb": 3,
+               "04_seminar_exercise.ipynb": 2, "05_mali_timeline.ipynb": 3}
+
+
+def parameter_names(nb: nbformat.NotebookNode) -> list[str]:
+    """The names assigned in the notebook's one cell tagged ``parameters``."""
+    tagged = [k for k, cell in enumerate(nb.cells)
+              if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, "a notebook needs exactly one cell tagged 'parameters'"
+    tree = ast.parse(nb.cells[tagged[0]].source)
+    return [target.id for node in tree.body if isinstance(node, ast.Assign)
+            for target in node.targets if isinstance(target, ast.Name)]
+
+
+def shrink(nb: nbformat.NotebookNode) -> None:
+    """Insert the small settings right after the parameters cell."""
+    names = parameter_names(nb)
+    small = {name: SMALL[name] for name in names if name in SMALL}
+    assert small, f"the parameters cell sets none of {sorted(SMALL)}: it cannot be made small"
+    at = next(k for k, cell in enumerate(nb.cells)
+              if "parameters" in cell.get("metadata", {}).get("tags", []))
+    source = "\n".join(f"{name} = {value!r}" for name, value in small.items())
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = ["injected-parameters"]
+    nb.cells.insert(at + 1, cell)
+
+
+def figures(nb: nbformat.NotebookNode) -> int:
+    """PNG images among the outputs of an executed notebook."""
+    return sum("image/png" in output.get("data", {})
+               for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs)
+
+
+def test_there_are_notebooks_and_every_one_has_checks():
+    assert {p.name for p in PATHS} == set(KEY_OUTPUTS) == set(MIN_FIGURES)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, cell.source[:60]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_notebook_runs_with_small_settings(path, monkeypatch):
+    nb = nbformat.read(path, as_version=4)
+    shrink(nb)
+    import sys
+
+    checks = [f"assert sys.executable == {sys.executable!r}, 'not this interpreter'"]
+    checks += [f"assert {check}, {check!r}" for check in KEY_OUTPUTS.get(path.name, [])]
+    nb.cells.append(nbformat.v4.new_code_cell("import sys\n" + "\n".join(checks)))
+    # The inline backend renders with Agg (no display needed) and hands the figures to the
+    # notebook as PNG outputs, which the test counts; plain Agg would draw them nowhere.
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # No kernel directories: always ipykernel's own spec, which runs this interpreter, never a
+    # "python3" kernel that a user or system installed for another Python.
+    km = AsyncKernelManager(kernel_name="python3",
+                            kernel_spec_manager=KernelSpecManager(kernel_dirs=[]))
+    client = NotebookClient(nb, km=km, timeout=600,
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    # A client given its kernel manager leaves the kernel running unless told to clean up.
+    client.execute(cleanup_kc=True)
+    assert figures(nb) >= MIN_FIGURES[path.name]
