@@ -50,6 +50,8 @@ KEY_OUTPUTS: dict[str, list[str]] = {
         "list(by_year.index) == list(range(2013, 2025))",
         "len(checks) == len(REFERENCE)",
         "checks['model'].notna().all()",
+        "set(checks['use']) == {'fitted', 'retrodicted'}",
+        "mali.name.endswith('calibrated')",
     ],
 }
 
