@@ -85,20 +85,15 @@ def test_bad_experiment_file_is_refused_in_one_line(capsys, tmp_path, name):
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (["run", str(BAD / "scenarios" / "nan.toml")], "nan.toml: oversight.press: NaN"),
-    (["sweep", str(BAD / "experiments" / "deep_arrays.toml")], "nested too deeply"),
-    (["run", "tests/bad_inputs/no such file.toml"], "cannot read: No such file"),
-    (["run", str(BAD / "parents" / "ok.toml"), "--steps", "-3"], "--steps: -3 must be at least 1"),
+    (["run", str(BAD / "scenarios" / "deep_arrays.toml")], "nested too deeply"),
+    (["sweep", str(BAD / "experiments" / "scenario_name_too_long.toml")],
+     "is not a usable path (File name too long)"),
 ])
 def test_the_installed_command_refuses_in_one_line(tmp_path, args, expected):
     """The same through a real process: its exit status and stderr as a shell sees them."""
     done = subprocess.run([sys.executable, "-m", "sim", *args, "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
-    if args[-2:] == ["--steps", "-3"]:  # argparse's usage line comes first
-        assert done.returncode == 2 and expected in done.stderr
-        assert "Traceback" not in done.stderr
-    else:
-        assert_refused(done.returncode, done.stderr, expected)
+    assert_refused(done.returncode, done.stderr, expected)
     assert not (tmp_path / "o").exists()
 
 
@@ -196,7 +191,7 @@ def _check_scenario_file(capsys, path: Path) -> None:
         assert_refused(status, err, str(path))
 
 
-@settings(max_examples=300, **REPRODUCIBLE)
+@settings(max_examples=150, **REPRODUCIBLE)
 @given(scenario_documents())
 def test_generated_scenarios_are_valid_or_refused_in_one_line(tmp_path, capsys, text):
     path = tmp_path / "generated.toml"
@@ -204,7 +199,7 @@ def test_generated_scenarios_are_valid_or_refused_in_one_line(tmp_path, capsys, 
     _check_scenario_file(capsys, path)
 
 
-@settings(max_examples=150, **REPRODUCIBLE)
+@settings(max_examples=100, **REPRODUCIBLE)
 @given(st.one_of(st.text(max_size=200), st.text(alphabet='[]{}="., \n#\\abc1-:', max_size=80)))
 def test_random_text_is_valid_or_refused_in_one_line(tmp_path, capsys, text):
     path = tmp_path / "text.toml"
@@ -212,7 +207,7 @@ def test_random_text_is_valid_or_refused_in_one_line(tmp_path, capsys, text):
     _check_scenario_file(capsys, path)
 
 
-@settings(max_examples=100, **REPRODUCIBLE)
+@settings(max_examples=60, **REPRODUCIBLE)
 @given(st.binary(max_size=200))
 def test_random_bytes_are_refused_in_one_line(tmp_path, capsys, data):
     path = tmp_path / "bytes.toml"
@@ -231,7 +226,7 @@ def _paths(value, prefix=()) -> list[tuple]:
     return [prefix]
 
 
-@settings(max_examples=200, **REPRODUCIBLE)
+@settings(max_examples=120, **REPRODUCIBLE)
 @given(st.sampled_from(SHIPPED), st.data())
 def test_shipped_scenarios_with_one_value_replaced_are_valid_or_refused(tmp_path, capsys, source,
                                                                         data):
@@ -264,7 +259,7 @@ def experiment_documents(draw) -> str:
     return _document(doc)
 
 
-@settings(max_examples=200, **REPRODUCIBLE)
+@settings(max_examples=120, **REPRODUCIBLE)
 @given(experiment_documents())
 def test_generated_experiments_load_or_are_refused_in_one_line(tmp_path, text):
     """The loader alone: a valid experiment would start a sweep through the command line."""
