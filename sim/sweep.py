@@ -168,6 +168,10 @@ def load(path: str | Path) -> pd.DataFrame:
     if not files:
         return pd.DataFrame(columns=["run_id", "scenario", "seed", "point", *manifest["varied"]])
     df = _read(path, files).to_pandas()
+    missing = [c for c in ("run_id", "scenario", "seed", "point") if c not in df.columns]
+    if missing:
+        raise OutputError(f"{path / RUNS}: holds a file that is not a run of this sweep (no "
+                          f"{', '.join(missing)}); remove it")
     order = {s["name"]: i for i, s in enumerate(manifest["scenarios"])}
     df = df.assign(_order=df["scenario"].map(order))
     return (df.sort_values(["_order", "point", "seed"], kind="stable")
@@ -256,6 +260,10 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool) -> set[str]
                 f"{out}: already holds {len(done)} of {len(experiment.runs)} runs of this "
                 "experiment; add --resume to finish it, or choose a new --out")
         for folder in (out / RUNS, out / SERIES):
+            if folder.is_symlink():
+                # Followed, it would write outside the folder the user named.
+                raise OutputError(f"{folder}: is a link, not a folder of this sweep; a sweep "
+                                  "writes only inside its --out")
             # Left by a sweep killed while writing; a finished file never has a dot-name.
             for stale in folder.glob(".*.tmp"):
                 stale.unlink(missing_ok=True)
