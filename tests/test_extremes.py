@@ -104,5 +104,5 @@ def test_fifty_years_stay_sound_at_every_step():
 
 @pytest.mark.slow
 def test_a_million_communities():
-    model = _run(**{"map.communities": 1_000_000, "run.steps": 52}, **PRESENT)
+    model = _run(**{"map.communities": 1_000_000, "run.steps": 520}, **PRESENT)
     assert len(model.communities) == 1_000_000

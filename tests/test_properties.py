@@ -201,7 +201,7 @@ def test_compiled_and_plain_python_kernels_agree(scenario):
         for (module, name), plain in _kernels().items():
             stack.enter_context(mock.patch.object(module, name, plain))
         python = BlowbackModel(scenario, agents=False).run()
-    assert len(_kernels()) >= 15
+    assert len(_kernels()) >= 16
     pd.testing.assert_frame_equal(pd.DataFrame(python.records), pd.DataFrame(compiled.records),
                                   check_exact=True)
     np.testing.assert_array_equal(python.communities.population,
