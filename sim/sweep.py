@@ -24,6 +24,7 @@ import fcntl
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -100,11 +101,14 @@ def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
     out = Path(out)
     # Connect first, so that a wrong address leaves no folder behind.
     cluster = _DaskPool(scheduler) if scheduler else None
+    created = not out.exists()
     try:
         lock = _hold(out)
         try:
             done = _prepare(out, experiment, resume)
         except BaseException:
+            if created:  # a sweep that never started leaves no folder; the lock keeps others out
+                shutil.rmtree(out, ignore_errors=True)
             os.close(lock)
             raise
     except BaseException:
@@ -213,10 +217,19 @@ def _hold(out: Path) -> int:
     sweep never blocks its ``--resume``."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder; choose another --out")
+    if out.is_dir() and not (out / MANIFEST).exists() and any(
+            p.name != LOCK for p in out.iterdir()):
+        # Refused before the lock file is made: nothing is left in a folder that is not ours.
+        raise OutputError(f"{out}: not empty and not a sweep folder; choose a new folder for "
+                          "--out")
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
         fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as err:
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only while empty: never another sweep's folder
         raise OutputError(f"{out}: cannot write there ({err.strerror or err}); choose "
                           "another --out") from None
     try:
@@ -226,8 +239,10 @@ def _hold(out: Path) -> int:
         os.close(fd)
         raise OutputError(f"{out}: another sweep (process {holder}) is writing to this folder; "
                           "wait for it to end, or choose another --out") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    # The process id only names the holder in another sweep's refusal: a full disk may keep it.
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
     return fd
 
 

@@ -187,6 +187,20 @@ def test_a_run_on_a_faulty_disk_writes_nothing_and_says_so(tmp_path, small_disk,
     assert sorted(p.name for p in small_disk.iterdir()) == before
 
 
+@pytest.mark.parametrize("fault", ["full", "read-only"])
+def test_a_sweep_that_cannot_start_on_a_faulty_disk_leaves_nothing(tmp_path, small_disk, capsys,
+                                                                   fault):
+    experiment = _experiment(tmp_path, GRID, seeds=1, steps=4)
+    if fault == "full":
+        _fill(small_disk)
+    else:
+        _make_read_only(small_disk)
+    before = sorted(p.name for p in small_disk.iterdir())
+    assert main(["sweep", str(experiment), "--out", str(small_disk / "out")]) == 2
+    _assert_one_line(capsys.readouterr().err, "cannot write there")
+    assert sorted(p.name for p in small_disk.iterdir()) == before
+
+
 def test_a_damaged_run_file_is_named_and_resume_runs_it_again(tmp_path, capsys):
     experiment = _experiment(tmp_path, GRID, seeds=1, steps=4)
     out = tmp_path / "out"
@@ -261,3 +275,13 @@ def test_a_dask_worker_killed_mid_run_is_replaced_and_the_dataset_completes(tmp_
     assert killer.killed, "no worker was running to be killed"
     assert report.written == report.total == 12
     _assert_rows_are_the_runs(out, experiment)
+
+
+def test_a_refused_sweep_leaves_nothing_in_a_folder_that_is_not_a_sweeps(tmp_path, capsys):
+    experiment = _experiment(tmp_path, GRID, seeds=1, steps=4)
+    mine = tmp_path / "documents"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    assert main(["sweep", str(experiment), "--out", str(mine)]) == 2
+    _assert_one_line(capsys.readouterr().err, "not empty and not a sweep folder")
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
