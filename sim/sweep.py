@@ -165,7 +165,6 @@ def load(path: str | Path) -> pd.DataFrame:
     and only completed files (temporary dot-files are skipped), so it is safe while a sweep
     runs.
     """
-
     path = Path(path)
     manifest = _read_manifest(path)
     files = _finished_files(path / RUNS)
@@ -185,7 +184,6 @@ def load(path: str | Path) -> pd.DataFrame:
 def load_series(path: str | Path) -> pd.DataFrame:
     """The weekly series of every finished run of a ``keep = "series"`` sweep, stacked: one row
     a run and week, keyed by ``run_id`` (join :func:`load` on it for the run's parameters)."""
-
     path = Path(path)
     _read_manifest(path)
     files = _finished_files(path / SERIES)
