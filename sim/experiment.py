@@ -26,7 +26,6 @@ import json
 import math
 import numbers
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,8 @@ from sim.scenario import (
     _show,
     _unknown,
     load_scenario,
+    parse_toml,
+    usable_path,
 )
 
 KEEP = ("summary", "series")
@@ -111,10 +112,7 @@ def load_experiment(path: str | Path) -> Experiment:
     """Read and check an experiment file, load its scenarios and resolve every run."""
     file = str(path)
     text = _read_text(file)
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(file, None, f"not valid TOML: {err}") from None
+    raw = parse_toml(file, text)
     for key in raw:
         if key not in TOP_KEYS:
             raise ScenarioError(file, str(key), _unknown("unknown key", str(key), TOP_KEYS))
@@ -188,7 +186,7 @@ def _scenarios(file: str, listed: Any, steps: int | None
         key = f"scenarios[{i}]"
         _expect(file, key, entry, str, allowed)
         target = os.path.normpath(os.path.join(folder, entry))
-        if not Path(target).is_file():
+        if not usable_path(file, key, entry, target).is_file():
             raise ScenarioError(file, key, f"no such file: {target}")
         scenario = load_scenario(target)
         if steps is not None:

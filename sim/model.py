@@ -341,7 +341,8 @@ class BlowbackModel(mesa.Model):
         f, cells = self.forces, self.cells
         held = cells.forces[f.cell]
         share = np.divide(f.strength, held, out=np.zeros_like(f.strength), where=held > 0)
-        loss = np.where(f.active, cells.force_losses[f.cell] * share, 0.0)
+        # min: the shares of a cell's losses can round a hair above a unit's strength.
+        loss = np.where(f.active, np.minimum(cells.force_losses[f.cell] * share, f.strength), 0.0)
         f.strength -= loss
         f.active &= f.strength > 1.0
         return float(loss.sum())
@@ -416,7 +417,10 @@ class BlowbackModel(mesa.Model):
         as of the last tally (the end of the last step)."""
         pop = self.cell_totals[:, POPULATION]
         total = pop.sum()
-        return float(pop[self.cells.control > 0.5].sum() / total) if total > 0 else 0.0
+        if total <= 0:
+            return 0.0
+        # The two sums add in different orders: a share of all cells came out as 1.0000000000000004.
+        return min(1.0, float(pop[self.cells.control > 0.5].sum() / total))
 
     def _record(self, review, recruits, crossed, combatant_deaths, newly_displaced, ledger,
                 n_abuses, largest, territory) -> None:

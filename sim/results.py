@@ -141,14 +141,35 @@ def atomic_folder(out: str | Path, own: frozenset[str]) -> Iterator[Path]:
     existing ``out`` is replaced only if it holds nothing but files named in ``own``."""
     out = Path(out)
     check_replaceable(out, own)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    except OSError as err:
+        raise OutputError(f"{out}: cannot write there ({err.strerror or err}); choose another "
+                          "--out") from None
     try:
         yield tmp
+        _sync_folder(tmp)
         swap_into_place(tmp, out)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        # A full disk or a folder gone read-only: one line, and nothing half-written left.
+        raise OutputError(f"{out}: cannot write ({err.strerror or err}); nothing was written "
+                          "there") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush a finished folder's files and entries to disk, so a power cut after the rename
+    cannot leave them empty."""
+    for path in (*folder.iterdir(), folder):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def check_replaceable(out: Path, own: frozenset[str]) -> None:

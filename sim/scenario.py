@@ -29,6 +29,7 @@ import numbers
 import os
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ EVENT_LOCKED_SECTIONS: tuple[str, ...] = ("run", "map")
 _OVERRIDES = "<overrides>"
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MONTH_RE = re.compile(r"\d{4}-\d{2}")
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 class ScenarioError(ValueError):
@@ -59,7 +61,11 @@ class ScenarioError(ValueError):
         self.key = key
         self.problem = problem
         line = ": ".join(part for part in (file, key, problem) if part)
-        super().__init__(re.sub(r"\s*[\r\n]+\s*", " ", line))
+        line = re.sub(r"\s*[\r\n]+\s*", " ", line)
+        # Control and bidirectional-format characters of a file's keys would garble or reorder
+        # the message on a terminal: they are shown escaped.
+        super().__init__("".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in _HIDDEN
+                                 else ch for ch in line))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The default pickling passes only the message back to __init__; sweeps pickle errors.
@@ -290,14 +296,28 @@ def _read_toml(display: str) -> dict[str, Any]:
         raise ScenarioError(
             display, None, f"not UTF-8 ({err.reason} at byte {err.start}); allowed: UTF-8 text"
         ) from None
+    return parse_toml(display, text)
+
+
+def parse_toml(file: str, text: str) -> dict[str, Any]:
+    """Parse TOML text, turning every way it can fail into a one-line :class:`ScenarioError`."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(display, None, f"not valid TOML: {err}") from None
+        raise ScenarioError(file, None, f"not valid TOML: {err}") from None
+    except RecursionError:
+        # tomllib descends once per nested array or inline table: thousands of brackets.
+        raise ScenarioError(file, None, "not valid TOML: arrays or tables nested too deeply; "
+                            "allowed: a few levels") from None
 
 
 def _load_chain(display: str, chain: tuple[tuple[Path, str], ...]) -> _Doc:
-    doc = _check_document(display, _read_toml(display))
+    raw = _read_toml(display)
+    if not raw:
+        # Most likely a save that was cut short; the defaults alone are `name = "..."` away.
+        raise ScenarioError(display, None, "empty (no keys); allowed: at least one of name, "
+                            "extends or a [section]; name = \"...\" alone runs the defaults")
+    doc = _check_document(display, raw)
     if doc.extends is None:
         return doc
     return _merge(_load_parent(display, doc.extends, os.path.dirname(display), chain), doc)
@@ -307,7 +327,7 @@ def _load_parent(
     display: str, extends: str, folder: str, chain: tuple[tuple[Path, str], ...]
 ) -> _Doc:
     target_display = os.path.normpath(os.path.join(folder, extends))
-    target = Path(target_display).resolve()
+    target = usable_path(display, "extends", extends, target_display)
     seen = [p for p, _ in chain]
     if target in seen:
         names = [d for _, d in chain[seen.index(target):]] + [target_display]
@@ -316,9 +336,24 @@ def _load_parent(
         raise ScenarioError(
             display, "extends", f"chain too deep; allowed: at most {MAX_EXTENDS_DEPTH} files"
         )
-    if not target.exists():
-        raise ScenarioError(display, "extends", f"no such file: {target_display}")
+    if not target.is_file():
+        problem = "not a file" if target.exists() else "no such file"
+        raise ScenarioError(display, "extends", f"{problem}: {target_display}")
     return _load_chain(target_display, (*chain, (target, target_display)))
+
+
+def usable_path(file: str, key: str, written: str, path: str) -> Path:
+    """``path`` (``written`` in ``file`` at ``key``) resolved, or a one-line
+    :class:`ScenarioError` if the system cannot even look it up (a NUL byte, a name longer
+    than the system allows)."""
+    try:
+        target = Path(path).resolve()
+        target.exists()
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise ScenarioError(file, key, f"{_show(written)} is not a usable path ({reason}); "
+                            "allowed: a file name the system accepts") from None
+    return target
 
 
 def _merge(parent: _Doc, child: _Doc) -> _Doc:
@@ -549,8 +584,10 @@ def _unknown(what: str, key: str, candidates: Any) -> str:
 
 
 def _kind_of(value: Any) -> str:
+    # datetime before date: a TOML date-time is both.
     names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-             dict: "a table", list: "an array"}
+             dict: "a table", list: "an array", datetime.datetime: "a date-time",
+             datetime.date: "a date", datetime.time: "a time"}
     for kind, name in names.items():
         if isinstance(value, kind):
             return f"{_show(value)} is {name}"

@@ -6,19 +6,25 @@ A sweep folder holds::
                              parameters, versions and git commit; written before the first run
     runs/<run_id>.parquet    one row a finished run: ids, varied values and summary outcomes
     series/<run_id>.parquet  its weekly series (only with keep = "series")
+    .lock                    locked (flock) by the sweep writing the folder: a second is refused
 
-Each file is written under a temporary dot-name in its folder and renamed into place, and a
-run's row is written last, so a row file exists only for a run whose outputs are complete:
-``--resume`` skips exactly those.  The parent process writes every file (the workers only
-compute), so a cluster's workers need no shared disk, and it holds only the runs in flight.
+Each file is written under a temporary dot-name in its folder, flushed to disk and renamed into
+place, and a run's row is written last, so a row file exists only for a run whose outputs are
+complete: ``--resume`` skips exactly those.  A write that fails (a full disk, a folder gone
+read-only) stops the sweep with :class:`SweepError`; the finished runs stay readable.  The
+parent process writes every file (the workers only compute), so a cluster's workers need no
+shared disk, and it holds only the runs in flight.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -37,6 +43,7 @@ from sim.experiment import Experiment, Run
 from sim.results import OutputError
 
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 RUNS = "runs"
 SERIES = "series"
 FORMAT = "blowback-sweep/1"
@@ -94,12 +101,28 @@ def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
     out = Path(out)
     # Connect first, so that a wrong address leaves no folder behind.
     cluster = _DaskPool(scheduler) if scheduler else None
+    created = not out.exists()
     try:
-        done = _prepare(out, experiment, resume)
+        lock = _hold(out)
+        try:
+            done = _prepare(out, experiment, resume)
+        except BaseException:
+            if created:  # a sweep that never started leaves no folder; the lock keeps others out
+                shutil.rmtree(out, ignore_errors=True)
+            os.close(lock)
+            raise
     except BaseException:
         if cluster is not None:
             cluster.close(abandon=True)
         raise
+    try:
+        return _run_todo(experiment, out, done, cluster, jobs, progress)
+    finally:
+        os.close(lock)
+
+
+def _run_todo(experiment: Experiment, out: Path, done: set[str], cluster: _DaskPool | None,
+              jobs: int, progress: bool) -> SweepReport:
     todo = [run for run in experiment.runs if run.run_id not in done]
     total = len(experiment.runs)
     bar = None
@@ -112,7 +135,13 @@ def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
 
     def finished(run: Run, result: tuple[dict, pd.DataFrame | None]) -> None:
         nonlocal written
-        _write(out, run, *result)
+        try:
+            _write(out, run, *result)
+        except OSError as err:
+            raise SweepError(
+                f"{out}: cannot write run {run.run_id} ({err.strerror or err}); the "
+                f"{total - len(todo) + written} finished runs are kept and readable; make room "
+                "or make the folder writable, then rerun with --resume") from None
         written += 1
         if bar is not None:
             bar.update(1)
@@ -136,14 +165,16 @@ def load(path: str | Path) -> pd.DataFrame:
     and only completed files (temporary dot-files are skipped), so it is safe while a sweep
     runs.
     """
-    import pyarrow.dataset as ds
-
     path = Path(path)
     manifest = _read_manifest(path)
     files = _finished_files(path / RUNS)
     if not files:
         return pd.DataFrame(columns=["run_id", "scenario", "seed", "point", *manifest["varied"]])
-    df = ds.dataset([str(f) for f in files.values()], format="parquet").to_table().to_pandas()
+    df = _read(path, files).to_pandas()
+    missing = [c for c in ("run_id", "scenario", "seed", "point") if c not in df.columns]
+    if missing:
+        raise OutputError(f"{path / RUNS}: holds a file that is not a run of this sweep (no "
+                          f"{', '.join(missing)}); remove it")
     order = {s["name"]: i for i, s in enumerate(manifest["scenarios"])}
     df = df.assign(_order=df["scenario"].map(order))
     return (df.sort_values(["_order", "point", "seed"], kind="stable")
@@ -153,25 +184,77 @@ def load(path: str | Path) -> pd.DataFrame:
 def load_series(path: str | Path) -> pd.DataFrame:
     """The weekly series of every finished run of a ``keep = "series"`` sweep, stacked: one row
     a run and week, keyed by ``run_id`` (join :func:`load` on it for the run's parameters)."""
-    import pyarrow.dataset as ds
-
     path = Path(path)
     _read_manifest(path)
     files = _finished_files(path / SERIES)
     if not files:
         return pd.DataFrame(columns=["run_id", "step"])
-    table = ds.dataset([str(f) for f in files.values()], format="parquet").to_table()
+    table = _read(path, files)
     return table.to_pandas().sort_values(["run_id", "step"], kind="stable").reset_index(drop=True)
+
+
+def _read(path: Path, files: dict[str, Path]):
+    """The rows of ``files`` as one Arrow table, or one line naming the file that is damaged."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    try:
+        return ds.dataset([str(f) for f in files.values()], format="parquet").to_table()
+    except (OSError, pa.ArrowException) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise OutputError(f"{path}: a run file is damaged ({first}); delete it and rerun the "
+                          "sweep with --resume") from None
 
 
 # --- the folder -----------------------------------------------------------------------------
 
 
-def _prepare(out: Path, experiment: Experiment, resume: bool) -> set[str]:
-    """Check ``out`` and return the ids of the runs already written there."""
+def _hold(out: Path) -> int:
+    """Create ``out`` if needed and lock it for this sweep; return the lock's descriptor, whose
+    closing releases it.  The system drops the lock of a process that dies, so a killed
+    sweep never blocks its ``--resume``."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder; choose another --out")
-    if out.is_dir() and any(out.iterdir()):
+    if out.is_dir() and not (out / MANIFEST).exists() and any(
+            p.name != LOCK for p in out.iterdir()):
+        # Refused before the lock file is made: nothing is left in a folder that is not ours.
+        raise OutputError(f"{out}: not empty and not a sweep folder; choose a new folder for "
+                          "--out")
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only while empty: never another sweep's folder
+        raise OutputError(f"{out}: cannot write there ({err.strerror or err}); choose "
+                          "another --out") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 20, 0).decode("ascii", "replace").strip() or "?"
+        os.close(fd)
+        raise OutputError(f"{out}: another sweep (process {holder}) is writing to this folder; "
+                          "wait for it to end, or choose another --out") from None
+    # The process id only names the holder in another sweep's refusal: a full disk may keep it.
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+def _prepare(out: Path, experiment: Experiment, resume: bool) -> set[str]:
+    """Check ``out`` and return the ids of the runs already written there."""
+    try:
+        return _check_or_start(out, experiment, resume)
+    except OSError as err:
+        raise OutputError(f"{out}: cannot write there ({err.strerror or err}); choose "
+                          "another --out") from None
+
+
+def _check_or_start(out: Path, experiment: Experiment, resume: bool) -> set[str]:
+    if any(p.name != LOCK for p in out.iterdir()):
         if not (out / MANIFEST).is_file():
             raise OutputError(f"{out}: not empty and not a sweep folder; choose a new folder "
                               "for --out")
@@ -190,10 +273,17 @@ def _prepare(out: Path, experiment: Experiment, resume: bool) -> set[str]:
                 f"{out}: already holds {len(done)} of {len(experiment.runs)} runs of this "
                 "experiment; add --resume to finish it, or choose a new --out")
         for folder in (out / RUNS, out / SERIES):
+            if folder.is_symlink():
+                # Followed, it would write outside the folder the user named.
+                raise OutputError(f"{folder}: is a link, not a folder of this sweep; a sweep "
+                                  "writes only inside its --out")
             # Left by a sweep killed while writing; a finished file never has a dot-name.
             for stale in folder.glob(".*.tmp"):
                 stale.unlink(missing_ok=True)
-        return done
+            for file in _finished_files(folder).values():
+                if not _whole(file):
+                    file.unlink()
+        return set(_finished_files(out / RUNS))
     (out / RUNS).mkdir(parents=True, exist_ok=True)
     if experiment.keep == "series":
         (out / SERIES).mkdir(exist_ok=True)
@@ -244,6 +334,17 @@ def _read_manifest(out: Path) -> dict[str, Any]:
     return doc
 
 
+def _whole(file: Path) -> bool:
+    """Whether a Parquet file ends with its footer's magic bytes: one cut short (by a crash of
+    the machine, or a copy) does not, and is run again on ``--resume``."""
+    with file.open("rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size < 8:
+            return False
+        f.seek(-4, os.SEEK_END)
+        return f.read(4) == b"PAR1"
+
+
 def _finished_files(folder: Path) -> dict[str, Path]:
     """``run_id -> file`` of the completed Parquet files in ``folder``."""
     if not folder.is_dir():
@@ -257,10 +358,23 @@ def _write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
     tmp = Path(name)
     try:
         write(tmp)
+        # On disk before the rename, so that a power cut leaves the file whole or absent.
+        _sync(tmp)
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        # A folder gone read-only refuses this too; --resume removes what is left.
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise
+    _sync(path.parent)
+
+
+def _sync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write(out: Path, run: Run, row: dict[str, Any], series: pd.DataFrame | None) -> None:

@@ -141,12 +141,15 @@ def insurgent_violence(seed, step, band_cell, band_faction, band_strength, band_
         f = cell_forces[c]
         if f > 0.0:
             lam = lethality * s * f / (f + 200.0) * restraint
-            out_force_losses[c] += min(rng.poisson(seed, step, b, rng.FORCE_LOSSES, lam), f)
+            # Capped at what the cell's forces have left after the bands before this one.
+            left = max(f - out_force_losses[c], 0.0)
+            out_force_losses[c] += min(rng.poisson(seed, step, b, rng.FORCE_LOSSES, lam), left)
         rival = cell_insurgents[c, 1 - band_faction[b]]
         if rival > 0.0:
             lam = 0.5 * lethality * min(s, rival)
+            left = max(rival - out_rival_losses[c, 1 - band_faction[b]], 0.0)
             out_rival_losses[c, 1 - band_faction[b]] += min(
-                rng.poisson(seed, step, b, rng.RIVALRY, lam), rival)
+                rng.poisson(seed, step, b, rng.RIVALRY, lam), left)
         pop_c = cell_population[c]
         if pop_c <= 0.0:
             continue
