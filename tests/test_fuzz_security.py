@@ -157,3 +157,10 @@ def test_a_resumed_sweep_does_not_follow_a_planted_link_out_of_its_folder(sweep_
     with pytest.raises(OutputError, match="is a link"):
         run_sweep(experiment, folder, jobs=1, resume=True)
     assert list(elsewhere.iterdir()) == []
+
+
+def test_the_dashboard_listens_on_loopback_unless_told_otherwise():
+    from sim.cli import _parser
+
+    assert _parser().parse_args(["dashboard"]).host == "127.0.0.1"
+    assert _parser().parse_args(["dashboard", "--host", "0.0.0.0"]).host == "0.0.0.0"
