@@ -129,9 +129,7 @@ def plot_tradeoff(runs: pd.DataFrame):
 
 def write_analysis(analysis: Analysis, series: pd.DataFrame | None, out: Path) -> Path:
     """Write the tables (CSV, text) and the figures (PNG and SVG) into ``out``, atomically."""
-    import matplotlib.pyplot as plt
-
-    from sim.plotting import plot_comparison
+    from sim.plotting import plot_comparison, save_report_figure
     from sim.results import atomic_folder
 
     with atomic_folder(out, ANALYSIS_FILES) as tmp:
@@ -143,9 +141,7 @@ def write_analysis(analysis: Analysis, series: pd.DataFrame | None, out: Path) -
         if series is not None and not series.empty:
             figures["series"] = plot_comparison(_series_by_group(analysis.runs, series))
         for name, fig in figures.items():
-            for ext in ("png", "svg"):
-                fig.savefig(tmp / f"{name}.{ext}", dpi=120)
-            plt.close(fig)
+            save_report_figure(fig, tmp, name)
     return Path(out)
 
 

@@ -26,7 +26,6 @@ import datetime as dt
 import json
 import math
 import os
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,7 @@ import pandas as pd
 
 from sim import reference
 from sim.compare import bootstrap_interval, run_many
-from sim.experiment import DESIGN_SEED, _check_spec, _integer, _latin, _Range, _read_text
+from sim.experiment import DESIGN_SEED, _check_spec, _integer, _latin, _Range, read_document
 from sim.scenario import Scenario, ScenarioError, _expect, _show, _unknown, load_scenario
 
 TOP_KEYS = ("name", "description", "scenario", "targets", "seeds", "first_seed", "samples",
@@ -74,15 +73,7 @@ class Calibration:
 def load_calibration(path: str | Path) -> Calibration:
     """Read and check a calibration file; each mistake is one line naming file and key."""
     file = str(path)
-    try:
-        raw = tomllib.loads(_read_text(file))
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(file, None, f"not valid TOML: {err}") from None
-    for key in raw:
-        if key not in TOP_KEYS:
-            raise ScenarioError(file, str(key), _unknown("unknown key", str(key), TOP_KEYS))
-    name = _expect(file, "name", raw.get("name", Path(file).stem), str, "a string")
-    description = _expect(file, "description", raw.get("description", ""), str, "a string")
+    _, raw, name, description = read_document(file, TOP_KEYS)
     if "scenario" not in raw:
         raise ScenarioError(file, "scenario", "missing; allowed: a scenario file, relative to "
                             "this file")
@@ -315,8 +306,7 @@ def plot_figures(figures: pd.DataFrame):
 
 def write(result: Fit, out: Path) -> Path:
     """Write the points, the figures table and chart, and the fitted scenario, atomically."""
-    import matplotlib.pyplot as plt
-
+    from sim.plotting import save_report_figure
     from sim.results import atomic_folder
 
     with atomic_folder(out, FILES) as tmp:
@@ -324,10 +314,7 @@ def write(result: Fit, out: Path) -> Path:
         result.figures.to_csv(tmp / "figures.csv", index=False)
         (tmp / "calibration.txt").write_text(result.text() + "\n")
         (tmp / "calibrated.toml").write_text(scenario_text(result.calibration, result.best, out))
-        fig = plot_figures(result.figures)
-        for ext in ("png", "svg"):
-            fig.savefig(tmp / f"figures.{ext}", dpi=120)
-        plt.close(fig)
+        save_report_figure(plot_figures(result.figures), tmp, "figures")
     return Path(out)
 
 

@@ -111,13 +111,7 @@ class Experiment:
 def load_experiment(path: str | Path) -> Experiment:
     """Read and check an experiment file, load its scenarios and resolve every run."""
     file = str(path)
-    text = _read_text(file)
-    raw = parse_toml(file, text)
-    for key in raw:
-        if key not in TOP_KEYS:
-            raise ScenarioError(file, str(key), _unknown("unknown key", str(key), TOP_KEYS))
-    name = _expect(file, "name", raw.get("name", Path(file).stem), str, "a string")
-    description = _expect(file, "description", raw.get("description", ""), str, "a string")
+    text, raw, name, description = read_document(file, TOP_KEYS)
     if "seeds" not in raw:
         raise ScenarioError(file, "seeds", "missing; allowed: an integer, how many seeds")
     seeds = _integer(file, "seeds", raw["seeds"], 1, 1_000_000)
@@ -146,6 +140,20 @@ def load_experiment(path: str | Path) -> Experiment:
             for seed in seed_list]
     return Experiment(name, description, Path(path), text, scenarios, files, seed_list, steps,
                       keep, sampler, varied, points, content_hash, runs)
+
+
+def read_document(file: str, top_keys: tuple[str, ...]) -> tuple[str, dict[str, Any], str, str]:
+    """Read a TOML file of the project's (experiment, calibration): its text, its table, and
+    its ``name`` (default: the file's stem) and ``description``, refusing keys outside
+    ``top_keys``; each mistake is one line naming file and key."""
+    text = _read_text(file)
+    raw = parse_toml(file, text)
+    for key in raw:
+        if key not in top_keys:
+            raise ScenarioError(file, str(key), _unknown("unknown key", str(key), top_keys))
+    name = _expect(file, "name", raw.get("name", Path(file).stem), str, "a string")
+    description = _expect(file, "description", raw.get("description", ""), str, "a string")
+    return text, raw, name, description
 
 
 def _run_id(content_hash: str, scenario: str, point: int, seed: int) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -15,6 +17,13 @@ MAIN_SERIES: tuple[tuple[str, str, bool], ...] = (
     ("legitimacy", "state legitimacy", False),
     ("territory_state_share", "population under state control", False),
 )
+
+
+def save_report_figure(fig, folder: Path, name: str) -> None:
+    """Save a report figure as ``name.png`` and ``name.svg`` in ``folder`` and close it."""
+    for ext in ("png", "svg"):
+        fig.savefig(folder / f"{name}.{ext}", dpi=120)
+    plt.close(fig)
 
 
 def _quarterly(values: np.ndarray) -> np.ndarray:

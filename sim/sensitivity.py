@@ -182,8 +182,7 @@ def plot_worse(worse: pd.DataFrame):
 
 def write(result: Sensitivity, out: Path) -> Path:
     """Write the tables and the chart (PNG, SVG) into ``out`` atomically."""
-    import matplotlib.pyplot as plt
-
+    from sim.plotting import save_report_figure
     from sim.results import atomic_folder
 
     with atomic_folder(out, FILES) as tmp:
@@ -195,7 +194,5 @@ def write(result: Sensitivity, out: Path) -> Path:
         if len(result.worse):
             figures.append(("worse", plot_worse(result.worse)))
         for name, fig in figures:
-            for ext in ("png", "svg"):
-                fig.savefig(tmp / f"{name}.{ext}", dpi=120)
-            plt.close(fig)
+            save_report_figure(fig, tmp, name)
     return Path(out)
