@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FULL = dict(epstein=((40, 20, 400), (200, 3, 60)), kernels=(10_000, 20, 2_000),
+FULL = dict(epstein=((40, 20, 2000), (200, 5, 200)), kernels=(10_000, 20, 2_000),
             scale=((10_000, 100_000, 1_000_000), 10), build=1_000_000,
             profile=(1_000_000, 5), bandwidth=(800,), sweep=(1_000, 2))
 TINY = dict(epstein=((12, 2, 5),), kernels=(300, 2, 20), scale=((1_000, 3_000), 2), build=5_000,

@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="run on this Dask scheduler (tcp://host:8786) instead of locally")
     swp.add_argument("--resume", action="store_true",
                      help="finish the sweep in --out: skip the runs already written")
+    swp.add_argument("--mixed-versions", action="store_true",
+                     help="with --resume: finish a sweep started with other model code or "
+                          "library versions (recorded in its manifest)")
 
     sens = sub.add_parser("sensitivity", help="Sobol indices of the outcomes over an "
                           "experiment's ranges (sampler = \"sobol\"), and ranking flips")
@@ -214,11 +217,16 @@ def _sweep(args) -> int:
     from sim.experiment import load_experiment
     from sim.sweep import SchedulerError, SweepError, SweepInterrupted, default_out, run_sweep
 
+    if args.mixed_versions and not args.resume:
+        print("blowback: error: --mixed-versions goes with --resume (a new sweep has one set of "
+              "versions)", file=sys.stderr)
+        return EXIT_USAGE
     experiment = load_experiment(args.experiment)
     out = args.out or default_out(experiment)
     try:
         report = run_sweep(experiment, out, jobs=args.jobs, scheduler=args.scheduler,
-                           resume=args.resume, progress=sys.stderr.isatty())
+                           resume=args.resume, mixed_versions=args.mixed_versions,
+                           progress=sys.stderr.isatty())
     except SweepInterrupted as stop:
         print(f"blowback: interrupted: {stop.done} of {stop.total} runs done; rerun with "
               "--resume", file=sys.stderr)

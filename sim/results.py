@@ -93,6 +93,28 @@ def git_commit() -> str | None:
     return commit + ("+dirty" if dirty.strip() else "")
 
 
+# Parts of the package that present or orchestrate runs and never change their numbers: a
+# change there leaves a half-done sweep resumable.  Anything not named counts.
+_PRESENTATION = frozenset({"dashboard", "classics", "cli.py", "__main__.py", "sweep.py",
+                           "analysis.py", "sensitivity.py", "plotting.py", "claims.py",
+                           "calibration.py"})
+
+
+def model_code() -> str:
+    """A hash of the package's source that a run's numbers depend on (the model, its kernels,
+    scenario reading, summaries), so that a sweep can tell whether the model changed."""
+    import hashlib
+
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if rel.parts[0] in _PRESENTATION:
+            continue
+        digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def versions() -> dict[str, str]:
     """Versions of the package and of what its numbers depend on."""
     import mesa

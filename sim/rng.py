@@ -60,14 +60,27 @@ def mix64(z):
 
 
 @njit(cache=True)
-def uniform(seed, step, entity, purpose, k):
-    """A float in [0, 1) determined by its key alone."""
+def step_key(seed, step):
+    """The part of a draw's hash that (seed, step) fixes.  A kernel that draws for many
+    entities in one step hashes it once and draws with :func:`uniform_keyed`."""
     h = mix64(np.uint64(seed) + _GOLDEN)
-    h = mix64(h ^ (np.uint64(step) + _GOLDEN))
-    h = mix64(h ^ (np.uint64(entity) + _GOLDEN))
+    return mix64(h ^ (np.uint64(step) + _GOLDEN))
+
+
+@njit(cache=True)
+def uniform_keyed(key, entity, purpose, k):
+    """:func:`uniform` of (seed, step, entity, purpose, k) for ``key = step_key(seed, step)``:
+    the same number, with two fewer rounds of mixing."""
+    h = mix64(key ^ (np.uint64(entity) + _GOLDEN))
     h = mix64(h ^ (np.uint64(purpose) + _GOLDEN))
     h = mix64(h ^ (np.uint64(k) + _GOLDEN))
     return float(h >> _S11) * _INV53
+
+
+@njit(cache=True)
+def uniform(seed, step, entity, purpose, k):
+    """A float in [0, 1) determined by its key alone."""
+    return uniform_keyed(step_key(seed, step), entity, purpose, k)
 
 
 @njit(cache=True)

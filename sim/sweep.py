@@ -89,14 +89,16 @@ def default_out(experiment: Experiment) -> Path:
 
 def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
               scheduler: str | None = None, resume: bool = False,
-              progress: bool = False) -> SweepReport:
+              mixed_versions: bool = False, progress: bool = False) -> SweepReport:
     """Run every run of ``experiment`` not yet in ``out`` and write each as it finishes.
 
     Runs go to ``jobs`` local worker processes, or to the Dask cluster whose scheduler is at
     ``scheduler``; each run's numbers depend only on its scenario, point and seed, so neither
     changes them.  ``out`` must be new or empty unless ``resume``, which needs the same
-    experiment's folder.  Raises :class:`SweepInterrupted` on Ctrl-C and :class:`SweepError`
-    when a run's worker keeps dying; the runs written so far are kept either way.
+    experiment's folder, started with the same model code and library versions unless
+    ``mixed_versions`` (each resumption is recorded in the manifest).  Raises
+    :class:`SweepInterrupted` on Ctrl-C and :class:`SweepError` when a run's worker keeps
+    dying; the runs written so far are kept either way.
     """
     out = Path(out)
     # Connect first, so that a wrong address leaves no folder behind.
@@ -105,7 +107,7 @@ def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
     try:
         lock = _hold(out)
         try:
-            done = _prepare(out, experiment, resume)
+            done = _prepare(out, experiment, resume, mixed_versions)
         except BaseException:
             if created:  # a sweep that never started leaves no folder; the lock keeps others out
                 shutil.rmtree(out, ignore_errors=True)
@@ -244,21 +246,23 @@ def _hold(out: Path) -> int:
     return fd
 
 
-def _prepare(out: Path, experiment: Experiment, resume: bool) -> set[str]:
+def _prepare(out: Path, experiment: Experiment, resume: bool, mixed_versions: bool) -> set[str]:
     """Check ``out`` and return the ids of the runs already written there."""
     try:
-        return _check_or_start(out, experiment, resume)
+        return _check_or_start(out, experiment, resume, mixed_versions)
     except OSError as err:
         raise OutputError(f"{out}: cannot write there ({err.strerror or err}); choose "
                           "another --out") from None
 
 
-def _check_or_start(out: Path, experiment: Experiment, resume: bool) -> set[str]:
+def _check_or_start(out: Path, experiment: Experiment, resume: bool,
+                    mixed_versions: bool) -> set[str]:
     if any(p.name != LOCK for p in out.iterdir()):
         if not (out / MANIFEST).is_file():
             raise OutputError(f"{out}: not empty and not a sweep folder; choose a new folder "
                               "for --out")
-        theirs = _read_manifest(out).get("experiment_hash", "")
+        manifest = _read_manifest(out)
+        theirs = manifest.get("experiment_hash", "")
         ours = experiment.content_hash
         if theirs != ours:
             if resume:
@@ -283,7 +287,10 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool) -> set[str]
             for file in _finished_files(folder).values():
                 if not _whole(file):
                     file.unlink()
-        return set(_finished_files(out / RUNS))
+        done = set(_finished_files(out / RUNS))
+        _check_same_code(out, manifest, mixed_versions)
+        _record_resumption(out, manifest, len(done))
+        return done
     (out / RUNS).mkdir(parents=True, exist_ok=True)
     if experiment.keep == "series":
         (out / SERIES).mkdir(exist_ok=True)
@@ -294,7 +301,7 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool) -> set[str]
 
 
 def _manifest(experiment: Experiment) -> dict[str, Any]:
-    from sim.results import git_commit, versions
+    from sim.results import git_commit, model_code, versions
 
     return {
         "format": FORMAT,
@@ -317,9 +324,38 @@ def _manifest(experiment: Experiment) -> dict[str, Any]:
                         for e in s.events]}
             for name, s in experiment.scenarios.items()
         ],
+        "model_code": model_code(),
         "versions": versions(),
         "git_commit": git_commit(),
     }
+
+
+def _check_same_code(out: Path, manifest: dict[str, Any], mixed_versions: bool) -> None:
+    """Refuse to add runs made by other model code or libraries than the finished ones, whose
+    numbers could differ for the same run, unless the user says the mix is wanted."""
+    from sim.results import model_code, versions
+
+    then = dict(manifest.get("versions") or {})
+    if "model_code" in manifest:
+        then["model code"] = str(manifest["model_code"])[:12]
+    now = versions() | {"model code": model_code()[:12]}
+    changed = [f"{k} {then[k]} -> {now[k]}" for k in sorted(then) if k in now and then[k] != now[k]]
+    if changed and not mixed_versions:
+        raise OutputError(
+            f"{out}: was started with other versions ({'; '.join(changed)}), so its runs and new "
+            "ones could differ; resume with the versions it was started with, choose a new "
+            "--out, or add --mixed-versions to finish it anyway (recorded in the manifest)")
+
+
+def _record_resumption(out: Path, manifest: dict[str, Any], done: int) -> None:
+    from sim.results import git_commit, model_code, versions
+
+    manifest.setdefault("resumptions", []).append({
+        "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "runs_done": done, "model_code": model_code(), "versions": versions(),
+        "git_commit": git_commit()})
+    _write_atomic(out / MANIFEST,
+                  lambda tmp: tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n"))
 
 
 def _read_manifest(out: Path) -> dict[str, Any]:

@@ -6,11 +6,14 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import mesa
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import ROOT
 
@@ -39,6 +42,9 @@ SMALL = {
                                 neighbourhood="moore")),
     "model_ii": ("II", dict(width=12, height=12, cop_density=0.05, legitimacy=0.7,
                             max_jail_term=3, death_age=8, fission_probability=0.2)),
+    "model_i_sequential": ("I", dict(width=12, height=12, citizen_vision=3, cop_vision=3,
+                                     legitimacy=0.6, max_jail_term=4,
+                                     activation_order="Sequential")),
 }
 SMALL_STEPS = 10
 
@@ -81,7 +87,8 @@ def test_same_numbers_as_plain_python_and_on_one_thread(compiled, env):
 
 
 def test_small_runs_exercise_every_branch(compiled):
-    stay, leave, ethnic = (compiled[k] for k in SMALL)
+    stay, leave, ethnic, sequential = (compiled[k] for k in SMALL)
+    assert sum(sequential["arrests"]) > 0
     assert sum(stay["arrests"]) > 0 and sum(leave["arrests"]) > 0
     assert sum(stay["activations"]) > 0 and max(stay["cops"]) > min(stay["cops"])
     assert sum(ethnic["blue_killed"]) + sum(ethnic["green_killed"]) > 0
@@ -127,8 +134,7 @@ def test_counts_kept_by_footprints_equal_counts_from_scratch():
 
 @pytest.mark.skipif(
     tuple(int(x) for x in mesa.__version__.split(".")[:2]) >= (3, 4),
-    reason="Mesa 3.4 changed its example's constructor to (width, height, scenario); the "
-           "drop-in follows Mesa 3.3's arguments (the gap is reported in docs/EPSTEIN.md)")
+    reason="Mesa 3.4+'s example takes (width, height, scenario): the test of that is below")
 def test_constructor_and_outputs_are_those_of_mesas_example():
     theirs = inspect.signature(mesa_example()).parameters
     ours = inspect.signature(EpsteinCivilViolence).parameters
@@ -143,6 +149,78 @@ def test_constructor_and_outputs_are_those_of_mesas_example():
     columns = list(mesa_model.datacollector.get_model_vars_dataframe().columns)
     assert list(model.datacollector.get_model_vars_dataframe().columns) == columns
     assert model.running and model.max_iters == mesa_model.max_iters
+
+
+# The fields of Mesa 3.4+'s EpsteinScenario (mesa.examples.advanced.epstein_civil_violence),
+# which Mesa 3.3 lacks: a stand-in with the same attribute names and non-default values.
+MESA_SCENARIO = dict(citizen_density=0.65, cop_density=0.05, citizen_vision=3, cop_vision=2,
+                     legitimacy=0.7, max_jail_term=20, active_threshold=0.1,
+                     arrest_prob_constant=2.3, movement=True, max_iters=50,
+                     activation_order="Sequential", grid_type="Moore", rng=5)
+
+
+def _series(model, steps=15):
+    for _ in range(steps):
+        model.step()
+    return model.series_frame()
+
+
+def test_settings_as_a_mesa_34_scenario_build_the_same_model():
+    scenario = SimpleNamespace(**MESA_SCENARIO)
+    as_arguments = {k: v for k, v in MESA_SCENARIO.items() if k not in ("grid_type", "rng")}
+    expected = _series(EpsteinCivilViolence(14, 13, **as_arguments, neighbourhood="moore",
+                                            seed=5))
+    for model in (EpsteinCivilViolence(14, 13, scenario=scenario),
+                  EpsteinCivilViolence(14, 13, scenario),
+                  EpsteinCivilViolence(14, 13, SimpleNamespace(**MESA_SCENARIO | {"rng": None}),
+                                       rng=5)):
+        assert model.max_iters == 50 and model.neighbourhood == "moore"
+        assert model.scenario.grid_type == "Moore"
+        pd.testing.assert_frame_equal(_series(model), expected)
+    other = SimpleNamespace(**MESA_SCENARIO | {"rng": None})
+    assert not _series(EpsteinCivilViolence(14, 13, other, rng=6)).equals(expected)
+    generator = EpsteinCivilViolence(14, 13, rng=np.random.default_rng(3))
+    again = EpsteinCivilViolence(14, 13, rng=np.random.default_rng(3))
+    pd.testing.assert_frame_equal(_series(generator), _series(again))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    (dict(scenario=SimpleNamespace(**MESA_SCENARIO), legitimacy=0.5),
+     "legitimacy: given as arguments and as scenario"),
+    (dict(scenario=SimpleNamespace(grid_type="Hex")), "scenario.grid_type 'Hex': expected one "
+     "of Von Neumann, Moore"),
+    (dict(seed=1, rng=2), "seed and rng: give one of them"),
+    (dict(scenario=SimpleNamespace(rng=1), rng=2), "rng and scenario.rng must be the same"),
+    (dict(activation_order="random"), "activation_order 'random': expected one of Random, "
+     "Sequential"),
+])
+def test_conflicting_or_unknown_settings_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        EpsteinCivilViolence(10, 10, **kwargs)
+
+
+def test_sequential_activation_is_creation_order_and_differs_from_random():
+    random_order = _series(EpsteinCivilViolence(12, 12, legitimacy=0.6, seed=2), 30)
+    sequential = EpsteinCivilViolence(12, 12, legitimacy=0.6, seed=2,
+                                      activation_order="Sequential")
+    assert not _series(sequential, 30)["active"].equals(random_order["active"])
+
+
+@pytest.mark.skipif(
+    tuple(int(x) for x in mesa.__version__.split(".")[:2]) < (3, 4),
+    reason="Mesa 3.3's example takes its settings as arguments (the test above)")
+def test_mesa_34_example_and_ours_take_the_same_scenario():
+    theirs_cls = mesa_example()
+    scenario_cls = sys.modules[theirs_cls.__module__].EpsteinScenario
+    # One scenario a model: Mesa ties a scenario to the model it runs.
+    scenario, same = (scenario_cls(**MESA_SCENARIO) for _ in range(2))
+    theirs, ours = theirs_cls(14, 13, same), EpsteinCivilViolence(14, 13, scenario)
+    for m in (theirs, ours):
+        m.step()
+    columns = list(theirs.datacollector.get_model_vars_dataframe().columns)
+    assert list(ours.datacollector.get_model_vars_dataframe().columns) == columns
+    assert ours.max_iters == theirs.scenario.max_iters == 50 and ours.neighbourhood == "moore"
+    assert ours.seed_key == 5 and ours.scenario is scenario and scenario.model is ours
 
 
 def test_running_stops_after_max_iters_as_in_mesa():

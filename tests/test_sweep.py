@@ -306,3 +306,36 @@ def test_resume_refuses_another_experiments_folder(reference, tmp_path):
     again = _blowback("sweep", str(path), "--out", str(out))
     assert again.returncode == 2 and "add --resume" in again.stderr
     assert len(load(out)) == 12
+
+
+@pytest.mark.parametrize(("key", "then", "named"), [
+    ("numpy", "1.0.0", "numpy 1.0.0 -> "), ("model_code", "0" * 64, "model code 000000000000 -> ")])
+def test_resume_refuses_runs_of_other_versions_unless_asked(tmp_path, key, then, named):
+    path = _experiment(tmp_path, seeds=2, steps=4)
+    out = tmp_path / "out"
+    run_sweep(load_experiment(path), out)
+    (out / "runs" / sorted(p.name for p in (out / "runs").iterdir())[0]).unlink()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["model_code"]) == 64 and "resumptions" not in manifest
+    if key == "numpy":
+        manifest["versions"]["numpy"] = then
+    else:
+        manifest["model_code"] = then
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    refused = _blowback("sweep", str(path), "--out", str(out), "--resume")
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert named in refused.stderr and "--mixed-versions" in refused.stderr
+    assert len(load(out)) == 3 and "resumptions" not in json.loads(
+        (out / "manifest.json").read_text())
+    mixed = _blowback("sweep", str(path), "--out", str(out), "--resume", "--mixed-versions")
+    assert mixed.returncode == 0, mixed.stderr
+    assert len(load(out)) == 4
+    (resumed,) = json.loads((out / "manifest.json").read_text())["resumptions"]
+    assert resumed["runs_done"] == 3 and resumed["model_code"] != then
+
+
+def test_mixed_versions_goes_with_resume(tmp_path):
+    done = _blowback("sweep", str(_experiment(tmp_path)), "--out", str(tmp_path / "out"),
+                     "--mixed-versions")
+    assert done.returncode == 2 and "--mixed-versions goes with --resume" in done.stderr
+    assert not (tmp_path / "out").exists()

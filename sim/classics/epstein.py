@@ -28,6 +28,7 @@ import importlib
 import inspect
 import json
 import math
+import numbers
 import sys
 import time
 import tomllib
@@ -74,12 +75,15 @@ GREEN = 1
 
 RATIOS = {"continuous": 0, "floor": 1, "round": 2}
 JAIL_MODES = ("stay", "leave")
+# Mesa's names: "Random" is its shuffle_do (and Epstein's random sequential activation),
+# "Sequential" its do, in the order the agents were created (cell by cell).
+ACTIVATION_ORDERS = ("Random", "Sequential")
 # An unbounded jail term (the paper's J_max = infinity) as a count that never runs out.
 FOREVER = 1 << 62
 
 # Slots of the integer and float parameter vectors handed to the kernel.
 (I_MOVEMENT, I_COP_MOVEMENT, I_LEAVE, I_ETHNIC, I_JAIL_MAX, I_DEATH_AGE, I_RATIO,
- I_SAME_VISION) = range(8)
+ I_SAME_VISION, I_SEQUENTIAL) = range(9)
 # F_TABLE on: P = 1 - exp(-k r) for r = 0, 1, ... up to the cells in vision.
 F_LEGIT_BLUE, F_LEGIT_GREEN, F_THRESHOLD, F_K, F_FISSION, F_TABLE = range(6)
 # Slots of the per-step counters the kernel returns.
@@ -123,9 +127,19 @@ def cop_ratio(c, a, ratio):
     return round_half_even(c / a)
 
 
-@njit(cache=True)
-def _free_near(seed, t, entity, purpose, occ, y, x, off):
-    """A uniformly chosen empty cell among (y, x) + offsets, as a flat index; -1 if none.
+@njit(cache=True, inline="always")
+def _near(y, x, off, j, height, width):
+    """The cell at offset j of ``off`` from (y, x) on the torus.  Offsets are wrapped (within
+    the grid), so one subtraction brings a coordinate back."""
+    yy = y + off[0, j]
+    xx = x + off[1, j]
+    return yy - height if yy >= height else yy, xx - width if xx >= width else xx
+
+
+@njit(cache=True, inline="always")
+def _free_near(key, entity, purpose, occ, y, x, off):
+    """A uniformly chosen empty cell among (y, x) + offsets, as (row, column); (-1, -1) if none
+    (a pair: a flat index would cost an integer division to take apart, in the hot loop).
 
     A few keyed tries first (the grid is mostly a quarter empty), then a full enumeration: each
     branch picks uniformly among the empty cells, so the mix does too.  One draw serves four
@@ -135,57 +149,42 @@ def _free_near(seed, t, entity, purpose, occ, y, x, off):
     height, width = occ.shape
     n = off.shape[1]
     if n == 0:
-        return -1
+        return -1, -1
     u = 0.0
     for k in range(_TRIES):
         if k % 4 == 0:
-            u = rng.uniform(seed, t, entity, purpose, k // 4)
+            u = rng.uniform_keyed(key, entity, purpose, k // 4)
         v = u * n
         j = int(v)
         u = v - j
-        yy = y + off[0, j]
-        if yy >= height:
-            yy -= height
-        xx = x + off[1, j]
-        if xx >= width:
-            xx -= width
+        yy, xx = _near(y, x, off, j, height, width)
         # Unsigned indices spare numba's test for negative indices (this is the hot loop).
         if occ[np.uint64(yy), np.uint64(xx)] < 0:
-            return yy * width + xx
+            return yy, xx
     empty = 0
     for j in range(n):
-        yy = y + off[0, j]
-        if yy >= height:
-            yy -= height
-        xx = x + off[1, j]
-        if xx >= width:
-            xx -= width
+        yy, xx = _near(y, x, off, j, height, width)
         if occ[yy, xx] < 0:
             empty += 1
     if empty == 0:
-        return -1
-    m = int(rng.uniform(seed, t, entity, purpose, _TRIES) * empty)
+        return -1, -1
+    m = int(rng.uniform_keyed(key, entity, purpose, _TRIES) * empty)
     for j in range(n):
-        yy = y + off[0, j]
-        if yy >= height:
-            yy -= height
-        xx = x + off[1, j]
-        if xx >= width:
-            xx -= width
+        yy, xx = _near(y, x, off, j, height, width)
         if occ[yy, xx] < 0:
             if m == 0:
-                return yy * width + xx
+                return yy, xx
             m -= 1
-    return -1
+    return -1, -1
 
 
 @njit(cache=True)
-def _free_anywhere(seed, t, entity, purpose, occ):
+def _free_anywhere(key, entity, purpose, occ):
     """A uniformly chosen empty cell of the whole grid, as a flat index; -1 if the grid is full."""
     height, width = occ.shape
     n = height * width
     for k in range(4 * _TRIES):
-        c = int(rng.uniform(seed, t, entity, purpose, k) * n)
+        c = int(rng.uniform_keyed(key, entity, purpose, k) * n)
         if occ[c // width, c % width] < 0:
             return c
     empty = 0
@@ -194,7 +193,7 @@ def _free_anywhere(seed, t, entity, purpose, occ):
             empty += 1
     if empty == 0:
         return -1
-    m = int(rng.uniform(seed, t, entity, purpose, 4 * _TRIES) * empty)
+    m = int(rng.uniform_keyed(key, entity, purpose, 4 * _TRIES) * empty)
     for c in range(n):
         if occ[c // width, c % width] < 0:
             if m == 0:
@@ -218,19 +217,18 @@ def _footprints(i, delta, ag, field, rows, ethnic):
 
 
 @njit(cache=True)
-def _place(i, cell, occ, ag):
-    width = occ.shape[1]
-    ag[i, Y] = cell // width
-    ag[i, X] = cell % width
-    occ[ag[i, Y], ag[i, X]] = i
+def _place(i, y, x, occ, ag):
+    ag[i, Y] = y
+    ag[i, X] = x
+    occ[y, x] = i
 
 
 @njit(cache=True)
-def _move(i, cell, occ, ag, field, rows, ethnic):
-    """Move agent i to the empty flat cell ``cell``, keeping the field current."""
+def _move(i, y, x, occ, ag, field, rows, ethnic):
+    """Move agent i to the empty cell (y, x), keeping the field current."""
     _footprints(i, -1, ag, field, rows, ethnic)
     occ[ag[i, Y], ag[i, X]] = -1
-    _place(i, cell, occ, ag)
+    _place(i, y, x, occ, ag)
     _footprints(i, 1, ag, field, rows, ethnic)
 
 
@@ -244,7 +242,7 @@ def _remove(i, leave, occ, ag, field, rows, ethnic):
 
 
 @njit(cache=True)
-def _arrest(seed, t, i, ipar, occ, ag, field, rows, cvis, buf, out):
+def _arrest(key, i, ipar, occ, ag, field, rows, cvis, buf, out):
     """Cop rule C: cop i arrests one random active citizen within its vision, if any."""
     height, width = occ.shape
     ethnic = ipar[I_ETHNIC] != 0
@@ -252,50 +250,45 @@ def _arrest(seed, t, i, ipar, occ, ag, field, rows, cvis, buf, out):
     x = ag[i, X]
     n = 0
     for j in range(cvis.shape[1]):
-        yy = y + cvis[0, j]
-        if yy >= height:
-            yy -= height
-        xx = x + cvis[1, j]
-        if xx >= width:
-            xx -= width
+        yy, xx = _near(y, x, cvis, j, height, width)
         a = occ[yy, xx]
         if a >= 0 and ag[a, STATE] == ACTIVE and ag[a, KIND] == CITIZEN:
             buf[n] = a
             n += 1
     if n > 0:
-        a = buf[int(rng.uniform(seed, t, i, ARREST_PICK, 0) * n)]
+        a = buf[int(rng.uniform_keyed(key, i, ARREST_PICK, 0) * n)]
         _footprints(a, -1, ag, field, rows, ethnic)
         ag[a, STATE] = JAILED
         jail_max = ipar[I_JAIL_MAX]
         if jail_max < 0:
             ag[a, JAIL] = FOREVER
         else:
-            ag[a, JAIL] = int(rng.uniform(seed, t, a, JAIL_TERM, 0) * (jail_max + 1))
+            ag[a, JAIL] = int(rng.uniform_keyed(key, a, JAIL_TERM, 0) * (jail_max + 1))
         if ipar[I_LEAVE] != 0:
             occ[ag[a, Y], ag[a, X]] = -1
         out[O_ARRESTS] += 1
 
 
 @njit(cache=True)
-def _release(seed, t, i, occ, ag, vis):
+def _release(key, i, occ, ag, vis):
     """Put a citizen leaving jail back on the lattice: where it was taken if that cell is free,
     else near it, else anywhere.  False if the lattice is full."""
     width = occ.shape[1]
     y = ag[i, Y]
     x = ag[i, X]
-    cell = y * width + x if occ[y, x] < 0 else -1
-    if cell < 0:
-        cell = _free_near(seed, t, i, RELEASE, occ, y, x, vis)
-    if cell < 0:
-        cell = _free_anywhere(seed, t, i, RELEASE, occ)
-    if cell < 0:
-        return False
-    _place(i, cell, occ, ag)
+    if occ[y, x] >= 0:
+        y, x = _free_near(key, i, RELEASE, occ, y, x, vis)
+    if y < 0:
+        cell = _free_anywhere(key, i, RELEASE, occ)
+        if cell < 0:
+            return False
+        y, x = cell // width, cell % width
+    _place(i, y, x, occ, ag)
     return True
 
 
 @njit(cache=True)
-def _kill(seed, t, i, leave, occ, ag, field, rows, vis, buf, out):
+def _kill(key, i, leave, occ, ag, field, rows, vis, buf, out):
     """Model II: an active citizen kills a random citizen of the other group within vision and
     takes its cell (the Ascape code's move).  True if it killed."""
     height, width = occ.shape
@@ -304,32 +297,26 @@ def _kill(seed, t, i, leave, occ, ag, field, rows, vis, buf, out):
     g = ag[i, GROUP]
     n = 0
     for j in range(vis.shape[1]):
-        yy = y + vis[0, j]
-        if yy >= height:
-            yy -= height
-        xx = x + vis[1, j]
-        if xx >= width:
-            xx -= width
+        yy, xx = _near(y, x, vis, j, height, width)
         v = occ[yy, xx]
         if v >= 0 and ag[v, KIND] == CITIZEN and ag[v, GROUP] != g and ag[v, STATE] != JAILED:
             buf[n] = v
             n += 1
     if n == 0:
         return False
-    v = buf[int(rng.uniform(seed, t, i, KILL_PICK, 0) * n)]
-    cell = ag[v, Y] * width + ag[v, X]
+    v = buf[int(rng.uniform_keyed(key, i, KILL_PICK, 0) * n)]
     _remove(v, leave, occ, ag, field, rows, True)
     out[O_BLUE_KILLED if ag[v, GROUP] == BLUE else O_GREEN_KILLED] += 1
-    _move(i, cell, occ, ag, field, rows, True)
+    _move(i, ag[v, Y], ag[v, X], occ, ag, field, rows, True)
     return True
 
 
 @njit(cache=True)
-def _fission(seed, t, i, n_used, occ, ag, af, field, rows, adj, out):
+def _fission(key, i, n_used, occ, ag, af, field, rows, adj, out):
     """Model II: a child (same group, hardship, risk aversion) on a free adjacent cell.
     Returns the new ``n_used``."""
-    cell = _free_near(seed, t, i, BIRTH_CELL, occ, ag[i, Y], ag[i, X], adj)
-    if cell < 0:
+    y, x = _free_near(key, i, BIRTH_CELL, occ, ag[i, Y], ag[i, X], adj)
+    if y < 0:
         return n_used
     c = n_used
     for r in range(ag.shape[1]):
@@ -340,7 +327,7 @@ def _fission(seed, t, i, n_used, occ, ag, af, field, rows, adj, out):
     af[c, HARDSHIP_COL] = af[i, HARDSHIP_COL]
     af[c, RISK_COL] = af[i, RISK_COL]
     af[c, ARREST_P] = 0.0
-    _place(c, cell, occ, ag)
+    _place(c, y, x, occ, ag)
     add_footprint(field, BLUE_NEAR + ag[c, GROUP], ag[c, Y], ag[c, X], rows, 1)
     out[O_BIRTHS] += 1
     return n_used + 1
@@ -359,10 +346,10 @@ def step_kernel(seed, t, ipar, fpar, n_used, occ, ag, af, field, rows, vis, cvis
     The turns are written out here rather than in helpers because they run for every agent and
     numba reference-counts every array handed to a call.
     """
-    width = occ.shape[1]
     ethnic = ipar[I_ETHNIC] != 0
     leave = ipar[I_LEAVE] != 0
     movement = ipar[I_MOVEMENT] != 0
+    key = rng.step_key(seed, t)
     for j in range(N_OUT):
         out[j] = 0
     m = 0
@@ -370,11 +357,12 @@ def step_kernel(seed, t, ipar, fpar, n_used, occ, ag, af, field, rows, vis, cvis
         if ag[i, STATE] != DEAD:
             order[m] = i
             m += 1
-    for j in range(m - 1, 0, -1):
-        r = int(rng.uniform(seed, t, j, ORDER, 0) * (j + 1))
-        tmp = order[j]
-        order[j] = order[r]
-        order[r] = tmp
+    if ipar[I_SEQUENTIAL] == 0:
+        for j in range(m - 1, 0, -1):
+            r = int(rng.uniform_keyed(key, j, ORDER, 0) * (j + 1))
+            tmp = order[j]
+            order[j] = order[r]
+            order[r] = tmp
     for j in range(m):
         i = order[j]
         if ag[i, STATE] == DEAD:
@@ -384,16 +372,14 @@ def step_kernel(seed, t, ipar, fpar, n_used, occ, ag, af, field, rows, vis, cvis
             x = ag[i, X]
             # With the citizens' own vision the field already says whether anyone is active.
             if ipar[I_SAME_VISION] == 0 or field[ACTIVE_NEAR, y, x] > 0:
-                _arrest(seed, t, i, ipar, occ, ag, field, rows, cvis, buf, out)
+                _arrest(key, i, ipar, occ, ag, field, rows, cvis, buf, out)
             if ipar[I_COP_MOVEMENT] != 0:
-                cell = _free_near(seed, t, i, MOVE, occ, y, x, cvis)
-                if cell >= 0:
+                yy, xx = _free_near(key, i, MOVE, occ, y, x, cvis)
+                if yy >= 0:
                     add_footprint(field, COPS_NEAR, y, x, rows, -1)
                     occ[y, x] = -1
-                    ag[i, Y] = cell // width
-                    ag[i, X] = cell % width
-                    occ[ag[i, Y], ag[i, X]] = i
-                    add_footprint(field, COPS_NEAR, ag[i, Y], ag[i, X], rows, 1)
+                    _place(i, yy, xx, occ, ag)
+                    add_footprint(field, COPS_NEAR, yy, xx, rows, 1)
             continue
         if ethnic:
             ag[i, AGE] += 1
@@ -405,7 +391,7 @@ def step_kernel(seed, t, ipar, fpar, n_used, occ, ag, af, field, rows, vis, cvis
             if ag[i, JAIL] > 0:
                 ag[i, JAIL] -= 1
                 continue
-            if leave and not _release(seed, t, i, occ, ag, vis):
+            if leave and not _release(key, i, occ, ag, vis):
                 continue
             ag[i, STATE] = QUIET
             if ethnic:
@@ -434,19 +420,17 @@ def step_kernel(seed, t, ipar, fpar, n_used, occ, ag, af, field, rows, vis, cvis
             add_footprint(field, ACTIVE_NEAR, y, x, rows, -1)
         moved = False
         if ethnic and rebel:
-            moved = _kill(seed, t, i, leave, occ, ag, field, rows, vis, buf, out)
+            moved = _kill(key, i, leave, occ, ag, field, rows, vis, buf, out)
         if movement and not moved:
-            cell = _free_near(seed, t, i, MOVE, occ, y, x, vis)
-            if cell >= 0:
+            yy, xx = _free_near(key, i, MOVE, occ, y, x, vis)
+            if yy >= 0:
                 if ethnic or rebel:
-                    _move(i, cell, occ, ag, field, rows, ethnic)
+                    _move(i, yy, xx, occ, ag, field, rows, ethnic)
                 else:  # a quiet citizen of Model I counts in no field
                     occ[y, x] = -1
-                    ag[i, Y] = cell // width
-                    ag[i, X] = cell % width
-                    occ[ag[i, Y], ag[i, X]] = i
-        if ethnic and rng.uniform(seed, t, i, FISSION, 0) < fpar[F_FISSION]:
-            n_used = _fission(seed, t, i, n_used, occ, ag, af, field, rows, adj, out)
+                    _place(i, yy, xx, occ, ag)
+        if ethnic and rng.uniform_keyed(key, i, FISSION, 0) < fpar[F_FISSION]:
+            n_used = _fission(key, i, n_used, occ, ag, af, field, rows, adj, out)
     tally(n_used, ag, out)
     return n_used
 
@@ -484,7 +468,7 @@ def populate(seed, citizen_density, cop_density, two_groups, death_age, occ, ag,
         u = rng.uniform(seed, 0, c, PLACE, 0)
         if u >= citizen_density + cop_density:
             continue
-        _place(n, c, occ, ag)
+        _place(n, c // width, c % width, occ, ag)
         ag[n, STATE] = QUIET
         if u < citizen_density:
             ag[n, KIND] = CITIZEN
@@ -505,13 +489,15 @@ def adjust_cops(seed, t, target, n_used, occ, ag, field, rows, ethnic):
 
     Returns the new ``n_used`` (posted cops take fresh slots; the caller leaves room).
     """
+    key = rng.step_key(seed, t)
+    width = occ.shape[1]
     n_cops = 0
     for i in range(n_used):
         if ag[i, KIND] == COP and ag[i, STATE] != DEAD:
             n_cops += 1
     k = 0
     while n_cops > target:
-        m = int(rng.uniform(seed, t, k, COP_ADJUST, 0) * n_cops)
+        m = int(rng.uniform_keyed(key, k, COP_ADJUST, 0) * n_cops)
         for i in range(n_used):
             if ag[i, KIND] == COP and ag[i, STATE] != DEAD:
                 if m == 0:
@@ -521,14 +507,14 @@ def adjust_cops(seed, t, target, n_used, occ, ag, field, rows, ethnic):
         n_cops -= 1
         k += 1
     while n_cops < target:
-        cell = _free_anywhere(seed, t, n_used, COP_ADJUST, occ)
+        cell = _free_anywhere(key, n_used, COP_ADJUST, occ)
         if cell < 0:
             break
         for r in range(ag.shape[1]):
             ag[n_used, r] = 0
         ag[n_used, KIND] = COP
         ag[n_used, STATE] = QUIET
-        _place(n_used, cell, occ, ag)
+        _place(n_used, cell // width, cell % width, occ, ag)
         add_footprint(field, COPS_NEAR, ag[n_used, Y], ag[n_used, X], rows, 1)
         n_used += 1
         n_cops += 1
@@ -558,7 +544,8 @@ class _Epstein(mesa.Model):
                cop_movement: bool | None, max_iters: int, seed: int | None, ratio: str,
                neighbourhood: str, jail: str,
                schedule: Sequence[Mapping[str, Any]] | None, legitimacies: tuple[float, float],
-               fission_probability: float = 0.0, death_age: int = 0) -> None:
+               fission_probability: float = 0.0, death_age: int = 0,
+               activation_order: str = "Random") -> None:
         super().__init__(rng=seed)
         if cop_density + citizen_density > 1:
             raise ValueError("Cop density + citizen density must be less than 1")
@@ -569,11 +556,15 @@ class _Epstein(mesa.Model):
         if neighbourhood not in SHAPES:
             raise ValueError(f"neighbourhood {neighbourhood!r}: expected one of "
                              f"{', '.join(SHAPES)}")
+        if activation_order not in ACTIVATION_ORDERS:
+            raise ValueError(f"activation_order {activation_order!r}: expected one of "
+                             f"{', '.join(ACTIVATION_ORDERS)}")
         self.width, self.height = int(width), int(height)
         self.movement = movement
         self.cop_movement = movement if cop_movement is None else cop_movement
         self.max_iters = max_iters
         self.ratio, self.neighbourhood, self.jail = ratio, neighbourhood, jail
+        self.activation_order = activation_order
         self.seed_key = int(seed) if seed is not None else int(self.rng.integers(2**62))
         self.cop_density = float(cop_density)
         self.legitimacies = [float(v) for v in legitimacies]
@@ -594,7 +585,8 @@ class _Epstein(mesa.Model):
                                       for r in whole]])
         self._ipar = np.array([int(bool(movement)), int(bool(self.cop_movement)),
                                int(jail == "leave"), int(self._ethnic), jail_max, int(death_age),
-                               RATIOS[ratio], int(same_vision)], dtype=np.int64)
+                               RATIOS[ratio], int(same_vision),
+                               int(activation_order == "Sequential")], dtype=np.int64)
         # Offspring go to an adjacent cell (Ascape's findRandomAvailableNeighbor).
         self._adj = offsets(1, "moore", w, h)
         self._buf = np.zeros(max(self._vis.shape[1], self._cvis.shape[1], 1), dtype=np.int64)
@@ -777,7 +769,16 @@ class EpsteinCivilViolence(_Epstein):
     the von Neumann and Moore shapes; Euclidean radii may be fractional, e.g. 1.7).  A
     ``max_jail_term`` of ``math.inf`` jails for good.
 
-    Keyword-only switches:
+    Keyword-only:
+        scenario: Mesa 3.4+'s way of giving the settings, an ``EpsteinScenario`` (or any object
+            with its attribute names: the settings above, ``activation_order``, ``grid_type``
+            "Von Neumann" or "Moore", ``rng``).  It may also come third, where Mesa 3.4+ puts
+            it, so that ``EpsteinCivilViolence(width, height, scenario)`` builds the model as
+            the example of Mesa 3.4+ does, and the first thirteen arguments as Mesa 3.3's.
+        rng: the seed as Mesa 3.4+ names it (an integer, or a numpy generator that gives one
+            draw); ``seed`` or ``rng``, not both.
+        activation_order: "Random" (Mesa's ``shuffle_do``, the default) or "Sequential"
+            (Mesa's ``do``: the agents in the order they were created, cell by cell).
         ratio: how C/A enters P = 1 - exp(-k * ratio(C/A)): "round" (Python's ``round``, as
             Mesa's example), "floor" (NetLogo's Rebellion and the Ascape code's integer
             division) or "continuous" (the formula as printed in the paper).
@@ -800,16 +801,29 @@ class EpsteinCivilViolence(_Epstein):
                  legitimacy: float = 0.8, max_jail_term: float = 1000,
                  active_threshold: float = 0.1, arrest_prob_constant: float = 2.3,
                  movement: bool = True, max_iters: int = 1000, seed: int | None = None, *,
+                 scenario: Any = None, rng: int | np.random.Generator | None = None,
                  ratio: str = "round", neighbourhood: str = "von_neumann", jail: str = "stay",
-                 cop_movement: bool | None = None,
+                 cop_movement: bool | None = None, activation_order: str = "Random",
                  schedule: Sequence[Mapping[str, Any]] | None = None) -> None:
-        self._build(width=width, height=height, citizen_density=citizen_density,
-                    cop_density=cop_density, citizen_vision=citizen_vision,
-                    cop_vision=cop_vision, max_jail_term=max_jail_term,
-                    active_threshold=active_threshold, arrest_prob_constant=arrest_prob_constant,
-                    movement=movement, cop_movement=cop_movement, max_iters=max_iters,
-                    seed=seed, ratio=ratio, neighbourhood=neighbourhood, jail=jail,
-                    schedule=schedule, legitimacies=(legitimacy, legitimacy))
+        if not isinstance(citizen_density, numbers.Real) and scenario is None:
+            # Mesa 3.4+'s example takes (width, height, scenario): its third argument.
+            scenario, citizen_density = citizen_density, 0.7
+        settings = dict(citizen_density=citizen_density, cop_density=cop_density,
+                        citizen_vision=citizen_vision, cop_vision=cop_vision,
+                        legitimacy=legitimacy, max_jail_term=max_jail_term,
+                        active_threshold=active_threshold,
+                        arrest_prob_constant=arrest_prob_constant, movement=movement,
+                        max_iters=max_iters, neighbourhood=neighbourhood,
+                        activation_order=activation_order)
+        if scenario is not None:
+            settings, rng = _from_mesa_scenario(scenario, settings, rng)
+        legitimacy = settings.pop("legitimacy")
+        self._build(width=width, height=height, **settings, cop_movement=cop_movement,
+                    seed=_seed_of(seed, rng), ratio=ratio, jail=jail, schedule=schedule,
+                    legitimacies=(legitimacy, legitimacy))
+        if scenario is not None:
+            # Mesa 3.4+ keeps it as model.scenario (a property that ties it to the model).
+            self.scenario = scenario
 
 
 class EpsteinEthnicViolence(_Epstein):
@@ -858,6 +872,51 @@ class EpsteinEthnicViolence(_Epstein):
                     neighbourhood=neighbourhood, jail=jail, schedule=schedule,
                     legitimacies=(blue, green), fission_probability=fission_probability,
                     death_age=death_age)
+
+
+# Mesa's EpsteinScenario (Mesa 3.4 and later) names for the settings, and its grid types.
+_SCENARIO_SETTINGS = ("citizen_density", "cop_density", "citizen_vision", "cop_vision",
+                      "legitimacy", "max_jail_term", "active_threshold", "arrest_prob_constant",
+                      "movement", "max_iters", "activation_order")
+_GRID_TYPES = {"Von Neumann": "von_neumann", "Moore": "moore"}
+
+
+def _from_mesa_scenario(scenario: Any, settings: dict[str, Any],
+                        rng: int | np.random.Generator | None
+                        ) -> tuple[dict[str, Any], int | np.random.Generator | None]:
+    """The settings and the seed that a Mesa ``EpsteinScenario`` carries, read by attribute.
+
+    Settings given as arguments as well must keep their defaults: two sources of one value
+    would leave the reader guessing which one won.
+    """
+    defaults = inspect.signature(EpsteinCivilViolence).parameters
+    changed = [k for k, v in settings.items() if v != defaults[k].default]
+    if changed:
+        raise ValueError(f"{', '.join(changed)}: given as arguments and as scenario; give the "
+                         "settings one way")
+    out = dict(settings)
+    for name in _SCENARIO_SETTINGS:
+        if hasattr(scenario, name):
+            out[name] = getattr(scenario, name)
+    grid_type = getattr(scenario, "grid_type", "Von Neumann")
+    if grid_type not in _GRID_TYPES:
+        raise ValueError(f"scenario.grid_type {grid_type!r}: expected one of "
+                         f"{', '.join(_GRID_TYPES)}")
+    out["neighbourhood"] = _GRID_TYPES[grid_type]
+    theirs = getattr(scenario, "rng", None)
+    if rng is not None and theirs is not None and theirs != rng:
+        raise ValueError("rng and scenario.rng must be the same")  # Mesa's Model says so too
+    return out, theirs if rng is None else rng
+
+
+def _seed_of(seed: int | None, rng: int | np.random.Generator | None) -> int | None:
+    """The one integer key of every draw, from Mesa's ``seed`` or ``rng`` (a generator gives
+    one draw, so the same generator state gives the same run)."""
+    if seed is not None and rng is not None:
+        raise ValueError("seed and rng: give one of them")
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**62))
+    return seed if rng is None else int(rng)
 
 
 def _check_schedule(schedule: Sequence[Mapping[str, Any]] | None,
@@ -998,6 +1057,17 @@ def mesa_example() -> type:
         return importlib.import_module(name).EpsteinCivilViolence
 
 
+def _mesa_model(size: int, seed: int) -> mesa.Model:
+    """Mesa's example on a size x size torus with its defaults: built from arguments up to Mesa
+    3.3, from an ``EpsteinScenario`` from Mesa 3.4."""
+    cls = mesa_example()
+    if "scenario" in inspect.signature(cls).parameters:
+        return cls(size, size, sys.modules[cls.__module__].EpsteinScenario(rng=seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the example passes the deprecated seed= to Mesa
+        return cls(width=size, height=size, seed=seed)
+
+
 def _timed(model: mesa.Model, steps: int) -> float:
     start = time.perf_counter()
     for _ in range(steps):
@@ -1016,9 +1086,7 @@ def benchmark(size: int, mesa_steps: int = 20, steps: int = 2000, batches: int =
     a shared machine slows both alike.  Reported: the best batch of each (as ``timeit`` does)
     and their ratio, and the median of the batch-by-batch ratios.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the example passes the deprecated seed= to Mesa
-        theirs = mesa_example()(width=size, height=size, seed=seed)
+    theirs = _mesa_model(size, seed)
     ours = EpsteinCivilViolence(width=size, height=size, seed=seed)
     n_theirs, n_ours = len(theirs.agents), len(ours.agent_frame())
     theirs.step()
