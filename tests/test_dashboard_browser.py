@@ -96,8 +96,12 @@ def dashboard_url(tmp_path):
         log.close()
 
 
+def _line(page, series: str):
+    return page.locator(f'svg[data-series="{series}"] polyline')
+
+
 def _points(page, series: str) -> int:
-    return int(page.locator(f'svg[data-series="{series}"] polyline').get_attribute("data-points"))
+    return int(_line(page, series).get_attribute("data-points"))
 
 
 def _step(page) -> int:
@@ -123,8 +127,9 @@ def test_dashboard_in_a_browser_steps_plots_and_takes_a_lever(chromium, dashboar
             for _ in range(2):
                 page.get_by_role("button", name="Step").click()
             expect(status).to_have_attribute("data-step", "2")
+            # The charts re-render after the step counter: wait for them (expect retries).
             for series in ("civilian_deaths", "insurgent_strength", "cooperation_mean"):
-                assert _points(page, series) == 2
+                expect(_line(page, series)).to_have_attribute("data-points", "2")
             assert page.locator("svg.bb-map image").get_attribute("href") != map_before
 
             page.get_by_role("button", name="fast").click()
