@@ -128,7 +128,15 @@ def _make_read_only(disk: Path) -> None:
     """Lay a read-only view of ``disk`` over it: new writes fail with EROFS.  (A plain
     remount is refused while the sweep holds files open for writing.)"""
     subprocess.run(["mount", "--bind", str(disk), str(disk)], check=True)
-    subprocess.run(["mount", "-o", "remount,bind,ro", str(disk)], check=True)
+    # The kernel refuses the remount while a file on the new view is open for writing, which
+    # the running sweep does for a moment at each run: try again until it falls between two.
+    for _ in range(100):
+        done = subprocess.run(["mount", "-o", "remount,bind,ro", str(disk)],
+                              capture_output=True, text=True)
+        if done.returncode == 0:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"cannot remount {disk} read-only: {done.stderr.strip()}")
 
 
 def _make_writable(disk: Path) -> None:
@@ -151,6 +159,7 @@ def test_a_disk_fault_mid_sweep_stops_it_in_one_line_and_keeps_finished_runs(
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()  # reaped and its pipes closed, whatever happened above
     reason = "No space left on device" if fault == "full" else "Read-only file system"
     assert proc.returncode == 1, err
     _assert_one_line(err, reason, "rerun with --resume")
