@@ -276,6 +276,9 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
             raise OutputError(
                 f"{out}: already holds {len(done)} of {len(experiment.runs)} runs of this "
                 "experiment; add --resume to finish it, or choose a new --out")
+        # Before anything in the folder is touched: a refusal leaves it as it was.
+        now = _code_and_versions()
+        _check_same_code(out, manifest, now, mixed_versions)
         for folder in (out / RUNS, out / SERIES):
             if folder.is_symlink():
                 # Followed, it would write outside the folder the user named.
@@ -288,21 +291,31 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
                 if not _whole(file):
                     file.unlink()
         done = set(_finished_files(out / RUNS))
-        _check_same_code(out, manifest, mixed_versions)
-        _record_resumption(out, manifest, len(done))
+        manifest.setdefault("resumptions", []).append({
+            "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "runs_done": len(done), **now})
+        _write_manifest(out, manifest)
         return done
     (out / RUNS).mkdir(parents=True, exist_ok=True)
     if experiment.keep == "series":
         (out / SERIES).mkdir(exist_ok=True)
-    _write_atomic(out / MANIFEST,
-                  lambda tmp: tmp.write_text(json.dumps(_manifest(experiment), indent=2,
-                                                        default=str) + "\n"))
+    _write_manifest(out, _manifest(experiment))
     return set()
 
 
-def _manifest(experiment: Experiment) -> dict[str, Any]:
+def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    _write_atomic(out / MANIFEST,
+                  lambda tmp: tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n"))
+
+
+def _code_and_versions() -> dict[str, Any]:
+    """What a run's numbers depend on besides its scenario and seed, and the commit."""
     from sim.results import git_commit, model_code, versions
 
+    return {"model_code": model_code(), "versions": versions(), "git_commit": git_commit()}
+
+
+def _manifest(experiment: Experiment) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "experiment_hash": experiment.content_hash,
@@ -324,38 +337,26 @@ def _manifest(experiment: Experiment) -> dict[str, Any]:
                         for e in s.events]}
             for name, s in experiment.scenarios.items()
         ],
-        "model_code": model_code(),
-        "versions": versions(),
-        "git_commit": git_commit(),
+        **_code_and_versions(),
     }
 
 
-def _check_same_code(out: Path, manifest: dict[str, Any], mixed_versions: bool) -> None:
-    """Refuse to add runs made by other model code or libraries than the finished ones, whose
-    numbers could differ for the same run, unless the user says the mix is wanted."""
-    from sim.results import model_code, versions
-
+def _check_same_code(out: Path, manifest: dict[str, Any], now: dict[str, Any],
+                     mixed_versions: bool) -> None:
+    """Refuse to add runs made by other model code or libraries (``now``, as
+    :func:`_code_and_versions` gives them) than the finished ones, whose numbers could differ
+    for the same run, unless the user says the mix is wanted."""
     then = dict(manifest.get("versions") or {})
     if "model_code" in manifest:
         then["model code"] = str(manifest["model_code"])[:12]
-    now = versions() | {"model code": model_code()[:12]}
-    changed = [f"{k} {then[k]} -> {now[k]}" for k in sorted(then) if k in now and then[k] != now[k]]
+    current = now["versions"] | {"model code": now["model_code"][:12]}
+    changed = [f"{k} {then[k]} -> {current[k]}" for k in sorted(then)
+               if k in current and then[k] != current[k]]
     if changed and not mixed_versions:
         raise OutputError(
             f"{out}: was started with other versions ({'; '.join(changed)}), so its runs and new "
             "ones could differ; resume with the versions it was started with, choose a new "
             "--out, or add --mixed-versions to finish it anyway (recorded in the manifest)")
-
-
-def _record_resumption(out: Path, manifest: dict[str, Any], done: int) -> None:
-    from sim.results import git_commit, model_code, versions
-
-    manifest.setdefault("resumptions", []).append({
-        "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "runs_done": done, "model_code": model_code(), "versions": versions(),
-        "git_commit": git_commit()})
-    _write_atomic(out / MANIFEST,
-                  lambda tmp: tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n"))
 
 
 def _read_manifest(out: Path) -> dict[str, Any]:

@@ -807,7 +807,9 @@ class EpsteinCivilViolence(_Epstein):
                  schedule: Sequence[Mapping[str, Any]] | None = None) -> None:
         if not isinstance(citizen_density, numbers.Real) and scenario is None:
             # Mesa 3.4+'s example takes (width, height, scenario): its third argument.
-            scenario, citizen_density = citizen_density, 0.7
+            scenario = citizen_density
+            citizen_density = inspect.signature(EpsteinCivilViolence).parameters[
+                "citizen_density"].default
         settings = dict(citizen_density=citizen_density, cop_density=cop_density,
                         citizen_vision=citizen_vision, cop_vision=cop_vision,
                         legitimacy=legitimacy, max_jail_term=max_jail_term,
@@ -874,10 +876,8 @@ class EpsteinEthnicViolence(_Epstein):
                     death_age=death_age)
 
 
-# Mesa's EpsteinScenario (Mesa 3.4 and later) names for the settings, and its grid types.
-_SCENARIO_SETTINGS = ("citizen_density", "cop_density", "citizen_vision", "cop_vision",
-                      "legitimacy", "max_jail_term", "active_threshold", "arrest_prob_constant",
-                      "movement", "max_iters", "activation_order")
+# Mesa's EpsteinScenario (Mesa 3.4 and later) names its settings as the arguments here, but
+# for the neighbourhood, which it gives as a grid type.
 _GRID_TYPES = {"Von Neumann": "von_neumann", "Moore": "moore"}
 
 
@@ -895,8 +895,8 @@ def _from_mesa_scenario(scenario: Any, settings: dict[str, Any],
         raise ValueError(f"{', '.join(changed)}: given as arguments and as scenario; give the "
                          "settings one way")
     out = dict(settings)
-    for name in _SCENARIO_SETTINGS:
-        if hasattr(scenario, name):
+    for name in settings:
+        if name != "neighbourhood" and hasattr(scenario, name):
             out[name] = getattr(scenario, name)
     grid_type = getattr(scenario, "grid_type", "Von Neumann")
     if grid_type not in _GRID_TYPES:
