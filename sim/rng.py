@@ -49,6 +49,8 @@ _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0
+_S32 = np.uint64(32)
+_LOW32 = np.uint64(0xFFFFFFFF)
 
 
 @njit(cache=True)
@@ -68,13 +70,35 @@ def step_key(seed, step):
 
 
 @njit(cache=True)
+def draw_key(key, entity, purpose):
+    """The part of a draw's hash that (seed, step, entity, purpose) fixes, for
+    ``key = step_key(seed, step)``.  A search that may need several draws for one entity (an
+    empty cell, tried again and again) hashes this once and takes each try's bits with
+    :func:`bits_keyed`: the tries then wait on one round of mixing each, not on each other."""
+    h = mix64(key ^ (np.uint64(entity) + _GOLDEN))
+    return mix64(h ^ (np.uint64(purpose) + _GOLDEN))
+
+
+@njit(cache=True)
+def bits_keyed(entity_key, k):
+    """The 64 random bits of (seed, step, entity, purpose, k) for
+    ``entity_key = draw_key(step_key(seed, step), entity, purpose)``."""
+    return mix64(entity_key ^ (np.uint64(k) + _GOLDEN))
+
+
+@njit(cache=True, inline="always")
+def below(bits, half, n):
+    """An index on 0 .. n-1 from one 32-bit half (0 high, 1 low) of 64 random ``bits``:
+    Lemire's multiply-shift, whose bias is below n / 2^32, with no division."""
+    b = bits >> _S32 if half == 0 else bits & _LOW32
+    return int((b * np.uint64(n)) >> _S32)
+
+
+@njit(cache=True)
 def uniform_keyed(key, entity, purpose, k):
     """:func:`uniform` of (seed, step, entity, purpose, k) for ``key = step_key(seed, step)``:
     the same number, with two fewer rounds of mixing."""
-    h = mix64(key ^ (np.uint64(entity) + _GOLDEN))
-    h = mix64(h ^ (np.uint64(purpose) + _GOLDEN))
-    h = mix64(h ^ (np.uint64(k) + _GOLDEN))
-    return float(h >> _S11) * _INV53
+    return float(bits_keyed(draw_key(key, entity, purpose), k) >> _S11) * _INV53
 
 
 @njit(cache=True)

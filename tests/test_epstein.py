@@ -282,18 +282,22 @@ def test_punctuated_equilibrium_in_model_i_run_2():
 
 
 def test_sudden_legitimacy_drop_gives_a_burst_a_gradual_one_does_not():
+    # A claim about runs, not about one run: a ramp now and then sets off a burst of its own
+    # (docs/EPSTEIN.md lists one), so the peaks are compared over ten paired seeds.
     jump = [dict(parameter="legitimacy", at=76, value=0.65)]
     ramp = [dict(parameter="legitimacy", at=3, every=3, change=-0.01, until=0.65)]
-    for seed in range(3):
-        peaks = []
-        for schedule in (jump, ramp):
+    peaks = {"jump": [], "ramp": []}
+    for seed in range(10):
+        for name, schedule in (("jump", jump), ("ramp", ramp)):
             m = open_run(RUNS / "model1_run4.toml", seed=seed, schedule=schedule, max_iters=150)
             for _ in range(150):
                 m.step()
             s = m.series_frame()
             assert s["legitimacy"].iloc[-1] == pytest.approx(0.65)
-            peaks.append(s["active"].max())
-        assert peaks[0] >= 15 and peaks[0] > 5 * peaks[1], peaks
+            peaks[name].append(int(s["active"].max()))
+    jump_peak, ramp_peak = np.median(peaks["jump"]), np.median(peaks["ramp"])
+    assert jump_peak >= 15 and jump_peak > 5 * ramp_peak, peaks
+    assert sum(j > r for j, r in zip(peaks["jump"], peaks["ramp"], strict=True)) >= 8, peaks
 
 
 def test_run_files_load_and_unknown_keys_are_named(tmp_path):

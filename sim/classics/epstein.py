@@ -34,7 +34,7 @@ import time
 import tomllib
 import types
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,16 @@ from numba import njit
 
 from sim import rng
 from sim.kernels import quiet
-from sim.kernels.neighbourhood import SHAPES, add_footprint, count_field, offsets, spans
+from sim.kernels.neighbourhood import (
+    SHAPES,
+    add_footprint,
+    count_at,
+    count_field,
+    fold,
+    kept_field,
+    offsets,
+    spans,
+)
 
 # Purposes of draws: this module's own, kept apart from sim.rng's (1-20).
 PLACE = 100
@@ -142,25 +151,22 @@ def _free_near(key, entity, purpose, occ, y, x, off):
     (a pair: a flat index would cost an integer division to take apart, in the hot loop).
 
     A few keyed tries first (the grid is mostly a quarter empty), then a full enumeration: each
-    branch picks uniformly among the empty cells, so the mix does too.  One draw serves four
-    tries: the fraction left over from picking an index among n is itself uniform; after three
-    picks among n <= 1024 cells 23 of the 53 bits remain, so the bias stays below n / 2^23.
+    branch picks uniformly among the empty cells, so the mix does too.  Each 64-bit draw gives
+    two tries (:func:`sim.rng.below` on each half, bias below n / 2^32), and every draw hangs
+    on the entity's key alone, so the processor runs the tries ahead of the test that ends them.
     """
     height, width = occ.shape
     n = off.shape[1]
     if n == 0:
         return -1, -1
-    u = 0.0
-    for k in range(_TRIES):
-        if k % 4 == 0:
-            u = rng.uniform_keyed(key, entity, purpose, k // 4)
-        v = u * n
-        j = int(v)
-        u = v - j
-        yy, xx = _near(y, x, off, j, height, width)
-        # Unsigned indices spare numba's test for negative indices (this is the hot loop).
-        if occ[np.uint64(yy), np.uint64(xx)] < 0:
-            return yy, xx
+    entity_key = rng.draw_key(key, entity, purpose)
+    for k in range(_TRIES // 2):
+        bits = rng.bits_keyed(entity_key, k)
+        for half in range(2):
+            yy, xx = _near(y, x, off, rng.below(bits, half, n), height, width)
+            # Unsigned indices spare numba's test for negative indices (this is the hot loop).
+            if occ[np.uint64(yy), np.uint64(xx)] < 0:
+                return yy, xx
     empty = 0
     for j in range(n):
         yy, xx = _near(y, x, off, j, height, width)
@@ -168,7 +174,7 @@ def _free_near(key, entity, purpose, occ, y, x, off):
             empty += 1
     if empty == 0:
         return -1, -1
-    m = int(rng.uniform_keyed(key, entity, purpose, _TRIES) * empty)
+    m = rng.below(rng.bits_keyed(entity_key, _TRIES // 2), 0, empty)
     for j in range(n):
         yy, xx = _near(y, x, off, j, height, width)
         if occ[yy, xx] < 0:
@@ -358,8 +364,10 @@ def step_kernel(seed, t, ipar, fpar, n_used, occ, ag, af, field, rows, vis, cvis
             order[m] = i
             m += 1
     if ipar[I_SEQUENTIAL] == 0:
+        # One key for the whole shuffle: swap j draws k = j, one round of mixing each.
+        order_key = rng.draw_key(key, 0, ORDER)
         for j in range(m - 1, 0, -1):
-            r = int(rng.uniform_keyed(key, j, ORDER, 0) * (j + 1))
+            r = rng.below(rng.bits_keyed(order_key, j), 0, j + 1)
             tmp = order[j]
             order[j] = order[r]
             order[r] = tmp
@@ -371,7 +379,7 @@ def step_kernel(seed, t, ipar, fpar, n_used, occ, ag, af, field, rows, vis, cvis
             y = ag[i, Y]
             x = ag[i, X]
             # With the citizens' own vision the field already says whether anyone is active.
-            if ipar[I_SAME_VISION] == 0 or field[ACTIVE_NEAR, y, x] > 0:
+            if ipar[I_SAME_VISION] == 0 or count_at(field, ACTIVE_NEAR, y, x) > 0:
                 _arrest(key, i, ipar, occ, ag, field, rows, cvis, buf, out)
             if ipar[I_COP_MOVEMENT] != 0:
                 yy, xx = _free_near(key, i, MOVE, occ, y, x, cvis)
@@ -402,14 +410,14 @@ def step_kernel(seed, t, ipar, fpar, n_used, occ, ag, af, field, rows, vis, cvis
         was_active = ag[i, STATE] == ACTIVE
         # The field counts the closed neighbourhood: take this citizen out of the actives, then
         # count it back in as Epstein's A does.
-        actives = field[ACTIVE_NEAR, y, x] - (1 if was_active else 0)
-        r = cop_ratio(field[COPS_NEAR, y, x], 1 + actives, ipar[I_RATIO])
+        actives = count_at(field, ACTIVE_NEAR, y, x) - (1 if was_active else 0)
+        r = cop_ratio(count_at(field, COPS_NEAR, y, x), 1 + actives, ipar[I_RATIO])
         # Whole ratios (floor, round) read P from a table: exp is a tenth of a citizen's turn.
         p = 1.0 - math.exp(-fpar[F_K] * r) if ipar[I_RATIO] == 0 else fpar[F_TABLE + int(r)]
         af[i, ARREST_P] = p
         rebel = (af[i, HARDSHIP_COL] * (1.0 - fpar[F_LEGIT_BLUE + g]) - af[i, RISK_COL] * p
                  > fpar[F_THRESHOLD])
-        if ethnic and rebel and field[GREEN_NEAR - g, y, x] == 0:
+        if ethnic and rebel and count_at(field, GREEN_NEAR - g, y, x) == 0:
             rebel = False  # nobody of the other group in sight: nothing to act on
         if rebel and not was_active:
             ag[i, STATE] = ACTIVE
@@ -598,7 +606,7 @@ class _Epstein(mesa.Model):
         with quiet():
             self._n = populate(self.seed_key, citizen_density, cop_density, self._ethnic,
                                int(death_age), self.occ, self._ag, self._af)
-        self.field = self.fields_from_scratch()
+        self._field = self._recount(kept_field)
         self._history = np.zeros((64, N_OUT), dtype=np.int64)
         self._legitimacy_history: list[float] = []
         self._count()
@@ -606,13 +614,22 @@ class _Epstein(mesa.Model):
         self.datacollector = mesa.DataCollector(model_reporters=dict(self._reporters))
         self.datacollector.collect(self)
 
-    def fields_from_scratch(self) -> np.ndarray:
-        """The count field recomputed from the grid: int32 ``[4, H, W]``, layers cops, actives,
-        free blue citizens, free green citizens within a citizen's vision of each cell (the
-        cell itself included).
+    @property
+    def field(self) -> np.ndarray:
+        """The count field the model keeps current with footprints, as counts: int32
+        ``[4, H, W]``, layers cops, actives, free blue citizens, free green citizens within a
+        citizen's vision of each cell (the cell itself included)."""
+        return fold(self._field)
 
-        The model keeps ``self.field`` current with footprints; this checks it.
-        """
+    def fields_from_scratch(self) -> np.ndarray:
+        """The count field recomputed from the grid, the same layers as :attr:`field` (a check
+        of the footprints)."""
+        return self._recount(count_field)
+
+    def _recount(self, build: Callable[..., np.ndarray]) -> np.ndarray:
+        """The four layers counted from the grid by ``build`` (:func:`count_field` or
+        :func:`kept_field`), two at a time: a citizen of Model II counts both as active and
+        as free of its group, so one grid of codes cannot hold all four."""
         ag = self._ag
         on = self.occ >= 0
         who = self.occ[on]
@@ -625,7 +642,7 @@ class _Epstein(mesa.Model):
             cats = np.full(self.occ.shape, -1, dtype=np.int64)
             cats[on] = kind_of
             with quiet():
-                layers.append(count_field(cats, 2, self._rows))
+                layers.append(build(cats, 2, self._rows))
         return np.ascontiguousarray(np.concatenate(layers))
 
     def _compact(self) -> None:
@@ -681,7 +698,7 @@ class _Epstein(mesa.Model):
             self._room(target)
             with quiet():
                 self._n = adjust_cops(self.seed_key, self.t, target, self._n, self.occ,
-                                      self._ag, self.field, self._rows, self._ethnic)
+                                      self._ag, self._field, self._rows, self._ethnic)
             return
         if name in ("legitimacy", "blue_legitimacy"):
             self.legitimacies[BLUE] = float(value)
@@ -708,7 +725,7 @@ class _Epstein(mesa.Model):
                                 self.active_threshold, self.arrest_prob_constant, self._fission)
         with _GUARD():
             self._n = step_kernel(self.seed_key, self.t, self._ipar, self._fpar, self._n, self.occ,
-                                  self._ag, self._af, self.field, self._rows, self._vis,
+                                  self._ag, self._af, self._field, self._rows, self._vis,
                                   self._cvis, self._adj, self._order, self._buf, self._out)
         self._count(self._out)
         self.datacollector.collect(self)

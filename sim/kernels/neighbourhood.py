@@ -3,7 +3,8 @@
 A grid model asks one question over and over: how many agents of each kind lie within radius r
 of this cell?  The answers here are plain loops over contiguous arrays:
 
-* :func:`count_field` counts around every cell at once (to build a field or to check one);
+* :func:`count_field` counts around every cell at once (to check a field), and
+  :func:`kept_field` builds the same counts in the form :func:`add_footprint` keeps;
 * :func:`add_footprint` keeps such a field current when one agent arrives or leaves, so that a
   model whose agents act one after another (random sequential activation) reads a count in O(1)
   and pays only when something countable changes.  Per-step prefix sums cannot serve such
@@ -20,6 +21,12 @@ Two descriptions of one neighbourhood:
 
 Count fields therefore count the closed neighbourhood, the cell itself included: an agent
 reading the field at its own cell subtracts itself where it counts.
+
+A field kept with footprints is stored with every row twice over, ``[kinds, H, 2W]`` (see
+:func:`kept_field`): the count at (y, x) is the sum of columns x and x + W (:func:`count_at`).
+A footprint's row then always lies in one contiguous run, never split at the torus's seam:
+the split's branch and second loop cost more, over the many footprints of a step, than the
+second load of each read.  :func:`fold` turns a kept field into plain counts.
 
 Shapes:
 
@@ -90,15 +97,15 @@ def spans(radius: float, shape: str, width: int, height: int) -> np.ndarray:
 
 @njit(cache=True)
 def add_footprint(field, k, y, x, rows, delta):
-    """Add ``delta`` to layer ``k`` of ``field`` at every cell whose closed neighbourhood holds
-    (y, x).
+    """Add ``delta`` to layer ``k`` of the kept ``field`` at every cell whose closed
+    neighbourhood holds (y, x).
 
     Those are the cells (y, x) minus an offset; for the symmetric shapes here that is the same
     set as (y, x) plus an offset, but subtracting keeps the rule right for any spans.  Fields
-    are 3-D (``[kinds, H, W]``) so that one array carries every layer: numba pays reference
+    are 3-D (``[kinds, H, 2W]``) so that one array carries every layer: numba pays reference
     counting per array argument, which adds up for calls made for every agent.
     """
-    height, width = field.shape[1], field.shape[2]
+    height, width = field.shape[1], field.shape[2] // 2
     # Unsigned indices spare numba's test for negative (from-the-end) indices on every access.
     layer = np.uint64(k)
     for r in range(rows.shape[0]):
@@ -109,26 +116,39 @@ def add_footprint(field, k, y, x, rows, delta):
         start = x + rows[r, 3]
         if start >= width:
             start -= width
-        end = start + rows[r, 2]
-        if end <= width:
-            for xx in range(np.uint64(start), np.uint64(end)):
-                field[layer, row, xx] += delta
-        else:
-            for xx in range(np.uint64(start), np.uint64(width)):
-                field[layer, row, xx] += delta
-            for xx in range(np.uint64(end - width)):
-                field[layer, row, xx] += delta
+        # A run is at most W long, so from a start below W it ends within the doubled row.
+        for xx in range(np.uint64(start), np.uint64(start + rows[r, 2])):
+            field[layer, row, xx] += delta
+
+
+@njit(cache=True, inline="always")
+def count_at(field, k, y, x):
+    """The count of layer ``k`` of a kept field at cell (y, x)."""
+    return field[np.uint64(k), np.uint64(y), np.uint64(x)] + field[
+        np.uint64(k), np.uint64(y), np.uint64(x + field.shape[2] // 2)]
 
 
 @njit(cache=True)
-def count_field(kind_grid, n_kinds, rows):
-    """For every cell, the number of cells of each kind (``kind_grid`` >= 0; negative is empty)
-    in its closed neighbourhood: int32 ``[n_kinds, H, W]``."""
+def kept_field(kind_grid, n_kinds, rows):
+    """The field that :func:`add_footprint` keeps, built from a grid of kind codes
+    (``kind_grid`` >= 0; negative is empty): int32 ``[n_kinds, H, 2W]``, each row twice over."""
     height, width = kind_grid.shape
-    field = np.zeros((n_kinds, height, width), dtype=np.int32)
+    field = np.zeros((n_kinds, height, 2 * width), dtype=np.int32)
     for y in range(height):
         for x in range(width):
             k = kind_grid[y, x]
             if 0 <= k < n_kinds:
                 add_footprint(field, k, y, x, rows, 1)
     return field
+
+
+def fold(field: np.ndarray) -> np.ndarray:
+    """The counts of a kept field, int32 ``[kinds, H, W]``: its two copies of each row added."""
+    width = field.shape[2] // 2
+    return field[:, :, :width] + field[:, :, width:]
+
+
+def count_field(kind_grid: np.ndarray, n_kinds: int, rows: np.ndarray) -> np.ndarray:
+    """For every cell, the number of cells of each kind (``kind_grid`` >= 0; negative is empty)
+    in its closed neighbourhood: int32 ``[n_kinds, H, W]``."""
+    return fold(kept_field(kind_grid, n_kinds, rows))
