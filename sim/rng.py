@@ -70,20 +70,23 @@ def step_key(seed, step):
 
 
 @njit(cache=True)
-def draw_key(key, entity, purpose):
-    """The part of a draw's hash that (seed, step, entity, purpose) fixes, for
-    ``key = step_key(seed, step)``.  A search that may need several draws for one entity (an
-    empty cell, tried again and again) hashes this once and takes each try's bits with
-    :func:`bits_keyed`: the tries then wait on one round of mixing each, not on each other."""
-    h = mix64(key ^ (np.uint64(entity) + _GOLDEN))
-    return mix64(h ^ (np.uint64(purpose) + _GOLDEN))
+def stream_key(key, purpose):
+    """The start of the stream of (seed, step, purpose), for ``key = step_key(seed, step)``.
+
+    A kernel that draws for many entities of one purpose in a step (a shuffle, a search for an
+    empty cell tried again and again) hashes this once and reads position i of the stream with
+    :func:`stream_bits`: one round of mixing a draw, and no draw waits on another.
+    """
+    return mix64(key ^ (np.uint64(purpose) + _GOLDEN))
 
 
-@njit(cache=True)
-def bits_keyed(entity_key, k):
-    """The 64 random bits of (seed, step, entity, purpose, k) for
-    ``entity_key = draw_key(step_key(seed, step), entity, purpose)``."""
-    return mix64(entity_key ^ (np.uint64(k) + _GOLDEN))
+@njit(cache=True, inline="always")
+def stream_bits(stream, i):
+    """The 64 random bits at position ``i`` of a stream: splitmix64's output, a Weyl sequence
+    (steps of the golden ratio) through the finaliser, started where :func:`stream_key` says.
+    Streams of other steps or purposes start at unrelated points of the 2^64 cycle, so they
+    share a position only with negligible probability."""
+    return mix64(stream + np.uint64(i) * _GOLDEN)
 
 
 @njit(cache=True, inline="always")
@@ -98,7 +101,10 @@ def below(bits, half, n):
 def uniform_keyed(key, entity, purpose, k):
     """:func:`uniform` of (seed, step, entity, purpose, k) for ``key = step_key(seed, step)``:
     the same number, with two fewer rounds of mixing."""
-    return float(bits_keyed(draw_key(key, entity, purpose), k) >> _S11) * _INV53
+    h = mix64(key ^ (np.uint64(entity) + _GOLDEN))
+    h = mix64(h ^ (np.uint64(purpose) + _GOLDEN))
+    h = mix64(h ^ (np.uint64(k) + _GOLDEN))
+    return float(h >> _S11) * _INV53
 
 
 @njit(cache=True)

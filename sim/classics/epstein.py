@@ -101,6 +101,8 @@ F_LEGIT_BLUE, F_LEGIT_GREEN, F_THRESHOLD, F_K, F_FISSION, F_TABLE = range(6)
 N_OUT = 14
 
 _TRIES = 32
+# Stream positions an entity may use in one search: _TRIES / 2 draws of two tries, then one.
+_STREAM_STRIDE = 32
 # np.errstate costs 2 us a step; only plain Python (NUMBA_DISABLE_JIT) wraps uint64 with warnings.
 _GUARD = quiet if numba.config.DISABLE_JIT else contextlib.nullcontext
 
@@ -146,22 +148,23 @@ def _near(y, x, off, j, height, width):
 
 
 @njit(cache=True, inline="always")
-def _free_near(key, entity, purpose, occ, y, x, off):
+def _free_near(stream, entity, occ, y, x, off):
     """A uniformly chosen empty cell among (y, x) + offsets, as (row, column); (-1, -1) if none
     (a pair: a flat index would cost an integer division to take apart, in the hot loop).
 
-    A few keyed tries first (the grid is mostly a quarter empty), then a full enumeration: each
-    branch picks uniformly among the empty cells, so the mix does too.  Each 64-bit draw gives
-    two tries (:func:`sim.rng.below` on each half, bias below n / 2^32), and every draw hangs
-    on the entity's key alone, so the processor runs the tries ahead of the test that ends them.
+    A few tries first (the grid is mostly a quarter empty), then a full enumeration: each
+    branch picks uniformly among the empty cells, so the mix does too.  The draws are positions
+    ``entity * 32 + k`` of the purpose's ``stream`` (:func:`sim.rng.stream_key`), each giving
+    two tries (:func:`sim.rng.below` on its halves, bias below n / 2^32): no try waits on
+    another's draw, so the processor runs them ahead of the test that ends the search.
     """
     height, width = occ.shape
     n = off.shape[1]
     if n == 0:
         return -1, -1
-    entity_key = rng.draw_key(key, entity, purpose)
+    first = np.uint64(entity) * np.uint64(_STREAM_STRIDE)
     for k in range(_TRIES // 2):
-        bits = rng.bits_keyed(entity_key, k)
+        bits = rng.stream_bits(stream, first + np.uint64(k))
         for half in range(2):
             yy, xx = _near(y, x, off, rng.below(bits, half, n), height, width)
             # Unsigned indices spare numba's test for negative indices (this is the hot loop).
@@ -174,7 +177,7 @@ def _free_near(key, entity, purpose, occ, y, x, off):
             empty += 1
     if empty == 0:
         return -1, -1
-    m = rng.below(rng.bits_keyed(entity_key, _TRIES // 2), 0, empty)
+    m = rng.below(rng.stream_bits(stream, first + np.uint64(_TRIES // 2)), 0, empty)
     for j in range(n):
         yy, xx = _near(y, x, off, j, height, width)
         if occ[yy, xx] < 0:
@@ -283,7 +286,7 @@ def _release(key, i, occ, ag, vis):
     y = ag[i, Y]
     x = ag[i, X]
     if occ[y, x] >= 0:
-        y, x = _free_near(key, i, RELEASE, occ, y, x, vis)
+        y, x = _free_near(rng.stream_key(key, RELEASE), i, occ, y, x, vis)
     if y < 0:
         cell = _free_anywhere(key, i, RELEASE, occ)
         if cell < 0:
@@ -321,7 +324,7 @@ def _kill(key, i, leave, occ, ag, field, rows, vis, buf, out):
 def _fission(key, i, n_used, occ, ag, af, field, rows, adj, out):
     """Model II: a child (same group, hardship, risk aversion) on a free adjacent cell.
     Returns the new ``n_used``."""
-    y, x = _free_near(key, i, BIRTH_CELL, occ, ag[i, Y], ag[i, X], adj)
+    y, x = _free_near(rng.stream_key(key, BIRTH_CELL), i, occ, ag[i, Y], ag[i, X], adj)
     if y < 0:
         return n_used
     c = n_used
@@ -356,6 +359,7 @@ def step_kernel(seed, t, ipar, fpar, n_used, occ, ag, af, field, rows, vis, cvis
     leave = ipar[I_LEAVE] != 0
     movement = ipar[I_MOVEMENT] != 0
     key = rng.step_key(seed, t)
+    moves = rng.stream_key(key, MOVE)
     for j in range(N_OUT):
         out[j] = 0
     m = 0
@@ -364,10 +368,9 @@ def step_kernel(seed, t, ipar, fpar, n_used, occ, ag, af, field, rows, vis, cvis
             order[m] = i
             m += 1
     if ipar[I_SEQUENTIAL] == 0:
-        # One key for the whole shuffle: swap j draws k = j, one round of mixing each.
-        order_key = rng.draw_key(key, 0, ORDER)
+        shuffle = rng.stream_key(key, ORDER)
         for j in range(m - 1, 0, -1):
-            r = rng.below(rng.bits_keyed(order_key, j), 0, j + 1)
+            r = rng.below(rng.stream_bits(shuffle, j), 0, j + 1)
             tmp = order[j]
             order[j] = order[r]
             order[r] = tmp
@@ -382,7 +385,7 @@ def step_kernel(seed, t, ipar, fpar, n_used, occ, ag, af, field, rows, vis, cvis
             if ipar[I_SAME_VISION] == 0 or count_at(field, ACTIVE_NEAR, y, x) > 0:
                 _arrest(key, i, ipar, occ, ag, field, rows, cvis, buf, out)
             if ipar[I_COP_MOVEMENT] != 0:
-                yy, xx = _free_near(key, i, MOVE, occ, y, x, cvis)
+                yy, xx = _free_near(moves, i, occ, y, x, cvis)
                 if yy >= 0:
                     add_footprint(field, COPS_NEAR, y, x, rows, -1)
                     occ[y, x] = -1
@@ -430,7 +433,7 @@ def step_kernel(seed, t, ipar, fpar, n_used, occ, ag, af, field, rows, vis, cvis
         if ethnic and rebel:
             moved = _kill(key, i, leave, occ, ag, field, rows, vis, buf, out)
         if movement and not moved:
-            yy, xx = _free_near(key, i, MOVE, occ, y, x, vis)
+            yy, xx = _free_near(moves, i, occ, y, x, vis)
             if yy >= 0:
                 if ethnic or rebel:
                     _move(i, yy, xx, occ, ag, field, rows, ethnic)
