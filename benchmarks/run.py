@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,33 +29,55 @@ def machine() -> str:
             f"{platform.python_version()}, Mesa {mesa.__version__}, numba {numba.__version__}")
 
 
-def _isolated(module: str, function: str, *args) -> object:
-    """Call ``benchmarks.<module>.<function>(*args)`` in a fresh process.
+class PeerError(RuntimeError):
+    """A benchmark could not run under the interpreter it was given."""
+
+
+def _isolated(module: str, function: str, *args, python: str = sys.executable) -> object:
+    """Call ``benchmarks.<module>.<function>(*args)`` in a fresh process of ``python``.
 
     Each section gets its own interpreter: Mesa 3.3 keeps finished models alive, and a heap of
-    its agents makes the garbage collector slow down whatever is timed after it.
+    its agents makes the garbage collector slow down whatever is timed after it.  Another
+    interpreter (another Python and Mesa) finds this checkout on ``PYTHONPATH``.
     """
     code = (f"import json, sys; from benchmarks.{module} import {function}; "
             f"print(json.dumps({function}(*json.loads(sys.argv[1]))))")
-    done = subprocess.run([sys.executable, "-c", code, json.dumps(args)], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+    try:
+        done = subprocess.run([python, "-c", code, json.dumps(args)], cwd=ROOT, env=env,
+                              capture_output=True, text=True, check=False)
+    except OSError as err:
+        raise PeerError(f"{python}: cannot run it ({err.strerror})") from None
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        raise PeerError(f"{python}: {module}.{function} failed: {lines[-1]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(tiny: bool = False, only: set[str] | None = None, report: bool = False) -> dict:
-    """Run the chosen benchmarks and print their table; return the figures."""
+def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
+        mesa_pythons: Sequence[str] = ()) -> dict:
+    """Run the chosen benchmarks and print their table; return the figures.
+
+    ``mesa_pythons``: further interpreters (each with its own Mesa, e.g. Python 3.12 with Mesa
+    3.5) under which the Epstein comparison runs too, after this one's.
+    """
     plan = TINY if tiny else FULL
     want = only or {"epstein", "kernels", "scale", "build", "startup", "profile", "sweep"}
     figures: dict = {"machine": machine()}
     print(f"Blowback benchmarks on {figures['machine']}")
     if "epstein" in want:
-        figures["epstein"] = [_isolated("epstein", "compare", *args) for args in plan["epstein"]]
+        figures["epstein"] = [_isolated("epstein", "compare", *args, python=python)
+                              for python in (sys.executable, *mesa_pythons)
+                              for args in plan["epstein"]]
         print("\nEpstein's civil violence: ours vs Mesa's example (vision 7, density 0.7, "
-              "cops 0.074)")
-        print(f"{'grid':>9} {'agents':>7} {'Mesa agent-steps/s':>19} {'ours':>14} {'ratio':>8}")
+              "cops 0.074), both under the same interpreter")
+        print(f"{'Mesa':>6} {'Python':>7} {'grid':>9} {'agents':>7} {'Mesa agent-steps/s':>19} "
+              f"{'ours':>14} {'ratio':>8}")
         for r in figures["epstein"]:
-            print(f"{r['grid']:>9} {r['agents']:>7} {r['mesa_agent_steps_per_s']:>19,.0f} "
-                  f"{r['ours_agent_steps_per_s']:>14,.0f} {r['ratio']:>7,.0f}x")
+            print(f"{r['mesa']:>6} {r['python']:>7} {r['grid']:>9} {r['agents']:>7} "
+                  f"{r['mesa_agent_steps_per_s']:>19,.0f} {r['ours_agent_steps_per_s']:>14,.0f} "
+                  f"{r['ratio']:>7,.0f}x")
     if "kernels" in want:
         figures["kernels"] = _isolated("conflict", "kernels", *plan["kernels"])
         n, _, bands = plan["kernels"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -113,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--only", help="comma-separated subset of: " + ", ".join(BENCHMARKS))
     bench.add_argument("--report", action="store_true",
                        help="also write docs/performance.json and docs/img/performance.png")
+    bench.add_argument("--mesa-python", action="append", default=[], metavar="PYTHON",
+                       help="also compare Epstein's classic with the Mesa of this interpreter "
+                       "(e.g. a Python 3.12 environment with Mesa 3.5 and numba); repeatable")
 
     dash = sub.add_parser("dashboard", help="the seminar dashboard in the browser (needs the "
                           "dashboard extra)")
@@ -354,10 +358,20 @@ def _bench(args) -> int:
         print("blowback: error: bench: the benchmarks live in a source checkout "
               f"(benchmarks/ not found beside {root / 'sim'})", file=sys.stderr)
         return EXIT_USAGE
+    for python in args.mesa_python:
+        if not (shutil.which(python) or os.access(python, os.X_OK)):
+            print(f"blowback: error: --mesa-python: {python!r} is not an executable "
+                  "interpreter; allowed: the path of a Python with Mesa and numba",
+                  file=sys.stderr)
+            return EXIT_USAGE
     sys.path.insert(0, str(root))
-    from benchmarks.run import run
+    from benchmarks.run import PeerError, run
 
-    run(tiny=args.tiny, only=only, report=args.report)
+    try:
+        run(tiny=args.tiny, only=only, report=args.report, mesa_pythons=args.mesa_python)
+    except PeerError as err:
+        print(f"blowback: error: bench: {err}", file=sys.stderr)
+        return 1
     return 0
 
 
