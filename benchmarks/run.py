@@ -123,29 +123,7 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
               f"{sw['jobs']} plain loops side by side {sw['loops_s']:.0f} s; overhead of the "
               f"sweep against them {sw['overhead']:+.1%}")
     if report:
-        _report(figures)
+        from benchmarks.report import write
+
+        print("\nReport written: " + ", ".join(str(p) for p in write(figures)))
     return figures
-
-
-def _report(figures: dict) -> None:
-    """Write the figures (JSON) and the log-log plot of time per step against communities."""
-    import matplotlib.pyplot as plt
-
-    out = ROOT / "docs" / "img"
-    out.mkdir(parents=True, exist_ok=True)
-    (ROOT / "docs" / "performance.json").write_text(json.dumps(figures, indent=2) + "\n")
-    if "scale" in figures:
-        n = [r["communities"] for r in figures["scale"]]
-        ms = [r["ms_per_step"] for r in figures["scale"]]
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        ax.loglog(n, ms, "o-", color="#8c2d04", label="measured")
-        ax.loglog(n, [ms[0] * k / n[0] for k in n], ":", color="0.5", label="linear in size")
-        ax.set_xlabel("communities")
-        ax.set_ylabel("ms per weekly step")
-        ax.set_title("Blowback: time per step against size")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out / "performance.png", dpi=120)
-        plt.close(fig)
-    print(f"\nReport written: {ROOT / 'docs' / 'performance.json'}, "
-          f"{out / 'performance.png'}")

@@ -45,3 +45,37 @@ def test_bench_compares_under_another_interpreter_and_names_a_bad_one(tmp_path):
                             cwd=ROOT, timeout=300)
     assert failed.returncode == 1 and str(broken) in failed.stderr
     assert "no mesa here" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def _figures(ratio: float, slowest_kernel: float) -> dict:
+    """Figures shaped as a run's, with chosen values: what the report makes of them."""
+    return {"machine": "test", "epstein": [
+        {"mesa": "3.5.1", "python": "3.12.1", "grid": "40x40", "agents": 1223,
+         "mesa_agent_steps_per_s": 40e3, "ours_agent_steps_per_s": 40e3 * ratio,
+         "ratio": ratio, "median_ratio": ratio}],
+        "kernels": [{"kernel": "recruit", "speedup": 500.0},
+                    {"kernel": "band_losses", "speedup": slowest_kernel}],
+        "scale": [{"communities": n, "ms_per_step": ms, "community_steps_per_s": n / ms * 1e3,
+                   "ns_per_community_step": ms * 1e6 / n}
+                  for n, ms in ((10_000, 2.0), (1_000_000, 40.0))]}
+
+
+def test_report_names_each_missed_target_and_rewrites_only_its_table(tmp_path):
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.report import BEGIN, END, table, write
+
+    met = table(_figures(ratio=420.0, slowest_kernel=120.0))
+    assert "target not met" not in met and "**420×**" in met
+    missed = table(_figures(ratio=250.0, slowest_kernel=94.0)).splitlines()
+    assert [("not met" in line) for line in missed[2:]] == [True, True, False, False, False]
+    assert "`band_losses`" in missed[3]
+
+    (tmp_path / "docs").mkdir()
+    doc = tmp_path / "docs" / "PERFORMANCE.md"
+    doc.write_text(f"# Performance\n\n{BEGIN}\nold table\n{END}\n\nNotes kept.\n")
+    written = write(_figures(ratio=420.0, slowest_kernel=120.0), root=tmp_path)
+    assert {p.name for p in written} == {"performance.json", "performance.png",
+                                         "PERFORMANCE.md"}
+    text = doc.read_text()
+    assert "old table" not in text and met in text and text.endswith("\n\nNotes kept.\n")
+    assert not [p for p in (tmp_path / "docs").iterdir() if p.name.startswith(".")]
