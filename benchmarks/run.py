@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -20,13 +21,16 @@ TINY = dict(epstein=((12, 2, 5),), kernels=(300, 2, 20), scale=((1_000, 3_000), 
 
 def machine() -> str:
     """The machine, in words."""
-    import os
-
     import mesa
     import numba
 
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, Mesa {mesa.__version__}, numba {numba.__version__}")
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        names = [line.split(":", 1)[1].strip() for line in
+                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
+        cpu = f"{names[0]} ({cpu})" if names else cpu
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, Mesa "
+            f"{mesa.__version__}, numba {numba.__version__}")
 
 
 class PeerError(RuntimeError):

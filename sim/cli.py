@@ -113,7 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--tiny", action="store_true", help="tiny sizes (seconds; for tests)")
     bench.add_argument("--only", help="comma-separated subset of: " + ", ".join(BENCHMARKS))
     bench.add_argument("--report", action="store_true",
-                       help="also write docs/performance.json and docs/img/performance.png")
+                       help="also write docs/performance.json, docs/img/performance.png and "
+                       "the table of docs/PERFORMANCE.md")
     bench.add_argument("--mesa-python", action="append", default=[], metavar="PYTHON",
                        help="also compare Epstein's classic with the Mesa of this interpreter "
                        "(e.g. a Python 3.12 environment with Mesa 3.5 and numba); repeatable")

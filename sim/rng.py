@@ -8,6 +8,11 @@ a hash of its key (splitmix64's finaliser applied along the key), so:
 * two scenarios on one seed see the same draw for the same (step, entity, purpose): common
   random numbers, which make paired comparisons of regimes precise with few seeds.
 
+Draws made for every entity of a step, several each (a shuffle, searches for an empty cell),
+can instead read a stream: :func:`stream_key` hashes (seed, step, purpose) once, and
+:func:`stream_bits` gives position ``i`` (the caller's function of entity and k) with one round
+of mixing.  Still a pure function of the key, with the same guarantees.
+
 In plain Python the uint64 arithmetic wraps with ``RuntimeWarning``; callers run kernels under
 ``np.errstate(over="ignore")`` (see :func:`sim.kernels.quiet`).
 """
@@ -91,8 +96,8 @@ def stream_bits(stream, i):
 
 @njit(cache=True, inline="always")
 def below(bits, half, n):
-    """An index on 0 .. n-1 from one 32-bit half (0 high, 1 low) of 64 random ``bits``:
-    Lemire's multiply-shift, whose bias is below n / 2^32, with no division."""
+    """An index on 0 .. n-1 (n below 2^32) from one 32-bit half (0 high, 1 low) of 64 random
+    ``bits``: Lemire's multiply-shift, whose bias is below n / 2^32, with no division."""
     b = bits >> _S32 if half == 0 else bits & _LOW32
     return int((b * np.uint64(n)) >> _S32)
 

@@ -13,8 +13,10 @@ sequential activation, as in Epstein's Ascape code and in Mesa's ``shuffle_do``)
 sees the moves and arrests of those before it.  That is why counts come from fields kept current
 with footprints (:mod:`sim.kernels.neighbourhood`) rather than from per-step prefix sums.
 
-Every draw is ``sim.rng.uniform(seed, step, entity, purpose, k)`` with this module's purposes
-(100 and up): results do not depend on thread count or on ``NUMBA_DISABLE_JIT``.
+Every draw is a function of (seed, step, entity, purpose, k) with this module's purposes (100
+and up): ``sim.rng.uniform``, or for the shuffle and the searches for a cell, made for every
+agent every step, a position of the purpose's ``sim.rng`` stream.  Results do not depend on
+thread count or on ``NUMBA_DISABLE_JIT``.
 
 ``python -m sim.classics.epstein outbursts RUN.toml`` measures waiting times and sizes of
 outbursts; ``python -m sim.classics.epstein bench`` times the model against Mesa's example.
