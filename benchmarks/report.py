@@ -4,8 +4,6 @@ docs/PERFORMANCE.md, each row against its target, all from the one run's figures
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,11 +77,10 @@ def table(figures: dict) -> str:
 
 
 def _replace(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: never half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` as the sweep writes its files: never half a file."""
+    from sim.sweep import _write_atomic
+
+    _write_atomic(path, lambda tmp: tmp.write_text(text))
 
 
 def write(figures: dict, root: Path = ROOT) -> list[Path]:

@@ -33,8 +33,8 @@ def machine() -> str:
             f"{mesa.__version__}, numba {numba.__version__}")
 
 
-class PeerError(RuntimeError):
-    """A benchmark could not run under the interpreter it was given."""
+class BenchmarkError(RuntimeError):
+    """A benchmark section failed in its process (under this or another interpreter)."""
 
 
 def _isolated(module: str, function: str, *args, python: str = sys.executable) -> object:
@@ -52,10 +52,10 @@ def _isolated(module: str, function: str, *args, python: str = sys.executable) -
         done = subprocess.run([python, "-c", code, json.dumps(args)], cwd=ROOT, env=env,
                               capture_output=True, text=True, check=False)
     except OSError as err:
-        raise PeerError(f"{python}: cannot run it ({err.strerror})") from None
+        raise BenchmarkError(f"{python}: cannot run it ({err.strerror})") from None
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
-        raise PeerError(f"{python}: {module}.{function} failed: {lines[-1]}")
+        raise BenchmarkError(f"{python}: {module}.{function} failed: {lines[-1]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

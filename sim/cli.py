@@ -366,11 +366,11 @@ def _bench(args) -> int:
                   file=sys.stderr)
             return EXIT_USAGE
     sys.path.insert(0, str(root))
-    from benchmarks.run import PeerError, run
+    from benchmarks.run import BenchmarkError, run
 
     try:
         run(tiny=args.tiny, only=only, report=args.report, mesa_pythons=args.mesa_python)
-    except PeerError as err:
+    except BenchmarkError as err:
         print(f"blowback: error: bench: {err}", file=sys.stderr)
         return 1
     return 0
