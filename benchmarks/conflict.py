@@ -21,7 +21,7 @@ KERNELS = ("aggregate_cells", "locate_units", "intelligence", "deploy_forces", "
 
 
 def _scenario(communities: int, steps: int = 520, bands: int | None = None):
-    from sim.scenario import load_scenario
+    from sim.core.scenario import load_scenario
 
     changes = {"map.communities": communities, "run.steps": steps}
     if bands is not None:
@@ -33,8 +33,8 @@ def _scenario(communities: int, steps: int = 520, bands: int | None = None):
 
 def capture_kernel_calls(communities: int, bands: int | None = None) -> dict[str, tuple]:
     """The arguments each kernel received in one week of a warmed-up model (deep copies)."""
-    import sim.model as model_module
-    from sim.model import BlowbackModel
+    import sim.core.model as model_module
+    from sim.core.model import BlowbackModel
 
     model = BlowbackModel(_scenario(communities, bands=bands), agents=False)
     model.run(4)
@@ -79,7 +79,7 @@ def _time_call(fn, args, repeats: int) -> float:
 
 _PLAIN = """
 import json, pickle, sys
-import sim.model as model_module
+import sim.core.model as model_module
 from benchmarks.conflict import _time_call
 calls = pickle.load(open(sys.argv[1], "rb"))
 print(json.dumps({name: _time_call(getattr(model_module, name), args, int(sys.argv[2]))
@@ -116,7 +116,7 @@ def kernels(communities: int, repeats: int, bands: int | None = None) -> list[di
 
 def scale(sizes: list[int], steps: int) -> list[dict]:
     """Whole-model weekly step at each size: ms per step and community-steps per second."""
-    from sim.model import BlowbackModel
+    from sim.core.model import BlowbackModel
 
     rows = []
     for n in sizes:
@@ -133,8 +133,8 @@ def scale(sizes: list[int], steps: int) -> list[dict]:
 
 _BUILD = """
 import json, resource, sys, time
-from sim.model import BlowbackModel
-from sim.scenario import load_scenario
+from sim.core.model import BlowbackModel
+from sim.core.scenario import load_scenario
 s = load_scenario(sys.argv[1]).with_overrides(**{"map.communities": int(sys.argv[2])})
 BlowbackModel(s.with_overrides(**{"map.communities": 1000}), agents=False)  # compile, warm
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -172,7 +172,7 @@ def startup() -> dict:
 
 def profile(communities: int, repeats: int) -> dict:
     """Where a weekly step's time goes at one size: each kernel (compiled) and the rest."""
-    from sim.model import BlowbackModel
+    from sim.core.model import BlowbackModel
 
     kernel_ms = {name: _time_call(kernel, args, repeats) * 1e3
                  for name, (kernel, args) in capture_kernel_calls(communities).items()}

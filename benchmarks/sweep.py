@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 _LOOP = """
 import sys, numba
-from sim.compare import run_one
-from sim.scenario import load_scenario
+from sim.experiments.compare import run_one
+from sim.core.scenario import load_scenario
 numba.set_num_threads(1)
 s = load_scenario(sys.argv[1])
 for seed in range(int(sys.argv[2]), int(sys.argv[3]) + 1):

@@ -7,9 +7,9 @@ The three-line start::
     s.plot(); df = s.results
 """
 
-from sim.model import BlowbackModel
-from sim.scenario import Scenario, ScenarioError, default_scenario, load_scenario
-from sim.simulation import Sim
+from sim.core.model import BlowbackModel
+from sim.core.scenario import Scenario, ScenarioError, default_scenario, load_scenario
+from sim.interfaces.simulation import Sim
 
 __version__ = "0.1.0"
 __all__ = ["BlowbackModel", "Scenario", "ScenarioError", "Sim", "default_scenario",

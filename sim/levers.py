@@ -8,7 +8,7 @@ enforcement in :mod:`sim.rent` and :mod:`sim.sanctions`; their cost in :mod:`sim
 
 from __future__ import annotations
 
-from sim.state import STATE
+from sim.core.state import STATE
 
 
 def train_state_forces(forces, p: dict, partner_present: bool) -> None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim import rng
-from sim.state import CONTRACTOR
+from sim.core import rng
+from sim.core.state import CONTRACTOR
 
 
 @dataclass

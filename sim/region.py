@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import rng
+from sim.core import rng
 
 
 def update_region(model, border_violence: np.ndarray, territory_gain: float,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim import rng
+from sim.core import rng
 
 
 def escalate(model, documented_contractor: float) -> float:

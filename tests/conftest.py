@@ -10,7 +10,7 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache" / "tests"))
 
 import pytest  # noqa: E402
 
-from sim.scenario import load_scenario  # noqa: E402
+from sim.core.scenario import load_scenario  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
 

@@ -1,4 +1,5 @@
-"""`blowback analyse`: tables with intervals, paired differences, figures; `sim.results.load`."""
+"""`blowback analyse`: tables with intervals, paired differences, figures;
+`sim.experiments.results.load`."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from sim import results
-from sim.analysis import AnalysisError, analyse
+from sim.experiments import results
+from sim.experiments.analysis import AnalysisError, analyse
 
 
 def blowback(*args: str) -> subprocess.CompletedProcess:

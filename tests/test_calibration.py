@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from conftest import ROOT, SCENARIOS
 
-from sim import calibration, reference
-from sim.cli import main
-from sim.scenario import ScenarioError, load_scenario
+from sim.core.scenario import ScenarioError, load_scenario
+from sim.experiments import calibration, reference
+from sim.interfaces.cli import main
 
 GOOD = """
 name = "tiny"
@@ -114,7 +114,7 @@ def test_calibrate_end_to_end_at_a_tiny_size(tmp_path):
     out = tmp_path / "out"
     foreign = tmp_path / "mine.toml"
     foreign.write_text("name = 'keep me'\n")
-    cmd = [sys.executable, "-m", "sim.cli", "calibrate", str(path), "--jobs", "1"]
+    cmd = [sys.executable, "-m", "sim.interfaces.cli", "calibrate", str(path), "--jobs", "1"]
     refused = subprocess.run([*cmd, "--out", str(out), "--scenario-out", str(foreign)],
                              capture_output=True, text=True, cwd=ROOT)
     assert refused.returncode == 2 and "not written by blowback calibrate" in refused.stderr

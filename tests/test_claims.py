@@ -1,4 +1,5 @@
-"""The literature's patterns (sim.claims) at test size: each condition of each claim is a test.
+"""The literature's patterns (sim.experiments.claims) at test size: each condition of each claim is
+a test.
 
 The model does not reproduce every published pattern.  A condition it misses is marked
 ``xfail(strict=True)`` with the numbers measured at this size, so that the miss stays visible in
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim import claims
+from sim.experiments import claims
 
 SEEDS = [1, 2, 3, 4]
 # Smaller designs than `blowback validate`'s, so the suite stays short.

@@ -104,7 +104,7 @@ def test_compare_results_do_not_depend_on_workers(tmp_path):
 
 
 def test_scenario_explain_lists_every_parameter():
-    from sim.parameters import PARAMETERS
+    from sim.core.parameters import PARAMETERS
 
     done = blowback("scenario", "--explain")
     assert done.returncode == 0

@@ -14,11 +14,11 @@ import solara
 import solara.widgets
 from conftest import ROOT, small
 
-from sim.dashboard import charts
-from sim.dashboard import map as world_map
-from sim.dashboard.session import INJECTIONS, LEVERS, Session, scenario_choices
-from sim.parameters import BY_NAME
-from sim.state import CONTRACTOR
+from sim.core.parameters import BY_NAME
+from sim.core.state import CONTRACTOR
+from sim.interfaces.dashboard import charts
+from sim.interfaces.dashboard import map as world_map
+from sim.interfaces.dashboard.session import INJECTIONS, LEVERS, Session, scenario_choices
 
 
 @pytest.fixture
@@ -189,7 +189,7 @@ def _status(rc):
 def test_page_steps_and_a_slider_moves_the_model():
     import ipyvuetify as v
 
-    from sim.dashboard.app import Dashboard
+    from sim.interfaces.dashboard.app import Dashboard
 
     box, rc = solara.render(Dashboard(small("contractor_unchecked")), handle_error=False)
     try:
@@ -217,7 +217,7 @@ def test_page_steps_and_a_slider_moves_the_model():
 def test_page_side_by_side_draws_two_maps():
     import ipyvuetify as v
 
-    from sim.dashboard.app import Dashboard
+    from sim.interfaces.dashboard.app import Dashboard
 
     box, rc = solara.render(Dashboard(small("contractor_unchecked")), handle_error=False)
     try:

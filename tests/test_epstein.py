@@ -26,7 +26,7 @@ from sim.classics.epstein import (
     outbursts,
     round_half_even,
 )
-from sim.kernels.neighbourhood import count_field, offsets, spans
+from sim.classics.neighbourhood import count_field, offsets, spans
 
 RUNS = ROOT / "scenarios" / "epstein"
 

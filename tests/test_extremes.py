@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from test_properties import assert_outputs, assert_sound
 
-from sim.model import BlowbackModel
-from sim.parameters import PARAMETERS
-from sim.scenario import default_scenario
+from sim.core.model import BlowbackModel
+from sim.core.parameters import PARAMETERS
+from sim.core.scenario import default_scenario
 
 SMALL = {"map.communities": 150, "run.steps": 30}
 # Parameters that make the world (run.*, map.*) are varied separately: their ends are sizes.

@@ -26,11 +26,11 @@ import pytest
 from conftest import ROOT
 from test_sweep import GRID, _experiment
 
-from sim.cli import main
-from sim.compare import run_one
-from sim.experiment import load_experiment
-from sim.results import OutputError
-from sim.sweep import load, run_sweep
+from sim.experiments.compare import run_one
+from sim.experiments.experiment import load_experiment
+from sim.experiments.results import OutputError
+from sim.experiments.sweep import load, run_sweep
+from sim.interfaces.cli import main
 
 
 def _sweep_process(experiment: Path, out: Path, *extra: str) -> subprocess.Popen:

@@ -21,10 +21,10 @@ from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.cli import main
-from sim.experiment import TOP_KEYS, load_experiment
-from sim.parameters import BY_NAME, SECTIONS
-from sim.scenario import MAX_EXTENDS_DEPTH, TOP_LEVEL_KEYS, ScenarioError, load_scenario
+from sim.core.parameters import BY_NAME, SECTIONS
+from sim.core.scenario import MAX_EXTENDS_DEPTH, TOP_LEVEL_KEYS, ScenarioError, load_scenario
+from sim.experiments.experiment import TOP_KEYS, load_experiment
+from sim.interfaces.cli import main
 
 BAD = Path(__file__).parent / "bad_inputs"
 EXPECTED = tomllib.loads((BAD / "expected.toml").read_text(encoding="utf-8"))

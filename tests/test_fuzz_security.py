@@ -13,12 +13,12 @@ import pytest
 from conftest import ROOT
 from test_sweep import GRID, _experiment
 
-from sim.analysis import load as load_results
-from sim.cli import main
-from sim.experiment import load_experiment
-from sim.results import OutputError
-from sim.scenario import load_scenario
-from sim.sweep import load, load_series, run_sweep
+from sim.core.scenario import load_scenario
+from sim.experiments.analysis import load as load_results
+from sim.experiments.experiment import load_experiment
+from sim.experiments.results import OutputError
+from sim.experiments.sweep import load, load_series, run_sweep
+from sim.interfaces.cli import main
 
 SOURCES = sorted((ROOT / "sim").rglob("*.py"))
 CODE_LOADERS = {"pickle", "cPickle", "dill", "cloudpickle", "marshal", "shelve", "joblib"}
@@ -160,7 +160,7 @@ def test_a_resumed_sweep_does_not_follow_a_planted_link_out_of_its_folder(sweep_
 
 
 def test_the_dashboard_listens_on_loopback_unless_told_otherwise():
-    from sim.cli import _parser
+    from sim.interfaces.cli import _parser
 
     assert _parser().parse_args(["dashboard"]).host == "127.0.0.1"
     assert _parser().parse_args(["dashboard", "--host", "0.0.0.0"]).host == "0.0.0.0"

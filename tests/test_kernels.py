@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from conftest import ROOT, small
 
-import sim.model as model_module
-from sim import rng
+import sim.core.model as model_module
+from sim.core import rng
+from sim.core.model import BlowbackModel
 from sim.kernels import quiet
-from sim.model import BlowbackModel
 
 KERNELS = ("aggregate_cells", "locate_units", "intelligence", "deploy_forces", "move_bands",
            "force_operations", "insurgent_violence", "band_losses", "spread_news",
@@ -57,8 +57,8 @@ def test_whole_model_without_jit_matches_compiled():
     overrides = TINY | {"run.steps": 6}
     code = (
         "import json, sys\n"
-        "from sim.model import BlowbackModel\n"
-        "from sim.scenario import load_scenario\n"
+        "from sim.core.model import BlowbackModel\n"
+        "from sim.core.scenario import load_scenario\n"
         f"s = load_scenario({str(ROOT / 'scenarios' / 'contractor_unchecked.toml')!r})"
         f".with_overrides(**{overrides!r})\n"
         "m = BlowbackModel(s, agents=False).run()\n"
@@ -111,8 +111,8 @@ def test_results_do_not_depend_on_the_number_of_threads():
     """The parallel kernels write one row per iteration and reduce serially."""
     code = (
         "import json, sys\n"
-        "from sim.model import BlowbackModel\n"
-        "from sim.scenario import load_scenario\n"
+        "from sim.core.model import BlowbackModel\n"
+        "from sim.core.scenario import load_scenario\n"
         f"s = load_scenario({str(ROOT / 'scenarios' / 'contractor_unchecked.toml')!r})"
         ".with_overrides(**{'map.communities': 20000, 'run.steps': 30})\n"
         "m = BlowbackModel(s, agents=False).run()\n"

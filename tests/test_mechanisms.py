@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from conftest import small
 
-from sim import geography
+from sim.core.model import BlowbackModel
+from sim.core.scenario import from_dict
+from sim.core.state import CONTRACTOR, STATE
+from sim.experiments.results import summary
 from sim.kernels.attitudes import update_attitudes
 from sim.kernels.intelligence import intelligence
-from sim.model import BlowbackModel
-from sim.results import summary
-from sim.scenario import from_dict
-from sim.state import CONTRACTOR, STATE
+from sim.world import geography
 
 SEEDS = (1, 2, 3, 4)
 
@@ -296,7 +296,7 @@ def test_unchecked_contractor_is_worse_than_accountable_over_ten_years(seed):
     more recruitment."""
     from conftest import SCENARIOS
 
-    from sim.scenario import load_scenario
+    from sim.core.scenario import load_scenario
 
     def outcome(name):
         s = load_scenario(SCENARIOS / f"{name}.toml").with_overrides(**{"run.seed": seed})

@@ -8,9 +8,9 @@ import pytest
 from conftest import small
 
 from sim import Sim
-from sim.agents import Community, ContractorUnit, InsurgentBand, StateForceUnit
-from sim.model import SERIES, BlowbackModel
-from sim.scenario import from_dict
+from sim.core.model import SERIES, BlowbackModel
+from sim.core.scenario import from_dict
+from sim.world.agents import Community, ContractorUnit, InsurgentBand, StateForceUnit
 
 
 def _series(scenario) -> pd.DataFrame:

@@ -29,7 +29,7 @@ KEY_OUTPUTS: dict[str, list[str]] = {
         "len(s.results) == STEPS",
         "len(twin.results) == STEPS // 2 + 8",
         "len(communities_table) == COMMUNITIES",
-        "set(by_group.index) <= set(sim.geography.GROUPS)",
+        "set(by_group.index) <= set(sim.world.geography.GROUPS)",
     ],
     "02_mechanisms.ipynb": [
         "set(all_findings['mechanism']) == {f'M{k}' for k in range(1, 15)}",

@@ -17,14 +17,14 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import sim.events as events_module
-import sim.model as model_module
-from sim.geography import NEIGHBOURS, TOWNS
-from sim.model import SERIES, BlowbackModel
-from sim.parameters import PARAMETERS
-from sim.results import summary as summarise
-from sim.scenario import Scenario, default_scenario, from_dict
-from sim.state import CONTRACTOR, STATE
+import sim.core.model as model_module
+import sim.world.events as events_module
+from sim.core.model import SERIES, BlowbackModel
+from sim.core.parameters import PARAMETERS
+from sim.core.scenario import Scenario, default_scenario, from_dict
+from sim.core.state import CONTRACTOR, STATE
+from sim.experiments.results import summary as summarise
+from sim.world.geography import NEIGHBOURS, TOWNS
 
 # Deterministic: the same examples on every machine and run; nothing written to .hypothesis/.
 REPRODUCIBLE = dict(derandomize=True, database=None, deadline=None,

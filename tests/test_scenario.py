@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.parameters import BY_NAME, PARAMETERS
-from sim.scenario import (
+from sim.core.parameters import BY_NAME, PARAMETERS
+from sim.core.scenario import (
     Event,
     ScenarioError,
     default_scenario,

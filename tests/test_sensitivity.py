@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from sim import sensitivity
-from sim.experiment import load_experiment
+from sim.experiments import sensitivity
+from sim.experiments.experiment import load_experiment
 
 
 def _experiment(tmp_path, samples: int, sampler: str = "sobol"):

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from sim.experiment import load_experiment
-from sim.scenario import ScenarioError
-from sim.sweep import TEST_KILL_ENV, SweepError, load, load_series, run_sweep
+from sim.core.scenario import ScenarioError
+from sim.experiments.experiment import load_experiment
+from sim.experiments.sweep import TEST_KILL_ENV, SweepError, load, load_series, run_sweep
 
 SCENARIOS = ROOT / "scenarios"
 

@@ -11,11 +11,11 @@ State lives in numpy arrays (one slot per agent) and one occupancy grid; no Mesa
 exist.  Agents act one after another in a keyed random order drawn afresh each step (random
 sequential activation, as in Epstein's Ascape code and in Mesa's ``shuffle_do``), so each agent
 sees the moves and arrests of those before it.  That is why counts come from fields kept current
-with footprints (:mod:`sim.kernels.neighbourhood`) rather than from per-step prefix sums.
+with footprints (:mod:`sim.classics.neighbourhood`) rather than from per-step prefix sums.
 
 Every draw is a function of (seed, step, entity, purpose, k) with this module's purposes (100
-and up): ``sim.rng.uniform``, or for the shuffle and the searches for a cell, made for every
-agent every step, a position of the purpose's ``sim.rng`` stream.  Results do not depend on
+and up): ``sim.core.rng.uniform``, or for the shuffle and the searches for a cell, made for every
+agent every step, a position of the purpose's ``sim.core.rng`` stream.  Results do not depend on
 thread count or on ``NUMBA_DISABLE_JIT``.
 
 ``python -m sim.classics.epstein outbursts RUN.toml`` measures waiting times and sizes of
@@ -46,9 +46,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from sim import rng
-from sim.kernels import quiet
-from sim.kernels.neighbourhood import (
+from sim.classics.neighbourhood import (
     SHAPES,
     add_footprint,
     count_at,
@@ -58,8 +56,10 @@ from sim.kernels.neighbourhood import (
     offsets,
     spans,
 )
+from sim.core import rng
+from sim.kernels import quiet
 
-# Purposes of draws: this module's own, kept apart from sim.rng's (1-20).
+# Purposes of draws: this module's own, kept apart from sim.core.rng's (1-20).
 PLACE = 100
 HARDSHIP = 101
 RISK_AVERSION = 102
@@ -156,8 +156,8 @@ def _free_near(stream, entity, occ, y, x, off):
 
     A few tries first (the grid is mostly a quarter empty), then a full enumeration: each
     branch picks uniformly among the empty cells, so the mix does too.  The draws are positions
-    ``entity * 32 + k`` of the purpose's ``stream`` (:func:`sim.rng.stream_key`), each giving
-    two tries (:func:`sim.rng.below` on its halves, bias below n / 2^32): no try waits on
+    ``entity * 32 + k`` of the purpose's ``stream`` (:func:`sim.core.rng.stream_key`), each giving
+    two tries (:func:`sim.core.rng.below` on its halves, bias below n / 2^32): no try waits on
     another's draw, so the processor runs them ahead of the test that ends the search.
     """
     height, width = occ.shape

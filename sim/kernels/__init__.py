@@ -1,7 +1,7 @@
 """The interaction kernels: one numba function per mechanism, plain loops over contiguous arrays.
 
 Every kernel also runs as plain Python (``NUMBA_DISABLE_JIT=1``, or ``kernel.py_func``) and gives
-the same numbers: draws come from :mod:`sim.rng`, reductions are serial, no ``fastmath``.
+the same numbers: draws come from :mod:`sim.core.rng`, reductions are serial, no ``fastmath``.
 """
 
 from __future__ import annotations

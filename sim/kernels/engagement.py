@@ -6,7 +6,7 @@ import math
 
 from numba import njit
 
-from sim import rng
+from sim.core import rng
 
 
 @njit(cache=True)

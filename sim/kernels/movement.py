@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from sim import rng
+from sim.core import rng
 
 
 @njit(cache=True)

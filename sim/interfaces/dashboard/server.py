@@ -6,9 +6,9 @@ import os
 import socket
 from pathlib import Path
 
-from sim.scenario import ScenarioError
+from sim.core.scenario import ScenarioError
 
-APP = "sim.dashboard.app"
+APP = "sim.interfaces.dashboard.app"
 # How the command tells the served page (imported by the server, by name) what to open.
 SCENARIO_ENV = "BLOWBACK_DASHBOARD_SCENARIO"
 SEED_ENV = "BLOWBACK_DASHBOARD_SEED"

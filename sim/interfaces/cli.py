@@ -13,11 +13,12 @@ import shutil
 import sys
 from pathlib import Path
 
-from sim.scenario import ScenarioError
+from sim.core.scenario import ScenarioError
 
 EXIT_USAGE = 2
 BENCHMARKS = ("epstein", "kernels", "scale", "build", "startup", "profile", "sweep")
-# The claims of `blowback validate` (sim.claims.CLAIMS; named here to keep start-up light).
+# The claims of `blowback validate` (sim.experiments.claims.CLAIMS; named here to keep start-up
+# light).
 CLAIMS = ("bennett", "condra_shapiro", "kalyvas", "lyall", "kress_szechtman")
 
 
@@ -137,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``blowback`` command; returns the exit status."""
     args = _parser().parse_args(argv)
-    from sim.results import OutputError
+    from sim.experiments.results import OutputError
 
     try:
         commands = {"run": _run, "compare": _compare, "sweep": _sweep, "bench": _bench,
@@ -162,7 +163,7 @@ def _overrides(args) -> dict:
 
 
 def _run(args) -> int:
-    from sim.scenario import load_scenario
+    from sim.core.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     changes = _overrides(args)
@@ -170,8 +171,8 @@ def _run(args) -> int:
         scenario = scenario.with_overrides(**changes)
     seed = scenario.params["run.seed"]
     out = args.out or Path("results") / f"{Path(args.scenario).stem}-seed{seed}"
-    from sim.results import RUN_FILES, check_replaceable
-    from sim.simulation import Sim
+    from sim.experiments.results import RUN_FILES, check_replaceable
+    from sim.interfaces.simulation import Sim
 
     check_replaceable(out, RUN_FILES)
     sim = Sim(scenario, agents=False)
@@ -195,9 +196,9 @@ def _run(args) -> int:
 
 
 def _compare(args) -> int:
-    from sim.compare import COMPARISON_FILES, compare, default_out, write_comparison
-    from sim.results import check_replaceable
-    from sim.scenario import load_scenario
+    from sim.core.scenario import load_scenario
+    from sim.experiments.compare import COMPARISON_FILES, compare, default_out, write_comparison
+    from sim.experiments.results import check_replaceable
 
     scenarios = [load_scenario(path) for path in args.scenarios]
     if args.steps is not None:
@@ -219,8 +220,14 @@ def _compare(args) -> int:
 
 
 def _sweep(args) -> int:
-    from sim.experiment import load_experiment
-    from sim.sweep import SchedulerError, SweepError, SweepInterrupted, default_out, run_sweep
+    from sim.experiments.experiment import load_experiment
+    from sim.experiments.sweep import (
+        SchedulerError,
+        SweepError,
+        SweepInterrupted,
+        default_out,
+        run_sweep,
+    )
 
     if args.mixed_versions and not args.resume:
         print("blowback: error: --mixed-versions goes with --resume (a new sweep has one set of "
@@ -244,12 +251,13 @@ def _sweep(args) -> int:
         return 1
     print(f"{experiment.name}: {report.written} runs written, {report.skipped} already done, "
           f"{report.total} in all")
-    print(f"  in {out}/ (manifest.json, runs/*.parquet); in Python: sim.sweep.load({str(out)!r})")
+    print(f"  in {out}/ (manifest.json, runs/*.parquet); in Python: "
+          f"sim.experiments.sweep.load({str(out)!r})")
     return 0
 
 
 def _analyse(args) -> int:
-    from sim.analysis import AnalysisError, analyse, load, write_analysis
+    from sim.experiments.analysis import AnalysisError, analyse, load, write_analysis
 
     try:
         runs = load(args.results)
@@ -259,7 +267,7 @@ def _analyse(args) -> int:
         return EXIT_USAGE
     series = None
     if (args.results / "series").is_dir():
-        from sim.sweep import load_series
+        from sim.experiments.sweep import load_series
 
         series = load_series(args.results)
     out = args.out or args.results.with_name(args.results.name + "-analysis")
@@ -270,9 +278,9 @@ def _analyse(args) -> int:
 
 
 def _sensitivity(args) -> int:
-    from sim import sensitivity
-    from sim.experiment import load_experiment
-    from sim.sweep import default_out, load, run_sweep
+    from sim.experiments import sensitivity
+    from sim.experiments.experiment import load_experiment
+    from sim.experiments.sweep import default_out, load, run_sweep
 
     experiment = load_experiment(args.experiment)
     try:
@@ -309,8 +317,8 @@ def _validate(args) -> int:
             print(f"blowback: error: --claims: unknown claim {unknown[0]!r}; allowed: "
                   + ", ".join(CLAIMS), file=sys.stderr)
             return EXIT_USAGE
-    from sim import claims
-    from sim.results import check_replaceable
+    from sim.experiments import claims
+    from sim.experiments.results import check_replaceable
 
     check_replaceable(args.out, claims.FILES)
     table = claims.evaluate(names, seeds=args.seeds, jobs=args.jobs)
@@ -321,8 +329,8 @@ def _validate(args) -> int:
 
 
 def _calibrate(args) -> int:
-    from sim import calibration
-    from sim.results import check_replaceable
+    from sim.experiments import calibration
+    from sim.experiments.results import check_replaceable
 
     cal = calibration.load_calibration(args.calibration)
     out = args.out or Path("results") / f"calibrate-{Path(args.calibration).stem}"
@@ -354,7 +362,7 @@ def _bench(args) -> int:
             print(f"blowback: error: --only: unknown benchmark {sorted(unknown)[0]!r}; allowed: "
                   + ", ".join(BENCHMARKS), file=sys.stderr)
             return EXIT_USAGE
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if not (root / "benchmarks" / "run.py").exists():
         print("blowback: error: bench: the benchmarks live in a source checkout "
               f"(benchmarks/ not found beside {root / 'sim'})", file=sys.stderr)
@@ -377,7 +385,7 @@ def _bench(args) -> int:
 
 
 def _dashboard(args) -> int:
-    from sim.scenario import load_scenario
+    from sim.core.scenario import load_scenario
 
     if args.port > 65535:
         print(f"blowback: error: --port: {args.port}; allowed: an integer in [1, 65535]",
@@ -391,7 +399,7 @@ def _dashboard(args) -> int:
         print("blowback: error: dashboard: solara is missing; install the dashboard extra: "
               "pip install -e '.[dashboard]'", file=sys.stderr)
         return EXIT_USAGE
-    from sim.dashboard.server import check_port, serve
+    from sim.interfaces.dashboard.server import check_port, serve
 
     check_port(args.host, args.port)
     serve(args.scenario, args.host, args.port, args.seed)
@@ -399,7 +407,7 @@ def _dashboard(args) -> int:
 
 
 def _scenario(args) -> int:
-    from sim.scenario import explain, load_scenario
+    from sim.core.scenario import explain, load_scenario
 
     if args.explain:
         print(explain())

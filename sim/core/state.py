@@ -1,6 +1,6 @@
 """The model's state, declared once as typed numpy arrays (one row per entity).
 
-Kernels read and write these arrays in place; the Mesa agents of :mod:`sim.agents` are views
+Kernels read and write these arrays in place; the Mesa agents of :mod:`sim.world.agents` are views
 onto one row each.  Perpetrator columns of the death arrays follow ``PERPETRATORS``.
 """
 

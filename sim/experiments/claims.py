@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.compare import bootstrap_interval, run_many, run_one
-from sim.scenario import Scenario, load_scenario
-from sim.state import CONTRACTOR
+from sim.core.scenario import Scenario, load_scenario
+from sim.core.state import CONTRACTOR
+from sim.experiments.compare import bootstrap_interval, run_many, run_one
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 # The "area" of the area-level claims: blocks of 4 x 4 cells, about 180 km a side on the
 # default map, near the size of a Malian cercle.
 DISTRICT = 4
@@ -94,7 +94,7 @@ def district_panel(spec: Scenario, seed: int, steps: int | None) -> dict[str, np
     ``population``: residents at home; ``contractor``: contractor personnel deployed there.
     Arrays are (weeks, districts).
     """
-    from sim.model import BlowbackModel
+    from sim.core.model import BlowbackModel
 
     changes: dict[str, Any] = {"run.seed": seed}
     if steps is not None:
@@ -407,7 +407,7 @@ def markdown(table: pd.DataFrame) -> str:
 
 def write(table: pd.DataFrame, out: str | Path) -> Path:
     """Write claims.csv and claims.md into ``out`` atomically."""
-    from sim.results import atomic_folder
+    from sim.experiments.results import atomic_folder
 
     with atomic_folder(out, FILES) as tmp:
         table.to_csv(tmp / "claims.csv", index=False)

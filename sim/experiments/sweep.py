@@ -39,8 +39,8 @@ from typing import Any
 
 import pandas as pd
 
-from sim.experiment import Experiment, Run
-from sim.results import OutputError
+from sim.experiments.experiment import Experiment, Run
+from sim.experiments.results import OutputError
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -310,7 +310,7 @@ def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
 
 def _code_and_versions() -> dict[str, Any]:
     """What a run's numbers depend on besides its scenario and seed, and the commit."""
-    from sim.results import git_commit, model_code, versions
+    from sim.experiments.results import git_commit, model_code, versions
 
     return {"model_code": model_code(), "versions": versions(), "git_commit": git_commit()}
 
@@ -605,7 +605,7 @@ def _execute(run: Run, keep_series: bool) -> tuple[dict[str, Any], pd.DataFrame 
     _test_kill_hook(run.run_id)
     # Here too: a Dask worker runs no initializer, and numba's thread count is per thread.
     _one_thread()
-    from sim.compare import run_one
+    from sim.experiments.compare import run_one
 
     summ, series = run_one(run.spec, run.seed, None)
     row: dict[str, Any] = {"run_id": run.run_id, "scenario": run.scenario, "seed": run.seed,

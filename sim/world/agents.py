@@ -1,6 +1,6 @@
 """Mesa agents: the readable face of the model's arrays.
 
-Each agent is a view onto one row of :mod:`sim.state`: reading ``community.cooperation`` reads
+Each agent is a view onto one row of :mod:`sim.core.state`: reading ``community.cooperation`` reads
 the array, assigning it writes the array, so a notebook can inspect or nudge one village and the
 kernels see the change.  ``model.agents_by_type[Community]`` lists them.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import mesa
 
-from sim import geography
-from sim.state import CONTRACTOR, FACTIONS, PARTNER, PERPETRATORS, STATE
+from sim.core.state import CONTRACTOR, FACTIONS, PARTNER, PERPETRATORS, STATE
+from sim.world import geography
 
 
 def _field(store: str, name: str, doc: str):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import geography, rng
+from sim.core import rng
+from sim.core.state import CONTRACTOR, PARTNER, STATE
 from sim.kernels.engagement import forced_atrocity
-from sim.state import CONTRACTOR, PARTNER, STATE
+from sim.world import geography
 
 # Entities of event draws sit far above any unit's so that they never share a random number.
 _EVENT_ENTITY = 1 << 40

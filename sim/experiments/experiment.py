@@ -15,7 +15,7 @@ An experiment is TOML beside the scenarios it names::
     "state.discrimination" = { low = 0.3, high = 0.9 }  # a range (factorial: add levels = 3)
 
 The runs are every scenario x every point of the design x every seed.  Each mistake raises a
-one-line :class:`~sim.scenario.ScenarioError` naming the experiment file and the dotted key.
+one-line :class:`~sim.core.scenario.ScenarioError` naming the experiment file and the dotted key.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from sim.parameters import BY_NAME, SECTIONS, Param
+from sim.core.parameters import BY_NAME, SECTIONS, Param
 
 # The scenario loader's message helpers: one vocabulary of errors for both kinds of file.
-from sim.scenario import (
+from sim.core.scenario import (
     Scenario,
     ScenarioError,
     _expect,

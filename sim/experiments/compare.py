@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.scenario import Scenario
+from sim.core.scenario import Scenario
 
 COMPARISON_FILES = frozenset({"runs.csv", "comparison.csv", "differences.csv", "comparison.txt",
                               "comparison.png"})
@@ -39,8 +39,8 @@ OUTCOMES: tuple[tuple[str, str, Callable[[dict], float]], ...] = (
 
 def run_one(scenario: Scenario, seed: int, steps: int | None) -> tuple[dict, pd.DataFrame]:
     """Run one scenario on one seed; return its summary and weekly series."""
-    from sim import results
-    from sim.model import BlowbackModel
+    from sim.core.model import BlowbackModel
+    from sim.experiments import results
 
     changes = {"run.seed": seed}
     if steps is not None:
@@ -209,8 +209,8 @@ def write_comparison(comparison: Comparison, out: Path) -> Path:
     """Write the tables (CSV and text), per-run outcomes and the figure into ``out``, atomically."""
     import matplotlib.pyplot as plt
 
-    from sim.plotting import plot_comparison
-    from sim.results import atomic_folder
+    from sim.experiments.results import atomic_folder
+    from sim.interfaces.plotting import plot_comparison
 
     with atomic_folder(out, COMPARISON_FILES) as tmp:
         comparison.runs.to_csv(tmp / "runs.csv", index=False)

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.geography import NEIGHBOURS, TOWNS
-from sim.parameters import BY_NAME, PARAMETERS, SECTIONS, Param, defaults
+from sim.core.parameters import BY_NAME, PARAMETERS, SECTIONS, Param, defaults
+from sim.world.geography import NEIGHBOURS, TOWNS
 
 MAX_EXTENDS_DEPTH = 32
 TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "description", "extends", "replace_events", "events")

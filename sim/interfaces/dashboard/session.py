@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim import events
-from sim.model import BlowbackModel
-from sim.parameters import BY_NAME, Param
-from sim.scenario import Event, Scenario, ScenarioError, default_scenario, load_scenario
+from sim.core.model import BlowbackModel
+from sim.core.parameters import BY_NAME, Param
+from sim.core.scenario import Event, Scenario, ScenarioError, default_scenario, load_scenario
+from sim.world import events
 
 DEFAULT_NAME = "Defaults (no file)"
 # Sides a lever or an event acts on, in side-by-side mode.

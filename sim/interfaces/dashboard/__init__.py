@@ -1,6 +1,7 @@
 """The seminar dashboard: ``blowback dashboard``, or ``Dashboard(...)`` in a notebook.
 
 Needs the ``dashboard`` extra (``pip install -e '.[dashboard]'``): Solara and its widgets.
-:mod:`sim.dashboard.session` (the runs, levers and events), :mod:`sim.dashboard.map` and
-:mod:`sim.dashboard.charts` (the drawings) work without it.
+:mod:`sim.interfaces.dashboard.session` (the runs, levers and events),
+:mod:`sim.interfaces.dashboard.map` and :mod:`sim.interfaces.dashboard.charts` (the drawings)
+work without it.
 """

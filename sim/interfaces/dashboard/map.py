@@ -18,8 +18,8 @@ import matplotlib
 import numpy as np
 from PIL import Image
 
-from sim import geography
-from sim.state import CONTRACTOR, PARTNER, STATE
+from sim.core.state import CONTRACTOR, PARTNER, STATE
+from sim.world import geography
 
 HOST_RGB = (246, 241, 231)
 NEIGHBOUR_RGB = (222, 222, 222)

@@ -1,10 +1,10 @@
 """The Blowback model: communities, state forces, contractors, armed groups and partners.
 
-The state lives in the typed arrays of :mod:`sim.state`; each week the kernels of
+The state lives in the typed arrays of :mod:`sim.core.state`; each week the kernels of
 :mod:`sim.kernels` act on them in a fixed order, then the model-level mechanisms (oversight,
 legitimacy, rent, partners, sanctions, region) run on the week's tallies.  Communities, units,
-bands, partners, the government and the neighbours are also Mesa agents (:mod:`sim.agents`), the
-readable face of that state.
+bands, partners, the government and the neighbours are also Mesa agents
+(:mod:`sim.world.agents`), the readable face of that state.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import datetime as dt
 import mesa
 import numpy as np
 
-from sim import events as scheduled
-from sim import geography, legitimacy, levers, oversight, partners, region, rent, sanctions
-from sim.agents import create_agents
+from sim import legitimacy, levers, oversight, partners, region, rent, sanctions
+from sim.core.scenario import Scenario, default_scenario
+from sim.core.state import CONTRACTOR, INSURGENT, PARTNER, STATE, Bands, Cells, Communities, Forces
 from sim.kernels import quiet
 from sim.kernels.aggregation import aggregate_cells, locate_units
 from sim.kernels.attitudes import update_attitudes
@@ -37,8 +37,9 @@ from sim.kernels.tally import (
     SUPPORT,
     tally_cells,
 )
-from sim.scenario import Scenario, default_scenario
-from sim.state import CONTRACTOR, INSURGENT, PARTNER, STATE, Bands, Cells, Communities, Forces
+from sim.world import events as scheduled
+from sim.world import geography
+from sim.world.agents import create_agents
 
 # Administrative presence of the state per cell, in force-equivalents, by region (north,
 # centre, south) and in towns: what holds a cell when no unit is there.

@@ -2,8 +2,8 @@
 retrodict the later figures without refitting.
 
 A calibration file (TOML, in ``scenarios/calibration/``) names the scenario, the parameters with
-their ranges, the figures to fit (from :mod:`sim.reference`, all inside the fitting window) and
-the sizes::
+their ranges, the figures to fit (from :mod:`sim.experiments.reference`, all inside the fitting
+window) and the sizes::
 
     name = "Mali, fitted to 2019-2021"
     scenario = "../mali_2013_2024.toml"
@@ -34,10 +34,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import reference
-from sim.compare import bootstrap_interval, run_many
-from sim.experiment import DESIGN_SEED, _check_spec, _integer, _latin, _Range, read_document
-from sim.scenario import Scenario, ScenarioError, _expect, _show, _unknown, load_scenario
+from sim.core.scenario import Scenario, ScenarioError, _expect, _show, _unknown, load_scenario
+from sim.experiments import reference
+from sim.experiments.compare import bootstrap_interval, run_many
+from sim.experiments.experiment import (
+    DESIGN_SEED,
+    _check_spec,
+    _integer,
+    _latin,
+    _Range,
+    read_document,
+)
 
 TOP_KEYS = ("name", "description", "scenario", "targets", "seeds", "first_seed", "samples",
             "rounds", "retrodict_seeds", "parameters")
@@ -150,8 +157,8 @@ def observe(spec: Scenario, seed: int, steps: int | None) -> dict[str, float]:
 
     The scenario keeps its full length, so its later events stay valid; they are just not
     reached."""
-    from sim.model import BlowbackModel
-    from sim.results import series as weekly
+    from sim.core.model import BlowbackModel
+    from sim.experiments.results import series as weekly
 
     model = BlowbackModel(spec.with_overrides(**{"run.seed": seed}), agents=False)
     series = weekly(model.run(steps))
@@ -275,7 +282,7 @@ def scenario_text(cal: Calibration, best: dict[str, float], beside: Path) -> str
 
 def check_scenario_out(path: Path) -> None:
     """Refuse to overwrite a file this command did not write."""
-    from sim.results import OutputError
+    from sim.experiments.results import OutputError
 
     if path.exists() and (not path.is_file()
                           or not path.read_text(errors="replace").startswith(MARK)):
@@ -306,8 +313,8 @@ def plot_figures(figures: pd.DataFrame):
 
 def write(result: Fit, out: Path) -> Path:
     """Write the points, the figures table and chart, and the fitted scenario, atomically."""
-    from sim.plotting import save_report_figure
-    from sim.results import atomic_folder
+    from sim.experiments.results import atomic_folder
+    from sim.interfaces.plotting import save_report_figure
 
     with atomic_folder(out, FILES) as tmp:
         result.points.to_csv(tmp / "points.csv", index=False)

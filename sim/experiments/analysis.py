@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.compare import format_table, summarise
+from sim.experiments.compare import format_table, summarise
 
 # The sweep's outcome columns shown in tables and figures, with their labels.
 OUTCOMES: tuple[tuple[str, str], ...] = (
@@ -129,8 +129,8 @@ def plot_tradeoff(runs: pd.DataFrame):
 
 def write_analysis(analysis: Analysis, series: pd.DataFrame | None, out: Path) -> Path:
     """Write the tables (CSV, text) and the figures (PNG and SVG) into ``out``, atomically."""
-    from sim.plotting import plot_comparison, save_report_figure
-    from sim.results import atomic_folder
+    from sim.experiments.results import atomic_folder
+    from sim.interfaces.plotting import plot_comparison, save_report_figure
 
     with atomic_folder(out, ANALYSIS_FILES) as tmp:
         analysis.table.to_csv(tmp / "table.csv", index=False)
@@ -163,7 +163,7 @@ def load(path: str | Path) -> pd.DataFrame:
     comparison folder (``runs.csv``).  Nothing is unpickled."""
     path = Path(path)
     if (path / "manifest.json").exists():
-        from sim.sweep import load as load_sweep
+        from sim.experiments.sweep import load as load_sweep
 
         return load_sweep(path)
     if (path / "runs.csv").exists():

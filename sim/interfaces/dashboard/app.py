@@ -1,4 +1,5 @@
-"""The seminar dashboard: Solara components over a :class:`~sim.dashboard.session.Session`.
+"""The seminar dashboard: Solara components over a
+:class:`~sim.interfaces.dashboard.session.Session`.
 
 ``blowback dashboard`` serves :func:`Page`; in a notebook, ``Dashboard("scenarios/x.toml")``
 as the last expression of a cell shows the same page.  Controls mirror NetLogo's and Mesa's
@@ -17,10 +18,12 @@ from pathlib import Path
 
 import solara
 
-from sim.dashboard import charts
-from sim.dashboard import map as world_map
-from sim.dashboard.server import SCENARIO_ENV, SEED_ENV
-from sim.dashboard.session import (
+from sim.core.parameters import BY_NAME
+from sim.core.scenario import Scenario, ScenarioError
+from sim.interfaces.dashboard import charts
+from sim.interfaces.dashboard import map as world_map
+from sim.interfaces.dashboard.server import SCENARIO_ENV, SEED_ENV
+from sim.interfaces.dashboard.session import (
     BOTH,
     INJECTIONS,
     LEVERS,
@@ -31,10 +34,8 @@ from sim.dashboard.session import (
     Session,
     scenario_choices,
 )
-from sim.parameters import BY_NAME
-from sim.scenario import Scenario, ScenarioError
 
-SHIPPED = Path(__file__).resolve().parent.parent.parent / "scenarios"
+SHIPPED = Path(__file__).resolve().parents[3] / "scenarios"
 # Weeks a second while playing, at most; "fast" is as fast as the page redraws.
 SPEEDS = {"slow": 2.0, "normal": 5.0, "fast": 1000.0}
 MIN_PAUSE = 0.005  # seconds between weeks: room for the buttons' clicks to get through

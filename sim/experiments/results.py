@@ -34,7 +34,7 @@ def series(model) -> pd.DataFrame:
 
 def load(path: str | Path) -> pd.DataFrame:
     """One row per run of a results folder (a sweep's, or a comparison's), for notebooks."""
-    from sim.analysis import load as load_runs
+    from sim.experiments.analysis import load as load_runs
 
     return load_runs(path)
 
@@ -95,9 +95,9 @@ def git_commit() -> str | None:
 
 # Parts of the package that present or orchestrate runs and never change their numbers: a
 # change there leaves a half-done sweep resumable.  Anything not named counts.
-_PRESENTATION = frozenset({"dashboard", "classics", "cli.py", "__main__.py", "sweep.py",
-                           "analysis.py", "sensitivity.py", "plotting.py", "claims.py",
-                           "calibration.py"})
+_PRESENTATION = frozenset({"interfaces", "classics", "__main__.py", "experiments/sweep.py",
+                           "experiments/analysis.py", "experiments/sensitivity.py",
+                           "experiments/claims.py", "experiments/calibration.py"})
 
 
 def model_code() -> str:
@@ -105,11 +105,11 @@ def model_code() -> str:
     scenario reading, summaries), so that a sweep can tell whether the model changed."""
     import hashlib
 
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root)
-        if rel.parts[0] in _PRESENTATION:
+        if rel.parts[0] in _PRESENTATION or "/".join(rel.parts[:2]) in _PRESENTATION:
             continue
         digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from sim import results
-from sim.model import BlowbackModel
-from sim.scenario import Scenario, default_scenario, load_scenario
+from sim.core.model import BlowbackModel
+from sim.core.scenario import Scenario, default_scenario, load_scenario
+from sim.experiments import results
 
 _SHORT = {"seed": "run.seed", "steps": "run.steps", "communities": "map.communities"}
 
@@ -63,7 +63,7 @@ class Sim:
 
     def plot(self, columns: tuple[str, ...] | None = None):
         """Plot the main series against the calendar, events marked; returns the figure."""
-        from sim.plotting import plot_run
+        from sim.interfaces.plotting import plot_run
 
         return plot_run(self.results, self.model.event_log, columns)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.experiment import Experiment
+from sim.experiments.experiment import Experiment
 
 # Outcomes whose indices are reported, and whether less is better (for the ranking).
 OUTCOMES: tuple[tuple[str, str, bool], ...] = (
@@ -182,8 +182,8 @@ def plot_worse(worse: pd.DataFrame):
 
 def write(result: Sensitivity, out: Path) -> Path:
     """Write the tables and the chart (PNG, SVG) into ``out`` atomically."""
-    from sim.plotting import save_report_figure
-    from sim.results import atomic_folder
+    from sim.experiments.results import atomic_folder
+    from sim.interfaces.plotting import save_report_figure
 
     with atomic_folder(out, FILES) as tmp:
         result.indices.to_csv(tmp / "indices.csv", index=False)

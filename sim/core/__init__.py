@@ -1,0 +1,2 @@
+"""The model core: state arrays, random streams, the parameter registry, scenarios and the
+model whose week runs the mechanisms."""

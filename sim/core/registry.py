@@ -1,0 +1,126 @@
+"""What a mechanism declares: its parameters, the outcomes it records, and its steps of the week.
+
+A mechanism is one unit, as a Starsim module is: :class:`Mechanism` names it (``M05``, its
+subject), lists its :class:`Param` (default, range, unit, meaning) and its :class:`Outcome`
+(name, label, unit, how a run's summary reads it), and its module defines its kernels and the
+:class:`Step` functions that :mod:`sim.core.week` runs in order.  Nothing else in the package
+invents a parameter or an outcome: the registries of :mod:`sim.core.parameters` and
+:mod:`sim.core.outcomes` are gathered from these declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: a default, a type, an allowed range and what it means."""
+
+    name: str
+    default: Any
+    low: float | None
+    high: float | None
+    unit: str
+    meaning: str
+    mechanism: str = ""
+
+    @property
+    def kind(self) -> type:
+        """The Python type a value must have (int, float, bool or str)."""
+        return type(self.default)
+
+    def allowed(self) -> str:
+        """Describe the allowed values in words, for error messages and --explain."""
+        if self.kind is bool:
+            return "true or false"
+        if self.kind is str:
+            return "a date YYYY-MM-DD" if self.unit == "date" else "a string"
+        kind = "an integer" if self.kind is int else "a number"
+        return f"{kind} in [{_fmt(self.low)}, {_fmt(self.high)}]"
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "?"
+    if isinstance(x, int):
+        return str(x)
+    if float(x).is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:g}"
+
+
+# How a run's summary reads an outcome's weekly series.
+TOTAL, FINAL, LARGEST = "total", "final", "largest"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One weekly series a run records, and how reports show it.
+
+    ``summary`` is its key in a run's summary ("" if the summary leaves it out; a dot nests it,
+    as in ``civilian_deaths.total``), read off the series by ``reduce`` (the sum of the weeks,
+    the last week, or the largest).  ``shown`` names the reports that list it: ``table`` (the
+    comparison and analysis tables), ``ranking`` (sensitivity; ``better`` says which way is
+    better), ``plot`` (a run's figure) and ``chart`` (the dashboard).  ``title`` is the longer
+    label of plots and charts.
+    """
+
+    name: str
+    label: str
+    unit: str
+    mechanism: str = ""
+    summary: str = ""
+    reduce: str = FINAL
+    kind: type = float
+    flow: bool = False  # a weekly flow (plots sum it by quarter); else a level
+    share: bool = False  # a share or index on 0-1
+    shown: frozenset[str] = frozenset()
+    title: str = ""
+    better: str = ""  # "lower" or "higher", for rankings
+
+    @property
+    def column(self) -> str:
+        """Its name in tables of runs (a sweep's or a comparison's): the summary key, flat."""
+        return self.summary.replace(".", "_")
+
+
+def outcome(name: str, label: str, unit: str, summary: str = "", reduce: str = FINAL, *,
+            shown: str = "", **more: Any) -> Outcome:
+    """An :class:`Outcome`, with ``shown`` given as space-separated report names."""
+    return Outcome(name, label, unit, summary=summary, reduce=reduce,
+                   shown=frozenset(shown.split()), **more)
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    """A mechanism's declarations: its id and subject, parameters and outcomes."""
+
+    id: str
+    subject: str
+    parameters: tuple[Param, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Declared once with the mechanism, so each parameter and outcome carries its id.
+        object.__setattr__(self, "parameters", tuple(
+            Param(p.name, p.default, p.low, p.high, p.unit, p.meaning, self.id)
+            for p in self.parameters))
+        object.__setattr__(self, "outcomes", tuple(
+            Outcome(**{**o.__dict__, "mechanism": self.id}) for o in self.outcomes))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the week: a mechanism's function of the model and the week's record."""
+
+    mechanism: Mechanism
+    name: str
+    run: Callable[[Any, Any], None]
+
+    @property
+    def label(self) -> str:
+        """``M05 recruitment: recruit``, as the week's list prints it."""
+        return f"{self.mechanism.id} {self.mechanism.subject}: {self.name}"

@@ -1,0 +1,2 @@
+"""Experiments built from runs: comparisons, sweeps, their analysis, sensitivity, calibration
+and the literature's claims, and the results they write."""

@@ -1,0 +1,2 @@
+"""The world a run takes place in: the map, the Mesa agents that show its state, and the dated
+events of a scenario."""
