@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import os
 import pickle
@@ -14,10 +15,25 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-KERNELS = ("aggregate_cells", "locate_units", "intelligence", "deploy_forces", "move_bands",
-           "force_operations", "insurgent_violence", "band_losses", "spread_news",
-           "update_attitudes", "recruit", "split_bands", "displace", "update_control",
-           "tally_cells")
+# Each kernel of the week, by the module that owns it.
+KERNELS = {
+    "aggregate_cells": "sim.core.observation", "locate_units": "sim.core.observation",
+    "tally_cells": "sim.core.observation", "intelligence": "sim.mechanisms.m03_intelligence",
+    "deploy_forces": "sim.mechanisms.m01_power_projection",
+    "move_bands": "sim.mechanisms.m05_recruitment", "recruit": "sim.mechanisms.m05_recruitment",
+    "split_bands": "sim.mechanisms.m05_recruitment",
+    "force_operations": "sim.mechanisms.m02_attrition",
+    "band_losses": "sim.mechanisms.m02_attrition",
+    "insurgent_violence": "sim.mechanisms.armed_violence",
+    "spread_news": "sim.mechanisms.m04_harm_and_news",
+    "update_attitudes": "sim.mechanisms.attitudes",
+    "displace": "sim.mechanisms.m12_displacement",
+    "update_control": "sim.mechanisms.territorial_control",
+}
+
+
+def _kernel(name: str):
+    return getattr(importlib.import_module(KERNELS[name]), name)
 
 
 def _scenario(communities: int, steps: int = 520, bands: int | None = None):
@@ -33,13 +49,12 @@ def _scenario(communities: int, steps: int = 520, bands: int | None = None):
 
 def capture_kernel_calls(communities: int, bands: int | None = None) -> dict[str, tuple]:
     """The arguments each kernel received in one week of a warmed-up model (deep copies)."""
-    import sim.core.model as model_module
     from sim.core.model import BlowbackModel
 
     model = BlowbackModel(_scenario(communities, bands=bands), agents=False)
     model.run(4)
     calls: dict[str, tuple] = {}
-    originals = {name: getattr(model_module, name) for name in KERNELS}
+    originals = {name: _kernel(name) for name in KERNELS}
 
     def spy(name, kernel):
         def call(*args):
@@ -49,11 +64,11 @@ def capture_kernel_calls(communities: int, bands: int | None = None) -> dict[str
 
     try:
         for name, kernel in originals.items():
-            setattr(model_module, name, spy(name, kernel))
+            setattr(importlib.import_module(KERNELS[name]), name, spy(name, kernel))
         model.step()
     finally:
         for name, kernel in originals.items():
-            setattr(model_module, name, kernel)
+            setattr(importlib.import_module(KERNELS[name]), name, kernel)
     return calls
 
 
@@ -65,7 +80,7 @@ def _time_call(fn, args, repeats: int) -> float:
     call to read its inputs from memory: ``force_operations`` then took 60-91 us compiled in
     three runs (75-210x), against 37-52 us (132-276x) in two runs this way.
     """
-    from sim.kernels import quiet
+    from sim.core.compiled import quiet
 
     times = []
     with quiet():
@@ -79,10 +94,9 @@ def _time_call(fn, args, repeats: int) -> float:
 
 _PLAIN = """
 import json, pickle, sys
-import sim.core.model as model_module
-from benchmarks.conflict import _time_call
+from benchmarks.conflict import _kernel, _time_call
 calls = pickle.load(open(sys.argv[1], "rb"))
-print(json.dumps({name: _time_call(getattr(model_module, name), args, int(sys.argv[2]))
+print(json.dumps({name: _time_call(_kernel(name), args, int(sys.argv[2]))
                   for name, args in calls.items()}))
 """
 
@@ -171,18 +185,26 @@ def startup() -> dict:
 
 
 def profile(communities: int, repeats: int) -> dict:
-    """Where a weekly step's time goes at one size: each kernel (compiled) and the rest."""
+    """Where a weekly step's time goes at one size: each step of the week (by mechanism), each
+    kernel alone on its captured inputs, and what no step accounts for."""
     from sim.core.model import BlowbackModel
 
     kernel_ms = {name: _time_call(kernel, args, repeats) * 1e3
                  for name, (kernel, args) in capture_kernel_calls(communities).items()}
     model = BlowbackModel(_scenario(communities), agents=False)
     model.run(2)
+    model.clock = {}
     start = time.perf_counter()
     model.run(repeats)
     step_ms = (time.perf_counter() - start) / repeats * 1e3
-    return {"communities": communities, "step_ms": step_ms, "kernels_ms": kernel_ms,
-            "rest_ms": step_ms - sum(kernel_ms.values())}
+    steps_ms = {label: s / repeats * 1e3 for label, s in model.clock.items()}
+    mechanisms_ms: dict[str, float] = {}
+    for label, ms in steps_ms.items():
+        mechanism = label.split(":")[0]
+        mechanisms_ms[mechanism] = mechanisms_ms.get(mechanism, 0.0) + ms
+    return {"communities": communities, "step_ms": step_ms, "steps_ms": steps_ms,
+            "mechanisms_ms": mechanisms_ms, "kernels_ms": kernel_ms,
+            "rest_ms": step_ms - sum(steps_ms.values())}
 
 
 def bandwidth(megabytes: int = 800) -> float:

@@ -116,9 +116,16 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
         gbs = figures["bandwidth_gb_s"] = _isolated("conflict", "bandwidth", *plan["bandwidth"])
         print(f"\nWhere a step's time goes at {prof['communities']:,} communities "
               f"({prof['step_ms']:.1f} ms a step; memory bandwidth {gbs:.1f} GB/s)")
-        ranked = sorted(prof["kernels_ms"].items(), key=lambda kv: -kv[1])
-        for name, ms in ranked + [("(numpy and Python between kernels)", prof["rest_ms"])]:
-            print(f"{name:>36} {ms:>8.2f} ms {100 * ms / prof['step_ms']:>5.1f}%")
+        print("each step of the week, in its order (sim.core.week):")
+        for name, ms in list(prof["steps_ms"].items()) + [("(the model's own loop)",
+                                                           prof["rest_ms"])]:
+            print(f"{name:>60} {ms:>8.2f} ms {100 * ms / prof['step_ms']:>5.1f}%")
+        print("by mechanism:")
+        for name, ms in sorted(prof["mechanisms_ms"].items(), key=lambda kv: -kv[1]):
+            print(f"{name:>60} {ms:>8.2f} ms {100 * ms / prof['step_ms']:>5.1f}%")
+        print("each kernel alone, on the inputs of one step:")
+        for name, ms in sorted(prof["kernels_ms"].items(), key=lambda kv: -kv[1]):
+            print(f"{name:>60} {ms:>8.2f} ms {100 * ms / prof['step_ms']:>5.1f}%")
     if "sweep" in want:
         sw = figures["sweep"] = _isolated("sweep", "throughput", *plan["sweep"])
         print(f"\n{sw['runs']:,} runs of the default scenario: `blowback sweep --jobs "

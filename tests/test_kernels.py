@@ -11,15 +11,30 @@ import numpy as np
 import pytest
 from conftest import ROOT, small
 
-import sim.core.model as model_module
-from sim.core import rng
+from sim.core import observation, rng
+from sim.core.compiled import quiet
 from sim.core.model import BlowbackModel
-from sim.kernels import quiet
+from sim.mechanisms import (
+    armed_violence,
+    attitudes,
+    m01_power_projection,
+    m02_attrition,
+    m03_intelligence,
+    m04_harm_and_news,
+    m05_recruitment,
+    m12_displacement,
+    territorial_control,
+)
 
-KERNELS = ("aggregate_cells", "locate_units", "intelligence", "deploy_forces", "move_bands",
-           "force_operations", "insurgent_violence", "band_losses", "spread_news",
-           "update_attitudes", "recruit", "split_bands", "displace", "update_control",
-           "tally_cells")
+KERNELS = {
+    "aggregate_cells": observation, "locate_units": observation, "tally_cells": observation,
+    "intelligence": m03_intelligence, "deploy_forces": m01_power_projection,
+    "move_bands": m05_recruitment, "force_operations": m02_attrition,
+    "insurgent_violence": armed_violence, "band_losses": m02_attrition,
+    "spread_news": m04_harm_and_news, "update_attitudes": attitudes,
+    "recruit": m05_recruitment, "split_bands": m05_recruitment,
+    "displace": m12_displacement, "update_control": territorial_control,
+}
 
 TINY = {"map.communities": 400, "map.width": 32, "map.height": 24, "run.steps": 12,
         "insurgents.bands": 16, "state.units": 12}
@@ -46,7 +61,8 @@ def _run(scenario) -> dict[str, np.ndarray]:
 def test_kernel_as_plain_python_matches_compiled(monkeypatch, name):
     scenario = small("contractor_unchecked", **TINY)
     compiled = _run(scenario)
-    monkeypatch.setattr(model_module, name, getattr(model_module, name).py_func)
+    module = KERNELS[name]
+    monkeypatch.setattr(module, name, getattr(module, name).py_func)
     plain = _run(scenario)
     for key, values in compiled.items():
         np.testing.assert_array_equal(plain[key], values, err_msg=key)

@@ -13,10 +13,10 @@ from conftest import small
 
 from sim.core.model import BlowbackModel
 from sim.core.scenario import from_dict
-from sim.core.state import CONTRACTOR, STATE
+from sim.core.state import CONTRACTOR, STATE, Cells, Communities
 from sim.experiments.results import summary
-from sim.kernels.attitudes import update_attitudes
-from sim.kernels.intelligence import intelligence
+from sim.mechanisms.attitudes import Coefficients, update_attitudes
+from sim.mechanisms.m03_intelligence import intelligence
 from sim.world import geography
 
 SEEDS = (1, 2, 3, 4)
@@ -83,14 +83,16 @@ def test_m2_mass_atrocities_are_fat_tailed_and_come_from_low_discipline():
 
 
 def test_m3_intelligence_comes_from_cooperation_and_partners():
-    coop = np.array([0.1, 0.5, 0.9])
-    support = np.full(3, 0.3)
-    intel, hide = np.zeros(3), np.zeros(3)
-    intelligence(coop, support, 0.0, 0.4, intel, hide)
-    assert (np.diff(intel) > 0).all() and (np.diff(hide) < 0).all()
-    helped = np.zeros(3)
-    intelligence(coop, support, 0.3, 0.4, helped, np.zeros(3))
-    assert (helped > intel).all()
+    def cells(partner: float):
+        c = Cells.create(3, np.zeros(3))
+        c.cooperation[:] = [0.1, 0.5, 0.9]
+        c.support[:] = 0.3
+        intelligence(c.view(), partner, 0.4)
+        return c
+
+    alone = cells(0.0)
+    assert (np.diff(alone.intelligence) > 0).all() and (np.diff(alone.concealment) < 0).all()
+    assert (cells(0.3).intelligence > alone.intelligence).all()
 
 
 def test_m3_cooperation_makes_force_selective():
@@ -133,22 +135,17 @@ def test_m4_harm_by_insurgents_turns_communities_against_them():
     """Condra-Shapiro: in the attitudes kernel, insurgent abuses raise cooperation with the
     state and lower support for the armed groups; in whole runs, communities the armed groups
     struck support them less than their neighbours in the same cell that were spared."""
-    one = np.ones(1)
-    args = dict(cell=np.zeros(1, np.int64), group=np.zeros(1, np.int64),
-                population=one * 1000, initial_population=one * 1000, displaced=np.zeros(1),
-                dead_step=np.zeros((1, 4)), news_state=np.zeros((1, 1)),
-                cell_control=one * 0.5)
     outcome = {}
     for label, news in (("quiet", 0.0), ("coerced", 0.002)):
-        state = dict(cooperation=one * 0.5, support=one * 0.3, grievance=one * 0.3,
-                     memory=np.zeros(1), insurgent_memory=np.zeros(1), fear=np.zeros(1))
-        update_attitudes(args["cell"], args["group"], args["population"],
-                         args["initial_population"], args["displaced"], args["dead_step"],
-                         state["cooperation"], state["support"], state["grievance"],
-                         state["memory"], state["insurgent_memory"], state["fear"],
-                         args["news_state"], np.full((1, 1), news), args["cell_control"],
-                         0.5, 0.45, 0.5, 400.0, 1.0, 0.02, 0.0, 0.0, 0.0, 0.0)
-        outcome[label] = state
+        c = Communities.create(np.zeros(1, np.int64), np.zeros(1, np.int64), np.full(1, 1000.0),
+                               0.5, 0.3)
+        c.support[:] = 0.3
+        k = Coefficients(hardship=0.45, adaptation=0.5, harm_sensitivity=400.0, news=1.0,
+                         memory_decay=0.02, deterrence=0.0, services=0.0, reconciliation=0.0,
+                         humanitarian=0.0)
+        update_attitudes(c.view(), np.full(1, 0.5), np.zeros((1, 1)), np.full((1, 1), news),
+                         0.5, k)
+        outcome[label] = {"cooperation": c.cooperation, "support": c.support}
     assert outcome["coerced"]["cooperation"][0] > outcome["quiet"]["cooperation"][0]
     assert outcome["coerced"]["support"][0] < outcome["quiet"]["support"][0]
     for seed in SEEDS:

@@ -8,7 +8,8 @@ import pytest
 from conftest import small
 
 from sim import Sim
-from sim.core.model import SERIES, BlowbackModel
+from sim.core.model import BlowbackModel
+from sim.core.outcomes import NAMES as SERIES
 from sim.core.scenario import from_dict
 from sim.world.agents import Community, ContractorUnit, InsurgentBand, StateForceUnit
 

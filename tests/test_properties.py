@@ -9,6 +9,8 @@ Hypothesis runs derandomized with no example database, so the suite is reproduci
 from __future__ import annotations
 
 import datetime
+import importlib
+import pkgutil
 from contextlib import ExitStack
 from unittest import mock
 
@@ -17,9 +19,11 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import sim.core.model as model_module
+import sim.core.observation as observation_module
+import sim.mechanisms
 import sim.world.events as events_module
-from sim.core.model import SERIES, BlowbackModel
+from sim.core.model import BlowbackModel
+from sim.core.outcomes import NAMES as SERIES
 from sim.core.parameters import PARAMETERS
 from sim.core.scenario import Scenario, default_scenario, from_dict
 from sim.core.state import CONTRACTOR, STATE
@@ -185,9 +189,11 @@ def test_the_same_seed_gives_identical_runs(scenario):
 
 
 def _kernels() -> dict[str, object]:
-    """Every compiled kernel the model and the events call, by the name they call it by."""
+    """Every compiled kernel the week and the events call, by the name they call it by."""
     found = {}
-    for module in (model_module, events_module):
+    mechanisms = [importlib.import_module(f"sim.mechanisms.{m.name}")
+                  for m in pkgutil.iter_modules(sim.mechanisms.__path__)]
+    for module in (observation_module, events_module, *mechanisms):
         for name, value in vars(module).items():
             if hasattr(value, "py_func"):
                 found[(module, name)] = value.py_func

@@ -57,7 +57,7 @@ from sim.classics.neighbourhood import (
     spans,
 )
 from sim.core import rng
-from sim.kernels import quiet
+from sim.core.compiled import quiet
 
 # Purposes of draws: this module's own, kept apart from sim.core.rng's (1-20).
 PLACE = 100

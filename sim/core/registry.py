@@ -87,21 +87,22 @@ class Outcome:
         return self.summary.replace(".", "_")
 
 
-def outcome(name: str, label: str, unit: str, summary: str = "", reduce: str = FINAL, *,
-            shown: str = "", **more: Any) -> Outcome:
-    """An :class:`Outcome`, with ``shown`` given as space-separated report names."""
-    return Outcome(name, label, unit, summary=summary, reduce=reduce,
-                   shown=frozenset(shown.split()), **more)
-
-
 @dataclass(frozen=True)
 class Mechanism:
-    """A mechanism's declarations: its id and subject, parameters and outcomes."""
+    """A mechanism's declarations: its id and subject, parameters and outcomes, and two hooks.
+
+    ``setup(model)`` makes the mechanism's own state when a model is built (e.g. the state's
+    budget); ``record(model, week)`` puts the week's value of each of its outcomes in
+    ``week.row``, after every step of the week has run.  Unnumbered modules (the world, armed-
+    group violence, territorial control) use the same declarations with a name for an id.
+    """
 
     id: str
     subject: str
     parameters: tuple[Param, ...] = ()
     outcomes: tuple[Outcome, ...] = ()
+    setup: Callable[[Any], None] | None = None
+    record: Callable[[Any, Any], None] | None = None
 
     def __post_init__(self) -> None:
         # Declared once with the mechanism, so each parameter and outcome carries its id.
@@ -122,5 +123,8 @@ class Step:
 
     @property
     def label(self) -> str:
-        """``M05 recruitment: recruit``, as the week's list prints it."""
-        return f"{self.mechanism.id} {self.mechanism.subject}: {self.name}"
+        """``M05 recruitment and concealment: recruitment``, as the week's list prints it; a
+        module without a number shows its name alone (``observation: tally``)."""
+        m = self.mechanism
+        numbered = m.id[:1] == "M" and m.id[1:].isdigit()
+        return f"{m.id} {m.subject}: {self.name}" if numbered else f"{m.id}: {self.name}"

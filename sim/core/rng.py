@@ -14,7 +14,7 @@ can instead read a stream: :func:`stream_key` hashes (seed, step, purpose) once,
 of mixing.  Still a pure function of the key, with the same guarantees.
 
 In plain Python the uint64 arithmetic wraps with ``RuntimeWarning``; callers run kernels under
-``np.errstate(over="ignore")`` (see :func:`sim.kernels.quiet`).
+``np.errstate(over="ignore")`` (see :func:`sim.core.compiled.quiet`).
 """
 
 from __future__ import annotations

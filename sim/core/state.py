@@ -6,7 +6,9 @@ onto one row each.  Perpetrator columns of the death arrays follow ``PERPETRATOR
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -15,13 +17,38 @@ STATE, CONTRACTOR, PARTNER, INSURGENT = range(4)
 FORCE_KINDS: tuple[str, ...] = PERPETRATORS[:3]
 FACTIONS: tuple[str, ...] = ("armed group A", "armed group B")
 
+# Columns of the per-cell totals a week tallies (sim.core.observation): residents, population-
+# weighted sums of attitudes, displaced, and civilian deaths of the week by perpetrator.
+POPULATION, COOPERATION, GRIEVANCE, SUPPORT, DISPLACED, DEAD = 0, 1, 2, 3, 4, 5
+COLUMNS = DEAD + len(PERPETRATORS)
+
 
 def _zeros(n: int, dtype=np.float64, *shape: int) -> np.ndarray:
     return np.zeros((n, *shape), dtype=dtype)
 
 
+class ArrayTable:
+    """A table of same-length arrays that kernels take whole, as one named tuple.
+
+    Numba accepts named tuples of arrays as arguments, so a kernel names ``communities.fear``
+    instead of taking thirty positional arrays.  The view is made afresh for each call: units
+    are appended by replacing arrays, and a stale view would miss them.
+    """
+
+    View: type
+
+    def view(self) -> Any:
+        """The arrays as a named tuple (the kernels' argument)."""
+        return self.View(*(getattr(self, name) for name in self.View._fields))
+
+
+def view_type(cls: type) -> type:
+    # Module-level names, so that numba's cache can pickle the types of its signatures.
+    return namedtuple(f"{cls.__name__}View", [f.name for f in fields(cls)], module=cls.__module__)
+
+
 @dataclass
-class Communities:
+class Communities(ArrayTable):
     """Villages and population clusters: who lives there, what they think, what they suffered."""
 
     cell: np.ndarray
@@ -56,7 +83,7 @@ class Communities:
 
 
 @dataclass
-class Forces:
+class Forces(ArrayTable):
     """State, contractor and partner units: where they are and how they use force."""
 
     kind: np.ndarray  # int64: STATE / CONTRACTOR / PARTNER
@@ -97,7 +124,7 @@ _FORCE_DTYPES = dict(kind=np.int64, cell=np.int64, strength=np.float64, firepowe
 
 
 @dataclass
-class Bands:
+class Bands(ArrayTable):
     """Insurgent bands of the two rival armed groups; free rows are reused when a band splits."""
 
     faction: np.ndarray
@@ -125,7 +152,7 @@ class Bands:
 
 
 @dataclass
-class Cells:
+class Cells(ArrayTable):
     """Per-cell aggregates recomputed each step, and the slow fields of control."""
 
     population: np.ndarray
@@ -153,3 +180,40 @@ class Cells:
         arrays["rival_losses"] = _zeros(n, np.float64, 2)
         arrays["control"] = control.astype(np.float64).copy()
         return cls(**arrays)
+
+
+CommunitiesView = Communities.View = view_type(Communities)
+ForcesView = Forces.View = view_type(Forces)
+BandsView = Bands.View = view_type(Bands)
+CellsView = Cells.View = view_type(Cells)
+
+
+@dataclass
+class Week:
+    """What one week has produced so far, handed from step to step, and the row it records.
+
+    Each step reads what earlier steps left here and adds its own results; ``row`` collects the
+    week's value of every outcome, which the last step appends to the model's records.
+    """
+
+    abuses: list[tuple[int, int, float]] = field(default_factory=list)  # (entity, kind, deaths)
+    scheduled: list[tuple[int, int, float]] = field(default_factory=list)  # by dated events
+    insurgents_killed: float = 0.0
+    force_killed: float = 0.0
+    recruits: float = 0.0
+    crossed: float = 0.0
+    newly_displaced: float = 0.0
+    review: Any = None  # the oversight of the week's abuses (M6)
+    ledger: Any = None  # the week's public money and contractor income (M7)
+    totals: Any = None  # the week's per-cell tallies summed over cells (sim.core.observation)
+    row: dict[str, float] = field(default_factory=dict)
+
+    def mean(self, column: int) -> float:
+        """A column of the week's totals per resident (0 where nobody is left)."""
+        pop = self.totals[POPULATION]
+        return float(self.totals[column] / pop) if pop > 0 else 0.0
+
+    def all_abuses(self) -> list[tuple[int, int, float]]:
+        """The operations' abuses, then those of dated events, in the order oversight sees
+        them."""
+        return self.abuses + self.scheduled

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core import rng
+from sim.core.registry import Mechanism, Step
 from sim.core.state import CONTRACTOR, PARTNER, STATE
-from sim.kernels.engagement import forced_atrocity
-from sim.world import geography
+from sim.mechanisms.m02_attrition import forced_atrocity
+from sim.world import deployment, geography
 
 # Entities of event draws sit far above any unit's so that they never share a random number.
 _EVENT_ENTITY = 1 << 40
@@ -50,19 +51,19 @@ def apply(model, kind: str, fields: dict, entity: int) -> tuple[int, int, float]
     """Apply one event now (the dashboard's buttons use this too)."""
     p = model.p
     if kind == "contractor_arrives":
-        model.deploy_contractor(int(fields.get("units", p["contractor.units"])),
-                                float(fields.get("strength", p["contractor.strength"])))
+        deployment.deploy_contractor(model, int(fields.get("units", p["contractor.units"])),
+                                     float(fields.get("strength", p["contractor.strength"])))
     elif kind == "contractor_leaves":
-        model.withdraw_contractor()
+        deployment.withdraw(model, "contractor")
     elif kind == "partner_arrives":
         name = fields["partner"]
         model.relationship[name] = p[f"{name}.relationship"]
         if name == "partner":
-            model.deploy_partner()
+            deployment.deploy_partner(model)
         else:
             model.un_present = True
     elif kind == "partner_leaves":
-        model.withdraw(fields["partner"])
+        deployment.withdraw(model, fields["partner"])
     elif kind == "sanctions":
         model.sanctions = max(model.sanctions, float(fields["level"]))
     elif kind == "mass_atrocity":
@@ -95,7 +96,7 @@ def _mass_atrocity(model, fields: dict, entity: int) -> tuple[int, int, float]:
                               10.0 * p["engagement.atrocity_min"], p["engagement.atrocity_alpha"]))
     c = model.communities
     _, deaths = forced_atrocity(model.seed, model.t, entity, kind, model.world.cell_start, cell,
-                                c.population, c.dead, c.dead_step, float(size))
+                                c.view(), float(size))
     return entity, kind, float(deaths)
 
 
@@ -131,3 +132,11 @@ def _set(model, params: dict) -> None:
         if name == "sanctions.level":
             model.sanctions = max(model.sanctions, float(value))
 
+
+
+def _scheduled(model, week) -> None:
+    week.scheduled = apply_due(model)
+
+
+MECHANISM = Mechanism("events", "the scenario's dated events")
+EVENTS = Step(MECHANISM, "dated events", _scheduled)

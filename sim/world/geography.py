@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.core.registry import Mechanism, Param
+from sim.core.state import ArrayTable, view_type
+
 LON_MIN, LON_MAX = -18.0, 8.0
 LAT_MIN, LAT_MAX = 8.0, 27.0
 
@@ -70,7 +73,7 @@ _MINE_ANCHORS = np.array([
 
 
 @dataclass
-class World:
+class World(ArrayTable):
     """The generated map: cell fields and the communities sorted by cell."""
 
     width: int
@@ -93,10 +96,37 @@ class World:
         """Number of cells of the map."""
         return self.width * self.height
 
-    def cell_of(self, lon: float, lat: float) -> int:
-        """The cell holding a longitude/latitude point."""
-        col, row = _to_grid(lon, lat, self.width, self.height)
-        return int(row) * self.width + int(col)
+
+WorldView = World.View = view_type(World)
+
+# The stylised map's shapes: rough figures of Mali's geography (latitudes of the Sahel's
+# regions, the river valley's density), chosen by eye for a map that looks and behaves right,
+# not measured (docs/ODD.md, "The map").
+MAP_STREAM = 0x6D6170  # spawn key of the map's random stream ("map" in ASCII)
+NORTH_FROM_LAT = 17.0  # the north starts at this latitude
+CENTRE_FROM_LAT = 13.6  # the centre, at this one
+KAYES_WEST_OF_LON = -9.5  # Kayes, in the west, is a southern region
+DENSITY = (0.08, 1.0, 1.8)  # relative density of villages: north, centre, south
+RIVER_DENSITY = 3.0  # extra density along the Niger, at the river
+RIVER_WIDTH = 0.8  # degrees from the river at which that extra falls by e
+MINE_JITTER = 0.35  # degrees: spread of mines beyond the anchors
+VILLAGE_SPREAD = 0.8  # sigma of the lognormal sizes of villages
+
+PARAMETERS = (
+    Param("map.communities", 4000, 1, 2_000_000, "communities",
+          "villages and population clusters"),
+    Param("map.width", 64, 8, 1024, "cells",
+          "map width, host and neighbours (a cell is about 45 km at 64 cells)"),
+    Param("map.height", 48, 8, 1024, "cells", "map height"),
+    Param("map.population", 21_000_000.0, 1.0, 2e9, "people", "host population at the start"),
+    Param("map.mines", 12, 0, 500, "sites",
+          "gold-mining sites (most in the south-west and south)"),
+    Param("map.centre_mixing", 0.5, 0.0, 1.0, "share",
+          "ethnic mixing of the centre: share of central communities of the minority groups"),
+    Param("community.cooperation", 0.5, 0.0, 1.0, "0-1", "initial cooperation with the state"),
+    Param("community.grievance", 0.25, 0.0, 1.0, "0-1", "initial grievance"),
+)
+MECHANISM = Mechanism("map", "the map and its communities", PARAMETERS)
 
 
 def _to_grid(lon, lat, width, height):
@@ -131,11 +161,8 @@ def _distance_to_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
     return best
 
 
-def build_world(params: dict, seed: int) -> World:
-    """Generate the map and its communities from the scenario's map parameters and the seed."""
-    width, height = params["map.width"], params["map.height"]
-    n = params["map.communities"]
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x6D6170,)))
+def _countries(width: int, height: int) -> tuple:
+    """Cell centres, the host's cells and town cells, each cell's country and region."""
     cols, rows = np.meshgrid(np.arange(width), np.arange(height))
     lon = LON_MIN + (cols.ravel() + 0.5) / width * (LON_MAX - LON_MIN)
     lat = LAT_MAX - (rows.ravel() + 0.5) / height * (LAT_MAX - LAT_MIN)
@@ -145,15 +172,17 @@ def build_world(params: dict, seed: int) -> World:
     tcol, trow = _to_grid(towns_lonlat[:, 0], towns_lonlat[:, 1], width, height)
     town_cells = (trow * width + tcol).astype(np.int64)
     in_host[town_cells] = True
-
     nearest = np.argmin(
         ((centres[:, None, :] - _NEIGHBOUR_ANCHORS[None, :, :]) ** 2).sum(-1), axis=1
     )
     cell_country = np.where(in_host, HOST, nearest + 1).astype(np.int8)
-    region = np.where(lat > 17.0, NORTH, np.where(lat > 13.6, CENTRE, SOUTH))
-    region = np.where(lon < -9.5, SOUTH, region)  # Kayes, in the west, is a southern region
-    cell_region = np.where(in_host, region, -1).astype(np.int8)
+    region = np.where(lat > NORTH_FROM_LAT, NORTH, np.where(lat > CENTRE_FROM_LAT, CENTRE, SOUTH))
+    region = np.where(lon < KAYES_WEST_OF_LON, SOUTH, region)
+    return centres, in_host, town_cells, cell_country, region
 
+
+def _borders(cell_country: np.ndarray, width: int, height: int) -> np.ndarray:
+    """For each host cell, the neighbour it touches (-1 for none)."""
     grid = cell_country.reshape(height, width)
     border = np.full((height, width), -1, dtype=np.int8)
     for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
@@ -162,52 +191,72 @@ def build_world(params: dict, seed: int) -> World:
         shifted[max(dr, 0):height - max(-dr, 0), max(dc, 0):width - max(-dc, 0)] = src
         touches = (grid == HOST) & (shifted != HOST)
         border[touches] = shifted[touches] - 1
-    cell_border = border.ravel()
+    return border.ravel()
 
+
+def _mines(rng: np.random.Generator, n_mines: int, cell_country: np.ndarray, width: int,
+           height: int) -> np.ndarray:
+    """Mining value per cell: the anchors first, further mines jittered around them."""
     cell_mine = np.zeros(width * height)
-    n_mines = params["map.mines"]
     if n_mines:
         anchors = _MINE_ANCHORS[np.arange(n_mines) % len(_MINE_ANCHORS)]
-        jitter = rng.normal(0.0, 0.35, size=anchors.shape) * (np.arange(n_mines) >= len(
-            _MINE_ANCHORS))[:, None]
+        jitter = rng.normal(0.0, MINE_JITTER, size=anchors.shape) * (
+            np.arange(n_mines) >= len(_MINE_ANCHORS))[:, None]
         mcol, mrow = _to_grid(anchors[:, 0] + jitter[:, 0], anchors[:, 1] + jitter[:, 1], width,
                               height)
         np.add.at(cell_mine, mrow * width + mcol, 1.0)
         cell_mine[cell_country != HOST] = 0.0
+    return cell_mine
 
-    density = np.select([region == NORTH, region == CENTRE], [0.08, 1.0], 1.8).astype(float)
+
+def _settle(rng: np.random.Generator, n: int, centres: np.ndarray, in_host: np.ndarray,
+            region: np.ndarray, town_cells: np.ndarray) -> tuple:
+    """Where the communities live (towns first, villages by density) and how many people."""
+    density = np.select([region == NORTH, region == CENTRE], list(DENSITY[:2]),
+                        DENSITY[2]).astype(float)
     river = _distance_to_polyline(centres, _NIGER_RIVER)
-    density *= 1.0 + 3.0 * np.exp(-((river / 0.8) ** 2))
+    density *= 1.0 + RIVER_DENSITY * np.exp(-((river / RIVER_WIDTH) ** 2))
     density[~in_host] = 0.0
-
     n_towns = min(len(TOWNS), n)
     n_villages = n - n_towns
-    weights = density / density.sum()
-    village_cells = rng.choice(width * height, size=n_villages, p=weights)
+    village_cells = rng.choice(len(density), size=n_villages, p=density / density.sum())
     cells = np.concatenate([town_cells[:n_towns], village_cells]).astype(np.int64)
     town = np.concatenate([np.arange(n_towns), np.full(n_villages, -1)]).astype(np.int16)
-
-    village_pop = rng.lognormal(0.0, 0.8, size=n_villages)
+    village_pop = rng.lognormal(0.0, VILLAGE_SPREAD, size=n_villages)
     town_share = np.array([t[3] for t in TOWNS[:n_towns]])
     if n_villages:
         village_pop *= (1.0 - town_share.sum()) / village_pop.sum()
     else:
         town_share = town_share / town_share.sum()
-    population = np.concatenate([town_share, village_pop]) * params["map.population"]
+    return cells, town, np.concatenate([town_share, village_pop])
 
-    mixing = params["map.centre_mixing"]
+
+def _groups(rng: np.random.Generator, comm_region: np.ndarray, mixing: float) -> np.ndarray:
+    """Each community's social group, drawn from its region's shares."""
     shares = dict(_GROUP_SHARES)
     shares[CENTRE] = (0.0, 0.75 * mixing, 1.0 - mixing, 0.25 * mixing, 0.0)
-    comm_region = cell_region[cells]
-    u = rng.random(len(cells))
-    group = np.zeros(len(cells), dtype=np.int8)
+    u = rng.random(len(comm_region))
+    group = np.zeros(len(comm_region), dtype=np.int8)
     for reg, probs in shares.items():
         sel = comm_region == reg
         group[sel] = np.searchsorted(np.cumsum(probs), u[sel], side="right").clip(0, 4)
+    return group
 
+
+def build_world(params: dict, seed: int) -> World:
+    """Generate the map and its communities from the scenario's map parameters and the seed."""
+    width, height = params["map.width"], params["map.height"]
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(MAP_STREAM,)))
+    centres, in_host, town_cells, cell_country, region = _countries(width, height)
+    cell_region = np.where(in_host, region, -1).astype(np.int8)
+    cell_border = _borders(cell_country, width, height)
+    cell_mine = _mines(rng, params["map.mines"], cell_country, width, height)
+    cells, town, shares = _settle(rng, params["map.communities"], centres, in_host, region,
+                                  town_cells)
+    population = shares * params["map.population"]
+    group = _groups(rng, cell_region[cells], params["map.centre_mixing"])
     x = (cells % width + rng.random(len(cells))).astype(np.float32)
     y = (cells // width + rng.random(len(cells))).astype(np.float32)
-
     order = np.argsort(cells, kind="stable")
     cells = cells[order]
     cell_start = np.zeros(width * height + 1, dtype=np.int64)

@@ -1,4 +1,4 @@
-"""The interaction kernels: one numba function per mechanism, plain loops over contiguous arrays.
+"""Compiled kernels: what every numba kernel of the package shares.
 
 Every kernel also runs as plain Python (``NUMBA_DISABLE_JIT=1``, or ``kernel.py_func``) and gives
 the same numbers: draws come from :mod:`sim.core.rng`, reductions are serial, no ``fastmath``.

@@ -1,0 +1,155 @@
+"""Observation: community fields summed per cell, where units and bands are, and the tallies
+that the week records.
+
+Three passes over contiguous arrays: :func:`aggregate_cells` gives the per-cell view units and
+bands act on, :func:`locate_units` counts forces and fighters per cell, :func:`tally_cells`
+gives every per-cell total a week records.  Cells sum their own slices in order, so totals
+taken over cells afterwards are the same for any number of threads.
+"""
+
+from __future__ import annotations
+
+from numba import njit, prange
+
+from sim.core.registry import TOTAL, Mechanism, Outcome, Step
+from sim.core.state import COLUMNS, COOPERATION, DEAD, DISPLACED, GRIEVANCE, POPULATION, SUPPORT
+from sim.mechanisms.m05_recruitment import pool_term
+
+
+@njit(cache=True, parallel=True)
+def aggregate_cells(cell_start, communities, deterrence, cells):
+    """Population-weighted means per cell and the recruitment pool of each cell (M5)."""
+    # Arrays are taken out of their tuples before a parallel loop: numba loses writes made
+    # through a tuple's field inside prange (seen with numba 0.68).
+    c = communities
+    out_population, out_cooperation, out_support = cells.population, cells.cooperation, \
+        cells.support
+    out_grievance, out_fear, out_pool = cells.grievance, cells.fear, cells.recruit_pool
+    for k in prange(len(cell_start) - 1):
+        pop = 0.0
+        coop = 0.0
+        sup = 0.0
+        grv = 0.0
+        fr = 0.0
+        pool = 0.0
+        for i in range(cell_start[k], cell_start[k + 1]):
+            p = c.population[i]
+            pop += p
+            coop += p * c.cooperation[i]
+            sup += p * c.support[i]
+            grv += p * c.grievance[i]
+            fr += p * c.fear[i]
+            pool += pool_term(p, c.grievance[i], c.support[i], deterrence, c.fear[i])
+        out_population[k] = pop
+        if pop > 0.0:
+            out_cooperation[k] = coop / pop
+            out_support[k] = sup / pop
+            out_grievance[k] = grv / pop
+            out_fear[k] = fr / pop
+        else:
+            out_cooperation[k] = 0.0
+            out_support[k] = 0.0
+            out_grievance[k] = 0.0
+            out_fear[k] = 0.0
+        out_pool[k] = pool
+
+
+@njit(cache=True)
+def locate_units(units, bands, cells):
+    """Personnel of forces and fighters of each faction per cell."""
+    for c in range(len(cells.forces)):
+        cells.forces[c] = 0.0
+        cells.insurgents[c, 0] = 0.0
+        cells.insurgents[c, 1] = 0.0
+    for u in range(len(units.cell)):
+        if units.active[u]:
+            cells.forces[units.cell[u]] += units.strength[u]
+    for b in range(len(bands.cell)):
+        if bands.active[b]:
+            cells.insurgents[bands.cell[b], bands.faction[b]] += bands.strength[b]
+
+
+@njit(cache=True, parallel=True)
+def tally_cells(cell_start, communities, out):
+    """Per cell: residents, population-weighted sums of attitudes, displaced, deaths by
+    perpetrator."""
+    c = communities
+    for k in prange(len(cell_start) - 1):
+        for j in range(COLUMNS):
+            out[k, j] = 0.0
+        for i in range(cell_start[k], cell_start[k + 1]):
+            p = c.population[i]
+            out[k, POPULATION] += p
+            out[k, COOPERATION] += p * c.cooperation[i]
+            out[k, GRIEVANCE] += p * c.grievance[i]
+            out[k, SUPPORT] += p * c.support[i]
+            out[k, DISPLACED] += c.displaced[i]
+            for j in range(4):
+                out[k, DEAD + j] += c.dead_step[i, j]
+
+
+def locate(model) -> None:
+    """Recount forces and fighters per cell after someone moved or died."""
+    locate_units(model.forces.view(), model.bands.view(), model.cells.view())
+
+
+def aggregate(model) -> None:
+    """The per-cell view of the communities, and who is where."""
+    aggregate_cells(model.world.cell_start, model.communities.view(),
+                    model.p["insurgents.deterrence"], model.cells.view())
+    locate(model)
+
+
+def tally(model) -> None:
+    """The per-cell totals the week records."""
+    tally_cells(model.world.cell_start, model.communities.view(), model.cell_totals)
+
+
+def _start(model, week) -> None:
+    c, cells = model.communities, model.cells
+    c.dead_step[:] = 0.0
+    cells.kills[:] = 0.0
+    cells.force_losses[:] = 0.0
+    cells.rival_losses[:] = 0.0
+
+
+def _aggregate(model, week) -> None:
+    aggregate(model)
+
+
+def _locate(model, week) -> None:
+    locate(model)
+
+
+def _tally(model, week) -> None:
+    tally(model)
+    week.totals = model.cell_totals.sum(axis=0)
+
+
+def record(model, week) -> None:
+    """Civilian deaths of the week by perpetrator."""
+    by = week.totals[DEAD:DEAD + 4]
+    week.row["civilian_deaths"] = float(by.sum())
+    for k, who in enumerate(("state", "contractor", "partner", "insurgent")):
+        week.row[f"civilian_deaths_{who}"] = float(by[k])
+
+
+def _deaths(who: str, label: str, shown: frozenset[str] = frozenset(), **more) -> Outcome:
+    name = "civilian_deaths" + (f"_{who}" if who != "total" else "")
+    return Outcome(name, label, "people/week", summary=f"civilian_deaths.{who}", reduce=TOTAL,
+                   flow=True, shown=shown, **more)
+
+
+OUTCOMES = (
+    _deaths("total", "civilian deaths", frozenset({"table", "ranking", "plot", "chart"}),
+            title="civilian deaths per quarter", better="lower"),
+    _deaths("state", "by state forces"),
+    _deaths("contractor", "by contractor", frozenset({"table"})),
+    _deaths("partner", "by partner"),
+    _deaths("insurgent", "by armed groups"),
+)
+MECHANISM = Mechanism("observation", "what the week leaves", (), OUTCOMES, record=record)
+START = Step(MECHANISM, "a new week", _start)
+AGGREGATE = Step(MECHANISM, "cells aggregated", _aggregate)
+LOCATE = Step(MECHANISM, "units located", _locate)
+TALLY = Step(MECHANISM, "tally", _tally)

@@ -1,0 +1,8 @@
+"""The mechanisms of the model, one module each: ``mNN_subject.py`` for the mechanisms M1-M14
+of the model's design, and a few unnumbered ones for what the design takes as given (armed-group
+violence, territorial control, the fused update of attitudes).
+
+Each module declares a :class:`~sim.core.registry.Mechanism` named ``MECHANISM`` (its
+parameters, the outcomes it records), owns its numba kernels, and defines the
+:class:`~sim.core.registry.Step` functions that :mod:`sim.core.week` runs in order.
+"""

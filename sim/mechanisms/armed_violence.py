@@ -1,0 +1,89 @@
+"""Armed-group violence: against forces in the cell, against rivals, and against civilians.
+
+Bands punish communities that cooperate with the state (harm by insurgents, the other side of
+the Condra-Shapiro asymmetry, M4).  Fear of force suppresses attacks for a while when
+``insurgents.deterrence`` > 0 (Lyall, M5).  A UN presence protects towns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+from numba import njit
+
+from sim.core import rng
+from sim.core.registry import Mechanism, Param, Step
+from sim.mechanisms.m02_attrition import pick_community
+
+PARAMETERS = (
+    Param("insurgents.coercion", 0.002, 0.0, 1.0, "deaths/fighter-week",
+          "violence of bands against communities that cooperate with the state"),
+    Param("insurgents.lethality", 0.004, 0.0, 1.0, "deaths/fighter-week",
+          "combat power of a fighter against forces and rivals"),
+    Param("un.protection", 0.3, 0.0, 1.0, "0-1", "protection of towns against insurgent violence"),
+)
+
+# The model's assumptions (docs/ODD.md, "Armed groups").
+FORCES_HALF = 200.0  # personnel in a cell at which attacks on them are half as deadly as can be
+RIVAL_LETHALITY = 0.5  # lethality against rival fighters, per unit against forces
+
+Violence = namedtuple("Violence", "coercion lethality deterrence town_protection")
+
+
+@njit(cache=True)
+def _coerce(seed, step, b, c, lam, world, communities):
+    deaths = rng.poisson(seed, step, b, rng.COERCION, lam)
+    if deaths <= 0.0:
+        return
+    i = pick_community(seed, step, b, rng.COERCION_TARGET, world.cell_start[c],
+                       world.cell_start[c + 1], communities.population, communities.cooperation)
+    if i >= 0:
+        deaths = min(deaths, math.floor(communities.population[i]))
+        communities.population[i] -= deaths
+        communities.dead[i, 3] += deaths
+        communities.dead_step[i, 3] += deaths
+
+
+@njit(cache=True)
+def insurgent_violence(seed, step, bands, world, communities, cells, cell_town, k):
+    """One week of every band's attacks; losses of forces and rivals go to ``cells``."""
+    for b in range(len(bands.cell)):
+        if not bands.active[b] or bands.strength[b] <= 0.0:
+            continue
+        c = bands.cell[b]
+        if world.cell_country[c] != 0:
+            continue
+        s = bands.strength[b]
+        restraint = 1.0 - k.deterrence * cells.fear[c]
+        f = cells.forces[c]
+        if f > 0.0:
+            lam = k.lethality * s * f / (f + FORCES_HALF) * restraint
+            # Capped at what the cell's forces have left after the bands before this one.
+            left = max(f - cells.force_losses[c], 0.0)
+            cells.force_losses[c] += min(rng.poisson(seed, step, b, rng.FORCE_LOSSES, lam), left)
+        other = 1 - bands.faction[b]
+        rival = cells.insurgents[c, other]
+        if rival > 0.0:
+            lam = RIVAL_LETHALITY * k.lethality * min(s, rival)
+            left = max(rival - cells.rival_losses[c, other], 0.0)
+            cells.rival_losses[c, other] += min(rng.poisson(seed, step, b, rng.RIVALRY, lam),
+                                                left)
+        if cells.population[c] <= 0.0:
+            continue
+        protect = 1.0 - k.town_protection * cell_town[c]
+        lam = k.coercion * s * cells.cooperation[c] * restraint * protect
+        _coerce(seed, step, b, c, lam, world, communities)
+
+
+def attack(model, week) -> None:
+    """The armed groups' attacks of the week (towns protected while the UN stays)."""
+    p = model.p
+    k = Violence(p["insurgents.coercion"], p["insurgents.lethality"], p["insurgents.deterrence"],
+                 p["un.protection"] if model.un_present else 0.0)
+    insurgent_violence(model.seed, model.t, model.bands.view(), model.world.view(),
+                       model.communities.view(), model.cells.view(), model.cell_town, k)
+
+
+MECHANISM = Mechanism("violence", "armed-group violence", PARAMETERS)
+ATTACKS = Step(MECHANISM, "armed groups attack", attack)

@@ -1,0 +1,87 @@
+"""Attitudes: one fused loop moves each community's memory, fear, cooperation, grievance and
+support one week.
+
+The terms belong to their mechanisms and are inlined here: memory and cooperation to M4
+(:mod:`~sim.mechanisms.m04_harm_and_news`), fear and support to M5
+(:mod:`~sim.mechanisms.m05_recruitment`), grievance to M8
+(:mod:`~sim.mechanisms.m08_legitimacy`).  Displacement (M12) raises hardship and lowers
+cooperation; services, reconciliation (M13) and humanitarian access (M14) enter as levers.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from numba import njit, prange
+
+from sim.core.registry import Mechanism, Param, Step
+from sim.mechanisms.m04_harm_and_news import cooperation_target, heard
+from sim.mechanisms.m05_recruitment import fear_after, support_target
+from sim.mechanisms.m08_legitimacy import grievance_target
+
+PARAMETERS = (
+    Param("community.adaptation", 0.04, 0.0, 1.0, "1/week",
+          "speed at which attitudes move towards their target"),
+)
+
+Coefficients = namedtuple("Coefficients", "hardship adaptation harm_sensitivity news memory_decay "
+                                          "deterrence services reconciliation humanitarian")
+
+
+@njit(cache=True, parallel=True)
+def update_attitudes(communities, cell_control, news_state, news_insurgent, legitimacy, k):
+    """Move each community's attitudes one week towards the targets of their mechanisms."""
+    # fused: one pass over the communities reads each row once; a kernel per mechanism would
+    # stream the whole population through memory five times a week.
+    # Arrays are taken out of their tuple before the parallel loop: numba loses writes made
+    # through a tuple's field inside prange (seen with numba 0.68).
+    memory, insurgent_memory, fear = communities.memory, communities.insurgent_memory, \
+        communities.fear
+    cooperation, grievance, support = communities.cooperation, communities.grievance, \
+        communities.support
+    c = communities
+    d = c.dead_step
+    for i in prange(len(c.cell)):
+        pop = c.population[i]
+        at_risk = pop + d[i, 0] + d[i, 1] + d[i, 2] + d[i, 3]
+        if at_risk <= 0.0:
+            continue
+        cell = c.cell[i]
+        g = c.group[i]
+        heard_state = heard(k.harm_sensitivity, (d[i, 0] + d[i, 1] + d[i, 2]) / at_risk, k.news,
+                            news_state[cell, g])
+        heard_ins = heard(k.harm_sensitivity, d[i, 3] / at_risk, k.news,
+                          news_insurgent[cell, g])
+        memory[i] = memory[i] * (1.0 - k.memory_decay) + heard_state
+        insurgent_memory[i] = insurgent_memory[i] * (1.0 - k.memory_decay) + heard_ins
+        fear[i] = fear_after(fear[i], heard_state)
+        m = min(1.0, memory[i])
+        mi = min(1.0, insurgent_memory[i])
+        initial = c.initial_population[i]
+        gone = c.displaced[i] / initial if initial > 0.0 else 0.0
+        target = cooperation_target(legitimacy, k.services, cell_control[cell], m, mi, gone)
+        cooperation[i] += k.adaptation * (target - cooperation[i])
+        target = grievance_target(legitimacy, k.hardship, m, gone, k.humanitarian,
+                                  k.reconciliation)
+        grievance[i] += k.adaptation * (target - grievance[i])
+        target = support_target(grievance[i], mi, cooperation[i], k.deterrence, fear[i])
+        support[i] += k.adaptation * (target - support[i])
+
+
+def update(model, week) -> None:
+    """Attitudes after the week's harm and news; services only while the budget pays for them,
+    reconciliation helped by UN mediation while the UN stays."""
+    p = model.p
+    services = p["levers.services"] if model.budget > 0 else 0.0
+    reconciliation = min(1.0, p["levers.reconciliation"]
+                         + (p["un.mediation"] if model.un_present else 0.0) * 0.5)
+    k = Coefficients(p["community.hardship"], p["community.adaptation"],
+                     p["community.harm_sensitivity"], p["community.news"],
+                     p["community.memory_decay"], p["insurgents.deterrence"], services,
+                     reconciliation, p["levers.humanitarian_access"])
+    update_attitudes(model.communities.view(), model.cells.control, model.news_state,
+                     model.news_insurgent, model.legitimacy, k)
+
+
+MECHANISM = Mechanism("attitudes", "attitudes of communities", PARAMETERS)
+ATTITUDES = Step(MECHANISM, "attitudes", update)

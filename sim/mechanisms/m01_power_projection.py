@@ -1,0 +1,88 @@
+"""M1 Power projection: units go where their reach, what they know and what they want take them.
+
+Reach is per unit, so contractor teams with air mobility "project power into areas where state
+presence had been diminished" that ground units no longer reach.  A unit weighs the insurgents
+it knows of, the people it should protect and, for the contractor, mining sites (M7's revenue
+motive).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.core import rng
+from sim.core.registry import Mechanism, Param, Step
+
+MECHANISM = Mechanism("M01", "power projection", parameters=(
+    Param("state.reach", 2, 0, 256, "cells/week", "ground mobility"),
+    Param("contractor.reach", 12, 0, 256, "cells/week",
+          "air mobility: reach into areas the state lost"),
+    Param("partner.reach", 8, 0, 256, "cells/week", "mobility (helicopters)"),
+))
+
+# The weights of a unit's choice of cell are the model's assumptions (docs/ODD.md, "Deployment"),
+# not figures from a source.
+# Pull of unprotected people by kind of force (state, contractor, partner): a contractor
+# guards revenue rather than people, a partner less than the state.
+PROTECT_WEIGHT = np.array([0.5, 0.1, 0.3])
+KNOWN_WITHOUT_INTELLIGENCE = 0.3  # share of a cell's fighters known with no intelligence
+KNOWN_HALF = 150.0  # known fighters at which their pull is half its most
+PEOPLE_HALF = 1e5  # residents at which their pull is half its most
+CROWDING = 0.6  # push away from cells other units already hold
+CROWDING_HALF = 500.0  # personnel at which that push is half its most
+DISTANCE_COST = 0.01  # per cell moved
+NOISE = 0.05  # spread of the random tie-breaker
+
+
+@njit(cache=True)
+def deploy_forces(seed, step, world, units, kind_revenue, cells):
+    """Move each active unit to the best host cell within its reach.
+
+    Units spread out because a cell already held scores lower; ``cells.forces`` is updated as
+    they move.
+    """
+    width, height = world.width, world.height
+    for u in range(len(units.cell)):
+        if not units.active[u]:
+            continue
+        kind = units.kind[u]
+        here = units.cell[u]
+        r = units.reach[u]
+        x0 = here % width
+        y0 = here // width
+        cells.forces[here] -= units.strength[u]
+        best = here
+        best_score = -1e300
+        for y in range(max(0, y0 - r), min(height, y0 + r + 1)):
+            for x in range(max(0, x0 - r), min(width, x0 + r + 1)):
+                c = y * width + x
+                if world.cell_country[c] != 0:
+                    continue
+                ins = cells.insurgents[c, 0] + cells.insurgents[c, 1]
+                known = ins * (KNOWN_WITHOUT_INTELLIGENCE
+                               + (1.0 - KNOWN_WITHOUT_INTELLIGENCE) * cells.intelligence[c])
+                pop = cells.population[c]
+                score = known / (known + KNOWN_HALF)
+                score += PROTECT_WEIGHT[kind] * (pop / (pop + PEOPLE_HALF)) * (
+                    1.0 - cells.control[c])
+                score += kind_revenue[kind] * world.cell_mine[c] / (1.0 + world.cell_mine[c])
+                score -= CROWDING * cells.forces[c] / (cells.forces[c] + CROWDING_HALF)
+                dist = max(abs(x - x0), abs(y - y0))
+                score -= DISTANCE_COST * dist
+                score += NOISE * rng.uniform(seed, step, u, rng.MOVE, c)
+                if score > best_score:
+                    best_score = score
+                    best = c
+        units.cell[u] = best
+        cells.forces[best] += units.strength[u]
+
+
+def deploy(model, week) -> None:
+    """Every unit moves for the week (the contractor drawn to mines by its revenue weight)."""
+    kind_revenue = np.array([0.0, model.p["contractor.revenue_weight"], 0.0])
+    deploy_forces(model.seed, model.t, model.world.view(), model.forces.view(), kind_revenue,
+                  model.cells.view())
+
+
+DEPLOY = Step(MECHANISM, "units deploy", deploy)

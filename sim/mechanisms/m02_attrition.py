@@ -1,0 +1,255 @@
+"""M2 Attrition over discrimination: operations trade combatant kills against civilian harm.
+
+Combatants are reached in proportion to how well the bands are located (M3: intelligence x
+(1 - concealment)); civilian harm grows with firepower, (1 - discrimination) and (1 - located):
+forces that "prioritized rapid attrition over discrimination".  Rarely, and far more often for
+low-discipline units, an operation becomes a mass atrocity whose toll is Pareto-tailed (a Moura:
+hundreds killed in one operation).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from sim.core import rng
+from sim.core.registry import LARGEST, TOTAL, Mechanism, Outcome, Param, Step
+from sim.core.state import CONTRACTOR, STATE
+
+PARAMETERS = (
+    Param("state.firepower", 1.0, 0.0, 10.0, "relative", "force applied per person"),
+    Param("state.discrimination", 0.6, 0.0, 1.0, "share",
+          "share of force that reaches combatants rather than civilians"),
+    Param("state.discipline", 0.6, 0.0, 1.0, "0-1",
+          "restraint; low discipline risks mass atrocities"),
+    Param("contractor.firepower", 4.0, 0.0, 10.0, "relative",
+          "force per person (air assets, heavy weapons)"),
+    Param("contractor.discrimination", 0.3, 0.0, 1.0, "share",
+          "share of force that reaches combatants"),
+    Param("contractor.discipline", 0.25, 0.0, 1.0, "0-1", "restraint of contractor teams"),
+    Param("partner.firepower", 1.5, 0.0, 10.0, "relative", "force per person"),
+    Param("partner.discrimination", 0.85, 0.0, 1.0, "share",
+          "share of force that reaches combatants"),
+    Param("partner.discipline", 0.9, 0.0, 1.0, "0-1", "restraint of partner units"),
+    Param("engagement.kill_rate", 0.005, 0.0, 1.0, "per force-week",
+          "combatants killed per unit of force applied to located bands"),
+    Param("engagement.harm_rate", 0.003, 0.0, 1.0, "per force-week",
+          "civilians killed per unit of indiscriminate force in a populated cell"),
+    Param("engagement.atrocity_rate", 0.08, 0.0, 1.0, "per unit-week",
+          "chance scale of a mass-atrocity operation by a unit without discipline"),
+    Param("engagement.atrocity_min", 10.0, 1.0, 1e4, "deaths",
+          "smallest toll counted as a mass-atrocity event (Pareto x_min)"),
+    Param("engagement.atrocity_max", 1500.0, 1.0, 1e5, "deaths",
+          "largest toll of one mass-atrocity event (and at most half the community)"),
+    Param("engagement.atrocity_alpha", 1.2, 0.5, 5.0, "-",
+          "tail exponent of mass-atrocity tolls: lower is fatter"),
+)
+OUTCOMES = (
+    Outcome("largest_event", "largest abuse", "people", summary="largest_event",
+            reduce=LARGEST),
+    Outcome("combatant_deaths", "combatant deaths", "people/week", summary="combatant_deaths",
+            reduce=TOTAL, flow=True),
+    Outcome("state_discrimination", "state discrimination", "share", share=True),
+    Outcome("contractor_discrimination", "contractor discrimination", "share", share=True),
+)
+
+# The shapes of an engagement are the model's assumptions (docs/ODD.md, "Engagements").
+CONTACT_HALF = 50.0  # fighters in a cell at which contact is half its most
+KILL_CAP = 0.3  # most of a cell's fighters one unit can kill in a week
+BLIND_SHARE = 0.1  # reach of force on bands it has not located, per unit of discrimination
+DENSITY_HALF = 2e4  # residents of a cell at which the exposure of civilians is half its most
+SUSPICION_BASE = 0.2  # suspicion of a community that gives the armed groups no support
+HARM_WITHOUT_CONTACT = 0.3  # share of the harm done where no band is met
+HALF_COMMUNITY = 0.5  # the most of one community a single atrocity kills
+
+Rates = namedtuple("Rates", "kill harm atrocity atrocity_min atrocity_max atrocity_alpha")
+Events = namedtuple("Events", "community deaths")
+
+
+def rates(p: dict) -> Rates:
+    """The engagement rates of a parameter set, as the kernel takes them."""
+    return Rates(p["engagement.kill_rate"], p["engagement.harm_rate"],
+                 p["engagement.atrocity_rate"], p["engagement.atrocity_min"],
+                 p["engagement.atrocity_max"], p["engagement.atrocity_alpha"])
+
+
+@njit(cache=True)
+def pick_community(seed, step, entity, purpose, start, stop, population, weight):
+    """A community of one cell drawn in proportion to population x weight (-1 if none)."""
+    total = 0.0
+    for i in range(start, stop):
+        total += population[i] * weight[i]
+    if total <= 0.0:
+        return -1
+    target = rng.uniform(seed, step, entity, purpose, 0) * total
+    acc = 0.0
+    for i in range(start, stop):
+        acc += population[i] * weight[i]
+        if acc >= target:
+            return i
+    return stop - 1
+
+
+@njit(cache=True)
+def _kill(communities, i, kind, deaths):
+    communities.population[i] -= deaths
+    communities.dead[i, kind] += deaths
+    communities.dead_step[i, kind] += deaths
+
+
+@njit(cache=True)
+def _harm(seed, step, u, kind, harm, start, stop, communities, events):
+    """Civilians killed by one unit's operation; event row ``2u`` records the community hit
+    and the toll, for oversight (M6)."""
+    deaths = rng.poisson(seed, step, u, rng.ENGAGE_HARM, harm)
+    if deaths <= 0.0:
+        return
+    population = communities.population
+    i = pick_community(seed, step, u, rng.ENGAGE_TARGET, start, stop, population,
+                       communities.support)
+    if i < 0:
+        i = pick_community(seed, step, u, rng.ENGAGE_TARGET, start, stop, population, population)
+    deaths = min(deaths, math.floor(population[i]))
+    _kill(communities, i, kind, deaths)
+    events.community[2 * u] = i
+    events.deaths[2 * u] = deaths
+
+
+@njit(cache=True)
+def force_operations(seed, step, units, kind_effort, cell_start, communities, cells, rates,
+                     events):
+    """One week of operations by every active unit against the bands of its cell."""
+    for u in range(len(units.cell)):
+        events.community[2 * u] = -1
+        events.community[2 * u + 1] = -1
+        events.deaths[2 * u] = 0.0
+        events.deaths[2 * u + 1] = 0.0
+        if not units.active[u] or units.strength[u] <= 0.0:
+            continue
+        kind = units.kind[u]
+        c = units.cell[u]
+        ins = cells.insurgents[c, 0] + cells.insurgents[c, 1]
+        located = cells.intelligence[c] * (1.0 - cells.concealment[c])
+        d = units.discrimination[u]
+        op = units.strength[u] * units.firepower[u] * kind_effort[kind]
+        contact = ins / (ins + CONTACT_HALF)
+        kills = rates.kill * op * (located + BLIND_SHARE * (1.0 - located) * d) * contact
+        kills = min(rng.poisson(seed, step, u, rng.ENGAGE_KILLS, kills), KILL_CAP * ins)
+        cells.kills[c] += kills
+
+        pop_c = cells.population[c]
+        if pop_c <= 0.0:
+            continue
+        density = pop_c / (pop_c + DENSITY_HALF)
+        suspicion = SUSPICION_BASE + cells.support[c]
+        harm = rates.harm * op * (1.0 - d) * (1.0 - located) * suspicion * density
+        harm *= HARM_WITHOUT_CONTACT + (1.0 - HARM_WITHOUT_CONTACT) * contact
+        _harm(seed, step, u, kind, harm, cell_start[c], cell_start[c + 1], communities, events)
+        p_atrocity = rates.atrocity * (1.0 - units.discipline[u]) ** 2 * (1.0 - d) * suspicion
+        if rng.uniform(seed, step, u, rng.ATROCITY_CHANCE, 0) < p_atrocity:
+            _atrocity(seed, step, u, kind, cell_start[c], cell_start[c + 1], communities, rates,
+                      events)
+
+
+@njit(cache=True)
+def _atrocity(seed, step, u, kind, start, stop, communities, rates, events):
+    i = pick_community(seed, step, u, rng.ATROCITY_TARGET, start, stop, communities.population,
+                       communities.support)
+    if i < 0:
+        return
+    size = rng.pareto(seed, step, u, rng.ATROCITY_SIZE, rates.atrocity_min, rates.atrocity_alpha)
+    size = min(math.floor(min(size, rates.atrocity_max)),
+               math.floor(HALF_COMMUNITY * communities.population[i]))
+    if size > 0.0:
+        _kill(communities, i, kind, size)
+        events.community[2 * u + 1] = i
+        events.deaths[2 * u + 1] = size
+
+
+@njit(cache=True)
+def forced_atrocity(seed, step, entity, kind, cell_start, cell, communities, size):
+    """A scheduled mass-atrocity operation in one cell (an event of the scenario).
+
+    Returns the community hit (-1 if the cell is empty) and the toll: ``size`` civilians,
+    capped at half the community.  Large villages are the likeliest targets (weight
+    population^2).
+    """
+    population = communities.population
+    i = pick_community(seed, step, entity, rng.EVENT, cell_start[cell], cell_start[cell + 1],
+                       population, population)
+    if i < 0:
+        return -1, 0.0
+    size = min(math.floor(size), math.floor(HALF_COMMUNITY * population[i]))
+    _kill(communities, i, kind, size)
+    return i, size
+
+
+@njit(cache=True)
+def band_losses(bands, cells):
+    """Share the combatants killed in each cell among its bands, by strength. Returns the total."""
+    total = 0.0
+    for b in range(len(bands.cell)):
+        if not bands.active[b]:
+            continue
+        c = bands.cell[b]
+        present = cells.insurgents[c, 0] + cells.insurgents[c, 1]
+        if present <= 0.0:
+            continue
+        share = bands.strength[b] / present
+        loss = cells.kills[c] * share
+        own = cells.insurgents[c, bands.faction[b]]
+        if own > 0.0:
+            loss += cells.rival_losses[c, bands.faction[b]] * bands.strength[b] / own
+        loss = min(loss, bands.strength[b])
+        bands.strength[b] -= loss
+        total += loss
+    return total
+
+
+def operate(model, week) -> None:
+    """Every unit's operation of the week; each that kills civilians is an abuse for
+    oversight: ``(event row, kind, deaths)``, the row ``2 * unit`` or ``2 * unit + 1``."""
+    f, c = model.forces, model.communities
+    kind_effort = np.array([1.0, model.contractor_effort, 1.0])
+    events = Events(np.full(2 * len(f), -1, dtype=np.int64), np.zeros(2 * len(f)))
+    force_operations(model.seed, model.t, f.view(), kind_effort, model.world.cell_start,
+                     c.view(), model.cells.view(), rates(model.p), events)
+    week.abuses += [(int(e), int(f.kind[e // 2]), float(events.deaths[e]))
+                    for e in np.flatnonzero(events.deaths > 0)]
+
+
+def losses(model, week) -> None:
+    """Fighters killed by forces and rivals leave their bands; personnel killed by armed groups
+    leave their units, shared by strength."""
+    f, cells = model.forces, model.cells
+    week.insurgents_killed = band_losses(model.bands.view(), cells.view())
+    held = cells.forces[f.cell]
+    share = np.divide(f.strength, held, out=np.zeros_like(f.strength), where=held > 0)
+    # min: the shares of a cell's losses can round a hair above a unit's strength.
+    loss = np.where(f.active, np.minimum(cells.force_losses[f.cell] * share, f.strength), 0.0)
+    f.strength -= loss
+    f.active &= f.strength > 1.0
+    week.force_killed = float(loss.sum())
+
+
+def record(model, week) -> None:
+    """The week's combatant deaths and the mean discrimination of each force."""
+    f = model.forces
+
+    def discrimination(kind):
+        rows = (f.kind == kind) & f.active
+        return float(f.discrimination[rows].mean()) if rows.any() else float("nan")
+
+    week.row["largest_event"] = float(max([a[2] for a in week.all_abuses()], default=0.0))
+    week.row["combatant_deaths"] = float(week.insurgents_killed + week.force_killed)
+    week.row["state_discrimination"] = discrimination(STATE)
+    week.row["contractor_discrimination"] = discrimination(CONTRACTOR)
+
+
+MECHANISM = Mechanism("M02", "attrition over discrimination", PARAMETERS, OUTCOMES,
+                      record=record)
+OPERATIONS = Step(MECHANISM, "operations", operate)
+LOSSES = Step(MECHANISM, "combat losses", losses)

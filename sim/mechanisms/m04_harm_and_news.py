@@ -1,0 +1,131 @@
+"""M4 Harm erodes cooperation and raises grievance; news of it travels along group ties.
+
+Civilian harm by a side lowers the victims' cooperation with that side; news travels to other
+communities of the same social group nearby and, through ``map.ties``, across the country:
+punitive operations that "blurred the line between combatants and civilians" are remembered by
+the whole group.  Harm by the armed groups lowers support for them and raises cooperation with
+the state (the Condra-Shapiro asymmetry).  The memory and cooperation terms here run inside the
+fused attitude loop (:mod:`sim.mechanisms.attitudes`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from sim.core.registry import Mechanism, Outcome, Param, Step
+from sim.core.state import COOPERATION
+from sim.world import geography
+
+PARAMETERS = (
+    Param("map.ties", 0.05, 0.0, 1.0, "share",
+          "weight of the whole social group (not only neighbours) in the spread of news"),
+    Param("community.harm_sensitivity", 400.0, 0.0, 1e5, "per death-share",
+          "weight of a community's own civilian deaths (per resident) on its memory of abuses"),
+    Param("community.news", 0.5, 0.0, 1.0, "0-1",
+          "how strongly news of abuses travels to communities of the same social group"),
+    Param("community.memory_decay", 0.02, 0.0, 1.0, "1/week", "fading of the memory of abuses"),
+)
+
+# Weights of the cooperation target's logit: the model's assumptions (docs/ODD.md, "Attitudes").
+COOPERATION_LEGITIMACY = 3.0
+COOPERATION_SERVICES = 1.5
+COOPERATION_CONTROL = 1.5
+COOPERATION_STATE_HARM = 4.0
+COOPERATION_INSURGENT_HARM = 3.0
+COOPERATION_DISPLACEMENT = 3.0
+
+
+@njit(cache=True, inline="always")
+def heard(harm_sensitivity, own, news_weight, news):
+    """How much of a week's deaths a community takes in: its own, and news of its group's."""
+    return harm_sensitivity * (own + news_weight * news)
+
+
+@njit(cache=True, inline="always")
+def cooperation_target(legitimacy, services, control, state_harm, insurgent_harm, gone):
+    """Where cooperation with the state heads: up with legitimacy, services and protection and
+    with harm by the armed groups; down with memories of state-side harm and displacement."""
+    x = (COOPERATION_LEGITIMACY * (legitimacy - 0.5) + COOPERATION_SERVICES * services
+         + COOPERATION_CONTROL * (control - 0.5) - COOPERATION_STATE_HARM * state_harm
+         + COOPERATION_INSURGENT_HARM * insurgent_harm - COOPERATION_DISPLACEMENT * gone)
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(cache=True, parallel=True)
+def spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
+    """Per (cell, group): deaths per resident suffered by the group nearby and across the country.
+
+    Each community hears of the deaths its own social group suffered in its cell and the eight
+    around it, and, weighted by ``ties``, anywhere in the country.  ``out_state`` counts deaths
+    caused by state-side forces (state, contractor, partner), ``out_insurgent`` those caused by
+    armed groups.
+    """
+    width, height = world.width, world.height
+    n_cells = width * height
+    local_pop = np.zeros((n_cells, n_groups))
+    local_state = np.zeros((n_cells, n_groups))
+    local_ins = np.zeros((n_cells, n_groups))
+    group_pop = np.zeros(n_groups)
+    group_state = np.zeros(n_groups)
+    group_ins = np.zeros(n_groups)
+    dead_step = communities.dead_step
+    for c in prange(n_cells):
+        for i in range(world.cell_start[c], world.cell_start[c + 1]):
+            g = communities.group[i]
+            state_side = dead_step[i, 0] + dead_step[i, 1] + dead_step[i, 2]
+            local_pop[c, g] += communities.population[i] + state_side + dead_step[i, 3]
+            local_state[c, g] += state_side
+            local_ins[c, g] += dead_step[i, 3]
+    for c in range(n_cells):
+        for g in range(n_groups):
+            group_pop[g] += local_pop[c, g]
+            group_state[g] += local_state[c, g]
+            group_ins[g] += local_ins[c, g]
+    for c in prange(n_cells):
+        x0 = c % width
+        y0 = c // width
+        for g in range(n_groups):
+            pop = 0.0
+            st = 0.0
+            ins = 0.0
+            for y in range(max(0, y0 - 1), min(height, y0 + 2)):
+                for x in range(max(0, x0 - 1), min(width, x0 + 2)):
+                    k = y * width + x
+                    pop += local_pop[k, g]
+                    st += local_state[k, g]
+                    ins += local_ins[k, g]
+            near_state = st / pop if pop > 0.0 else 0.0
+            near_ins = ins / pop if pop > 0.0 else 0.0
+            far_state = group_state[g] / group_pop[g] if group_pop[g] > 0.0 else 0.0
+            far_ins = group_ins[g] / group_pop[g] if group_pop[g] > 0.0 else 0.0
+            out_state[c, g] = near_state + ties * far_state
+            out_insurgent[c, g] = near_ins + ties * far_ins
+
+
+def setup(model) -> None:
+    """News of the week, per (cell, group), by who caused the deaths."""
+    model.news_state = np.zeros((model.world.cells, len(geography.GROUPS)))
+    model.news_insurgent = np.zeros_like(model.news_state)
+
+
+def spread(model, week) -> None:
+    """The week's deaths become news among each social group."""
+    spread_news(model.world.view(), len(geography.GROUPS), model.communities.view(),
+                model.p["map.ties"], model.news_state, model.news_insurgent)
+
+
+def record(model, week) -> None:
+    """Mean cooperation with the state, weighted by residents."""
+    week.row["cooperation_mean"] = week.mean(COOPERATION)
+
+
+OUTCOMES = (
+    Outcome("cooperation_mean", "cooperation", "0-1", summary="cooperation_mean_final",
+            share=True, shown=frozenset({"table", "ranking", "plot", "chart"}),
+            title="cooperation with the state", better="higher"),
+)
+MECHANISM = Mechanism("M04", "harm and news", PARAMETERS, OUTCOMES, setup=setup, record=record)
+NEWS = Step(MECHANISM, "news spreads", spread)

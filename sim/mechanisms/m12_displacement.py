@@ -1,0 +1,80 @@
+"""M12 Displacement: violence drives people out; displacement lowers cooperation and raises
+grievance (in the attitude terms of M4 and M8); returns are slow."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from sim.core.registry import Mechanism, Outcome, Param, Step
+from sim.core.state import DISPLACED
+
+PARAMETERS = (
+    Param("community.displacement", 80.0, 0.0, 1e5, "per death-share",
+          "share of residents who flee per unit of local violence (deaths per resident)"),
+    Param("community.insecurity_flight", 0.0005, 0.0, 1.0, "1/week",
+          "share fleeing per week where armed groups dominate"),
+    Param("community.return", 0.004, 0.0, 1.0, "1/week",
+          "share of displaced who return each week"),
+)
+
+MOST_FLEEING = 0.5  # most of a community that flees in one week: the model's assumption
+
+
+@njit(cache=True, parallel=True)
+def displace(communities, cell_control, rates, out_fled):
+    """Flight and return of one week; ``out_fled`` receives who fled from each community.
+
+    People flee in proportion to the deaths around them and to armed-group dominance of their
+    cell (1 - state control); they return only where it was quiet this week, faster with state
+    control and humanitarian access (M14).  Residents + displaced + dead is conserved.
+    ``rates`` is (displacement, insecurity flight, return rate, humanitarian access).
+    """
+    displacement, insecurity_flight, return_rate, humanitarian = rates
+    c = communities
+    # Arrays are taken out of their tuple before the parallel loop: numba loses writes made
+    # through a tuple's field inside prange (seen with numba 0.68).
+    population, displaced = c.population, c.displaced
+    d = c.dead_step
+    # No sum across communities here: a parallel float reduction would depend on the number of
+    # threads; the caller adds ``out_fled`` up in a fixed order.
+    for i in prange(len(c.cell)):
+        pop = population[i]
+        deaths = d[i, 0] + d[i, 1] + d[i, 2] + d[i, 3]
+        cell = c.cell[i]
+        violence = deaths / (pop + deaths) if pop + deaths > 0.0 else 0.0
+        share = min(MOST_FLEEING,
+                    displacement * violence + insecurity_flight * (1.0 - cell_control[cell]))
+        flee = pop * share
+        back = 0.0
+        if deaths == 0.0:
+            back = displaced[i] * min(1.0, return_rate * cell_control[cell]
+                                        * (1.0 + humanitarian))
+        population[i] += back - flee
+        displaced[i] += flee - back
+        out_fled[i] = flee
+
+
+def flee(model, week) -> None:
+    """The week's flight and returns."""
+    p = model.p
+    fled = np.empty(len(model.communities))
+    rates = (p["community.displacement"], p["community.insecurity_flight"],
+             p["community.return"], p["levers.humanitarian_access"])
+    displace(model.communities.view(), model.cells.control, rates, fled)
+    week.newly_displaced = float(fled.sum())
+
+
+def record(model, week) -> None:
+    """People displaced at the end of the week, and those who fled in it."""
+    week.row["displaced"] = float(week.totals[DISPLACED])
+    week.row["newly_displaced"] = week.newly_displaced
+
+
+OUTCOMES = (
+    Outcome("displaced", "displaced", "people", summary="displaced_final",
+            shown=frozenset({"table", "plot", "chart"}), title="displaced persons"),
+    Outcome("newly_displaced", "newly displaced", "people/week", flow=True),
+)
+MECHANISM = Mechanism("M12", "displacement", PARAMETERS, OUTCOMES, record=record)
+DISPLACEMENT = Step(MECHANISM, "flight and return", flee)
