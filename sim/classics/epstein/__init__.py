@@ -1160,6 +1160,3 @@ def main(argv: Sequence[str] | None = None) -> int:
                   flush=True)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
