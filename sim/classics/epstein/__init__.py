@@ -44,494 +44,61 @@ import mesa
 import numba
 import numpy as np
 import pandas as pd
-from numba import njit
 
+from sim.classics.epstein.kernels import adjust_cops, populate, step_kernel, tally
+from sim.classics.epstein.layout import (
+    ACTIVATION_ORDERS,
+    ACTIVE,
+    AGE,
+    ARREST_P,
+    BLUE,
+    COP,
+    DEAD,
+    F_TABLE,
+    GREEN,
+    GROUP,
+    HARDSHIP_COL,
+    JAIL,
+    JAIL_MODES,
+    JAILED,
+    KIND,
+    N_OUT,
+    O_ACTIVATIONS,
+    O_ACTIVE,
+    O_ARRESTS,
+    O_BIRTHS,
+    O_BLUE,
+    O_BLUE_ACTIVE,
+    O_BLUE_KILLED,
+    O_COPS,
+    O_DEATHS,
+    O_GREEN,
+    O_GREEN_ACTIVE,
+    O_GREEN_KILLED,
+    O_JAILED,
+    O_QUIET,
+    RATIOS,
+    RISK_COL,
+    STATE,
+    Reach,
+    Scratch,
+    State,
+    X,
+    Y,
+)
+from sim.classics.epstein.rules import cop_ratio, round_half_even  # noqa: F401
 from sim.classics.neighbourhood import (
     SHAPES,
-    add_footprint,
-    count_at,
     count_field,
     fold,
     kept_field,
     offsets,
     spans,
 )
-from sim.core import rng
 from sim.kernels import quiet
 
-# Purposes of draws: this module's own, kept apart from sim.core.rng's (1-20).
-PLACE = 100
-HARDSHIP = 101
-RISK_AVERSION = 102
-ORDER = 103
-ARREST_PICK = 104
-JAIL_TERM = 105
-MOVE = 106
-RELEASE = 107
-KILL_PICK = 108
-GROUP_DRAW = 109
-AGE_DRAW = 110
-FISSION = 111
-BIRTH_CELL = 112
-COP_ADJUST = 113
-
-CITIZEN = 0
-COP = 1
-QUIET = 0
-ACTIVE = 1
-JAILED = 2
-DEAD = 3
-BLUE = 0
-GREEN = 1
-
-RATIOS = {"continuous": 0, "floor": 1, "round": 2}
-JAIL_MODES = ("stay", "leave")
-# Mesa's names: "Random" is its shuffle_do (and Epstein's random sequential activation),
-# "Sequential" its do, in the order the agents were created (cell by cell).
-ACTIVATION_ORDERS = ("Random", "Sequential")
-# An unbounded jail term (the paper's J_max = infinity) as a count that never runs out.
-FOREVER = 1 << 62
-
-# Slots of the integer and float parameter vectors handed to the kernel.
-(I_MOVEMENT, I_COP_MOVEMENT, I_LEAVE, I_ETHNIC, I_JAIL_MAX, I_DEATH_AGE, I_RATIO,
- I_SAME_VISION, I_SEQUENTIAL) = range(9)
-# F_TABLE on: P = 1 - exp(-k r) for r = 0, 1, ... up to the cells in vision.
-F_LEGIT_BLUE, F_LEGIT_GREEN, F_THRESHOLD, F_K, F_FISSION, F_TABLE = range(6)
-# Slots of the per-step counters the kernel returns.
-(O_ACTIVE, O_QUIET, O_JAILED, O_COPS, O_ACTIVATIONS, O_ARRESTS, O_BLUE, O_GREEN, O_BLUE_ACTIVE,
- O_GREEN_ACTIVE, O_BLUE_KILLED, O_GREEN_KILLED, O_BIRTHS, O_DEATHS) = range(14)
-N_OUT = 14
-
-_TRIES = 32
-# Stream positions an entity may use in one search: _TRIES / 2 draws of two tries, then one.
-_STREAM_STRIDE = 32
 # np.errstate costs 2 us a step; only plain Python (NUMBA_DISABLE_JIT) wraps uint64 with warnings.
 _GUARD = quiet if numba.config.DISABLE_JIT else contextlib.nullcontext
-
-# Columns of the agent tables: one int64 table and one float64 table, one row per agent slot.
-# Two tables rather than ten arrays because numba reference-counts every array argument of
-# every call, and the per-agent calls below would pay that dozens of times per agent; a row per
-# agent because agents act in random order and a row keeps one agent's numbers together.
-KIND, GROUP, STATE, Y, X, JAIL, AGE = range(7)
-HARDSHIP_COL, RISK_COL, ARREST_P = range(3)
-# Layers of the count field: what a citizen standing on a cell sees within its vision.
-COPS_NEAR, ACTIVE_NEAR, BLUE_NEAR, GREEN_NEAR = range(4)
-
-
-@njit(cache=True)
-def round_half_even(v):
-    """Python's ``round`` of a non-negative float: halves go to the even integer."""
-    f = math.floor(v)
-    d = v - f
-    if d > 0.5 or (d == 0.5 and f % 2.0 == 1.0):
-        return f + 1.0
-    return f
-
-
-@njit(cache=True)
-def cop_ratio(c, a, ratio):
-    """C / A as it enters P = 1 - exp(-k * ratio(C / A)), for C cops and A actives (the agent
-    included) in vision; ``ratio`` is a value of :data:`RATIOS`: 0 continuous, 1 floor, 2 round
-    (half to even)."""
-    if ratio == 0:
-        return c / a
-    if ratio == 1:
-        return math.floor(c / a)  # exact for counts: c / a is never rounded across an integer
-    return round_half_even(c / a)
-
-
-@njit(cache=True, inline="always")
-def _near(y, x, off, j, height, width):
-    """The cell at offset j of ``off`` from (y, x) on the torus.  Offsets are wrapped (within
-    the grid), so one subtraction brings a coordinate back."""
-    yy = y + off[0, j]
-    xx = x + off[1, j]
-    return yy - height if yy >= height else yy, xx - width if xx >= width else xx
-
-
-@njit(cache=True, inline="always")
-def _free_near(stream, entity, occ, y, x, off):
-    """A uniformly chosen empty cell among (y, x) + offsets, as (row, column); (-1, -1) if none
-    (a pair: a flat index would cost an integer division to take apart, in the hot loop).
-
-    A few tries first (the grid is mostly a quarter empty), then a full enumeration: each
-    branch picks uniformly among the empty cells, so the mix does too.  The draws are positions
-    ``entity * 32 + k`` of the purpose's ``stream`` (:func:`sim.core.rng.stream_key`), each giving
-    two tries (:func:`sim.core.rng.below` on its halves, bias below n / 2^32): no try waits on
-    another's draw, so the processor runs them ahead of the test that ends the search.
-    """
-    height, width = occ.shape
-    n = off.shape[1]
-    if n == 0:
-        return -1, -1
-    first = np.uint64(entity) * np.uint64(_STREAM_STRIDE)
-    for k in range(_TRIES // 2):
-        bits = rng.stream_bits(stream, first + np.uint64(k))
-        for half in range(2):
-            yy, xx = _near(y, x, off, rng.below(bits, half, n), height, width)
-            # Unsigned indices spare numba's test for negative indices (this is the hot loop).
-            if occ[np.uint64(yy), np.uint64(xx)] < 0:
-                return yy, xx
-    empty = 0
-    for j in range(n):
-        yy, xx = _near(y, x, off, j, height, width)
-        if occ[yy, xx] < 0:
-            empty += 1
-    if empty == 0:
-        return -1, -1
-    m = rng.below(rng.stream_bits(stream, first + np.uint64(_TRIES // 2)), 0, empty)
-    for j in range(n):
-        yy, xx = _near(y, x, off, j, height, width)
-        if occ[yy, xx] < 0:
-            if m == 0:
-                return yy, xx
-            m -= 1
-    return -1, -1
-
-
-@njit(cache=True)
-def _free_anywhere(key, entity, purpose, occ):
-    """A uniformly chosen empty cell of the whole grid, as a flat index; -1 if the grid is full."""
-    height, width = occ.shape
-    n = height * width
-    for k in range(4 * _TRIES):
-        c = int(rng.uniform_keyed(key, entity, purpose, k) * n)
-        if occ[c // width, c % width] < 0:
-            return c
-    empty = 0
-    for c in range(n):
-        if occ[c // width, c % width] < 0:
-            empty += 1
-    if empty == 0:
-        return -1
-    m = int(rng.uniform_keyed(key, entity, purpose, 4 * _TRIES) * empty)
-    for c in range(n):
-        if occ[c // width, c % width] < 0:
-            if m == 0:
-                return c
-            m -= 1
-    return -1
-
-
-@njit(cache=True)
-def _footprints(i, delta, ag, field, rows, ethnic):
-    """Add or remove what agent i contributes to the count field at its cell."""
-    y = ag[i, Y]
-    x = ag[i, X]
-    if ag[i, KIND] == COP:
-        add_footprint(field, COPS_NEAR, y, x, rows, delta)
-        return
-    if ag[i, STATE] == ACTIVE:
-        add_footprint(field, ACTIVE_NEAR, y, x, rows, delta)
-    if ethnic and ag[i, STATE] != JAILED:
-        add_footprint(field, BLUE_NEAR + ag[i, GROUP], y, x, rows, delta)
-
-
-@njit(cache=True)
-def _place(i, y, x, occ, ag):
-    ag[i, Y] = y
-    ag[i, X] = x
-    occ[y, x] = i
-
-
-@njit(cache=True)
-def _move(i, y, x, occ, ag, field, rows, ethnic):
-    """Move agent i to the empty cell (y, x), keeping the field current."""
-    _footprints(i, -1, ag, field, rows, ethnic)
-    occ[ag[i, Y], ag[i, X]] = -1
-    _place(i, y, x, occ, ag)
-    _footprints(i, 1, ag, field, rows, ethnic)
-
-
-@njit(cache=True)
-def _remove(i, leave, occ, ag, field, rows, ethnic):
-    """Take agent i out of the model for good (killed, died of age, cop withdrawn)."""
-    if ag[i, KIND] == COP or ag[i, STATE] != JAILED or not leave:
-        _footprints(i, -1, ag, field, rows, ethnic)
-        occ[ag[i, Y], ag[i, X]] = -1
-    ag[i, STATE] = DEAD
-
-
-@njit(cache=True)
-def _arrest(key, i, ipar, occ, ag, field, rows, cvis, buf, out):
-    """Cop rule C: cop i arrests one random active citizen within its vision, if any."""
-    height, width = occ.shape
-    ethnic = ipar[I_ETHNIC] != 0
-    y = ag[i, Y]
-    x = ag[i, X]
-    n = 0
-    for j in range(cvis.shape[1]):
-        yy, xx = _near(y, x, cvis, j, height, width)
-        a = occ[yy, xx]
-        if a >= 0 and ag[a, STATE] == ACTIVE and ag[a, KIND] == CITIZEN:
-            buf[n] = a
-            n += 1
-    if n > 0:
-        a = buf[int(rng.uniform_keyed(key, i, ARREST_PICK, 0) * n)]
-        _footprints(a, -1, ag, field, rows, ethnic)
-        ag[a, STATE] = JAILED
-        jail_max = ipar[I_JAIL_MAX]
-        if jail_max < 0:
-            ag[a, JAIL] = FOREVER
-        else:
-            ag[a, JAIL] = int(rng.uniform_keyed(key, a, JAIL_TERM, 0) * (jail_max + 1))
-        if ipar[I_LEAVE] != 0:
-            occ[ag[a, Y], ag[a, X]] = -1
-        out[O_ARRESTS] += 1
-
-
-@njit(cache=True)
-def _release(key, i, occ, ag, vis):
-    """Put a citizen leaving jail back on the lattice: where it was taken if that cell is free,
-    else near it, else anywhere.  False if the lattice is full."""
-    width = occ.shape[1]
-    y = ag[i, Y]
-    x = ag[i, X]
-    if occ[y, x] >= 0:
-        y, x = _free_near(rng.stream_key(key, RELEASE), i, occ, y, x, vis)
-    if y < 0:
-        cell = _free_anywhere(key, i, RELEASE, occ)
-        if cell < 0:
-            return False
-        y, x = cell // width, cell % width
-    _place(i, y, x, occ, ag)
-    return True
-
-
-@njit(cache=True)
-def _kill(key, i, leave, occ, ag, field, rows, vis, buf, out):
-    """Model II: an active citizen kills a random citizen of the other group within vision and
-    takes its cell (the Ascape code's move).  True if it killed."""
-    height, width = occ.shape
-    y = ag[i, Y]
-    x = ag[i, X]
-    g = ag[i, GROUP]
-    n = 0
-    for j in range(vis.shape[1]):
-        yy, xx = _near(y, x, vis, j, height, width)
-        v = occ[yy, xx]
-        if v >= 0 and ag[v, KIND] == CITIZEN and ag[v, GROUP] != g and ag[v, STATE] != JAILED:
-            buf[n] = v
-            n += 1
-    if n == 0:
-        return False
-    v = buf[int(rng.uniform_keyed(key, i, KILL_PICK, 0) * n)]
-    _remove(v, leave, occ, ag, field, rows, True)
-    out[O_BLUE_KILLED if ag[v, GROUP] == BLUE else O_GREEN_KILLED] += 1
-    _move(i, ag[v, Y], ag[v, X], occ, ag, field, rows, True)
-    return True
-
-
-@njit(cache=True)
-def _fission(key, i, n_used, occ, ag, af, field, rows, adj, out):
-    """Model II: a child (same group, hardship, risk aversion) on a free adjacent cell.
-    Returns the new ``n_used``."""
-    y, x = _free_near(rng.stream_key(key, BIRTH_CELL), i, occ, ag[i, Y], ag[i, X], adj)
-    if y < 0:
-        return n_used
-    c = n_used
-    for r in range(ag.shape[1]):
-        ag[c, r] = 0
-    ag[c, KIND] = CITIZEN
-    ag[c, GROUP] = ag[i, GROUP]
-    ag[c, STATE] = QUIET
-    af[c, HARDSHIP_COL] = af[i, HARDSHIP_COL]
-    af[c, RISK_COL] = af[i, RISK_COL]
-    af[c, ARREST_P] = 0.0
-    _place(c, y, x, occ, ag)
-    add_footprint(field, BLUE_NEAR + ag[c, GROUP], ag[c, Y], ag[c, X], rows, 1)
-    out[O_BIRTHS] += 1
-    return n_used + 1
-
-
-@njit(cache=True)
-def step_kernel(seed, t, ipar, fpar, n_used, occ, ag, af, field, rows, vis, cvis, adj, order,
-                buf, out):
-    """One step: every agent alive at its start acts once, in a keyed random order.
-
-    Cops follow rule C then M; citizens rule A (Model II: killing, ageing, fission) then M.
-    Arrays are updated in place; ``out`` receives the step's counters.  Slots from ``n_used`` on
-    are free for newborns (the caller guarantees room for one per citizen).  Returns the new
-    ``n_used``.
-
-    The turns are written out here rather than in helpers because they run for every agent and
-    numba reference-counts every array handed to a call.
-    """
-    ethnic = ipar[I_ETHNIC] != 0
-    leave = ipar[I_LEAVE] != 0
-    movement = ipar[I_MOVEMENT] != 0
-    key = rng.step_key(seed, t)
-    moves = rng.stream_key(key, MOVE)
-    for j in range(N_OUT):
-        out[j] = 0
-    m = 0
-    for i in range(n_used):
-        if ag[i, STATE] != DEAD:
-            order[m] = i
-            m += 1
-    if ipar[I_SEQUENTIAL] == 0:
-        shuffle = rng.stream_key(key, ORDER)
-        for j in range(m - 1, 0, -1):
-            r = rng.below(rng.stream_bits(shuffle, j), 0, j + 1)
-            tmp = order[j]
-            order[j] = order[r]
-            order[r] = tmp
-    for j in range(m):
-        i = order[j]
-        if ag[i, STATE] == DEAD:
-            continue  # killed earlier in this step
-        if ag[i, KIND] == COP:
-            y = ag[i, Y]
-            x = ag[i, X]
-            # With the citizens' own vision the field already says whether anyone is active.
-            if ipar[I_SAME_VISION] == 0 or count_at(field, ACTIVE_NEAR, y, x) > 0:
-                _arrest(key, i, ipar, occ, ag, field, rows, cvis, buf, out)
-            if ipar[I_COP_MOVEMENT] != 0:
-                yy, xx = _free_near(moves, i, occ, y, x, cvis)
-                if yy >= 0:
-                    add_footprint(field, COPS_NEAR, y, x, rows, -1)
-                    occ[y, x] = -1
-                    _place(i, yy, xx, occ, ag)
-                    add_footprint(field, COPS_NEAR, yy, xx, rows, 1)
-            continue
-        if ethnic:
-            ag[i, AGE] += 1
-            if ag[i, AGE] > ipar[I_DEATH_AGE]:
-                _remove(i, leave, occ, ag, field, rows, ethnic)
-                out[O_DEATHS] += 1
-                continue
-        if ag[i, STATE] == JAILED:
-            if ag[i, JAIL] > 0:
-                ag[i, JAIL] -= 1
-                continue
-            if leave and not _release(key, i, occ, ag, vis):
-                continue
-            ag[i, STATE] = QUIET
-            if ethnic:
-                add_footprint(field, BLUE_NEAR + ag[i, GROUP], ag[i, Y], ag[i, X], rows, 1)
-        y = ag[i, Y]
-        x = ag[i, X]
-        g = ag[i, GROUP]
-        was_active = ag[i, STATE] == ACTIVE
-        # The field counts the closed neighbourhood: take this citizen out of the actives, then
-        # count it back in as Epstein's A does.
-        actives = count_at(field, ACTIVE_NEAR, y, x) - (1 if was_active else 0)
-        r = cop_ratio(count_at(field, COPS_NEAR, y, x), 1 + actives, ipar[I_RATIO])
-        # Whole ratios (floor, round) read P from a table: exp is a tenth of a citizen's turn.
-        p = 1.0 - math.exp(-fpar[F_K] * r) if ipar[I_RATIO] == 0 else fpar[F_TABLE + int(r)]
-        af[i, ARREST_P] = p
-        rebel = (af[i, HARDSHIP_COL] * (1.0 - fpar[F_LEGIT_BLUE + g]) - af[i, RISK_COL] * p
-                 > fpar[F_THRESHOLD])
-        if ethnic and rebel and count_at(field, GREEN_NEAR - g, y, x) == 0:
-            rebel = False  # nobody of the other group in sight: nothing to act on
-        if rebel and not was_active:
-            ag[i, STATE] = ACTIVE
-            add_footprint(field, ACTIVE_NEAR, y, x, rows, 1)
-            out[O_ACTIVATIONS] += 1
-        elif was_active and not rebel:
-            ag[i, STATE] = QUIET
-            add_footprint(field, ACTIVE_NEAR, y, x, rows, -1)
-        moved = False
-        if ethnic and rebel:
-            moved = _kill(key, i, leave, occ, ag, field, rows, vis, buf, out)
-        if movement and not moved:
-            yy, xx = _free_near(moves, i, occ, y, x, vis)
-            if yy >= 0:
-                if ethnic or rebel:
-                    _move(i, yy, xx, occ, ag, field, rows, ethnic)
-                else:  # a quiet citizen of Model I counts in no field
-                    occ[y, x] = -1
-                    _place(i, yy, xx, occ, ag)
-        if ethnic and rng.uniform_keyed(key, i, FISSION, 0) < fpar[F_FISSION]:
-            n_used = _fission(key, i, n_used, occ, ag, af, field, rows, adj, out)
-    tally(n_used, ag, out)
-    return n_used
-
-
-@njit(cache=True)
-def tally(n_used, ag, out):
-    """Add the counts of agents by kind, state and group to ``out``."""
-    for i in range(n_used):
-        s = ag[i, STATE]
-        if s == DEAD:
-            continue
-        if ag[i, KIND] == COP:
-            out[O_COPS] += 1
-            continue
-        blue = ag[i, GROUP] == BLUE
-        if s == ACTIVE:
-            out[O_ACTIVE] += 1
-            out[O_BLUE_ACTIVE if blue else O_GREEN_ACTIVE] += 1
-        elif s == QUIET:
-            out[O_QUIET] += 1
-        else:
-            out[O_JAILED] += 1
-        out[O_BLUE if blue else O_GREEN] += 1
-
-
-@njit(cache=True)
-def populate(seed, citizen_density, cop_density, two_groups, death_age, occ, ag, af):
-    """Fill the grid cell by cell as Mesa's example does: citizen, cop or empty.
-
-    Returns the number of agents placed (slots 0 .. n-1, in cell order).
-    """
-    height, width = occ.shape
-    n = 0
-    for c in range(height * width):
-        u = rng.uniform(seed, 0, c, PLACE, 0)
-        if u >= citizen_density + cop_density:
-            continue
-        _place(n, c // width, c % width, occ, ag)
-        ag[n, STATE] = QUIET
-        if u < citizen_density:
-            ag[n, KIND] = CITIZEN
-            af[n, HARDSHIP_COL] = rng.uniform(seed, 0, n, HARDSHIP, 0)
-            af[n, RISK_COL] = rng.uniform(seed, 0, n, RISK_AVERSION, 0)
-            if two_groups:
-                ag[n, GROUP] = BLUE if rng.uniform(seed, 0, n, GROUP_DRAW, 0) < 0.5 else GREEN
-                ag[n, AGE] = int(rng.uniform(seed, 0, n, AGE_DRAW, 0) * (death_age + 1))
-        else:
-            ag[n, KIND] = COP
-        n += 1
-    return n
-
-
-@njit(cache=True)
-def adjust_cops(seed, t, target, n_used, occ, ag, field, rows, ethnic):
-    """Withdraw random cops or post new ones on random empty cells until ``target`` serve.
-
-    Returns the new ``n_used`` (posted cops take fresh slots; the caller leaves room).
-    """
-    key = rng.step_key(seed, t)
-    width = occ.shape[1]
-    n_cops = 0
-    for i in range(n_used):
-        if ag[i, KIND] == COP and ag[i, STATE] != DEAD:
-            n_cops += 1
-    k = 0
-    while n_cops > target:
-        m = int(rng.uniform_keyed(key, k, COP_ADJUST, 0) * n_cops)
-        for i in range(n_used):
-            if ag[i, KIND] == COP and ag[i, STATE] != DEAD:
-                if m == 0:
-                    _remove(i, False, occ, ag, field, rows, ethnic)
-                    break
-                m -= 1
-        n_cops -= 1
-        k += 1
-    while n_cops < target:
-        cell = _free_anywhere(key, n_used, COP_ADJUST, occ)
-        if cell < 0:
-            break
-        for r in range(ag.shape[1]):
-            ag[n_used, r] = 0
-        ag[n_used, KIND] = COP
-        ag[n_used, STATE] = QUIET
-        _place(n_used, cell // width, cell % width, occ, ag)
-        add_footprint(field, COPS_NEAR, ag[n_used, Y], ag[n_used, X], rows, 1)
-        n_used += 1
-        n_cops += 1
-    return n_used
 
 
 # --- the models ------------------------------------------------------------------------------
@@ -612,6 +179,8 @@ class _Epstein(mesa.Model):
             self._n = populate(self.seed_key, citizen_density, cop_density, self._ethnic,
                                int(death_age), self.occ, self._ag, self._af)
         self._field = self._recount(kept_field)
+        self._reach = Reach(self._rows, self._vis, self._cvis, self._adj)
+        self._pack()
         self._history = np.zeros((64, N_OUT), dtype=np.int64)
         self._legitimacy_history: list[float] = []
         self._count()
@@ -674,6 +243,12 @@ class _Epstein(mesa.Model):
         self._ag = np.ascontiguousarray(np.pad(self._ag, ((0, grow), (0, 0))))
         self._af = np.ascontiguousarray(np.pad(self._af, ((0, grow), (0, 0))))
         self._order = np.zeros(size + grow, dtype=np.int64)
+        self._pack()
+
+    def _pack(self) -> None:
+        """Bundle the arrays for the kernels again, after the agent tables were replaced."""
+        self._state = State(self.occ, self._ag, self._af, self._field)
+        self._scratch = Scratch(self._order, self._buf, self._out)
 
     def _apply_schedule(self) -> None:
         for change in self._schedule:
@@ -702,8 +277,8 @@ class _Epstein(mesa.Model):
             target = int(round(self.cop_density * self.width * self.height))
             self._room(target)
             with quiet():
-                self._n = adjust_cops(self.seed_key, self.t, target, self._n, self.occ,
-                                      self._ag, self._field, self._rows, self._ethnic)
+                self._n = adjust_cops(self.seed_key, self.t, target, self._n, self._state,
+                                      self._rows, self._ethnic)
             return
         if name in ("legitimacy", "blue_legitimacy"):
             self.legitimacies[BLUE] = float(value)
@@ -729,9 +304,8 @@ class _Epstein(mesa.Model):
         self._fpar[:F_TABLE] = (self.legitimacies[BLUE], self.legitimacies[GREEN],
                                 self.active_threshold, self.arrest_prob_constant, self._fission)
         with _GUARD():
-            self._n = step_kernel(self.seed_key, self.t, self._ipar, self._fpar, self._n, self.occ,
-                                  self._ag, self._af, self._field, self._rows, self._vis,
-                                  self._cvis, self._adj, self._order, self._buf, self._out)
+            self._n = step_kernel(self.seed_key, self.t, self._ipar, self._fpar, self._n,
+                                  self._state, self._reach, self._scratch)
         self._count(self._out)
         self.datacollector.collect(self)
         if self.t > self.max_iters:
