@@ -1,7 +1,7 @@
-"""``python -m sim.classics.epstein``: the commands of :func:`sim.classics.epstein.main`."""
+"""``python -m sim.classics.epstein``: the commands of :mod:`sim.classics.epstein.cli`."""
 
 import sys
 
-from sim.classics.epstein import main
+from sim.classics.epstein.cli import main
 
 sys.exit(main())
