@@ -53,7 +53,6 @@ from sim.classics.epstein.layout import (
     RISK_COL,
     STATE,
     Reach,
-    Scratch,
     State,
     X,
     Y,
@@ -220,9 +219,8 @@ class EpsteinBase(mesa.Model):
         self._pack()
 
     def _pack(self) -> None:
-        """Bundle the arrays for the kernels again, after the agent tables were replaced."""
+        """Bundle the state for the kernels again, after the agent tables were replaced."""
         self._state = State(self.occ, self._ag, self._af, self._field)
-        self._scratch = Scratch(self._order, self._buf, self._out)
 
     def _apply_schedule(self) -> None:
         """Make the changes of the schedule that fall on this step, in the schedule's order."""
@@ -282,7 +280,8 @@ class EpsteinBase(mesa.Model):
                                 self.active_threshold, self.arrest_prob_constant, self._fission)
         with _GUARD():
             self._n = step_kernel(self.seed_key, self.t, self._ipar, self._fpar, self._n,
-                                  self._state, self._reach, self._scratch)
+                                  self._state, self._reach, self._order, self._buf,
+                                  self._out)
         self._count(self._out)
         self.datacollector.collect(self)
         if self.t > self.max_iters:

@@ -2,8 +2,8 @@
 
 Codes of kinds, states and groups; the slots of the parameter vectors handed to the kernels and
 of the counters they return; the columns of the agent tables and the layers of the count field;
-and the named tuples that carry a model's arrays into the step
-(:func:`sim.classics.epstein.kernels.step_kernel`).
+and the named tuples that carry a model's state and neighbourhoods into the kernels
+(:mod:`sim.classics.epstein.kernels`).
 """
 
 from __future__ import annotations
@@ -93,14 +93,3 @@ class Reach(NamedTuple):
     cvis: np.ndarray
     adj: np.ndarray
 
-
-class Scratch(NamedTuple):
-    """Working arrays of a step, allocated once.
-
-    ``order``: the slots in the order they act; ``buf``: the candidates of one arrest or
-    killing; ``out``: the step's counters (slots ``O_ACTIVE`` .. ``O_DEATHS``).
-    """
-
-    order: np.ndarray
-    buf: np.ndarray
-    out: np.ndarray
