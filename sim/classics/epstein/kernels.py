@@ -81,7 +81,7 @@ from sim.core import rng
 
 
 @njit(cache=True)
-def order_turns(key: np.uint64, sequential: bool, n_used: int, ag: np.ndarray,
+def _order_turns(key: np.uint64, sequential: bool, n_used: int, ag: np.ndarray,
                 order: np.ndarray) -> int:
     """Write the slots of the living agents into ``order`` in the order they act this step:
     a keyed shuffle, or (``sequential``) slot order.  Returns their number."""
@@ -125,7 +125,7 @@ def step_kernel(seed: int, t: int, ipar: np.ndarray, fpar: np.ndarray, n_used: i
     moves = rng.stream_key(key, MOVE)
     for j in range(N_OUT):
         out[j] = 0
-    m = order_turns(key, ipar[I_SEQUENTIAL] != 0, n_used, ag, order)
+    m = _order_turns(key, ipar[I_SEQUENTIAL] != 0, n_used, ag, order)
     # The turns are fused into this one loop rather than split into per-agent helpers: they
     # run for every agent, and numba reference-counts every array handed to a call.
     for j in range(m):
