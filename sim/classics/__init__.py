@@ -3,7 +3,8 @@
 They stand beside Blowback as references: a published model whose behaviour is known checks the
 machinery (kernels, counter-based randomness, benchmarks) before it carries a new model.
 
-Names load on first use, so that ``python -m sim.classics.epstein`` runs its module once.
+Names load on first use, so that importing :mod:`sim.classics.neighbourhood` does not load
+the Epstein models (:mod:`sim.classics.epstein`) as well.
 """
 
 from __future__ import annotations
