@@ -26,6 +26,8 @@ from sim.mechanisms import (
     territorial_control,
 )
 
+MOVE = m01_power_projection.MOVE
+
 KERNELS = {
     "aggregate_cells": observation, "locate_units": observation, "tally_cells": observation,
     "intelligence": m03_intelligence, "deploy_forces": m01_power_projection,
@@ -98,10 +100,10 @@ def test_whole_model_without_jit_matches_compiled():
 
 def test_uniform_is_a_pure_function_of_its_key():
     with quiet():
-        a = [rng.uniform(7, 3, e, rng.MOVE, 0) for e in range(1000)]
-        b = [rng.uniform(7, 3, e, rng.MOVE, 0) for e in range(1000)]
-        plain = [rng.uniform.py_func(7, 3, e, rng.MOVE, 0) for e in range(1000)]
-        other = [rng.uniform(8, 3, e, rng.MOVE, 0) for e in range(1000)]
+        a = [rng.uniform(7, 3, e, MOVE, 0) for e in range(1000)]
+        b = [rng.uniform(7, 3, e, MOVE, 0) for e in range(1000)]
+        plain = [rng.uniform.py_func(7, 3, e, MOVE, 0) for e in range(1000)]
+        other = [rng.uniform(8, 3, e, MOVE, 0) for e in range(1000)]
     assert a == b == plain
     assert a != other
     arr = np.array(a)
@@ -143,3 +145,25 @@ def test_results_do_not_depend_on_the_number_of_threads():
                               env=env, timeout=600, check=True)
         runs.append(json.loads(done.stdout))
     assert runs[0] == runs[1]
+
+
+def test_purposes_are_derived_from_their_names():
+    """Each purpose is a hash of its name: stable across runs and processes, below 2^63, and
+    different for every name the package uses."""
+    import importlib
+    import pkgutil
+
+    import sim.mechanisms
+    from sim.world import deployment, events, geography
+
+    assert rng.purpose("m05.recruit") == rng.purpose("m05.recruit") < 2**63
+    assert rng.purpose("m05.recruit") != rng.purpose("m05.recruits")
+    modules = [importlib.import_module(f"sim.mechanisms.{m.name}")
+               for m in pkgutil.iter_modules(sim.mechanisms.__path__)]
+    used = []
+    for module in (*modules, events, deployment, geography):
+        for name, value in vars(module).items():
+            values = value.values() if isinstance(value, dict) else [value]
+            if name.isupper() and any(isinstance(v, int) and v >= 2**32 for v in values):
+                used += [v for v in values if isinstance(v, int)]
+    assert len(used) >= 20 and len(set(used)) == len(used)

@@ -17,17 +17,13 @@ import numpy as np
 
 from sim.core import observation
 from sim.core.compiled import quiet
-from sim.core.outcomes import NAMES
+from sim.core.outcomes import NAMES, totals
 from sim.core.scenario import Scenario, default_scenario
 from sim.core.state import COLUMNS, Cells, Communities, Forces, Week
 from sim.core.week import MECHANISMS, WEEK
 from sim.mechanisms import m03_intelligence, territorial_control
 from sim.world import deployment, geography
 from sim.world.agents import create_agents
-
-# Running totals a run's summary reports, each of the weekly outcome of that name.
-_TOTALS = ("recruits", "combatant_deaths", "abuses_detected", "abuses_punished",
-           "contractor_revenue", "abuses")
 
 
 class BlowbackModel(mesa.Model):
@@ -60,7 +56,6 @@ class BlowbackModel(mesa.Model):
             if mechanism.setup is not None:
                 mechanism.setup(self)
         self.records: dict[str, list] = {"step": [], "date": []} | {k: [] for k in NAMES}
-        self.totals = dict.fromkeys(_TOTALS, 0.0)
         self.datacollector = mesa.DataCollector(
             model_reporters={k: (lambda m, k=k: m.records[k][-1]) for k in NAMES})
         self.agent_views = create_agents(self) if agents else None
@@ -125,12 +120,16 @@ class BlowbackModel(mesa.Model):
         for mechanism in MECHANISMS:
             if mechanism.record is not None:
                 mechanism.record(self, week)
-        for name in _TOTALS:
-            self.totals[name] += week.row[name]
         self.records["step"].append(self.t)
         self.records["date"].append(self.date)
         for name in NAMES:
             self.records[name].append(week.row[name])
+
+    @property
+    def totals(self) -> dict[str, float]:
+        """The weekly flows a summary adds up (recruits, combatant deaths, abuses, revenue, ...),
+        summed over the weeks run so far."""
+        return totals(self.records)
 
     def territory_state_share(self) -> float:
         """Share of the resident population living in cells the state controls (control > 0.5),

@@ -45,6 +45,12 @@ def _reduce(o: Outcome, values: list) -> Any:
     return o.kind(values[-1])
 
 
+def totals(records: dict[str, list]) -> dict[str, float]:
+    """Each weekly flow that a summary adds up, summed over the weeks so far, by its name."""
+    return {o.name: float(_reduce(o, records[o.name]) or 0.0) for o in OUTCOMES
+            if o.reduce == TOTAL}
+
+
 def summarise(records: dict[str, list]) -> dict[str, Any]:
     """The summary entries of a run's weekly records: one per outcome with a summary key,
     nested where the key has a dot (``civilian_deaths.total``)."""

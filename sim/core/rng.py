@@ -19,32 +19,11 @@ In plain Python the uint64 arithmetic wraps with ``RuntimeWarning``; callers run
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
 from numba import njit
-
-# One id per use of randomness, so that adding a draw for one purpose never moves another.
-ENGAGE_KILLS = 1
-ENGAGE_HARM = 2
-ENGAGE_TARGET = 3
-ATROCITY_CHANCE = 4
-ATROCITY_SIZE = 5
-MOVE = 6
-BAND_MOVE = 7
-ATROCITY_TARGET = 8
-COERCION = 9
-COERCION_TARGET = 10
-DOCUMENT = 11
-INVESTIGATE = 12
-PUNISH = 13
-SANCTION = 14
-ADOPT = 15
-RECRUIT = 16
-SPLIT = 17
-RIVALRY = 18
-EVENT = 19
-FORCE_LOSSES = 20
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -56,6 +35,18 @@ _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0
 _S32 = np.uint64(32)
 _LOW32 = np.uint64(0xFFFFFFFF)
+
+
+def purpose(name: str) -> int:
+    """The purpose of a draw, from its name: 63 bits of the name's BLAKE2b hash.
+
+    Each use of randomness names its purpose after its mechanism (``"m05.recruit"``), as
+    Starsim seeds its distributions by name, so adding a draw for one purpose never moves
+    another and no table of numbers has to be kept.  Names must be unique; the chance that two
+    names share 63 bits is negligible.
+    """
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
 
 
 @njit(cache=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -188,6 +188,20 @@ BandsView = Bands.View = view_type(Bands)
 CellsView = Cells.View = view_type(Cells)
 
 
+class Abuse(NamedTuple):
+    """One abuse of a week, for oversight (M6): civilians killed by one force's action."""
+
+    source: str  # "operation" or "atrocity" (a unit's, M2), or "event" (a dated event)
+    entity: int  # the unit, or the dated event's index: the key of oversight's draws
+    kind: int  # STATE, CONTRACTOR or PARTNER
+    deaths: float
+
+    @property
+    def unit(self) -> int:
+        """The unit responsible, or -1 for a dated event."""
+        return -1 if self.source == "event" else self.entity
+
+
 @dataclass
 class Week:
     """What one week has produced so far, handed from step to step, and the row it records.
@@ -196,8 +210,8 @@ class Week:
     week's value of every outcome, which the last step appends to the model's records.
     """
 
-    abuses: list[tuple[int, int, float]] = field(default_factory=list)  # (entity, kind, deaths)
-    scheduled: list[tuple[int, int, float]] = field(default_factory=list)  # by dated events
+    abuses: list[Abuse] = field(default_factory=list)  # by units' operations (M2)
+    scheduled: list[Abuse] = field(default_factory=list)  # by dated events
     insurgents_killed: float = 0.0
     force_killed: float = 0.0
     recruits: float = 0.0
@@ -213,7 +227,7 @@ class Week:
         pop = self.totals[POPULATION]
         return float(self.totals[column] / pop) if pop > 0 else 0.0
 
-    def all_abuses(self) -> list[tuple[int, int, float]]:
+    def all_abuses(self) -> list[Abuse]:
         """The operations' abuses, then those of dated events, in the order oversight sees
         them."""
         return self.abuses + self.scheduled

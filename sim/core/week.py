@@ -70,7 +70,7 @@ WEEK: tuple[Step, ...] = (
     m04_harm_and_news.NEWS,
     attitudes.ATTITUDES,
     observation.AGGREGATE,
-    m05_recruitment.RECRUIT,
+    m05_recruitment.RECRUITMENT,
     m12_displacement.DISPLACEMENT,
     observation.LOCATE,
     territorial_control.CONTROL,

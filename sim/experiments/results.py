@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.core.outcomes import summarise
+
 SERIES_FILE = "timeseries.parquet"
 SUMMARY_FILE = "summary.json"
 RUN_FILES = frozenset({SERIES_FILE, SUMMARY_FILE})
@@ -40,44 +42,14 @@ def load(path: str | Path) -> pd.DataFrame:
 
 
 def summary(model) -> dict[str, Any]:
-    """The headline outcomes of a run, as plain JSON-ready numbers."""
-    rec = model.records
-    dead = model.communities.dead.sum(axis=0)
-    last = {k: (v[-1] if v else None) for k, v in rec.items()}
-    totals = model.totals
+    """The headline outcomes of a run, as plain JSON-ready numbers: its length and dates, and
+    every outcome the registry gives a summary key (:func:`sim.core.outcomes.summarise`)."""
+    steps = len(model.records["step"])
     return {
-        "steps": len(rec["step"]),
+        "steps": steps,
         "start_date": model.scenario_spec.date_of(0).isoformat(),
-        "end_date": model.scenario_spec.date_of(max(len(rec["step"]) - 1, 0)).isoformat(),
-        "civilian_deaths": {
-            "total": float(dead.sum()), "state": float(dead[0]),
-            "contractor": float(dead[1]), "partner": float(dead[2]),
-            "insurgent": float(dead[3]),
-        },
-        "largest_event": float(max(rec["largest_event"], default=0.0)),
-        "combatant_deaths": float(totals["combatant_deaths"]),
-        "insurgent_strength_final": _num(last["insurgent_strength"]),
-        "recruits_total": float(totals["recruits"]),
-        "cooperation_mean_final": _num(last["cooperation_mean"]),
-        "grievance_mean_final": _num(last["grievance_mean"]),
-        "legitimacy_final": float(model.legitimacy),
-        "displaced_final": float(model.communities.displaced.sum()),
-        "abuses_total": float(totals["abuses"]),
-        "abuses_detected": float(totals["abuses_detected"]),
-        "abuses_punished": float(totals["abuses_punished"]),
-        "partner_present_final": bool(model.partner_present),
-        "un_present_final": bool(model.un_present),
-        "contractor_present_final": bool(model.contractor_present),
-        "sanctions_level_final": float(model.sanctions),
-        "state_budget_final": float(model.budget),
-        "contractor_revenue_total": float(totals["contractor_revenue"]),
-        "neighbour_states_with_contractors_final": int(model.neighbour_contractor.sum()),
-        "territory_state_share_final": _num(last["territory_state_share"]),
-    }
-
-
-def _num(x) -> float | None:
-    return None if x is None else float(x)
+        "end_date": model.scenario_spec.date_of(max(steps - 1, 0)).isoformat(),
+    } | summarise(model.records)
 
 
 def git_commit() -> str | None:

@@ -27,16 +27,20 @@ PARAMETERS = (
 # The model's assumptions (docs/ODD.md, "Armed groups").
 FORCES_HALF = 200.0  # personnel in a cell at which attacks on them are half as deadly as can be
 RIVAL_LETHALITY = 0.5  # lethality against rival fighters, per unit against forces
+FORCE_LOSSES = rng.purpose("violence.force_losses")
+RIVALRY = rng.purpose("violence.rivalry")
+COERCION = rng.purpose("violence.coercion")
+COERCION_TARGET = rng.purpose("violence.coercion_target")
 
 Violence = namedtuple("Violence", "coercion lethality deterrence town_protection")
 
 
 @njit(cache=True)
 def _coerce(seed, step, b, c, lam, world, communities):
-    deaths = rng.poisson(seed, step, b, rng.COERCION, lam)
+    deaths = rng.poisson(seed, step, b, COERCION, lam)
     if deaths <= 0.0:
         return
-    i = pick_community(seed, step, b, rng.COERCION_TARGET, world.cell_start[c],
+    i = pick_community(seed, step, b, COERCION_TARGET, world.cell_start[c],
                        world.cell_start[c + 1], communities.population, communities.cooperation)
     if i >= 0:
         deaths = min(deaths, math.floor(communities.population[i]))
@@ -61,13 +65,13 @@ def insurgent_violence(seed, step, bands, world, communities, cells, cell_town, 
             lam = k.lethality * s * f / (f + FORCES_HALF) * restraint
             # Capped at what the cell's forces have left after the bands before this one.
             left = max(f - cells.force_losses[c], 0.0)
-            cells.force_losses[c] += min(rng.poisson(seed, step, b, rng.FORCE_LOSSES, lam), left)
+            cells.force_losses[c] += min(rng.poisson(seed, step, b, FORCE_LOSSES, lam), left)
         other = 1 - bands.faction[b]
         rival = cells.insurgents[c, other]
         if rival > 0.0:
             lam = RIVAL_LETHALITY * k.lethality * min(s, rival)
             left = max(rival - cells.rival_losses[c, other], 0.0)
-            cells.rival_losses[c, other] += min(rng.poisson(seed, step, b, rng.RIVALRY, lam),
+            cells.rival_losses[c, other] += min(rng.poisson(seed, step, b, RIVALRY, lam),
                                                 left)
         if cells.population[c] <= 0.0:
             continue

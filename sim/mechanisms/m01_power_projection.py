@@ -33,6 +33,7 @@ CROWDING = 0.6  # push away from cells other units already hold
 CROWDING_HALF = 500.0  # personnel at which that push is half its most
 DISTANCE_COST = 0.01  # per cell moved
 NOISE = 0.05  # spread of the random tie-breaker
+MOVE = rng.purpose("m01.move")
 
 
 @njit(cache=True)
@@ -70,7 +71,7 @@ def deploy_forces(seed, step, world, units, kind_revenue, cells):
                 score -= CROWDING * cells.forces[c] / (cells.forces[c] + CROWDING_HALF)
                 dist = max(abs(x - x0), abs(y - y0))
                 score -= DISTANCE_COST * dist
-                score += NOISE * rng.uniform(seed, step, u, rng.MOVE, c)
+                score += NOISE * rng.uniform(seed, step, u, MOVE, c)
                 if score > best_score:
                     best_score = score
                     best = c

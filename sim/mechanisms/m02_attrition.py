@@ -17,7 +17,7 @@ from numba import njit
 
 from sim.core import rng
 from sim.core.registry import LARGEST, TOTAL, Mechanism, Outcome, Param, Step
-from sim.core.state import CONTRACTOR, STATE
+from sim.core.state import CONTRACTOR, STATE, Abuse
 
 PARAMETERS = (
     Param("state.firepower", 1.0, 0.0, 10.0, "relative", "force applied per person"),
@@ -64,9 +64,17 @@ DENSITY_HALF = 2e4  # residents of a cell at which the exposure of civilians is 
 SUSPICION_BASE = 0.2  # suspicion of a community that gives the armed groups no support
 HARM_WITHOUT_CONTACT = 0.3  # share of the harm done where no band is met
 HALF_COMMUNITY = 0.5  # the most of one community a single atrocity kills
+KILLS = rng.purpose("m02.kills")
+HARM = rng.purpose("m02.harm")
+HARM_TARGET = rng.purpose("m02.harm_target")
+ATROCITY = rng.purpose("m02.atrocity")
+ATROCITY_TARGET = rng.purpose("m02.atrocity_target")
+ATROCITY_SIZE = rng.purpose("m02.atrocity_size")
+SCHEDULED_TARGET = rng.purpose("m02.scheduled_target")
 
 Rates = namedtuple("Rates", "kill harm atrocity atrocity_min atrocity_max atrocity_alpha")
-Events = namedtuple("Events", "community deaths")
+# Civilians killed by each unit this week: in its operation, and in an atrocity.
+Tolls = namedtuple("Tolls", "operation atrocity")
 
 
 def rates(p: dict) -> Rates:
@@ -101,32 +109,28 @@ def _kill(communities, i, kind, deaths):
 
 
 @njit(cache=True)
-def _harm(seed, step, u, kind, harm, start, stop, communities, events):
-    """Civilians killed by one unit's operation; event row ``2u`` records the community hit
-    and the toll, for oversight (M6)."""
-    deaths = rng.poisson(seed, step, u, rng.ENGAGE_HARM, harm)
+def _harm(seed, step, u, kind, harm, start, stop, communities, tolls):
+    """Civilians killed by one unit's operation, recorded for oversight (M6)."""
+    deaths = rng.poisson(seed, step, u, HARM, harm)
     if deaths <= 0.0:
         return
     population = communities.population
-    i = pick_community(seed, step, u, rng.ENGAGE_TARGET, start, stop, population,
+    i = pick_community(seed, step, u, HARM_TARGET, start, stop, population,
                        communities.support)
     if i < 0:
-        i = pick_community(seed, step, u, rng.ENGAGE_TARGET, start, stop, population, population)
+        i = pick_community(seed, step, u, HARM_TARGET, start, stop, population, population)
     deaths = min(deaths, math.floor(population[i]))
     _kill(communities, i, kind, deaths)
-    events.community[2 * u] = i
-    events.deaths[2 * u] = deaths
+    tolls.operation[u] = deaths
 
 
 @njit(cache=True)
 def force_operations(seed, step, units, kind_effort, cell_start, communities, cells, rates,
-                     events):
+                     tolls):
     """One week of operations by every active unit against the bands of its cell."""
     for u in range(len(units.cell)):
-        events.community[2 * u] = -1
-        events.community[2 * u + 1] = -1
-        events.deaths[2 * u] = 0.0
-        events.deaths[2 * u + 1] = 0.0
+        tolls.operation[u] = 0.0
+        tolls.atrocity[u] = 0.0
         if not units.active[u] or units.strength[u] <= 0.0:
             continue
         kind = units.kind[u]
@@ -137,7 +141,7 @@ def force_operations(seed, step, units, kind_effort, cell_start, communities, ce
         op = units.strength[u] * units.firepower[u] * kind_effort[kind]
         contact = ins / (ins + CONTACT_HALF)
         kills = rates.kill * op * (located + BLIND_SHARE * (1.0 - located) * d) * contact
-        kills = min(rng.poisson(seed, step, u, rng.ENGAGE_KILLS, kills), KILL_CAP * ins)
+        kills = min(rng.poisson(seed, step, u, KILLS, kills), KILL_CAP * ins)
         cells.kills[c] += kills
 
         pop_c = cells.population[c]
@@ -147,26 +151,25 @@ def force_operations(seed, step, units, kind_effort, cell_start, communities, ce
         suspicion = SUSPICION_BASE + cells.support[c]
         harm = rates.harm * op * (1.0 - d) * (1.0 - located) * suspicion * density
         harm *= HARM_WITHOUT_CONTACT + (1.0 - HARM_WITHOUT_CONTACT) * contact
-        _harm(seed, step, u, kind, harm, cell_start[c], cell_start[c + 1], communities, events)
+        _harm(seed, step, u, kind, harm, cell_start[c], cell_start[c + 1], communities, tolls)
         p_atrocity = rates.atrocity * (1.0 - units.discipline[u]) ** 2 * (1.0 - d) * suspicion
-        if rng.uniform(seed, step, u, rng.ATROCITY_CHANCE, 0) < p_atrocity:
+        if rng.uniform(seed, step, u, ATROCITY, 0) < p_atrocity:
             _atrocity(seed, step, u, kind, cell_start[c], cell_start[c + 1], communities, rates,
-                      events)
+                      tolls)
 
 
 @njit(cache=True)
-def _atrocity(seed, step, u, kind, start, stop, communities, rates, events):
-    i = pick_community(seed, step, u, rng.ATROCITY_TARGET, start, stop, communities.population,
+def _atrocity(seed, step, u, kind, start, stop, communities, rates, tolls):
+    i = pick_community(seed, step, u, ATROCITY_TARGET, start, stop, communities.population,
                        communities.support)
     if i < 0:
         return
-    size = rng.pareto(seed, step, u, rng.ATROCITY_SIZE, rates.atrocity_min, rates.atrocity_alpha)
+    size = rng.pareto(seed, step, u, ATROCITY_SIZE, rates.atrocity_min, rates.atrocity_alpha)
     size = min(math.floor(min(size, rates.atrocity_max)),
                math.floor(HALF_COMMUNITY * communities.population[i]))
     if size > 0.0:
         _kill(communities, i, kind, size)
-        events.community[2 * u + 1] = i
-        events.deaths[2 * u + 1] = size
+        tolls.atrocity[u] = size
 
 
 @njit(cache=True)
@@ -178,7 +181,7 @@ def forced_atrocity(seed, step, entity, kind, cell_start, cell, communities, siz
     population^2).
     """
     population = communities.population
-    i = pick_community(seed, step, entity, rng.EVENT, cell_start[cell], cell_start[cell + 1],
+    i = pick_community(seed, step, entity, SCHEDULED_TARGET, cell_start[cell], cell_start[cell + 1],
                        population, population)
     if i < 0:
         return -1, 0.0
@@ -210,15 +213,17 @@ def band_losses(bands, cells):
 
 
 def operate(model, week) -> None:
-    """Every unit's operation of the week; each that kills civilians is an abuse for
-    oversight: ``(event row, kind, deaths)``, the row ``2 * unit`` or ``2 * unit + 1``."""
+    """Every unit's operation of the week; each operation or atrocity that kills civilians is
+    an abuse for oversight."""
     f, c = model.forces, model.communities
     kind_effort = np.array([1.0, model.contractor_effort, 1.0])
-    events = Events(np.full(2 * len(f), -1, dtype=np.int64), np.zeros(2 * len(f)))
+    tolls = Tolls(np.zeros(len(f)), np.zeros(len(f)))
     force_operations(model.seed, model.t, f.view(), kind_effort, model.world.cell_start,
-                     c.view(), model.cells.view(), rates(model.p), events)
-    week.abuses += [(int(e), int(f.kind[e // 2]), float(events.deaths[e]))
-                    for e in np.flatnonzero(events.deaths > 0)]
+                     c.view(), model.cells.view(), rates(model.p), tolls)
+    for u in np.flatnonzero((tolls.operation > 0) | (tolls.atrocity > 0)):
+        for source, deaths in (("operation", tolls.operation[u]), ("atrocity", tolls.atrocity[u])):
+            if deaths > 0:
+                week.abuses.append(Abuse(source, int(u), int(f.kind[u]), float(deaths)))
 
 
 def losses(model, week) -> None:
@@ -243,7 +248,7 @@ def record(model, week) -> None:
         rows = (f.kind == kind) & f.active
         return float(f.discrimination[rows].mean()) if rows.any() else float("nan")
 
-    week.row["largest_event"] = float(max([a[2] for a in week.all_abuses()], default=0.0))
+    week.row["largest_event"] = float(max([a.deaths for a in week.all_abuses()], default=0.0))
     week.row["combatant_deaths"] = float(week.insurgents_killed + week.force_killed)
     week.row["state_discrimination"] = discrimination(STATE)
     week.row["contractor_discrimination"] = discrimination(CONTRACTOR)

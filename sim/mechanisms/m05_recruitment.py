@@ -47,6 +47,9 @@ NOISE = 0.05  # spread of the random tie-breaker
 SPLIT_FACTOR = 2.0  # a band splits at this many times its starting strength
 DISSOLVE_SIZE = 3.0  # fighters below which a band dissolves
 DEFAULT_BAND = 100.0  # split size when bands start empty
+BAND_MOVE = rng.purpose("m05.band_move")
+RECRUIT = rng.purpose("m05.recruit")
+SPLIT = rng.purpose("m05.split")
 
 
 @njit(cache=True, inline="always")
@@ -80,7 +83,7 @@ def support_target(grievance, insurgent_harm, cooperation, deterrence, fear):
 
 @njit(cache=True)
 def _band_score(seed, step, b, c, world, cells, cross_border, pressure_here):
-    noise = NOISE * rng.uniform(seed, step, b, rng.BAND_MOVE, c + 1)
+    noise = NOISE * rng.uniform(seed, step, b, BAND_MOVE, c + 1)
     if world.cell_country[c] != 0:
         return cross_border * pressure_here / (pressure_here + SANCTUARY_HALF) + noise
     pop = cells.population[c]
@@ -102,7 +105,7 @@ def move_bands(seed, step, world, bands, reach, cross_border, cells):
     for b in range(len(bands.cell)):
         if not bands.active[b]:
             continue
-        if rng.uniform(seed, step, b, rng.BAND_MOVE, 0) < MOVE_CHANCE:
+        if rng.uniform(seed, step, b, BAND_MOVE, 0) < MOVE_CHANCE:
             continue
         here = bands.cell[b]
         x0 = here % width
@@ -145,7 +148,7 @@ def recruit(seed, step, world, bands, cells, neighbour_instability, rates):
             present = cells.insurgents[c, 0] + cells.insurgents[c, 1]
             if present > 0.0:
                 lam = recruitment * cells.recruit_pool[c] * s / (present + PRESENCE_HALF)
-                gained += rng.poisson(seed, step, b, rng.RECRUIT, lam)
+                gained += rng.poisson(seed, step, b, RECRUIT, lam)
             k = world.cell_border[c]
         else:
             k = world.cell_country[c] - 1
@@ -179,8 +182,8 @@ def split_bands(seed, step, width, height, bands, split_size, dissolve_size):
         if free < 0:
             continue
         c = bands.cell[b]
-        dx = int(rng.uniform(seed, step, b, rng.SPLIT, 0) * 3.0) - 1
-        dy = int(rng.uniform(seed, step, b, rng.SPLIT, 1) * 3.0) - 1
+        dx = int(rng.uniform(seed, step, b, SPLIT, 0) * 3.0) - 1
+        dy = int(rng.uniform(seed, step, b, SPLIT, 1) * 3.0) - 1
         x = min(width - 1, max(0, c % width + dx))
         y = min(height - 1, max(0, c // width + dy))
         half = 0.5 * bands.strength[b]
@@ -229,4 +232,4 @@ OUTCOMES = (
 )
 MECHANISM = Mechanism("M05", "recruitment and concealment", PARAMETERS, OUTCOMES, record=record)
 MOVE = Step(MECHANISM, "bands move", move)
-RECRUIT = Step(MECHANISM, "recruitment", grow)
+RECRUITMENT = Step(MECHANISM, "recruitment", grow)

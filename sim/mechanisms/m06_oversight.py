@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.core import rng
 from sim.core.registry import TOTAL, Mechanism, Outcome, Param, Step
-from sim.core.state import CONTRACTOR
+from sim.core.state import CONTRACTOR, Abuse
 
 PARAMETERS = (
     Param("oversight.press", 0.1, 0.0, 1.0, "probability",
@@ -43,6 +43,11 @@ JUSTICE_LIFT = 0.6  # share of the gap to certainty that full justice mechanisms
 FORCE_WIDE = 0.2  # deterrence felt by the rest of a punished unit's force, per unit's own
 DISCRIMINATION_LEARNED = 0.5  # discrimination gained per discipline gained on punishment
 EMBOLDEN = 0.25  # discipline lost per unpunished abuse, per unit of deterrence
+# Purposes of the draws of each step of oversight, by the source of the abuse.
+SOURCES = ("operation", "atrocity", "event")
+DOCUMENT = {s: rng.purpose(f"m06.document.{s}") for s in SOURCES}
+INVESTIGATE = {s: rng.purpose(f"m06.investigate.{s}") for s in SOURCES}
+PUNISH = {s: rng.purpose(f"m06.punish.{s}") for s in SOURCES}
 
 
 @dataclass
@@ -65,9 +70,8 @@ def documentation_chance(p: dict, partner_present: bool, un_present: bool) -> fl
     return 1.0 - missed
 
 
-def review_abuses(model, abuses: list[tuple[int, int, float]]) -> Review:
-    """Pass each abuse ``(entity, kind, deaths)`` of this week through oversight; the unit
-    responsible is ``entity // 2`` (an event row of M2's operations)."""
+def review_abuses(model, abuses: list[Abuse]) -> Review:
+    """Pass each abuse of this week through oversight, in order."""
     p = model.p
     review = Review()
     base = documentation_chance(p, model.partner_present, model.un_present)
@@ -76,25 +80,29 @@ def review_abuses(model, abuses: list[tuple[int, int, float]]) -> Review:
         1 - p["oversight.investigation"]) * JUSTICE_LIFT * justice
     punish = p["oversight.punishment"] + (1 - p["oversight.punishment"]) * JUSTICE_LIFT * justice
     forces = model.forces
-    for entity, kind, deaths in abuses:
-        if deaths <= 0:
+    for abuse in abuses:
+        if abuse.deaths <= 0:
             continue
-        seen = 1.0 - (1.0 - base) ** math.sqrt(deaths)
-        if rng.uniform(model.seed, model.t, entity, rng.DOCUMENT, 0) >= seen:
-            _embolden(forces, entity // 2, p["oversight.deterrence"])
+        seen = 1.0 - (1.0 - base) ** math.sqrt(abuse.deaths)
+        if _draw(model, abuse, DOCUMENT) >= seen:
+            _embolden(forces, abuse.unit, p["oversight.deterrence"])
             continue
-        review.documented[kind] += 1
+        review.documented[abuse.kind] += 1
         reach = 1.0
-        if kind == CONTRACTOR and not p["contractor.in_chain_of_command"]:
+        if abuse.kind == CONTRACTOR and not p["contractor.in_chain_of_command"]:
             reach = p["contractor.oversight_reach"]
-        if (rng.uniform(model.seed, model.t, entity, rng.INVESTIGATE, 0) < investigate
-                and rng.uniform(model.seed, model.t, entity, rng.PUNISH, 0) < punish * reach):
-            review.punished[kind] += 1
-            _deter(forces, entity // 2, kind, p["oversight.deterrence"])
+        if (_draw(model, abuse, INVESTIGATE) < investigate
+                and _draw(model, abuse, PUNISH) < punish * reach):
+            review.punished[abuse.kind] += 1
+            _deter(forces, abuse.unit, abuse.kind, p["oversight.deterrence"])
         else:
-            review.unpunished[kind] += 1
-            _embolden(forces, entity // 2, p["oversight.deterrence"])
+            review.unpunished[abuse.kind] += 1
+            _embolden(forces, abuse.unit, p["oversight.deterrence"])
     return review
+
+
+def _draw(model, abuse: Abuse, purposes: dict[str, int]) -> float:
+    return rng.uniform(model.seed, model.t, abuse.entity, purposes[abuse.source], 0)
 
 
 def _deter(forces, unit: int, kind: int, gain: float) -> None:
@@ -106,7 +114,7 @@ def _deter(forces, unit: int, kind: int, gain: float) -> None:
 
 
 def _embolden(forces, unit: int, gain: float) -> None:
-    if unit < len(forces):
+    if unit >= 0:
         forces.discipline[unit] -= EMBOLDEN * gain * forces.discipline[unit]
 
 

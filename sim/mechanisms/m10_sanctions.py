@@ -22,6 +22,7 @@ PARAMETERS = (
 # The model's assumptions (docs/ODD.md, "Sanctions").
 ILLICIT_FACTOR = 2.0  # opaque contracts paid in concessions double the chance
 STEP = 0.25  # rise of the sanctions level per decision
+SANCTION = rng.purpose("m10.sanction")
 
 
 def escalate(model, documented_contractor: float) -> float:
@@ -36,7 +37,7 @@ def escalate(model, documented_contractor: float) -> float:
     if not p["contractor.transparent"] and p["contractor.concessions"] > 0:
         chance *= ILLICIT_FACTOR
     for k in range(int(documented_contractor)):
-        if rng.uniform(model.seed, model.t, k, rng.SANCTION, 0) < min(1.0, chance):
+        if rng.uniform(model.seed, model.t, k, SANCTION, 0) < min(1.0, chance):
             level = min(1.0, level + STEP)
     return level
 

@@ -37,6 +37,7 @@ CALMING = 0.002  # share of instability that fades each week
 APPARENT_BASE = 0.5  # the copy chance's factors: base and per territory share gained
 APPARENT_GAIN = 5.0
 NARRATIVE_BASE = 0.5
+ADOPT = rng.purpose("m11.adopt")
 
 
 def border_violence(model) -> np.ndarray:
@@ -67,7 +68,7 @@ def update_region(model, violence: np.ndarray, territory_gain: float,
         if model.neighbour_contractor[k]:
             continue
         chance = p["region.diffusion"] * s[k] * apparent * narrative
-        if rng.uniform(model.seed, model.t, k, rng.ADOPT, 0) < chance:
+        if rng.uniform(model.seed, model.t, k, ADOPT, 0) < chance:
             model.neighbour_contractor[k] = True
 
 

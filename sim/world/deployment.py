@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.core import rng
 from sim.core.registry import Mechanism, Outcome, Param
 from sim.core.state import CONTRACTOR, INSURGENT, PARTNER, STATE, Bands
 from sim.world import geography
@@ -30,8 +31,8 @@ PARAMETERS = (
           "share of bands that belong to the second, rival armed group"),
 )
 
-# Spawn keys of the placement streams, one per kind of actor.
-PLACEMENT_STREAM = 7
+# The placement streams' spawn key, with the kind of actor after it.
+PLACEMENT_STREAM = rng.purpose("world.placement")
 # State units garrison towns and populous cells: weight sqrt(people) + this per town.
 TOWN_WEIGHT = 50.0
 # The rival group starts in the east: its weight grows east of this share of the map's width.

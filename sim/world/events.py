@@ -6,12 +6,11 @@ import numpy as np
 
 from sim.core import rng
 from sim.core.registry import Mechanism, Step
-from sim.core.state import CONTRACTOR, PARTNER, STATE
+from sim.core.state import CONTRACTOR, PARTNER, STATE, Abuse
 from sim.mechanisms.m02_attrition import forced_atrocity
 from sim.world import deployment, geography
 
-# Entities of event draws sit far above any unit's so that they never share a random number.
-_EVENT_ENTITY = 1 << 40
+ATROCITY_SIZE = rng.purpose("events.atrocity_size")
 _UNIT_FIELDS = ("firepower", "discrimination", "discipline", "reach")
 _KIND_OF = {"state": STATE, "contractor": CONTRACTOR, "partner": PARTNER}
 
@@ -35,20 +34,21 @@ def _hotspot_near(model, cell: int) -> int:
     return best
 
 
-def apply_due(model) -> list[tuple[int, int, float]]:
+def apply_due(model) -> list[Abuse]:
     """Apply the events of the current step; return the abuses they caused, for oversight."""
     abuses = []
     for index, event in enumerate(model.scenario_spec.events):
         if event.step == model.t:
-            abuse = apply(model, event.type, event.fields, _EVENT_ENTITY + index)
+            abuse = apply(model, event.type, event.fields, index)
             model.event_log.append((event.date, event.type))
             if abuse is not None:
                 abuses.append(abuse)
     return abuses
 
 
-def apply(model, kind: str, fields: dict, entity: int) -> tuple[int, int, float] | None:
-    """Apply one event now (the dashboard's buttons use this too)."""
+def apply(model, kind: str, fields: dict, entity: int) -> Abuse | None:
+    """Apply one event now (the dashboard's buttons use this too); ``entity`` keys its draws
+    (the event's index in the scenario)."""
     p = model.p
     if kind == "contractor_arrives":
         deployment.deploy_contractor(model, int(fields.get("units", p["contractor.units"])),
@@ -85,19 +85,19 @@ def apply(model, kind: str, fields: dict, entity: int) -> tuple[int, int, float]
     return None
 
 
-def _mass_atrocity(model, fields: dict, entity: int) -> tuple[int, int, float]:
+def _mass_atrocity(model, fields: dict, entity: int) -> Abuse:
     p = model.p
     kind = _KIND_OF[fields.get("perpetrator", "contractor")]
     cell = _hotspot_near(model, _town_cell(model, fields["near"]))
     size = fields.get("deaths")
     if size is None:
         size = min(p["engagement.atrocity_max"],
-                   rng.pareto(model.seed, model.t, entity, rng.ATROCITY_SIZE,
+                   rng.pareto(model.seed, model.t, entity, ATROCITY_SIZE,
                               10.0 * p["engagement.atrocity_min"], p["engagement.atrocity_alpha"]))
     c = model.communities
     _, deaths = forced_atrocity(model.seed, model.t, entity, kind, model.world.cell_start, cell,
                                 c.view(), float(size))
-    return entity, kind, float(deaths)
+    return Abuse("event", entity, kind, float(deaths))
 
 
 def _coup(model, country: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.core import rng
 from sim.core.registry import Mechanism, Param
 from sim.core.state import ArrayTable, view_type
 
@@ -102,7 +103,7 @@ WorldView = World.View = view_type(World)
 # The stylised map's shapes: rough figures of Mali's geography (latitudes of the Sahel's
 # regions, the river valley's density), chosen by eye for a map that looks and behaves right,
 # not measured (docs/ODD.md, "The map").
-MAP_STREAM = 0x6D6170  # spawn key of the map's random stream ("map" in ASCII)
+MAP_STREAM = rng.purpose("world.map")  # spawn key of the map's random stream
 NORTH_FROM_LAT = 17.0  # the north starts at this latitude
 CENTRE_FROM_LAT = 13.6  # the centre, at this one
 KAYES_WEST_OF_LON = -9.5  # Kayes, in the west, is a southern region
