@@ -36,7 +36,7 @@ import pandas as pd
 
 from sim.core.scenario import Scenario, ScenarioError, _expect, _show, _unknown, load_scenario
 from sim.experiments import reference
-from sim.experiments.compare import bootstrap_interval, run_many
+from sim.experiments.compare import bootstrap_interval
 from sim.experiments.experiment import (
     DESIGN_SEED,
     _check_spec,
@@ -45,6 +45,7 @@ from sim.experiments.experiment import (
     _Range,
     read_document,
 )
+from sim.experiments.runs import run_many
 
 TOP_KEYS = ("name", "description", "scenario", "targets", "seeds", "first_seed", "samples",
             "rounds", "retrodict_seeds", "parameters")

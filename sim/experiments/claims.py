@@ -19,7 +19,8 @@ import pandas as pd
 
 from sim.core.scenario import Scenario, load_scenario
 from sim.core.state import CONTRACTOR
-from sim.experiments.compare import bootstrap_interval, run_many, run_one
+from sim.experiments.compare import bootstrap_interval
+from sim.experiments.runs import run_many, run_one
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 # The "area" of the area-level claims: blocks of 4 x 4 cells, about 180 km a side on the

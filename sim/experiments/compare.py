@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim.core.scenario import Scenario
+from sim.experiments.runs import run_many
 
 COMPARISON_FILES = frozenset({"runs.csv", "comparison.csv", "differences.csv", "comparison.txt",
                               "comparison.png"})
@@ -35,56 +33,6 @@ OUTCOMES: tuple[tuple[str, str, Callable[[dict], float]], ...] = (
     ("neighbour_states_with_contractors_final", "neighbours copying",
      lambda s: s["neighbour_states_with_contractors_final"]),
 )
-
-
-def run_one(scenario: Scenario, seed: int, steps: int | None) -> tuple[dict, pd.DataFrame]:
-    """Run one scenario on one seed; return its summary and weekly series."""
-    from sim.core.model import BlowbackModel
-    from sim.experiments import results
-
-    changes = {"run.seed": seed}
-    if steps is not None:
-        changes["run.steps"] = steps
-    model = BlowbackModel(scenario.with_overrides(**changes), agents=False).run()
-    return results.summary(model), results.series(model)
-
-
-def run_many(tasks: Sequence[tuple[Scenario, int, int | None]], jobs: int = 1,
-             progress: Callable[[int], None] | None = None,
-             work: Callable[[Scenario, int, int | None], Any] = run_one) -> list:
-    """Run ``(scenario, seed, steps)`` tasks, in worker processes when ``jobs`` > 1.
-
-    ``work`` is what a task does (default :func:`run_one`); another must be a module-level
-    function, so that spawned workers can import it.
-
-    Results come back in task order whatever the scheduling, and each run's numbers depend only
-    on its scenario and seed, so the number of workers never changes them.  Runs build no Mesa
-    agents, so a worker's memory stays flat across runs (40 runs: +5 MB); workers are not
-    recycled, since ``max_tasks_per_child`` deadlocks the pool on Python 3.11.
-    """
-    out: list = [None] * len(tasks)
-    if jobs <= 1:
-        for i, task in enumerate(tasks):
-            out[i] = work(*task)
-            if progress:
-                progress(1)
-        return out
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
-                             initializer=_one_thread_per_worker) as pool:
-        futures = {pool.submit(work, *task): i for i, task in enumerate(tasks)}
-        for future in as_completed(futures):
-            out[futures[future]] = future.result()
-            if progress:
-                progress(1)
-    return out
-
-
-def _one_thread_per_worker() -> None:
-    """Workers already fill the cores; numba threads inside them would only oversubscribe."""
-    import numba
-
-    numba.set_num_threads(1)
 
 
 def bootstrap_interval(values: np.ndarray, reps: int = 2000, level: float = 0.95

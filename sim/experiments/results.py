@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -13,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import mesa
+import numba
 import numpy as np
 import pandas as pd
 
@@ -30,13 +33,6 @@ def series(model) -> pd.DataFrame:
     df = pd.DataFrame(model.records)
     df["date"] = pd.to_datetime(df["date"])
     return df
-
-
-def load(path: str | Path) -> pd.DataFrame:
-    """One row per run of a results folder (a sweep's, or a comparison's), for notebooks."""
-    from sim.experiments.analysis import load as load_runs
-
-    return load_runs(path)
 
 
 def summary(model) -> dict[str, Any]:
@@ -103,8 +99,6 @@ _PRESENTATION = frozenset({"interfaces", "classics", "__main__.py", "experiments
 def model_code() -> str:
     """A hash of the package's source that a run's numbers depend on (the model, its kernels,
     scenario reading, summaries), so that a sweep can tell whether the model changed."""
-    import hashlib
-
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
@@ -117,9 +111,6 @@ def model_code() -> str:
 
 def versions() -> dict[str, str]:
     """Versions of the package and of what its numbers depend on."""
-    import mesa
-    import numba
-
     from sim import __version__
 
     return {"blowback": __version__, "mesa": mesa.__version__, "numba": numba.__version__,

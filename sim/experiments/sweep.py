@@ -41,6 +41,7 @@ import pandas as pd
 
 from sim.experiments.experiment import Experiment, Run
 from sim.experiments.results import OutputError
+from sim.experiments.runs import flat_summary, one_thread, run_one
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -583,7 +584,7 @@ def _init_worker(parent: int) -> None:
     # Ctrl-C reaches the whole process group: the parent alone stops the sweep and the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-    _one_thread()
+    one_thread()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -593,37 +594,17 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _one_thread() -> None:
-    """Workers already fill the cores; numba threads inside them would only oversubscribe."""
-    import numba
-
-    numba.set_num_threads(1)
-
-
 def _execute(run: Run, keep_series: bool) -> tuple[dict[str, Any], pd.DataFrame | None]:
     """Simulate one run (in a worker): its row of outcomes and, if kept, its weekly series."""
     _test_kill_hook(run.run_id)
     # Here too: a Dask worker runs no initializer, and numba's thread count is per thread.
-    _one_thread()
-    from sim.experiments.compare import run_one
-
+    one_thread()
     summ, series = run_one(run.spec, run.seed, None)
     row: dict[str, Any] = {"run_id": run.run_id, "scenario": run.scenario, "seed": run.seed,
-                           "point": run.point, **run.values}
-    for key, value in summ.items():
-        if isinstance(value, dict):
-            row.update({f"{key}_{k}": v for k, v in value.items() if _is_number(v)})
-        elif _is_number(value):
-            row[key] = value
-        elif value is None:
-            row[key] = float("nan")
+                           "point": run.point, **run.values, **flat_summary(summ)}
     if not keep_series:
         return row, None
     return row, series.assign(run_id=run.run_id)[["run_id", *series.columns]]
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, bool | int | float)
 
 
 def _test_kill_hook(run_id: str) -> None:
