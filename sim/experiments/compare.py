@@ -7,32 +7,18 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sim.core.outcomes import shown
+from sim.core.registry import Outcome
 from sim.core.scenario import Scenario
-from sim.experiments.runs import run_many
+from sim.experiments.runs import flat_summary, run_many
 
 COMPARISON_FILES = frozenset({"runs.csv", "comparison.csv", "differences.csv", "comparison.txt",
                               "comparison.png"})
-
-# (column, label, how to read it off a run's summary)
-OUTCOMES: tuple[tuple[str, str, Callable[[dict], float]], ...] = (
-    ("civilian_deaths", "civilian deaths", lambda s: s["civilian_deaths"]["total"]),
-    ("civilian_deaths_contractor", "by contractor", lambda s: s["civilian_deaths"]["contractor"]),
-    ("insurgent_strength_final", "insurgents at end", lambda s: s["insurgent_strength_final"]),
-    ("recruits_total", "recruits", lambda s: s["recruits_total"]),
-    ("cooperation_mean_final", "cooperation", lambda s: s["cooperation_mean_final"]),
-    ("grievance_mean_final", "grievance", lambda s: s["grievance_mean_final"]),
-    ("legitimacy_final", "legitimacy", lambda s: s["legitimacy_final"]),
-    ("displaced_final", "displaced", lambda s: s["displaced_final"]),
-    ("partner_present_final", "partner stays", lambda s: float(s["partner_present_final"])),
-    ("territory_state_share_final", "state territory",
-     lambda s: s["territory_state_share_final"]),
-    ("neighbour_states_with_contractors_final", "neighbours copying",
-     lambda s: s["neighbour_states_with_contractors_final"]),
-)
 
 
 def bootstrap_interval(values: np.ndarray, reps: int = 2000, level: float = 0.95
@@ -76,8 +62,7 @@ def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
     series: dict[str, list[pd.DataFrame]] = {n: [] for n in names}
     for (_, seed, _), (summ, df), name in zip(
             tasks, done, [n for n in names for _ in seed_list], strict=True):
-        rows.append({"scenario": name, "seed": seed,
-                     **{col: get(summ) for col, _, get in OUTCOMES}})
+        rows.append({"scenario": name, "seed": seed, **_outcomes_of(summ)})
         series[name].append(df)
     runs = pd.DataFrame(rows)
     table = summarise(runs, names)
@@ -103,17 +88,26 @@ def _unique_names(scenarios: Sequence[Scenario]) -> list[str]:
     return names
 
 
+def _outcomes_of(summary: dict[str, Any]) -> dict[str, Any]:
+    """The compared outcomes of one run's summary, by column; yes/no as 1.0 or 0.0, so that
+    their mean is a share."""
+    flat = flat_summary(summary)
+    return {o.column: float(flat[o.column]) if o.kind is bool else flat[o.column]
+            for o in shown("comparison")}
+
+
 def summarise(runs: pd.DataFrame, names: Sequence[str],
-              outcomes: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:
-    """Mean and 95% bootstrap interval of each outcome column, per scenario of ``runs``."""
-    outcomes = outcomes or [(col, label) for col, label, _ in OUTCOMES]
+              outcomes: Sequence[Outcome] | None = None) -> pd.DataFrame:
+    """Mean and 95% bootstrap interval of each outcome's column (default: those of the
+    comparison table), per scenario of ``runs``."""
+    outcomes = shown("comparison") if outcomes is None else outcomes
     rows = []
     for name in names:
         sub = runs[runs["scenario"] == name]
-        for col, label in outcomes:
-            values = sub[col].to_numpy(dtype=float)
+        for o in outcomes:
+            values = sub[o.column].to_numpy(dtype=float)
             low, high = bootstrap_interval(values)
-            rows.append({"scenario": name, "outcome": col, "label": label,
+            rows.append({"scenario": name, "outcome": o.column, "label": o.label,
                          "mean": float(values.mean()), "low": low, "high": high,
                          "n": len(values)})
     return pd.DataFrame(rows)
