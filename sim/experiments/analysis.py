@@ -10,6 +10,7 @@ import pandas as pd
 from sim.core.outcomes import BY_NAME, shown
 from sim.core.registry import Outcome
 from sim.experiments.compare import format_table, summarise
+from sim.experiments.output import write_report
 
 FIGURES = ("distributions", "tradeoff")
 ANALYSIS_FILES = frozenset({"table.csv", "differences.csv", "tables.txt"}
@@ -124,20 +125,16 @@ def plot_tradeoff(runs: pd.DataFrame):
 
 def write_analysis(analysis: Analysis, series: pd.DataFrame | None, out: Path) -> Path:
     """Write the tables (CSV, text) and the figures (PNG and SVG) into ``out``, atomically."""
-    from sim.experiments.results import atomic_folder
-    from sim.interfaces.plotting import plot_comparison, save_report_figure
+    from sim.interfaces.plotting import plot_comparison
 
-    with atomic_folder(out, ANALYSIS_FILES) as tmp:
-        analysis.table.to_csv(tmp / "table.csv", index=False)
-        analysis.differences.to_csv(tmp / "differences.csv", index=False)
-        (tmp / "tables.txt").write_text(analysis.text() + "\n")
-        figures = {"distributions": plot_distributions(analysis.runs),
-                   "tradeoff": plot_tradeoff(analysis.runs)}
-        if series is not None and not series.empty:
-            figures["series"] = plot_comparison(_series_by_group(analysis.runs, series))
-        for name, fig in figures.items():
-            save_report_figure(fig, tmp, name)
-    return Path(out)
+    figures = {"distributions": lambda: plot_distributions(analysis.runs),
+               "tradeoff": lambda: plot_tradeoff(analysis.runs)}
+    if series is not None and not series.empty:
+        figures["series"] = lambda: plot_comparison(_series_by_group(analysis.runs, series))
+    return write_report(
+        out, ANALYSIS_FILES,
+        tables={"table.csv": analysis.table, "differences.csv": analysis.differences},
+        texts={"tables.txt": analysis.text() + "\n"}, figures=figures)
 
 
 def _series_by_group(runs: pd.DataFrame, series: pd.DataFrame) -> dict[str, list[pd.DataFrame]]:

@@ -20,6 +20,7 @@ import pandas as pd
 from sim.core.scenario import Scenario, load_scenario
 from sim.core.state import CONTRACTOR
 from sim.experiments.compare import bootstrap_interval
+from sim.experiments.output import write_report
 from sim.experiments.runs import run_many, run_one
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -408,9 +409,5 @@ def markdown(table: pd.DataFrame) -> str:
 
 def write(table: pd.DataFrame, out: str | Path) -> Path:
     """Write claims.csv and claims.md into ``out`` atomically."""
-    from sim.experiments.results import atomic_folder
-
-    with atomic_folder(out, FILES) as tmp:
-        table.to_csv(tmp / "claims.csv", index=False)
-        (tmp / "claims.md").write_text(markdown(table) + "\n")
-    return Path(out)
+    return write_report(out, FILES, tables={"claims.csv": table},
+                        texts={"claims.md": markdown(table) + "\n"})

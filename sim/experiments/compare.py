@@ -15,6 +15,7 @@ import pandas as pd
 from sim.core.outcomes import shown
 from sim.core.registry import Outcome
 from sim.core.scenario import Scenario
+from sim.experiments.output import write_report
 from sim.experiments.runs import flat_summary, run_many
 
 COMPARISON_FILES = frozenset({"runs.csv", "comparison.csv", "differences.csv", "comparison.txt",
@@ -149,15 +150,11 @@ def default_out(scenarios: Sequence[Scenario], seeds: int, steps: int | None) ->
 
 def write_comparison(comparison: Comparison, out: Path) -> Path:
     """Write the tables (CSV and text), per-run outcomes and the figure into ``out``, atomically."""
-    import matplotlib.pyplot as plt
-
-    from sim.experiments.results import atomic_folder
     from sim.interfaces.plotting import plot_comparison
 
-    with atomic_folder(out, COMPARISON_FILES) as tmp:
-        comparison.runs.to_csv(tmp / "runs.csv", index=False)
-        comparison.table.to_csv(tmp / "comparison.csv", index=False)
-        comparison.differences.to_csv(tmp / "differences.csv", index=False)
-        (tmp / "comparison.txt").write_text(comparison.text() + "\n")
-        plt.close(plot_comparison(comparison.series, tmp / "comparison.png"))
-    return Path(out)
+    return write_report(
+        out, COMPARISON_FILES,
+        tables={"runs.csv": comparison.runs, "comparison.csv": comparison.table,
+                "differences.csv": comparison.differences},
+        texts={"comparison.txt": comparison.text() + "\n"},
+        figures={"comparison": lambda: plot_comparison(comparison.series)}, formats=("png",))

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import platform
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +14,11 @@ import numba
 import numpy as np
 import pandas as pd
 
+from sim.experiments.output import atomic_folder
+
 SERIES_FILE = "timeseries.parquet"
 SUMMARY_FILE = "summary.json"
 RUN_FILES = frozenset({SERIES_FILE, SUMMARY_FILE})
-
-
-class OutputError(RuntimeError):
-    """An output folder cannot be written as asked (one line, for the CLI)."""
 
 
 def series(model) -> pd.DataFrame:
@@ -145,64 +138,3 @@ def write_run(model, out: Path) -> Path:
         doc = {"summary": summary(model), "provenance": provenance(model.scenario_spec)}
         (tmp / SUMMARY_FILE).write_text(json.dumps(doc, indent=2, default=str) + "\n")
     return Path(out)
-
-
-@contextlib.contextmanager
-def atomic_folder(out: str | Path, own: frozenset[str]) -> Iterator[Path]:
-    """A temporary folder beside ``out`` to write into; when the block ends well it replaces
-    ``out`` whole, and when it fails it is removed, so ``out`` is never half-written.  An
-    existing ``out`` is replaced only if it holds nothing but files named in ``own``."""
-    out = Path(out)
-    check_replaceable(out, own)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    except OSError as err:
-        raise OutputError(f"{out}: cannot write there ({err.strerror or err}); choose another "
-                          "--out") from None
-    try:
-        yield tmp
-        _sync_folder(tmp)
-        swap_into_place(tmp, out)
-    except OSError as err:
-        shutil.rmtree(tmp, ignore_errors=True)
-        # A full disk or a folder gone read-only: one line, and nothing half-written left.
-        raise OutputError(f"{out}: cannot write ({err.strerror or err}); nothing was written "
-                          "there") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _sync_folder(folder: Path) -> None:
-    """Flush a finished folder's files and entries to disk, so a power cut after the rename
-    cannot leave them empty."""
-    for path in (*folder.iterdir(), folder):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def check_replaceable(out: Path, own: frozenset[str]) -> None:
-    """Refuse to replace ``out`` unless it is missing, empty, or holds only our own files."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder; choose another --out")
-    names = {p.name for p in out.iterdir()}
-    if not names <= own:
-        raise OutputError(f"{out}: holds files that are not Blowback's output; "
-                          "choose an empty or new folder for --out")
-
-
-def swap_into_place(tmp: Path, out: Path) -> None:
-    """Rename a finished temporary folder to ``out``, replacing a previous output whole."""
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-        os.replace(out, old / "run")
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)

@@ -13,6 +13,7 @@ import pandas as pd
 from sim.core.outcomes import shown
 from sim.core.registry import Outcome
 from sim.experiments.experiment import Experiment
+from sim.experiments.output import write_report
 
 FILES = frozenset({"indices.csv", "ranking.csv", "worse.csv", "sensitivity.txt", "indices.png",
                    "indices.svg", "worse.png", "worse.svg"})
@@ -181,17 +182,11 @@ def plot_worse(worse: pd.DataFrame):
 
 def write(result: Sensitivity, out: Path) -> Path:
     """Write the tables and the chart (PNG, SVG) into ``out`` atomically."""
-    from sim.experiments.results import atomic_folder
-    from sim.interfaces.plotting import save_report_figure
-
-    with atomic_folder(out, FILES) as tmp:
-        result.indices.to_csv(tmp / "indices.csv", index=False)
-        result.ranking.to_csv(tmp / "ranking.csv", index=False)
-        result.worse.to_csv(tmp / "worse.csv", index=False)
-        (tmp / "sensitivity.txt").write_text(result.text() + "\n")
-        figures = [("indices", plot_indices(result.indices))]
-        if len(result.worse):
-            figures.append(("worse", plot_worse(result.worse)))
-        for name, fig in figures:
-            save_report_figure(fig, tmp, name)
-    return Path(out)
+    figures = {"indices": lambda: plot_indices(result.indices)}
+    if len(result.worse):
+        figures["worse"] = lambda: plot_worse(result.worse)
+    return write_report(
+        out, FILES,
+        tables={"indices.csv": result.indices, "ranking.csv": result.ranking,
+                "worse.csv": result.worse},
+        texts={"sensitivity.txt": result.text() + "\n"}, figures=figures)

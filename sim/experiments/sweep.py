@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import tempfile
 import threading
 import time
 from collections import Counter, deque
@@ -40,7 +39,8 @@ from typing import Any
 import pandas as pd
 
 from sim.experiments.experiment import Experiment, Run
-from sim.experiments.results import OutputError
+from sim.experiments.output import OutputError, write_atomic
+from sim.experiments.results import git_commit, model_code, versions
 from sim.experiments.runs import flat_summary, one_thread, run_one
 
 MANIFEST = "manifest.json"
@@ -305,14 +305,12 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
 
 
 def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
-    _write_atomic(out / MANIFEST,
+    write_atomic(out / MANIFEST,
                   lambda tmp: tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n"))
 
 
 def _code_and_versions() -> dict[str, Any]:
     """What a run's numbers depend on besides its scenario and seed, and the commit."""
-    from sim.experiments.results import git_commit, model_code, versions
-
     return {"model_code": model_code(), "versions": versions(), "git_commit": git_commit()}
 
 
@@ -390,41 +388,16 @@ def _finished_files(folder: Path) -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.parquet")) if not p.name.startswith(".")}
 
 
-def _write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        # On disk before the rename, so that a power cut leaves the file whole or absent.
-        _sync(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        # A folder gone read-only refuses this too; --resume removes what is left.
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
-    _sync(path.parent)
-
-
-def _sync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write(out: Path, run: Run, row: dict[str, Any], series: pd.DataFrame | None) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     if series is not None:
         table = pa.Table.from_pandas(series, preserve_index=False)
-        _write_atomic(out / SERIES / f"{run.run_id}.parquet",
+        write_atomic(out / SERIES / f"{run.run_id}.parquet",
                       lambda tmp: pq.write_table(table, tmp))
     # The row last: its file is the mark that the run is complete.
-    _write_atomic(out / RUNS / f"{run.run_id}.parquet",
+    write_atomic(out / RUNS / f"{run.run_id}.parquet",
                   lambda tmp: pq.write_table(pa.Table.from_pylist([row]), tmp))
 
 

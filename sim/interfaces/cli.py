@@ -138,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``blowback`` command; returns the exit status."""
     args = _parser().parse_args(argv)
-    from sim.experiments.results import OutputError
+    from sim.experiments.output import OutputError
 
     try:
         commands = {"run": _run, "compare": _compare, "sweep": _sweep, "bench": _bench,
@@ -171,7 +171,8 @@ def _run(args) -> int:
         scenario = scenario.with_overrides(**changes)
     seed = scenario.params["run.seed"]
     out = args.out or Path("results") / f"{Path(args.scenario).stem}-seed{seed}"
-    from sim.experiments.results import RUN_FILES, check_replaceable
+    from sim.experiments.output import check_replaceable
+    from sim.experiments.results import RUN_FILES
     from sim.interfaces.simulation import Sim
 
     check_replaceable(out, RUN_FILES)
@@ -198,7 +199,7 @@ def _run(args) -> int:
 def _compare(args) -> int:
     from sim.core.scenario import load_scenario
     from sim.experiments.compare import COMPARISON_FILES, compare, default_out, write_comparison
-    from sim.experiments.results import check_replaceable
+    from sim.experiments.output import check_replaceable
 
     scenarios = [load_scenario(path) for path in args.scenarios]
     if args.steps is not None:
@@ -318,7 +319,7 @@ def _validate(args) -> int:
                   + ", ".join(CLAIMS), file=sys.stderr)
             return EXIT_USAGE
     from sim.experiments import claims
-    from sim.experiments.results import check_replaceable
+    from sim.experiments.output import check_replaceable
 
     check_replaceable(args.out, claims.FILES)
     table = claims.evaluate(names, seeds=args.seeds, jobs=args.jobs)
@@ -330,7 +331,7 @@ def _validate(args) -> int:
 
 def _calibrate(args) -> int:
     from sim.experiments import calibration
-    from sim.experiments.results import check_replaceable
+    from sim.experiments.output import check_replaceable
 
     cal = calibration.load_calibration(args.calibration)
     out = args.out or Path("results") / f"calibrate-{Path(args.calibration).stem}"

@@ -6,21 +6,15 @@ Both show the outcomes the registry shows as ``plot`` (:func:`sim.core.outcomes.
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from sim.core.outcomes import shown
 from sim.core.registry import Outcome
-
-
-def save_report_figure(fig, folder: Path, name: str) -> None:
-    """Save a report figure as ``name.png`` and ``name.svg`` in ``folder`` and close it."""
-    for ext in ("png", "svg"):
-        fig.savefig(folder / f"{name}.{ext}", dpi=120)
-    plt.close(fig)
 
 
 def _quarterly(values: np.ndarray) -> np.ndarray:
@@ -35,7 +29,8 @@ def _plotted(frame: pd.DataFrame, outcome: Outcome) -> np.ndarray:
     return _quarterly(values) if outcome.flow else values
 
 
-def plot_run(df: pd.DataFrame, event_log=(), columns=None):
+def plot_run(df: pd.DataFrame, event_log: Iterable[tuple[str, str]] = (),
+             columns: Sequence[str] | None = None) -> Figure:
     """The main series of one run against its dates, with its events marked."""
     chosen = [o for o in shown("plot") if columns is None or o.name in columns]
     fig, axes = plt.subplots(len(chosen), 1, figsize=(9, 2.1 * len(chosen)), sharex=True,
@@ -50,7 +45,7 @@ def plot_run(df: pd.DataFrame, event_log=(), columns=None):
     return fig
 
 
-def plot_comparison(runs: dict[str, list[pd.DataFrame]], path=None):
+def plot_comparison(runs: dict[str, list[pd.DataFrame]]) -> Figure:
     """Mean and 95% band across seeds of the main series, one colour per scenario."""
     panels = shown("plot")
     rows = -(-len(panels) // 3)
@@ -72,6 +67,4 @@ def plot_comparison(runs: dict[str, list[pd.DataFrame]], path=None):
     fig.suptitle(f"Regimes compared on common random numbers: mean and 95% band over {n} seeds")
     fig.autofmt_xdate()
     fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=120)
     return fig
