@@ -14,7 +14,7 @@ import pandas as pd
 
 from sim.core.outcomes import shown
 from sim.core.registry import Outcome
-from sim.core.scenario import Scenario
+from sim.core.scenario import Scenario, unique_names
 from sim.experiments.output import write_report
 from sim.experiments.runs import flat_summary, run_many
 
@@ -55,7 +55,7 @@ def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
             jobs: int = 1, first_seed: int = 1,
             progress: Callable[[int], None] | None = None) -> Comparison:
     """Run every scenario on seeds ``first_seed .. first_seed + seeds - 1`` and summarise."""
-    names = _unique_names(scenarios)
+    names = unique_names(scenarios)
     seed_list = [first_seed + k for k in range(seeds)]
     tasks = [(s, seed, steps) for s in scenarios for seed in seed_list]
     done = run_many(tasks, jobs=jobs, progress=progress)
@@ -75,18 +75,6 @@ def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
         paired.append(diff.reset_index().assign(scenario=name))
     diffs = summarise(pd.concat(paired), names[1:]) if paired else table.iloc[0:0]
     return Comparison(runs, table, diffs, series)
-
-
-def _unique_names(scenarios: Sequence[Scenario]) -> list[str]:
-    names: list[str] = []
-    for s in scenarios:
-        name = s.name
-        k = 2
-        while name in names:
-            name = f"{s.name} ({k})"
-            k += 1
-        names.append(name)
-    return names
 
 
 def _outcomes_of(summary: dict[str, Any]) -> dict[str, Any]:
