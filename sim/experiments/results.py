@@ -85,6 +85,7 @@ def git_commit() -> str | None:
 # Parts of the package that present or orchestrate runs and never change their numbers: a
 # change there leaves a half-done sweep resumable.  Anything not named counts.
 _PRESENTATION = frozenset({"interfaces", "classics", "__main__.py", "experiments/sweep.py",
+                           "experiments/sweep_folder.py", "experiments/sweep_workers.py",
                            "experiments/analysis.py", "experiments/sensitivity.py",
                            "experiments/claims.py", "experiments/calibration.py"})
 
