@@ -69,12 +69,14 @@ class _Choice:
     options: tuple[str, ...]
 
     def allowed(self) -> str:
+        """The options in words, for messages and --explain."""
         return "one of " + ", ".join(self.options)
 
 
 @dataclass(frozen=True)
 class _ParamTable:
     def allowed(self) -> str:
+        """What the table may hold, in words."""
         return "a table of parameter names and values (not run.* or map.*)"
 
 

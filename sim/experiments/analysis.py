@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -11,6 +12,10 @@ from sim.core.outcomes import BY_NAME, shown
 from sim.core.registry import Outcome
 from sim.experiments.compare import format_table, summarise
 from sim.experiments.output import write_report
+from sim.experiments.sweep import load as load_sweep
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FIGURES = ("distributions", "tradeoff")
 ANALYSIS_FILES = frozenset({"table.csv", "differences.csv", "tables.txt"}
@@ -87,7 +92,7 @@ def analyse(runs: pd.DataFrame, baseline: str | None = None) -> Analysis:
     return Analysis(runs, table, diffs, baseline)
 
 
-def plot_distributions(runs: pd.DataFrame):
+def plot_distributions(runs: pd.DataFrame) -> Figure:
     """One box per group for each main outcome."""
     import matplotlib.pyplot as plt
 
@@ -104,7 +109,7 @@ def plot_distributions(runs: pd.DataFrame):
     return fig
 
 
-def plot_tradeoff(runs: pd.DataFrame):
+def plot_tradeoff(runs: pd.DataFrame) -> Figure:
     """The trade-off plane: civilian deaths against insurgents at the end, a cloud per group."""
     import matplotlib.pyplot as plt
 
@@ -155,8 +160,6 @@ def load(path: str | Path) -> pd.DataFrame:
     comparison folder (``runs.csv``).  Nothing is unpickled."""
     path = Path(path)
     if (path / "manifest.json").exists():
-        from sim.experiments.sweep import load as load_sweep
-
         return load_sweep(path)
     if (path / "runs.csv").exists():
         return pd.read_csv(path / "runs.csv").assign(point=0)

@@ -29,7 +29,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,9 @@ from sim.experiments.design import DESIGN_SEED, Range, check_axis, latin
 from sim.experiments.output import OutputError, write_atomic, write_report
 from sim.experiments.results import series as weekly
 from sim.experiments.runs import run_many
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TOP_KEYS = ("name", "description", "scenario", "targets", "seeds", "first_seed", "samples",
             "rounds", "retrodict_seeds", "parameters")
@@ -283,7 +286,7 @@ def check_scenario_out(path: Path) -> None:
                           "another --scenario-out")
 
 
-def plot_figures(figures: pd.DataFrame):
+def plot_figures(figures: pd.DataFrame) -> Figure:
     """Each figure's model interval against the reference, as a ratio (log scale)."""
     import matplotlib.pyplot as plt
 

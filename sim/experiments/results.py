@@ -7,7 +7,7 @@ import json
 import platform
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numba
@@ -15,6 +15,10 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.output import atomic_folder
+
+if TYPE_CHECKING:
+    from sim.core.model import BlowbackModel
+    from sim.core.scenario import Scenario
 
 SERIES_FILE = "timeseries.parquet"
 SUMMARY_FILE = "summary.json"
@@ -112,7 +116,7 @@ def versions() -> dict[str, str]:
             "python": platform.python_version()}
 
 
-def provenance(scenario) -> dict[str, Any]:
+def provenance(scenario: Scenario) -> dict[str, Any]:
     """Everything needed to reproduce a run of ``scenario``."""
     return {
         "scenario": scenario.name,
@@ -127,7 +131,7 @@ def provenance(scenario) -> dict[str, Any]:
     }
 
 
-def write_run(model, out: Path) -> Path:
+def write_run(model: BlowbackModel, out: Path) -> Path:
     """Write the series and summary of a finished run into ``out``, atomically.
 
     Everything is written into a temporary folder beside ``out`` and renamed into place, so an

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,9 @@ from sim.core.outcomes import shown
 from sim.core.registry import Outcome
 from sim.experiments.experiment import Experiment
 from sim.experiments.output import write_report
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FILES = frozenset({"indices.csv", "ranking.csv", "worse.csv", "sensitivity.txt", "indices.png",
                    "indices.svg", "worse.png", "worse.svg"})
@@ -144,7 +148,7 @@ def _ranking(means: pd.DataFrame, scenarios: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot_indices(indices: pd.DataFrame):
+def plot_indices(indices: pd.DataFrame) -> Figure:
     """Bar chart of total-order indices, one panel per outcome, bars per parameter and
     scenario."""
     import matplotlib.pyplot as plt
@@ -162,7 +166,7 @@ def plot_indices(indices: pd.DataFrame):
     return fig
 
 
-def plot_worse(worse: pd.DataFrame):
+def plot_worse(worse: pd.DataFrame) -> Figure:
     """Bars: the share of the parameter space where the first scenario does worse, per
     outcome, one group per other scenario."""
     import matplotlib.pyplot as plt

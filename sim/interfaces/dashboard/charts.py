@@ -14,6 +14,7 @@ from html import escape
 
 import numpy as np
 
+from sim.core.model import BlowbackModel
 from sim.core.registry import Outcome
 
 SIDE_COLOURS = ("#8c2d04", "#1f4e99")
@@ -21,7 +22,7 @@ WIDTH, HEIGHT = 320, 130
 _LEFT, _RIGHT, _TOP, _BOTTOM = 44, 8, 20, 20
 
 
-def values(model, outcome: Outcome) -> np.ndarray:
+def values(model: BlowbackModel, outcome: Outcome) -> np.ndarray:
     """The weekly series of one outcome for a model, as charted (flows summed over 13 weeks)."""
     raw = np.asarray(model.records[outcome.name], dtype=float)
     if outcome.flow and len(raw):
@@ -29,7 +30,7 @@ def values(model, outcome: Outcome) -> np.ndarray:
     return raw
 
 
-def event_steps(model) -> list[tuple[float, str]]:
+def event_steps(model: BlowbackModel) -> list[tuple[float, str]]:
     """Each logged event as (step, text): scheduled, injected, thresholds and lever moves."""
     start = model.scenario_spec.start_date()
     out = []
@@ -58,7 +59,7 @@ def _label(x: float) -> str:
     return f"{x:g}"
 
 
-def svg(models: list, outcome: Outcome) -> str:
+def svg(models: list[BlowbackModel], outcome: Outcome) -> str:
     """The chart of one outcome for one model, or for two side by side on the same axes."""
     first = models[0]
     steps = max(1, first.steps_total - 1)
