@@ -78,9 +78,9 @@ def table(figures: dict) -> str:
 
 def _replace(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` as the sweep writes its files: never half a file."""
-    from sim.experiments.sweep import _write_atomic
+    from sim.experiments.output import write_atomic
 
-    _write_atomic(path, lambda tmp: tmp.write_text(text))
+    write_atomic(path, lambda tmp: tmp.write_text(text))
 
 
 def write(figures: dict, root: Path = ROOT) -> list[Path]:

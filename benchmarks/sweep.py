@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 _LOOP = """
 import sys, numba
-from sim.experiments.compare import run_one
+from sim.experiments.runs import run_one
 from sim.core.scenario import load_scenario
 numba.set_num_threads(1)
 s = load_scenario(sys.argv[1])

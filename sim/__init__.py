@@ -10,7 +10,7 @@ The three-line start::
 from sim.core.model import BlowbackModel
 from sim.core.scenario import Scenario, ScenarioError, default_scenario, load_scenario
 from sim.interfaces.simulation import Sim
+from sim.version import __version__
 
-__version__ = "0.1.0"
-__all__ = ["BlowbackModel", "Scenario", "ScenarioError", "Sim", "default_scenario",
-           "load_scenario"]
+__all__ = ["__version__", "BlowbackModel", "Scenario", "ScenarioError", "Sim",
+           "default_scenario", "load_scenario"]

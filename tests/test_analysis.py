@@ -1,5 +1,5 @@
 """`blowback analyse`: tables with intervals, paired differences, figures;
-`sim.experiments.results.load`."""
+`sim.experiments.analysis.load`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from sim.experiments import results
-from sim.experiments.analysis import AnalysisError, analyse
+from sim.experiments.analysis import AnalysisError, analyse, load
 
 
 def blowback(*args: str) -> subprocess.CompletedProcess:
@@ -49,7 +48,7 @@ def test_analyse_writes_tables_and_figures(sweep):
 
 
 def test_paired_differences_are_differences_on_the_same_seed_and_point(sweep):
-    runs = results.load(sweep)
+    runs = load(sweep)
     analysis = analyse(runs)
     col = "civilian_deaths_total"
     base = runs[runs["scenario"] == "Contractor, unchecked"].set_index(["point", "seed"])[col]
@@ -66,7 +65,7 @@ def test_paired_differences_are_differences_on_the_same_seed_and_point(sweep):
 
 def test_bad_baseline_and_folder_are_one_line_errors(sweep, tmp_path):
     with pytest.raises(AnalysisError):
-        analyse(results.load(sweep), "Nobody")
+        analyse(load(sweep), "Nobody")
     done = blowback("analyse", str(sweep), "--baseline", "Nobody")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     done = blowback("analyse", str(tmp_path))

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
+from sim.core.outcomes import shown
+
 SUMMARY_KEYS = {
     "civilian_deaths", "combatant_deaths", "insurgent_strength_final", "recruits_total",
     "cooperation_mean_final", "grievance_mean_final", "legitimacy_final", "displaced_final",
@@ -90,6 +92,12 @@ def test_compare_prints_table_and_writes_figure(tmp_path):
     assert (table["mean"] <= table["high"] + 1e-9).all()
     runs = pd.read_csv(out / "runs.csv")
     assert len(runs) == 6
+    # The outcomes and their order are the registry's, under the same column names as a
+    # sweep's (total civilian deaths: civilian_deaths_total).
+    columns = [o.column for o in shown("comparison")]
+    assert list(runs.columns) == ["scenario", "seed", *columns]
+    assert list(dict.fromkeys(table["outcome"])) == columns
+    assert list(dict.fromkeys(table["label"])) == [o.label for o in shown("comparison")]
 
 
 def test_compare_results_do_not_depend_on_workers(tmp_path):

@@ -14,6 +14,7 @@ import solara
 import solara.widgets
 from conftest import ROOT, small
 
+from sim.core import outcomes
 from sim.core.parameters import BY_NAME
 from sim.core.state import CONTRACTOR
 from sim.interfaces.dashboard import charts
@@ -165,19 +166,19 @@ def test_charts_follow_the_series_and_mark_the_events(session):
     session.step(12)
     session.set_lever("oversight.punishment", 0.8)
     session.step(3)
-    for chart in charts.CHARTS:
-        svg = charts.svg([session.model], chart)
+    for outcome in outcomes.shown("chart"):
+        svg = charts.svg([session.model], outcome)
         assert f'data-points="{session.model.t}"' in svg
         assert svg.count('class="bb-event"') == len(session.model.event_log)
-    two = charts.svg([session.model, session.model], charts.CHARTS[0])
+    two = charts.svg([session.model, session.model], outcomes.shown("chart")[0])
     assert two.count("<polyline") == 2
 
 
 def test_quarterly_deaths_are_13_week_sums(session):
     session.step(20)
     raw = np.array(session.model.records["civilian_deaths"])
-    shown = charts.values(session.model, charts.CHARTS[0])
-    assert shown[19] == pytest.approx(raw[7:20].sum())
+    charted = charts.values(session.model, outcomes.BY_NAME["civilian_deaths"])
+    assert charted[19] == pytest.approx(raw[7:20].sum())
 
 
 # --- the page, rendered in-process ------------------------------------------------------------

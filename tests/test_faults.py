@@ -26,9 +26,9 @@ import pytest
 from conftest import ROOT
 from test_sweep import GRID, _experiment
 
-from sim.experiments.compare import run_one
 from sim.experiments.experiment import load_experiment
-from sim.experiments.results import OutputError
+from sim.experiments.output import OutputError
+from sim.experiments.runs import run_one
 from sim.experiments.sweep import load, run_sweep
 from sim.interfaces.cli import main
 

@@ -16,7 +16,7 @@ from test_sweep import GRID, _experiment
 from sim.core.scenario import load_scenario
 from sim.experiments.analysis import load as load_results
 from sim.experiments.experiment import load_experiment
-from sim.experiments.results import OutputError
+from sim.experiments.output import OutputError
 from sim.experiments.sweep import load, load_series, run_sweep
 from sim.interfaces.cli import main
 

@@ -17,7 +17,8 @@ from conftest import ROOT
 
 from sim.core.scenario import ScenarioError
 from sim.experiments.experiment import load_experiment
-from sim.experiments.sweep import TEST_KILL_ENV, SweepError, load, load_series, run_sweep
+from sim.experiments.sweep import SweepError, load, load_series, run_sweep
+from sim.experiments.sweep_workers import TEST_KILL_ENV
 
 SCENARIOS = ROOT / "scenarios"
 

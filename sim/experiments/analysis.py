@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from sim.core.outcomes import BY_NAME, shown
+from sim.core.registry import Outcome
 from sim.experiments.compare import format_table, summarise
+from sim.experiments.output import write_report
+from sim.experiments.sweep import load as load_sweep
 
-# The sweep's outcome columns shown in tables and figures, with their labels.
-OUTCOMES: tuple[tuple[str, str], ...] = (
-    ("civilian_deaths_total", "civilian deaths"),
-    ("civilian_deaths_contractor", "by contractor"),
-    ("insurgent_strength_final", "insurgents at end"),
-    ("recruits_total", "recruits"),
-    ("cooperation_mean_final", "cooperation"),
-    ("legitimacy_final", "legitimacy"),
-    ("displaced_final", "displaced"),
-    ("partner_present_final", "partner stays"),
-    ("territory_state_share_final", "state territory"),
-)
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 FIGURES = ("distributions", "tradeoff")
 ANALYSIS_FILES = frozenset({"table.csv", "differences.csv", "tables.txt"}
                            | {f"{name}.{ext}" for name in FIGURES + ("series",)
@@ -57,6 +53,11 @@ def _groups(runs: pd.DataFrame) -> pd.Series:
     return label
 
 
+def _tabled(runs: pd.DataFrame) -> list[Outcome]:
+    """The outcomes of the tables that ``runs`` has columns for."""
+    return [o for o in shown("table") if o.column in runs.columns]
+
+
 def analyse(runs: pd.DataFrame, baseline: str | None = None) -> Analysis:
     """Mean and 95% bootstrap interval per group, and differences against ``baseline`` (a
     scenario name; default the first) paired on seed and design point."""
@@ -67,8 +68,8 @@ def analyse(runs: pd.DataFrame, baseline: str | None = None) -> Analysis:
     if baseline not in scenarios:
         raise AnalysisError(f"--baseline: {baseline!r} is not a scenario of these results; "
                             f"allowed: {', '.join(scenarios)}")
-    outcomes = [(c, label) for c, label in OUTCOMES if c in runs.columns]
-    cols = [c for c, _ in outcomes]
+    outcomes = _tabled(runs)
+    cols = [o.column for o in outcomes]
     # Booleans (partner present) become shares; differences of them become changes in share.
     runs = runs.assign(group=_groups(runs), **{c: runs[c].astype(float) for c in cols})
     groups = list(dict.fromkeys(runs["group"]))
@@ -91,34 +92,34 @@ def analyse(runs: pd.DataFrame, baseline: str | None = None) -> Analysis:
     return Analysis(runs, table, diffs, baseline)
 
 
-def plot_distributions(runs: pd.DataFrame):
+def plot_distributions(runs: pd.DataFrame) -> Figure:
     """One box per group for each main outcome."""
     import matplotlib.pyplot as plt
 
-    outcomes = [(c, label) for c, label in OUTCOMES if c in runs.columns][:6]
+    outcomes = _tabled(runs)[:6]
     groups = list(dict.fromkeys(runs["group"]))
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5), squeeze=False)
-    for ax, (col, label) in zip(axes.ravel(), outcomes, strict=False):
-        data = [runs.loc[runs["group"] == g, col].to_numpy(dtype=float) for g in groups]
+    for ax, o in zip(axes.ravel(), outcomes, strict=False):
+        data = [runs.loc[runs["group"] == g, o.column].to_numpy(dtype=float) for g in groups]
         ax.boxplot(data, vert=False, showmeans=True)
         ax.set_yticks(range(1, len(groups) + 1), groups, fontsize=7)
-        ax.set_title(label, fontsize=10)
+        ax.set_title(o.label, fontsize=10)
     fig.suptitle("Outcomes after the run, one box per regime (whiskers 1.5 IQR, triangle: mean)")
     fig.tight_layout()
     return fig
 
 
-def plot_tradeoff(runs: pd.DataFrame):
+def plot_tradeoff(runs: pd.DataFrame) -> Figure:
     """The trade-off plane: civilian deaths against insurgents at the end, a cloud per group."""
     import matplotlib.pyplot as plt
 
+    x, y = BY_NAME["insurgent_strength"].column, BY_NAME["civilian_deaths"].column
     fig, ax = plt.subplots(figsize=(7, 5.5))
     for group in dict.fromkeys(runs["group"]):
         sub = runs[runs["group"] == group]
-        dots = ax.scatter(sub["insurgent_strength_final"], sub["civilian_deaths_total"], s=14,
-                          alpha=0.6, label=group)
-        ax.scatter(sub["insurgent_strength_final"].mean(), sub["civilian_deaths_total"].mean(),
-                   marker="X", s=90, edgecolor="black", color=dots.get_facecolor()[0][:3])
+        dots = ax.scatter(sub[x], sub[y], s=14, alpha=0.6, label=group)
+        ax.scatter(sub[x].mean(), sub[y].mean(), marker="X", s=90, edgecolor="black",
+                   color=dots.get_facecolor()[0][:3])
     ax.set_xlabel("insurgent fighters at the end")
     ax.set_ylabel("civilian deaths over the run")
     ax.set_title("Trade-off plane: each dot a run, each cross a regime's mean")
@@ -129,20 +130,16 @@ def plot_tradeoff(runs: pd.DataFrame):
 
 def write_analysis(analysis: Analysis, series: pd.DataFrame | None, out: Path) -> Path:
     """Write the tables (CSV, text) and the figures (PNG and SVG) into ``out``, atomically."""
-    from sim.experiments.results import atomic_folder
-    from sim.interfaces.plotting import plot_comparison, save_report_figure
+    from sim.interfaces.plotting import plot_comparison
 
-    with atomic_folder(out, ANALYSIS_FILES) as tmp:
-        analysis.table.to_csv(tmp / "table.csv", index=False)
-        analysis.differences.to_csv(tmp / "differences.csv", index=False)
-        (tmp / "tables.txt").write_text(analysis.text() + "\n")
-        figures = {"distributions": plot_distributions(analysis.runs),
-                   "tradeoff": plot_tradeoff(analysis.runs)}
-        if series is not None and not series.empty:
-            figures["series"] = plot_comparison(_series_by_group(analysis.runs, series))
-        for name, fig in figures.items():
-            save_report_figure(fig, tmp, name)
-    return Path(out)
+    figures = {"distributions": lambda: plot_distributions(analysis.runs),
+               "tradeoff": lambda: plot_tradeoff(analysis.runs)}
+    if series is not None and not series.empty:
+        figures["series"] = lambda: plot_comparison(_series_by_group(analysis.runs, series))
+    return write_report(
+        out, ANALYSIS_FILES,
+        tables={"table.csv": analysis.table, "differences.csv": analysis.differences},
+        texts={"tables.txt": analysis.text() + "\n"}, figures=figures)
 
 
 def _series_by_group(runs: pd.DataFrame, series: pd.DataFrame) -> dict[str, list[pd.DataFrame]]:
@@ -163,11 +160,8 @@ def load(path: str | Path) -> pd.DataFrame:
     comparison folder (``runs.csv``).  Nothing is unpickled."""
     path = Path(path)
     if (path / "manifest.json").exists():
-        from sim.experiments.sweep import load as load_sweep
-
         return load_sweep(path)
     if (path / "runs.csv").exists():
-        runs = pd.read_csv(path / "runs.csv")
-        return runs.rename(columns={"civilian_deaths": "civilian_deaths_total"}).assign(point=0)
+        return pd.read_csv(path / "runs.csv").assign(point=0)
     raise AnalysisError(f"{path}: not a Blowback results folder (no manifest.json or runs.csv)")
 

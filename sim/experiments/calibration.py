@@ -29,22 +29,23 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from sim.core.scenario import Scenario, ScenarioError, _expect, _show, _unknown, load_scenario
+from sim.core.inputs import ScenarioError, expect, integer, read_document, show, unknown
+from sim.core.model import BlowbackModel
+from sim.core.scenario import Scenario, load_scenario
 from sim.experiments import reference
-from sim.experiments.compare import bootstrap_interval, run_many
-from sim.experiments.experiment import (
-    DESIGN_SEED,
-    _check_spec,
-    _integer,
-    _latin,
-    _Range,
-    read_document,
-)
+from sim.experiments.compare import bootstrap_interval
+from sim.experiments.design import DESIGN_SEED, Range, check_axis, latin
+from sim.experiments.output import OutputError, write_atomic, write_report
+from sim.experiments.results import series as weekly
+from sim.experiments.runs import run_many
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TOP_KEYS = ("name", "description", "scenario", "targets", "seeds", "first_seed", "samples",
             "rounds", "retrodict_seeds", "parameters")
@@ -68,7 +69,7 @@ class Calibration:
     samples: int
     rounds: int
     retrodict_seeds: list[int]
-    ranges: dict[str, _Range]
+    ranges: dict[str, Range]
 
     @property
     def fit_steps(self) -> int:
@@ -84,24 +85,24 @@ def load_calibration(path: str | Path) -> Calibration:
     if "scenario" not in raw:
         raise ScenarioError(file, "scenario", "missing; allowed: a scenario file, relative to "
                             "this file")
-    where = _expect(file, "scenario", raw["scenario"], str, "a scenario file (a string)")
+    where = expect(file, "scenario", raw["scenario"], str, "a scenario file (a string)")
     scenario_path = (Path(file).parent / where).resolve()
     if not scenario_path.is_file():
         raise ScenarioError(file, "scenario", f"{where!r} not found beside {file}; allowed: a "
                             "scenario file, relative to this file")
     scenario = load_scenario(scenario_path)
     targets = _targets(file, raw.get("targets"))
-    seeds = _integer(file, "seeds", raw.get("seeds", 4), 1, 10_000)
-    first = _integer(file, "first_seed", raw.get("first_seed", 1), 0, 2**62)
-    samples = _integer(file, "samples", raw.get("samples", 32), 2, 100_000)
-    rounds = _integer(file, "rounds", raw.get("rounds", 2), 1, 20)
-    retro = _integer(file, "retrodict_seeds", raw.get("retrodict_seeds", 20), 2, 10_000)
-    parameters = _expect(file, "parameters", raw.get("parameters"), dict,
+    seeds = integer(file, "seeds", raw.get("seeds", 4), 1, 10_000)
+    first = integer(file, "first_seed", raw.get("first_seed", 1), 0, 2**62)
+    samples = integer(file, "samples", raw.get("samples", 32), 2, 100_000)
+    rounds = integer(file, "rounds", raw.get("rounds", 2), 1, 20)
+    retro = integer(file, "retrodict_seeds", raw.get("retrodict_seeds", 20), 2, 10_000)
+    parameters = expect(file, "parameters", raw.get("parameters"), dict,
                          "a table [parameters] of ranges { low = ..., high = ... }")
-    ranges: dict[str, _Range] = {}
+    ranges: dict[str, Range] = {}
     for pname, spec in _flat(parameters).items():
         # With sampler "latin" a spec can only be a range.
-        ranges[pname] = _check_spec(file, f"parameters.{pname}", pname, spec, "latin")
+        ranges[pname] = check_axis(file, f"parameters.{pname}", pname, spec, "latin")
     if not ranges:
         raise ScenarioError(file, "parameters", "empty; allowed: at least one range")
     cal = Calibration(name, description, Path(path), scenario, scenario_path, targets,
@@ -131,12 +132,12 @@ def _targets(file: str, listed: Any) -> list[reference.Figure]:
     if listed is None:
         raise ScenarioError(file, "targets", f"missing; allowed: {allowed}")
     if not isinstance(listed, list) or not listed:
-        raise ScenarioError(file, "targets", f"{_show(listed)}; allowed: {allowed}")
+        raise ScenarioError(file, "targets", f"{show(listed)}; allowed: {allowed}")
     figures = []
     for i, key in enumerate(listed):
         figure = reference.BY_KEY.get(key) if isinstance(key, str) else None
         if figure is None:
-            problem = _unknown(f"{_show(key)} is not a figure", str(key), list(reference.BY_KEY))
+            problem = unknown(f"{show(key)} is not a figure", str(key), list(reference.BY_KEY))
             raise ScenarioError(file, f"targets[{i}]", f"{problem}; allowed: {allowed}")
         if not figure.fittable:
             raise ScenarioError(file, f"targets[{i}]", f"{key!r} covers up to {figure.last_day}"
@@ -157,9 +158,6 @@ def observe(spec: Scenario, seed: int, steps: int | None) -> dict[str, float]:
 
     The scenario keeps its full length, so its later events stay valid; they are just not
     reached."""
-    from sim.core.model import BlowbackModel
-    from sim.experiments.results import series as weekly
-
     model = BlowbackModel(spec.with_overrides(**{"run.seed": seed}), agents=False)
     series = weekly(model.run(steps))
     end = pd.to_datetime(series["date"]).max().date()
@@ -216,7 +214,7 @@ def fit(cal: Calibration, jobs: int = 1,
     best: dict[str, float] = {}
     for round_ in range(cal.rounds):
         # A different design each round, each fixed by the file.
-        unit = _latin(cal.samples, len(names), seed=DESIGN_SEED + round_)
+        unit = latin(cal.samples, len(names), seed=DESIGN_SEED + round_)
         points = [{n: _significant(box[n][0] + u * (box[n][1] - box[n][0]))
                    for n, u in zip(names, row, strict=True)} for row in unit]
         tasks = [(cal.scenario.with_overrides(**p), s, cal.fit_steps)
@@ -282,15 +280,13 @@ def scenario_text(cal: Calibration, best: dict[str, float], beside: Path) -> str
 
 def check_scenario_out(path: Path) -> None:
     """Refuse to overwrite a file this command did not write."""
-    from sim.experiments.results import OutputError
-
     if path.exists() and (not path.is_file()
                           or not path.read_text(errors="replace").startswith(MARK)):
         raise OutputError(f"{path}: exists and was not written by blowback calibrate; choose "
                           "another --scenario-out")
 
 
-def plot_figures(figures: pd.DataFrame):
+def plot_figures(figures: pd.DataFrame) -> Figure:
     """Each figure's model interval against the reference, as a ratio (log scale)."""
     import matplotlib.pyplot as plt
 
@@ -313,22 +309,16 @@ def plot_figures(figures: pd.DataFrame):
 
 def write(result: Fit, out: Path) -> Path:
     """Write the points, the figures table and chart, and the fitted scenario, atomically."""
-    from sim.experiments.results import atomic_folder
-    from sim.interfaces.plotting import save_report_figure
-
-    with atomic_folder(out, FILES) as tmp:
-        result.points.to_csv(tmp / "points.csv", index=False)
-        result.figures.to_csv(tmp / "figures.csv", index=False)
-        (tmp / "calibration.txt").write_text(result.text() + "\n")
-        (tmp / "calibrated.toml").write_text(scenario_text(result.calibration, result.best, out))
-        save_report_figure(plot_figures(result.figures), tmp, "figures")
-    return Path(out)
+    return write_report(
+        out, FILES, tables={"points.csv": result.points, "figures.csv": result.figures},
+        texts={"calibration.txt": result.text() + "\n",
+               "calibrated.toml": scenario_text(result.calibration, result.best, out)},
+        figures={"figures": lambda: plot_figures(result.figures)})
 
 
 def write_scenario(result: Fit, path: Path) -> None:
     """Write the fitted scenario to ``path`` (replaced whole, never half-written)."""
     check_scenario_out(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(scenario_text(result.calibration, result.best, path.parent))
-    os.replace(tmp, path)
+    text = scenario_text(result.calibration, result.best, path.parent)
+    write_atomic(path, lambda tmp: tmp.write_text(text))

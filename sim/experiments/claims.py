@@ -18,13 +18,12 @@ import numpy as np
 import pandas as pd
 
 from sim.core.scenario import Scenario, load_scenario
-from sim.core.state import CONTRACTOR
-from sim.experiments.compare import bootstrap_interval, run_many, run_one
+from sim.experiments.compare import bootstrap_interval
+from sim.experiments.districts import DISTRICT, district_panels, two_way
+from sim.experiments.output import write_report
+from sim.experiments.runs import run_many, run_one
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-# The "area" of the area-level claims: blocks of 4 x 4 cells, about 180 km a side on the
-# default map, near the size of a Malian cercle.
-DISTRICT = 4
 FILES = frozenset({"claims.csv", "claims.md"})
 # An insurgency counts as defeated once its fighters fall below this share of their start.
 DEFEATED = 0.2
@@ -79,65 +78,6 @@ def _interval(values: np.ndarray) -> tuple[float, float, float]:
     return float(np.mean(values)), low, high
 
 
-# --- the area panel: what the area-level claims read off a run, week by week ----------------
-
-PANEL = ("state_harm", "insurgent_harm", "attacks", "insurgents", "recruits", "control",
-         "population", "contractor")
-
-
-def district_panel(spec: Scenario, seed: int, steps: int | None) -> dict[str, np.ndarray]:
-    """Run one scenario and keep, per week and district, what the area-level claims need.
-
-    ``state_harm``: civilians killed by state, contractor and partner forces; ``insurgent_harm``:
-    by armed groups; ``attacks``: force personnel killed by armed groups (the attacks Condra and
-    Shapiro count); ``insurgents``, ``recruits``; ``control``: mean state control of the cells;
-    ``population``: residents at home; ``contractor``: contractor personnel deployed there.
-    Arrays are (weeks, districts).
-    """
-    from sim.core.model import BlowbackModel
-
-    changes: dict[str, Any] = {"run.seed": seed}
-    if steps is not None:
-        changes["run.steps"] = steps
-    model = BlowbackModel(spec.with_overrides(**changes), agents=False)
-    w = model.world
-    cell = np.arange(w.width * w.height)
-    per_row = -(-w.width // DISTRICT)
-    district = (cell // w.width // DISTRICT) * per_row + (cell % w.width) // DISTRICT
-    n = int(district.max()) + 1
-    cells_per_district = np.bincount(district, minlength=n)
-    home = district[model.communities.cell]
-    out = {key: np.zeros((model.steps_total, n), dtype=np.float32) for key in PANEL}
-    for t in range(model.steps_total):
-        model.step()
-        dead = model.communities.dead_step
-        b = model.bands
-        out["state_harm"][t] = np.bincount(home, dead[:, :3].sum(axis=1), n)
-        out["insurgent_harm"][t] = np.bincount(home, dead[:, 3], n)
-        out["attacks"][t] = np.bincount(district, model.cells.force_losses, n)
-        out["insurgents"][t] = np.bincount(district, model.cells.insurgents.sum(axis=1), n)
-        out["recruits"][t] = np.bincount(district[b.cell[b.active]], b.recruits[b.active], n)
-        out["control"][t] = np.bincount(district, model.cells.control, n) / cells_per_district
-        out["population"][t] = np.bincount(home, model.communities.population, n)
-        f = model.forces
-        hired = f.active & (f.kind == CONTRACTOR)
-        out["contractor"][t] = np.bincount(district[f.cell[hired]], f.strength[hired], n)
-    return out
-
-
-def _panels(specs: Sequence[Scenario], seeds: Sequence[int], steps: int | None,
-            jobs: int) -> list[list[dict]]:
-    """District panels of every scenario on every seed, in one pool: [scenario][seed]."""
-    tasks = [(spec, s, steps) for spec in specs for s in seeds]
-    panels = run_many(tasks, jobs=jobs, work=district_panel)
-    return [panels[i * len(seeds):(i + 1) * len(seeds)] for i in range(len(specs))]
-
-
-def _two_way(a: np.ndarray) -> np.ndarray:
-    """Remove district and week means (two-way fixed effects on a balanced panel)."""
-    return a - a.mean(axis=0, keepdims=True) - a.mean(axis=1, keepdims=True) + a.mean()
-
-
 # --- the claims ---------------------------------------------------------------------------
 
 def condra_shapiro(seeds: Sequence[int], jobs: int = 1, steps: int = 520,
@@ -151,14 +91,14 @@ def condra_shapiro(seeds: Sequence[int], jobs: int = 1, steps: int = 520,
     control for trends in violence the same way).
     """
     coefs = []
-    for p in _panels([scenario("contractor_unchecked")], seeds, steps, jobs)[0]:
+    for p in district_panels([scenario("contractor_unchecked")], seeds, steps, jobs)[0]:
         rows = range(lag, len(p["attacks"]) - lead)
         y = np.array([p["attacks"][t + 1:t + 1 + lead].sum(axis=0) for t in rows])
         past = np.array([p["attacks"][t - lag:t].sum(axis=0) for t in rows])
         x = [np.array([p[k][t] for t in rows]) for k in ("state_harm", "insurgent_harm",
                                                             "insurgents")]
-        design = np.stack([_two_way(v).ravel() for v in (*x[:2], past, x[2])], axis=1)
-        beta = np.linalg.lstsq(design, _two_way(y).ravel(), rcond=None)[0]
+        design = np.stack([two_way(v).ravel() for v in (*x[:2], past, x[2])], axis=1)
+        beta = np.linalg.lstsq(design, two_way(y).ravel(), rcond=None)[0]
         coefs.append(beta[:2])
     coefs = np.array(coefs)
     state, s_low, s_high = _interval(coefs[:, 0])
@@ -188,8 +128,8 @@ def kalyvas(seeds: Sequence[int], jobs: int = 1, steps: int = 260,
     (0.25-0.75) or held by the state (above 0.75).  The statistic is the ratio of recruits per
     resident, indiscriminate over discriminate, in each class.
     """
-    rough_runs, careful_runs = _panels([scenario("base", **{"state.discrimination": d})
-                                        for d in (low, high)], seeds, steps, jobs)
+    specs = [scenario("base", **{"state.discrimination": d}) for d in (low, high)]
+    rough_runs, careful_runs = district_panels(specs, seeds, steps, jobs)
     pairs = zip(rough_runs, careful_runs, strict=True)
     contested, held = [], []
     for rough, careful in pairs:
@@ -234,7 +174,7 @@ def lyall(seeds: Sequence[int], jobs: int = 1, deterrence: float = 0.6,
     specs = [scenario("contractor_unchecked", **{"insurgents.deterrence": fear,
                                                  "contractor.present": hired})
              for fear in fears for hired in (True, False)]
-    panels = _panels(specs, seeds, steps, jobs)
+    panels = district_panels(specs, seeds, steps, jobs)
     for k, fear in enumerate(fears):
         heavy, light = panels[2 * k], panels[2 * k + 1]
         now, after = [], []
@@ -407,9 +347,5 @@ def markdown(table: pd.DataFrame) -> str:
 
 def write(table: pd.DataFrame, out: str | Path) -> Path:
     """Write claims.csv and claims.md into ``out`` atomically."""
-    from sim.experiments.results import atomic_folder
-
-    with atomic_folder(out, FILES) as tmp:
-        table.to_csv(tmp / "claims.csv", index=False)
-        (tmp / "claims.md").write_text(markdown(table) + "\n")
-    return Path(out)
+    return write_report(out, FILES, tables={"claims.csv": table},
+                        texts={"claims.md": markdown(table) + "\n"})

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,77 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.core.scenario import Scenario
+from sim.core.outcomes import shown
+from sim.core.registry import Outcome
+from sim.core.scenario import Scenario, unique_names
+from sim.experiments.output import write_report
+from sim.experiments.runs import flat_summary, run_many
 
 COMPARISON_FILES = frozenset({"runs.csv", "comparison.csv", "differences.csv", "comparison.txt",
                               "comparison.png"})
-
-# (column, label, how to read it off a run's summary)
-OUTCOMES: tuple[tuple[str, str, Callable[[dict], float]], ...] = (
-    ("civilian_deaths", "civilian deaths", lambda s: s["civilian_deaths"]["total"]),
-    ("civilian_deaths_contractor", "by contractor", lambda s: s["civilian_deaths"]["contractor"]),
-    ("insurgent_strength_final", "insurgents at end", lambda s: s["insurgent_strength_final"]),
-    ("recruits_total", "recruits", lambda s: s["recruits_total"]),
-    ("cooperation_mean_final", "cooperation", lambda s: s["cooperation_mean_final"]),
-    ("grievance_mean_final", "grievance", lambda s: s["grievance_mean_final"]),
-    ("legitimacy_final", "legitimacy", lambda s: s["legitimacy_final"]),
-    ("displaced_final", "displaced", lambda s: s["displaced_final"]),
-    ("partner_present_final", "partner stays", lambda s: float(s["partner_present_final"])),
-    ("territory_state_share_final", "state territory",
-     lambda s: s["territory_state_share_final"]),
-    ("neighbour_states_with_contractors_final", "neighbours copying",
-     lambda s: s["neighbour_states_with_contractors_final"]),
-)
-
-
-def run_one(scenario: Scenario, seed: int, steps: int | None) -> tuple[dict, pd.DataFrame]:
-    """Run one scenario on one seed; return its summary and weekly series."""
-    from sim.core.model import BlowbackModel
-    from sim.experiments import results
-
-    changes = {"run.seed": seed}
-    if steps is not None:
-        changes["run.steps"] = steps
-    model = BlowbackModel(scenario.with_overrides(**changes), agents=False).run()
-    return results.summary(model), results.series(model)
-
-
-def run_many(tasks: Sequence[tuple[Scenario, int, int | None]], jobs: int = 1,
-             progress: Callable[[int], None] | None = None,
-             work: Callable[[Scenario, int, int | None], Any] = run_one) -> list:
-    """Run ``(scenario, seed, steps)`` tasks, in worker processes when ``jobs`` > 1.
-
-    ``work`` is what a task does (default :func:`run_one`); another must be a module-level
-    function, so that spawned workers can import it.
-
-    Results come back in task order whatever the scheduling, and each run's numbers depend only
-    on its scenario and seed, so the number of workers never changes them.  Runs build no Mesa
-    agents, so a worker's memory stays flat across runs (40 runs: +5 MB); workers are not
-    recycled, since ``max_tasks_per_child`` deadlocks the pool on Python 3.11.
-    """
-    out: list = [None] * len(tasks)
-    if jobs <= 1:
-        for i, task in enumerate(tasks):
-            out[i] = work(*task)
-            if progress:
-                progress(1)
-        return out
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
-                             initializer=_one_thread_per_worker) as pool:
-        futures = {pool.submit(work, *task): i for i, task in enumerate(tasks)}
-        for future in as_completed(futures):
-            out[futures[future]] = future.result()
-            if progress:
-                progress(1)
-    return out
-
-
-def _one_thread_per_worker() -> None:
-    """Workers already fill the cores; numba threads inside them would only oversubscribe."""
-    import numba
-
-    numba.set_num_threads(1)
 
 
 def bootstrap_interval(values: np.ndarray, reps: int = 2000, level: float = 0.95
@@ -120,7 +55,7 @@ def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
             jobs: int = 1, first_seed: int = 1,
             progress: Callable[[int], None] | None = None) -> Comparison:
     """Run every scenario on seeds ``first_seed .. first_seed + seeds - 1`` and summarise."""
-    names = _unique_names(scenarios)
+    names = unique_names(scenarios)
     seed_list = [first_seed + k for k in range(seeds)]
     tasks = [(s, seed, steps) for s in scenarios for seed in seed_list]
     done = run_many(tasks, jobs=jobs, progress=progress)
@@ -128,8 +63,7 @@ def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
     series: dict[str, list[pd.DataFrame]] = {n: [] for n in names}
     for (_, seed, _), (summ, df), name in zip(
             tasks, done, [n for n in names for _ in seed_list], strict=True):
-        rows.append({"scenario": name, "seed": seed,
-                     **{col: get(summ) for col, _, get in OUTCOMES}})
+        rows.append({"scenario": name, "seed": seed, **_outcomes_of(summ)})
         series[name].append(df)
     runs = pd.DataFrame(rows)
     table = summarise(runs, names)
@@ -143,29 +77,26 @@ def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
     return Comparison(runs, table, diffs, series)
 
 
-def _unique_names(scenarios: Sequence[Scenario]) -> list[str]:
-    names: list[str] = []
-    for s in scenarios:
-        name = s.name
-        k = 2
-        while name in names:
-            name = f"{s.name} ({k})"
-            k += 1
-        names.append(name)
-    return names
+def _outcomes_of(summary: dict[str, Any]) -> dict[str, Any]:
+    """The compared outcomes of one run's summary, by column; yes/no as 1.0 or 0.0, so that
+    their mean is a share."""
+    flat = flat_summary(summary)
+    return {o.column: float(flat[o.column]) if o.kind is bool else flat[o.column]
+            for o in shown("comparison")}
 
 
 def summarise(runs: pd.DataFrame, names: Sequence[str],
-              outcomes: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:
-    """Mean and 95% bootstrap interval of each outcome column, per scenario of ``runs``."""
-    outcomes = outcomes or [(col, label) for col, label, _ in OUTCOMES]
+              outcomes: Sequence[Outcome] | None = None) -> pd.DataFrame:
+    """Mean and 95% bootstrap interval of each outcome's column (default: those of the
+    comparison table), per scenario of ``runs``."""
+    outcomes = shown("comparison") if outcomes is None else outcomes
     rows = []
     for name in names:
         sub = runs[runs["scenario"] == name]
-        for col, label in outcomes:
-            values = sub[col].to_numpy(dtype=float)
+        for o in outcomes:
+            values = sub[o.column].to_numpy(dtype=float)
             low, high = bootstrap_interval(values)
-            rows.append({"scenario": name, "outcome": col, "label": label,
+            rows.append({"scenario": name, "outcome": o.column, "label": o.label,
                          "mean": float(values.mean()), "low": low, "high": high,
                          "n": len(values)})
     return pd.DataFrame(rows)
@@ -207,15 +138,11 @@ def default_out(scenarios: Sequence[Scenario], seeds: int, steps: int | None) ->
 
 def write_comparison(comparison: Comparison, out: Path) -> Path:
     """Write the tables (CSV and text), per-run outcomes and the figure into ``out``, atomically."""
-    import matplotlib.pyplot as plt
-
-    from sim.experiments.results import atomic_folder
     from sim.interfaces.plotting import plot_comparison
 
-    with atomic_folder(out, COMPARISON_FILES) as tmp:
-        comparison.runs.to_csv(tmp / "runs.csv", index=False)
-        comparison.table.to_csv(tmp / "comparison.csv", index=False)
-        comparison.differences.to_csv(tmp / "differences.csv", index=False)
-        (tmp / "comparison.txt").write_text(comparison.text() + "\n")
-        plt.close(plot_comparison(comparison.series, tmp / "comparison.png"))
-    return Path(out)
+    return write_report(
+        out, COMPARISON_FILES,
+        tables={"runs.csv": comparison.runs, "comparison.csv": comparison.table,
+                "differences.csv": comparison.differences},
+        texts={"comparison.txt": comparison.text() + "\n"},
+        figures={"comparison": lambda: plot_comparison(comparison.series)}, formats=("png",))

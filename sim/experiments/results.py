@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import json
-import os
 import platform
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import mesa
+import numba
 import numpy as np
 import pandas as pd
 
 from sim.core.outcomes import summarise
+from sim.experiments.output import atomic_folder
+from sim.version import __version__
+
+if TYPE_CHECKING:
+    from sim.core.model import BlowbackModel
+    from sim.core.scenario import Scenario
 
 SERIES_FILE = "timeseries.parquet"
 SUMMARY_FILE = "summary.json"
 RUN_FILES = frozenset({SERIES_FILE, SUMMARY_FILE})
-
-
-class OutputError(RuntimeError):
-    """An output folder cannot be written as asked (one line, for the CLI)."""
 
 
 def series(model) -> pd.DataFrame:
@@ -32,13 +32,6 @@ def series(model) -> pd.DataFrame:
     df = pd.DataFrame(model.records)
     df["date"] = pd.to_datetime(df["date"])
     return df
-
-
-def load(path: str | Path) -> pd.DataFrame:
-    """One row per run of a results folder (a sweep's, or a comparison's), for notebooks."""
-    from sim.experiments.analysis import load as load_runs
-
-    return load_runs(path)
 
 
 def summary(model) -> dict[str, Any]:
@@ -68,6 +61,7 @@ def git_commit() -> str | None:
 # Parts of the package that present or orchestrate runs and never change their numbers: a
 # change there leaves a half-done sweep resumable.  Anything not named counts.
 _PRESENTATION = frozenset({"interfaces", "classics", "__main__.py", "experiments/sweep.py",
+                           "experiments/sweep_folder.py", "experiments/sweep_workers.py",
                            "experiments/analysis.py", "experiments/sensitivity.py",
                            "experiments/claims.py", "experiments/calibration.py"})
 
@@ -75,8 +69,6 @@ _PRESENTATION = frozenset({"interfaces", "classics", "__main__.py", "experiments
 def model_code() -> str:
     """A hash of the package's source that a run's numbers depend on (the model, its kernels,
     scenario reading, summaries), so that a sweep can tell whether the model changed."""
-    import hashlib
-
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
@@ -89,17 +81,12 @@ def model_code() -> str:
 
 def versions() -> dict[str, str]:
     """Versions of the package and of what its numbers depend on."""
-    import mesa
-    import numba
-
-    from sim import __version__
-
     return {"blowback": __version__, "mesa": mesa.__version__, "numba": numba.__version__,
             "numpy": np.__version__, "pandas": pd.__version__,
             "python": platform.python_version()}
 
 
-def provenance(scenario) -> dict[str, Any]:
+def provenance(scenario: Scenario) -> dict[str, Any]:
     """Everything needed to reproduce a run of ``scenario``."""
     return {
         "scenario": scenario.name,
@@ -114,7 +101,7 @@ def provenance(scenario) -> dict[str, Any]:
     }
 
 
-def write_run(model, out: Path) -> Path:
+def write_run(model: BlowbackModel, out: Path) -> Path:
     """Write the series and summary of a finished run into ``out``, atomically.
 
     Everything is written into a temporary folder beside ``out`` and renamed into place, so an
@@ -126,64 +113,3 @@ def write_run(model, out: Path) -> Path:
         doc = {"summary": summary(model), "provenance": provenance(model.scenario_spec)}
         (tmp / SUMMARY_FILE).write_text(json.dumps(doc, indent=2, default=str) + "\n")
     return Path(out)
-
-
-@contextlib.contextmanager
-def atomic_folder(out: str | Path, own: frozenset[str]) -> Iterator[Path]:
-    """A temporary folder beside ``out`` to write into; when the block ends well it replaces
-    ``out`` whole, and when it fails it is removed, so ``out`` is never half-written.  An
-    existing ``out`` is replaced only if it holds nothing but files named in ``own``."""
-    out = Path(out)
-    check_replaceable(out, own)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    except OSError as err:
-        raise OutputError(f"{out}: cannot write there ({err.strerror or err}); choose another "
-                          "--out") from None
-    try:
-        yield tmp
-        _sync_folder(tmp)
-        swap_into_place(tmp, out)
-    except OSError as err:
-        shutil.rmtree(tmp, ignore_errors=True)
-        # A full disk or a folder gone read-only: one line, and nothing half-written left.
-        raise OutputError(f"{out}: cannot write ({err.strerror or err}); nothing was written "
-                          "there") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _sync_folder(folder: Path) -> None:
-    """Flush a finished folder's files and entries to disk, so a power cut after the rename
-    cannot leave them empty."""
-    for path in (*folder.iterdir(), folder):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def check_replaceable(out: Path, own: frozenset[str]) -> None:
-    """Refuse to replace ``out`` unless it is missing, empty, or holds only our own files."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder; choose another --out")
-    names = {p.name for p in out.iterdir()}
-    if not names <= own:
-        raise OutputError(f"{out}: holds files that are not Blowback's output; "
-                          "choose an empty or new folder for --out")
-
-
-def swap_into_place(tmp: Path, out: Path) -> None:
-    """Rename a finished temporary folder to ``out``, replacing a previous output whole."""
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-        os.replace(out, old / "run")
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)

@@ -6,18 +6,19 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from sim.core.outcomes import shown
+from sim.core.registry import Outcome
 from sim.experiments.experiment import Experiment
+from sim.experiments.output import write_report
 
-# Outcomes whose indices are reported, and whether less is better (for the ranking).
-OUTCOMES: tuple[tuple[str, str, bool], ...] = (
-    ("civilian_deaths_total", "civilian deaths", True),
-    ("insurgent_strength_final", "insurgents at end", True),
-    ("cooperation_mean_final", "cooperation", False),
-)
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 FILES = frozenset({"indices.csv", "ranking.csv", "worse.csv", "sensitivity.txt", "indices.png",
                    "indices.svg", "worse.png", "worse.svg"})
 ALL = "all three at once"
@@ -77,7 +78,7 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
     values = pd.DataFrame(experiment.points)[names]
     problem = {"num_vars": len(names), "names": names,
                "bounds": [[float(values[n].min()), float(values[n].max())] for n in names]}
-    columns = [c for c, _, _ in OUTCOMES]
+    columns = [o.column for o in shown("ranking")]
     means = runs.groupby(["scenario", "point"], sort=False)[columns].mean()
     n_points = len(experiment.points)
     tables = {}
@@ -93,14 +94,14 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
     tables |= {f"{first} - {other}": tables[first] - tables[other] for other in others}
     rows = []
     for scenario, table in tables.items():
-        for col, label, _ in OUTCOMES:
-            values = table[col].to_numpy(dtype=float)
+        for o in shown("ranking"):
+            values = table[o.column].to_numpy(dtype=float)
             if np.allclose(values, values[0], rtol=1e-9, atol=0.0):
                 continue  # no variance to apportion: the indices are undefined
             result = sobol.analyze(problem, values,
                                    calc_second_order=second_order, seed=12345)
             for k, name in enumerate(names):
-                rows.append({"scenario": scenario, "outcome": label, "parameter": name,
+                rows.append({"scenario": scenario, "outcome": o.label, "parameter": name,
                              "S1": result["S1"][k], "S1_conf": result["S1_conf"][k],
                              "ST": result["ST"][k], "ST_conf": result["ST_conf"][k]})
     return Sensitivity(pd.DataFrame(rows), _ranking(means, list(experiment.scenarios)),
@@ -111,40 +112,43 @@ def _worse(runs: pd.DataFrame, first: str, others: list[str]) -> pd.DataFrame:
     """Per other scenario and outcome: the share of design points where ``first`` does worse
     on its mean over seeds, and the share of paired runs (same point, same seed) where it
     does."""
-    columns = [c for c, _, _ in OUTCOMES]
-    paired = runs.set_index(["scenario", "point", "seed"])[columns]
+    outcomes = shown("ranking")
+    paired = runs.set_index(["scenario", "point", "seed"])[[o.column for o in outcomes]]
     rows = []
     for other in others:
         diff = paired.loc[first] - paired.loc[other]
-        sign = pd.DataFrame({col: diff[col] * (1 if lower_is_better else -1) > 0
-                             for col, _, lower_is_better in OUTCOMES})
+        sign = pd.DataFrame({o.column: diff[o.column] * _worse_sign(o) > 0 for o in outcomes})
         point_sign = pd.DataFrame({
-            col: diff[col].groupby(level="point").mean() * (1 if lower else -1) > 0
-            for col, _, lower in OUTCOMES})
-        for col, label, _ in OUTCOMES:
-            rows.append({"scenario": first, "other": other, "outcome": label,
-                         "share_worse": float(point_sign[col].mean()),
-                         "share_worse_runs": float(sign[col].mean())})
+            o.column: diff[o.column].groupby(level="point").mean() * _worse_sign(o) > 0
+            for o in outcomes})
+        for o in outcomes:
+            rows.append({"scenario": first, "other": other, "outcome": o.label,
+                         "share_worse": float(point_sign[o.column].mean()),
+                         "share_worse_runs": float(sign[o.column].mean())})
         rows.append({"scenario": first, "other": other, "outcome": ALL,
                      "share_worse": float(point_sign.all(axis=1).mean()),
                      "share_worse_runs": float(sign.all(axis=1).mean())})
     return pd.DataFrame(rows)
 
 
+def _worse_sign(o: Outcome) -> int:
+    """1 where more of the outcome is worse, -1 where less is."""
+    return 1 if o.better == "lower" else -1
+
+
 def _ranking(means: pd.DataFrame, scenarios: list[str]) -> pd.DataFrame:
     rows = []
-    for col, label, lower_is_better in OUTCOMES:
-        wide = means[col].unstack(0)[scenarios]
-        order = np.argsort(wide.to_numpy() * (1 if lower_is_better else -1), axis=1,
-                           kind="stable")
+    for o in shown("ranking"):
+        wide = means[o.column].unstack(0)[scenarios]
+        order = np.argsort(wide.to_numpy() * _worse_sign(o), axis=1, kind="stable")
         rankings = [" > ".join(scenarios[i] for i in row) for row in order]
         modal = pd.Series(rankings).mode().iloc[0]
-        rows.append({"outcome": label, "modal_ranking": modal,
+        rows.append({"outcome": o.label, "modal_ranking": modal,
                      "share_differs": float(np.mean([r != modal for r in rankings]))})
     return pd.DataFrame(rows)
 
 
-def plot_indices(indices: pd.DataFrame):
+def plot_indices(indices: pd.DataFrame) -> Figure:
     """Bar chart of total-order indices, one panel per outcome, bars per parameter and
     scenario."""
     import matplotlib.pyplot as plt
@@ -162,7 +166,7 @@ def plot_indices(indices: pd.DataFrame):
     return fig
 
 
-def plot_worse(worse: pd.DataFrame):
+def plot_worse(worse: pd.DataFrame) -> Figure:
     """Bars: the share of the parameter space where the first scenario does worse, per
     outcome, one group per other scenario."""
     import matplotlib.pyplot as plt
@@ -182,17 +186,11 @@ def plot_worse(worse: pd.DataFrame):
 
 def write(result: Sensitivity, out: Path) -> Path:
     """Write the tables and the chart (PNG, SVG) into ``out`` atomically."""
-    from sim.experiments.results import atomic_folder
-    from sim.interfaces.plotting import save_report_figure
-
-    with atomic_folder(out, FILES) as tmp:
-        result.indices.to_csv(tmp / "indices.csv", index=False)
-        result.ranking.to_csv(tmp / "ranking.csv", index=False)
-        result.worse.to_csv(tmp / "worse.csv", index=False)
-        (tmp / "sensitivity.txt").write_text(result.text() + "\n")
-        figures = [("indices", plot_indices(result.indices))]
-        if len(result.worse):
-            figures.append(("worse", plot_worse(result.worse)))
-        for name, fig in figures:
-            save_report_figure(fig, tmp, name)
-    return Path(out)
+    figures = {"indices": lambda: plot_indices(result.indices)}
+    if len(result.worse):
+        figures["worse"] = lambda: plot_worse(result.worse)
+    return write_report(
+        out, FILES,
+        tables={"indices.csv": result.indices, "ranking.csv": result.ranking,
+                "worse.csv": result.worse},
+        texts={"sensitivity.txt": result.text() + "\n"}, figures=figures)

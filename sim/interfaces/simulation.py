@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from tqdm import tqdm
 
 from sim.core.model import BlowbackModel
 from sim.core.scenario import Scenario, default_scenario, load_scenario
 from sim.experiments import results
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _SHORT = {"seed": "run.seed", "steps": "run.steps", "communities": "map.communities"}
 
@@ -45,8 +49,6 @@ class Sim:
         if not progress:
             self.model.run(steps)
             return self
-        from tqdm import tqdm
-
         total = self.model.steps_total - self.model.t if steps is None else steps
         with tqdm(total=total, unit="week", desc=self.scenario.name) as bar:
             self.model.run(steps, progress=bar.update)
@@ -61,7 +63,7 @@ class Sim:
         """Headline outcomes (civilian deaths by perpetrator, final cooperation, ...)."""
         return results.summary(self.model)
 
-    def plot(self, columns: tuple[str, ...] | None = None):
+    def plot(self, columns: tuple[str, ...] | None = None) -> Figure:
         """Plot the main series against the calendar, events marked; returns the figure."""
         from sim.interfaces.plotting import plot_run
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import solara
 
+from sim.core import outcomes
 from sim.core.parameters import BY_NAME
 from sim.core.scenario import Scenario, ScenarioError
 from sim.interfaces.dashboard import charts
@@ -218,7 +219,7 @@ def _Views(session: Session, version: int, choices: dict, layer, side, act):
         maps = [world_map.svg(r.model, layer.value,
                               r.scenario.name if session.side_by_side else "")
                 for r in session.runs]
-        plots = [charts.svg([r.model for r in session.runs], c) for c in charts.CHARTS]
+        plots = [charts.svg([r.model for r in session.runs], o) for o in outcomes.shown("chart")]
         logs = [_log_html(session, k) for k in range(len(session.runs))]
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
         with solara.Column(style={"width": f"{560 * len(maps)}px", "max-width": "100%"}):

@@ -1,4 +1,6 @@
-"""Live charts of the main outcomes, as small SVG line charts with the events marked.
+"""Live charts of the outcomes the registry shows as ``chart`` (:func:`sim.core.outcomes.shown`),
+as small SVG line charts with the events marked.  A flow (deaths) is shown as a rolling 13-week
+(quarterly) sum, a share on a fixed axis of [0, 1].
 
 Drawn as plain SVG strings: a chart of a few hundred points costs well under a millisecond, so
 the page can redraw every step, and the lines stay in the page's DOM (a test, or a student's
@@ -8,47 +10,27 @@ browser inspector, can read them).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from html import escape
 
 import numpy as np
+
+from sim.core.model import BlowbackModel
+from sim.core.registry import Outcome
 
 SIDE_COLOURS = ("#8c2d04", "#1f4e99")
 WIDTH, HEIGHT = 320, 130
 _LEFT, _RIGHT, _TOP, _BOTTOM = 44, 8, 20, 20
 
 
-@dataclass(frozen=True)
-class Chart:
-    """One outcome: its column in the model's records, its title, how to read it."""
-
-    column: str
-    title: str
-    flow: bool = False  # a weekly flow, shown as a rolling 13-week (quarterly) sum
-    share: bool = False  # a 0-1 quantity: the axis is fixed at [0, 1]
-
-
-CHARTS: tuple[Chart, ...] = (
-    Chart("civilian_deaths", "civilian deaths per quarter", flow=True),
-    Chart("insurgent_strength", "insurgent fighters"),
-    Chart("cooperation_mean", "cooperation with the state", share=True),
-    Chart("displaced", "displaced persons"),
-    Chart("legitimacy", "state legitimacy", share=True),
-    Chart("territory_state_share", "population under state control", share=True),
-    Chart("partner_relationship", "partner relationship with the host", share=True),
-    Chart("sanctions_level", "sanctions in force", share=True),
-)
-
-
-def values(model, chart: Chart) -> np.ndarray:
-    """The series of one chart for a model, as plotted (flows summed over 13 weeks)."""
-    raw = np.asarray(model.records[chart.column], dtype=float)
-    if chart.flow and len(raw):
+def values(model: BlowbackModel, outcome: Outcome) -> np.ndarray:
+    """The weekly series of one outcome for a model, as charted (flows summed over 13 weeks)."""
+    raw = np.asarray(model.records[outcome.name], dtype=float)
+    if outcome.flow and len(raw):
         return np.convolve(raw, np.ones(13), mode="full")[: len(raw)]
     return raw
 
 
-def event_steps(model) -> list[tuple[float, str]]:
+def event_steps(model: BlowbackModel) -> list[tuple[float, str]]:
     """Each logged event as (step, text): scheduled, injected, thresholds and lever moves."""
     start = model.scenario_spec.start_date()
     out = []
@@ -77,13 +59,13 @@ def _label(x: float) -> str:
     return f"{x:g}"
 
 
-def svg(models: list, chart: Chart) -> str:
-    """One chart of ``chart`` for one model, or two side by side on the same axes."""
+def svg(models: list[BlowbackModel], outcome: Outcome) -> str:
+    """The chart of one outcome for one model, or for two side by side on the same axes."""
     first = models[0]
     steps = max(1, first.steps_total - 1)
-    series = [values(m, chart) for m in models]
+    series = [values(m, outcome) for m in models]
     finite = [s[np.isfinite(s)] for s in series]
-    top = 1.0 if chart.share else _nice(max((float(f.max()) for f in finite if len(f)),
+    top = 1.0 if outcome.share else _nice(max((float(f.max()) for f in finite if len(f)),
                                             default=0.0))
     plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
 
@@ -94,10 +76,10 @@ def svg(models: list, chart: Chart) -> str:
         return _TOP + plot_h * (1.0 - np.clip(v / top, 0.0, 1.0))
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="bb-chart" '
-             f'data-series="{chart.column}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
+             f'data-series="{outcome.name}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
              f'height="{HEIGHT}">',
              f'<text x="{_LEFT}" y="13" font-size="12" font-weight="bold">'
-             f"{escape(chart.title)}</text>",
+             f"{escape(outcome.title)}</text>",
              f'<rect x="{_LEFT}" y="{_TOP}" width="{plot_w}" height="{plot_h}" fill="white" '
              'stroke="#bbb"/>']
     for frac in (0.0, 0.5, 1.0):

@@ -18,6 +18,7 @@ import matplotlib
 import numpy as np
 from PIL import Image
 
+from sim.core.model import BlowbackModel
 from sim.core.state import CONTRACTOR, PARTNER, STATE
 from sim.world import geography
 
@@ -110,7 +111,7 @@ def _normalised(layer: Layer, values: np.ndarray) -> np.ndarray:
     return np.clip((v - layer.low) / (layer.high - layer.low), 0.0, 1.0)
 
 
-def raster(model, layer: str) -> np.ndarray:
+def raster(model: BlowbackModel, layer: str) -> np.ndarray:
     """The map as an RGB array: countries, borders and the communities (or cells) coloured by
     ``layer`` (a key of ``LAYERS``)."""
     spec = LAYERS[layer]
@@ -251,7 +252,7 @@ def _host_frame(world, s: int) -> tuple[int, int, int, int]:
     return int(c0 * s), int(r0 * s), int(c1 * s), int(r1 * s)
 
 
-def svg(model, layer: str = "cooperation", title: str = "") -> str:
+def svg(model: BlowbackModel, layer: str = "cooperation", title: str = "") -> str:
     """The whole map as one ``<svg>``: the raster of ``layer``, mining sites, towns, units
     by type (squares: state, triangles: contractor, circles: partner, crosses: armed bands),
     a legend and an optional title."""

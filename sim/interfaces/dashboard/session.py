@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from sim.core.model import BlowbackModel
-from sim.core.parameters import BY_NAME, Param
+from sim.core.parameters import BY_NAME
+from sim.core.registry import Param
 from sim.core.scenario import Event, Scenario, ScenarioError, default_scenario, load_scenario
 from sim.world import events
 
@@ -175,11 +176,6 @@ class Session:
     def side_by_side(self) -> bool:
         """True when two regimes run together."""
         return len(self.runs) == 2
-
-    @property
-    def step_count(self) -> int:
-        """Weeks run so far (the same on both sides)."""
-        return self.model.t
 
     @property
     def finished(self) -> bool:

@@ -1,0 +1,220 @@
+"""Reading and checking the project's input files: scenarios, experiments and calibrations.
+
+They share one vocabulary of errors: every mistake is a one-line :class:`ScenarioError` naming
+the file, the dotted key and what is allowed (``base.toml: oversight.punishment: 1.5 is out of
+range; allowed: a number in [0, 1]``), with a "did you mean" for a misspelt key.  The checks
+here turn a value as TOML gave it into the value the model uses, or raise.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import hashlib
+import json
+import numbers
+import re
+import tomllib
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from sim.core.parameters import BY_NAME
+from sim.core.registry import Param
+
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+class ScenarioError(ValueError):
+    """An input file that cannot be used; ``str(err)`` is one line ``<file>: <key>: <problem>``.
+
+    ``file``, ``key`` (dotted, or None for a problem with the whole file) and ``problem`` are
+    kept as attributes for callers that show them apart (the dashboard).
+    """
+
+    def __init__(self, file: str, key: str | None, problem: str) -> None:
+        self.file = file
+        self.key = key
+        self.problem = problem
+        line = ": ".join(part for part in (file, key, problem) if part)
+        line = re.sub(r"\s*[\r\n]+\s*", " ", line)
+        # Control and bidirectional-format characters of a file's keys would garble or reorder
+        # the message on a terminal: they are shown escaped.
+        super().__init__("".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in _HIDDEN
+                                 else ch for ch in line))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default pickling passes only the message back to __init__; sweeps pickle errors.
+        return (type(self), (self.file, self.key, self.problem))
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def read_text(file: str) -> str:
+    """The text of ``file``, which must be UTF-8 (a byte-order mark is dropped)."""
+    try:
+        data = Path(file).read_bytes()
+    except OSError as err:
+        raise ScenarioError(file, None, f"cannot read: {err.strerror or err}") from None
+    try:
+        # utf-8-sig: editors on Windows put a byte-order mark that tomllib would reject.
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ScenarioError(
+            file, None, f"not UTF-8 ({err.reason} at byte {err.start}); allowed: UTF-8 text"
+        ) from None
+
+
+def parse_toml(file: str, text: str) -> dict[str, Any]:
+    """Parse TOML text, turning every way it can fail into a one-line :class:`ScenarioError`."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(file, None, f"not valid TOML: {err}") from None
+    except RecursionError:
+        # tomllib descends once per nested array or inline table: thousands of brackets.
+        raise ScenarioError(file, None, "not valid TOML: arrays or tables nested too deeply; "
+                            "allowed: a few levels") from None
+
+
+def read_toml(file: str) -> dict[str, Any]:
+    """The table of a TOML file."""
+    return parse_toml(file, read_text(file))
+
+
+def read_document(file: str, top_keys: tuple[str, ...]) -> tuple[str, dict[str, Any], str, str]:
+    """Read a TOML file of the project's (experiment, calibration): its text, its table, and
+    its ``name`` (default: the file's stem) and ``description``, refusing keys outside
+    ``top_keys``; each mistake is one line naming file and key."""
+    text = read_text(file)
+    raw = parse_toml(file, text)
+    for key in raw:
+        if key not in top_keys:
+            raise ScenarioError(file, str(key), unknown("unknown key", str(key), top_keys))
+    name = expect(file, "name", raw.get("name", Path(file).stem), str, "a string")
+    description = expect(file, "description", raw.get("description", ""), str, "a string")
+    return text, raw, name, description
+
+
+def usable_path(file: str, key: str, written: str, path: str) -> Path:
+    """``path`` (``written`` in ``file`` at ``key``) resolved, or a one-line
+    :class:`ScenarioError` if the system cannot even look it up (a NUL byte, a name longer
+    than the system allows)."""
+    try:
+        target = Path(path).resolve()
+        target.exists()
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise ScenarioError(file, key, f"{show(written)} is not a usable path ({reason}); "
+                            "allowed: a file name the system accepts") from None
+    return target
+
+
+def content_hash(doc: Any) -> str:
+    """The sha256 of ``doc``'s canonical JSON: it changes exactly when the content does."""
+    text = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- checking values ----------------------------------------------------------------------
+
+
+def expect(file: str, where: str, value: Any, kind: type, allowed: str) -> Any:
+    """``value`` if it is a ``kind``, else an error saying what is ``allowed``."""
+    # bool is an int in Python, so `true` must not pass where a number is wanted.
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ScenarioError(file, where, f"{kind_of(value)}; allowed: {allowed}")
+    return value
+
+
+def check_param(file: str, where: str, name: str, value: Any) -> Any:
+    """The value of the registry's parameter ``name``, checked (``where`` names it in
+    ``file``); an unknown name is an error with the nearest known one."""
+    param = BY_NAME.get(name)
+    if param is None:
+        raise ScenarioError(file, where, unknown("unknown key", name, BY_NAME))
+    return check_value(file, where, param, value)
+
+
+def check_value(file: str, where: str, param: Param, value: Any) -> Any:
+    """``value`` checked against ``param``'s type and range: an integer stays an integer, a
+    number becomes a float, a date becomes ``YYYY-MM-DD``."""
+    if param.kind is bool:
+        return expect(file, where, value, bool, param.allowed())
+    if param.kind is str:
+        if param.unit == "date":
+            return _iso_date(file, where, value, param.allowed())
+        return expect(file, where, value, str, param.allowed())
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ScenarioError(file, where, f"{kind_of(value)}; allowed: {param.allowed()}")
+    if param.kind is int:
+        if not isinstance(value, numbers.Integral):
+            raise ScenarioError(
+                file, where, f"{show(value)} is not an integer; allowed: {param.allowed()}"
+            )
+        value = int(value)
+    else:
+        value = float(value)
+    # Written so that NaN fails too.
+    if not param.low <= value <= param.high:
+        problem = f"{show(value)} is out of range; allowed: {param.allowed()}"
+        raise ScenarioError(file, where, problem)
+    return value
+
+
+def integer(file: str, where: str, value: Any, low: int, high: int) -> int:
+    """``value`` if it is an integer in [low, high] (a setting of the file, not a parameter)."""
+    allowed = f"an integer in [{low}, {high}]"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScenarioError(file, where, f"{kind_of(value)}; allowed: {allowed}")
+    if not low <= value <= high:
+        raise ScenarioError(file, where, f"{value} is out of range; allowed: {allowed}")
+    return value
+
+
+def parse_date(value: Any) -> datetime.date | None:
+    """A TOML date, or text ``YYYY-MM-DD``, as a date; None if it is neither."""
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, str) and _DATE_RE.fullmatch(value):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _iso_date(file: str, where: str, value: Any, allowed: str) -> str:
+    day = parse_date(value)
+    if day is None:
+        raise ScenarioError(file, where, f"{show(value)} is not a date; allowed: {allowed}")
+    return day.isoformat()
+
+
+# --- words of the messages ----------------------------------------------------------------
+
+
+def unknown(what: str, key: str, candidates: Any) -> str:
+    """``what``, with the nearest of ``candidates`` to ``key`` as a suggestion if one is near."""
+    close = difflib.get_close_matches(key, list(candidates), n=1)
+    return f"{what}; did you mean {close[0]}?" if close else what
+
+
+def kind_of(value: Any) -> str:
+    """``value`` and what it is in TOML's words: ``"x" is a string``."""
+    # datetime before date: a TOML date-time is both.
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+             dict: "a table", list: "an array", datetime.datetime: "a date-time",
+             datetime.date: "a date", datetime.time: "a time"}
+    for kind, name in names.items():
+        if isinstance(value, kind):
+            return f"{show(value)} is {name}"
+    return f"{show(value)} is {type(value).__name__}"
+
+
+def show(value: Any) -> str:
+    """``value`` as JSON, cut to 40 characters, for a message."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."

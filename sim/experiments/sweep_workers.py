@@ -1,0 +1,240 @@
+"""Where a sweep's runs run: local worker processes or a Dask cluster, kept busy, with the runs
+lost to a worker that dies run again.
+
+The parent process submits the runs and writes every result (the workers only compute), so a
+cluster's workers need no shared disk, and it holds only the runs in flight.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.experiments.experiment import Run
+from sim.experiments.runs import flat_summary, one_thread, run_one
+
+# How many times a run may be in flight in a worker process that dies before the sweep stops.
+MAX_ATTEMPTS = 3
+# Runs queued per worker: enough to keep every worker busy, few enough to bound the memory of
+# the parent, which holds the results of the runs in flight.
+IN_FLIGHT_PER_WORKER = 4
+TEST_KILL_ENV = "BLOWBACK_TEST_KILL_RUN"
+
+
+class SweepError(RuntimeError):
+    """A sweep that had to stop (one line, for the CLI); finished runs are kept."""
+
+
+class SchedulerError(SweepError):
+    """The Dask scheduler cannot be used as given (a user error)."""
+
+
+class LocalPool:
+    """Worker processes on this machine; a dead worker breaks the pool, which is remade."""
+
+    gave_up: tuple[type[BaseException], ...] = ()
+
+    def __init__(self, jobs: int) -> None:
+        self.in_flight = IN_FLIGHT_PER_WORKER * jobs
+        self._jobs = jobs
+        self.executor: Executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        # "spawn": a fork of a parent with numba's threads running can deadlock.
+        return ProcessPoolExecutor(max_workers=self._jobs,
+                                   mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init_worker, initargs=(os.getpid(),))
+
+    def died(self, err: BaseException) -> bool:
+        """Whether ``err`` says the run's worker process died (and with it the pool)."""
+        return isinstance(err, BrokenProcessPool)
+
+    def restart(self) -> None:
+        """Replace the broken pool with fresh workers."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = self._start()
+
+    def close(self, abandon: bool) -> None:
+        """Stop the workers: after their runs, or at once when ``abandon``."""
+        if not abandon:
+            self.executor.shutdown(wait=True)
+            return
+        # Without this the interpreter would wait at exit for the runs the workers hold.
+        # (shutdown forgets the processes, so they are taken first.)
+        processes = list((getattr(self.executor, "_processes", None) or {}).values())
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+
+
+class DaskPool:
+    """A Dask distributed cluster; Dask itself reruns the tasks of a worker that dies."""
+
+    def __init__(self, address: str) -> None:
+        try:
+            from distributed import Client, KilledWorker
+        except ImportError:
+            raise SchedulerError("--scheduler needs dask.distributed, which is not installed; "
+                                 "pip install 'blowback[dask]'") from None
+        try:
+            self._client = Client(address, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as err:
+            raise SchedulerError(f"--scheduler {address}: cannot connect ({err})") from None
+        threads = sum(self._client.nthreads().values())
+        self.in_flight = IN_FLIGHT_PER_WORKER * max(threads, 1)
+        self.executor: Executor = self._client.get_executor(pure=False)
+        # Dask reruns the task of a worker that dies, up to distributed.scheduler.allowed-failures
+        # times, then fails it with this.
+        self.gave_up = (KilledWorker,)
+
+    def died(self, err: BaseException) -> bool:
+        """Never: Dask reruns a dead worker's tasks itself, and fails them with ``gave_up``."""
+        return False
+
+    def restart(self) -> None:
+        """Not needed: a cluster outlives its workers."""
+        raise AssertionError("a Dask cluster is never restarted by the sweep")
+
+    def close(self, abandon: bool) -> None:
+        """Let go of the cluster, waiting for the runs in flight unless ``abandon``."""
+        self.executor.shutdown(wait=not abandon)
+        self._client.close()
+
+
+def drive(pool: LocalPool | DaskPool, todo: list[Run], keep_series: bool,
+          finished: Callable[[Run, Any], None], out: Path) -> None:
+    """Keep ``pool.in_flight`` runs submitted, hand each result to ``finished`` as it comes,
+    and resubmit the runs lost with a dead worker process.
+
+    A dead worker breaks the whole local pool, and with it every run in flight, so a lost run
+    cannot be told from the one that killed its worker.  Lost runs are therefore run again
+    alone: one that kills its worker alone is the culprit, and after ``MAX_ATTEMPTS`` losses
+    the sweep stops.
+    """
+    queue = deque(todo)
+    suspects: deque[Run] = deque()
+    attempts: Counter[str] = Counter()
+    in_flight: dict[Future, Run] = {}
+    clean = False
+
+    def submit(source: deque[Run]) -> None:
+        # Taken off its queue only once submitted: a broken pool refuses it, to be run later.
+        future = pool.executor.submit(_execute, source[0], keep_series)
+        in_flight[future] = source.popleft()
+
+    try:
+        while queue or suspects or in_flight:
+            broken = False
+            try:
+                alone = any(attempts[run.run_id] for run in in_flight.values())
+                if suspects and not in_flight:
+                    submit(suspects)
+                    alone = True
+                while not (alone or suspects) and queue and len(in_flight) < pool.in_flight:
+                    submit(queue)
+            except BrokenProcessPool:
+                broken = True
+            complete = wait(in_flight, return_when=FIRST_COMPLETED).done if in_flight else set()
+            lost = _collect(complete, in_flight, pool, finished, out)
+            if not (lost or broken):
+                continue
+            # Collect what the other runs in flight give (some had finished) and start afresh.
+            lost += _collect(wait(in_flight).done, in_flight, pool, finished, out)
+            for run in lost:
+                attempts[run.run_id] += 1
+                if attempts[run.run_id] >= MAX_ATTEMPTS:
+                    raise SweepError(
+                        f"run {run.run_id} ({run.scenario}, point {run.point}, seed {run.seed}) "
+                        f"killed its worker process {MAX_ATTEMPTS} times (alone after the "
+                        f"first); the finished runs are kept in {out}; rerun with --resume")
+            suspects.extend(lost)
+            pool.restart()
+        clean = True
+    finally:
+        pool.close(abandon=not clean)
+
+
+def _collect(complete: set[Future], in_flight: dict[Future, Run], pool: LocalPool | DaskPool,
+             finished: Callable[[Run, Any], None], out: Path) -> list[Run]:
+    """Hand the results of ``complete`` to ``finished``; return the runs lost with a worker."""
+    lost = []
+    for future in complete:
+        run = in_flight.pop(future)
+        err = future.exception()
+        if err is None:
+            finished(run, future.result())
+        elif pool.died(err):
+            lost.append(run)
+        else:
+            _fail(run, err, pool, out)
+    return lost
+
+
+def _fail(run: Run, err: BaseException, pool: LocalPool | DaskPool, out: Path) -> None:
+    if isinstance(err, pool.gave_up):
+        raise SweepError(
+            f"run {run.run_id} ({run.scenario}, point {run.point}, seed {run.seed}) killed "
+            f"its Dask workers until the scheduler gave up; the finished runs are kept in {out}; "
+            "rerun with --resume") from None
+    err.add_note(f"in run {run.run_id} ({run.scenario}, point {run.point}, seed {run.seed}); "
+                 f"the finished runs are kept in {out}")
+    raise err
+
+
+# --- in the worker ----------------------------------------------------------------------------
+
+
+def _init_worker(parent: int) -> None:
+    # Ctrl-C reaches the whole process group: the parent alone stops the sweep and the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    one_thread()
+
+
+def _exit_with_parent(parent: int) -> None:
+    # A worker whose parent was killed would otherwise wait for work forever.
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _execute(run: Run, keep_series: bool) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """Simulate one run (in a worker): its row of outcomes and, if kept, its weekly series."""
+    _test_kill_hook(run.run_id)
+    # Here too: a Dask worker runs no initializer, and numba's thread count is per thread.
+    one_thread()
+    summ, series = run_one(run.spec, run.seed, None)
+    row: dict[str, Any] = {"run_id": run.run_id, "scenario": run.scenario, "seed": run.seed,
+                           "point": run.point, **run.values, **flat_summary(summ)}
+    if not keep_series:
+        return row, None
+    return row, series.assign(run_id=run.run_id)[["run_id", *series.columns]]
+
+
+def _test_kill_hook(run_id: str) -> None:
+    """Test hook, for the tests of worker deaths only: ``BLOWBACK_TEST_KILL_RUN=<run_id>`` makes
+    the worker process die whenever it starts that run; ``<run_id>:<file>`` only if ``file``
+    does not exist yet (the hook creates it, so the worker dies once)."""
+    hook = os.environ.get(TEST_KILL_ENV)
+    if not hook:
+        return
+    target, _, marker = hook.partition(":")
+    if target != run_id:
+        return
+    if marker:
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return
+    os._exit(1)

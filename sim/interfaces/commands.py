@@ -1,0 +1,306 @@
+"""What each ``blowback`` command does, once :mod:`sim.interfaces.cli` has read its arguments.
+
+Each command returns the exit status: 0 when done, ``EXIT_USAGE`` (2) for a user error, told in
+one line on stderr.  Heavy imports (Mesa's model, matplotlib, the experiments) happen inside the
+commands, so that ``--help`` and input errors answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+BENCHMARKS = ("epstein", "kernels", "scale", "build", "startup", "profile", "sweep")
+# The claims of `blowback validate` (sim.experiments.claims.CLAIMS; named here to keep start-up
+# light).
+CLAIMS = ("bennett", "condra_shapiro", "kalyvas", "lyall", "kress_szechtman")
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, int]:
+    changes = {}
+    if getattr(args, "seed", None) is not None:
+        changes["run.seed"] = args.seed
+    if args.steps is not None:
+        changes["run.steps"] = args.steps
+    return changes
+
+
+def run(args: argparse.Namespace) -> int:
+    """``blowback run``: run one scenario, write its series and summary, print the summary."""
+    from sim.core.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    changes = _overrides(args)
+    if changes:
+        scenario = scenario.with_overrides(**changes)
+    seed = scenario.params["run.seed"]
+    out = args.out or Path("results") / f"{Path(args.scenario).stem}-seed{seed}"
+    from sim.experiments.output import check_replaceable
+    from sim.experiments.results import RUN_FILES
+    from sim.interfaces.simulation import Sim
+
+    check_replaceable(out, RUN_FILES)
+    sim = Sim(scenario, agents=False)
+    sim.run(progress=sys.stderr.isatty() and not args.json)
+    sim.save(out)
+    doc = json.loads((out / "summary.json").read_text())
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    s = doc["summary"]
+    deaths = s["civilian_deaths"]
+    print(f"{scenario.name}: {s['start_date']} to {s['end_date']}, seed {seed}")
+    print(f"  civilian deaths {deaths['total']:,.0f} (state {deaths['state']:,.0f}, contractor "
+          f"{deaths['contractor']:,.0f}, partner {deaths['partner']:,.0f}, insurgent "
+          f"{deaths['insurgent']:,.0f})")
+    print(f"  insurgents at end {s['insurgent_strength_final']:,.0f}, recruits "
+          f"{s['recruits_total']:,.0f}, cooperation {s['cooperation_mean_final']:.2f}, "
+          f"legitimacy {s['legitimacy_final']:.2f}, displaced {s['displaced_final']:,.0f}")
+    print(f"  written to {out}/ (timeseries.parquet, summary.json)")
+    return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    """``blowback compare``: run scenarios on common seeds, write and print the comparison."""
+    from sim.core.scenario import load_scenario
+    from sim.experiments.compare import COMPARISON_FILES, default_out, write_comparison
+    from sim.experiments.compare import compare as run_comparison
+    from sim.experiments.output import check_replaceable
+
+    scenarios = [load_scenario(path) for path in args.scenarios]
+    if args.steps is not None:
+        scenarios = [s.with_overrides(**{"run.steps": args.steps}) for s in scenarios]
+    out = args.out or default_out(scenarios, args.seeds, args.steps)
+    check_replaceable(out, COMPARISON_FILES)
+    total = len(scenarios) * args.seeds
+    bar = _progress_bar(total, "compare")
+    try:
+        result = run_comparison(scenarios, args.seeds, None, jobs=min(args.jobs, total),
+                                first_seed=args.first_seed, progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    write_comparison(result, out)
+    print(result.text())
+    print(f"\nFigure: {out / 'comparison.png'}   Tables: {out}/comparison.csv, differences.csv")
+    return 0
+
+
+def sweep(args: argparse.Namespace) -> int:
+    """``blowback sweep``: run (or resume) an experiment's sweep into its folder."""
+    from sim.experiments.experiment import load_experiment
+    from sim.experiments.sweep import (
+        SchedulerError,
+        SweepError,
+        SweepInterrupted,
+        default_out,
+        run_sweep,
+    )
+
+    if args.mixed_versions and not args.resume:
+        print("blowback: error: --mixed-versions goes with --resume (a new sweep has one set of "
+              "versions)", file=sys.stderr)
+        return EXIT_USAGE
+    experiment = load_experiment(args.experiment)
+    out = args.out or default_out(experiment)
+    try:
+        report = run_sweep(experiment, out, jobs=args.jobs, scheduler=args.scheduler,
+                           resume=args.resume, mixed_versions=args.mixed_versions,
+                           progress=sys.stderr.isatty())
+    except SweepInterrupted as stop:
+        print(f"blowback: interrupted: {stop.done} of {stop.total} runs done; rerun with "
+              "--resume", file=sys.stderr)
+        return 130
+    except SchedulerError as err:
+        print(f"blowback: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except SweepError as err:
+        print(f"blowback: error: {err}", file=sys.stderr)
+        return 1
+    print(f"{experiment.name}: {report.written} runs written, {report.skipped} already done, "
+          f"{report.total} in all")
+    print(f"  in {out}/ (manifest.json, runs/*.parquet); in Python: "
+          f"sim.experiments.sweep.load({str(out)!r})")
+    return 0
+
+
+def analyse(args: argparse.Namespace) -> int:
+    """``blowback analyse``: the tables and figures of a sweep's or a comparison's runs."""
+    from sim.experiments.analysis import AnalysisError, load, write_analysis
+    from sim.experiments.analysis import analyse as analyse_runs
+
+    try:
+        runs = load(args.results)
+        result = analyse_runs(runs, args.baseline)
+    except AnalysisError as err:
+        print(f"blowback: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    series = None
+    if (args.results / "series").is_dir():
+        from sim.experiments.sweep import load_series
+
+        series = load_series(args.results)
+    out = args.out or args.results.with_name(args.results.name + "-analysis")
+    write_analysis(result, series, out)
+    print(result.text())
+    print(f"\nFigures (PNG and SVG) and tables: {out}/")
+    return 0
+
+
+def sensitivity(args: argparse.Namespace) -> int:
+    """``blowback sensitivity``: run (or finish) a Sobol sweep; its indices and ranking flips."""
+    from sim.experiments import sensitivity as global_sensitivity
+    from sim.experiments.experiment import load_experiment
+    from sim.experiments.sweep import default_out, load, run_sweep
+
+    experiment = load_experiment(args.experiment)
+    try:
+        global_sensitivity.check(experiment)
+    except global_sensitivity.SensitivityError as err:
+        print(f"blowback: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    out = args.out or default_out(experiment)
+    # A sweep already there (of this experiment) is finished, not redone.
+    run_sweep(experiment, out, jobs=args.jobs, resume=out.exists(),
+              progress=sys.stderr.isatty())
+    result = global_sensitivity.analyse(experiment, load(out))
+    written = global_sensitivity.write(result, out.with_name(out.name + "-sensitivity"))
+    print(result.text())
+    print(f"\nTables and chart (PNG, SVG): {written}/")
+    return 0
+
+
+def _progress_bar(total: int, desc: str):
+    """A tqdm bar on a terminal, else None."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="run", desc=desc)
+
+
+def validate(args: argparse.Namespace) -> int:
+    """``blowback validate``: measure the literature's claims and write their table."""
+    names = list(CLAIMS)
+    if args.claims:
+        names = [name.strip() for name in args.claims.split(",")]
+        unknown = [n for n in names if n not in CLAIMS]
+        if unknown:
+            print(f"blowback: error: --claims: unknown claim {unknown[0]!r}; allowed: "
+                  + ", ".join(CLAIMS), file=sys.stderr)
+            return EXIT_USAGE
+    from sim.experiments import claims
+    from sim.experiments.output import check_replaceable
+
+    check_replaceable(args.out, claims.FILES)
+    table = claims.evaluate(names, seeds=args.seeds, jobs=args.jobs)
+    claims.write(table, args.out)
+    print(claims.text(table))
+    print(f"\nTables: {args.out}/claims.csv, claims.md")
+    return 0
+
+
+def calibrate(args: argparse.Namespace) -> int:
+    """``blowback calibrate``: fit a calibration file's parameters, then retrodict."""
+    from sim.experiments import calibration
+    from sim.experiments.output import check_replaceable
+
+    cal = calibration.load_calibration(args.calibration)
+    out = args.out or Path("results") / f"calibrate-{Path(args.calibration).stem}"
+    check_replaceable(out, calibration.FILES)
+    if args.scenario_out is not None:
+        calibration.check_scenario_out(args.scenario_out)
+    runs = (len(cal.seeds) * cal.samples * cal.rounds) + len(cal.retrodict_seeds)
+    bar = _progress_bar(runs, "calibrate")
+    try:
+        result = calibration.fit(cal, jobs=args.jobs, progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    calibration.write(result, out)
+    if args.scenario_out is not None:
+        calibration.write_scenario(result, args.scenario_out)
+    print(result.text())
+    print(f"\nIn {out}/: figures.csv, figures.png/svg, points.csv, calibrated.toml"
+          + (f"; scenario written to {args.scenario_out}" if args.scenario_out else ""))
+    return 0
+
+
+def bench(args: argparse.Namespace) -> int:
+    """``blowback bench``: the benchmarks of a source checkout (benchmarks/run.py)."""
+    only = None
+    if args.only:
+        only = {name.strip() for name in args.only.split(",")}
+        unknown = only - set(BENCHMARKS)
+        if unknown:
+            print(f"blowback: error: --only: unknown benchmark {sorted(unknown)[0]!r}; allowed: "
+                  + ", ".join(BENCHMARKS), file=sys.stderr)
+            return EXIT_USAGE
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "benchmarks" / "run.py").exists():
+        print("blowback: error: bench: the benchmarks live in a source checkout "
+              f"(benchmarks/ not found beside {root / 'sim'})", file=sys.stderr)
+        return EXIT_USAGE
+    for python in args.mesa_python:
+        if not (shutil.which(python) or os.access(python, os.X_OK)):
+            print(f"blowback: error: --mesa-python: {python!r} is not an executable "
+                  "interpreter; allowed: the path of a Python with Mesa and numba",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    sys.path.insert(0, str(root))
+    from benchmarks.run import BenchmarkError
+    from benchmarks.run import run as run_benchmarks
+
+    try:
+        run_benchmarks(tiny=args.tiny, only=only, report=args.report, mesa_pythons=args.mesa_python)
+    except BenchmarkError as err:
+        print(f"blowback: error: bench: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def dashboard(args: argparse.Namespace) -> int:
+    """``blowback dashboard``: serve the seminar dashboard."""
+    from sim.core.scenario import load_scenario
+
+    if args.port > 65535:
+        print(f"blowback: error: --port: {args.port}; allowed: an integer in [1, 65535]",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.scenario:
+        load_scenario(args.scenario)
+    import importlib.util
+
+    if importlib.util.find_spec("solara") is None:
+        print("blowback: error: dashboard: solara is missing; install the dashboard extra: "
+              "pip install -e '.[dashboard]'", file=sys.stderr)
+        return EXIT_USAGE
+    from sim.interfaces.dashboard.server import check_port, serve
+
+    check_port(args.host, args.port)
+    serve(args.scenario, args.host, args.port, args.seed)
+    return 0
+
+
+def scenario(args: argparse.Namespace) -> int:
+    """``blowback scenario``: check a scenario file and print it resolved, or --explain."""
+    from sim.core.scenario import explain, load_scenario
+
+    if args.explain:
+        print(explain())
+        return 0
+    if not args.file:
+        print("blowback: error: scenario: give a FILE to check, or --explain", file=sys.stderr)
+        return EXIT_USAGE
+    scenario = load_scenario(args.file)
+    print(f"{scenario.name} ({scenario.content_hash[:12]}): valid")
+    for name, value in scenario.params.items():
+        print(f"  {name} = {value!r}")
+    for event in scenario.events:
+        print(f"  event {event.date} (step {event.step}): {event.type} {event.fields or ''}")
+    return 0
