@@ -120,6 +120,18 @@ def test_scenario_explain_lists_every_parameter():
         assert p.name in done.stdout
 
 
+def test_scenario_steps_prints_the_week_in_order():
+    from sim.core.week import WEEK
+
+    done = blowback("scenario", "--steps")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()[1:]
+    assert lines == [f"{i:2d}. {step.label}" for i, step in enumerate(WEEK, 1)]
+    for mechanism in ("M01", "M02", "M03", "M04", "M05", "M06", "M07", "M08", "M09", "M10",
+                      "M11", "M12", "M13"):
+        assert any(f". {mechanism} " in line for line in lines), mechanism
+
+
 def test_every_shipped_scenario_is_valid():
     for path in sorted((ROOT / "scenarios").glob("*.toml")):
         done = blowback("scenario", str(path))

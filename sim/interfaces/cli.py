@@ -142,6 +142,8 @@ def _add_tools(sub) -> None:
     scen.add_argument("file", nargs="?", help="scenario file to check and print resolved")
     scen.add_argument("--explain", action="store_true",
                       help="print every parameter: default, allowed range, unit, meaning")
+    scen.add_argument("--steps", action="store_true",
+                      help="print the steps of one week, in order, each with its mechanism")
 
 
 _COMMANDS = {"run": commands.run, "compare": commands.compare, "sweep": commands.sweep,

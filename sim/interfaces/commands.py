@@ -288,14 +288,21 @@ def dashboard(args: argparse.Namespace) -> int:
 
 
 def scenario(args: argparse.Namespace) -> int:
-    """``blowback scenario``: check a scenario file and print it resolved, or --explain."""
+    """``blowback scenario``: check a scenario file and print it resolved, or --explain the
+    parameters, or print the --steps of a week."""
     from sim.core.scenario import explain, load_scenario
+    from sim.core.week import describe
 
     if args.explain:
         print(explain())
         return 0
+    if args.steps:
+        print("One week, in order (sim/core/week.py):")
+        print(describe())
+        return 0
     if not args.file:
-        print("blowback: error: scenario: give a FILE to check, or --explain", file=sys.stderr)
+        print("blowback: error: scenario: give a FILE to check, --explain or --steps",
+              file=sys.stderr)
         return EXIT_USAGE
     scenario = load_scenario(args.file)
     print(f"{scenario.name} ({scenario.content_hash[:12]}): valid")

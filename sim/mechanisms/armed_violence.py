@@ -89,5 +89,5 @@ def attack(model, week) -> None:
                        model.communities.view(), model.cells.view(), model.cell_town, k)
 
 
-MECHANISM = Mechanism("violence", "armed-group violence", PARAMETERS)
+MECHANISM = Mechanism("armed violence", "armed-group violence", PARAMETERS)
 ATTACKS = Step(MECHANISM, "armed groups attack", attack)

@@ -84,4 +84,4 @@ def update(model, week) -> None:
 
 
 MECHANISM = Mechanism("attitudes", "attitudes of communities", PARAMETERS)
-ATTITUDES = Step(MECHANISM, "attitudes", update)
+ATTITUDES = Step(MECHANISM, "memory, fear, cooperation, grievance, support", update)

@@ -75,6 +75,6 @@ OUTCOMES = (
             summary="territory_state_share_final", share=True,
             shown=frozenset({"table", "plot", "chart"}), title="population under state control"),
 )
-MECHANISM = Mechanism("control", "territorial control", (), OUTCOMES, setup=setup)
-CONTROL = Step(MECHANISM, "control", update)
+MECHANISM = Mechanism("territorial control", "who holds each cell", (), OUTCOMES, setup=setup)
+CONTROL = Step(MECHANISM, "control moves", update)
 TERRITORY = Step(MECHANISM, "territory measured", measure)
