@@ -15,13 +15,12 @@ from collections.abc import Callable
 import mesa
 import numpy as np
 
-from sim.core import observation
 from sim.core.compiled import quiet
 from sim.core.outcomes import NAMES, totals
 from sim.core.scenario import Scenario, default_scenario
 from sim.core.state import COLUMNS, Cells, Communities, Forces, Week
-from sim.core.week import MECHANISMS, WEEK
-from sim.mechanisms import m03_intelligence, territorial_control
+from sim.core.week import AT_BUILD, MECHANISMS, WEEK
+from sim.mechanisms import territorial_control
 from sim.world import deployment, geography
 from sim.world.agents import create_agents
 
@@ -59,10 +58,9 @@ class BlowbackModel(mesa.Model):
         self.datacollector = mesa.DataCollector(
             model_reporters={k: (lambda m, k=k: m.records[k][-1]) for k in NAMES})
         self.agent_views = create_agents(self) if agents else None
-        observation.aggregate(self)
-        m03_intelligence.gather(self, None)
         self.cell_totals = np.zeros((w.cells, COLUMNS))
-        observation.tally(self)
+        for step in AT_BUILD:
+            step.run(self, Week())
 
     # --- changes of actors (events and thresholds) -------------------------------------------
     def deploy_contractor(self, units: int, strength: float) -> None:

@@ -86,6 +86,12 @@ WEEK: tuple[Step, ...] = (
 )
 
 
+# The steps that make the cells' view of the communities when a model is built, so that the
+# first week starts from the same kind of state as every later one.
+AT_BUILD: tuple[Step, ...] = (observation.AGGREGATE, m03_intelligence.INTELLIGENCE,
+                              observation.TALLY)
+
+
 def describe() -> str:
     """The week as a numbered list, one step a line."""
     return "\n".join(f"{i:2d}. {step.label}" for i, step in enumerate(WEEK, 1))

@@ -77,7 +77,7 @@ Rates = namedtuple("Rates", "kill harm atrocity atrocity_min atrocity_max atroci
 Tolls = namedtuple("Tolls", "operation atrocity")
 
 
-def rates(p: dict) -> Rates:
+def engagement_rates(p: dict) -> Rates:
     """The engagement rates of a parameter set, as the kernel takes them."""
     return Rates(p["engagement.kill_rate"], p["engagement.harm_rate"],
                  p["engagement.atrocity_rate"], p["engagement.atrocity_min"],
@@ -219,7 +219,7 @@ def operate(model, week) -> None:
     kind_effort = np.array([1.0, model.contractor_effort, 1.0])
     tolls = Tolls(np.zeros(len(f)), np.zeros(len(f)))
     force_operations(model.seed, model.t, f.view(), kind_effort, model.world.cell_start,
-                     c.view(), model.cells.view(), rates(model.p), tolls)
+                     c.view(), model.cells.view(), engagement_rates(model.p), tolls)
     for u in np.flatnonzero((tolls.operation > 0) | (tolls.atrocity > 0)):
         for source, deaths in (("operation", tolls.operation[u]), ("atrocity", tolls.atrocity[u])):
             if deaths > 0:
