@@ -38,8 +38,6 @@ MISSES = {
         "three of 20 years in some seed, instead of settling",
     ("bennett", "tipping_point_in_accuracy"):
         "the insurgency's duration falls with accuracy, but no step of 0.1 divides it by 2",
-    ("bennett", "accuracy_matters_more"):
-        "over these ranges firepower shortens insurgencies more than accuracy does",
 }
 CHECKS = {
     "condra_shapiro": ["state_harm_raises_violence", "insurgent_harm_lowers_violence"],
