@@ -24,6 +24,9 @@ PARAMETERS = (
           "speed at which attitudes move towards their target"),
 )
 
+# Weight of UN mediation in reconciliation: the model's assumption (docs/ODD.md, M13).
+MEDIATION_WEIGHT = 0.5
+
 Coefficients = namedtuple("Coefficients", "hardship adaptation harm_sensitivity news memory_decay "
                                           "deterrence services reconciliation humanitarian")
 
@@ -74,7 +77,7 @@ def update(model, week) -> None:
     p = model.p
     services = p["levers.services"] if model.budget > 0 else 0.0
     reconciliation = min(1.0, p["levers.reconciliation"]
-                         + (p["un.mediation"] if model.un_present else 0.0) * 0.5)
+                         + (p["un.mediation"] if model.un_present else 0.0) * MEDIATION_WEIGHT)
     k = Coefficients(p["community.hardship"], p["community.adaptation"],
                      p["community.harm_sensitivity"], p["community.news"],
                      p["community.memory_decay"], p["insurgents.deterrence"], services,

@@ -14,6 +14,17 @@ ATROCITY_SIZE = rng.purpose("events.atrocity_size")
 _UNIT_FIELDS = ("firepower", "discrimination", "discipline", "reach")
 _KIND_OF = {"state": STATE, "contractor": CONTRACTOR, "partner": PARTNER}
 
+# What the events do: the model's assumptions, sized to be felt without dominating a run
+# (docs/ODD.md, section 3.3).
+HOTSPOT_RADIUS = 2  # cells around the named town where an operation looks for its target
+SCHEDULED_TOLL_SCALE = 10.0  # a scheduled atrocity's smallest toll, in engagement.atrocity_min
+PEACE_GRIEVANCE_KEPT = 0.7  # share of the north's grievance a peace agreement leaves
+PEACE_MEMORY_KEPT = 0.5  # share of the north's memory of abuses it leaves
+PEACE_LEGITIMACY = 0.03  # legitimacy the state gains by it
+COUP_LEGITIMACY = 0.05  # legitimacy a coup in the host costs
+COUP_RELATIONSHIP = 0.15  # relationship with each partner it costs
+NEIGHBOUR_COUP_INSTABILITY = 0.3  # instability a coup adds to a neighbour
+
 
 def _town_cell(model, name: str) -> int:
     index = [t[0] for t in geography.TOWNS].index(name)
@@ -21,12 +32,14 @@ def _town_cell(model, name: str) -> int:
 
 
 def _hotspot_near(model, cell: int) -> int:
-    """The cell within two cells of ``cell`` where most people support the armed groups."""
+    """The cell near ``cell`` (``HOTSPOT_RADIUS``) where most people support the armed
+    groups."""
     w = model.world
     x0, y0 = cell % w.width, cell // w.width
     best, score = cell, -1.0
-    for y in range(max(0, y0 - 2), min(w.height, y0 + 3)):
-        for x in range(max(0, x0 - 2), min(w.width, x0 + 3)):
+    r = HOTSPOT_RADIUS
+    for y in range(max(0, y0 - r), min(w.height, y0 + r + 1)):
+        for x in range(max(0, x0 - r), min(w.width, x0 + r + 1)):
             c = y * w.width + x
             s = model.cells.population[c] * model.cells.support[c]
             if w.cell_country[c] == 0 and s > score:
@@ -73,9 +86,9 @@ def apply(model, kind: str, fields: dict, entity: int) -> Abuse | None:
     elif kind == "peace_agreement":
         c = model.communities
         north = c.group == 0
-        c.grievance[north] *= 0.7
-        c.memory[north] *= 0.5
-        model.legitimacy = min(1.0, model.legitimacy + 0.03)
+        c.grievance[north] *= PEACE_GRIEVANCE_KEPT
+        c.memory[north] *= PEACE_MEMORY_KEPT
+        model.legitimacy = min(1.0, model.legitimacy + PEACE_LEGITIMACY)
     elif kind == "offensive":
         _offensive(model, _town_cell(model, fields["near"]))
     elif kind == "set":
@@ -93,7 +106,8 @@ def _mass_atrocity(model, fields: dict, entity: int) -> Abuse:
     if size is None:
         size = min(p["engagement.atrocity_max"],
                    rng.pareto(model.seed, model.t, entity, ATROCITY_SIZE,
-                              10.0 * p["engagement.atrocity_min"], p["engagement.atrocity_alpha"]))
+                              SCHEDULED_TOLL_SCALE * p["engagement.atrocity_min"],
+                              p["engagement.atrocity_alpha"]))
     c = model.communities
     _, deaths = forced_atrocity(model.seed, model.t, entity, kind, model.world.cell_start, cell,
                                 c.view(), float(size))
@@ -102,12 +116,13 @@ def _mass_atrocity(model, fields: dict, entity: int) -> Abuse:
 
 def _coup(model, country: str) -> None:
     if country == "host":
-        model.legitimacy = max(0.0, model.legitimacy - 0.05)
+        model.legitimacy = max(0.0, model.legitimacy - COUP_LEGITIMACY)
         for name in model.relationship:
-            model.relationship[name] = max(0.0, model.relationship[name] - 0.15)
+            model.relationship[name] = max(0.0, model.relationship[name] - COUP_RELATIONSHIP)
         return
     k = geography.NEIGHBOURS.index(country)
-    model.neighbour_instability[k] = min(1.0, model.neighbour_instability[k] + 0.3)
+    model.neighbour_instability[k] = min(1.0, model.neighbour_instability[k]
+                                         + NEIGHBOUR_COUP_INSTABILITY)
 
 
 def _offensive(model, cell: int) -> None:
