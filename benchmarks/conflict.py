@@ -15,25 +15,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Each kernel of the week, by the module that owns it.
-KERNELS = {
-    "aggregate_cells": "sim.core.observation", "locate_units": "sim.core.observation",
-    "tally_cells": "sim.core.observation", "intelligence": "sim.mechanisms.m03_intelligence",
-    "deploy_forces": "sim.mechanisms.m01_power_projection",
-    "move_bands": "sim.mechanisms.m05_recruitment", "recruit": "sim.mechanisms.m05_recruitment",
-    "split_bands": "sim.mechanisms.m05_recruitment",
-    "force_operations": "sim.mechanisms.m02_attrition",
-    "band_losses": "sim.mechanisms.m02_attrition",
-    "insurgent_violence": "sim.mechanisms.armed_violence",
-    "spread_news": "sim.mechanisms.m04_harm_and_news",
-    "update_attitudes": "sim.mechanisms.attitudes",
-    "displace": "sim.mechanisms.m12_displacement",
-    "update_control": "sim.mechanisms.territorial_control",
-}
-
-
 def _kernel(name: str):
-    return getattr(importlib.import_module(KERNELS[name]), name)
+    from sim.core.week import kernels
+
+    return getattr(importlib.import_module(kernels()[name]), name)
 
 
 def _scenario(communities: int, steps: int = 520, bands: int | None = None):
@@ -50,11 +35,13 @@ def _scenario(communities: int, steps: int = 520, bands: int | None = None):
 def capture_kernel_calls(communities: int, bands: int | None = None) -> dict[str, tuple]:
     """The arguments each kernel received in one week of a warmed-up model (deep copies)."""
     from sim.core.model import BlowbackModel
+    from sim.core.week import kernels
 
     model = BlowbackModel(_scenario(communities, bands=bands), agents=False)
     model.run(4)
     calls: dict[str, tuple] = {}
-    originals = {name: _kernel(name) for name in KERNELS}
+    owners = kernels()
+    originals = {name: _kernel(name) for name in owners}
 
     def spy(name, kernel):
         def call(*args):
@@ -64,11 +51,11 @@ def capture_kernel_calls(communities: int, bands: int | None = None) -> dict[str
 
     try:
         for name, kernel in originals.items():
-            setattr(importlib.import_module(KERNELS[name]), name, spy(name, kernel))
+            setattr(importlib.import_module(owners[name]), name, spy(name, kernel))
         model.step()
     finally:
         for name, kernel in originals.items():
-            setattr(importlib.import_module(KERNELS[name]), name, kernel)
+            setattr(importlib.import_module(owners[name]), name, kernel)
     return calls
 
 

@@ -148,7 +148,8 @@ OUTCOMES = (
     _deaths("partner", "by partner"),
     _deaths("insurgent", "by armed groups"),
 )
-MECHANISM = Mechanism("observation", "what the week leaves", (), OUTCOMES, record=record)
+MECHANISM = Mechanism("observation", "what the week leaves", (), OUTCOMES,
+                      kernels=(aggregate_cells, locate_units, tally_cells), record=record)
 START = Step(MECHANISM, "a new week", _start)
 AGGREGATE = Step(MECHANISM, "cells aggregated", _aggregate)
 LOCATE = Step(MECHANISM, "units located", _locate)

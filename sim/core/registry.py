@@ -91,16 +91,19 @@ class Outcome:
 class Mechanism:
     """A mechanism's declarations: its id and subject, parameters and outcomes, and two hooks.
 
-    ``setup(model)`` makes the mechanism's own state when a model is built (e.g. the state's
-    budget); ``record(model, week)`` puts the week's value of each of its outcomes in
-    ``week.row``, after every step of the week has run.  Unnumbered modules (the world, armed-
-    group violence, territorial control) use the same declarations with a name for an id.
+    ``kernels`` are the numba functions its steps call (the tests run each as plain Python and
+    compare; the benchmarks time each).  ``setup(model)`` makes the mechanism's own state when
+    a model is built (e.g. the state's budget); ``record(model, week)`` puts the week's value
+    of each of its outcomes in ``week.row``, after every step of the week has run.  Unnumbered
+    modules (the world, armed-group violence, territorial control) use the same declarations
+    with a name for an id.
     """
 
     id: str
     subject: str
     parameters: tuple[Param, ...] = ()
     outcomes: tuple[Outcome, ...] = ()
+    kernels: tuple[Callable[..., Any], ...] = ()
     setup: Callable[[Any], None] | None = None
     record: Callable[[Any, Any], None] | None = None
 

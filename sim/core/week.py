@@ -92,6 +92,11 @@ AT_BUILD: tuple[Step, ...] = (observation.AGGREGATE, m03_intelligence.INTELLIGEN
                               observation.TALLY)
 
 
+def kernels() -> dict[str, str]:
+    """Every numba kernel the week's steps call, by name, with the module that owns it."""
+    return {k.__name__: k.__module__ for m in MECHANISMS for k in m.kernels}
+
+
 def describe() -> str:
     """The week as a numbered list, one step a line."""
     return "\n".join(f"{i:2d}. {step.label}" for i, step in enumerate(WEEK, 1))

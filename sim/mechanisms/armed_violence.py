@@ -89,5 +89,6 @@ def attack(model, week) -> None:
                        model.communities.view(), model.cells.view(), model.cell_town, k)
 
 
-MECHANISM = Mechanism("armed violence", "armed-group violence", PARAMETERS)
+MECHANISM = Mechanism("armed violence", "armed-group violence", PARAMETERS,
+                      kernels=(insurgent_violence,))
 ATTACKS = Step(MECHANISM, "armed groups attack", attack)

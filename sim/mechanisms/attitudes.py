@@ -86,5 +86,6 @@ def update(model, week) -> None:
                      model.news_insurgent, model.legitimacy, k)
 
 
-MECHANISM = Mechanism("attitudes", "attitudes of communities", PARAMETERS)
+MECHANISM = Mechanism("attitudes", "attitudes of communities", PARAMETERS,
+                      kernels=(update_attitudes,))
 ATTITUDES = Step(MECHANISM, "memory, fear, cooperation, grievance, support", update)

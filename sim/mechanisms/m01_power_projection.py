@@ -14,12 +14,12 @@ from numba import njit
 from sim.core import rng
 from sim.core.registry import Mechanism, Param, Step
 
-MECHANISM = Mechanism("M01", "power projection", parameters=(
+PARAMETERS = (
     Param("state.reach", 2, 0, 256, "cells/week", "ground mobility"),
     Param("contractor.reach", 12, 0, 256, "cells/week",
           "air mobility: reach into areas the state lost"),
     Param("partner.reach", 8, 0, 256, "cells/week", "mobility (helicopters)"),
-))
+)
 
 # The weights of a unit's choice of cell are the model's assumptions (docs/ODD.md, "Deployment"),
 # not figures from a source.
@@ -86,4 +86,5 @@ def deploy(model, week) -> None:
                   model.cells.view())
 
 
+MECHANISM = Mechanism("M01", "power projection", PARAMETERS, kernels=(deploy_forces,))
 DEPLOY = Step(MECHANISM, "units deploy", deploy)

@@ -255,6 +255,6 @@ def record(model, week) -> None:
 
 
 MECHANISM = Mechanism("M02", "attrition over discrimination", PARAMETERS, OUTCOMES,
-                      record=record)
+                      kernels=(force_operations, band_losses), record=record)
 OPERATIONS = Step(MECHANISM, "operations", operate)
 LOSSES = Step(MECHANISM, "combat losses", losses)

@@ -35,5 +35,6 @@ def gather(model, week) -> None:
     intelligence(model.cells.view(), partner, p["insurgents.concealment"])
 
 
-MECHANISM = Mechanism("M03", "cooperation is the enabler", PARAMETERS)
+MECHANISM = Mechanism("M03", "cooperation is the enabler", PARAMETERS,
+                      kernels=(intelligence,))
 INTELLIGENCE = Step(MECHANISM, "intelligence", gather)

@@ -127,5 +127,6 @@ OUTCOMES = (
             share=True, shown=frozenset({"table", "ranking", "plot", "chart"}),
             title="cooperation with the state", better="higher"),
 )
-MECHANISM = Mechanism("M04", "harm and news", PARAMETERS, OUTCOMES, setup=setup, record=record)
+MECHANISM = Mechanism("M04", "harm and news", PARAMETERS, OUTCOMES, kernels=(spread_news,),
+                      setup=setup, record=record)
 NEWS = Step(MECHANISM, "news spreads", spread)

@@ -230,6 +230,7 @@ OUTCOMES = (
             flow=True, shown=frozenset({"table"})),
     Outcome("support_mean", "support for armed groups", "0-1", share=True),
 )
-MECHANISM = Mechanism("M05", "recruitment and concealment", PARAMETERS, OUTCOMES, record=record)
+MECHANISM = Mechanism("M05", "recruitment and concealment", PARAMETERS, OUTCOMES,
+                      kernels=(move_bands, recruit, split_bands), record=record)
 MOVE = Step(MECHANISM, "bands move", move)
 RECRUITMENT = Step(MECHANISM, "recruitment", grow)

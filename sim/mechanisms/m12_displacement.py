@@ -76,5 +76,6 @@ OUTCOMES = (
             shown=frozenset({"table", "plot", "chart"}), title="displaced persons"),
     Outcome("newly_displaced", "newly displaced", "people/week", flow=True),
 )
-MECHANISM = Mechanism("M12", "displacement", PARAMETERS, OUTCOMES, record=record)
+MECHANISM = Mechanism("M12", "displacement", PARAMETERS, OUTCOMES, kernels=(displace,),
+                      record=record)
 DISPLACEMENT = Step(MECHANISM, "flight and return", flee)

@@ -75,6 +75,7 @@ OUTCOMES = (
             summary="territory_state_share_final", share=True,
             shown=frozenset({"table", "plot", "chart"}), title="population under state control"),
 )
-MECHANISM = Mechanism("territorial control", "who holds each cell", (), OUTCOMES, setup=setup)
+MECHANISM = Mechanism("territorial control", "who holds each cell", (), OUTCOMES,
+                      kernels=(update_control,), setup=setup)
 CONTROL = Step(MECHANISM, "control moves", update)
 TERRITORY = Step(MECHANISM, "territory measured", measure)
