@@ -36,7 +36,7 @@ def _reduce(o: Outcome, values: list) -> Any:
         return None
     if o.reduce == TOTAL:
         total = 0.0
-        # Week by week in order, as the model's own running totals add them.
+        # Week by week in order: the same float sum on every Python (3.12's sum() compensates).
         for v in values:
             total += v
         return o.kind(total)
