@@ -26,18 +26,19 @@ SIZES = {
 MISSES = {
     ("condra_shapiro", "state_harm_raises_violence"):
         "the effect of state-side civilian deaths on later attacks in the area has an interval "
-        "that spans zero (+0.0004 [-0.0017, 0.0024] at this size)",
+        "that spans zero (+0.0016 [-0.0002, 0.0035] at this size)",
     ("kalyvas", "counter_productive_where_contested"):
         "in contested districts indiscriminate force raises recruitment per resident by a ratio "
         "of 1.06 [0.704, 1.33] at this size, an interval that does not exclude 1",
     ("lyall", "force_suppresses_attacks"):
-        "at deterrence 0.6 attacks in the contractor's districts rise with it (ratio 1.05 "
-        "[1.02, 1.07] at this size) instead of falling",
+        "at deterrence 0.6 attacks in the contractor's districts rise with it (ratio 1.02 "
+        "[1.006, 1.04] at this size) instead of falling",
     ("kress_szechtman", "settles_at_a_level"):
-        "with poor intelligence the armed groups still change by up to 111% over the last "
+        "with poor intelligence the armed groups still change by up to 31% over the last "
         "three of 20 years in some seed, instead of settling",
     ("bennett", "tipping_point_in_accuracy"):
-        "the insurgency's duration falls with accuracy, but no step of 0.1 divides it by 2",
+        "the insurgency's duration falls with accuracy, but the steepest step of 0.1 divides it "
+        "by 2.23 [1.15, 3.31] at this size, an interval that reaches below 2",
 }
 CHECKS = {
     "condra_shapiro": ["state_harm_raises_violence", "insurgent_harm_lowers_violence"],
