@@ -7,10 +7,15 @@ The three-line start::
     s.plot(); df = s.results
 """
 
-from sim.core.model import BlowbackModel
-from sim.core.scenario import Scenario, ScenarioError, default_scenario, load_scenario
-from sim.interfaces.simulation import Sim
-from sim.version import __version__
+from sim import kernel_cache
+
+# Before numba is first imported (by the model's modules below).
+kernel_cache.configure()
+
+from sim.core.model import BlowbackModel  # noqa: E402
+from sim.core.scenario import Scenario, ScenarioError, default_scenario, load_scenario  # noqa: E402
+from sim.interfaces.simulation import Sim  # noqa: E402
+from sim.version import __version__  # noqa: E402
 
 __all__ = ["__version__", "BlowbackModel", "Scenario", "ScenarioError", "Sim",
            "default_scenario", "load_scenario"]
