@@ -12,7 +12,16 @@ from __future__ import annotations
 from numba import njit, prange
 
 from sim.core.registry import TOTAL, Mechanism, Outcome, Step
-from sim.core.state import COLUMNS, COOPERATION, DEAD, DISPLACED, GRIEVANCE, POPULATION, SUPPORT
+from sim.core.state import (
+    COLUMNS,
+    COOPERATION,
+    DEAD,
+    DISPLACED,
+    GRIEVANCE,
+    PERPETRATORS,
+    POPULATION,
+    SUPPORT,
+)
 from sim.mechanisms.m05_recruitment import pool_term
 
 
@@ -88,23 +97,6 @@ def tally_cells(cell_start, communities, out):
                 out[k, DEAD + j] += c.dead_step[i, j]
 
 
-def locate(model) -> None:
-    """Recount forces and fighters per cell after someone moved or died."""
-    locate_units(model.forces.view(), model.bands.view(), model.cells.view())
-
-
-def aggregate(model) -> None:
-    """The per-cell view of the communities, and who is where."""
-    aggregate_cells(model.world.cell_start, model.communities.view(),
-                    model.p["insurgents.deterrence"], model.cells.view())
-    locate(model)
-
-
-def tally(model) -> None:
-    """The per-cell totals the week records."""
-    tally_cells(model.world.cell_start, model.communities.view(), model.cell_totals)
-
-
 def _start(model, week) -> None:
     c, cells = model.communities, model.cells
     c.dead_step[:] = 0.0
@@ -113,24 +105,29 @@ def _start(model, week) -> None:
     cells.rival_losses[:] = 0.0
 
 
-def _aggregate(model, week) -> None:
-    aggregate(model)
+def locate(model, week) -> None:
+    """Recount forces and fighters per cell after someone moved or died."""
+    locate_units(model.forces.view(), model.bands.view(), model.cells.view())
 
 
-def _locate(model, week) -> None:
-    locate(model)
+def aggregate(model, week) -> None:
+    """The per-cell view of the communities, and who is where."""
+    aggregate_cells(model.world.cell_start, model.communities.view(),
+                    model.p["insurgents.deterrence"], model.cells.view())
+    locate(model, week)
 
 
-def _tally(model, week) -> None:
-    tally(model)
+def tally(model, week) -> None:
+    """The per-cell totals the week records, and their sums over cells."""
+    tally_cells(model.world.cell_start, model.communities.view(), model.cell_totals)
     week.totals = model.cell_totals.sum(axis=0)
 
 
 def record(model, week) -> None:
     """Civilian deaths of the week by perpetrator."""
-    by = week.totals[DEAD:DEAD + 4]
+    by = week.totals[DEAD:COLUMNS]
     week.row["civilian_deaths"] = float(by.sum())
-    for k, who in enumerate(("state", "contractor", "partner", "insurgent")):
+    for k, who in enumerate(PERPETRATORS):
         week.row[f"civilian_deaths_{who}"] = float(by[k])
 
 
@@ -151,6 +148,6 @@ OUTCOMES = (
 MECHANISM = Mechanism("observation", "what the week leaves", (), OUTCOMES,
                       kernels=(aggregate_cells, locate_units, tally_cells), record=record)
 START = Step(MECHANISM, "a new week", _start)
-AGGREGATE = Step(MECHANISM, "cells aggregated", _aggregate)
-LOCATE = Step(MECHANISM, "units located", _locate)
-TALLY = Step(MECHANISM, "tally", _tally)
+AGGREGATE = Step(MECHANISM, "cells aggregated", aggregate)
+LOCATE = Step(MECHANISM, "units located", locate)
+TALLY = Step(MECHANISM, "tally", tally)
