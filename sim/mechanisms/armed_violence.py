@@ -14,7 +14,8 @@ from numba import njit
 
 from sim.core import rng
 from sim.core.registry import Mechanism, Param, Step
-from sim.mechanisms.m02_attrition import pick_community
+from sim.core.state import INSURGENT
+from sim.mechanisms.m02_attrition import kill_civilians, pick_community
 
 PARAMETERS = (
     Param("insurgents.coercion", 0.002, 0.0, 1.0, "deaths/fighter-week",
@@ -43,10 +44,8 @@ def _coerce(seed, step, b, c, lam, world, communities):
     i = pick_community(seed, step, b, COERCION_TARGET, world.cell_start[c],
                        world.cell_start[c + 1], communities.population, communities.cooperation)
     if i >= 0:
-        deaths = min(deaths, math.floor(communities.population[i]))
-        communities.population[i] -= deaths
-        communities.dead[i, 3] += deaths
-        communities.dead_step[i, 3] += deaths
+        kill_civilians(communities, i, INSURGENT,
+                       min(deaths, math.floor(communities.population[i])))
 
 
 @njit(cache=True)

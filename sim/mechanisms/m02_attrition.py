@@ -102,7 +102,8 @@ def pick_community(seed, step, entity, purpose, start, stop, population, weight)
 
 
 @njit(cache=True)
-def _kill(communities, i, kind, deaths):
+def kill_civilians(communities, i, kind, deaths):
+    """``deaths`` residents of community ``i`` killed by ``kind`` (a column of PERPETRATORS)."""
     communities.population[i] -= deaths
     communities.dead[i, kind] += deaths
     communities.dead_step[i, kind] += deaths
@@ -120,7 +121,7 @@ def _harm(seed, step, u, kind, harm, start, stop, communities, tolls):
     if i < 0:
         i = pick_community(seed, step, u, HARM_TARGET, start, stop, population, population)
     deaths = min(deaths, math.floor(population[i]))
-    _kill(communities, i, kind, deaths)
+    kill_civilians(communities, i, kind, deaths)
     tolls.operation[u] = deaths
 
 
@@ -168,7 +169,7 @@ def _atrocity(seed, step, u, kind, start, stop, communities, rates, tolls):
     size = min(math.floor(min(size, rates.atrocity_max)),
                math.floor(HALF_COMMUNITY * communities.population[i]))
     if size > 0.0:
-        _kill(communities, i, kind, size)
+        kill_civilians(communities, i, kind, size)
         tolls.atrocity[u] = size
 
 
@@ -186,7 +187,7 @@ def forced_atrocity(seed, step, entity, kind, cell_start, cell, communities, siz
     if i < 0:
         return -1, 0.0
     size = min(math.floor(size), math.floor(HALF_COMMUNITY * population[i]))
-    _kill(communities, i, kind, size)
+    kill_civilians(communities, i, kind, size)
     return i, size
 
 
