@@ -12,21 +12,23 @@ from typing import NamedTuple
 
 import numpy as np
 
-# Purposes of draws: the model's own, kept apart from sim.core.rng's (1-20).
-PLACE = 100
-HARDSHIP = 101
-RISK_AVERSION = 102
-ORDER = 103
-ARREST_PICK = 104
-JAIL_TERM = 105
-MOVE = 106
-RELEASE = 107
-KILL_PICK = 108
-GROUP_DRAW = 109
-AGE_DRAW = 110
-FISSION = 111
-BIRTH_CELL = 112
-COP_ADJUST = 113
+from sim.core.rng import purpose
+
+# Purposes of draws, derived from their names (sim.core.rng.purpose), as the conflict model's are.
+PLACE = purpose("epstein.place")
+HARDSHIP = purpose("epstein.hardship")
+RISK_AVERSION = purpose("epstein.risk_aversion")
+ORDER = purpose("epstein.order")
+ARREST_PICK = purpose("epstein.arrest_pick")
+JAIL_TERM = purpose("epstein.jail_term")
+MOVE = purpose("epstein.move")
+RELEASE = purpose("epstein.release")
+KILL_PICK = purpose("epstein.kill_pick")
+GROUP_DRAW = purpose("epstein.group_draw")
+AGE_DRAW = purpose("epstein.age_draw")
+FISSION = purpose("epstein.fission")
+BIRTH_CELL = purpose("epstein.birth_cell")
+COP_ADJUST = purpose("epstein.cop_adjust")
 
 CITIZEN = 0
 COP = 1
