@@ -11,6 +11,7 @@ from sim import Sim
 from sim.core.model import BlowbackModel
 from sim.core.outcomes import NAMES as SERIES
 from sim.core.scenario import from_dict
+from sim.core.state import Forces
 from sim.world.agents import Community, ContractorUnit, InsurgentBand, StateForceUnit
 
 
@@ -126,3 +127,15 @@ def test_map_has_a_sparse_north_dense_centre_and_capital_south():
     assert len(centre_groups) >= 3
     assert w.cell_mine[w.cell_region == 2].sum() > w.cell_mine[w.cell_region == 0].sum()
     assert (w.cell_border >= 0).sum() > 0
+
+
+def test_a_table_view_is_kept_until_an_array_is_replaced():
+    forces = Forces.empty()
+    first = forces.add(0, np.array([3, 4]), 10.0, 1.0, 0.5, 0.5, 2)
+    view = forces.view()
+    assert forces.view() is view
+    forces.strength[first] = 7.0  # written in place: the kept view sees it
+    assert list(view.strength) == [7.0, 7.0]
+    forces.add(1, np.array([5]), 20.0, 1.0, 0.5, 0.5, 2)
+    assert forces.view() is not view
+    assert list(forces.view().cell) == [3, 4, 5]

@@ -31,15 +31,24 @@ class ArrayTable:
     """A table of same-length arrays that kernels take whole, as one named tuple.
 
     Numba accepts named tuples of arrays as arguments, so a kernel names ``communities.fear``
-    instead of taking thirty positional arrays.  The view is made afresh for each call: units
-    are appended by replacing arrays, and a stale view would miss them.
+    instead of taking thirty positional arrays.  The view is kept between calls, since a week
+    hands each table to several kernels; assigning any attribute (units are appended by
+    replacing arrays) drops it, so a view never misses an array.
     """
 
     View: type
 
     def view(self) -> Any:
         """The arrays as a named tuple (the kernels' argument)."""
-        return self.View(*(getattr(self, name) for name in self.View._fields))
+        kept = self.__dict__.get("_view")
+        if kept is None:
+            kept = self.View(*(getattr(self, name) for name in self.View._fields))
+            self.__dict__["_view"] = kept
+        return kept
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.__dict__.pop("_view", None)
+        object.__setattr__(self, name, value)
 
 
 def view_type(cls: type) -> type:
