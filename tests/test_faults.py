@@ -140,7 +140,14 @@ def _make_read_only(disk: Path) -> None:
 
 
 def _make_writable(disk: Path) -> None:
-    subprocess.run(["umount", str(disk)], check=True)
+    # The killed sweep's workers may hold a file of the read-only view open for a moment after
+    # the sweep's own exit (longer on a loaded machine): try again until they are gone.
+    for _ in range(200):
+        done = subprocess.run(["umount", str(disk)], capture_output=True, text=True)
+        if done.returncode == 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"cannot unmount the read-only view of {disk}: {done.stderr.strip()}")
 
 
 @pytest.mark.parametrize("fault", ["full", "read-only"])
