@@ -60,7 +60,7 @@ def test_a_lever_changes_the_running_model_and_its_units(session):
     model = session.model
     assert model.p["contractor.discrimination"] == 0.9
     contractors = model.forces.kind == CONTRACTOR
-    assert contractors.any() and np.all(model.forces.discrimination[contractors] == 0.9)
+    assert contractors.any() and np.all(model.forces.skill[contractors] == 0.9)
     assert model.event_log[-1][1] == "set contractor.discrimination = 0.9"
     session.set_lever("contractor.in_chain_of_command", True)
     assert session.lever_value("contractor.in_chain_of_command") is True

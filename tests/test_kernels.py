@@ -29,8 +29,9 @@ def _state(model) -> dict[str, np.ndarray]:
     out = {f"communities.{k}": getattr(c, k) for k in (
         "population", "displaced", "dead", "cooperation", "support", "grievance", "memory",
         "insurgent_memory", "fear")}
-    out |= {f"forces.{k}": getattr(f, k) for k in ("cell", "strength", "discrimination",
-                                                   "discipline", "active")}
+    out |= {f"forces.{k}": getattr(f, k) for k in (
+        "cell", "strength", "skill", "restraint", "discrimination", "guard", "seen_abuses",
+        "seen_punished", "active")}
     out |= {f"bands.{k}": getattr(b, k) for k in ("cell", "strength", "active", "faction")}
     out |= {"cells.control": cells.control}
     out |= {k: np.asarray(v, dtype=float) for k, v in model.records.items() if k != "date"}
@@ -42,8 +43,8 @@ def _run(scenario) -> dict[str, np.ndarray]:
 
 
 def test_every_kernel_of_the_week_is_declared():
-    """The 15 kernels the week's steps call are declared by their mechanisms."""
-    assert len(KERNELS) == 15 and "update_attitudes" in KERNELS and "tally_cells" in KERNELS
+    """The 17 kernels the week's steps call are declared by their mechanisms."""
+    assert len(KERNELS) == 17 and "update_attitudes" in KERNELS and "tally_cells" in KERNELS
 
 
 @pytest.mark.parametrize("name", KERNELS)

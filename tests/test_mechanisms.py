@@ -46,11 +46,12 @@ def series_mean(column: str, last: int = 26):
 
 def test_m1_contractor_reach_projects_power_beyond_the_south():
     """Air-mobile teams based at the capital operate in the centre and north; ground-bound
-    ones stay in the south.  The pull of the southern mines (M7) is switched off: it keeps a
-    contractor in the south whatever its reach, and would measure M7 as well as M1."""
+    ones stay in the south.  The contractor is paid in cash, so it has no stake in the southern
+    mines (M7): that stake keeps it in the south whatever its reach, and would measure M7 as
+    well as M1."""
     def share_outside_south(reach, seed):
         model = BlowbackModel(small("contractor_unchecked", **{
-            "contractor.reach": reach, "contractor.revenue_weight": 0.0, "run.seed": seed}),
+            "contractor.reach": reach, "contractor.concessions": 0.0, "run.seed": seed}),
             agents=False)
         rows = np.flatnonzero(model.forces.kind == CONTRACTOR)
         weeks = []
@@ -78,9 +79,12 @@ def test_m2_mass_atrocities_are_fat_tailed_and_come_from_low_discipline():
     events_ = np.array(model.records["largest_event"])
     events_ = events_[events_ > 0]
     assert events_.max() >= 30 * np.median(events_)
+    # Units that expect every abuse to be seen and to cost them dearly, whatever else they see,
+    # choose full restraint (conduct).
     disciplined = run("contractor_unchecked", 1, **{
-        "run.steps": 260, "contractor.discipline": 1.0, "state.discipline": 1.0,
-        "partner.discipline": 1.0, "oversight.deterrence": 0.0})
+        "run.steps": 260, "conduct.penalty": 1000.0, "conduct.temperature": 0.01,
+        "conduct.prior_weight": 1000.0, "oversight.press": 1.0,
+        "contractor.oversight_reach": 1.0})
     assert max(disciplined.records["largest_event"]) < model.p["engagement.atrocity_min"]
 
 
@@ -182,7 +186,7 @@ def test_m5_deterrence_can_suppress_insurgent_violence_for_a_while():
 
 def test_m6_punishment_deters_and_contractors_outside_the_chain_escape_it():
     def state_discipline(m):
-        return float(m.forces.discipline[m.forces.kind == STATE].mean())
+        return float(m.forces.restraint[m.forces.kind == STATE].mean())
 
     lo, hi = paired("partner_led", state_discipline, {"oversight.punishment": 0.0},
                     {"oversight.punishment": 0.9})
@@ -198,9 +202,9 @@ def test_m6_punishment_deters_and_contractors_outside_the_chain_escape_it():
 
 
 def test_m7_rent_pulls_contractors_to_mines_and_drains_the_budget():
-    def mine_weeks(revenue_weight):
+    def mine_weeks(concessions):
         model = BlowbackModel(small("contractor_unchecked", **{
-            "contractor.revenue_weight": revenue_weight}), agents=False)
+            "contractor.concessions": concessions}), agents=False)
         rows = np.flatnonzero(model.forces.kind == CONTRACTOR)
         weeks = 0
         for _ in range(52):

@@ -131,11 +131,11 @@ def test_map_has_a_sparse_north_dense_centre_and_capital_south():
 
 def test_a_table_view_is_kept_until_an_array_is_replaced():
     forces = Forces.empty()
-    first = forces.add(0, np.array([3, 4]), 10.0, 1.0, 0.5, 0.5, 2)
+    first = forces.add(0, np.array([3, 4]), 10.0, 1.0, 0.5, 2)
     view = forces.view()
     assert forces.view() is view
     forces.strength[first] = 7.0  # written in place: the kept view sees it
     assert list(view.strength) == [7.0, 7.0]
-    forces.add(1, np.array([5]), 20.0, 1.0, 0.5, 0.5, 2)
+    forces.add(1, np.array([5]), 20.0, 1.0, 0.5, 2)
     assert forces.view() is not view
     assert list(forces.view().cell) == [3, 4, 5]

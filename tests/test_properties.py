@@ -41,7 +41,10 @@ COUNT_CAP = 60
 SHARE_SERIES = ("cooperation_mean", "grievance_mean", "support_mean", "legitimacy",
                 "partner_present", "un_present", "contractor_present", "partner_relationship",
                 "un_relationship", "sanctions_level", "territory_state_share")
-DISCRIMINATION = {"state_discrimination": STATE, "contractor_discrimination": CONTRACTOR}
+# Means over the active units of one kind: NaN while none is active.
+DISCRIMINATION = {"state_discrimination": STATE, "contractor_discrimination": CONTRACTOR,
+                  "state_restraint": STATE, "contractor_restraint": CONTRACTOR,
+                  "contractor_guarding": CONTRACTOR}
 START = datetime.date.fromisoformat(default_scenario().params["run.start_date"])
 
 

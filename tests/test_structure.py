@@ -39,7 +39,8 @@ RNG_MODULE = PACKAGE / "core" / "rng.py"
 MECHANISMS = PACKAGE / "mechanisms"
 # Modules of sim/mechanisms/ for what the design takes as given, or the fused attitude loop
 # (paths relative to it).
-MECHANISM_ALLOW: tuple[str, ...] = ("armed_violence.py", "attitudes.py", "territorial_control.py")
+MECHANISM_ALLOW: tuple[str, ...] = ("armed_violence.py", "attitudes.py", "conduct.py",
+                                    "territorial_control.py")
 MECHANISM_NAME = re.compile(r"m\d{2}_[a-z]+(?:_[a-z]+)*\.py")
 KERNEL_DECORATORS = {"njit", "jit"}
 FUSED = re.compile(r"\bfused\b", re.IGNORECASE)

@@ -22,8 +22,8 @@ RUN: tuple[Param, ...] = (
 )
 # The order in which --explain lists the sections; a section of a new mechanism comes after.
 _ORDER: tuple[str, ...] = ("run", "map", "state", "contractor", "engagement", "insurgents",
-                           "community", "partner", "un", "relations", "oversight", "government",
-                           "sanctions", "region", "levers")
+                           "community", "partner", "un", "relations", "oversight", "conduct",
+                           "government", "sanctions", "region", "levers")
 
 
 def _gather() -> tuple[Param, ...]:

@@ -93,43 +93,55 @@ class Communities(ArrayTable):
 
 @dataclass
 class Forces(ArrayTable):
-    """State, contractor and partner units: where they are and how they use force."""
+    """State, contractor and partner units: where they are, how they use force, and the conduct
+    each chooses (:mod:`sim.mechanisms.conduct`)."""
 
     kind: np.ndarray  # int64: STATE / CONTRACTOR / PARTNER
     cell: np.ndarray
     strength: np.ndarray
     firepower: np.ndarray
-    discrimination: np.ndarray
-    discipline: np.ndarray
+    skill: np.ndarray  # discrimination at full restraint: training and equipment
     reach: np.ndarray  # int64, cells a week
     active: np.ndarray  # bool
+    # Chosen each week (conduct): restraint, and the shares of effort on offensive operations,
+    # protecting people and guarding mines.
+    restraint: np.ndarray
+    offensive: np.ndarray
+    protect: np.ndarray
+    guard: np.ndarray
+    discrimination: np.ndarray  # share of force that reaches combatants, from skill and restraint
+    discipline: np.ndarray  # restraint as M2's atrocity risk reads it
+    # What the unit has seen of oversight (decaying counts): abuses, and those punished.
+    seen_abuses: np.ndarray
+    seen_punished: np.ndarray
 
     @classmethod
     def empty(cls) -> Forces:
         """No units; :meth:`add` appends them."""
-        return cls(**{f.name: np.zeros(0, dtype=_FORCE_DTYPES[f.name]) for f in fields(cls)})
+        return cls(**{f.name: np.zeros(0, dtype=_FORCE_DTYPES.get(f.name, np.float64))
+                      for f in fields(cls)})
 
     def add(self, kind: int, cells: np.ndarray, strength: float, firepower: float,
-            discrimination: float, discipline: float, reach: int) -> np.ndarray:
-        """Append ``len(cells)`` units of one kind; return their row indices."""
+            skill: float, reach: int) -> np.ndarray:
+        """Append ``len(cells)`` units of one kind; return their row indices.  They have seen
+        nothing of oversight yet; their conduct is chosen before they first operate."""
         n = len(cells)
         start = len(self.kind)
         new = dict(kind=np.full(n, kind), cell=np.asarray(cells, dtype=np.int64),
                    strength=np.full(n, strength), firepower=np.full(n, firepower),
-                   discrimination=np.full(n, discrimination), discipline=np.full(n, discipline),
-                   reach=np.full(n, reach), active=np.ones(n, dtype=bool))
-        for name, values in new.items():
-            setattr(self, name, np.concatenate([getattr(self, name),
-                                                values.astype(_FORCE_DTYPES[name])]))
+                   skill=np.full(n, skill), reach=np.full(n, reach), active=np.ones(n, dtype=bool),
+                   discrimination=np.full(n, skill))
+        for f in fields(self):
+            values = new.get(f.name, np.zeros(n))
+            dtype = _FORCE_DTYPES.get(f.name, np.float64)
+            setattr(self, f.name, np.concatenate([getattr(self, f.name), values.astype(dtype)]))
         return np.arange(start, start + n)
 
     def __len__(self) -> int:
         return len(self.kind)
 
 
-_FORCE_DTYPES = dict(kind=np.int64, cell=np.int64, strength=np.float64, firepower=np.float64,
-                     discrimination=np.float64, discipline=np.float64, reach=np.int64,
-                     active=np.bool_)
+_FORCE_DTYPES = dict(kind=np.int64, cell=np.int64, reach=np.int64, active=np.bool_)
 
 
 @dataclass

@@ -2,13 +2,13 @@
 
 Reach is per unit, so contractor teams with air mobility "project power into areas where state
 presence had been diminished" that ground units no longer reach.  A unit weighs the insurgents
-it knows of, the people it should protect and, for the contractor, mining sites (M7's revenue
-motive).
+it knows of, the people it should protect and mining sites, each by the share of effort it chose
+to give it (:mod:`sim.mechanisms.conduct`): a contractor with a stake in the mines is drawn to
+them.
 """
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from sim.core import rng
@@ -23,9 +23,6 @@ PARAMETERS = (
 
 # The weights of a unit's choice of cell are the model's assumptions (docs/ODD.md, "Deployment"),
 # not figures from a source.
-# Pull of unprotected people by kind of force (state, contractor, partner): a contractor
-# guards revenue rather than people, a partner less than the state.
-PROTECT_WEIGHT = np.array([0.5, 0.1, 0.3])
 KNOWN_WITHOUT_INTELLIGENCE = 0.3  # share of a cell's fighters known with no intelligence
 KNOWN_HALF = 150.0  # known fighters at which their pull is half its most
 PEOPLE_HALF = 1e5  # residents at which their pull is half its most
@@ -37,17 +34,21 @@ MOVE = rng.purpose("m01.move")
 
 
 @njit(cache=True)
-def deploy_forces(seed, step, world, units, kind_revenue, cells):
+def deploy_forces(seed, step, world, units, cells):
     """Move each active unit to the best host cell within its reach.
 
-    Units spread out because a cell already held scores lower; ``cells.forces`` is updated as
-    they move.
+    Each pull is weighted by the unit's share of effort on it, relative to its main use.  Units
+    spread out because a cell already held scores lower; ``cells.forces`` is updated as they
+    move.
     """
     width, height = world.width, world.height
     for u in range(len(units.cell)):
         if not units.active[u]:
             continue
-        kind = units.kind[u]
+        main = max(units.offensive[u], units.protect[u], units.guard[u])
+        w_known = units.offensive[u] / main
+        w_people = units.protect[u] / main
+        w_mines = units.guard[u] / main
         here = units.cell[u]
         r = units.reach[u]
         x0 = here % width
@@ -64,10 +65,9 @@ def deploy_forces(seed, step, world, units, kind_revenue, cells):
                 known = ins * (KNOWN_WITHOUT_INTELLIGENCE
                                + (1.0 - KNOWN_WITHOUT_INTELLIGENCE) * cells.intelligence[c])
                 pop = cells.population[c]
-                score = known / (known + KNOWN_HALF)
-                score += PROTECT_WEIGHT[kind] * (pop / (pop + PEOPLE_HALF)) * (
-                    1.0 - cells.control[c])
-                score += kind_revenue[kind] * world.cell_mine[c] / (1.0 + world.cell_mine[c])
+                score = w_known * known / (known + KNOWN_HALF)
+                score += w_people * (pop / (pop + PEOPLE_HALF)) * (1.0 - cells.control[c])
+                score += w_mines * world.cell_mine[c] / (1.0 + world.cell_mine[c])
                 score -= CROWDING * cells.forces[c] / (cells.forces[c] + CROWDING_HALF)
                 dist = max(abs(x - x0), abs(y - y0))
                 score -= DISTANCE_COST * dist
@@ -80,10 +80,8 @@ def deploy_forces(seed, step, world, units, kind_revenue, cells):
 
 
 def deploy(model, week) -> None:
-    """Every unit moves for the week (the contractor drawn to mines by its revenue weight)."""
-    kind_revenue = np.array([0.0, model.p["contractor.revenue_weight"], 0.0])
-    deploy_forces(model.seed, model.t, model.world.view(), model.forces.view(), kind_revenue,
-                  model.cells.view())
+    """Every unit moves for the week, where its chosen effort draws it."""
+    deploy_forces(model.seed, model.t, model.world.view(), model.forces.view(), model.cells.view())
 
 
 MECHANISM = Mechanism("M01", "power projection", PARAMETERS, kernels=(deploy_forces,))

@@ -21,19 +21,15 @@ from sim.core.state import CONTRACTOR, STATE, Abuse
 
 PARAMETERS = (
     Param("state.firepower", 1.0, 0.0, 10.0, "relative", "force applied per person"),
-    Param("state.discrimination", 0.6, 0.0, 1.0, "share",
-          "share of force that reaches combatants rather than civilians"),
-    Param("state.discipline", 0.6, 0.0, 1.0, "0-1",
-          "restraint; low discipline risks mass atrocities"),
+    Param("state.discrimination", 0.75, 0.0, 1.0, "share",
+          "skill: share of force that reaches combatants at full restraint (training)"),
     Param("contractor.firepower", 4.0, 0.0, 10.0, "relative",
           "force per person (air assets, heavy weapons)"),
-    Param("contractor.discrimination", 0.3, 0.0, 1.0, "share",
-          "share of force that reaches combatants"),
-    Param("contractor.discipline", 0.25, 0.0, 1.0, "0-1", "restraint of contractor teams"),
+    Param("contractor.discrimination", 0.5, 0.0, 1.0, "share",
+          "skill: share of force that reaches combatants at full restraint"),
     Param("partner.firepower", 1.5, 0.0, 10.0, "relative", "force per person"),
-    Param("partner.discrimination", 0.85, 0.0, 1.0, "share",
-          "share of force that reaches combatants"),
-    Param("partner.discipline", 0.9, 0.0, 1.0, "0-1", "restraint of partner units"),
+    Param("partner.discrimination", 0.9, 0.0, 1.0, "share",
+          "skill: share of force that reaches combatants at full restraint"),
     Param("engagement.kill_rate", 0.005, 0.0, 1.0, "per force-week",
           "combatants killed per unit of force applied to located bands"),
     Param("engagement.harm_rate", 0.003, 0.0, 1.0, "per force-week",
@@ -139,7 +135,8 @@ def force_operations(seed, step, units, kind_effort, cell_start, communities, ce
         ins = cells.insurgents[c, 0] + cells.insurgents[c, 1]
         located = cells.intelligence[c] * (1.0 - cells.concealment[c])
         d = units.discrimination[u]
-        op = units.strength[u] * units.firepower[u] * kind_effort[kind]
+        # Effort spent guarding mines is not spent fighting (conduct).
+        op = units.strength[u] * units.firepower[u] * kind_effort[kind] * (1.0 - units.guard[u])
         contact = ins / (ins + CONTACT_HALF)
         kills = rates.kill * op * (located + BLIND_SHARE * (1.0 - located) * d) * contact
         kills = min(rng.poisson(seed, step, u, KILLS, kills), KILL_CAP * ins)

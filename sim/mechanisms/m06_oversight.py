@@ -1,10 +1,10 @@
 """M6 Oversight and command responsibility: abuses documented, investigated, punished.
 
 Larger abuses are more likely documented (each victim is a further chance).  A contractor
-outside the chain of command is reached by justice only through ``contractor.oversight_reach``.
-Punishment raises the discipline and discrimination of the unit punished and, less, of its whole
-force (deterrence); an abuse left unpunished, documented or not, lowers the discipline of its
-unit a little (impunity emboldens).
+outside the chain of command is reached by justice only through ``contractor.oversight_reach``;
+a partner's abuses are judged by its own military justice (``partner.accountability``).
+What oversight does to conduct is not set here: units see which abuses are punished and choose
+their restraint by what they expect an abuse to cost them (:mod:`sim.mechanisms.conduct`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.core import rng
 from sim.core.registry import TOTAL, Mechanism, Outcome, Param, Step
-from sim.core.state import CONTRACTOR, Abuse
+from sim.core.state import Abuse
 
 PARAMETERS = (
     Param("oversight.press", 0.1, 0.0, 1.0, "probability",
@@ -27,8 +27,6 @@ PARAMETERS = (
           "chance a documented abuse is investigated"),
     Param("oversight.punishment", 0.4, 0.0, 1.0, "probability",
           "chance an investigated abuse is punished"),
-    Param("oversight.deterrence", 0.05, 0.0, 1.0, "per punishment",
-          "discipline gained by a unit's force per punishment"),
     Param("partner.monitoring", 0.5, 0.0, 1.0, "probability",
           "chance the partner documents an abuse"),
     Param("un.monitoring", 0.4, 0.0, 1.0, "probability", "chance the UN documents an abuse"),
@@ -36,27 +34,29 @@ PARAMETERS = (
           "contractor answers to the host's military command and its justice"),
     Param("contractor.oversight_reach", 0.25, 0.0, 1.0, "factor",
           "how much oversight reaches a contractor outside the chain of command"),
+    Param("partner.accountability", 0.5, 0.0, 1.0, "probability",
+          "chance the partner's own military justice punishes an abuse by its units"),
 )
 
-# The model's assumptions (docs/ODD.md, "Oversight").
-JUSTICE_LIFT = 0.6  # share of the gap to certainty that full justice mechanisms close (M13)
-FORCE_WIDE = 0.2  # deterrence felt by the rest of a punished unit's force, per unit's own
-DISCRIMINATION_LEARNED = 0.5  # discrimination gained per discipline gained on punishment
-EMBOLDEN = 0.25  # discipline lost per unpunished abuse, per unit of deterrence
+# The model's assumption (docs/ODD.md, "Oversight"): share of the gap to certainty that full
+# justice mechanisms (M13) close.
+JUSTICE_LIFT = 0.6
 # Purposes of the draws of each step of oversight, by the source of the abuse.
 SOURCES = ("operation", "atrocity", "event")
 DOCUMENT = {s: rng.purpose(f"m06.document.{s}") for s in SOURCES}
-INVESTIGATE = {s: rng.purpose(f"m06.investigate.{s}") for s in SOURCES}
 PUNISH = {s: rng.purpose(f"m06.punish.{s}") for s in SOURCES}
 
 
 @dataclass
 class Review:
-    """What oversight made of one week's abuses, by kind of force."""
+    """What oversight made of one week's abuses, by kind of force and by unit."""
 
     documented: np.ndarray = field(default_factory=lambda: np.zeros(3))
     punished: np.ndarray = field(default_factory=lambda: np.zeros(3))
     unpunished: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    # Abuses by each unit this week, and those punished (rows of the forces table).
+    unit_abuses: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    unit_punished: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def documentation_chance(p: dict, partner_present: bool, un_present: bool) -> float:
@@ -70,52 +70,54 @@ def documentation_chance(p: dict, partner_present: bool, un_present: bool) -> fl
     return 1.0 - missed
 
 
-def review_abuses(model, abuses: list[Abuse]) -> Review:
-    """Pass each abuse of this week through oversight, in order."""
-    p = model.p
-    review = Review()
-    base = documentation_chance(p, model.partner_present, model.un_present)
+def judgement_chances(p: dict) -> np.ndarray:
+    """Chance that a documented abuse is punished, by kind of force (state, contractor,
+    partner): investigated, then punished, with justice mechanisms (M13) closing part of the
+    gap; a contractor outside the chain of command only through its reach, a partner by its
+    own military justice."""
     justice = p["levers.justice"]
     investigate = p["oversight.investigation"] + (
         1 - p["oversight.investigation"]) * JUSTICE_LIFT * justice
     punish = p["oversight.punishment"] + (1 - p["oversight.punishment"]) * JUSTICE_LIFT * justice
-    forces = model.forces
+    reach = 1.0 if p["contractor.in_chain_of_command"] else p["contractor.oversight_reach"]
+    return np.array([investigate * punish, investigate * punish * reach,
+                     p["partner.accountability"]])
+
+
+def announced_chances(model) -> np.ndarray:
+    """Chance that an abuse with one victim is punished, by kind of force, as the rules in
+    force announce it: documented, then judged."""
+    seen = documentation_chance(model.p, model.partner_present, model.un_present)
+    return seen * judgement_chances(model.p)
+
+
+def review_abuses(model, abuses: list[Abuse]) -> Review:
+    """Pass each abuse of this week through oversight, in order."""
+    p = model.p
+    n = len(model.forces)
+    review = Review(unit_abuses=np.zeros(n), unit_punished=np.zeros(n))
+    base = documentation_chance(p, model.partner_present, model.un_present)
+    judged = judgement_chances(p)
     for abuse in abuses:
         if abuse.deaths <= 0:
             continue
+        if abuse.unit >= 0:
+            review.unit_abuses[abuse.unit] += 1
         seen = 1.0 - (1.0 - base) ** math.sqrt(abuse.deaths)
         if _draw(model, abuse, DOCUMENT) >= seen:
-            _embolden(forces, abuse.unit, p["oversight.deterrence"])
             continue
         review.documented[abuse.kind] += 1
-        reach = 1.0
-        if abuse.kind == CONTRACTOR and not p["contractor.in_chain_of_command"]:
-            reach = p["contractor.oversight_reach"]
-        if (_draw(model, abuse, INVESTIGATE) < investigate
-                and _draw(model, abuse, PUNISH) < punish * reach):
+        if _draw(model, abuse, PUNISH) < judged[abuse.kind]:
             review.punished[abuse.kind] += 1
-            _deter(forces, abuse.unit, abuse.kind, p["oversight.deterrence"])
+            if abuse.unit >= 0:
+                review.unit_punished[abuse.unit] += 1
         else:
             review.unpunished[abuse.kind] += 1
-            _embolden(forces, abuse.unit, p["oversight.deterrence"])
     return review
 
 
 def _draw(model, abuse: Abuse, purposes: dict[str, int]) -> float:
     return rng.uniform(model.seed, model.t, abuse.entity, purposes[abuse.source], 0)
-
-
-def _deter(forces, unit: int, kind: int, gain: float) -> None:
-    same = forces.kind == kind
-    for rows, g in ((same, FORCE_WIDE * gain), (np.arange(len(forces)) == unit, gain)):
-        forces.discipline[rows] += g * (1.0 - forces.discipline[rows])
-        forces.discrimination[rows] += DISCRIMINATION_LEARNED * g * (
-            1.0 - forces.discrimination[rows])
-
-
-def _embolden(forces, unit: int, gain: float) -> None:
-    if unit >= 0:
-        forces.discipline[unit] -= EMBOLDEN * gain * forces.discipline[unit]
 
 
 def review(model, week) -> None:

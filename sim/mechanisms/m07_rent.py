@@ -15,8 +15,6 @@ from sim.core.registry import TOTAL, Mechanism, Outcome, Param, Step
 from sim.core.state import CONTRACTOR, STATE
 
 PARAMETERS = (
-    Param("contractor.revenue_weight", 0.5, 0.0, 1.0, "0-1",
-          "pull of mining sites on contractor deployment (revenue motive)"),
     Param("contractor.cost", 2.3, 0.0, 1000.0, "MUSD/week",
           "price of the contract (~10 MUSD a month in Mali)"),
     Param("contractor.concessions", 0.6, 0.0, 1.0, "share",

@@ -14,30 +14,31 @@ from sim.core.state import STATE
 PARAMETERS = (
     Param("levers.justice", 0.0, 0.0, 1.0, "0-1", "justice mechanisms: raise punishment"),
     Param("levers.training", 0.0, 0.0, 1.0, "0-1",
-          "human-rights training: raises discrimination of state units"),
+          "human-rights training: raises the skill of state units"),
     Param("levers.reconciliation", 0.0, 0.0, 1.0, "0-1",
           "reconciliation: lowers grievance between groups"),
     Param("levers.services", 0.0, 0.0, 1.0, "0-1",
           "basic services: raise legitimacy and cooperation"),
     Param("partner.training", 0.002, 0.0, 0.1, "1/week",
-          "gain in state discrimination per week of partner training"),
+          "gain in state units' skill per week of partner training"),
     Param("un.mediation", 0.3, 0.0, 1.0, "0-1", "mediation between groups: lowers grievance"),
 )
 
-# Discrimination gained a week by the host's own programme at full level: the model's
+# Skill gained a week by the host's own programme at full level: the model's
 # assumption, twice the partner's default rate (docs/ODD.md, "Levers").
 HOST_TRAINING_RATE = 0.004
 
 
 def train_state_forces(forces, p: dict, partner_present: bool) -> None:
-    """Raise the discrimination of state units: the host's own training programme plus, while
-    it stays, the partner's ("training that emphasizes human-rights compliant tactics")."""
+    """Raise the skill of state units (the discrimination they reach at full restraint): the
+    host's own training programme plus, while it stays, the partner's ("training that
+    emphasizes human-rights compliant tactics")."""
     rate = HOST_TRAINING_RATE * p["levers.training"] + (
         p["partner.training"] if partner_present else 0.0)
     if rate <= 0:
         return
     rows = forces.kind == STATE
-    forces.discrimination[rows] += rate * (1.0 - forces.discrimination[rows])
+    forces.skill[rows] += rate * (1.0 - forces.skill[rows])
 
 
 def train(model, week) -> None:

@@ -82,8 +82,11 @@ class ForceUnit(mesa.Agent):
 
     strength = _field("forces", "strength", "personnel")
     firepower = _field("forces", "firepower", "force per person")
+    skill = _field("forces", "skill", "discrimination at full restraint (training)")
+    restraint = _field("forces", "restraint", "restraint chosen this week, 0-1")
     discrimination = _field("forces", "discrimination", "share of force reaching combatants")
-    discipline = _field("forces", "discipline", "restraint, 0-1")
+    discipline = _field("forces", "discipline", "restraint as the risk of atrocities reads it")
+    guard = _field("forces", "guard", "share of effort on guarding mines")
 
     @property
     def cell(self) -> int:

@@ -74,8 +74,7 @@ def _cells_near(model, rng: np.random.Generator, cell: int, n: int) -> np.ndarra
 def _add_units(model, kind: int, section: str, cells: np.ndarray, strength: float) -> np.ndarray:
     p = model.p
     return model.forces.add(kind, cells, strength, p[f"{section}.firepower"],
-                            p[f"{section}.discrimination"], p[f"{section}.discipline"],
-                            p[f"{section}.reach"])
+                            p[f"{section}.discrimination"], p[f"{section}.reach"])
 
 
 def place_state_forces(model) -> None:

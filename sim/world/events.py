@@ -11,7 +11,8 @@ from sim.mechanisms.m02_attrition import forced_atrocity
 from sim.world import deployment, geography
 
 ATROCITY_SIZE = rng.purpose("events.atrocity_size")
-_UNIT_FIELDS = ("firepower", "discrimination", "discipline", "reach")
+# A parameter of a kind of force and the column of its units it sets (discrimination is skill).
+_UNIT_FIELDS = {"firepower": "firepower", "discrimination": "skill", "reach": "reach"}
 _KIND_OF = {"state": STATE, "contractor": CONTRACTOR, "partner": PARTNER}
 
 # What the events do: the model's assumptions, sized to be felt without dominating a run
@@ -143,7 +144,7 @@ def _set(model, params: dict) -> None:
         model.p[name] = value
         section, key = name.split(".", 1)
         if section in _KIND_OF and key in _UNIT_FIELDS:
-            getattr(f, key)[f.kind == _KIND_OF[section]] = value
+            getattr(f, _UNIT_FIELDS[key])[f.kind == _KIND_OF[section]] = value
         if name == "sanctions.level":
             model.sanctions = max(model.sanctions, float(value))
 

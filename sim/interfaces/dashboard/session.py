@@ -92,7 +92,7 @@ LEVERS: tuple[tuple[str, tuple[Lever, ...]], ...] = (
     ("Contractor contract", (
         Lever("contractor.cost", "price (MUSD a week)", high=10.0),
         Lever("contractor.concessions", "share paid in mining concessions"),
-        Lever("contractor.revenue_weight", "pull of the mines"),
+        Lever("contractor.pay_per_result", "share of pay tied to results"),
         Lever("contractor.transparent", "transparent, audited contract"),
     )),
 )

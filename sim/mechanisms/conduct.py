@@ -1,0 +1,194 @@
+"""Conduct: each armed unit chooses its restraint and where its effort goes, from its incentives.
+
+The regimes differ in institutions (who is hired, chain of command, contract terms, oversight);
+how units then behave follows from what those institutions make worth doing.  Two choices a
+week, both a logit (quantal response) over perceived payoffs with one temperature, the
+bounded rationality of commanders who weigh payoffs roughly:
+
+* **Restraint** r on the grid 0, 1/4, ..., 1.  Restraint costs the unit tempo, safety and, for
+  a contractor paid per result, pay: ``C`` a week at full restraint.  Its absence risks
+  punishment: an abuse costs ``penalty x q``, where q is the chance the unit expects an abuse
+  to be punished.  U(r) = -C r - penalty q (1 - r).  q is learned: a belief that starts at the
+  chance the rules in force announce (documentation x investigation x punishment x reach, M6)
+  with the weight of ``conduct.prior_weight`` abuses, and moves with the abuses the unit has
+  seen and the punishments that followed, its own and the average of units like it; a state
+  unit operating beside contractor teams also sees theirs ("joint operations"), so impunity
+  next door teaches impunity.  Seen counts fade by ``conduct.memory`` a week.
+* **Effort** over offensive operations, protecting people and guarding mines.  The state and
+  the partner value the mission (1) and protection (their ``protect_mandate``).  A contractor
+  values what its contract pays: results, and, when paid in concessions, the mines it holds.
+  Inside the chain of command it takes the host's orders, so it weighs the host's values
+  instead.
+
+Restraint sets discipline (M2's atrocity risk) and discrimination = skill x (1/2 + r/2): the
+share of force a unit aims at combatants, of what its training allows.  Effort sets where a unit
+deploys (M1) and the share of its force that goes into operations (M2): guarding a mine is not
+fighting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from sim.core.registry import Mechanism, Outcome, Param, Step
+from sim.core.state import CONTRACTOR, PARTNER, STATE
+from sim.mechanisms.m06_oversight import announced_chances
+
+PARAMETERS = (
+    Param("conduct.penalty", 6.0, 0.0, 1000.0, "weeks of restraint",
+          "what a punishment costs a unit, in weeks of full restraint's cost"),
+    Param("conduct.temperature", 0.5, 0.01, 10.0, "payoff",
+          "spread of the logit choice: 0 would be best replies, large values random conduct"),
+    Param("conduct.prior_weight", 5.0, 0.0, 1000.0, "abuses",
+          "weight of the announced rules in a unit's belief, in abuses seen"),
+    Param("conduct.memory", 0.98, 0.0, 1.0, "1/week", "share of what a unit has seen kept a week"),
+    Param("conduct.joint_learning", 1.0, 0.0, 1.0, "weight",
+          "weight a state unit gives to the abuses and punishments of contractor teams it "
+          "operates beside"),
+    Param("state.protect_mandate", 0.8, 0.0, 10.0, "payoff",
+          "value the host's command puts on protecting people, against 1 for offensives"),
+    Param("partner.protect_mandate", 0.8, 0.0, 10.0, "payoff",
+          "value the partner's command puts on protecting people, against 1 for offensives"),
+    Param("contractor.pay_per_result", 0.0, 0.0, 1.0, "share",
+          "share of the contractor's pay tied to results (kills) rather than to time"),
+)
+OUTCOMES = (
+    Outcome("state_restraint", "state restraint", "0-1", share=True),
+    Outcome("contractor_restraint", "contractor restraint", "0-1", share=True),
+    Outcome("contractor_guarding", "contractor effort on mines", "share", share=True),
+)
+
+RESTRAINT_LEVELS = np.linspace(0.0, 1.0, 5)  # the model's assumption: five postures suffice
+# Share of its skill an unrestrained unit still aims at combatants: the model's assumption.
+UNRESTRAINED_AIM = 0.5
+# Value to a contractor of holding its mines, per unit of its price paid in concessions,
+# against 1 for the mission its client asks of it: the model's assumption.
+STAKE_VALUE = 1.0
+OFFENSIVE, PROTECT, GUARD = range(3)
+
+Beliefs = namedtuple("Beliefs", "announced penalty prior_weight temperature")
+
+
+@njit(cache=True)
+def logit_mean(levels, slope, temperature):
+    """Mean of ``levels`` under logit weights exp(slope x level / temperature)."""
+    top = -1e300
+    for j in range(len(levels)):
+        top = max(top, slope * levels[j] / temperature)
+    num = 0.0
+    den = 0.0
+    for j in range(len(levels)):
+        w = math.exp(slope * levels[j] / temperature - top)
+        num += w * levels[j]
+        den += w
+    return num / den
+
+
+@njit(cache=True)
+def choose_conduct(units, beliefs, restraint_cost, values, levels):
+    """Each active unit's restraint and its shares of effort for the week."""
+    t = beliefs.temperature
+    for u in range(len(units.kind)):
+        if not units.active[u]:
+            continue
+        k = units.kind[u]
+        weight = beliefs.prior_weight + units.seen_abuses[u]
+        q = beliefs.announced[k]
+        if weight > 0.0:
+            q = (beliefs.prior_weight * q + units.seen_punished[u]) / weight
+        r = logit_mean(levels, beliefs.penalty * q - restraint_cost[k], t)
+        units.restraint[u] = r
+        units.discipline[u] = r
+        units.discrimination[u] = units.skill[u] * (UNRESTRAINED_AIM + (1.0 - UNRESTRAINED_AIM) * r)
+        top = max(values[k, OFFENSIVE], values[k, PROTECT], values[k, GUARD])
+        w0 = math.exp((values[k, OFFENSIVE] - top) / t)
+        w1 = math.exp((values[k, PROTECT] - top) / t)
+        w2 = math.exp((values[k, GUARD] - top) / t)
+        units.offensive[u] = w0 / (w0 + w1 + w2)
+        units.protect[u] = w1 / (w0 + w1 + w2)
+        units.guard[u] = w2 / (w0 + w1 + w2)
+
+
+@njit(cache=True)
+def learn_from_oversight(units, own_abuses, own_punished, peers, joint, memory):
+    """What each unit has seen of oversight this week, added to what it remembers.
+
+    ``peers[k]`` = (abuses, punished) of the average unit of kind k this week; ``joint[u]`` the
+    weight of the contractor's average in a state unit's view (beside contractor teams)."""
+    for u in range(len(units.kind)):
+        k = units.kind[u]
+        abuses = own_abuses[u] + peers[k, 0]
+        punished = own_punished[u] + peers[k, 1]
+        if k == STATE:
+            abuses += joint[u] * peers[CONTRACTOR, 0]
+            punished += joint[u] * peers[CONTRACTOR, 1]
+        units.seen_abuses[u] = memory * units.seen_abuses[u] + abuses
+        units.seen_punished[u] = memory * units.seen_punished[u] + punished
+
+
+def valuations(p: dict) -> np.ndarray:
+    """Value of offensive operations, protection and guarding mines to each kind of force."""
+    host = np.array([1.0, p["state.protect_mandate"], 0.0])
+    partner = np.array([1.0, p["partner.protect_mandate"], 0.0])
+    own = np.array([1.0 + p["contractor.pay_per_result"], 0.0,
+                    STAKE_VALUE * p["contractor.concessions"]])
+    command = float(p["contractor.in_chain_of_command"])
+    values = np.zeros((3, 3))
+    values[STATE], values[PARTNER] = host, partner
+    values[CONTRACTOR] = command * host + (1.0 - command) * own
+    return values
+
+
+def restraint_costs(p: dict) -> np.ndarray:
+    """A week of full restraint's cost to each kind: 1, and for a contractor paid per result
+    what restraint costs it in results (a contractor in the chain of command is paid as the
+    host's units are)."""
+    per_result = 0.0 if p["contractor.in_chain_of_command"] else p["contractor.pay_per_result"]
+    return np.array([1.0, 1.0 + per_result, 1.0])
+
+
+def choose(model, week) -> None:
+    """Every unit weighs its incentives for the week."""
+    p = model.p
+    beliefs = Beliefs(announced_chances(model), p["conduct.penalty"], p["conduct.prior_weight"],
+                      p["conduct.temperature"])
+    choose_conduct(model.forces.view(), beliefs, restraint_costs(p), valuations(p),
+                   RESTRAINT_LEVELS)
+
+
+def learn(model, week) -> None:
+    """Every unit takes in the week's abuses and what oversight did about them."""
+    f, review = model.forces, week.review
+    peers = np.zeros((3, 2))
+    for k in (STATE, CONTRACTOR, PARTNER):
+        rows = f.active & (f.kind == k)
+        if rows.any():
+            peers[k] = (review.unit_abuses[rows].sum() / rows.sum(),
+                        review.unit_punished[rows].sum() / rows.sum())
+    beside = np.isin(f.cell, f.cell[f.active & (f.kind == CONTRACTOR)])
+    joint = model.p["conduct.joint_learning"] * (beside & (f.kind == STATE))
+    learn_from_oversight(f.view(), review.unit_abuses, review.unit_punished, peers,
+                         joint.astype(np.float64), model.p["conduct.memory"])
+
+
+def record(model, week) -> None:
+    """Mean restraint of state units and contractor teams, and the teams' effort on mines."""
+    f = model.forces
+
+    def mean(column, kind):
+        rows = (f.kind == kind) & f.active
+        return float(column[rows].mean()) if rows.any() else float("nan")
+
+    week.row["state_restraint"] = mean(f.restraint, STATE)
+    week.row["contractor_restraint"] = mean(f.restraint, CONTRACTOR)
+    week.row["contractor_guarding"] = mean(f.guard, CONTRACTOR)
+
+
+MECHANISM = Mechanism("conduct", "conduct chosen from incentives", PARAMETERS, OUTCOMES,
+                      kernels=(choose_conduct, learn_from_oversight), record=record)
+CHOOSE = Step(MECHANISM, "units choose restraint and effort", choose)
+LEARN = Step(MECHANISM, "units learn from oversight", learn)
