@@ -1,4 +1,4 @@
-"""Each mechanism of the brief (M1-M14) does what the brief says, in isolation, on paired seeds.
+"""Each mechanism of the brief (M1-M15) does what the brief says, in isolation, on paired seeds.
 
 Every test changes one lever against a baseline on the same seeds (common random numbers) and
 checks the direction across seeds, not once.
@@ -13,8 +13,9 @@ from conftest import small
 
 from sim.core.model import BlowbackModel
 from sim.core.scenario import from_dict
-from sim.core.state import CONTRACTOR, STATE, Cells, Communities
+from sim.core.state import CONTRACTOR, MILITIA, STATE, Cells, Communities
 from sim.experiments.results import summary
+from sim.mechanisms import m15_militias
 from sim.mechanisms.attitudes import Coefficients, update_attitudes
 from sim.mechanisms.m03_intelligence import intelligence
 from sim.world import geography
@@ -294,6 +295,83 @@ def test_m14_humanitarian_access_and_financial_enforcement():
                     {"levers.financial_enforcement": 1.0})
     assert (hi < lo).all()
 
+
+
+def _mixed_cells(model, n: int) -> np.ndarray:
+    """The ``n`` host cells with the most residents of their second-largest social group."""
+    c = model.communities
+    by_group = np.zeros((model.world.cells, len(geography.GROUPS)))
+    np.add.at(by_group, (c.cell, c.group), c.population)
+    return np.argsort(-np.sort(by_group, axis=1)[:, -2])[:n]
+
+
+def test_m15_militias_form_where_the_state_is_absent_and_grievance_runs_along_group_lines():
+    """Three cells whose farmers remember the armed groups' abuses: one mixed with herders who
+    support the armed groups and left by the state, one just as mixed but held by the state,
+    one left by the state where only farmers live.  Only the first arms a militia."""
+    model = BlowbackModel(small("base"), agents=False)
+    c, cells, w = model.communities, model.cells, model.world
+    absent, held, alone = _mixed_cells(model, 3)
+    farmers, herders = 2, 1
+    for cell, mixed, control, forces in ((absent, True, 0.0, 0.0), (held, True, 1.0, 2000.0),
+                                         (alone, False, 0.0, 0.0)):
+        rows = np.arange(w.cell_start[cell], w.cell_start[cell + 1])
+        c.group[rows] = farmers
+        if mixed:
+            c.group[rows[::2]] = herders
+        c.insurgent_memory[rows] = np.where(c.group[rows] == farmers, 0.05, 0.0)
+        c.support[rows] = np.where(c.group[rows] == herders, 0.8, 0.1)
+        cells.control[cell] = control
+        cells.forces[cell] = forces
+    k = m15_militias.Mobilisation(0.0005, 400.0, 0.02, 1.0, 0.0, 400.0, 0.02)
+    for t in range(52):
+        m15_militias.mobilise_militias(1, t, w.view(), c.view(), cells.view(), model.militias,
+                                       model.militia_memory, model.militia_victims, k)
+    assert model.militias[absent, farmers] > 10.0
+    assert model.militias[absent, herders] == 0.0
+    assert model.militias[held].sum() == 0.0
+    assert model.militias[alone].sum() == 0.0
+
+
+def _with_militias(seed: int, fighters: float, weeks: int = 26, **changes) -> BlowbackModel:
+    """A short run of the base scenario with militias of ``fighters`` planted, at the start, in
+    the majority group of the five most mixed cells."""
+    model = BlowbackModel(small("base", **{"run.seed": seed} | changes), agents=False)
+    c = model.communities
+    for cell in _mixed_cells(model, 5):
+        rows = model.communities.cell == cell
+        majority = np.bincount(c.group[rows], weights=c.population[rows]).argmax()
+        model.militias[cell, majority] = fighters
+    return model.run(weeks)
+
+
+def test_m15_armed_militias_kill_more_than_tolerated_ones():
+    """Arming (militias.arming = 1) adds firepower and recruits and shields them from the
+    state's action; tolerated militias kill fewer, on the same seeds."""
+    def killed(arming, seed):
+        model = _with_militias(seed, 300.0, **{"militias.arming": arming})
+        return float(np.sum(model.records["civilian_deaths_militia"]))
+    tolerated = np.array([killed(0.0, s) for s in SEEDS[:3]])
+    armed = np.array([killed(1.0, s) for s in SEEDS[:3]])
+    assert (tolerated > 0).all() and (armed > 1.5 * tolerated).all()
+
+
+def test_m15_militia_killings_are_counted_and_raise_the_victims_grievance():
+    """What militias kill is counted under their own perpetrator, week by week; the victims'
+    communities end the run more aggrieved and remember more harm by the state's side than on
+    the same seed without militias (none form in either run: only the planted ones act)."""
+    for seed in SEEDS[:3]:
+        armed = _with_militias(seed, 300.0, **{"militias.formation": 0.0})
+        calm = _with_militias(seed, 0.0, **{"militias.formation": 0.0})
+        dead = armed.communities.dead[:, MILITIA]
+        assert np.sum(armed.records["civilian_deaths_militia"]) == pytest.approx(dead.sum())
+        assert calm.communities.dead[:, MILITIA].sum() == 0.0
+        victims = dead > 0
+        assert victims.any()
+        assert (armed.communities.grievance[victims].mean()
+                > calm.communities.grievance[victims].mean())
+        assert (armed.communities.memory[victims].mean()
+                > calm.communities.memory[victims].mean())
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 def test_unchecked_contractor_is_worse_than_accountable_over_ten_years(seed):

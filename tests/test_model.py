@@ -63,7 +63,8 @@ def test_agents_are_views_of_the_arrays():
     assert len(model.agents_by_type[ContractorUnit]) == model.p["contractor.units"]
     assert len(model.agents_by_type[InsurgentBand]) == len(model.bands)
     assert village.group and village.region in ("north", "centre", "south")
-    assert set(village.civilian_deaths) == {"state", "contractor", "partner", "insurgent"}
+    assert set(village.civilian_deaths) == {"state", "contractor", "partner", "insurgent",
+                                            "militia"}
 
 
 def test_datacollector_records_every_series():

@@ -18,6 +18,7 @@ from sim.core.state import (
     DEAD,
     DISPLACED,
     GRIEVANCE,
+    N_PERPETRATORS,
     PERPETRATORS,
     POPULATION,
     SUPPORT,
@@ -93,7 +94,7 @@ def tally_cells(cell_start, communities, out):
             out[k, GRIEVANCE] += p * c.grievance[i]
             out[k, SUPPORT] += p * c.support[i]
             out[k, DISPLACED] += c.displaced[i]
-            for j in range(4):
+            for j in range(N_PERPETRATORS):
                 out[k, DEAD + j] += c.dead_step[i, j]
 
 
@@ -144,6 +145,7 @@ OUTCOMES = (
     _deaths("contractor", "by contractor", frozenset({"table"})),
     _deaths("partner", "by partner"),
     _deaths("insurgent", "by armed groups"),
+    _deaths("militia", "by community militias", frozenset({"table"})),
 )
 MECHANISM = Mechanism("observation", "what the week leaves", (), OUTCOMES,
                       kernels=(aggregate_cells, locate_units, tally_cells), record=record)

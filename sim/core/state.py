@@ -12,8 +12,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-PERPETRATORS: tuple[str, ...] = ("state", "contractor", "partner", "insurgent")
-STATE, CONTRACTOR, PARTNER, INSURGENT = range(4)
+PERPETRATORS: tuple[str, ...] = ("state", "contractor", "partner", "insurgent", "militia")
+STATE, CONTRACTOR, PARTNER, INSURGENT, MILITIA = range(5)
+N_PERPETRATORS = len(PERPETRATORS)
 FORCE_KINDS: tuple[str, ...] = PERPETRATORS[:3]
 FACTIONS: tuple[str, ...] = ("armed group A", "armed group B")
 
@@ -65,8 +66,8 @@ class Communities(ArrayTable):
     population: np.ndarray  # residents alive and at home
     initial_population: np.ndarray
     displaced: np.ndarray  # residents currently displaced
-    dead: np.ndarray  # (n, 4) civilian deaths by perpetrator, cumulative
-    dead_step: np.ndarray  # (n, 4) civilian deaths by perpetrator, this step
+    dead: np.ndarray  # (n, N_PERPETRATORS) civilian deaths by perpetrator, cumulative
+    dead_step: np.ndarray  # (n, N_PERPETRATORS) civilian deaths by perpetrator, this step
     cooperation: np.ndarray  # with the state, 0-1
     support: np.ndarray  # for the armed groups, 0-1
     grievance: np.ndarray  # 0-1
@@ -81,8 +82,8 @@ class Communities(ArrayTable):
         return cls(
             cell=cell, group=group, population=population.copy(),
             initial_population=population.copy(), displaced=_zeros(n),
-            dead=_zeros(n, np.float64, 4),
-            dead_step=_zeros(n, np.float64, 4), cooperation=np.full(n, cooperation),
+            dead=_zeros(n, np.float64, N_PERPETRATORS),
+            dead_step=_zeros(n, np.float64, N_PERPETRATORS), cooperation=np.full(n, cooperation),
             support=np.full(n, 0.5 * grievance), grievance=np.full(n, grievance),
             memory=_zeros(n), insurgent_memory=_zeros(n), fear=_zeros(n),
         )

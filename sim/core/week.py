@@ -29,6 +29,7 @@ from sim.mechanisms import (
     m12_displacement,
     m13_engagement_levers,
     m14_regional_levers,
+    m15_militias,
     territorial_control,
 )
 from sim.world import deployment, events, geography
@@ -55,6 +56,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
     m12_displacement.MECHANISM,
     m13_engagement_levers.MECHANISM,
     m14_regional_levers.MECHANISM,
+    m15_militias.MECHANISM,
     territorial_control.MECHANISM,
 )
 
@@ -70,6 +72,11 @@ WEEK: tuple[Step, ...] = (
     m02_attrition.OPERATIONS,
     armed_violence.ATTACKS,
     m02_attrition.LOSSES,
+    # Militias act on where the state is this week (units located) and what communities
+    # remembered last week, and kill before the news spreads, so that M4 carries their
+    # killings to the victims' group in the same week as everyone else's.
+    m15_militias.MOBILISATION,
+    m15_militias.RAIDS,
     m04_harm_and_news.NEWS,
     attitudes.ATTITUDES,
     observation.AGGREGATE,

@@ -15,7 +15,8 @@ from collections import namedtuple
 from numba import njit, prange
 
 from sim.core.registry import Mechanism, Param, Step
-from sim.mechanisms.m04_harm_and_news import cooperation_target, heard
+from sim.core.state import INSURGENT
+from sim.mechanisms.m04_harm_and_news import cooperation_target, heard, state_side_deaths
 from sim.mechanisms.m05_recruitment import fear_after, support_target
 from sim.mechanisms.m08_legitimacy import grievance_target
 
@@ -46,14 +47,15 @@ def update_attitudes(communities, cell_control, news_state, news_insurgent, legi
     d = c.dead_step
     for i in prange(len(c.cell)):
         pop = c.population[i]
-        at_risk = pop + d[i, 0] + d[i, 1] + d[i, 2] + d[i, 3]
+        state_side = state_side_deaths(d, i)
+        at_risk = pop + state_side + d[i, INSURGENT]
         if at_risk <= 0.0:
             continue
         cell = c.cell[i]
         g = c.group[i]
-        heard_state = heard(k.harm_sensitivity, (d[i, 0] + d[i, 1] + d[i, 2]) / at_risk, k.news,
+        heard_state = heard(k.harm_sensitivity, state_side / at_risk, k.news,
                             news_state[cell, g])
-        heard_ins = heard(k.harm_sensitivity, d[i, 3] / at_risk, k.news,
+        heard_ins = heard(k.harm_sensitivity, d[i, INSURGENT] / at_risk, k.news,
                           news_insurgent[cell, g])
         memory[i] = memory[i] * (1.0 - k.memory_decay) + heard_state
         insurgent_memory[i] = insurgent_memory[i] * (1.0 - k.memory_decay) + heard_ins

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core.registry import Mechanism, Outcome, Param, Step
-from sim.core.state import COOPERATION
+from sim.core.state import CONTRACTOR, COOPERATION, INSURGENT, MILITIA, PARTNER, STATE
 from sim.world import geography
 
 PARAMETERS = (
@@ -45,6 +45,15 @@ def heard(harm_sensitivity, own, news_weight, news):
 
 
 @njit(cache=True, inline="always")
+def state_side_deaths(dead_step, i):
+    """Community ``i``'s deaths of the week that its people hold against the state's side: by
+    the state's forces, its contractor and partners, and by the community militias (M15) that
+    the state tolerates or arms, whose victims hold it responsible for them."""
+    return (dead_step[i, STATE] + dead_step[i, CONTRACTOR] + dead_step[i, PARTNER]
+            + dead_step[i, MILITIA])
+
+
+@njit(cache=True, inline="always")
 def cooperation_target(legitimacy, services, control, state_harm, insurgent_harm, gone):
     """Where cooperation with the state heads: up with legitimacy, services and protection and
     with harm by the armed groups; down with memories of state-side harm and displacement."""
@@ -60,8 +69,8 @@ def spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
 
     Each community hears of the deaths its own social group suffered in its cell and the eight
     around it, and, weighted by ``ties``, anywhere in the country.  ``out_state`` counts deaths
-    caused by state-side forces (state, contractor, partner), ``out_insurgent`` those caused by
-    armed groups.
+    caused by the state's side (state, contractor, partner, and the militias it tolerates or
+    arms: :func:`state_side_deaths`), ``out_insurgent`` those caused by armed groups.
     """
     width, height = world.width, world.height
     n_cells = width * height
@@ -75,10 +84,10 @@ def spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
     for c in prange(n_cells):
         for i in range(world.cell_start[c], world.cell_start[c + 1]):
             g = communities.group[i]
-            state_side = dead_step[i, 0] + dead_step[i, 1] + dead_step[i, 2]
-            local_pop[c, g] += communities.population[i] + state_side + dead_step[i, 3]
+            state_side = state_side_deaths(dead_step, i)
+            local_pop[c, g] += communities.population[i] + state_side + dead_step[i, INSURGENT]
             local_state[c, g] += state_side
-            local_ins[c, g] += dead_step[i, 3]
+            local_ins[c, g] += dead_step[i, INSURGENT]
     for c in range(n_cells):
         for g in range(n_groups):
             group_pop[g] += local_pop[c, g]

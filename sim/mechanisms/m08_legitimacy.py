@@ -7,14 +7,14 @@ from __future__ import annotations
 from numba import njit
 
 from sim.core.registry import Mechanism, Outcome, Param, Step
-from sim.core.state import DEAD, GRIEVANCE, INSURGENT, POPULATION
+from sim.core.state import DEAD, GRIEVANCE, INSURGENT, MILITIA, POPULATION
 
 PARAMETERS = (
     Param("government.legitimacy", 0.5, 0.0, 1.0, "0-1", "initial legitimacy L"),
     Param("government.legitimacy_speed", 0.01, 0.0, 1.0, "1/week",
           "speed at which legitimacy moves towards its target"),
     Param("government.protection_weight", 0.3, 0.0, 1.0, "0-1",
-          "weight of unprotected harm (insurgent violence) on legitimacy"),
+          "weight of unprotected harm (armed-group and militia violence) on legitimacy"),
     Param("oversight.impunity_cost", 0.0005, 0.0, 1.0, "per abuse",
           "legitimacy lost per documented but unpunished abuse"),
     Param("oversight.justice_gain", 0.001, 0.0, 1.0, "per abuse",
@@ -63,8 +63,8 @@ def update_legitimacy(legitimacy: float, p: dict, review, insurgent_deaths: floa
     """One week of legitimacy.
 
     Each documented but unpunished abuse by host-side forces costs legitimacy (impunity), each
-    punished one restores some (justice); civilians killed by armed groups that the state failed
-    to protect cost it too, per million people.
+    punished one restores some (justice); civilians killed by armed groups or militias that the
+    state failed to protect cost it too, per million people.
     """
     impunity = review.unpunished[0] + review.unpunished[1]
     justice = review.punished[0] + review.punished[1]
@@ -83,8 +83,9 @@ def setup(model) -> None:
 
 
 def update(model, week) -> None:
-    """Legitimacy after the week's oversight and the killings the state failed to prevent."""
-    deaths = float(week.totals[DEAD + INSURGENT])
+    """Legitimacy after the week's oversight and the killings the state failed to prevent: by
+    the armed groups and by the community militias (M15)."""
+    deaths = float(week.totals[DEAD + INSURGENT] + week.totals[DEAD + MILITIA])
     model.legitimacy = update_legitimacy(model.legitimacy, model.p, week.review, deaths,
                                          float(week.totals[POPULATION]), model.un_present,
                                          model.budget > 0)

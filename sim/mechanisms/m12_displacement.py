@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core.registry import Mechanism, Outcome, Param, Step
-from sim.core.state import DISPLACED
+from sim.core.state import DISPLACED, N_PERPETRATORS
 
 PARAMETERS = (
     Param("community.displacement", 80.0, 0.0, 1e5, "per death-share",
@@ -40,7 +40,9 @@ def displace(communities, cell_control, rates, out_fled):
     # threads; the caller adds ``out_fled`` up in a fixed order.
     for i in prange(len(c.cell)):
         pop = population[i]
-        deaths = d[i, 0] + d[i, 1] + d[i, 2] + d[i, 3]
+        deaths = 0.0
+        for j in range(N_PERPETRATORS):
+            deaths += d[i, j]
         cell = c.cell[i]
         violence = deaths / (pop + deaths) if pop + deaths > 0.0 else 0.0
         share = min(MOST_FLEEING,
