@@ -62,21 +62,24 @@ def test_seen_punishments_move_belief_and_restraint():
     forces = _units([STATE, STATE])
     own_abuses = np.array([4.0, 4.0])
     own_punished = np.array([4.0, 0.0])
-    learn_from_oversight(forces.view(), own_abuses, own_punished, np.zeros((3, 2)),
-                         np.zeros(2), 0.98)
+    learn_from_oversight(forces.view(), own_abuses, own_punished, np.zeros((3, 2)), 1.0, 8,
+                         0.98)
     _choose(forces, [0.1, 0.0, 0.0])
     assert forces.restraint[0] > forces.restraint[1] + 0.2
 
 
 def test_joint_operations_teach_state_units_the_contractors_impunity():
-    """A state unit beside contractor teams that abuse unpunished sees their impunity too."""
-    forces = _units([STATE, STATE])
+    """A state unit with contractor teams that abuse unpunished in its area of operations sees
+    their impunity too; one beyond its reach does not."""
+    forces = Forces.empty()
+    forces.add(STATE, np.array([0, 40]), 100.0, 1.0, 0.8, 2)  # cells (0, 0) and (0, 5)
+    forces.add(CONTRACTOR, np.array([2]), 100.0, 1.0, 0.8, 12)  # cell (2, 0), on a width of 8
     peers = np.zeros((3, 2))
     peers[STATE] = (1.0, 0.5)
     peers[CONTRACTOR] = (5.0, 0.0)
-    learn_from_oversight(forces.view(), np.zeros(2), np.zeros(2), peers, np.array([1.0, 0.0]),
-                         0.98)
+    learn_from_oversight(forces.view(), np.zeros(3), np.zeros(3), peers, 1.0, 8, 0.98)
     _choose(forces, [0.2, 0.0, 0.0])
+    assert forces.seen_abuses[0] > forces.seen_abuses[1]
     assert forces.restraint[0] < forces.restraint[1]
 
 
@@ -121,6 +124,13 @@ def test_the_same_contractor_behaves_better_under_accountable_institutions():
 
 
 def test_state_restraint_erodes_beside_an_unpunished_contractor():
+    """State units are well overseen, the contractor is beyond the reach of justice: what state
+    units see of the teams in their area lowers their restraint.  (Where the state's own abuses
+    go unpunished too, as in the unchecked regime's file, its units are already at the least
+    restraint they choose, and the teams' example adds little.)"""
+    setting = {"oversight.investigation": 0.6, "oversight.punishment": 0.6,
+               "contractor.oversight_reach": 0.0}
     alone, joint = _paired("contractor_unchecked", _mean("restraint", STATE),
-                           {"conduct.joint_learning": 0.0}, {"conduct.joint_learning": 1.0})
-    assert (joint < alone).all()
+                           setting | {"conduct.joint_learning": 0.0},
+                           setting | {"conduct.joint_learning": 1.0})
+    assert (joint < alone - 0.01).all()

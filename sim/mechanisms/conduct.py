@@ -12,8 +12,9 @@ bounded rationality of commanders who weigh payoffs roughly:
   chance the rules in force announce (documentation x investigation x punishment x reach, M6)
   with the weight of ``conduct.prior_weight`` abuses, and moves with the abuses the unit has
   seen and the punishments that followed, its own and the average of units like it; a state
-  unit operating beside contractor teams also sees theirs ("joint operations"), so impunity
-  next door teaches impunity.  Seen counts fade by ``conduct.memory`` a week.
+  unit with contractor teams in its area of operations (within its reach) also sees theirs
+  ("joint operations"), so impunity next door teaches impunity.  Seen counts fade by
+  ``conduct.memory`` a week.
 * **Effort** over offensive operations, protecting people and guarding mines.  The state and
   the partner value the mission (1) and protection (their ``protect_mandate``).  A contractor
   values what its contract pays: results, and, when paid in concessions, the mines it holds.
@@ -47,8 +48,8 @@ PARAMETERS = (
           "weight of the announced rules in a unit's belief, in abuses seen"),
     Param("conduct.memory", 0.98, 0.0, 1.0, "1/week", "share of what a unit has seen kept a week"),
     Param("conduct.joint_learning", 1.0, 0.0, 1.0, "weight",
-          "weight a state unit gives to the abuses and punishments of contractor teams it "
-          "operates beside"),
+          "weight a state unit gives to the abuses and punishments of contractor teams in its "
+          "area of operations (within its reach)"),
     Param("state.protect_mandate", 0.8, 0.0, 10.0, "payoff",
           "value the host's command puts on protecting people, against 1 for offensives"),
     Param("partner.protect_mandate", 0.8, 0.0, 10.0, "payoff",
@@ -114,18 +115,33 @@ def choose_conduct(units, beliefs, restraint_cost, values, levels):
 
 
 @njit(cache=True)
-def learn_from_oversight(units, own_abuses, own_punished, peers, joint, memory):
+def beside_contractor(units, u, width):
+    """Whether an active contractor team is within state unit ``u``'s reach (its area of
+    operations), on a map ``width`` cells wide."""
+    x, y = units.cell[u] % width, units.cell[u] // width
+    for v in range(len(units.kind)):
+        if units.kind[v] == CONTRACTOR and units.active[v]:
+            dx = abs(units.cell[v] % width - x)
+            dy = abs(units.cell[v] // width - y)
+            if max(dx, dy) <= units.reach[u]:
+                return True
+    return False
+
+
+@njit(cache=True)
+def learn_from_oversight(units, own_abuses, own_punished, peers, joint, width, memory):
     """What each unit has seen of oversight this week, added to what it remembers.
 
-    ``peers[k]`` = (abuses, punished) of the average unit of kind k this week; ``joint[u]`` the
-    weight of the contractor's average in a state unit's view (beside contractor teams)."""
+    ``peers[k]`` = (abuses, punished) of the average unit of kind k this week; a state unit
+    with contractor teams in its area of operations also sees their average, with weight
+    ``joint``."""
     for u in range(len(units.kind)):
         k = units.kind[u]
         abuses = own_abuses[u] + peers[k, 0]
         punished = own_punished[u] + peers[k, 1]
-        if k == STATE:
-            abuses += joint[u] * peers[CONTRACTOR, 0]
-            punished += joint[u] * peers[CONTRACTOR, 1]
+        if k == STATE and joint > 0.0 and beside_contractor(units, u, width):
+            abuses += joint * peers[CONTRACTOR, 0]
+            punished += joint * peers[CONTRACTOR, 1]
         units.seen_abuses[u] = memory * units.seen_abuses[u] + abuses
         units.seen_punished[u] = memory * units.seen_punished[u] + punished
 
@@ -169,10 +185,9 @@ def learn(model, week) -> None:
         if rows.any():
             peers[k] = (review.unit_abuses[rows].sum() / rows.sum(),
                         review.unit_punished[rows].sum() / rows.sum())
-    beside = np.isin(f.cell, f.cell[f.active & (f.kind == CONTRACTOR)])
-    joint = model.p["conduct.joint_learning"] * (beside & (f.kind == STATE))
     learn_from_oversight(f.view(), review.unit_abuses, review.unit_punished, peers,
-                         joint.astype(np.float64), model.p["conduct.memory"])
+                         model.p["conduct.joint_learning"], model.world.width,
+                         model.p["conduct.memory"])
 
 
 def record(model, week) -> None:
