@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.core.registry import KINDS, RUN_KIND, Param, check_kind
+from sim.core.registry import RUN_KIND, Param, check_kind
 from sim.core.week import MECHANISMS
 
 RUN: tuple[Param, ...] = (
@@ -31,9 +31,10 @@ _ORDER: tuple[str, ...] = ("run", "map", "state", "contractor", "engagement", "i
 def _gather() -> tuple[Param, ...]:
     declared = RUN + tuple(p for m in MECHANISMS for p in m.parameters)
     seen: dict[str, str] = {}
+    # A mechanism checked the kinds of its parameters when it was declared; run.* have their own.
+    for p in RUN:
+        check_kind(p, (RUN_KIND,))
     for p in declared:
-        # A mechanism's own parameters were checked when it was declared; run.* are of their own.
-        check_kind(p, (RUN_KIND,) if p in RUN else KINDS)
         if p.name in seen:
             raise ValueError(f"parameter {p.name} is declared by both {seen[p.name]} and "
                              f"{p.mechanism}")
