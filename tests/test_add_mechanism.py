@@ -23,7 +23,8 @@ TOY = '''
 from sim.core.registry import TOTAL, Mechanism, Outcome, Param, Step
 
 PARAMETERS = (
-    Param("rumours.spread", 0.5, 0.0, 1.0, "share", "share of each death that becomes a rumour"),
+    Param("rumours.spread", 0.5, 0.0, 1.0, "share", "share of each death that becomes a rumour",
+          kind="behaviour"),
 )
 
 

@@ -186,3 +186,151 @@ def test_output_folder_with_foreign_files_is_not_touched(tmp_path):
 def test_bad_flag_values_exit_2():
     done = blowback("run", "scenarios/base.toml", "--steps", "0")
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_scenario_diff_prints_differing_keys_with_kinds_in_registry_order():
+    from sim.core.parameters import PARAMETERS
+
+    a, b = ROOT / "scenarios" / "partner_led.toml", ROOT / "scenarios" / "pressure.toml"
+    done = blowback("scenario", str(a), "--diff", str(b))
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()]
+    assert ["contractor.present", "institution", "false", "true"] in rows
+    assert ["oversight.punishment", "institution", "0.6", "0.4"] in rows
+    assert ["sanctions.propensity", "institution", "0.0", "0.3"] in rows
+    order = [p.name for p in PARAMETERS]
+    names = [row[0] for row in rows]
+    assert names == sorted(names, key=order.index)
+    assert "oversight.independent" not in names  # 0.3 in both
+
+
+def test_scenario_diff_of_a_file_with_itself_prints_nothing():
+    path = str(ROOT / "scenarios" / "engagement.toml")
+    done = blowback("scenario", path, "--diff", path)
+    assert done.returncode == 0 and done.stdout == ""
+
+
+def test_scenario_json_prints_the_resolved_parameters():
+    from sim.core.parameters import PARAMETERS
+
+    done = blowback("scenario", str(ROOT / "scenarios" / "contractor_unchecked.toml"), "--json")
+    assert done.returncode == 0, done.stderr
+    params = json.loads(done.stdout)
+    assert list(params) == [p.name for p in PARAMETERS]
+    assert params["contractor.present"] is True and params["run.start_date"] == "2022-01-03"
+    assert params["oversight.punishment"] == 0.2
+
+
+def test_scenario_explain_json_is_the_registry_with_kinds():
+    from sim.core.parameters import PARAMETERS
+
+    done = blowback("scenario", "--explain", "--json")
+    assert done.returncode == 0, done.stderr
+    records = json.loads(done.stdout)
+    assert [r["name"] for r in records] == [p.name for p in PARAMETERS]
+    keys = {"name", "default", "kind", "mechanism", "low", "high", "unit", "meaning"}
+    assert all(keys <= set(r) for r in records)
+    by_name = {r["name"]: r for r in records}
+    assert by_name["oversight.punishment"].items() >= {
+        "kind": "institution", "mechanism": "M06", "low": 0.0, "high": 1.0,
+        "default": 0.4}.items()
+    assert by_name["insurgents.recruitment"]["kind"] == "behaviour"
+    assert by_name["map.population"]["kind"] == "world"
+    assert by_name["run.seed"]["kind"] == "run"
+
+
+def test_scenario_explain_shows_each_kind():
+    done = blowback("scenario", "--explain")
+    line = next(x for x in done.stdout.splitlines() if x.split()[:1] == ["oversight.deterrence"])
+    assert "behaviour" in line.split()
+
+
+def test_run_set_changes_parameters_like_a_file(tmp_path):
+    out = tmp_path / "out"
+    done = blowback("run", str(_small_scenario(tmp_path)), "--steps", "3", "--out", str(out),
+                    "--set", "oversight.punishment=0.8", "--set", "contractor.transparent=true",
+                    "--set", 'run.start_date="2014-01-06"')
+    assert done.returncode == 0, done.stderr
+    prov = json.loads((out / "summary.json").read_text())["provenance"]
+    assert prov["parameters"]["oversight.punishment"] == 0.8
+    assert prov["parameters"]["contractor.transparent"] is True
+    assert prov["parameters"]["run.start_date"] == "2014-01-06"
+    assert prov["parameters"]["run.steps"] == 3
+
+
+BAD_SETS = {
+    "unknown_key": ("oversight.punishmnt=0.5", "oversight.punishmnt", "oversight.punishment"),
+    "wrong_type": ("state.units=\"many\"", "state.units", "an integer in [0, 10000]"),
+    "out_of_range": ("oversight.punishment=1.5", "oversight.punishment", "a number in [0, 1]"),
+    "not_toml": ("contractor.transparent=yes", "contractor.transparent", "true or false"),
+    "no_equals": ("oversight.punishment", "KEY=VALUE", "allowed"),
+    "unquoted_date_text": ("run.start_date=soon", "run.start_date", "a date YYYY-MM-DD"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SETS))
+def test_bad_set_is_one_line_exit_2_and_no_output(tmp_path, case):
+    setting, key, allowed = BAD_SETS[case]
+    out = tmp_path / "out"
+    done = blowback("run", str(_small_scenario(tmp_path)), "--out", str(out), "--set", setting)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--set" in lines[0] and key in lines[0] and allowed in lines[0]
+    assert not out.exists()
+
+
+class _SeenError(Exception):
+    """Raised by a stand-in for the comparison once it has seen its scenarios."""
+
+
+def test_compare_set_applies_to_every_scenario(tmp_path, monkeypatch):
+    import sim.experiments.compare as comparison
+    from sim.interfaces.cli import main
+
+    seen = []
+
+    def stand_in(scenarios, *args, **kwargs):
+        seen.extend(scenarios)
+        raise _SeenError
+
+    monkeypatch.setattr(comparison, "compare", stand_in)
+    files = [str(ROOT / "scenarios" / f"{name}.toml") for name in ("partner_led", "pressure")]
+    with pytest.raises(_SeenError):
+        main(["compare", *files, "--out", str(tmp_path / "cmp"), "--steps", "7",
+              "--set", "levers.services=0.9", "--set", "oversight.punishment=0.1"])
+    assert [s.name for s in seen] == ["Partner-led", "Pressure"]
+    for s in seen:
+        assert s.params["levers.services"] == 0.9 and s.params["oversight.punishment"] == 0.1
+        assert s.params["run.steps"] == 7
+
+
+def test_compare_bad_set_writes_nothing(tmp_path):
+    out = tmp_path / "cmp"
+    done = blowback("compare", str(ROOT / "scenarios" / "partner_led.toml"), "--out", str(out),
+                    "--set", "levers.services=2")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("blowback: error: --set: levers.services: 2")
+    assert not out.exists()
+
+
+def test_dashboard_set_is_checked_before_serving_and_reaches_the_page(monkeypatch):
+    from sim.interfaces.cli import main
+    from sim.interfaces.dashboard import server
+
+    served = []
+    monkeypatch.setattr(server, "check_port", lambda host, port: None)
+    monkeypatch.setattr(server, "serve", lambda *args: served.append(args))
+    path = str(ROOT / "scenarios" / "pressure.toml")
+    assert main(["dashboard", path, "--set", "levers.justice=1.5"]) == 2
+    assert served == []
+    assert main(["dashboard", path, "--set", "levers.justice=0.7"]) == 0
+    assert served == [(path, "127.0.0.1", 8765, None, ["levers.justice=0.7"])]
+
+    from sim.interfaces.dashboard.app import served_scenario
+
+    for name, value in zip((server.SCENARIO_ENV, server.SETTINGS_ENV),
+                           (path, '["levers.justice=0.7"]'), strict=True):
+        monkeypatch.setenv(name, value)
+    scenario = served_scenario()
+    assert scenario.name == "Pressure" and scenario.params["levers.justice"] == 0.7

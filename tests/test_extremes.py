@@ -70,17 +70,17 @@ def test_one_person_and_two_billion_people(population):
 def test_every_parameter_at_the_same_end_of_its_range(end, flags):
     """All at once: 10,000 units of every force against 10,000 bands at full lethality, or
     nothing at all; every actor present or none."""
-    values = {p.name: getattr(p, end) for p in BEHAVIOUR if p.kind in (int, float)}
-    values |= {p.name: flags for p in BEHAVIOUR if p.kind is bool}
+    values = {p.name: getattr(p, end) for p in BEHAVIOUR if p.type in (int, float)}
+    values |= {p.name: flags for p in BEHAVIOUR if p.type is bool}
     _run(**{**SMALL, "run.steps": 6}, **values)
 
 
 def _ends() -> list[tuple[str, object]]:
     cases = []
     for p in PARAMETERS:
-        if p.kind is bool:
+        if p.type is bool:
             cases.append((p.name, not p.default))
-        elif p.kind in (int, float):
+        elif p.type in (int, float):
             cases += [(p.name, p.low), (p.name, p.high)]
     return cases
 

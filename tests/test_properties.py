@@ -49,9 +49,9 @@ START = datetime.date.fromisoformat(default_scenario().params["run.start_date"])
 
 
 def _value(p) -> st.SearchStrategy:
-    if p.kind is bool:
+    if p.type is bool:
         return st.booleans()
-    if p.kind is int:
+    if p.type is int:
         high = min(p.high, COUNT_CAP) if p.high >= 1000 else p.high
         return st.integers(p.low, high)
     # The ends of a range are where arithmetic breaks, so they are drawn often.

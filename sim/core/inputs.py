@@ -141,15 +141,15 @@ def check_param(file: str, where: str, name: str, value: Any) -> Any:
 def check_value(file: str, where: str, param: Param, value: Any) -> Any:
     """``value`` checked against ``param``'s type and range: an integer stays an integer, a
     number becomes a float, a date becomes ``YYYY-MM-DD``."""
-    if param.kind is bool:
+    if param.type is bool:
         return expect(file, where, value, bool, param.allowed())
-    if param.kind is str:
+    if param.type is str:
         if param.unit == "date":
             return _iso_date(file, where, value, param.allowed())
         return expect(file, where, value, str, param.allowed())
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ScenarioError(file, where, f"{kind_of(value)}; allowed: {param.allowed()}")
-    if param.kind is int:
+    if param.type is int:
         if not isinstance(value, numbers.Integral):
             raise ScenarioError(
                 file, where, f"{show(value)} is not an integer; allowed: {param.allowed()}"
@@ -162,6 +162,30 @@ def check_value(file: str, where: str, param: Param, value: Any) -> Any:
         problem = f"{show(value)} is out of range; allowed: {param.allowed()}"
         raise ScenarioError(file, where, problem)
     return value
+
+
+def parse_setting(source: str, text: str) -> tuple[str, Any]:
+    """A command line's ``KEY=VALUE`` (``source`` names the option, ``--set``) as the name of a
+    registry parameter and its value, the VALUE read as TOML (``0.8``, ``true``,
+    ``"2014-01-06"``) and checked exactly like a value in a file."""
+    key, equals, written = text.partition("=")
+    key = key.strip()
+    if not equals or not key:
+        raise ScenarioError(source, None, f"{show(text)} is not KEY=VALUE; allowed: a "
+                            "parameter's name, =, and a TOML value (oversight.punishment=0.8)")
+    param = BY_NAME.get(key)
+    if param is None:
+        raise ScenarioError(source, key, unknown("unknown key", key, BY_NAME))
+    try:
+        parsed = tomllib.loads(f"value = {written}")
+    except (tomllib.TOMLDecodeError, RecursionError):
+        parsed = {}
+    # More than the one key: the VALUE held a newline and more TOML after it.
+    if list(parsed) != ["value"]:
+        hint = " (a string goes in quotes)" if param.type is str else ""
+        raise ScenarioError(source, key, f"{show(written.strip())} is not a TOML value{hint}; "
+                            f"allowed: {param.allowed()}")
+    return key, check_value(source, key, param, parsed["value"])
 
 
 def integer(file: str, where: str, value: Any, low: int, high: int) -> int:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.core.registry import Param
+from sim.core.registry import RUN_KIND, Param, check_kind
 from sim.core.week import MECHANISMS
 
 RUN: tuple[Param, ...] = (
     Param("run.start_date", "2013-01-07", None, None, "date",
-          "calendar date of step 0 (a Monday)", "run"),
-    Param("run.steps", 520, 1, 5200, "weeks", "length of the run; 520 weeks is ten years", "run"),
-    Param("run.seed", 1, 0, 2**62, "-", "root seed: every random draw is keyed by it", "run"),
+          "calendar date of step 0 (a Monday)", "run", kind=RUN_KIND),
+    Param("run.steps", 520, 1, 5200, "weeks", "length of the run; 520 weeks is ten years", "run",
+          kind=RUN_KIND),
+    Param("run.seed", 1, 0, 2**62, "-", "root seed: every random draw is keyed by it", "run",
+          kind=RUN_KIND),
 )
 # The order in which --explain lists the sections; a section of a new mechanism comes after.
 _ORDER: tuple[str, ...] = ("run", "map", "state", "contractor", "engagement", "insurgents",
@@ -29,6 +31,9 @@ _ORDER: tuple[str, ...] = ("run", "map", "state", "contractor", "engagement", "i
 def _gather() -> tuple[Param, ...]:
     declared = RUN + tuple(p for m in MECHANISMS for p in m.parameters)
     seen: dict[str, str] = {}
+    # A mechanism checked the kinds of its parameters when it was declared; run.* have their own.
+    for p in RUN:
+        check_kind(p, (RUN_KIND,))
     for p in declared:
         if p.name in seen:
             raise ValueError(f"parameter {p.name} is declared by both {seen[p.name]} and "

@@ -10,14 +10,29 @@ invents a parameter or an outcome: the registries of :mod:`sim.core.parameters` 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+# What a parameter describes.  ``world``: the map and the population (and the conflict's
+# starting state).  ``behaviour``: how actors respond (sensitivities, rates, decision rules,
+# the effects of oversight).  ``institution``: what a government or a partner chooses (who is
+# hired, chain of command, contract terms and price, the oversight the regime sets, levers,
+# presence and size of forces, sanctions policy).  Regimes differ only in institutions.
+WORLD, BEHAVIOUR, INSTITUTION = "world", "behaviour", "institution"
+KINDS: tuple[str, ...] = (WORLD, BEHAVIOUR, INSTITUTION)
+# The run's own parameters (dates, length, seed) are of their own kind.
+RUN_KIND = "run"
 
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter: a default, a type, an allowed range and what it means."""
+    """One parameter: a default, a type, an allowed range, what it means and its kind.
+
+    ``kind`` is one of :data:`KINDS` (``run`` for the run's own); a mechanism refuses any
+    other when it is declared.
+    """
 
     name: str
     default: Any
@@ -26,20 +41,30 @@ class Param:
     unit: str
     meaning: str
     mechanism: str = ""
+    kind: str = field(default="", kw_only=True)
 
     @property
-    def kind(self) -> type:
+    def type(self) -> type:
         """The Python type a value must have (int, float, bool or str)."""
         return type(self.default)
 
     def allowed(self) -> str:
         """Describe the allowed values in words, for error messages and --explain."""
-        if self.kind is bool:
+        if self.type is bool:
             return "true or false"
-        if self.kind is str:
+        if self.type is str:
             return "a date YYYY-MM-DD" if self.unit == "date" else "a string"
-        kind = "an integer" if self.kind is int else "a number"
+        kind = "an integer" if self.type is int else "a number"
         return f"{kind} in [{_fmt(self.low)}, {_fmt(self.high)}]"
+
+
+def check_kind(param: Param, allowed: tuple[str, ...] = KINDS) -> Param:
+    """``param`` if its kind is one of ``allowed``, else a ValueError naming it."""
+    if param.kind not in allowed:
+        declared = f" (declared by {param.mechanism})" if param.mechanism else ""
+        raise ValueError(f"parameter {param.name}{declared}: kind {param.kind!r}; allowed: "
+                         + ", ".join(allowed))
+    return param
 
 
 def _fmt(x: float | None) -> str:
@@ -110,8 +135,7 @@ class Mechanism:
     def __post_init__(self) -> None:
         # Declared once with the mechanism, so each parameter and outcome carries its id.
         object.__setattr__(self, "parameters", tuple(
-            Param(p.name, p.default, p.low, p.high, p.unit, p.meaning, self.id)
-            for p in self.parameters))
+            check_kind(dataclasses.replace(p, mechanism=self.id)) for p in self.parameters))
         object.__setattr__(self, "outcomes", tuple(
             Outcome(**{**o.__dict__, "mechanism": self.id}) for o in self.outcomes))
 

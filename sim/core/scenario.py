@@ -21,7 +21,7 @@ import dataclasses
 import datetime
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from sim.core.inputs import (
     usable_path,
 )
 from sim.core.parameters import BY_NAME, PARAMETERS, SECTIONS, defaults
+from sim.core.registry import Param
 from sim.core.schedule import (
     EVENT_MEANINGS,
     EVENT_TYPES,
@@ -83,11 +84,16 @@ class Scenario:
         Keys are dotted names passed as ``**{"run.seed": 3}``, or ``run__seed=3``.  Changing
         ``run.start_date`` or ``run.steps`` can push an event outside the run: that raises.
         """
+        return self.with_values(overrides)
+
+    def with_values(self, values: Mapping[str, Any], source: str = _OVERRIDES) -> Scenario:
+        """:meth:`with_overrides` with the values as a mapping, and ``source`` naming where
+        they come from in error messages (``--set``)."""
         raw = copy.deepcopy(self.raw)
         params = dict(self.params)
-        for key, value in overrides.items():
+        for key, value in values.items():
             name = key if "." in key else key.replace("__", ".", 1)
-            params[name] = check_param(_OVERRIDES, name, name, value)
+            params[name] = check_param(source, name, name, value)
             section, short = name.split(".", 1)
             raw.setdefault(section, {})[short] = params[name]
         placed = [
@@ -96,10 +102,16 @@ class Scenario:
         return dataclasses.replace(
             self,
             params=params,
-            events=place_events(params, placed, _OVERRIDES),
+            events=place_events(params, placed, source),
             content_hash=content_hash(raw),
             raw=raw,
         )
+
+    def differences(self, other: Scenario) -> list[tuple[Param, Any, Any]]:
+        """The parameters whose resolved values differ, in registry order, each with this
+        scenario's value and ``other``'s."""
+        return [(p, self.params[p.name], other.params[p.name]) for p in PARAMETERS
+                if self.params[p.name] != other.params[p.name]]
 
 
 @dataclass
@@ -153,11 +165,11 @@ def unique_names(scenarios: Sequence[Scenario]) -> list[str]:
 
 
 def explain() -> str:
-    """Every parameter (name, default, allowed values, unit, mechanism, meaning) by section,
-    then the event types and their fields."""
-    head = ("name", "default", "allowed", "unit", "mechanism")
+    """Every parameter (name, default, allowed values, unit, kind, mechanism, meaning) by
+    section, then the event types and their fields."""
+    head = ("name", "default", "allowed", "unit", "kind", "mechanism")
     rows = {
-        p.name: (p.name, _literal(p.default), p.allowed(), p.unit, p.mechanism or "-")
+        p.name: (p.name, _literal(p.default), p.allowed(), p.unit, p.kind, p.mechanism or "-")
         for p in PARAMETERS
     }
     widths = [max(len(r[i]) for r in (head, *rows.values())) for i in range(len(head))]
@@ -181,6 +193,14 @@ def explain() -> str:
                 extra = f" (default {_literal(f.default)})"
             out.append(f"      {key}: {f.check.allowed()}{extra}")
     return "\n".join(out) + "\n"
+
+
+def registry() -> list[dict[str, Any]]:
+    """Every parameter as a plain record (``--explain --json``): name, default, kind,
+    mechanism, low, high, unit, meaning and the allowed values in words."""
+    return [{"name": p.name, "default": p.default, "kind": p.kind, "mechanism": p.mechanism,
+             "low": p.low, "high": p.high, "unit": p.unit, "meaning": p.meaning,
+             "allowed": p.allowed()} for p in PARAMETERS]
 
 
 def _load_chain(display: str, chain: tuple[tuple[Path, str], ...]) -> _Doc:

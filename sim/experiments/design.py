@@ -118,7 +118,7 @@ def check_axis(file: str, where: str, name: str, value: Any, sampler: str
                             "and steps set the run); allowed: parameters outside run.*")
     if isinstance(value, list):
         return _levels(file, where, param, value, sampler)
-    numeric = param.kind in (int, float)
+    numeric = param.type in (int, float)
     if not isinstance(value, dict) or not numeric:
         if not numeric:
             allowed = "an array of levels, with sampler factorial"
@@ -171,7 +171,7 @@ def _range(file: str, where: str, param: Param, value: dict[str, Any], sampler: 
 
 def _spread(param: Param, low: float, high: float, levels: int) -> list[Any]:
     values = np.linspace(low, high, levels)
-    if param.kind is int:
+    if param.type is int:
         return list(dict.fromkeys(int(round(v)) for v in values))
     # 12 significant digits: linspace's 0.6000000000000001 is the 0.6 the user meant.
     return [float(f"{v:.12g}") for v in values]
@@ -201,7 +201,7 @@ def _sobol(file: str, samples: int, dims: int, second_order: bool) -> np.ndarray
 
 
 def _scale(param: Param, r: Range, u: float) -> Any:
-    if param.kind is int:
+    if param.type is int:
         # Equal-width bins over low..high, so each integer gets its share of the strata.
         return int(min(r.high, math.floor(r.low + u * (r.high - r.low + 1))))
     return float(r.low + u * (r.high - r.low))

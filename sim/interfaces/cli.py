@@ -33,6 +33,9 @@ def _integer_from(low: int):
 _positive = _integer_from(1)
 _seed = _integer_from(0)
 
+_SET_HELP = ("set a parameter, VALUE as in a scenario file (TOML): --set oversight.punishment=0.8, "
+             "--set 'run.start_date=\"2014-01-06\"'; repeatable")
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -54,6 +57,7 @@ def _add_runs(sub) -> None:
                      help="output folder (default: results/<scenario>-seed<N>)")
     run.add_argument("--json", action="store_true",
                      help="print the summary as JSON on stdout and nothing else")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
 
     cmp_ = sub.add_parser("compare", help="compare scenarios on common random numbers")
     cmp_.add_argument("scenarios", nargs="+", help="scenario files; the first is the baseline")
@@ -63,6 +67,8 @@ def _add_runs(sub) -> None:
     cmp_.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
                       help="worker processes (default: all cores)")
     cmp_.add_argument("--out", type=Path, help="output folder (default: results/compare-<hash>)")
+    cmp_.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                      help=_SET_HELP + "; applied to every scenario")
 
 
 def _add_experiments(sub) -> None:
@@ -137,11 +143,20 @@ def _add_tools(sub) -> None:
     dash.add_argument("--host", default="127.0.0.1",
                       help="address to listen on (127.0.0.1: this machine only)")
     dash.add_argument("--seed", type=_seed, help="root seed (default: the scenario's run.seed)")
+    dash.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                      help=_SET_HELP + "; applied to the scenario the page opens")
 
     scen = sub.add_parser("scenario", help="check a scenario file, or explain every parameter")
     scen.add_argument("file", nargs="?", help="scenario file to check and print resolved")
     scen.add_argument("--explain", action="store_true",
-                      help="print every parameter: default, allowed range, unit, meaning")
+                      help="print every parameter: default, allowed range, unit, kind (world, "
+                      "behaviour, institution or run), mechanism, meaning")
+    scen.add_argument("--diff", metavar="OTHER",
+                      help="print the parameters whose resolved values differ between FILE and "
+                      "OTHER, one a line in registry order: name, kind, FILE's value, OTHER's")
+    scen.add_argument("--json", action="store_true",
+                      help="print FILE's resolved parameters as one JSON object (name: value), "
+                      "or with --explain the registry as a JSON list")
     scen.add_argument("--steps", action="store_true",
                       help="print the steps of one week, in order, each with its mechanism")
 

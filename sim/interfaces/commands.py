@@ -13,12 +13,23 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sim.core.scenario import Scenario
 
 EXIT_USAGE = 2
 BENCHMARKS = ("epstein", "kernels", "scale", "build", "startup", "profile", "sweep")
 # The claims of `blowback validate` (sim.experiments.claims.CLAIMS; named here to keep start-up
 # light).
 CLAIMS = ("bennett", "condra_shapiro", "kalyvas", "lyall", "kress_szechtman")
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--set KEY=VALUE`` options, each checked like a value in a scenario file."""
+    from sim.core.inputs import parse_setting
+
+    return dict(parse_setting("--set", text) for text in args.set)
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, int]:
@@ -30,14 +41,21 @@ def _overrides(args: argparse.Namespace) -> dict[str, int]:
     return changes
 
 
+def _configured(scenario: Scenario, args: argparse.Namespace) -> Scenario:
+    """``scenario`` with the ``--set`` options, then ``--seed`` and ``--steps`` (which win over
+    a ``--set`` of the same key)."""
+    settings = _settings(args)
+    if settings:
+        scenario = scenario.with_values(settings, "--set")
+    changes = _overrides(args)
+    return scenario.with_overrides(**changes) if changes else scenario
+
+
 def run(args: argparse.Namespace) -> int:
     """``blowback run``: run one scenario, write its series and summary, print the summary."""
     from sim.core.scenario import load_scenario
 
-    scenario = load_scenario(args.scenario)
-    changes = _overrides(args)
-    if changes:
-        scenario = scenario.with_overrides(**changes)
+    scenario = _configured(load_scenario(args.scenario), args)
     seed = scenario.params["run.seed"]
     out = args.out or Path("results") / f"{Path(args.scenario).stem}-seed{seed}"
     from sim.experiments.output import check_replaceable
@@ -72,9 +90,7 @@ def compare(args: argparse.Namespace) -> int:
     from sim.experiments.compare import compare as run_comparison
     from sim.experiments.output import check_replaceable
 
-    scenarios = [load_scenario(path) for path in args.scenarios]
-    if args.steps is not None:
-        scenarios = [s.with_overrides(**{"run.steps": args.steps}) for s in scenarios]
+    scenarios = [_configured(load_scenario(path), args) for path in args.scenarios]
     out = args.out or default_out(scenarios, args.seeds, args.steps)
     check_replaceable(out, COMPARISON_FILES)
     total = len(scenarios) * args.seeds
@@ -266,14 +282,15 @@ def bench(args: argparse.Namespace) -> int:
 
 def dashboard(args: argparse.Namespace) -> int:
     """``blowback dashboard``: serve the seminar dashboard."""
-    from sim.core.scenario import load_scenario
+    from sim.core.scenario import default_scenario, load_scenario
 
     if args.port > 65535:
         print(f"blowback: error: --port: {args.port}; allowed: an integer in [1, 65535]",
               file=sys.stderr)
         return EXIT_USAGE
-    if args.scenario:
-        load_scenario(args.scenario)
+    # Checked here, so that a mistake is one line before any server starts.
+    scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
+    scenario.with_values(_settings(args), "--set")
     import importlib.util
 
     if importlib.util.find_spec("solara") is None:
@@ -283,18 +300,18 @@ def dashboard(args: argparse.Namespace) -> int:
     from sim.interfaces.dashboard.server import check_port, serve
 
     check_port(args.host, args.port)
-    serve(args.scenario, args.host, args.port, args.seed)
+    serve(args.scenario, args.host, args.port, args.seed, args.set)
     return 0
 
 
 def scenario(args: argparse.Namespace) -> int:
-    """``blowback scenario``: check a scenario file and print it resolved, or --explain the
-    parameters, or print the --steps of a week."""
-    from sim.core.scenario import explain, load_scenario
+    """``blowback scenario``: check a scenario file and print it resolved (or as --json), or the
+    --diff of two files, or --explain the parameters, or print the --steps of a week."""
+    from sim.core.scenario import explain, load_scenario, registry
     from sim.core.week import describe
 
     if args.explain:
-        print(explain())
+        print(json.dumps(registry(), indent=1) if args.json else explain())
         return 0
     if args.steps:
         print("One week, in order (sim/core/week.py):")
@@ -305,9 +322,22 @@ def scenario(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     scenario = load_scenario(args.file)
+    if args.diff is not None:
+        other = load_scenario(args.diff)
+        for param, mine, theirs in scenario.differences(other):
+            print(f"{param.name}  {param.kind}  {_toml(mine)}  {_toml(theirs)}")
+        return 0
+    if args.json:
+        print(json.dumps(scenario.params, indent=1))
+        return 0
     print(f"{scenario.name} ({scenario.content_hash[:12]}): valid")
     for name, value in scenario.params.items():
         print(f"  {name} = {value!r}")
     for event in scenario.events:
         print(f"  event {event.date} (step {event.step}): {event.type} {event.fields or ''}")
     return 0
+
+
+def _toml(value: Any) -> str:
+    """A parameter's value as a scenario file writes it (``true``, ``0.5``, ``"2014-01-06"``)."""
+    return json.dumps(value)

@@ -19,10 +19,12 @@ from sim.mechanisms.m02_attrition import kill_civilians, pick_community
 
 PARAMETERS = (
     Param("insurgents.coercion", 0.002, 0.0, 1.0, "deaths/fighter-week",
-          "violence of bands against communities that cooperate with the state"),
+          "violence of bands against communities that cooperate with the state", kind="behaviour"),
     Param("insurgents.lethality", 0.004, 0.0, 1.0, "deaths/fighter-week",
-          "combat power of a fighter against forces and rivals"),
-    Param("un.protection", 0.3, 0.0, 1.0, "0-1", "protection of towns against insurgent violence"),
+          "combat power of a fighter against forces and rivals", kind="behaviour"),
+    # Kind behaviour: the effect of a present mission on insurgent violence, like deterrence.
+    Param("un.protection", 0.3, 0.0, 1.0, "0-1", "protection of towns against insurgent violence",
+          kind="behaviour"),
 )
 
 # The model's assumptions (docs/ODD.md, "Armed groups").

@@ -22,7 +22,7 @@ from sim.mechanisms.m08_legitimacy import grievance_target
 
 PARAMETERS = (
     Param("community.adaptation", 0.04, 0.0, 1.0, "1/week",
-          "speed at which attitudes move towards their target"),
+          "speed at which attitudes move towards their target", kind="behaviour"),
 )
 
 # Weight of UN mediation in reconciliation: the model's assumption (docs/ODD.md, M13).

@@ -15,10 +15,13 @@ from sim.core import rng
 from sim.core.registry import Mechanism, Param, Step
 
 PARAMETERS = (
-    Param("state.reach", 2, 0, 256, "cells/week", "ground mobility"),
+    # Kind behaviour: a force's mobility, held equal across regimes (who is hired is *.present).
+    Param("state.reach", 2, 0, 256, "cells/week", "ground mobility", kind="behaviour"),
+    # Kind behaviour: the hired force's mobility, held equal across regimes (hiring is .present).
     Param("contractor.reach", 12, 0, 256, "cells/week",
-          "air mobility: reach into areas the state lost"),
-    Param("partner.reach", 8, 0, 256, "cells/week", "mobility (helicopters)"),
+          "air mobility: reach into areas the state lost", kind="behaviour"),
+    # Kind behaviour: the partner's mobility, held equal across regimes (presence is .present).
+    Param("partner.reach", 8, 0, 256, "cells/week", "mobility (helicopters)", kind="behaviour"),
 )
 
 # The weights of a unit's choice of cell are the model's assumptions (docs/ODD.md, "Deployment"),

@@ -13,7 +13,9 @@ from sim.core.registry import Mechanism, Param, Step
 from sim.mechanisms.m05_recruitment import concealment
 
 PARAMETERS = (
-    Param("partner.intelligence", 0.3, 0.0, 1.0, "0-1", "intelligence support to all forces"),
+    # Kind institution: the support a present partner chooses to give.
+    Param("partner.intelligence", 0.3, 0.0, 1.0, "0-1", "intelligence support to all forces",
+          kind="institution"),
 )
 
 

@@ -20,13 +20,18 @@ from sim.core.state import CONTRACTOR, COOPERATION, INSURGENT, MILITIA, PARTNER,
 from sim.world import geography
 
 PARAMETERS = (
+    # Kind world: the shape of the social fabric that news travels through.
     Param("map.ties", 0.05, 0.0, 1.0, "share",
-          "weight of the whole social group (not only neighbours) in the spread of news"),
+          "weight of the whole social group (not only neighbours) in the spread of news",
+          kind="world"),
     Param("community.harm_sensitivity", 400.0, 0.0, 1e5, "per death-share",
-          "weight of a community's own civilian deaths (per resident) on its memory of abuses"),
+          "weight of a community's own civilian deaths (per resident) on its memory of abuses",
+          kind="behaviour"),
     Param("community.news", 0.5, 0.0, 1.0, "0-1",
-          "how strongly news of abuses travels to communities of the same social group"),
-    Param("community.memory_decay", 0.02, 0.0, 1.0, "1/week", "fading of the memory of abuses"),
+          "how strongly news of abuses travels to communities of the same social group",
+          kind="behaviour"),
+    Param("community.memory_decay", 0.02, 0.0, 1.0, "1/week", "fading of the memory of abuses",
+          kind="behaviour"),
 )
 
 # Weights of the cooperation target's logit: the model's assumptions (docs/ODD.md, "Attitudes").

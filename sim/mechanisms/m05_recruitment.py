@@ -20,14 +20,16 @@ from sim.core.state import SUPPORT
 
 PARAMETERS = (
     Param("insurgents.recruitment", 0.0004, 0.0, 0.1, "1/week",
-          "recruits per week per aggrieved, supportive resident in a band's area"),
+          "recruits per week per aggrieved, supportive resident in a band's area",
+          kind="behaviour"),
     Param("insurgents.concealment", 0.4, 0.0, 1.0, "0-1",
-          "base ability of bands to hide among communities"),
-    Param("insurgents.reach", 2, 0, 256, "cells/week", "mobility of bands"),
+          "base ability of bands to hide among communities", kind="behaviour"),
+    Param("insurgents.reach", 2, 0, 256, "cells/week", "mobility of bands", kind="behaviour"),
     Param("insurgents.deterrence", 0.0, 0.0, 1.0, "0-1",
-          "how much fear of force suppresses recruitment and attacks for a while (Lyall)"),
+          "how much fear of force suppresses recruitment and attacks for a while (Lyall)",
+          kind="behaviour"),
     Param("insurgents.attrition", 0.005, 0.0, 0.5, "1/week",
-          "desertion and losses outside combat"),
+          "desertion and losses outside combat", kind="behaviour"),
 )
 
 # The shapes below are the model's assumptions (docs/ODD.md, "Armed groups").

@@ -19,23 +19,27 @@ from sim.core.registry import TOTAL, Mechanism, Outcome, Param, Step
 from sim.core.state import Abuse
 
 PARAMETERS = (
+    # Kind behaviour: the press and NGOs are not set by the regime (independent is).
     Param("oversight.press", 0.1, 0.0, 1.0, "probability",
-          "chance the press or local NGOs document an abuse"),
+          "chance the press or local NGOs document an abuse", kind="behaviour"),
     Param("oversight.independent", 0.0, 0.0, 1.0, "probability",
-          "chance an independent national commission documents an abuse"),
+          "chance an independent national commission documents an abuse", kind="institution"),
     Param("oversight.investigation", 0.4, 0.0, 1.0, "probability",
-          "chance a documented abuse is investigated"),
+          "chance a documented abuse is investigated", kind="institution"),
     Param("oversight.punishment", 0.4, 0.0, 1.0, "probability",
-          "chance an investigated abuse is punished"),
+          "chance an investigated abuse is punished", kind="institution"),
     Param("partner.monitoring", 0.5, 0.0, 1.0, "probability",
-          "chance the partner documents an abuse"),
-    Param("un.monitoring", 0.4, 0.0, 1.0, "probability", "chance the UN documents an abuse"),
+          "chance the partner documents an abuse", kind="institution"),
+    Param("un.monitoring", 0.4, 0.0, 1.0, "probability", "chance the UN documents an abuse",
+          kind="institution"),
     Param("contractor.in_chain_of_command", False, None, None, "-",
-          "contractor answers to the host's military command and its justice"),
+          "contractor answers to the host's military command and its justice", kind="institution"),
     Param("contractor.oversight_reach", 0.25, 0.0, 1.0, "factor",
-          "how much oversight reaches a contractor outside the chain of command"),
+          "how much oversight reaches a contractor outside the chain of command",
+          kind="institution"),
     Param("partner.accountability", 0.5, 0.0, 1.0, "probability",
-          "chance the partner's own military justice punishes an abuse by its units"),
+          "chance the partner's own military justice punishes an abuse by its units",
+          kind="institution"),
 )
 
 # The model's assumption (docs/ODD.md, "Oversight"): share of the gap to certainty that full

@@ -16,16 +16,24 @@ from sim.core.state import CONTRACTOR, STATE
 
 PARAMETERS = (
     Param("contractor.cost", 2.3, 0.0, 1000.0, "MUSD/week",
-          "price of the contract (~10 MUSD a month in Mali)"),
+          "price of the contract (~10 MUSD a month in Mali)", kind="institution"),
     Param("contractor.concessions", 0.6, 0.0, 1.0, "share",
-          "share of the price paid in mining concessions rather than cash"),
-    Param("state.cost", 0.0012, 0.0, 1.0, "MUSD/person-week", "pay and upkeep of state forces"),
-    Param("government.budget", 300.0, -1e6, 1e6, "MUSD", "security budget at the start"),
-    Param("government.revenue", 12.0, 0.0, 1e4, "MUSD/week", "revenue allotted to security"),
+          "share of the price paid in mining concessions rather than cash", kind="institution"),
+    # Kind institution: the pay and upkeep the government sets for its own forces.
+    Param("state.cost", 0.0012, 0.0, 1.0, "MUSD/person-week", "pay and upkeep of state forces",
+          kind="institution"),
+    # Kind institution: the security budget and allotted revenue are the government's choice.
+    Param("government.budget", 300.0, -1e6, 1e6, "MUSD", "security budget at the start",
+          kind="institution"),
+    Param("government.revenue", 12.0, 0.0, 1e4, "MUSD/week", "revenue allotted to security",
+          kind="institution"),
+    # Kind world: what a mine yields the state, a fact of the economy.
     Param("government.mining_revenue", 1.0, 0.0, 1e3, "MUSD/week per mine",
-          "state revenue from each mining site not under concession"),
+          "state revenue from each mining site not under concession", kind="world"),
+    # Kind institution: the price of a lever, as contractor.cost is the contract's.
     Param("levers.cost", 3.0, 0.0, 1e3, "MUSD/week",
-          "cost of one lever at full level (shared by the donors and the host)"),
+          "cost of one lever at full level (shared by the donors and the host)",
+          kind="institution"),
 )
 
 LEVERS = ("justice", "training", "reconciliation", "services", "arms_tracking",

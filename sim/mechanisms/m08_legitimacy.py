@@ -10,17 +10,20 @@ from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import DEAD, GRIEVANCE, INSURGENT, MILITIA, POPULATION
 
 PARAMETERS = (
-    Param("government.legitimacy", 0.5, 0.0, 1.0, "0-1", "initial legitimacy L"),
+    # Kind world: the legitimacy a regime starts from.
+    Param("government.legitimacy", 0.5, 0.0, 1.0, "0-1", "initial legitimacy L", kind="world"),
     Param("government.legitimacy_speed", 0.01, 0.0, 1.0, "1/week",
-          "speed at which legitimacy moves towards its target"),
+          "speed at which legitimacy moves towards its target", kind="behaviour"),
     Param("government.protection_weight", 0.3, 0.0, 1.0, "0-1",
-          "weight of unprotected harm (armed-group and militia violence) on legitimacy"),
+          "weight of unprotected harm (armed-group and militia violence) on legitimacy",
+          kind="behaviour"),
     Param("oversight.impunity_cost", 0.0005, 0.0, 1.0, "per abuse",
-          "legitimacy lost per documented but unpunished abuse"),
+          "legitimacy lost per documented but unpunished abuse", kind="behaviour"),
     Param("oversight.justice_gain", 0.001, 0.0, 1.0, "per abuse",
-          "legitimacy regained per punished abuse"),
+          "legitimacy regained per punished abuse", kind="behaviour"),
+    # Kind world: the economic condition of the population, not a response.
     Param("community.hardship", 0.45, 0.0, 1.0, "0-1",
-          "economic hardship H of Epstein's G=H(1-L)"),
+          "economic hardship H of Epstein's G=H(1-L)", kind="world"),
 )
 
 # The model's assumptions (docs/ODD.md, "Legitimacy").

@@ -7,18 +7,22 @@ from sim.core.registry import Mechanism, Outcome, Param, Step
 
 PARTNERS = ("partner", "un")
 PARAMETERS = (
-    Param("partner.relationship", 0.8, 0.0, 1.0, "0-1", "initial relationship with the host"),
+    # Kind world: the state of relations a regime starts from.
+    Param("partner.relationship", 0.8, 0.0, 1.0, "0-1", "initial relationship with the host",
+          kind="world"),
     Param("partner.exit_threshold", 0.3, 0.0, 1.0, "0-1",
-          "relationship below which it withdraws"),
-    Param("un.relationship", 0.7, 0.0, 1.0, "0-1", "initial relationship with the host"),
+          "relationship below which it withdraws", kind="behaviour"),
+    # Kind world: the state of relations a regime starts from.
+    Param("un.relationship", 0.7, 0.0, 1.0, "0-1", "initial relationship with the host",
+          kind="world"),
     Param("un.exit_threshold", 0.2, 0.0, 1.0, "0-1",
-          "relationship below which it is asked to leave"),
+          "relationship below which it is asked to leave", kind="behaviour"),
     Param("relations.abuse_penalty", 0.001, 0.0, 1.0, "per abuse",
-          "relationship lost per documented abuse by host-side forces"),
+          "relationship lost per documented abuse by host-side forces", kind="behaviour"),
     Param("relations.contractor_penalty", 0.006, 0.0, 1.0, "1/week",
-          "relationship lost per week while a contractor is deployed"),
+          "relationship lost per week while a contractor is deployed", kind="behaviour"),
     Param("relations.recovery", 0.01, 0.0, 1.0, "1/week",
-          "relationship regained towards its start"),
+          "relationship regained towards its start", kind="behaviour"),
 )
 
 # Share of the contractor's strain that a contract inside the chain of command, or a

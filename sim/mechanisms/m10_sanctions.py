@@ -8,15 +8,18 @@ from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import CONTRACTOR
 
 PARAMETERS = (
-    Param("sanctions.level", 0.0, 0.0, 1.0, "0-1", "targeted sanctions in force at the start"),
+    # Kind institution: sanctions in force and the propensity to raise them are policy.
+    Param("sanctions.level", 0.0, 0.0, 1.0, "0-1", "targeted sanctions in force at the start",
+          kind="institution"),
     Param("sanctions.propensity", 0.0, 0.0, 1.0, "per abuse",
-          "chance a documented abuse by a contractor raises sanctions a step"),
+          "chance a documented abuse by a contractor raises sanctions a step", kind="institution"),
+    # Kind behaviour: how much sanctions bite is the networks' response, not a choice.
     Param("sanctions.pressure", 0.5, 0.0, 1.0, "share",
-          "share of contractor revenue cut at full sanctions"),
+          "share of contractor revenue cut at full sanctions", kind="behaviour"),
     Param("sanctions.blowback", 0.15, 0.0, 1.0, "share",
-          "share of host revenue cut at full sanctions"),
+          "share of host revenue cut at full sanctions", kind="behaviour"),
     Param("contractor.transparent", False, None, None, "-",
-          "contract terms published and audited (no illicit financing)"),
+          "contract terms published and audited (no illicit financing)", kind="institution"),
 )
 
 # The model's assumptions (docs/ODD.md, "Sanctions").

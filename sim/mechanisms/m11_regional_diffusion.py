@@ -19,13 +19,15 @@ from sim.world import geography
 
 PARAMETERS = (
     Param("region.diffusion", 0.01, 0.0, 1.0, "1/week",
-          "base chance per week that an unstable neighbour copies the contractor model"),
+          "base chance per week that an unstable neighbour copies the contractor model",
+          kind="behaviour"),
     Param("region.spillover", 0.005, 0.0, 1.0, "1/week",
-          "instability passed to neighbours by violence near their border"),
+          "instability passed to neighbours by violence near their border", kind="behaviour"),
     Param("region.inflow", 1.0, 0.0, 100.0, "fighters/week per instability",
-          "fighters and arms crossing into border bands from unstable neighbours"),
+          "fighters and arms crossing into border bands from unstable neighbours",
+          kind="behaviour"),
     Param("insurgents.cross_border", 0.3, 0.0, 1.0, "0-1",
-          "reach of bands across borders: sanctuary and inflow from neighbours"),
+          "reach of bands across borders: sanctuary and inflow from neighbours", kind="behaviour"),
 )
 
 # The model's assumptions (docs/ODD.md, "Region").

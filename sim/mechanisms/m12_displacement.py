@@ -11,11 +11,12 @@ from sim.core.state import DISPLACED, N_PERPETRATORS
 
 PARAMETERS = (
     Param("community.displacement", 80.0, 0.0, 1e5, "per death-share",
-          "share of residents who flee per unit of local violence (deaths per resident)"),
+          "share of residents who flee per unit of local violence (deaths per resident)",
+          kind="behaviour"),
     Param("community.insecurity_flight", 0.0005, 0.0, 1.0, "1/week",
-          "share fleeing per week where armed groups dominate"),
+          "share fleeing per week where armed groups dominate", kind="behaviour"),
     Param("community.return", 0.004, 0.0, 1.0, "1/week",
-          "share of displaced who return each week"),
+          "share of displaced who return each week", kind="behaviour"),
 )
 
 MOST_FLEEING = 0.5  # most of a community that flees in one week: the model's assumption

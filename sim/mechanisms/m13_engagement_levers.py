@@ -12,16 +12,20 @@ from sim.core.registry import Mechanism, Param, Step
 from sim.core.state import STATE
 
 PARAMETERS = (
-    Param("levers.justice", 0.0, 0.0, 1.0, "0-1", "justice mechanisms: raise punishment"),
+    Param("levers.justice", 0.0, 0.0, 1.0, "0-1", "justice mechanisms: raise punishment",
+          kind="institution"),
     Param("levers.training", 0.0, 0.0, 1.0, "0-1",
-          "human-rights training: raises the skill of state units"),
+          "human-rights training: raises the skill of state units", kind="institution"),
     Param("levers.reconciliation", 0.0, 0.0, 1.0, "0-1",
-          "reconciliation: lowers grievance between groups"),
+          "reconciliation: lowers grievance between groups", kind="institution"),
     Param("levers.services", 0.0, 0.0, 1.0, "0-1",
-          "basic services: raise legitimacy and cooperation"),
+          "basic services: raise legitimacy and cooperation", kind="institution"),
+    # Kind behaviour: how much state units learn per week of training.
     Param("partner.training", 0.002, 0.0, 0.1, "1/week",
-          "gain in state units' skill per week of partner training"),
-    Param("un.mediation", 0.3, 0.0, 1.0, "0-1", "mediation between groups: lowers grievance"),
+          "gain in state units' skill per week of partner training", kind="behaviour"),
+    # Kind behaviour: the effect of a present mission's mediation on grievance.
+    Param("un.mediation", 0.3, 0.0, 1.0, "0-1", "mediation between groups: lowers grievance",
+          kind="behaviour"),
 )
 
 # Skill gained a week by the host's own programme at full level: the model's

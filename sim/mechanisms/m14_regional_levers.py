@@ -12,10 +12,11 @@ from sim.core.registry import Mechanism, Param
 
 PARAMETERS = (
     Param("levers.arms_tracking", 0.0, 0.0, 1.0, "0-1",
-          "cuts cross-border flows of arms and fighters"),
+          "cuts cross-border flows of arms and fighters", kind="institution"),
     Param("levers.financial_enforcement", 0.0, 0.0, 1.0, "0-1",
-          "cuts contractor rents and illicit financing"),
-    Param("levers.humanitarian_access", 0.0, 0.0, 1.0, "0-1", "lowers the harm of displacement"),
+          "cuts contractor rents and illicit financing", kind="institution"),
+    Param("levers.humanitarian_access", 0.0, 0.0, 1.0, "0-1", "lowers the harm of displacement",
+          kind="institution"),
 )
 
 MECHANISM = Mechanism("M14", "regional coordination levers", PARAMETERS)

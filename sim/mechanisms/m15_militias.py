@@ -29,23 +29,26 @@ from sim.world import geography
 
 PARAMETERS = (
     Param("militias.formation", 0.0005, 0.0, 0.1, "1/week",
-          "residents of a threatened group who take up arms a week, where the state is absent"),
+          "residents of a threatened group who take up arms a week, where the state is absent",
+          kind="behaviour"),
     Param("militias.threat", 100.0, 0.0, 1000.0, "per memory-share",
           "how strongly a group's memory of armed-group abuses, blamed on neighbours of another "
-          "group who support the armed groups, makes it feel threatened"),
+          "group who support the armed groups, makes it feel threatened", kind="behaviour"),
     Param("militias.decay", 0.02, 0.0, 1.0, "1/week",
           "share of a militia that disbands a week where the state holds the cell and no "
-          "threat remains"),
+          "threat remains", kind="behaviour"),
     Param("militias.violence", 0.004, 0.0, 1.0, "deaths/fighter-week",
           "civilians of other groups a militia member kills a week, among neighbours who are "
-          "all of other groups"),
+          "all of other groups", kind="behaviour"),
     Param("militias.arms", 1.0, 0.0, 10.0, "multiplier",
-          "how much arming by the state adds to a militia's recruitment and firepower"),
+          "how much arming by the state adds to a militia's recruitment and firepower",
+          kind="behaviour"),
     Param("militias.arming", 0.0, 0.0, 1.0, "0-1",
-          "the state's stance towards community militias: 0 tolerated, 1 armed"),
+          "the state's stance towards community militias: 0 tolerated, 1 armed",
+          kind="institution"),
     Param("militias.crackdown", 0.1, 0.0, 1.0, "1/week",
           "chance a week that a state holding the cell acts against a militia that killed "
-          "civilians, if it does not arm them"),
+          "civilians, if it does not arm them", kind="institution"),
 )
 
 # The model's assumptions (docs/ODD.md, "M15 Community militias").

@@ -14,21 +14,29 @@ from sim.core.state import CONTRACTOR, INSURGENT, PARTNER, STATE, Bands
 from sim.world import geography
 
 PARAMETERS = (
-    Param("state.units", 40, 0, 10_000, "units", "national army and gendarmerie units"),
-    Param("state.strength", 450.0, 0.0, 10_000.0, "personnel", "personnel per state unit"),
-    Param("contractor.present", False, None, None, "-", "a contractor is deployed at the start"),
-    Param("contractor.units", 8, 0, 10_000, "units", "contractor teams when deployed"),
+    Param("state.units", 40, 0, 10_000, "units", "national army and gendarmerie units",
+          kind="institution"),
+    Param("state.strength", 450.0, 0.0, 10_000.0, "personnel", "personnel per state unit",
+          kind="institution"),
+    Param("contractor.present", False, None, None, "-", "a contractor is deployed at the start",
+          kind="institution"),
+    Param("contractor.units", 8, 0, 10_000, "units", "contractor teams when deployed",
+          kind="institution"),
     Param("contractor.strength", 150.0, 0.0, 10_000.0, "personnel",
-          "personnel per contractor team"),
-    Param("partner.present", False, None, None, "-", "foreign military partner deployed at start"),
-    Param("partner.units", 8, 0, 10_000, "units", "partner units"),
-    Param("partner.strength", 500.0, 0.0, 10_000.0, "personnel", "personnel per partner unit"),
-    Param("un.present", False, None, None, "-", "UN mission deployed at start"),
-    Param("insurgents.bands", 40, 0, 10_000, "bands", "armed-group cells at the start"),
+          "personnel per contractor team", kind="institution"),
+    Param("partner.present", False, None, None, "-", "foreign military partner deployed at start",
+          kind="institution"),
+    Param("partner.units", 8, 0, 10_000, "units", "partner units", kind="institution"),
+    Param("partner.strength", 500.0, 0.0, 10_000.0, "personnel", "personnel per partner unit",
+          kind="institution"),
+    Param("un.present", False, None, None, "-", "UN mission deployed at start", kind="institution"),
+    # Kind world: the armed groups' size at the start is the conflict a regime inherits.
+    Param("insurgents.bands", 40, 0, 10_000, "bands", "armed-group cells at the start",
+          kind="world"),
     Param("insurgents.strength", 120.0, 0.0, 10_000.0, "fighters",
-          "fighters per band at the start"),
+          "fighters per band at the start", kind="world"),
     Param("insurgents.rival_share", 0.35, 0.0, 1.0, "share",
-          "share of bands that belong to the second, rival armed group"),
+          "share of bands that belong to the second, rival armed group", kind="world"),
 )
 
 # The placement streams' spawn key, with the kind of actor after it.

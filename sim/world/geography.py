@@ -115,17 +115,20 @@ VILLAGE_SPREAD = 0.8  # sigma of the lognormal sizes of villages
 
 PARAMETERS = (
     Param("map.communities", 4000, 1, 2_000_000, "communities",
-          "villages and population clusters"),
+          "villages and population clusters", kind="world"),
     Param("map.width", 64, 8, 1024, "cells",
-          "map width, host and neighbours (a cell is about 45 km at 64 cells)"),
-    Param("map.height", 48, 8, 1024, "cells", "map height"),
-    Param("map.population", 21_000_000.0, 1.0, 2e9, "people", "host population at the start"),
+          "map width, host and neighbours (a cell is about 45 km at 64 cells)", kind="world"),
+    Param("map.height", 48, 8, 1024, "cells", "map height", kind="world"),
+    Param("map.population", 21_000_000.0, 1.0, 2e9, "people", "host population at the start",
+          kind="world"),
     Param("map.mines", 12, 0, 500, "sites",
-          "gold-mining sites (most in the south-west and south)"),
+          "gold-mining sites (most in the south-west and south)", kind="world"),
     Param("map.centre_mixing", 0.5, 0.0, 1.0, "share",
-          "ethnic mixing of the centre: share of central communities of the minority groups"),
-    Param("community.cooperation", 0.5, 0.0, 1.0, "0-1", "initial cooperation with the state"),
-    Param("community.grievance", 0.25, 0.0, 1.0, "0-1", "initial grievance"),
+          "ethnic mixing of the centre: share of central communities of the minority groups",
+          kind="world"),
+    Param("community.cooperation", 0.5, 0.0, 1.0, "0-1", "initial cooperation with the state",
+          kind="world"),
+    Param("community.grievance", 0.25, 0.0, 1.0, "0-1", "initial grievance", kind="world"),
 )
 MECHANISM = Mechanism("map", "the map and its communities", PARAMETERS)
 

@@ -9,6 +9,7 @@ once instead of rebuilding it, and two regimes can run side by side on one seed.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -19,11 +20,12 @@ from pathlib import Path
 import solara
 
 from sim.core import outcomes
+from sim.core.inputs import parse_setting
 from sim.core.parameters import BY_NAME
-from sim.core.scenario import Scenario, ScenarioError
+from sim.core.scenario import Scenario, ScenarioError, default_scenario, load_scenario
 from sim.interfaces.dashboard import charts
 from sim.interfaces.dashboard import map as world_map
-from sim.interfaces.dashboard.server import SCENARIO_ENV, SEED_ENV
+from sim.interfaces.dashboard.server import SCENARIO_ENV, SEED_ENV, SETTINGS_ENV
 from sim.interfaces.dashboard.session import (
     BOTH,
     INJECTIONS,
@@ -262,4 +264,13 @@ def _fields(fields: dict) -> str:
 def Page():
     """The page ``blowback dashboard`` serves: the scenario and seed it was started with."""
     seed = os.environ.get(SEED_ENV)
-    Dashboard(os.environ.get(SCENARIO_ENV) or None, int(seed) if seed else None)
+    Dashboard(served_scenario(), int(seed) if seed else None)
+
+
+def served_scenario() -> Scenario:
+    """The scenario ``blowback dashboard`` was started with, its ``--set`` options applied
+    (the command checked them before it started the server)."""
+    path = os.environ.get(SCENARIO_ENV) or None
+    scenario = load_scenario(path) if path else default_scenario()
+    settings = json.loads(os.environ.get(SETTINGS_ENV) or "[]")
+    return scenario.with_values(dict(parse_setting("--set", s) for s in settings), "--set")

@@ -58,7 +58,7 @@ class Lever:
     @property
     def is_switch(self) -> bool:
         """True for yes/no parameters (a switch, not a slider)."""
-        return self.param.kind is bool
+        return self.param.type is bool
 
 
 # The levers of the issue, grouped as the page shows them.
@@ -251,7 +251,7 @@ class Session:
         lever = LEVER_BY_NAME.get(name)
         if lever is None:
             raise KeyError(f"{name} is not a dashboard lever")
-        value = lever.param.kind(value)
+        value = lever.param.type(value)
         if not lever.is_switch and not lever.low <= value <= lever.top:
             raise ValueError(f"{name}: {value} outside [{lever.low}, {lever.top}]")
         with self.lock:

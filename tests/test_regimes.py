@@ -1,0 +1,53 @@
+"""Parameter kinds, and the regimes that may differ only in institutions.
+
+Every parameter says what it describes: the world (map, population, the conflict's start),
+behaviour (how actors respond), an institution (what a government or partner chooses) or the
+run.  The regimes of the brief are one world with one set of behaviours under different
+institutions: their files may differ from each other only in institution parameters (and in
+their events).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import pytest
+from conftest import ROOT
+
+from sim.core.parameters import PARAMETERS
+from sim.core.registry import INSTITUTION, KINDS, RUN_KIND, Mechanism, Param
+from sim.core.scenario import load_scenario
+
+# The six regimes of the brief (docs/ODD.md, section 1.1); mali_2013_2024.toml is a history,
+# not a regime, and base.toml is their shared world.
+REGIMES = ("partner_led", "contractor_unchecked", "contractor_accountable", "pressure",
+           "engagement", "regional_coordination")
+
+
+def test_every_parameter_has_a_known_kind():
+    for p in PARAMETERS:
+        expected = (RUN_KIND,) if p.name.startswith("run.") else KINDS
+        assert p.kind in expected, p.name
+
+
+def test_a_mechanism_with_an_unknown_kind_fails_naming_the_parameter():
+    bad = Param("toy.rate", 0.5, 0.0, 1.0, "1/week", "a toy rate", kind="weather")
+    with pytest.raises(ValueError, match=r"toy\.rate .*M99.*'weather'.*institution"):
+        Mechanism("M99", "toy", (bad,))
+    unset = Param("toy.rate", 0.5, 0.0, 1.0, "1/week", "a toy rate")
+    with pytest.raises(ValueError, match=r"toy\.rate"):
+        Mechanism("M99", "toy", (unset,))
+
+
+def test_the_run_kind_is_for_the_run_alone():
+    with pytest.raises(ValueError, match="toy.seed"):
+        Mechanism("M99", "toy", (Param("toy.seed", 1, 0, 9, "-", "a seed", kind=RUN_KIND),))
+
+
+@pytest.mark.parametrize(("a", "b"), list(combinations(REGIMES, 2)))
+def test_regimes_differ_only_in_institutions(a, b):
+    first = load_scenario(ROOT / "scenarios" / f"{a}.toml")
+    second = load_scenario(ROOT / "scenarios" / f"{b}.toml")
+    others = [f"{p.name} ({p.kind}): {x!r} vs {y!r}"
+              for p, x, y in first.differences(second) if p.kind != INSTITUTION]
+    assert not others, f"{a} and {b} differ in more than institutions: " + "; ".join(others)
