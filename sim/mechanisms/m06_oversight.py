@@ -17,6 +17,7 @@ import numpy as np
 from sim.core import rng
 from sim.core.registry import TOTAL, Mechanism, Outcome, Param, Step
 from sim.core.state import CONTRACTOR, Abuse
+from sim.mechanisms.m07_rent import lever
 
 PARAMETERS = (
     Param("oversight.press", 0.1, 0.0, 1.0, "probability",
@@ -75,7 +76,7 @@ def review_abuses(model, abuses: list[Abuse]) -> Review:
     p = model.p
     review = Review()
     base = documentation_chance(p, model.partner_present, model.un_present)
-    justice = p["levers.justice"]
+    justice = lever(model, "justice")
     investigate = p["oversight.investigation"] + (
         1 - p["oversight.investigation"]) * JUSTICE_LIFT * justice
     punish = p["oversight.punishment"] + (1 - p["oversight.punishment"]) * JUSTICE_LIFT * justice
