@@ -353,9 +353,10 @@ def test_m11_m14_arms_tracking_cuts_cross_border_inflow():
     def inflow(m):
         return float(np.sum(m.records["cross_border_inflow"]))
 
-    none, half = paired("contractor_unchecked", inflow,
-                        {"levers.arms_tracking": 0.0, "insurgents.cross_border": 1.0},
-                        {"levers.arms_tracking": 0.5, "insurgents.cross_border": 1.0})
+    # A budget that pays for the lever: unfunded, a lever does nothing (M7).
+    funded = {"insurgents.cross_border": 1.0, "government.budget": 1e4}
+    none, half = paired("contractor_unchecked", inflow, {"levers.arms_tracking": 0.0, **funded},
+                        {"levers.arms_tracking": 0.5, **funded})
     assert (none > 0).all() and (half < none).all()
 
 
@@ -379,12 +380,15 @@ def test_m13_training_raises_discrimination_and_reconciliation_lowers_grievance(
 
 
 def test_m14_humanitarian_access_and_financial_enforcement():
+    # A budget that pays for the levers: unfunded, a lever does nothing (M7).
+    funded = {"government.budget": 1e4}
     lo, hi = paired("contractor_unchecked", lambda m: float(m.communities.displaced.sum()),
-                    {"levers.humanitarian_access": 0.0}, {"levers.humanitarian_access": 1.0})
+                    {"levers.humanitarian_access": 0.0, **funded},
+                    {"levers.humanitarian_access": 1.0, **funded})
     assert (hi < lo).all()
     lo, hi = paired("contractor_unchecked", lambda m: m.totals["contractor_revenue"],
-                    {"levers.financial_enforcement": 0.0},
-                    {"levers.financial_enforcement": 1.0})
+                    {"levers.financial_enforcement": 0.0, **funded},
+                    {"levers.financial_enforcement": 1.0, **funded})
     assert (hi < lo).all()
 
 
