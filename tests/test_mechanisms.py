@@ -12,11 +12,13 @@ import pytest
 from conftest import small
 
 from sim.core.model import BlowbackModel
+from sim.core.parameters import defaults
 from sim.core.scenario import from_dict
-from sim.core.state import CONTRACTOR, MILITIA, STATE, Cells, Communities
+from sim.core.state import CONTRACTOR, MILITIA, STATE, Cells, Communities, Forces
 from sim.experiments.results import summary
-from sim.mechanisms import m15_militias
+from sim.mechanisms import m07_rent, m15_militias
 from sim.mechanisms.attitudes import Coefficients, update_attitudes
+from sim.mechanisms.m02_attrition import Rates, Tolls, force_operations
 from sim.mechanisms.m03_intelligence import intelligence
 from sim.world import geography
 
@@ -73,6 +75,35 @@ def test_m2_lower_discrimination_more_civilian_harm_less_cooperation():
     assert (harm_lo > harm_hi).all()
     coop_lo, coop_hi = paired("base", series_mean("cooperation_mean"), lo, hi)
     assert (coop_lo < coop_hi).all()
+
+
+def test_m2_discrimination_trades_kills_for_civilian_harm():
+    """Same force, same cell, same draws: the unit that puts more of its force on combatants
+    kills more fighters and fewer civilians, week by week and in total."""
+    def operation(d: float, week: int) -> tuple[float, float]:
+        cells = Cells.create(1, np.zeros(1))
+        cells.population[:] = 4e4
+        cells.support[:] = 0.4
+        cells.intelligence[:] = 0.5
+        cells.concealment[:] = 0.4
+        cells.insurgents[0] = (300.0, 100.0)
+        communities = Communities.create(np.zeros(4, np.int64), np.arange(4), np.full(4, 1e4),
+                                         0.4, 0.3)
+        communities.support[:] = 0.4
+        units = Forces.empty()
+        units.add(CONTRACTOR, np.zeros(1, np.int64), 300.0, 4.0, d, 1)  # discrimination d
+        units.discipline[:] = 0.5
+        tolls = Tolls(np.zeros(1), np.zeros(1))
+        rates = Rates(0.005, 0.003, 0.0, 10.0, 1500.0, 1.2)  # no atrocities: routine harm only
+        force_operations(7, week, units.view(), np.ones(3), np.array([0, 4]), communities.view(),
+                         cells.view(), rates, tolls)
+        return float(cells.kills[0]), float(communities.dead[:, CONTRACTOR].sum())
+
+    weeks = range(60)
+    loose = np.array([operation(0.2, w) for w in weeks])
+    tight = np.array([operation(0.8, w) for w in weeks])
+    assert (tight[:, 0] >= loose[:, 0]).all() and (tight[:, 1] <= loose[:, 1]).all()
+    assert tight[:, 0].sum() > 2 * loose[:, 0].sum() and tight[:, 1].sum() < loose[:, 1].sum() / 2
 
 
 def test_m2_mass_atrocities_are_fat_tailed_and_come_from_low_discipline():
@@ -214,12 +245,76 @@ def test_m7_rent_pulls_contractors_to_mines_and_drains_the_budget():
         return weeks
 
     assert mine_weeks(1.0) > 2 * mine_weeks(0.0)
-    free, priced = paired("contractor_unchecked", lambda m: m.budget, {"contractor.cost": 0.0},
-                          {"contractor.cost": 5.0})
+    # A budget large enough not to reach its floor: at the floor every budget reads 0.
+    free, priced = paired("contractor_unchecked", lambda m: m.budget,
+                          {"contractor.cost": 0.0, "government.budget": 1e4},
+                          {"contractor.cost": 5.0, "government.budget": 1e4})
     assert (priced < free).all()
     cash, mines = paired("contractor_unchecked", lambda m: m.totals["contractor_revenue"],
                          {"contractor.concessions": 0.0}, {"contractor.concessions": 1.0})
     assert (cash > 0).all() and (mines > 0).all()
+
+
+def _settle(concessions: float, budget: float = 1e4, **changes):
+    p = defaults() | {"contractor.concessions": concessions} | changes
+    return m07_rent.settle_week(p, True, 9.0, 2.0, 18000.0, 0.0, budget, 0.0)
+
+
+def test_m7_concessions_move_mine_revenue_from_the_budget_to_the_contractor():
+    """Conceded sites' output goes to the contractor, not the state; the cash part of the price
+    shrinks.  With the defaults the sites are worth more than the cash they replace: the more
+    concessions, the less the state keeps and the more the contractor earns."""
+    weeks = {c: _settle(c) for c in (0.0, 0.6, 1.0)}
+    net = {c: w.state_income - w.state_pay - w.contractor_cash - w.lever_spending
+           for c, w in weeks.items()}
+    assert net[0.0] > net[0.6] > net[1.0]
+    assert weeks[0.0].contractor_cash > weeks[0.6].contractor_cash > weeks[1.0].contractor_cash
+    assert (weeks[0.0].contractor_revenue < weeks[0.6].contractor_revenue
+            < weeks[1.0].contractor_revenue)
+    assert weeks[0.0].contractor_stake == 0 < weeks[0.6].contractor_stake
+    cash, mines = paired("contractor_unchecked",
+                         lambda m: (m.budget, m.totals["contractor_revenue"]),
+                         {"contractor.concessions": 0.0, "government.budget": 1e4},
+                         {"contractor.concessions": 1.0, "government.budget": 1e4})
+    assert (cash[:, 0] > mines[:, 0]).all() and (cash[:, 1] < mines[:, 1]).all()
+
+
+def test_m7_the_budget_binds_in_order_and_levers_stop_without_money():
+    """A week the budget cannot pay: state pay first, the contractor's cash next, the levers
+    last; the budget stays at its floor, and levers without money do nothing."""
+    levers = {"levers.services": 1.0, "levers.justice": 1.0}
+    short = _settle(0.0, budget=0.0, **levers, **{"government.revenue": 14.0})
+    assert short.state_paid == 1.0 and 0 < short.contractor_cash < 2.3
+    assert short.arrears > 0 and short.lever_funding == 0.0
+    assert short.state_income - short.state_pay - short.contractor_cash == pytest.approx(0.0)
+    broke = {"government.budget": 0.0, "government.revenue": 0.0,
+             "government.borrowing_limit": 50.0}
+    for seed in SEEDS[:2]:
+        model = run("engagement", seed, **broke)
+        # Borrowed down to the floor within weeks, and held there.
+        assert min(model.records["state_budget"]) == pytest.approx(-50.0)
+        assert max(model.records["levers_funded"][12:]) == 0.0
+        assert m07_rent.lever(model, "services") == 0.0
+        assert model.pay_share[STATE] < 0.5
+    def legitimacy(changes):
+        return paired("base", lambda m: m.legitimacy, {"levers.services": 1.0, **changes},
+                      {"levers.services": 0.0, **changes})
+
+    funded, unfunded = legitimacy({}), legitimacy(broke)
+    gain, gain_unfunded = funded[0] - funded[1], unfunded[0] - unfunded[1]
+    assert (gain > 0).all() and (np.abs(gain_unfunded) < 0.1 * gain).all()
+
+
+def test_m7_arrears_lower_contractor_effort():
+    p = defaults()
+    cost = p["contractor.cost"]
+    owed = [m07_rent.contractor_effort(p, cost, weeks * cost) for weeks in (0, 2, 4, 8, 12)]
+    assert owed[0] == 1.0 > owed[1] > owed[2] > owed[3] == owed[4] == 0.0
+    for seed in SEEDS[:2]:
+        paid = run("contractor_unchecked", seed, **{"government.budget": 1e4})
+        unpaid = run("contractor_unchecked", seed, **{"government.revenue": 0.0})
+        assert paid.contractor_arrears == 0.0 and paid.pay_share[CONTRACTOR] == 1.0
+        assert unpaid.contractor_arrears > 0.0 and unpaid.pay_share[CONTRACTOR] < 1.0
 
 
 def test_m8_impunity_lowers_and_services_raise_legitimacy():
@@ -244,8 +339,10 @@ def test_m10_sanctions_squeeze_the_contractor_and_blow_back_on_the_host():
     r_no, r_yes = paired("contractor_unchecked", lambda m: m.totals["contractor_revenue"],
                          {"sanctions.level": 0.0}, {"sanctions.level": 1.0})
     assert (r_yes < r_no).all()
-    b_no, b_yes = paired("contractor_unchecked", lambda m: m.budget, {"sanctions.level": 0.0},
-                         {"sanctions.level": 1.0})
+    # A budget large enough not to reach its floor: at the floor every budget reads 0.
+    b_no, b_yes = paired("contractor_unchecked", lambda m: m.budget,
+                         {"sanctions.level": 0.0, "government.budget": 1e4},
+                         {"sanctions.level": 1.0, "government.budget": 1e4})
     assert (b_yes < b_no).all()
 
 
@@ -261,9 +358,10 @@ def test_m11_m14_arms_tracking_cuts_cross_border_inflow():
     def inflow(m):
         return float(np.sum(m.records["cross_border_inflow"]))
 
-    none, half = paired("contractor_unchecked", inflow,
-                        {"levers.arms_tracking": 0.0, "insurgents.cross_border": 1.0},
-                        {"levers.arms_tracking": 0.5, "insurgents.cross_border": 1.0})
+    # A budget that pays for the lever: unfunded, a lever does nothing (M7).
+    funded = {"insurgents.cross_border": 1.0, "government.budget": 1e4}
+    none, half = paired("contractor_unchecked", inflow, {"levers.arms_tracking": 0.0, **funded},
+                        {"levers.arms_tracking": 0.5, **funded})
     assert (none > 0).all() and (half < none).all()
 
 
@@ -287,12 +385,15 @@ def test_m13_training_raises_discrimination_and_reconciliation_lowers_grievance(
 
 
 def test_m14_humanitarian_access_and_financial_enforcement():
+    # A budget that pays for the levers: unfunded, a lever does nothing (M7).
+    funded = {"government.budget": 1e4}
     lo, hi = paired("contractor_unchecked", lambda m: float(m.communities.displaced.sum()),
-                    {"levers.humanitarian_access": 0.0}, {"levers.humanitarian_access": 1.0})
+                    {"levers.humanitarian_access": 0.0, **funded},
+                    {"levers.humanitarian_access": 1.0, **funded})
     assert (hi < lo).all()
     lo, hi = paired("contractor_unchecked", lambda m: m.totals["contractor_revenue"],
-                    {"levers.financial_enforcement": 0.0},
-                    {"levers.financial_enforcement": 1.0})
+                    {"levers.financial_enforcement": 0.0, **funded},
+                    {"levers.financial_enforcement": 1.0, **funded})
     assert (hi < lo).all()
 
 

@@ -18,6 +18,7 @@ from sim.core.registry import Mechanism, Param, Step
 from sim.core.state import INSURGENT
 from sim.mechanisms.m04_harm_and_news import cooperation_target, heard, state_side_deaths
 from sim.mechanisms.m05_recruitment import fear_after, support_target
+from sim.mechanisms.m07_rent import lever
 from sim.mechanisms.m08_legitimacy import grievance_target
 
 PARAMETERS = (
@@ -74,16 +75,16 @@ def update_attitudes(communities, cell_control, news_state, news_insurgent, legi
 
 
 def update(model, week) -> None:
-    """Attitudes after the week's harm and news; services only while the budget pays for them,
-    reconciliation helped by UN mediation while the UN stays."""
+    """Attitudes after the week's harm and news; the levers act as far as the budget pays for
+    them (M7), reconciliation helped by UN mediation while the UN stays."""
     p = model.p
-    services = p["levers.services"] if model.budget > 0 else 0.0
-    reconciliation = min(1.0, p["levers.reconciliation"]
+    services = lever(model, "services")
+    reconciliation = min(1.0, lever(model, "reconciliation")
                          + (p["un.mediation"] if model.un_present else 0.0) * MEDIATION_WEIGHT)
     k = Coefficients(p["community.hardship"], p["community.adaptation"],
                      p["community.harm_sensitivity"], p["community.news"],
                      p["community.memory_decay"], p["insurgents.deterrence"], services,
-                     reconciliation, p["levers.humanitarian_access"])
+                     reconciliation, lever(model, "humanitarian_access"))
     update_attitudes(model.communities.view(), model.cells.control, model.news_state,
                      model.news_insurgent, model.legitimacy, k)
 

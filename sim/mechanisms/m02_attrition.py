@@ -1,10 +1,24 @@
 """M2 Attrition over discrimination: operations trade combatant kills against civilian harm.
 
-Combatants are reached in proportion to how well the bands are located (M3: intelligence x
-(1 - concealment)); civilian harm grows with firepower, (1 - discrimination) and (1 - located):
-forces that "prioritized rapid attrition over discrimination".  Rarely, and far more often for
-low-discipline units, an operation becomes a mass atrocity whose toll is Pareto-tailed (a Moura:
-hundreds killed in one operation).
+A unit's discrimination d is the share of its force that reaches combatants; the rest falls on
+civilians.  For a unit of strength s, firepower f and effort e (the share of its pay received,
+M7) in a cell with ins fighters, pop residents and support sup, where the bands are located
+(M3: intelligence x (1 - concealment)):
+
+    op       = s * f * e
+    contact  = ins / (ins + 50)
+    kills    = Poisson(kill_rate * op * d * (located + 0.1 * (1 - located)) * contact)
+               capped at 0.3 * ins
+    harm     = Poisson(harm_rate * op * (1 - d) * (1 - located) * suspicion * density
+                       * (0.3 + 0.7 * contact))
+    suspicion = 0.2 + sup,   density = pop / (pop + 2e4)
+
+Kills grow with d (the force aimed at combatants, op * d, finds the bands located and a tenth
+of the others); harm grows with 1 - d and with 1 - located (poor intelligence makes force
+indiscriminate): forces that "prioritized rapid attrition over discrimination" trade fighters
+reached for civilians killed.  Rarely, and far more often for low-discipline units, an operation
+becomes a mass atrocity whose toll is Pareto-tailed (a Moura: hundreds killed in one operation):
+P = atrocity_rate * (1 - discipline)^2 * (1 - d) * suspicion.
 """
 
 from __future__ import annotations
@@ -34,8 +48,10 @@ PARAMETERS = (
     Param("partner.firepower", 1.5, 0.0, 10.0, "relative", "force per person", kind="behaviour"),
     Param("partner.discrimination", 0.9, 0.0, 1.0, "share",
           "skill: share of force that reaches combatants at full restraint", kind="behaviour"),
-    Param("engagement.kill_rate", 0.005, 0.0, 1.0, "per force-week",
-          "combatants killed per unit of force applied to located bands", kind="behaviour"),
+    # 0.005 per unit of a unit's whole force before discrimination split it, rescaled by 1/0.6 so
+    # that a state unit at discrimination 0.6 kills as many fighters as it did.
+    Param("engagement.kill_rate", 0.0083, 0.0, 1.0, "per force-week",
+          "combatants killed per unit of force aimed at located bands", kind="behaviour"),
     Param("engagement.harm_rate", 0.003, 0.0, 1.0, "per force-week",
           "civilians killed per unit of indiscriminate force in a populated cell",
           kind="behaviour"),
@@ -62,7 +78,7 @@ OUTCOMES = (
 # The shapes of an engagement are the model's assumptions (docs/ODD.md, "Engagements").
 CONTACT_HALF = 50.0  # fighters in a cell at which contact is half its most
 KILL_CAP = 0.3  # most of a cell's fighters one unit can kill in a week
-BLIND_SHARE = 0.1  # reach of force on bands it has not located, per unit of discrimination
+BLIND_SHARE = 0.1  # share of the force aimed at combatants that finds bands not located
 DENSITY_HALF = 2e4  # residents of a cell at which the exposure of civilians is half its most
 SUSPICION_BASE = 0.2  # suspicion of a community that gives the armed groups no support
 HARM_WITHOUT_CONTACT = 0.3  # share of the harm done where no band is met
@@ -145,7 +161,8 @@ def force_operations(seed, step, units, kind_effort, cell_start, communities, ce
         # Effort spent guarding mines is not spent fighting (conduct).
         op = units.strength[u] * units.firepower[u] * kind_effort[kind] * (1.0 - units.guard[u])
         contact = ins / (ins + CONTACT_HALF)
-        kills = rates.kill * op * (located + BLIND_SHARE * (1.0 - located) * d) * contact
+        # The force aimed at combatants, op * d, reaches the located bands, and a few others.
+        kills = rates.kill * op * d * (located + BLIND_SHARE * (1.0 - located)) * contact
         kills = min(rng.poisson(seed, step, u, KILLS, kills), KILL_CAP * ins)
         cells.kills[c] += kills
 
@@ -221,7 +238,7 @@ def operate(model, week) -> None:
     """Every unit's operation of the week; each operation or atrocity that kills civilians is
     an abuse for oversight."""
     f, c = model.forces, model.communities
-    kind_effort = np.array([1.0, model.contractor_effort, 1.0])
+    kind_effort = model.pay_share  # effort of each kind: the share of its pay received (M7)
     tolls = Tolls(np.zeros(len(f)), np.zeros(len(f)))
     force_operations(model.seed, model.t, f.view(), kind_effort, model.world.cell_start,
                      c.view(), model.cells.view(), engagement_rates(model.p), tolls)

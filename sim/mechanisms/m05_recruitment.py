@@ -17,6 +17,7 @@ from numba import njit
 from sim.core import rng
 from sim.core.registry import TOTAL, Mechanism, Outcome, Param, Step
 from sim.core.state import SUPPORT
+from sim.mechanisms.m07_rent import lever
 
 PARAMETERS = (
     Param("insurgents.recruitment", 0.0004, 0.0, 0.1, "1/week",
@@ -207,7 +208,7 @@ def grow(model, week) -> None:
     """Recruitment, inflow and attrition of the week; large bands split, small ones dissolve."""
     p, w = model.p, model.world
     rates = (p["insurgents.recruitment"], p["region.inflow"], p["insurgents.cross_border"],
-             p["levers.arms_tracking"], p["insurgents.attrition"])
+             lever(model, "arms_tracking"), p["insurgents.attrition"])
     week.crossed = recruit(model.seed, model.t, w.view(), model.bands.view(), model.cells.view(),
                            model.neighbour_instability, rates)
     week.recruits = float(model.bands.recruits.sum())

@@ -17,6 +17,7 @@ import numpy as np
 from sim.core import rng
 from sim.core.registry import TOTAL, Mechanism, Outcome, Param, Step
 from sim.core.state import Abuse
+from sim.mechanisms.m07_rent import lever
 
 PARAMETERS = (
     # Kind behaviour: the press and NGOs are not set by the regime (independent is).
@@ -74,12 +75,13 @@ def documentation_chance(p: dict, partner_present: bool, un_present: bool) -> fl
     return 1.0 - missed
 
 
-def judgement_chances(p: dict) -> np.ndarray:
+def judgement_chances(model) -> np.ndarray:
     """Chance that a documented abuse is punished, by kind of force (state, contractor,
-    partner): investigated, then punished, with justice mechanisms (M13) closing part of the
-    gap; a contractor outside the chain of command only through its reach, a partner by its
-    own military justice."""
-    justice = p["levers.justice"]
+    partner): investigated, then punished, with justice mechanisms (M13, at the level the budget
+    funds) closing part of the gap; a contractor outside the chain of command only through its
+    reach, a partner by its own military justice."""
+    p = model.p
+    justice = lever(model, "justice")
     investigate = p["oversight.investigation"] + (
         1 - p["oversight.investigation"]) * JUSTICE_LIFT * justice
     punish = p["oversight.punishment"] + (1 - p["oversight.punishment"]) * JUSTICE_LIFT * justice
@@ -92,7 +94,7 @@ def announced_chances(model) -> np.ndarray:
     """Chance that an abuse with one victim is punished, by kind of force, as the rules in
     force announce it: documented, then judged."""
     seen = documentation_chance(model.p, model.partner_present, model.un_present)
-    return seen * judgement_chances(model.p)
+    return seen * judgement_chances(model)
 
 
 def review_abuses(model, abuses: list[Abuse]) -> Review:
@@ -101,7 +103,7 @@ def review_abuses(model, abuses: list[Abuse]) -> Review:
     n = len(model.forces)
     review = Review(unit_abuses=np.zeros(n), unit_punished=np.zeros(n))
     base = documentation_chance(p, model.partner_present, model.un_present)
-    judged = judgement_chances(p)
+    judged = judgement_chances(model)
     for abuse in abuses:
         if abuse.deaths <= 0:
             continue

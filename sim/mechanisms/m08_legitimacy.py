@@ -49,20 +49,19 @@ def grievance_target(legitimacy, hardship, memory, gone, humanitarian, reconcili
     return hard * (1.0 - local_legitimacy) * (1.0 - RECONCILIATION_RELIEF * reconciliation)
 
 
-def anchor(p: dict, un_present: bool, budget_ok: bool) -> float:
+def anchor(p: dict, un_present: bool, lever_funding: float) -> float:
     """The legitimacy the state drifts back to: its starting level plus what its engagement
-    levers buy (services only while the budget can pay for them)."""
-    services = p["levers.services"] if budget_ok else 0.0
-    value = (p["government.legitimacy"] + SERVICES_GAIN * services
-             + RECONCILIATION_GAIN * p["levers.reconciliation"]
-             + JUSTICE_GAIN * p["levers.justice"])
+    levers buy, each at the share of its cost the budget paid (M7)."""
+    levers = (SERVICES_GAIN * p["levers.services"] + RECONCILIATION_GAIN
+              * p["levers.reconciliation"] + JUSTICE_GAIN * p["levers.justice"])
+    value = p["government.legitimacy"] + levers * lever_funding
     if un_present:
         value += MEDIATION_GAIN * p["un.mediation"]
     return min(1.0, value)
 
 
 def update_legitimacy(legitimacy: float, p: dict, review, insurgent_deaths: float,
-                      population: float, un_present: bool, budget_ok: bool) -> float:
+                      population: float, un_present: bool, lever_funding: float) -> float:
     """One week of legitimacy.
 
     Each documented but unpunished abuse by host-side forces costs legitimacy (impunity), each
@@ -74,7 +73,8 @@ def update_legitimacy(legitimacy: float, p: dict, review, insurgent_deaths: floa
     per_million = insurgent_deaths / max(population / 1e6, 1e-9)
     unprotected = p["government.protection_weight"] * min(
         1.0, per_million / UNPROTECTED_PER_MILLION) * UNPROTECTED_COST
-    legitimacy += p["government.legitimacy_speed"] * (anchor(p, un_present, budget_ok) - legitimacy)
+    legitimacy += p["government.legitimacy_speed"] * (anchor(p, un_present, lever_funding)
+                                                     - legitimacy)
     legitimacy += p["oversight.justice_gain"] * justice - p["oversight.impunity_cost"] * impunity
     legitimacy -= unprotected
     return min(1.0, max(0.0, legitimacy))
@@ -91,7 +91,7 @@ def update(model, week) -> None:
     deaths = float(week.totals[DEAD + INSURGENT] + week.totals[DEAD + MILITIA])
     model.legitimacy = update_legitimacy(model.legitimacy, model.p, week.review, deaths,
                                          float(week.totals[POPULATION]), model.un_present,
-                                         model.budget > 0)
+                                         model.lever_funding)
 
 
 def record(model, week) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sim.core import rng
 from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import CONTRACTOR
+from sim.mechanisms.m07_rent import lever
 
 PARAMETERS = (
     # Kind institution: sanctions in force and the propensity to raise them are policy.
@@ -36,7 +37,7 @@ def escalate(model, documented_contractor: float) -> float:
     """
     p = model.p
     level = model.sanctions
-    chance = p["sanctions.propensity"] * (1.0 + p["levers.financial_enforcement"])
+    chance = p["sanctions.propensity"] * (1.0 + lever(model, "financial_enforcement"))
     if not p["contractor.transparent"] and p["contractor.concessions"] > 0:
         chance *= ILLICIT_FACTOR
     for k in range(int(documented_contractor)):

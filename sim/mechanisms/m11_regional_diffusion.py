@@ -15,6 +15,7 @@ import numpy as np
 from sim.core import rng
 from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import DEAD
+from sim.mechanisms.m07_rent import lever
 from sim.world import geography
 
 PARAMETERS = (
@@ -57,7 +58,7 @@ def update_region(model, violence: np.ndarray, territory_gain: float,
     """One week of the neighbours' instability and of their choice of a contractor."""
     p = model.p
     s = model.neighbour_instability
-    spill = p["region.spillover"] * (1.0 - ARMS_TRACKING_CUT * p["levers.arms_tracking"])
+    spill = p["region.spillover"] * (1.0 - ARMS_TRACKING_CUT * lever(model, "arms_tracking"))
     s += spill * np.minimum(1.0, violence / BORDER_DEATHS_FULL)
     s += CONTRACTOR_DESTABILISES * model.neighbour_contractor
     s -= CALMING * s

@@ -8,6 +8,7 @@ from numba import njit, prange
 
 from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import DISPLACED, N_PERPETRATORS
+from sim.mechanisms.m07_rent import lever
 
 PARAMETERS = (
     Param("community.displacement", 80.0, 0.0, 1e5, "per death-share",
@@ -63,7 +64,7 @@ def flee(model, week) -> None:
     p = model.p
     fled = np.empty(len(model.communities))
     rates = (p["community.displacement"], p["community.insecurity_flight"],
-             p["community.return"], p["levers.humanitarian_access"])
+             p["community.return"], lever(model, "humanitarian_access"))
     displace(model.communities.view(), model.cells.control, rates, fled)
     week.newly_displaced = float(fled.sum())
 

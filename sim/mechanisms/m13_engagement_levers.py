@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sim.core.registry import Mechanism, Param, Step
 from sim.core.state import STATE
+from sim.mechanisms.m07_rent import lever
 
 PARAMETERS = (
     Param("levers.justice", 0.0, 0.0, 1.0, "0-1", "justice mechanisms: raise punishment",
@@ -33,11 +34,11 @@ PARAMETERS = (
 HOST_TRAINING_RATE = 0.004
 
 
-def train_state_forces(forces, p: dict, partner_present: bool) -> None:
+def train_state_forces(forces, p: dict, partner_present: bool, training: float) -> None:
     """Raise the skill of state units (the discrimination they reach at full restraint): the
-    host's own training programme plus, while it stays, the partner's ("training that
-    emphasizes human-rights compliant tactics")."""
-    rate = HOST_TRAINING_RATE * p["levers.training"] + (
+    host's own training programme (at the level the budget funds, ``training``) plus, while it
+    stays, the partner's ("training that emphasizes human-rights compliant tactics")."""
+    rate = HOST_TRAINING_RATE * training + (
         p["partner.training"] if partner_present else 0.0)
     if rate <= 0:
         return
@@ -47,7 +48,7 @@ def train_state_forces(forces, p: dict, partner_present: bool) -> None:
 
 def train(model, week) -> None:
     """A week of training for state units."""
-    train_state_forces(model.forces, model.p, model.partner_present)
+    train_state_forces(model.forces, model.p, model.partner_present, lever(model, "training"))
 
 
 MECHANISM = Mechanism("M13", "engagement levers", PARAMETERS)
