@@ -34,7 +34,8 @@ def _choose(forces, announced, p=None):
     p = p or defaults()
     beliefs = Beliefs(np.asarray(announced, dtype=float), p["conduct.penalty"],
                       p["conduct.prior_weight"], p["conduct.temperature"])
-    choose_conduct(forces.view(), beliefs, restraint_costs(p), valuations(p), RESTRAINT_LEVELS)
+    choose_conduct(forces.view(), beliefs, restraint_costs(p, np.ones(3)), valuations(p),
+                   RESTRAINT_LEVELS)
 
 
 def test_the_likelier_punishment_the_more_restraint():
@@ -95,7 +96,20 @@ def test_a_contractor_paid_in_mines_outside_the_chain_guards_them():
     assert valuations(p)[CONTRACTOR, GUARD] > valuations(p)[CONTRACTOR, PROTECT]
     paid = p | {"contractor.pay_per_result": 1.0}
     assert valuations(paid)[CONTRACTOR, OFFENSIVE] > valuations(p)[CONTRACTOR, OFFENSIVE]
-    assert restraint_costs(paid)[CONTRACTOR] > restraint_costs(p)[CONTRACTOR]
+    full_pay = np.ones(3)
+    assert restraint_costs(paid, full_pay)[CONTRACTOR] > restraint_costs(p, full_pay)[CONTRACTOR]
+
+
+def test_unpaid_units_restrain_themselves_less():
+    p = defaults()
+    costs = restraint_costs(p, np.array([0.4, 1.0, 1.0]))
+    assert costs[STATE] > costs[PARTNER]
+    paid, unpaid = _units([STATE]), _units([STATE])
+    _choose(paid, [0.3, 0.0, 0.0])
+    beliefs = Beliefs(np.array([0.3, 0.0, 0.0]), p["conduct.penalty"], p["conduct.prior_weight"],
+                      p["conduct.temperature"])
+    choose_conduct(unpaid.view(), beliefs, costs, valuations(p), RESTRAINT_LEVELS)
+    assert unpaid.restraint[0] < paid.restraint[0] - 0.1
 
 
 def _mean(column: str, kind: int):

@@ -6,7 +6,8 @@ week, both a logit (quantal response) over perceived payoffs with one temperatur
 bounded rationality of commanders who weigh payoffs roughly:
 
 * **Restraint** r on the grid 0, 1/4, ..., 1.  Restraint costs the unit tempo, safety and, for
-  a contractor paid per result, pay: ``C`` a week at full restraint.  Its absence risks
+  a contractor paid per result, pay, and more for a unit not paid in full (M7), which could
+  loot instead: ``C`` a week at full restraint.  Its absence risks
   punishment: an abuse costs ``penalty x q``, where q is the chance the unit expects an abuse
   to be punished.  U(r) = -C r - penalty q (1 - r).  q is learned: a belief that starts at the
   chance the rules in force announce (documentation x investigation x punishment x reach, M6)
@@ -49,6 +50,9 @@ PARAMETERS = (
           "weight of the announced rules in a unit's belief, in abuses seen", kind="behaviour"),
     Param("conduct.memory", 0.98, 0.0, 1.0, "1/week", "share of what a unit has seen kept a week",
           kind="behaviour"),
+    Param("conduct.unpaid_cost", 1.0, 0.0, 100.0, "weeks of restraint",
+          "what restraint costs a unit that is not paid (what looting is worth to it), on top "
+          "of its usual cost, in weeks of full restraint's cost", kind="behaviour"),
     Param("conduct.joint_learning", 1.0, 0.0, 1.0, "weight",
           "weight a state unit gives to the abuses and punishments of contractor teams in its "
           "area of operations (within its reach)", kind="behaviour"),
@@ -164,12 +168,13 @@ def valuations(p: dict) -> np.ndarray:
     return values
 
 
-def restraint_costs(p: dict) -> np.ndarray:
-    """A week of full restraint's cost to each kind: 1, and for a contractor paid per result
-    what restraint costs it in results (a contractor in the chain of command is paid as the
-    host's units are)."""
+def restraint_costs(p: dict, pay_share: np.ndarray) -> np.ndarray:
+    """A week of full restraint's cost to each kind: 1; for a contractor paid per result what
+    restraint costs it in results (a contractor in the chain of command is paid as the host's
+    units are); and for units not paid in full (M7's ``pay_share``), what looting would bring."""
     per_result = 0.0 if p["contractor.in_chain_of_command"] else p["contractor.pay_per_result"]
-    return np.array([1.0, 1.0 + per_result, 1.0])
+    unpaid = p["conduct.unpaid_cost"] * (1.0 - np.clip(pay_share, 0.0, 1.0))
+    return np.array([1.0, 1.0 + per_result, 1.0]) + unpaid
 
 
 def choose(model, week) -> None:
@@ -177,8 +182,8 @@ def choose(model, week) -> None:
     p = model.p
     beliefs = Beliefs(announced_chances(model), p["conduct.penalty"], p["conduct.prior_weight"],
                       p["conduct.temperature"])
-    choose_conduct(model.forces.view(), beliefs, restraint_costs(p), valuations(p),
-                   RESTRAINT_LEVELS)
+    choose_conduct(model.forces.view(), beliefs, restraint_costs(p, model.pay_share),
+                   valuations(p), RESTRAINT_LEVELS)
 
 
 def learn(model, week) -> None:
