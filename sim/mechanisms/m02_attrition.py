@@ -17,7 +17,7 @@ from numba import njit
 
 from sim.core import rng
 from sim.core.registry import LARGEST, TOTAL, Mechanism, Outcome, Param, Step
-from sim.core.state import CONTRACTOR, STATE, Abuse
+from sim.core.state import CONTRACTOR, FORCE_KINDS, STATE, Abuse
 
 PARAMETERS = (
     Param("state.firepower", 1.0, 0.0, 10.0, "relative", "force applied per person"),
@@ -239,6 +239,7 @@ def losses(model, week) -> None:
     f.strength -= loss
     f.active &= f.strength > 1.0
     week.force_killed = float(loss.sum())
+    week.force_killed_by_kind = np.bincount(f.kind, weights=loss, minlength=len(FORCE_KINDS))
 
 
 def record(model, week) -> None:
