@@ -237,7 +237,8 @@ def test_m9_partners_leave_an_unchecked_contractor_and_stay_when_they_lead():
 def test_m9_partners_weigh_what_they_see_not_the_contract():
     """A week with nothing documented and no one lost costs nothing, whatever the contract;
     a documented, unpunished contractor abuse weighs more under an opaque contract than a
-    transparent one; the partner's own dead cost it too."""
+    transparent one, and one by the host's own forces less; the partner's own dead cost it
+    too."""
     p = dict(default_scenario().params)
     unpunished = np.zeros(3)
     unpunished[CONTRACTOR] = 1.0
@@ -248,6 +249,9 @@ def test_m9_partners_weigh_what_they_see_not_the_contract():
     opaque = abuses_seen(p | {"contractor.transparent": False}, unpunished)
     visible = abuses_seen(p | {"contractor.transparent": True}, unpunished)
     assert opaque > visible == 1.0
+    host = np.zeros(3)
+    host[STATE] = 1.0
+    assert 0.0 < abuses_seen(p, host) < visible
     assert update_relationship(0.8, 0.8, p, 0.0, 10.0) < 0.8
 
 

@@ -27,7 +27,9 @@ PARAMETERS = (
     Param("un.exit_threshold", 0.2, 0.0, 1.0, "0-1",
           "relationship below which it is asked to leave"),
     Param("relations.abuse_penalty", 0.0025, 0.0, 1.0, "per abuse",
-          "relationship lost per documented, unpunished abuse by the host's forces or contractor"),
+          "relationship lost per documented, unpunished abuse by a contractor on a visible deal"),
+    Param("relations.host_weight", 0.25, 0.0, 1.0, "factor",
+          "weight of an abuse by the host's own forces, which partners train and work through"),
     Param("relations.opacity_weight", 2.0, 0.0, 10.0, "factor",
           "extra weight of a documented contractor abuse while the contract's terms are hidden"),
     Param("relations.casualty_penalty", 0.002, 0.0, 1.0, "per person",
@@ -39,11 +41,12 @@ PARAMETERS = (
 
 def abuses_seen(p: dict, unpunished: np.ndarray) -> float:
     """The week's documented, unpunished abuses by the host's forces and its contractor (by
-    kind of force), as a partner weighs them: a contractor's count more while its contract is
-    opaque."""
+    kind of force), as a partner weighs them: the host army's less, since partners are there to
+    train it; a contractor's more while its contract is opaque."""
     opacity = 0.0 if p["contractor.transparent"] else 1.0
     contractor_weight = 1.0 + p["relations.opacity_weight"] * opacity
-    return float(unpunished[STATE] + contractor_weight * unpunished[CONTRACTOR])
+    return float(p["relations.host_weight"] * unpunished[STATE]
+                 + contractor_weight * unpunished[CONTRACTOR])
 
 
 def update_relationship(relationship: float, start: float, p: dict, seen: float,
