@@ -13,13 +13,15 @@ from conftest import small
 
 from sim.core.model import BlowbackModel
 from sim.core.parameters import defaults
-from sim.core.scenario import from_dict
+from sim.core.scenario import default_scenario, from_dict
 from sim.core.state import CONTRACTOR, MILITIA, STATE, Cells, Communities, Forces
 from sim.experiments.results import summary
 from sim.mechanisms import m07_rent, m15_militias
+from sim.mechanisms.armed_violence import Violence, insurgent_violence
 from sim.mechanisms.attitudes import Coefficients, update_attitudes
 from sim.mechanisms.m02_attrition import Rates, Tolls, force_operations
 from sim.mechanisms.m03_intelligence import intelligence
+from sim.mechanisms.m09_partner_exit import abuses_seen, update_relationship
 from sim.world import geography
 
 SEEDS = (1, 2, 3, 4)
@@ -330,6 +332,71 @@ def test_m9_partners_leave_an_unchecked_contractor_and_stay_when_they_lead():
     for seed in SEEDS:
         assert not run("contractor_unchecked", seed, **{"run.steps": 520}).partner_present
         assert run("partner_led", seed, **{"run.steps": 520}).partner_present
+
+
+def test_m9_partners_weigh_what_they_see_not_the_contract():
+    """A week with nothing documented and no one lost costs nothing, whatever the contract;
+    a documented, unpunished contractor abuse weighs more under an opaque contract than a
+    transparent one, and one by the host's own forces less; the partner's own dead cost it
+    too."""
+    p = dict(default_scenario().params)
+    unpunished = np.zeros(3)
+    unpunished[CONTRACTOR] = 1.0
+    for transparent in (False, True):
+        p["contractor.transparent"] = transparent
+        assert abuses_seen(p, np.zeros(3)) == 0.0
+        assert update_relationship(0.8, 0.8, p, abuses_seen(p, np.zeros(3)), 0.0) == 0.8
+    opaque = abuses_seen(p | {"contractor.transparent": False}, unpunished)
+    visible = abuses_seen(p | {"contractor.transparent": True}, unpunished)
+    assert opaque > visible == 1.0
+    host = np.zeros(3)
+    host[STATE] = 1.0
+    assert 0.0 < abuses_seen(p, host) < visible
+    assert update_relationship(0.8, 0.8, p, 0.0, 10.0) < 0.8
+
+
+def test_m9_partners_stay_with_an_unchecked_contractor_that_abuses_no_one():
+    """The unchecked contract (outside the chain of command, opaque, paid in concessions) does
+    not by itself drive the partners out: with operations that harm no civilians and no
+    atrocities (contractor_unchecked has no dated events), nothing is documented and both the
+    partner and the UN stay ten years."""
+    for seed in (1, 2, 3):
+        m = run("contractor_unchecked", seed, **{"run.steps": 520, "engagement.harm_rate": 0.0,
+                                                 "engagement.atrocity_rate": 0.0})
+        assert m.totals["abuses_detected"] == 0
+        assert m.partner_present and m.un_present
+
+
+def test_m9_an_opaque_contract_makes_contractor_abuses_weigh_more():
+    opaque, visible = paired("contractor_unchecked", lambda m: m.relationship["partner"],
+                             {"contractor.transparent": False}, {"contractor.transparent": True})
+    assert (opaque < visible).all()
+
+
+def test_armed_violence_bands_find_forces_through_the_people_who_support_them():
+    """Condra & Shapiro: the same bands facing the same forces kill more of them where residents
+    support the armed groups than where they do not; fear keeps informants quiet only while
+    deterrence is on.  Coercion is off, so the kernel leaves the communities as they were."""
+    model = BlowbackModel(small("base", **{"run.steps": 1}), agents=False)
+    cells = model.cells
+
+    def force_losses(support: float, fear: float = 0.0, deterrence: float = 0.0) -> float:
+        k = Violence(coercion=0.0, lethality=0.05, deterrence=deterrence, town_protection=0.0)
+        total = 0.0
+        for week in range(52):
+            cells.support[:] = support
+            cells.fear[:] = fear
+            cells.force_losses[:] = 0.0
+            cells.rival_losses[:] = 0.0
+            insurgent_violence(model.seed, week, model.bands.view(), model.world.view(),
+                               model.communities.view(), cells.view(), model.cell_town, k)
+            total += cells.force_losses.sum()
+        return total
+
+    low, high = force_losses(0.1), force_losses(0.9)
+    assert 0 < low and 2 * low < high
+    assert force_losses(0.9, fear=1.0) == high
+    assert force_losses(0.9, fear=1.0, deterrence=0.5) < force_losses(0.9, deterrence=0.5)
 
 
 def test_m10_sanctions_squeeze_the_contractor_and_blow_back_on_the_host():

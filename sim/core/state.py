@@ -236,6 +236,9 @@ class Week:
     scheduled: list[Abuse] = field(default_factory=list)  # by dated events
     insurgents_killed: float = 0.0
     force_killed: float = 0.0
+    # Force personnel killed by armed groups this week, by kind of force (FORCE_KINDS): each
+    # partner counts its own dead (M9).
+    force_killed_by_kind: np.ndarray = field(default_factory=lambda: np.zeros(len(FORCE_KINDS)))
     recruits: float = 0.0
     crossed: float = 0.0
     newly_displaced: float = 0.0

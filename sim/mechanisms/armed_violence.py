@@ -1,8 +1,20 @@
 """Armed-group violence: against forces in the cell, against rivals, and against civilians.
 
-Bands punish communities that cooperate with the state (harm by insurgents, the other side of
-the Condra-Shapiro asymmetry, M4).  Fear of force suppresses attacks for a while when
-``insurgents.deterrence`` > 0 (Lyall, M5).  A UN presence protects towns.
+Attacks on forces need local information (Condra & Shapiro 2012): civilians' information flows
+to the side they cooperate with, and a band finds the forces of its cell as well as the
+residents who support it tell it where they are.  Fear of force keeps informants quiet, and
+with ``insurgents.deterrence`` > 0 also suppresses attacks for a while (Lyall, M5).  With ``s``
+the band's strength, ``F`` the forces' personnel in its cell, ``sup`` and ``fear`` the cell's
+mean support for the armed groups and fear, and ``d = insurgents.deterrence``::
+
+    informed = sup · (1 − d · fear)
+    located  = BLIND_REACH + (1 − BLIND_REACH) · informed
+    killed   ~ Poisson(insurgents.lethality · s · F/(F + FORCES_HALF) · (1 − d·fear) · located)
+
+so state-side harm, which turns communities towards the armed groups (M4, M5), makes their
+later attacks on forces deadlier, and harm by the armed groups, which turns communities against
+them, makes them less so.  Bands punish communities that cooperate with the state (harm by
+insurgents, the other side of the Condra-Shapiro asymmetry, M4).  A UN presence protects towns.
 """
 
 from __future__ import annotations
@@ -30,6 +42,9 @@ PARAMETERS = (
 # The model's assumptions (docs/ODD.md, "Armed groups").
 FORCES_HALF = 200.0  # personnel in a cell at which attacks on them are half as deadly as can be
 RIVAL_LETHALITY = 0.5  # lethality against rival fighters, per unit against forces
+# Share of its full effect an attack on forces reaches where no resident informs the band:
+# garrisons and the roads between towns are known without informants.
+BLIND_REACH = 0.25
 FORCE_LOSSES = rng.purpose("violence.force_losses")
 RIVALRY = rng.purpose("violence.rivalry")
 COERCION = rng.purpose("violence.coercion")
@@ -51,6 +66,14 @@ def _coerce(seed, step, b, c, lam, world, communities):
 
 
 @njit(cache=True)
+def located_forces(support, fear, deterrence):
+    """How well a band locates the forces of its cell, 0-1: what its informants tell it (the
+    residents who support it, less those fear keeps quiet), over what it finds without them."""
+    informed = support * (1.0 - deterrence * fear)
+    return BLIND_REACH + (1.0 - BLIND_REACH) * informed
+
+
+@njit(cache=True)
 def insurgent_violence(seed, step, bands, world, communities, cells, cell_town, k):
     """One week of every band's attacks; losses of forces and rivals go to ``cells``."""
     for b in range(len(bands.cell)):
@@ -63,7 +86,8 @@ def insurgent_violence(seed, step, bands, world, communities, cells, cell_town, 
         restraint = 1.0 - k.deterrence * cells.fear[c]
         f = cells.forces[c]
         if f > 0.0:
-            lam = k.lethality * s * f / (f + FORCES_HALF) * restraint
+            lam = k.lethality * s * f / (f + FORCES_HALF) * restraint * located_forces(
+                cells.support[c], cells.fear[c], k.deterrence)
             # Capped at what the cell's forces have left after the bands before this one.
             left = max(f - cells.force_losses[c], 0.0)
             cells.force_losses[c] += min(rng.poisson(seed, step, b, FORCE_LOSSES, lam), left)

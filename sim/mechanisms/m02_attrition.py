@@ -31,7 +31,7 @@ from numba import njit
 
 from sim.core import rng
 from sim.core.registry import LARGEST, TOTAL, Mechanism, Outcome, Param, Step
-from sim.core.state import CONTRACTOR, STATE, Abuse
+from sim.core.state import CONTRACTOR, FORCE_KINDS, STATE, Abuse
 
 PARAMETERS = (
     # Kind behaviour (firepower, skill of each force): what units can do with force; a regime
@@ -260,6 +260,7 @@ def losses(model, week) -> None:
     f.strength -= loss
     f.active &= f.strength > 1.0
     week.force_killed = float(loss.sum())
+    week.force_killed_by_kind = np.bincount(f.kind, weights=loss, minlength=len(FORCE_KINDS))
 
 
 def record(model, week) -> None:

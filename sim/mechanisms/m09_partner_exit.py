@@ -1,9 +1,22 @@
-"""M9 Partner exit: documented abuses and the contractor deal wear the relationship down; below
-a threshold a partner withdraws, and with it its intelligence, training and monitors."""
+"""M9 Partner exit: partners weigh what they see of the host; below a threshold they withdraw,
+and with them their intelligence, training and monitors.
+
+A partner sees three things: the abuses by the host's forces and by its contractor that
+oversight documents and leaves unpunished (M6: impunity, since a punished abuse shows the
+host's justice at work), read through what it can see of the contractor deal, and its own dead.
+A transparent contract is visible as what it is, so a contractor's abuse counts as one abuse;
+under an opaque contract the partner knows the deal only through what gets documented, and
+each such abuse weighs more: it is read as what the deal buys.  The deal itself costs nothing
+while nothing is documented, so when a partner leaves, and whether it does, emerges from the
+abuses, the justice and the losses of the run.
+"""
 
 from __future__ import annotations
 
+import numpy as np
+
 from sim.core.registry import Mechanism, Outcome, Param, Step
+from sim.core.state import CONTRACTOR, PARTNER, STATE
 
 PARTNERS = ("partner", "un")
 PARAMETERS = (
@@ -17,35 +30,40 @@ PARAMETERS = (
           kind="world"),
     Param("un.exit_threshold", 0.2, 0.0, 1.0, "0-1",
           "relationship below which it is asked to leave", kind="behaviour"),
-    Param("relations.abuse_penalty", 0.001, 0.0, 1.0, "per abuse",
-          "relationship lost per documented abuse by host-side forces", kind="behaviour"),
-    Param("relations.contractor_penalty", 0.006, 0.0, 1.0, "1/week",
-          "relationship lost per week while a contractor is deployed", kind="behaviour"),
+    Param("relations.abuse_penalty", 0.0025, 0.0, 1.0, "per abuse",
+          "relationship lost per documented, unpunished abuse by a contractor on a visible deal",
+          kind="behaviour"),
+    Param("relations.host_weight", 0.25, 0.0, 1.0, "factor",
+          "weight of an abuse by the host's own forces, which partners train and work through",
+          kind="behaviour"),
+    Param("relations.opacity_weight", 2.0, 0.0, 10.0, "factor",
+          "extra weight of a documented contractor abuse while the contract's terms are hidden",
+          kind="behaviour"),
+    Param("relations.casualty_penalty", 0.002, 0.0, 1.0, "per person",
+          "relationship lost per soldier of the partner killed by armed groups",
+          kind="behaviour"),
     Param("relations.recovery", 0.01, 0.0, 1.0, "1/week",
           "relationship regained towards its start", kind="behaviour"),
 )
 
-# Share of the contractor's strain that a contract inside the chain of command, or a
-# transparent one, takes away: the model's assumption (docs/ODD.md, "Partners").
-SOFTENING = 0.35
+
+def abuses_seen(p: dict, unpunished: np.ndarray) -> float:
+    """The week's documented, unpunished abuses by the host's forces and its contractor (by
+    kind of force), as a partner weighs them: the host army's less, since partners are there to
+    train it; a contractor's more while its contract is opaque."""
+    opacity = 0.0 if p["contractor.transparent"] else 1.0
+    contractor_weight = 1.0 + p["relations.opacity_weight"] * opacity
+    return float(p["relations.host_weight"] * unpunished[STATE]
+                 + contractor_weight * unpunished[CONTRACTOR])
 
 
-def contractor_strain(p: dict, contractor_present: bool) -> float:
-    """Relationship lost per week to the contractor deal: less for a contractor inside the chain
-    of command and under a transparent contract."""
-    if not contractor_present:
-        return 0.0
-    softened = (1.0 - SOFTENING * p["contractor.in_chain_of_command"]
-                - SOFTENING * p["contractor.transparent"])
-    return p["relations.contractor_penalty"] * softened
-
-
-def update_relationship(relationship: float, start: float, p: dict, documented_host: float,
-                        contractor_present: bool) -> float:
-    """One week of a partner's relationship with the host (both partners share the rule)."""
+def update_relationship(relationship: float, start: float, p: dict, seen: float,
+                        own_dead: float) -> float:
+    """One week of a partner's relationship with the host (both partners share the rule):
+    recovery towards its start, less what it saw abused and what it lost."""
     relationship += p["relations.recovery"] * (start - relationship)
-    relationship -= p["relations.abuse_penalty"] * documented_host
-    relationship -= contractor_strain(p, contractor_present)
+    relationship -= p["relations.abuse_penalty"] * seen
+    relationship -= p["relations.casualty_penalty"] * own_dead
     return min(1.0, max(0.0, relationship))
 
 
@@ -55,14 +73,16 @@ def setup(model) -> None:
 
 
 def update(model, week) -> None:
-    """Each partner present weighs the week; one that falls below its threshold leaves."""
+    """Each partner present weighs the week; one that falls below its threshold leaves.  The UN
+    has no units in the model, so it loses no one."""
     p = model.p
-    documented = week.review.documented[0] + week.review.documented[1]
+    seen = abuses_seen(p, week.review.unpunished)
+    own_dead = {"partner": float(week.force_killed_by_kind[PARTNER]), "un": 0.0}
     for name, present in (("partner", model.partner_present), ("un", model.un_present)):
         if not present:
             continue
-        r = update_relationship(model.relationship[name], p[f"{name}.relationship"], p,
-                                documented, model.contractor_present)
+        r = update_relationship(model.relationship[name], p[f"{name}.relationship"], p, seen,
+                                own_dead[name])
         model.relationship[name] = r
         if r < p[f"{name}.exit_threshold"]:
             model.withdraw(name)
