@@ -7,6 +7,7 @@ import pickle
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from sim.core.parameters import BY_NAME, PARAMETERS
 from sim.core.scenario import (
@@ -16,6 +17,7 @@ from sim.core.scenario import (
     explain,
     from_dict,
     load_scenario,
+    parameter_table,
 )
 
 
@@ -349,3 +351,13 @@ def test_explain_mentions_every_parameter():
     for p in PARAMETERS:
         assert p.name in text
         assert p.meaning in text
+
+
+def test_the_odd_parameter_appendix_is_the_registry():
+    """docs/ODD.md's appendix is ``blowback scenario --explain --markdown``: a parameter added,
+    removed or changed without regenerating it fails here."""
+    odd = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
+    block = odd.split("<!-- BEGIN GENERATED DEFAULTS -->\n")[1].split(
+        "<!-- END GENERATED DEFAULTS -->")[0]
+    table = block[block.index("| parameter |"):]
+    assert table == parameter_table()

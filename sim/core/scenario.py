@@ -164,6 +164,15 @@ def unique_names(scenarios: Sequence[Scenario]) -> list[str]:
     return names
 
 
+def parameter_table() -> str:
+    """Every parameter as one Markdown table (the appendix of docs/ODD.md is this table)."""
+    lines = ["| parameter | default | allowed | unit | kind | mechanism | meaning |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| `{p.name}` | `{_literal(p.default)}` | {p.allowed()} | {p.unit} | {p.kind} | "
+              f"{p.mechanism} | {p.meaning} |" for p in PARAMETERS]
+    return "\n".join(lines) + "\n"
+
+
 def explain() -> str:
     """Every parameter (name, default, allowed values, unit, kind, mechanism, meaning) by
     section, then the event types and their fields."""

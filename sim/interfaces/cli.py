@@ -157,6 +157,9 @@ def _add_tools(sub) -> None:
     scen.add_argument("--json", action="store_true",
                       help="print FILE's resolved parameters as one JSON object (name: value), "
                       "or with --explain the registry as a JSON list")
+    scen.add_argument("--markdown", action="store_true",
+                      help="with --explain, the parameters as one Markdown table (the appendix "
+                      "of docs/ODD.md)")
     scen.add_argument("--steps", action="store_true",
                       help="print the steps of one week, in order, each with its mechanism")
 

@@ -307,11 +307,14 @@ def dashboard(args: argparse.Namespace) -> int:
 def scenario(args: argparse.Namespace) -> int:
     """``blowback scenario``: check a scenario file and print it resolved (or as --json), or the
     --diff of two files, or --explain the parameters, or print the --steps of a week."""
-    from sim.core.scenario import explain, load_scenario, registry
+    from sim.core.scenario import explain, load_scenario, parameter_table, registry
     from sim.core.week import describe
 
     if args.explain:
-        print(json.dumps(registry(), indent=1) if args.json else explain())
+        if args.markdown:
+            print(parameter_table(), end="")
+        else:
+            print(json.dumps(registry(), indent=1) if args.json else explain())
         return 0
     if args.steps:
         print("One week, in order (sim/core/week.py):")

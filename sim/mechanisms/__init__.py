@@ -1,4 +1,4 @@
-"""The mechanisms of the model, one module each: ``mNN_subject.py`` for the mechanisms M1-M14
+"""The mechanisms of the model, one module each: ``mNN_subject.py`` for the mechanisms M1-M15
 of the model's design, and a few unnumbered ones for what the design takes as given (armed-group
 violence, territorial control, the fused update of attitudes, the conduct armed units choose).
 
