@@ -26,19 +26,19 @@ SIZES = {
 MISSES = {
     ("condra_shapiro", "state_harm_raises_violence"):
         "the effect of state-side civilian deaths on later attacks in the area has an interval "
-        "that spans zero (+0.0016 [-0.0002, 0.0035] at this size)",
+        "that spans zero (+0.0001 [-0.0016, 0.0026] at this size, positive in 1 seed of 4)",
     ("kalyvas", "counter_productive_where_contested"):
         "in contested districts indiscriminate force raises recruitment per resident by a ratio "
-        "of 1.06 [0.704, 1.33] at this size, an interval that does not exclude 1",
+        "of 1.01 [0.341, 1.42] at this size, an interval that does not exclude 1",
     ("lyall", "force_suppresses_attacks"):
-        "at deterrence 0.6 attacks in the contractor's districts rise with it (ratio 1.02 "
-        "[1.006, 1.04] at this size) instead of falling",
-    ("kress_szechtman", "settles_at_a_level"):
-        "with poor intelligence the armed groups still change by up to 31% over the last "
-        "three of 20 years in some seed, instead of settling",
+        "at deterrence 0.6 attacks in the contractor's districts do not fall with it (ratio "
+        "1.02 [0.992, 1.05] at this size)",
+    ("kress_szechtman", "good_intelligence_eradicates"):
+        "with good intelligence the armed groups still end at 0.49 of their start on average "
+        "at this size, not below 0.05",
     ("bennett", "tipping_point_in_accuracy"):
-        "the insurgency's duration falls with accuracy, but the steepest step of 0.1 divides it "
-        "by 2.23 [1.15, 3.31] at this size, an interval that reaches below 2",
+        "at this size the insurgency is never defeated in 96% of the cases (one case changes "
+        "between adjacent accuracies), so the steepest step, a ratio of 2.77, has no interval",
 }
 CHECKS = {
     "condra_shapiro": ["state_harm_raises_violence", "insurgent_harm_lowers_violence"],

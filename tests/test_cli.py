@@ -241,7 +241,7 @@ def test_scenario_explain_json_is_the_registry_with_kinds():
 
 def test_scenario_explain_shows_each_kind():
     done = blowback("scenario", "--explain")
-    line = next(x for x in done.stdout.splitlines() if x.split()[:1] == ["oversight.deterrence"])
+    line = next(x for x in done.stdout.splitlines() if x.split()[:1] == ["conduct.penalty"])
     assert "behaviour" in line.split()
 
 

@@ -228,11 +228,15 @@ def test_m6_punishment_deters_and_contractors_outside_the_chain_escape_it():
     h_lo, h_hi = paired("partner_led", deaths(STATE), {"oversight.punishment": 0.0},
                         {"oversight.punishment": 0.9})
     assert h_hi.sum() < h_lo.sum()
-    out_, in_ = paired("contractor_unchecked",
-                       lambda m: m.totals["abuses_punished"],
+    # Inside the chain of command the host's justice reaches the contractor's teams, and they
+    # restrain themselves (conduct); outside it they escape it.
+    def contractor_restraint(m):
+        return float(m.forces.restraint[m.forces.kind == CONTRACTOR].mean())
+
+    out_, in_ = paired("contractor_unchecked", contractor_restraint,
                        {"contractor.in_chain_of_command": False},
                        {"contractor.in_chain_of_command": True})
-    assert in_.sum() > out_.sum()
+    assert (in_ > out_).all()
 
 
 def test_m7_rent_pulls_contractors_to_mines_and_drains_the_budget():
@@ -285,12 +289,13 @@ def test_m7_the_budget_binds_in_order_and_levers_stop_without_money():
     """A week the budget cannot pay: state pay first, the contractor's cash next, the levers
     last; the budget stays at its floor, and levers without money do nothing."""
     levers = {"levers.services": 1.0, "levers.justice": 1.0}
-    short = _settle(0.0, budget=0.0, **levers, **{"government.revenue": 14.0})
+    # Income 2 + 8 from the mines = 10 MUSD: 9 for the pay of 18,000, 1 of the contractor's 2.3.
+    short = _settle(0.0, budget=0.0, **levers, **{"government.revenue": 2.0, "state.cost": 0.0005})
     assert short.state_paid == 1.0 and 0 < short.contractor_cash < 2.3
     assert short.arrears > 0 and short.lever_funding == 0.0
     assert short.state_income - short.state_pay - short.contractor_cash == pytest.approx(0.0)
     broke = {"government.budget": 0.0, "government.revenue": 0.0,
-             "government.borrowing_limit": 50.0}
+             "government.mining_revenue": 0.0, "government.borrowing_limit": 50.0}
     for seed in SEEDS[:2]:
         model = run("engagement", seed, **broke)
         # Borrowed down to the floor within weeks, and held there.
