@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import small
 
 from sim.core.model import BlowbackModel
@@ -11,11 +12,12 @@ from sim.core.state import CONTRACTOR, PARTNER, STATE, Forces
 from sim.mechanisms.conduct import (
     GUARD,
     OFFENSIVE,
+    POSTURES,
     PROTECT,
-    RESTRAINT_LEVELS,
     Beliefs,
     choose_conduct,
     learn_from_oversight,
+    logit_mean,
     restraint_costs,
     valuations,
 )
@@ -34,8 +36,7 @@ def _choose(forces, announced, p=None):
     p = p or defaults()
     beliefs = Beliefs(np.asarray(announced, dtype=float), p["conduct.penalty"],
                       p["conduct.prior_weight"], p["conduct.temperature"])
-    choose_conduct(forces.view(), beliefs, restraint_costs(p, np.ones(3)), valuations(p),
-                   RESTRAINT_LEVELS)
+    choose_conduct(forces.view(), beliefs, restraint_costs(p, np.ones(3)), valuations(p))
 
 
 def test_the_likelier_punishment_the_more_restraint():
@@ -108,7 +109,7 @@ def test_unpaid_units_restrain_themselves_less():
     _choose(paid, [0.3, 0.0, 0.0])
     beliefs = Beliefs(np.array([0.3, 0.0, 0.0]), p["conduct.penalty"], p["conduct.prior_weight"],
                       p["conduct.temperature"])
-    choose_conduct(unpaid.view(), beliefs, costs, valuations(p), RESTRAINT_LEVELS)
+    choose_conduct(unpaid.view(), beliefs, costs, valuations(p))
     assert unpaid.restraint[0] < paid.restraint[0] - 0.1
 
 
@@ -148,3 +149,14 @@ def test_state_restraint_erodes_beside_an_unpunished_contractor():
                            setting | {"conduct.joint_learning": 0.0},
                            setting | {"conduct.joint_learning": 1.0})
     assert (joint < alone - 0.01).all()
+
+
+def test_the_logit_over_postures_is_the_direct_sum():
+    """The geometric series of :func:`logit_mean` equals the plain logit average over the
+    postures, on either side of indifference and far from it (no overflow)."""
+    postures = np.linspace(0.0, 1.0, POSTURES)
+    for slope, temperature in ((-3.0, 0.5), (0.0, 0.5), (0.7, 0.5), (900.0, 0.01),
+                               (-900.0, 0.01)):
+        u = slope * postures / temperature
+        w = np.exp(u - u.max())
+        assert logit_mean(slope, temperature) == pytest.approx((w * postures).sum() / w.sum())

@@ -65,7 +65,7 @@ def _coerce(seed, step, b, c, lam, world, communities):
                        min(deaths, math.floor(communities.population[i])))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def located_forces(support, fear, deterrence):
     """How well a band locates the forces of its cell, 0-1: what its informants tell it (the
     residents who support it, less those fear keeps quiet), over what it finds without them."""

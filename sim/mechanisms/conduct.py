@@ -72,7 +72,8 @@ OUTCOMES = (
     Outcome("contractor_guarding", "contractor effort on mines", "share", share=True),
 )
 
-RESTRAINT_LEVELS = np.linspace(0.0, 1.0, 5)  # the model's assumption: five postures suffice
+# Restraint's postures: 0, 1/4, ..., 1, equally spaced (the model's assumption: five suffice).
+POSTURES = 5
 # Share of its skill an unrestrained unit still aims at combatants: the model's assumption.
 UNRESTRAINED_AIM = 0.5
 # Value to a contractor of holding its mines, per unit of its price paid in concessions,
@@ -84,24 +85,45 @@ Beliefs = namedtuple("Beliefs", "announced penalty prior_weight temperature")
 
 
 @njit(cache=True)
-def logit_mean(levels, slope, temperature):
-    """Mean of ``levels`` under logit weights exp(slope x level / temperature)."""
-    top = -1e300
-    for j in range(len(levels)):
-        top = max(top, slope * levels[j] / temperature)
+def logit_mean(slope, temperature):
+    """Mean restraint over the postures r_j = j / (POSTURES - 1) under logit weights
+    exp(slope r_j / temperature).  The postures are equally spaced, so the weights form a
+    geometric series: one ``exp`` a unit, its ratio at most 1 so that nothing overflows."""
+    step = 1.0 / (POSTURES - 1)
+    ratio = math.exp(-abs(slope) * step / temperature)
     num = 0.0
     den = 0.0
-    for j in range(len(levels)):
-        w = math.exp(slope * levels[j] / temperature - top)
-        num += w * levels[j]
+    w = 1.0
+    for j in range(POSTURES):
+        # The heaviest posture first: r = 0 when restraint costs more than it saves, else r = 1.
+        r = j * step if slope < 0.0 else 1.0 - j * step
+        num += w * r
         den += w
+        w *= ratio
     return num / den
 
 
 @njit(cache=True)
-def choose_conduct(units, beliefs, restraint_cost, values, levels):
+def effort_shares(values, temperature):
+    """Each kind's shares of effort (offensive, protect, guard): a logit over the values its
+    institutions give each use, the same for every unit of the kind."""
+    shares = np.empty_like(values)
+    for k in range(values.shape[0]):
+        top = max(values[k, OFFENSIVE], values[k, PROTECT], values[k, GUARD])
+        total = 0.0
+        for use in range(3):
+            shares[k, use] = math.exp((values[k, use] - top) / temperature)
+            total += shares[k, use]
+        for use in range(3):
+            shares[k, use] /= total
+    return shares
+
+
+@njit(cache=True)
+def choose_conduct(units, beliefs, restraint_cost, values):
     """Each active unit's restraint and its shares of effort for the week."""
     t = beliefs.temperature
+    shares = effort_shares(values, t)
     for u in range(len(units.kind)):
         if not units.active[u]:
             continue
@@ -110,17 +132,13 @@ def choose_conduct(units, beliefs, restraint_cost, values, levels):
         q = beliefs.announced[k]
         if weight > 0.0:
             q = (beliefs.prior_weight * q + units.seen_punished[u]) / weight
-        r = logit_mean(levels, beliefs.penalty * q - restraint_cost[k], t)
+        r = logit_mean(beliefs.penalty * q - restraint_cost[k], t)
         units.restraint[u] = r
         units.discipline[u] = r
         units.discrimination[u] = units.skill[u] * (UNRESTRAINED_AIM + (1.0 - UNRESTRAINED_AIM) * r)
-        top = max(values[k, OFFENSIVE], values[k, PROTECT], values[k, GUARD])
-        w0 = math.exp((values[k, OFFENSIVE] - top) / t)
-        w1 = math.exp((values[k, PROTECT] - top) / t)
-        w2 = math.exp((values[k, GUARD] - top) / t)
-        units.offensive[u] = w0 / (w0 + w1 + w2)
-        units.protect[u] = w1 / (w0 + w1 + w2)
-        units.guard[u] = w2 / (w0 + w1 + w2)
+        units.offensive[u] = shares[k, OFFENSIVE]
+        units.protect[u] = shares[k, PROTECT]
+        units.guard[u] = shares[k, GUARD]
 
 
 @njit(cache=True)
@@ -183,7 +201,7 @@ def choose(model, week) -> None:
     beliefs = Beliefs(announced_chances(model), p["conduct.penalty"], p["conduct.prior_weight"],
                       p["conduct.temperature"])
     choose_conduct(model.forces.view(), beliefs, restraint_costs(p, model.pay_share),
-                   valuations(p), RESTRAINT_LEVELS)
+                   valuations(p))
 
 
 def learn(model, week) -> None:
