@@ -138,6 +138,11 @@ class Forces(ArrayTable):
             setattr(self, f.name, np.concatenate([getattr(self, f.name), values.astype(dtype)]))
         return np.arange(start, start + n)
 
+    def active_mean(self, column: np.ndarray, kind: int) -> float:
+        """The mean of ``column`` over the active units of ``kind``; NaN while none is."""
+        rows = (self.kind == kind) & self.active
+        return float(column[rows].mean()) if rows.any() else float("nan")
+
     def __len__(self) -> int:
         return len(self.kind)
 

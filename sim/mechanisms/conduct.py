@@ -142,16 +142,25 @@ def choose_conduct(units, beliefs, restraint_cost, values):
 
 
 @njit(cache=True)
-def beside_contractor(units, u, width):
-    """Whether an active contractor team is within state unit ``u``'s reach (its area of
-    operations), on a map ``width`` cells wide."""
-    x, y = units.cell[u] % width, units.cell[u] // width
+def contractor_cells(units):
+    """The cells of the active contractor teams."""
+    cells = np.empty(len(units.kind), np.int64)
+    n = 0
     for v in range(len(units.kind)):
         if units.kind[v] == CONTRACTOR and units.active[v]:
-            dx = abs(units.cell[v] % width - x)
-            dy = abs(units.cell[v] // width - y)
-            if max(dx, dy) <= units.reach[u]:
-                return True
+            cells[n] = units.cell[v]
+            n += 1
+    return cells[:n]
+
+
+@njit(cache=True)
+def beside_contractor(units, u, teams, width):
+    """Whether one of the contractor teams in cells ``teams`` is within state unit ``u``'s reach
+    (its area of operations), on a map ``width`` cells wide."""
+    x, y = units.cell[u] % width, units.cell[u] // width
+    for cell in teams:
+        if max(abs(cell % width - x), abs(cell // width - y)) <= units.reach[u]:
+            return True
     return False
 
 
@@ -162,11 +171,12 @@ def learn_from_oversight(units, own_abuses, own_punished, peers, joint, width, m
     ``peers[k]`` = (abuses, punished) of the average unit of kind k this week; a state unit
     with contractor teams in its area of operations also sees their average, with weight
     ``joint``."""
+    teams = contractor_cells(units)
     for u in range(len(units.kind)):
         k = units.kind[u]
         abuses = own_abuses[u] + peers[k, 0]
         punished = own_punished[u] + peers[k, 1]
-        if k == STATE and joint > 0.0 and beside_contractor(units, u, width):
+        if k == STATE and joint > 0.0 and beside_contractor(units, u, teams, width):
             abuses += joint * peers[CONTRACTOR, 0]
             punished += joint * peers[CONTRACTOR, 1]
         units.seen_abuses[u] = memory * units.seen_abuses[u] + abuses
@@ -221,14 +231,9 @@ def learn(model, week) -> None:
 def record(model, week) -> None:
     """Mean restraint of state units and contractor teams, and the teams' effort on mines."""
     f = model.forces
-
-    def mean(column, kind):
-        rows = (f.kind == kind) & f.active
-        return float(column[rows].mean()) if rows.any() else float("nan")
-
-    week.row["state_restraint"] = mean(f.restraint, STATE)
-    week.row["contractor_restraint"] = mean(f.restraint, CONTRACTOR)
-    week.row["contractor_guarding"] = mean(f.guard, CONTRACTOR)
+    week.row["state_restraint"] = f.active_mean(f.restraint, STATE)
+    week.row["contractor_restraint"] = f.active_mean(f.restraint, CONTRACTOR)
+    week.row["contractor_guarding"] = f.active_mean(f.guard, CONTRACTOR)
 
 
 MECHANISM = Mechanism("conduct", "conduct chosen from incentives", PARAMETERS, OUTCOMES,

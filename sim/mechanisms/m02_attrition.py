@@ -266,15 +266,10 @@ def losses(model, week) -> None:
 def record(model, week) -> None:
     """The week's combatant deaths and the mean discrimination of each force."""
     f = model.forces
-
-    def discrimination(kind):
-        rows = (f.kind == kind) & f.active
-        return float(f.discrimination[rows].mean()) if rows.any() else float("nan")
-
     week.row["largest_event"] = float(max([a.deaths for a in week.all_abuses()], default=0.0))
     week.row["combatant_deaths"] = float(week.insurgents_killed + week.force_killed)
-    week.row["state_discrimination"] = discrimination(STATE)
-    week.row["contractor_discrimination"] = discrimination(CONTRACTOR)
+    week.row["state_discrimination"] = f.active_mean(f.discrimination, STATE)
+    week.row["contractor_discrimination"] = f.active_mean(f.discrimination, CONTRACTOR)
 
 
 MECHANISM = Mechanism("M02", "attrition over discrimination", PARAMETERS, OUTCOMES,
