@@ -91,6 +91,21 @@ def test_cli_runs_the_sweep_and_writes_tables_and_chart(tmp_path):
     assert ranking["share_differs"].between(0, 1).all()
     assert (report / "indices.png").stat().st_size > 5_000
     assert "Sobol indices" in done.stdout
+    boxes = pd.read_csv(report / "boxes.csv")
+    assert set(boxes["outcome"]) == set(pd.read_csv(report / "worse.csv")["outcome"])
+    assert boxes[["coverage", "density", "mass"]].stack().between(0, 1).all()
+    assert (report / "boxes.png").stat().st_size > 5_000
+    assert "PRIM boxes" in done.stdout
+
+
+def test_a_machine_without_the_workbench_is_told_before_any_run(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ema_workbench" else real(name, *a))
+    with pytest.raises(sensitivity.SensitivityError, match="ema_workbench.*blowback\\[sensitivity"):
+        sensitivity.check(load_experiment(_experiment(tmp_path, 2)))
 
 
 def test_non_sobol_experiment_is_refused(tmp_path):

@@ -1,5 +1,6 @@
-"""Global sensitivity of the outcomes, how often the ranking of the regimes flips, and where
-the first scenario does worse than each other one (the headline's robustness)."""
+"""Global sensitivity of the outcomes, how often the ranking of the regimes flips, where the
+first scenario does worse than each other one (the headline's robustness), and the region of
+the parameter space where it does not (scenario discovery, sim.experiments.discovery)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ import pandas as pd
 
 from sim.core.outcomes import shown
 from sim.core.registry import Outcome
+from sim.experiments import discovery
 from sim.experiments.experiment import Experiment
 from sim.experiments.output import write_report
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-FILES = frozenset({"indices.csv", "ranking.csv", "worse.csv", "sensitivity.txt", "indices.png",
-                   "indices.svg", "worse.png", "worse.svg"})
+FILES = frozenset({"indices.csv", "ranking.csv", "worse.csv", "boxes.csv", "box_limits.csv",
+                   "sensitivity.txt", "indices.png", "indices.svg", "worse.png", "worse.svg",
+                   "boxes.png", "boxes.svg"})
 ALL = "all three at once"
 
 
@@ -38,6 +41,8 @@ class Sensitivity:
     # first scenario against each other: outcome, share of the points where it does worse
     # (its mean over seeds), and the share of seeds' paired differences that agree
     worse: pd.DataFrame
+    # first scenario against each other: PRIM's box of the points where it is not worse
+    discoveries: list[discovery.Discovery]
 
     def text(self) -> str:
         """Both tables as text."""
@@ -57,14 +62,24 @@ class Sensitivity:
             for r in self.worse.itertuples():
                 lines.append(f"  {r.scenario} vs {r.other}, {r.outcome}: {r.share_worse:.0%} "
                              f"of points ({r.share_worse_runs:.0%} of paired runs)")
+        for found in self.discoveries:
+            lines.append("\n" + found.text())
         return "\n".join(lines)
 
 
 def check(experiment: Experiment) -> None:
-    """Refuse experiments whose design cannot give Sobol indices."""
+    """Refuse experiments whose design cannot give Sobol indices, and a machine without the
+    packages of the analysis (before any run is spent)."""
     if experiment.sampler != "sobol":
         raise SensitivityError(f"{experiment.path}: vary.sampler: {experiment.sampler!r} gives "
                                "no Sobol indices; allowed: \"sobol\"")
+    import importlib.util
+
+    missing = [name for name in ("SALib", "ema_workbench")
+               if importlib.util.find_spec(name) is None]
+    if missing:
+        raise SensitivityError(f"{experiment.path}: the analysis needs {' and '.join(missing)}, "
+                               "not installed; pip install 'blowback[sensitivity]'")
 
 
 def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
@@ -75,9 +90,9 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
     vary = tomllib.loads(experiment.text).get("vary", {})
     second_order = bool(vary.get("second_order", True))
     names = experiment.varied
-    values = pd.DataFrame(experiment.points)[names]
+    design = pd.DataFrame(experiment.points)[names]
     problem = {"num_vars": len(names), "names": names,
-               "bounds": [[float(values[n].min()), float(values[n].max())] for n in names]}
+               "bounds": [[float(design[n].min()), float(design[n].max())] for n in names]}
     columns = [o.column for o in shown("ranking")]
     means = runs.groupby(["scenario", "point"], sort=False)[columns].mean()
     n_points = len(experiment.points)
@@ -104,8 +119,20 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
                 rows.append({"scenario": scenario, "outcome": o.label, "parameter": name,
                              "S1": result["S1"][k], "S1_conf": result["S1_conf"][k],
                              "ST": result["ST"][k], "ST_conf": result["ST_conf"][k]})
+    found = [discovery.discover(design, first, other, _gaps(runs, first, other))
+             for other in others]
     return Sensitivity(pd.DataFrame(rows), _ranking(means, list(experiment.scenarios)),
-                       _worse(runs, first, others))
+                       _worse(runs, first, others), found)
+
+
+def _gaps(runs: pd.DataFrame, first: str, other: str) -> pd.DataFrame:
+    """Per design point and outcome, how much worse ``first`` does relative to ``other``; for
+    all three at once, the smallest of the three (it is worse on all only where that is)."""
+    gaps = pd.DataFrame({o.label: discovery.relative_gap(runs, first, other, o.column,
+                                                         _worse_sign(o))
+                         for o in shown("ranking")})
+    gaps[ALL] = gaps.min(axis=1)
+    return gaps
 
 
 def _worse(runs: pd.DataFrame, first: str, others: list[str]) -> pd.DataFrame:
@@ -187,10 +214,14 @@ def plot_worse(worse: pd.DataFrame) -> Figure:
 def write(result: Sensitivity, out: Path) -> Path:
     """Write the tables and the chart (PNG, SVG) into ``out`` atomically."""
     figures = {"indices": lambda: plot_indices(result.indices)}
+    tables = {"indices.csv": result.indices, "ranking.csv": result.ranking,
+              "worse.csv": result.worse}
     if len(result.worse):
         figures["worse"] = lambda: plot_worse(result.worse)
+    if result.discoveries:
+        figures["boxes"] = lambda: discovery.plot(result.discoveries)
+        tables["boxes.csv"] = pd.concat([d.boxes for d in result.discoveries])
+        tables["box_limits.csv"] = pd.concat([d.limits for d in result.discoveries])
     return write_report(
-        out, FILES,
-        tables={"indices.csv": result.indices, "ranking.csv": result.ranking,
-                "worse.csv": result.worse},
+        out, FILES, tables=tables,
         texts={"sensitivity.txt": result.text() + "\n"}, figures=figures)

@@ -1,0 +1,190 @@
+"""Scenario discovery: the region of parameter space where one regime fares no worse than
+another, named as a PRIM box (Friedman & Fisher 1999; Bryant & Lempert 2010), with the EMA
+Workbench's implementation.
+
+A sensitivity sweep says how often the first regime does worse; PRIM says *where* it does not.
+For each outcome the cases of interest are the design points where the first regime is not worse
+(its mean over seeds).  When there are too few of them for a box to mean anything (the headline
+holds nearly everywhere), the cases are instead the tenth of the points where its disadvantage is
+smallest relative to the other regime's level: the box then names the conditions that weaken the
+headline, which are the mechanisms that hold it up.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# Fewer cases (or fewer non-cases) than this and a box is noise: switch to the weakest tenth.
+MIN_CASES = 10
+WEAKEST = 0.1
+# The box reported is the largest-coverage one on PRIM's peeling trajectory whose density
+# reaches this (Bryant & Lempert's trade-off, fixed before looking); else the densest.
+DENSITY = 0.8
+# A restriction whose quasi-p-value exceeds this could be chance (Bryant & Lempert's test).
+SIGNIFICANT = 0.05
+NOT_WORSE = "not worse"
+WEAKEST_CASES = "weakest tenth"
+
+
+@dataclass
+class Discovery:
+    """One PRIM box per outcome for the first scenario against another: which cases it
+    describes and the limits it sets."""
+
+    first: str
+    other: str
+    x: pd.DataFrame  # the design: one row a point, one column a varied parameter
+    gaps: pd.DataFrame  # one row a point, one column an outcome (relative_gap)
+    # scenario, other, outcome, cases, n_cases, not_worse, points, coverage, density, mass
+    boxes: pd.DataFrame
+    # scenario, other, outcome, parameter, low, high, range_low, range_high, qp
+    limits: pd.DataFrame
+
+    def text(self) -> str:
+        """One paragraph per outcome, naming the restrictions and which could be chance."""
+        lines = [f"Where {self.first} is not worse than {self.other} (PRIM boxes):"]
+        for box in self.boxes.itertuples():
+            what = (f"the {box.n_cases} points where it is not worse" if box.cases == NOT_WORSE
+                    else f"not worse at {box.not_worse} of {box.points} points, too few or too "
+                         f"many for a box; the {box.n_cases} points where its disadvantage is "
+                         "smallest")
+            lines.append(f"  {box.outcome}: {what} lie mostly in this box "
+                         f"(coverage {box.coverage:.0%}, density {box.density:.0%}, "
+                         f"{box.mass:.0%} of the space):")
+            sub = self.limits[self.limits["outcome"] == box.outcome]
+            if sub.empty:
+                lines.append("    no restriction: the cases are spread over the whole space")
+            for r in sub.itertuples():
+                note = "" if r.qp <= SIGNIFICANT else "  (could be chance)"
+                lines.append(f"    {r.parameter:<28} {_bound(r)}   qp {r.qp:.2g}{note}")
+        return "\n".join(lines)
+
+
+def _bound(r) -> str:
+    low = r.low if r.low > r.range_low else None
+    high = r.high if r.high < r.range_high else None
+    if low is not None and high is not None:
+        return f"{low:.3g} to {high:.3g}"
+    return f">= {low:.3g}" if low is not None else f"<= {high:.3g}"
+
+
+def relative_gap(runs: pd.DataFrame, first: str, other: str, column: str,
+                 worse_sign: int) -> pd.Series:
+    """Per design point: how much worse ``first`` does than ``other`` (means over seeds),
+    as a share of ``other``'s level; positive where ``first`` is worse."""
+    means = runs.groupby(["scenario", "point"], sort=False)[column].mean()
+    a, b = means.loc[first], means.loc[other]
+    return (a - b) * worse_sign / b.abs().clip(lower=1e-12)
+
+
+def cases_of_interest(gap: pd.Series) -> tuple[np.ndarray, str]:
+    """The points where ``first`` is not worse, or, when they (or the rest) are too few, the
+    tenth where its disadvantage is smallest; and which of the two it is."""
+    not_worse = (gap <= 0).to_numpy()
+    if MIN_CASES <= not_worse.sum() <= len(gap) - MIN_CASES:
+        return not_worse, NOT_WORSE
+    rank = gap.rank(method="first").to_numpy()
+    return rank <= max(1, round(WEAKEST * len(gap))), WEAKEST_CASES
+
+
+def find_box(x: pd.DataFrame, cases: np.ndarray, outcome: str,
+             kind: str) -> tuple[dict, list[dict]]:
+    """PRIM's first box for ``cases`` over the design ``x``: its statistics and, per restricted
+    parameter, its limits and quasi-p-value."""
+    with warnings.catch_warnings():
+        # The workbench warns on import about parallel back-ends PRIM does not use, and while
+        # peeling about pandas features it uses that newer pandas deprecates.
+        warnings.simplefilter("ignore")
+        from ema_workbench.analysis import prim
+
+        # PRIM counts y >= threshold as cases, and keeps a box only if its density reaches the
+        # threshold (else it returns the whole space); 0.5 does both for 0/1 cases, and the
+        # box is chosen from the peeling trajectory below.
+        algorithm = prim.Prim(x.reset_index(drop=True), cases.astype(int), threshold=0.5)
+        box = algorithm.find_box()
+    trajectory = box.peeling_trajectory
+    dense = trajectory[trajectory["density"] >= DENSITY]
+    i = int(dense["coverage"].idxmax() if len(dense) else trajectory["density"].idxmax())
+    row = trajectory.loc[i]
+    stats = {"outcome": outcome, "cases": kind, "n_cases": int(cases.sum()), "points": len(x),
+             "coverage": float(row["coverage"]), "density": float(row["density"]),
+             "mass": float(row["mass"])}
+    lims = box.box_lims[i]
+    limits = []
+    for name, sides in box.qp[i].items():
+        qp = max(q for q in sides if q >= 0) if any(q >= 0 for q in sides) else 1.0
+        limits.append({"outcome": outcome, "parameter": name,
+                       "low": float(lims.loc[0, name]), "high": float(lims.loc[1, name]),
+                       "range_low": float(x[name].min()), "range_high": float(x[name].max()),
+                       "qp": float(qp)})
+    limits.sort(key=lambda r: r["qp"])
+    return stats, limits
+
+
+def discover(x: pd.DataFrame, first: str, other: str, gaps: pd.DataFrame) -> Discovery:
+    """A PRIM box per outcome (column of ``gaps``, :func:`relative_gap`) over the design
+    points ``x`` (one row a point, one column a varied parameter)."""
+    x = x.reset_index(drop=True)
+    gaps = gaps.reindex(range(len(x)))
+    boxes, limits = [], []
+    for outcome in gaps.columns:
+        cases, kind = cases_of_interest(gaps[outcome])
+        stats, lims = find_box(x, cases, outcome, kind)
+        stats["not_worse"] = int((gaps[outcome] <= 0).sum())
+        boxes.append({"scenario": first, "other": other} | stats)
+        limits.extend({"scenario": first, "other": other} | r for r in lims)
+    columns = ["scenario", "other", "outcome", "parameter", "low", "high", "range_low",
+               "range_high", "qp"]
+    return Discovery(first, other, x, gaps, pd.DataFrame(boxes),
+                     pd.DataFrame(limits, columns=columns))
+
+
+def plot(discoveries: list[Discovery]) -> Figure:
+    """One row per comparison, one panel per outcome: the design points over the box's two
+    most significant restrictions (or its one, against the relative gap), cases in red, and
+    the box."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    outcomes = list(discoveries[0].boxes["outcome"])
+    fig, axes = plt.subplots(len(discoveries), len(outcomes),
+                             figsize=(4.6 * len(outcomes), 4.2 * len(discoveries)),
+                             squeeze=False)
+    for row, found in zip(axes, discoveries, strict=True):
+        for ax, box in zip(row, found.boxes.itertuples(), strict=True):
+            _panel(ax, found, box, Rectangle)
+    fig.tight_layout()
+    return fig
+
+
+def _panel(ax, found: Discovery, box, rectangle) -> None:
+    """One outcome's points and box."""
+    x = found.x
+    gap = found.gaps[box.outcome]
+    cases, _ = cases_of_interest(gap)
+    sub = found.limits[found.limits["outcome"] == box.outcome].head(2)
+    names = list(sub["parameter"])
+    horizontal = x[names[0]] if names else pd.Series(np.arange(len(x)), name="design point")
+    vertical = (x[names[1]] if len(names) > 1
+                else pd.Series(100 * gap.to_numpy(), name=f"how much worse {found.first} is (%)"))
+    ax.scatter(horizontal[~cases], vertical[~cases], s=9, color="0.6", label="other points")
+    ax.scatter(horizontal[cases], vertical[cases], s=12, color="tab:red", label=box.cases)
+    if names:
+        r = sub.iloc[0]
+        bottom, top = ((sub.iloc[1]["low"], sub.iloc[1]["high"]) if len(names) > 1
+                       else ax.get_ylim())
+        ax.add_patch(rectangle((r["low"], bottom), r["high"] - r["low"], top - bottom,
+                               fill=False, edgecolor="black", linewidth=1.5))
+    ax.set_xlabel(horizontal.name)
+    ax.set_ylabel(vertical.name)
+    ax.set_title(f"{box.outcome} (vs {found.other})\ncoverage {box.coverage:.0%}, "
+                 f"density {box.density:.0%}", fontsize=10)
+    ax.legend(fontsize=8, loc="best")

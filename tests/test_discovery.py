@@ -1,0 +1,55 @@
+"""Scenario discovery (sim.experiments.discovery): PRIM finds the box it was given."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.experiments import discovery
+
+
+def _design(n: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return pd.DataFrame(rng.uniform(size=(n, 3)), columns=["a", "b", "c"])
+
+
+def test_prim_names_the_corner_where_the_first_is_not_worse():
+    """Not worse exactly where a < 0.3 and b > 0.6: the box restricts a and b near there,
+    significantly, and leaves c alone."""
+    x = _design()
+    corner = (x["a"] < 0.3) & (x["b"] > 0.6)
+    gaps = pd.DataFrame({"deaths": np.where(corner, -0.2, 0.5)})
+    found = discovery.discover(x, "one", "two", gaps)
+    box = found.boxes.iloc[0]
+    assert box["cases"] == discovery.NOT_WORSE and box["n_cases"] == corner.sum()
+    assert box["density"] >= discovery.DENSITY and box["coverage"] > 0.7
+    limits = found.limits.set_index("parameter")
+    # a box is bounded by the design's own range where it does not restrict
+    assert limits.loc["a", "high"] < 0.4 and limits.loc["a", "low"] == x["a"].min()
+    assert limits.loc["b", "low"] > 0.5 and limits.loc["b", "high"] == x["b"].max()
+    assert (limits.loc[["a", "b"], "qp"] < discovery.SIGNIFICANT).all()
+    assert "c" not in limits.index or limits.loc["c", "qp"] > discovery.SIGNIFICANT
+    text = found.text()
+    assert "one is not worse than two" in text and "b" in text and "<= " in text
+
+
+def test_when_it_is_worse_everywhere_the_box_names_where_the_gap_is_smallest():
+    """Worse at every point, least where c is small: the cases are the weakest tenth, and the
+    box bounds c from above."""
+    x = _design()
+    gaps = pd.DataFrame({"deaths": 0.1 + x["c"] + 0.01 * x["a"]})
+    found = discovery.discover(x, "one", "two", gaps)
+    box = found.boxes.iloc[0]
+    assert box["cases"] == discovery.WEAKEST_CASES and box["not_worse"] == 0
+    assert box["n_cases"] == round(discovery.WEAKEST * len(x))
+    limits = found.limits.set_index("parameter")
+    assert limits.loc["c", "high"] < 0.25 and limits.loc["c", "qp"] < discovery.SIGNIFICANT
+    assert "too few or too many for a box" in found.text()
+
+
+def test_the_figure_has_a_panel_per_outcome():
+    x = _design(120)
+    gaps = pd.DataFrame({"deaths": x["a"] - 0.5, "cooperation": x["b"] - 0.3})
+    fig = discovery.plot([discovery.discover(x, "one", "two", gaps)])
+    assert len(fig.axes) == 2
+    assert fig.axes[0].patches, "the box is drawn"
