@@ -51,3 +51,21 @@ def test_regimes_differ_only_in_institutions(a, b):
     others = [f"{p.name} ({p.kind}): {x!r} vs {y!r}"
               for p, x, y in first.differences(second) if p.kind != INSTITUTION]
     assert not others, f"{a} and {b} differ in more than institutions: " + "; ".join(others)
+
+
+def test_with_the_institutions_made_equal_the_regimes_give_the_same_run():
+    """The unchecked contractor given the accountable regime's institutions is the accountable
+    regime, run for run: nothing else in the files separates them."""
+    from conftest import small
+
+    from sim.core.model import BlowbackModel
+    from sim.experiments.results import summary
+
+    unchecked, accountable = small("contractor_unchecked"), small("contractor_accountable")
+    assert unchecked.events == accountable.events
+    equal = unchecked.with_overrides(**{p.name: y for p, _, y in
+                                        unchecked.differences(accountable)})
+    assert summary(BlowbackModel(unchecked, agents=False).run()) != summary(
+        BlowbackModel(accountable, agents=False).run())
+    assert summary(BlowbackModel(equal, agents=False).run()) == summary(
+        BlowbackModel(accountable, agents=False).run())
