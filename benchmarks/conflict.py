@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
 def _kernel(name: str):
     from sim.core.week import kernels
 

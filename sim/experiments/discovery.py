@@ -5,9 +5,11 @@ Workbench's implementation.
 A sensitivity sweep says how often the first regime does worse; PRIM says *where* it does not.
 For each outcome the cases of interest are the design points where the first regime is not worse
 (its mean over seeds).  When there are too few of them for a box to mean anything (the headline
-holds nearly everywhere), the cases are instead the tenth of the points where its disadvantage is
+holds nearly everywhere), or they are scattered so that no restriction survives its
+significance test, the cases are instead the tenth of the points where its disadvantage is
 smallest relative to the other regime's level: the box then names the conditions that weaken the
-headline, which are the mechanisms that hold it up.
+headline, which are the mechanisms that hold it up.  Restrictions that could be chance by their
+quasi-p-value are dropped, the least significant first, before a box is reported.
 """
 
 from __future__ import annotations
@@ -43,28 +45,31 @@ class Discovery:
     other: str
     x: pd.DataFrame  # the design: one row a point, one column a varied parameter
     gaps: pd.DataFrame  # one row a point, one column an outcome (relative_gap)
+    cases: pd.DataFrame  # the cases each outcome's box describes (bool), same shape
     # scenario, other, outcome, cases, n_cases, not_worse, points, coverage, density, mass
     boxes: pd.DataFrame
     # scenario, other, outcome, parameter, low, high, range_low, range_high, qp
     limits: pd.DataFrame
 
     def text(self) -> str:
-        """One paragraph per outcome, naming the restrictions and which could be chance."""
+        """One paragraph per outcome, naming the box's restrictions."""
         lines = [f"Where {self.first} is not worse than {self.other} (PRIM boxes):"]
         for box in self.boxes.itertuples():
-            what = (f"the {box.n_cases} points where it is not worse" if box.cases == NOT_WORSE
-                    else f"not worse at {box.not_worse} of {box.points} points, too few or too "
-                         f"many for a box; the {box.n_cases} points where its disadvantage is "
-                         "smallest")
-            lines.append(f"  {box.outcome}: {what} lie mostly in this box "
-                         f"(coverage {box.coverage:.0%}, density {box.density:.0%}, "
-                         f"{box.mass:.0%} of the space):")
+            if box.cases == NOT_WORSE:
+                what = f"the {box.n_cases} points where it is not worse"
+            else:
+                why = ("scattered, in no box" if MIN_CASES <= box.not_worse
+                       <= box.points - MIN_CASES else "too few or too many for a box")
+                what = (f"not worse at {box.not_worse} of {box.points} points ({why}); the "
+                        f"{box.n_cases} points where its disadvantage is smallest")
+            lines.append(f"  {box.outcome}: {what}; PRIM's box holds {box.coverage:.0%} of "
+                         f"them, they are {box.density:.0%} of its points, and it is "
+                         f"{box.mass:.0%} of the space:")
             sub = self.limits[self.limits["outcome"] == box.outcome]
             if sub.empty:
                 lines.append("    no restriction: the cases are spread over the whole space")
             for r in sub.itertuples():
-                note = "" if r.qp <= SIGNIFICANT else "  (could be chance)"
-                lines.append(f"    {r.parameter:<28} {_bound(r)}   qp {r.qp:.2g}{note}")
+                lines.append(f"    {r.parameter:<28} {_bound(r)}   qp {r.qp:.2g}")
         return "\n".join(lines)
 
 
@@ -91,14 +96,20 @@ def cases_of_interest(gap: pd.Series) -> tuple[np.ndarray, str]:
     not_worse = (gap <= 0).to_numpy()
     if MIN_CASES <= not_worse.sum() <= len(gap) - MIN_CASES:
         return not_worse, NOT_WORSE
-    rank = gap.rank(method="first").to_numpy()
-    return rank <= max(1, round(WEAKEST * len(gap))), WEAKEST_CASES
+    return weakest(gap), WEAKEST_CASES
+
+
+def weakest(gap: pd.Series) -> np.ndarray:
+    """The tenth of the points where the gap is smallest."""
+    return gap.rank(method="first").to_numpy() <= max(1, round(WEAKEST * len(gap)))
 
 
 def find_box(x: pd.DataFrame, cases: np.ndarray, outcome: str,
              kind: str) -> tuple[dict, list[dict]]:
-    """PRIM's first box for ``cases`` over the design ``x``: its statistics and, per restricted
-    parameter, its limits and quasi-p-value."""
+    """PRIM's first box for ``cases`` over the design ``x`` (with the default index): the box
+    of its peeling trajectory with the largest coverage whose density reaches ``DENSITY``
+    (else the densest), less the restrictions that could be chance; its statistics and, per
+    restricted parameter, its limits and quasi-p-value."""
     with warnings.catch_warnings():
         # The workbench warns on import about parallel back-ends PRIM does not use, and while
         # peeling about pandas features it uses that newer pandas deprecates.
@@ -108,42 +119,59 @@ def find_box(x: pd.DataFrame, cases: np.ndarray, outcome: str,
         # PRIM counts y >= threshold as cases, and keeps a box only if its density reaches the
         # threshold (else it returns the whole space); 0.5 does both for 0/1 cases, and the
         # box is chosen from the peeling trajectory below.
-        algorithm = prim.Prim(x.reset_index(drop=True), cases.astype(int), threshold=0.5)
+        algorithm = prim.Prim(x, cases.astype(int), threshold=0.5)
         box = algorithm.find_box()
-    trajectory = box.peeling_trajectory
-    dense = trajectory[trajectory["density"] >= DENSITY]
-    i = int(dense["coverage"].idxmax() if len(dense) else trajectory["density"].idxmax())
+        trajectory = box.peeling_trajectory
+        dense = trajectory[trajectory["density"] >= DENSITY]
+        i = int(dense["coverage"].idxmax() if len(dense) else trajectory["density"].idxmax())
+        box.select(i)
+        # Peeling trims slivers off parameters by chance: the least significant restriction
+        # is dropped, one at a time, until every one left passes (each drop adds the wider
+        # box to the trajectory and selects it).
+        while box.qp[i] and max(map(_qp, box.qp[i].values())) > SIGNIFICANT:
+            box.drop_restriction(max(box.qp[i], key=lambda name: _qp(box.qp[i][name])))
+            i = len(box.peeling_trajectory) - 1
+        trajectory = box.peeling_trajectory
     row = trajectory.loc[i]
     stats = {"outcome": outcome, "cases": kind, "n_cases": int(cases.sum()), "points": len(x),
              "coverage": float(row["coverage"]), "density": float(row["density"]),
              "mass": float(row["mass"])}
     lims = box.box_lims[i]
-    limits = []
-    for name, sides in box.qp[i].items():
-        qp = max(q for q in sides if q >= 0) if any(q >= 0 for q in sides) else 1.0
-        limits.append({"outcome": outcome, "parameter": name,
-                       "low": float(lims.loc[0, name]), "high": float(lims.loc[1, name]),
-                       "range_low": float(x[name].min()), "range_high": float(x[name].max()),
-                       "qp": float(qp)})
+    limits = [{"outcome": outcome, "parameter": name,
+               "low": float(lims.loc[0, name]), "high": float(lims.loc[1, name]),
+               "range_low": float(x[name].min()), "range_high": float(x[name].max()),
+               "qp": _qp(sides)} for name, sides in box.qp[i].items()]
     limits.sort(key=lambda r: r["qp"])
     return stats, limits
 
 
+def _qp(sides: list[float]) -> float:
+    """A restriction's quasi-p-value: the larger of its two sides' (-1 marks a side the box
+    does not restrict)."""
+    return float(max((q for q in sides if q >= 0), default=1.0))
+
+
 def discover(x: pd.DataFrame, first: str, other: str, gaps: pd.DataFrame) -> Discovery:
     """A PRIM box per outcome (column of ``gaps``, :func:`relative_gap`) over the design
-    points ``x`` (one row a point, one column a varied parameter)."""
+    points ``x`` (one row a point, one column a varied parameter).  Where the points where
+    ``first`` is not worse are scattered (no restriction survives), the box is that of the
+    weakest tenth instead."""
     x = x.reset_index(drop=True)
     gaps = gaps.reindex(range(len(x)))
-    boxes, limits = [], []
+    boxes, limits, chosen = [], [], {}
     for outcome in gaps.columns:
         cases, kind = cases_of_interest(gaps[outcome])
         stats, lims = find_box(x, cases, outcome, kind)
+        if kind == NOT_WORSE and not lims:
+            cases, kind = weakest(gaps[outcome]), WEAKEST_CASES
+            stats, lims = find_box(x, cases, outcome, kind)
         stats["not_worse"] = int((gaps[outcome] <= 0).sum())
+        chosen[outcome] = cases
         boxes.append({"scenario": first, "other": other} | stats)
         limits.extend({"scenario": first, "other": other} | r for r in lims)
     columns = ["scenario", "other", "outcome", "parameter", "low", "high", "range_low",
                "range_high", "qp"]
-    return Discovery(first, other, x, gaps, pd.DataFrame(boxes),
+    return Discovery(first, other, x, gaps, pd.DataFrame(chosen), pd.DataFrame(boxes),
                      pd.DataFrame(limits, columns=columns))
 
 
@@ -169,7 +197,7 @@ def _panel(ax, found: Discovery, box, rectangle) -> None:
     """One outcome's points and box."""
     x = found.x
     gap = found.gaps[box.outcome]
-    cases, _ = cases_of_interest(gap)
+    cases = found.cases[box.outcome].to_numpy()
     sub = found.limits[found.limits["outcome"] == box.outcome].head(2)
     names = list(sub["parameter"])
     horizontal = x[names[0]] if names else pd.Series(np.arange(len(x)), name="design point")

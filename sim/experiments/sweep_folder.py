@@ -103,6 +103,9 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
             raise OutputError(
                 f"{out}: already holds {len(done)} of {len(experiment.runs)} runs of this "
                 "experiment; add --resume to finish it, or choose a new --out")
+        if {run.run_id for run in experiment.runs} <= done:
+            # Finished: resuming adds no run, so no versions can mix (its analysis may be redone).
+            return done
         # Before anything in the folder is touched: a refusal leaves it as it was.
         now = _code_and_versions()
         _check_same_code(out, manifest, now, mixed_versions)

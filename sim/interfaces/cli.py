@@ -94,6 +94,9 @@ def _add_experiments(sub) -> None:
                       "results/sweep-<hash>); the analysis goes beside it, OUT-sensitivity")
     sens.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
                       help="local worker processes (default: all cores)")
+    sens.add_argument("--mixed-versions", action="store_true",
+                      help="finish a sweep started with other model code or libraries "
+                      "(recorded in the manifest)")
 
     ana = sub.add_parser("analyse", help="tables and figures of a sweep's (or compare's) runs")
     ana.add_argument("results", type=Path, help="a sweep folder (or a compare folder)")

@@ -183,7 +183,7 @@ def sensitivity(args: argparse.Namespace) -> int:
     out = args.out or default_out(experiment)
     # A sweep already there (of this experiment) is finished, not redone.
     run_sweep(experiment, out, jobs=args.jobs, resume=out.exists(),
-              progress=sys.stderr.isatty())
+              mixed_versions=args.mixed_versions, progress=sys.stderr.isatty())
     result = global_sensitivity.analyse(experiment, load(out))
     written = global_sensitivity.write(result, out.with_name(out.name + "-sensitivity"))
     print(result.text())
