@@ -28,8 +28,8 @@ MISSES = {
         "the effect of state-side civilian deaths on the attacks of the next 26 weeks in the "
         "area has an interval that spans zero (+0.0031 [-0.0043, 0.0112] at this size, "
         "positive in 2 seeds of 4): a state-side death raises the district's support for the "
-        "armed groups by only 4.0e-05 over the window, where a rise of 0.1 in support brings "
-        "2.2 more attacks",
+        "armed groups by only 2.9e-05 over the window (a death by armed groups lowers it by "
+        "1.05e-03), where a rise of 0.1 in support brings 2.2 more attacks",
     ("kalyvas", "counter_productive_where_contested"):
         "in contested districts indiscriminate force raises recruitment per resident by a ratio "
         "of 1.01 [0.341, 1.42] at this size, an interval that does not exclude 1",

@@ -99,20 +99,24 @@ def condra_shapiro(seeds: Sequence[int], jobs: int = 1, steps: int = 520,
     forces of its cell through the residents who support it (armed violence).  Attitudes move
     towards their targets at ``community.adaptation`` (0.04 a week, a time constant of 25
     weeks), so the window is half a year.  The two links of the chain are measured too, with the
-    same regression: the change in the district's support over the window per state-side death,
-    and the attacks of the window per unit of support.
+    same regression: the change in the district's support over the window per civilian killed by
+    each side, and the attacks of the window per unit of support.  The first controls for the
+    district's support, cooperation and armed groups at the start of the window: forces strike
+    where support is high, bands where cooperation is, and attitudes revert towards their means,
+    so without them the change would measure where each side strikes.
     """
     coefs, per_death, per_support = [], [], []
     for p in district_panels([scenario("contractor_unchecked")], seeds, steps, jobs)[0]:
         rows = np.arange(lag, len(p["attacks"]) - lead)
         y = np.array([p["attacks"][t + 1:t + 1 + lead].sum(axis=0) for t in rows])
         past = np.array([p["attacks"][t - lag:t].sum(axis=0) for t in rows])
-        state, insurgent, fighters, support = (p[k][rows] for k in (
-            "state_harm", "insurgent_harm", "insurgents", "support"))
+        state, insurgent, fighters, support, cooperation = (p[k][rows] for k in (
+            "state_harm", "insurgent_harm", "insurgents", "support", "cooperation"))
         coefs.append(_within(y, state, insurgent, past, fighters)[:2])
-        per_death.append(_within(p["support"][rows + lead] - support, state, insurgent)[0])
+        per_death.append(_within(p["support"][rows + lead] - support, state, insurgent,
+                                 support, cooperation, fighters)[:2])
         per_support.append(_within(y, support, past, fighters)[0])
-    coefs = np.array(coefs)
+    coefs, per_death = np.array(coefs), np.array(per_death)
     state, s_low, s_high = _interval(coefs[:, 0])
     insurgent, i_low, i_high = _interval(coefs[:, 1])
     return ClaimResult(
@@ -129,7 +133,8 @@ def condra_shapiro(seeds: Sequence[int], jobs: int = 1, steps: int = 520,
         {"insurgent_effect": insurgent, "insurgent_low": i_low, "insurgent_high": i_high,
          "state_effect_positive_seeds": int((coefs[:, 0] > 0).sum()),
          "insurgent_effect_negative_seeds": int((coefs[:, 1] < 0).sum()),
-         "support_change_per_state_death": float(np.mean(per_death)),
+         "support_change_per_state_death": float(per_death[:, 0].mean()),
+         "support_change_per_insurgent_death": float(per_death[:, 1].mean()),
          "attacks_per_unit_of_support": float(np.mean(per_support))})
 
 
