@@ -80,27 +80,43 @@ def _interval(values: np.ndarray) -> tuple[float, float, float]:
 
 # --- the claims ---------------------------------------------------------------------------
 
+def _within(y: np.ndarray, *xs: np.ndarray) -> np.ndarray:
+    """Coefficients of a two-way fixed-effects regression of ``y`` on ``xs`` (district, week)."""
+    design = np.stack([two_way(x).ravel() for x in xs], axis=1)
+    return np.linalg.lstsq(design, two_way(y).ravel(), rcond=None)[0]
+
+
 def condra_shapiro(seeds: Sequence[int], jobs: int = 1, steps: int = 520,
-                   lead: int = 8, lag: int = 4) -> ClaimResult:
+                   lead: int = 26, lag: int = 4) -> ClaimResult:
     """Condra & Shapiro (2012): state-side civilian casualties are followed by more insurgent
     violence in the area, casualties caused by insurgents by less.
 
-    Per seed, a two-way fixed-effects regression over districts and weeks of the attacks of the
-    next ``lead`` weeks on this week's civilian deaths by each side, controlling for the attacks
-    of the last ``lag`` weeks and the armed groups' strength in the district (Condra and Shapiro
-    control for trends in violence the same way).
+    Per seed, as they did, a two-way fixed-effects regression over districts and weeks of the
+    attacks on forces of the next ``lead`` weeks on this week's civilian deaths by each side,
+    controlling for the attacks of the last ``lag`` weeks and the armed groups' strength in the
+    district.  The model's chain from state-side harm to attacks runs through attitudes: harm
+    lowers cooperation and raises support for the armed groups (M4, M5), and a band locates the
+    forces of its cell through the residents who support it (armed violence).  Attitudes move
+    towards their targets at ``community.adaptation`` (0.04 a week, a time constant of 25
+    weeks), so the window is half a year.  The two links of the chain are measured too, with the
+    same regression: the change in the district's support over the window per civilian killed by
+    each side, and the attacks of the window per unit of support.  The first controls for the
+    district's support, cooperation and armed groups at the start of the window: forces strike
+    where support is high, bands where cooperation is, and attitudes revert towards their means,
+    so without them the change would measure where each side strikes.
     """
-    coefs = []
+    coefs, per_death, per_support = [], [], []
     for p in district_panels([scenario("contractor_unchecked")], seeds, steps, jobs)[0]:
-        rows = range(lag, len(p["attacks"]) - lead)
+        rows = np.arange(lag, len(p["attacks"]) - lead)
         y = np.array([p["attacks"][t + 1:t + 1 + lead].sum(axis=0) for t in rows])
         past = np.array([p["attacks"][t - lag:t].sum(axis=0) for t in rows])
-        x = [np.array([p[k][t] for t in rows]) for k in ("state_harm", "insurgent_harm",
-                                                            "insurgents")]
-        design = np.stack([two_way(v).ravel() for v in (*x[:2], past, x[2])], axis=1)
-        beta = np.linalg.lstsq(design, two_way(y).ravel(), rcond=None)[0]
-        coefs.append(beta[:2])
-    coefs = np.array(coefs)
+        state, insurgent, fighters, support, cooperation = (p[k][rows] for k in (
+            "state_harm", "insurgent_harm", "insurgents", "support", "cooperation"))
+        coefs.append(_within(y, state, insurgent, past, fighters)[:2])
+        per_death.append(_within(p["support"][rows + lead] - support, state, insurgent,
+                                 support, cooperation, fighters)[:2])
+        per_support.append(_within(y, support, past, fighters)[0])
+    coefs, per_death = np.array(coefs), np.array(per_death)
     state, s_low, s_high = _interval(coefs[:, 0])
     insurgent, i_low, i_high = _interval(coefs[:, 1])
     return ClaimResult(
@@ -116,55 +132,72 @@ def condra_shapiro(seeds: Sequence[int], jobs: int = 1, steps: int = 520,
          "insurgent_harm_lowers_violence": bool(i_high < 0)}, len(seeds),
         {"insurgent_effect": insurgent, "insurgent_low": i_low, "insurgent_high": i_high,
          "state_effect_positive_seeds": int((coefs[:, 0] > 0).sum()),
-         "insurgent_effect_negative_seeds": int((coefs[:, 1] < 0).sum())})
+         "insurgent_effect_negative_seeds": int((coefs[:, 1] < 0).sum()),
+         "support_change_per_state_death": float(per_death[:, 0].mean()),
+         "support_change_per_insurgent_death": float(per_death[:, 1].mean()),
+         "attacks_per_unit_of_support": float(np.mean(per_support))})
 
 
 def kalyvas(seeds: Sequence[int], jobs: int = 1, steps: int = 260,
             low: float = 0.3, high: float = 0.8) -> ClaimResult:
-    """Kalyvas (2006): indiscriminate violence is counter-productive where control is contested.
+    """Kalyvas (2006): indiscriminate violence is counter-productive where control is contested,
+    where the actor lacks the information to select its targets; less so where it holds control.
 
-    Paired runs on the same seeds with the state's discrimination at ``low`` and ``high``.
-    Districts are classed by their mean state control in the discriminate run: contested
-    (0.25-0.75) or held by the state (above 0.75).  The statistic is the ratio of recruits per
-    resident, indiscriminate over discriminate, in each class.
+    Paired runs on the same seeds with the state's skill (``state.discrimination``) at ``low``
+    and ``high``.  Districts are classed by their mean state control in the discriminate run:
+    contested (0.25-0.75) or held by the state (0.75 and above).  The statistic is the ratio of
+    recruits per resident, indiscriminate over discriminate, in each class.  Two checks: the
+    contested ratio exceeds 1, and it exceeds the held ratio (their difference, paired by seed,
+    has a 95% interval above 0).  Seeds without a district of either class are left out.
     """
     specs = [scenario("base", **{"state.discrimination": d}) for d in (low, high)]
     rough_runs, careful_runs = district_panels(specs, seeds, steps, jobs)
-    pairs = zip(rough_runs, careful_runs, strict=True)
     contested, held = [], []
-    for rough, careful in pairs:
+    for rough, careful in zip(rough_runs, careful_runs, strict=True):
         control = careful["control"].mean(axis=0)
         people = careful["population"].mean(axis=0) + 1e-9
         rate_rough = rough["recruits"].sum(axis=0) / people
         rate_careful = careful["recruits"].sum(axis=0) / people
         for mask, into in (((control > 0.25) & (control < 0.75), contested),
                            (control >= 0.75, held)):
-            into.append(rate_rough[mask].sum() / max(rate_careful[mask].sum(), 1e-12))
-    contested, held = np.array(contested), np.array(held)
+            base = rate_careful[mask].sum()
+            into.append(rate_rough[mask].sum() / base if base > 0 else np.nan)
+    both = ~(np.isnan(contested) | np.isnan(held))
+    contested, held = np.array(contested)[both], np.array(held)[both]
     ratio, r_low, r_high = _interval(contested)
     held_ratio, h_low, h_high = _interval(held)
+    gap, g_low, g_high = _interval(contested - held)
     return ClaimResult(
         "kalyvas", "Kalyvas 2006, The Logic of Violence in Civil War",
-        "indiscriminate violence is counter-productive where control is contested",
-        f"state discrimination {low} vs {high}, same seeds, {steps} weeks",
+        "indiscriminate violence is counter-productive where control is contested, more than "
+        "where it is held",
+        f"state skill {low} vs {high}, same seeds, {steps} weeks",
         "recruits per resident in contested districts, indiscriminate / discriminate",
-        "ratio > 1 with its 95% interval",
+        "ratio > 1 with its 95% interval; contested ratio - held ratio > 0 with its 95% "
+        "interval (paired by seed)",
         ratio, r_low, r_high,
-        {"counter_productive_where_contested": bool(r_low > 1.0)}, len(seeds),
-        {"held_ratio": held_ratio, "held_low": h_low, "held_high": h_high})
+        {"counter_productive_where_contested": bool(r_low > 1.0),
+         "more_where_contested_than_held": bool(g_low > 0.0)}, int(both.sum()),
+        {"held_ratio": held_ratio, "held_low": h_low, "held_high": h_high,
+         "contested_minus_held": gap, "difference_low": g_low, "difference_high": g_high})
 
 
-def lyall(seeds: Sequence[int], jobs: int = 1, deterrence: float = 0.6,
-          window: int = 13) -> ClaimResult:
+def lyall(seeds: Sequence[int], jobs: int = 1, deterrence: float = 0.6, rough: float = 0.2,
+          careful: float = 0.8, window: int = 13) -> ClaimResult:
     """Lyall (2009): heavy, indiscriminate force can suppress insurgent attacks for a while.
 
-    Lyall compared shelled villages with matched villages that were not shelled.  Here the match
-    is exact: the same world on the same seed with and without the unchecked contractor (heavy,
-    indiscriminate force from week 0), with armed groups that fear force
-    (``insurgents.deterrence`` at ``deterrence``, inside its plausible range) and that do not (0).
-    The statistic is insurgent violence (attacks on forces plus civilians killed by armed groups)
-    in the first ``window`` weeks in the districts the contractor operated in during those
-    weeks, with the contractor over without; and the same ratio in year 3 ("for a while").
+    Lyall compared Chechen villages shelled by Russian artillery with matched villages that were
+    not shelled: the same war and the same army, only whether its fire fell indiscriminately on
+    the village differed.  Here the forces are held fixed and only how indiscriminate they are
+    differs: the unchecked contractor (heavy firepower from week 0) with skill
+    (``contractor.discrimination``) ``rough`` against ``careful`` on the same seeds, so both arms
+    have the same troops, firepower, reach, institutions and starting deployment.  Under M2 the
+    rough arm also kills fewer fighters, which is part of what indiscriminate fire is.  Armed
+    groups fear force (``insurgents.deterrence`` at ``deterrence``, inside its plausible range)
+    or do not (0).  The statistic is insurgent violence (attacks on forces plus civilians killed
+    by armed groups) in the first ``window`` weeks in the districts the contractor operated in
+    during those weeks in both arms, rough over careful; the same ratio in the last half of
+    year 3 tells whether the suppression lasts.
     """
     steps = 3 * 52
     first, last = slice(0, window), slice(steps - 26, steps)
@@ -172,15 +205,16 @@ def lyall(seeds: Sequence[int], jobs: int = 1, deterrence: float = 0.6,
     later: dict[float, np.ndarray] = {}
     fears = (deterrence, 0.0)
     specs = [scenario("contractor_unchecked", **{"insurgents.deterrence": fear,
-                                                 "contractor.present": hired})
-             for fear in fears for hired in (True, False)]
+                                                 "contractor.discrimination": skill})
+             for fear in fears for skill in (rough, careful)]
     panels = district_panels(specs, seeds, steps, jobs)
     for k, fear in enumerate(fears):
-        heavy, light = panels[2 * k], panels[2 * k + 1]
         now, after = [], []
-        for h, g in zip(heavy, light, strict=True):
-            struck = h["contractor"][first].sum(axis=0) > 0
-            violence = [p["attacks"][:, struck] + p["insurgent_harm"][:, struck] for p in (h, g)]
+        for shelled, spared in zip(panels[2 * k], panels[2 * k + 1], strict=True):
+            struck = ((shelled["contractor"][first].sum(axis=0) > 0)
+                      & (spared["contractor"][first].sum(axis=0) > 0))
+            violence = [p["attacks"][:, struck] + p["insurgent_harm"][:, struck]
+                        for p in (shelled, spared)]
             now.append(violence[0][first].sum() / max(violence[1][first].sum(), 1e-9))
             after.append(violence[0][last].sum() / max(violence[1][last].sum(), 1e-9))
         ratios[fear], later[fear] = np.array(now), np.array(after)
@@ -191,10 +225,10 @@ def lyall(seeds: Sequence[int], jobs: int = 1, deterrence: float = 0.6,
         "lyall", "Lyall 2009, JCR 53(3)",
         "a regime exists where heavy, indiscriminate force suppresses insurgent attacks for a "
         "while",
-        f"unchecked contractor vs the same world without it, same seeds; "
+        f"unchecked contractor with skill {rough} vs {careful} (same troops), same seeds; "
         f"insurgents.deterrence {deterrence} and 0",
-        f"insurgent violence in the contractor's districts in the first {window} weeks, with "
-        f"the contractor / without (deterrence {deterrence})",
+        f"insurgent violence in the contractor's districts in the first {window} weeks, "
+        f"indiscriminate / discriminate contractor (deterrence {deterrence})",
         f"ratio < 1 with its 95% interval at deterrence {deterrence}; not below 1 at deterrence "
         "0 (the sign is not hard-wired)",
         ratio, low, high,
@@ -214,45 +248,55 @@ def _strength(seeds: Sequence[int], jobs: int, steps: int,
 
 
 def kress_szechtman(seeds: Sequence[int], jobs: int = 1, steps: int = 1040,
-                    firepower: Sequence[float] = (1.0, 5.0)) -> ClaimResult:
+                    firepower: Sequence[float] = (1.0, 5.0), level: float = 0.15) -> ClaimResult:
     """Kress & Szechtman (2009): with poor intelligence, force alone contains an insurgency at a
     level but does not eradicate it.
 
     Poor intelligence: armed groups hide well (``insurgents.concealment`` 0.8); good: the
-    default 0.4.  The state's firepower runs over ``firepower``, 20 years.  Holds if, with poor
-    intelligence, no firepower brings the fighters below 25% of their start in any seed, more
-    firepower lowers the level they settle at, and they settle (less than 25% change over the
-    last three years); while with good intelligence the strongest force does eradicate them
-    (below 5% of their start) in every seed.
+    default 0.4.  The state's firepower runs over ``firepower``, 20 years.  The central check is
+    that with poor intelligence the insurgency levels off: at every firepower, the change in
+    fighters over the last three years (their mean over the last year against their mean over
+    the year three years earlier, minus 1) has its 95% interval within ±``level`` (±0.15: under
+    5% a year).  Besides: no firepower brings the fighters below 25% of their start in any seed,
+    more firepower lowers the level they end at, and with good intelligence the strongest force
+    does eradicate them (below 5% of their start) in every seed.
     """
     poor = [{"insurgents.concealment": 0.8, "state.firepower": f} for f in firepower]
     good = [{"insurgents.concealment": 0.4, "state.firepower": max(firepower)}]
     strength = _strength(seeds, jobs, steps, poor + good)
-    start = strength[:, :, 0:1]
-    share = strength / start
+    share = strength / strength[:, :, 0:1]
     poor_share, good_share = share[:len(poor)], share[len(poor)]
     floor = poor_share.min(axis=2)
-    settle = np.abs(strength[:len(poor), :, -1] / strength[:len(poor), :, -156] - 1)
-    level = poor_share[:, :, -1]
-    est, low, high = _interval(level[-1])
-    lowered = level[-1].mean() < level[0].mean()
-    checks = {"never_eradicated": bool(floor.min() > 0.25),
-              "force_lowers_the_level": bool(lowered),
-              "settles_at_a_level": bool(settle.max() < 0.25),
+    year = 52
+    change = (strength[:len(poor), :, -year:].mean(axis=2)
+              / strength[:len(poor), :, -4 * year:-3 * year].mean(axis=2) - 1)
+    changes = [_interval(c) for c in change]  # (estimate, low, high) per firepower
+    furthest = max(range(len(poor)), key=lambda i: max(abs(changes[i][1]), abs(changes[i][2])))
+    est, low, high = changes[furthest]
+    end = poor_share[:, :, -1]
+    checks = {"levels_off": all(-level < lo and hi < level for _, lo, hi in changes),
+              "never_eradicated": bool(floor.min() > 0.25),
+              "force_lowers_the_level": bool(end[-1].mean() < end[0].mean()),
               "good_intelligence_eradicates": bool((good_share[:, -1] < 0.05).all())}
+    detail: dict[str, Any] = {}
+    for f, (c, lo, hi), ends in zip(firepower, changes, end, strict=True):
+        detail[f"change_firepower_{f}"] = c
+        detail[f"change_low_firepower_{f}"] = lo
+        detail[f"change_high_firepower_{f}"] = hi
+        detail[f"end_share_firepower_{f}"] = float(ends.mean())
+    detail["lowest_share_poor_intelligence"] = float(floor.min())
+    detail["end_share_good_intelligence"] = float(good_share[:, -1].mean())
     return ClaimResult(
         "kress_szechtman", "Kress & Szechtman 2009, Operations Research 57(3)",
         "with poor intelligence, force alone contains an insurgency at a level but does not "
         "eradicate it",
         f"insurgents.concealment 0.8 vs 0.4, state firepower {list(firepower)}, {steps} weeks",
-        f"fighters at the end / at the start, poor intelligence, firepower {max(firepower)}",
-        "poor intelligence: never below 0.25 of the start, lower with more firepower, settled "
-        "(<25% change in the last 3 years); good intelligence: below 0.05 at the end",
-        est, low, high, checks, len(seeds),
-        {"lowest_share_poor_intelligence": float(floor.min()),
-         "end_share_weakest_force": float(level[0].mean()),
-         "largest_change_last_3_years": float(settle.max()),
-         "end_share_good_intelligence": float(good_share[:, -1].mean())})
+        "change in fighters over the last 3 years (last year's mean / the mean 3 years before, "
+        f"- 1), poor intelligence, the firepower of {list(firepower)} furthest from level",
+        f"poor intelligence: that change within ±{level} with its 95% interval at every "
+        "firepower (levels off), never below 0.25 of the start, lower at the end with more "
+        "firepower; good intelligence: below 0.05 of the start at the end in every seed",
+        est, low, high, checks, len(seeds), detail)
 
 
 def _weeks_to_defeat(series: np.ndarray) -> np.ndarray:

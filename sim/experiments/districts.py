@@ -20,7 +20,7 @@ from sim.experiments.runs import run_many
 
 DISTRICT = 4
 PANEL = ("state_harm", "insurgent_harm", "attacks", "insurgents", "recruits", "control",
-         "population", "contractor")
+         "population", "support", "cooperation", "contractor")
 
 
 def district_panel(spec: Scenario, seed: int, steps: int | None) -> dict[str, np.ndarray]:
@@ -29,7 +29,9 @@ def district_panel(spec: Scenario, seed: int, steps: int | None) -> dict[str, np
     ``state_harm``: civilians killed by state, contractor and partner forces; ``insurgent_harm``:
     by armed groups; ``attacks``: force personnel killed by armed groups (the attacks Condra and
     Shapiro count); ``insurgents``, ``recruits``; ``control``: mean state control of the cells;
-    ``population``: residents at home; ``contractor``: contractor personnel deployed there.
+    ``population``: residents at home; ``support``, ``cooperation``: their mean support for the
+    armed groups and cooperation with the state (weighted by residents); ``contractor``:
+    contractor personnel deployed there.
     Arrays are (weeks, districts).
     """
     changes: dict[str, Any] = {"run.seed": seed}
@@ -54,7 +56,12 @@ def district_panel(spec: Scenario, seed: int, steps: int | None) -> dict[str, np
         out["insurgents"][t] = np.bincount(district, model.cells.insurgents.sum(axis=1), n)
         out["recruits"][t] = np.bincount(district[b.cell[b.active]], b.recruits[b.active], n)
         out["control"][t] = np.bincount(district, model.cells.control, n) / cells_per_district
-        out["population"][t] = np.bincount(home, model.communities.population, n)
+        people = model.communities.population
+        out["population"][t] = np.bincount(home, people, n)
+        residents = np.maximum(out["population"][t], 1e-9)
+        out["support"][t] = np.bincount(home, people * model.communities.support, n) / residents
+        out["cooperation"][t] = (np.bincount(home, people * model.communities.cooperation, n)
+                                 / residents)
         f = model.forces
         hired = f.active & (f.kind == CONTRACTOR)
         out["contractor"][t] = np.bincount(district[f.cell[hired]], f.strength[hired], n)
