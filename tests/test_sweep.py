@@ -335,6 +335,22 @@ def test_resume_refuses_runs_of_other_versions_unless_asked(tmp_path, key, then,
     assert resumed["runs_done"] == 3 and resumed["model_code"] != then
 
 
+def test_a_finished_sweep_resumed_under_other_code_adds_nothing_and_is_not_refused(tmp_path):
+    """Resuming a finished sweep adds no run, so no versions can mix: its analysis (e.g.
+    `blowback sensitivity` on the same folder) may be redone after the code changed."""
+    path = _experiment(tmp_path, seeds=2, steps=4)
+    out = tmp_path / "out"
+    run_sweep(load_experiment(path), out)
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["model_code"] = "0" * 64
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    done = _blowback("sweep", str(path), "--out", str(out), "--resume")
+    assert done.returncode == 0, done.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == before
+    assert json.loads((out / "manifest.json").read_text())["model_code"] == "0" * 64
+
+
 def test_mixed_versions_goes_with_resume(tmp_path):
     done = _blowback("sweep", str(_experiment(tmp_path)), "--out", str(tmp_path / "out"),
                      "--mixed-versions")
