@@ -54,10 +54,9 @@ Violence = namedtuple("Violence", "coercion lethality deterrence town_protection
 
 
 @njit(cache=True)
-def _coerce(seed, step, b, c, lam, world, communities):
-    deaths = rng.poisson(seed, step, b, COERCION, lam)
-    if deaths <= 0.0:
-        return
+def _coerce(seed, step, b, c, deaths, world, communities):
+    """``deaths`` residents of cell ``c`` killed by band ``b``, in a community it picks by its
+    cooperation with the state."""
     i = pick_community(seed, step, b, COERCION_TARGET, world.cell_start[c],
                        world.cell_start[c + 1], communities.population, communities.cooperation)
     if i >= 0:
@@ -102,7 +101,11 @@ def insurgent_violence(seed, step, bands, world, communities, cells, cell_town, 
             continue
         protect = 1.0 - k.town_protection * cell_town[c]
         lam = k.coercion * s * cells.cooperation[c] * restraint * protect
-        _coerce(seed, step, b, c, lam, world, communities)
+        deaths = rng.poisson(seed, step, b, COERCION, lam)
+        # Called only when someone dies: a call that takes the state's tables costs more than
+        # the draw (numba counts a reference to each of their arrays in and out).
+        if deaths > 0.0:
+            _coerce(seed, step, b, c, deaths, world, communities)
 
 
 def attack(model, week) -> None:

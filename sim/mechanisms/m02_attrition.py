@@ -129,11 +129,8 @@ def kill_civilians(communities, i, kind, deaths):
 
 
 @njit(cache=True)
-def _harm(seed, step, u, kind, harm, start, stop, communities, tolls):
-    """Civilians killed by one unit's operation, recorded for oversight (M6)."""
-    deaths = rng.poisson(seed, step, u, HARM, harm)
-    if deaths <= 0.0:
-        return
+def _harm(seed, step, u, kind, deaths, start, stop, communities, tolls):
+    """``deaths`` civilians killed by one unit's operation, recorded for oversight (M6)."""
     population = communities.population
     i = pick_community(seed, step, u, HARM_TARGET, start, stop, population,
                        communities.support)
@@ -173,7 +170,12 @@ def force_operations(seed, step, units, kind_effort, cell_start, communities, ce
         suspicion = SUSPICION_BASE + cells.support[c]
         harm = rates.harm * op * (1.0 - d) * (1.0 - located) * suspicion * density
         harm *= HARM_WITHOUT_CONTACT + (1.0 - HARM_WITHOUT_CONTACT) * contact
-        _harm(seed, step, u, kind, harm, cell_start[c], cell_start[c + 1], communities, tolls)
+        deaths = rng.poisson(seed, step, u, HARM, harm)
+        # Called only when someone dies: a call that takes the state's tables costs more than
+        # the draw (numba counts a reference to each of their arrays in and out).
+        if deaths > 0.0:
+            _harm(seed, step, u, kind, deaths, cell_start[c], cell_start[c + 1], communities,
+                  tolls)
         p_atrocity = rates.atrocity * (1.0 - units.discipline[u]) ** 2 * (1.0 - d) * suspicion
         if rng.uniform(seed, step, u, ATROCITY, 0) < p_atrocity:
             _atrocity(seed, step, u, kind, cell_start[c], cell_start[c + 1], communities, rates,
