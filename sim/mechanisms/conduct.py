@@ -154,12 +154,14 @@ def contractor_cells(units):
 
 
 @njit(cache=True)
-def beside_contractor(units, u, teams, width):
-    """Whether one of the contractor teams in cells ``teams`` is within state unit ``u``'s reach
-    (its area of operations), on a map ``width`` cells wide."""
-    x, y = units.cell[u] % width, units.cell[u] // width
-    for cell in teams:
-        if max(abs(cell % width - x), abs(cell // width - y)) <= units.reach[u]:
+def beside_contractor(cell, reach, teams, width):
+    """Whether one of the contractor teams in cells ``teams`` is within ``reach`` of a unit in
+    ``cell`` (its area of operations), on a map ``width`` cells wide.  It takes the unit's cell
+    and reach, not the forces' table: a call that takes a table counts a reference to each of
+    its arrays in and out."""
+    x, y = cell % width, cell // width
+    for team in teams:
+        if max(abs(team % width - x), abs(team // width - y)) <= reach:
             return True
     return False
 
@@ -176,7 +178,8 @@ def learn_from_oversight(units, own_abuses, own_punished, peers, joint, width, m
         k = units.kind[u]
         abuses = own_abuses[u] + peers[k, 0]
         punished = own_punished[u] + peers[k, 1]
-        if k == STATE and joint > 0.0 and beside_contractor(units, u, teams, width):
+        if (k == STATE and joint > 0.0
+                and beside_contractor(units.cell[u], units.reach[u], teams, width)):
             abuses += joint * peers[CONTRACTOR, 0]
             punished += joint * peers[CONTRACTOR, 1]
         units.seen_abuses[u] = memory * units.seen_abuses[u] + abuses
