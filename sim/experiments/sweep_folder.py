@@ -103,7 +103,9 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
             raise OutputError(
                 f"{out}: already holds {len(done)} of {len(experiment.runs)} runs of this "
                 "experiment; add --resume to finish it, or choose a new --out")
-        if {run.run_id for run in experiment.runs} <= done:
+        if ({run.run_id for run in experiment.runs} <= done
+                and all(_whole(file) for folder in (out / RUNS, out / SERIES)
+                        for file in finished_files(folder).values())):
             # Finished: resuming adds no run, so no versions can mix (its analysis may be redone).
             return done
         # Before anything in the folder is touched: a refusal leaves it as it was.
