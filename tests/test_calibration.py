@@ -18,7 +18,7 @@ from sim.interfaces.cli import main
 GOOD = """
 name = "tiny"
 scenario = "{scenario}"
-targets = ["civilians_2021"]
+targets = ["un_civilians_killed:2021"]
 seeds = 1
 samples = 2
 rounds = 1
@@ -39,11 +39,13 @@ def good(tmp_path):
 
 
 @pytest.mark.parametrize(("change", "key", "allowed"), [
-    (("targets = [\"civilians_2021\"]", "targets = [\"civilians_2022\"]"), "targets[0]",
+    (("targets = [\"un_civilians_killed:2021\"]",
+      "targets = [\"un_civilians_killed_excl_mass_atrocity:2022\"]"), "targets[0]",
      "after the fitting window"),
-    (("targets = [\"civilians_2021\"]", "targets = [\"deaths\"]"), "targets[0]",
+    (("targets = [\"un_civilians_killed:2021\"]", "targets = [\"deaths\"]"), "targets[0]",
      "is not a figure"),
-    (("targets = [\"civilians_2021\"]", "targets = []"), "targets", "a list of figures"),
+    (("targets = [\"un_civilians_killed:2021\"]", "targets = []"), "targets",
+     "a list of figures"),
     (("\"insurgents.coercion\"", "\"insurgents.coersion\""), "parameters.insurgents.coersion",
      "did you mean"),
     (("low = 0.001, high = 0.004", "low = 0.004, high = 0.001"),
@@ -94,9 +96,13 @@ def test_figures_read_weeks_by_their_middle_day():
                            "civilian_deaths_contractor": np.zeros(60),
                            "largest_event": np.zeros(60), "displaced": np.arange(60.0)})
     series.loc[9, "largest_event"] = 500.0  # the week of 1 March 2021 in this made-up year
-    year = reference.BY_KEY["civilians_2021"].read(series)
+    year = reference.BY_KEY["un_civilians_killed:2021"].read(series)
     assert year == 52  # the week of 28 Dec 2020 has its middle in 2020; 27 Dec 2021 in 2021
-    assert reference.BY_KEY["idp_2021"].read(series) == 25.0  # the week of 21 June 2021
+    assert reference.BY_KEY["idps:2021-05-31"].read(series) == 21.0  # the week of 24 May
+    quarter = reference.BY_KEY["un_civilians_killed_quarter:2021-06-30"].read(series)
+    assert quarter == 13  # weeks with middles from 1 April to 30 June 2021
+    # a count whose period begins before the run is not read as zero
+    assert np.isnan(reference.BY_KEY["un_civilians_killed_quarter:2020-06-30"].read(series))
     assert reference.atrocity_toll(series, "2021-03-01", "2021-03-31") == 500.0
 
 
@@ -126,8 +132,12 @@ def test_calibrate_end_to_end_at_a_tiny_size(tmp_path):
     assert done.returncode == 0, done.stderr
     assert {p.name for p in out.iterdir()} == set(calibration.FILES)
     figures = pd.read_csv(out / "figures.csv")
-    assert set(figures.loc[figures["fitted"], "key"]) == {"civilians_2021"}
-    assert {"civilians_2022", "atrocity_2022", "contractor_share_2022"} <= set(figures["key"])
+    assert set(figures.loc[figures["use"] == calibration.FITTED, "key"]) == {
+        "un_civilians_killed:2021"}
+    retrodicted = set(figures.loc[figures["use"] == calibration.RETRODICTED, "key"])
+    assert {"un_civilians_killed_excl_mass_atrocity:2022", "ohchr_mass_atrocity_deaths:2022-03-31",
+            "acled_share_involving_contractor:2022"} <= retrodicted
+    assert "idps:2019-12-31" in set(figures.loc[figures["use"] == calibration.CHECKED, "key"])
     assert (figures["low"] <= figures["mean"]).all() and (figures["mean"] <= figures["high"]).all()
     points = pd.read_csv(out / "points.csv")
     assert len(points) == 2 and points["loss"].notna().all()
@@ -135,4 +145,4 @@ def test_calibrate_end_to_end_at_a_tiny_size(tmp_path):
         spec = load_scenario(written)
         best = points.loc[points["loss"].idxmin(), "insurgents.coercion"]
         assert spec.params["insurgents.coercion"] == pytest.approx(best)
-    assert "civilians_2021" in done.stdout and "retrodicted" in done.stdout
+    assert "un_civilians_killed:2021" in done.stdout and "retrodicted" in done.stdout

@@ -2,12 +2,13 @@
 retrodict the later figures without refitting.
 
 A calibration file (TOML, in ``scenarios/calibration/``) names the scenario, the parameters with
-their ranges, the figures to fit (from :mod:`sim.experiments.reference`, all inside the fitting
-window) and the sizes::
+their ranges, the figures to fit (keys of :mod:`sim.experiments.reference`, read from the record
+of :mod:`sim.experiments.record`, all inside the fitting window) and the sizes::
 
     name = "Mali, fitted to 2019-2021"
     scenario = "../mali_2013_2024.toml"
-    targets = ["idp_2019", "idp_2020", "idp_2021", "civilians_2021"]
+    record = "my_record.csv"   # optional: a record of the same columns (default: the package's)
+    targets = ["idps:2019-12-31", "un_civilians_killed:2021"]
     seeds = 4              # common random numbers: every point is run on the same seeds
     samples = 32           # Latin-hypercube points per round
     rounds = 2             # each round searches a box half as wide around the best point
@@ -23,6 +24,7 @@ into it; the retrodiction then runs the whole timeline.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import os
@@ -41,18 +43,22 @@ from sim.experiments import reference
 from sim.experiments.compare import bootstrap_interval
 from sim.experiments.design import DESIGN_SEED, Range, check_axis, latin
 from sim.experiments.output import OutputError, write_atomic, write_report
+from sim.experiments.record import RECORD
 from sim.experiments.results import series as weekly
 from sim.experiments.runs import run_many
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-TOP_KEYS = ("name", "description", "scenario", "targets", "seeds", "first_seed", "samples",
-            "rounds", "retrodict_seeds", "parameters")
+TOP_KEYS = ("name", "description", "scenario", "record", "targets", "seeds", "first_seed",
+            "samples", "rounds", "retrodict_seeds", "parameters")
 FILES = frozenset({"points.csv", "figures.csv", "calibrated.toml", "calibration.txt",
                    "figures.png", "figures.svg"})
 # The first line of a scenario file this command wrote: only such a file may be overwritten.
 MARK = "# Written by `blowback calibrate"
+# What a figure is to a fit: one of its targets; inside the fitting window but not a target;
+# after the window.
+FITTED, CHECKED, RETRODICTED = "fitted", "not fitted", "retrodicted"
 
 
 @dataclass
@@ -64,6 +70,8 @@ class Calibration:
     path: Path
     scenario: Scenario
     scenario_path: Path
+    record: Path  # the record the figures come from (sim.experiments.record)
+    figures: tuple[reference.Figure, ...]
     targets: list[reference.Figure]
     seeds: list[int]
     samples: int
@@ -91,7 +99,15 @@ def load_calibration(path: str | Path) -> Calibration:
         raise ScenarioError(file, "scenario", f"{where!r} not found beside {file}; allowed: a "
                             "scenario file, relative to this file")
     scenario = load_scenario(scenario_path)
-    targets = _targets(file, raw.get("targets"))
+    record = RECORD
+    if "record" in raw:
+        where = expect(file, "record", raw["record"], str, "a record file (a string)")
+        record = (Path(file).parent / where).resolve()
+        if not record.is_file():
+            raise ScenarioError(file, "record", f"{where!r} not found beside {file}; allowed: a "
+                                "record file (CSV), relative to this file")
+    figures = reference.load_figures(record)
+    targets = _targets(file, raw.get("targets"), figures)
     seeds = integer(file, "seeds", raw.get("seeds", 4), 1, 10_000)
     first = integer(file, "first_seed", raw.get("first_seed", 1), 0, 2**62)
     samples = integer(file, "samples", raw.get("samples", 32), 2, 100_000)
@@ -105,7 +121,8 @@ def load_calibration(path: str | Path) -> Calibration:
         ranges[pname] = check_axis(file, f"parameters.{pname}", pname, spec, "latin")
     if not ranges:
         raise ScenarioError(file, "parameters", "empty; allowed: at least one range")
-    cal = Calibration(name, description, Path(path), scenario, scenario_path, targets,
+    cal = Calibration(name, description, Path(path), scenario, scenario_path, record, figures,
+                      targets,
                       [first + k for k in range(seeds)], samples, rounds,
                       [first + k for k in range(retro)], ranges)
     if cal.fit_steps < 1:
@@ -126,8 +143,10 @@ def _flat(table: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _targets(file: str, listed: Any) -> list[reference.Figure]:
-    fittable = [f.key for f in reference.FIGURES if f.fittable]
+def _targets(file: str, listed: Any,
+             figures: tuple[reference.Figure, ...]) -> list[reference.Figure]:
+    by_key = {f.key: f for f in figures}
+    fittable = [f.key for f in figures if f.fittable]
     allowed = f"a list of figures from: {', '.join(fittable)}"
     if listed is None:
         raise ScenarioError(file, "targets", f"missing; allowed: {allowed}")
@@ -135,9 +154,9 @@ def _targets(file: str, listed: Any) -> list[reference.Figure]:
         raise ScenarioError(file, "targets", f"{show(listed)}; allowed: {allowed}")
     figures = []
     for i, key in enumerate(listed):
-        figure = reference.BY_KEY.get(key) if isinstance(key, str) else None
+        figure = by_key.get(key) if isinstance(key, str) else None
         if figure is None:
-            problem = unknown(f"{show(key)} is not a figure", str(key), list(reference.BY_KEY))
+            problem = unknown(f"{show(key)} is not a figure", str(key), list(by_key))
             raise ScenarioError(file, f"targets[{i}]", f"{problem}; allowed: {allowed}")
         if not figure.fittable:
             raise ScenarioError(file, f"targets[{i}]", f"{key!r} covers up to {figure.last_day}"
@@ -152,9 +171,11 @@ def _targets(file: str, listed: Any) -> list[reference.Figure]:
 
 # --- running -------------------------------------------------------------------------------
 
-def observe(spec: Scenario, seed: int, steps: int | None) -> dict[str, float]:
+def observe(spec: Scenario, seed: int, steps: int | None,
+            record: str | None = None) -> dict[str, float]:
     """Run the first ``steps`` weeks (all if None) of a scenario on one seed and read every
-    reference figure off its weekly series (figures beyond the weeks run read as NaN).
+    figure of ``record`` (the package's by default) off its weekly series (figures beyond the
+    weeks run read as NaN).
 
     The scenario keeps its full length, so its later events stay valid; they are just not
     reached."""
@@ -163,7 +184,13 @@ def observe(spec: Scenario, seed: int, steps: int | None) -> dict[str, float]:
     end = pd.to_datetime(series["date"]).max().date()
     return {f.key: (f.read(series) if f.last_day <= end + dt.timedelta(days=6)
                     else float("nan"))
-            for f in reference.FIGURES}
+            for f in _figures(record)}
+
+
+@functools.cache
+def _figures(record: str | None) -> tuple[reference.Figure, ...]:
+    """A record's figures, read once per worker process (readers do not pickle)."""
+    return reference.FIGURES if record is None else reference.load_figures(record)
 
 
 def loss(means: dict[str, float], targets: list[reference.Figure]) -> float:
@@ -192,9 +219,8 @@ class Fit:
                  "fitted: " + ", ".join(f"{k} = {v:g}" for k, v in self.best.items()),
                  f"figures over {len(cal.retrodict_seeds)} seeds (mean [95% interval]):"]
         for r in self.figures.itertuples():
-            use = "fitted" if r.fitted else "retrodicted"
             bound = ">= " if r.bound == "at_least" else ""
-            lines.append(f"  {r.key:<27} {use:<11} model {_num(r.mean)} [{_num(r.low)}, "
+            lines.append(f"  {r.key:<44} {r.use:<11} model {_num(r.mean)} [{_num(r.low)}, "
                          f"{_num(r.high)}]  reference {bound}{_num(r.reference)}  {r.verdict}")
         return "\n".join(lines)
 
@@ -217,7 +243,7 @@ def fit(cal: Calibration, jobs: int = 1,
         unit = latin(cal.samples, len(names), seed=DESIGN_SEED + round_)
         points = [{n: _significant(box[n][0] + u * (box[n][1] - box[n][0]))
                    for n, u in zip(names, row, strict=True)} for row in unit]
-        tasks = [(cal.scenario.with_overrides(**p), s, cal.fit_steps)
+        tasks = [(cal.scenario.with_overrides(**p), s, cal.fit_steps, str(cal.record))
                  for p in points for s in cal.seeds]
         observed = run_many(tasks, jobs=jobs, progress=progress, work=observe)
         per_seed = len(cal.seeds)
@@ -241,17 +267,18 @@ def retrodict(cal: Calibration, params: dict[str, float], jobs: int = 1,
     """Every reference figure from the scenario with ``params``, over ``retrodict_seeds``
     seeds: the model's mean and 95% bootstrap interval, and how it compares."""
     spec = cal.scenario.with_overrides(**params)
-    observed = run_many([(spec, s, None) for s in cal.retrodict_seeds], jobs=jobs,
-                        progress=progress, work=observe)
+    observed = run_many([(spec, s, None, str(cal.record)) for s in cal.retrodict_seeds],
+                        jobs=jobs, progress=progress, work=observe)
     targets = {f.key for f in cal.targets}
     rows = []
-    for f in reference.FIGURES:
+    for f in cal.figures:
         values = np.array([r[f.key] for r in observed], dtype=float)
         if np.isnan(values).any():
             continue
         low, high = bootstrap_interval(values)
+        use = FITTED if f.key in targets else CHECKED if f.fittable else RETRODICTED
         rows.append({"key": f.key, "label": f.label, "reference": f.value, "bound": f.bound,
-                     "source": f.source, "fitted": f.key in targets, "mean": float(values.mean()),
+                     "source": f.source, "use": use, "mean": float(values.mean()),
                      "low": low, "high": high, "verdict": f.verdict(low, high)})
     return pd.DataFrame(rows)
 
@@ -295,14 +322,17 @@ def plot_figures(figures: pd.DataFrame) -> Figure:
     ratio = figures["mean"] / figures["reference"]
     err = np.stack([ratio - figures["low"] / figures["reference"],
                     figures["high"] / figures["reference"] - ratio])
-    for fitted, colour in ((True, "tab:blue"), (False, "tab:orange")):
-        rows = (figures["fitted"] == fitted).to_numpy()
-        ax.errorbar(ratio[rows], y[rows], xerr=err[:, rows], fmt="o", color=colour, capsize=3)
+    for use, colour in ((FITTED, "tab:blue"), (CHECKED, "tab:grey"),
+                        (RETRODICTED, "tab:orange")):
+        rows = (figures["use"] == use).to_numpy()
+        ax.errorbar(ratio[rows], y[rows], xerr=err[:, rows], fmt="o", color=colour, capsize=3,
+                    label=use)
     ax.axvline(1.0, color="black", lw=1)
     ax.set_xscale("log")
     ax.set_yticks(y, [f"{k}{' (at least)' if b == 'at_least' else ''}"
                       for k, b in zip(figures["key"], figures["bound"], strict=True)])
-    ax.set_xlabel("model / reference (1 = the public figure); blue fitted, orange retrodicted")
+    ax.set_xlabel("model / reference (1 = the public figure)")
+    ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
 

@@ -1,9 +1,11 @@
-"""The public figures on Mali that the model is calibrated on and checked against.
+"""The public figures on Mali that the model is read against, and how it is read.
 
-Each figure says what was counted, its value, who reported it, whether the public figure is a
-point value or a bound ("at least"), and how the same quantity is read off a run's weekly
-series.  The brief's table (``shared/MODEL-BRIEF.md``) is their origin; they are typed once here
-and every notebook, test and report reads them from this module.
+The figures are data (:mod:`sim.experiments.record`); this module says how the model's
+counterpart of a series is read off a run's weekly series (a stock on a day, a count over a
+period), and makes a :class:`Figure` of every row of the record whose series the model can be
+read against.  Series without a reader here (ACLED's and UCDP's yearly counts, the perpetrator
+splits, refugees, the neighbours) are kept in the record for the calibration that models what
+each source sees.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
+
+from sim.experiments.record import load_record
 
 # The last day whose figures may be used for fitting; later ones are for retrodiction only.
 FIT_UNTIL = dt.date(2021, 12, 31)
@@ -54,7 +59,11 @@ def _dates(series: pd.DataFrame) -> pd.Series:
 
 
 def _between(series: pd.DataFrame, column: str, start: str, end: str) -> float:
+    """The sum of a weekly count over the weeks whose middle lies in [start, end]; NaN if the
+    run begins after ``start`` (the period is not all in the run)."""
     when = _dates(series)
+    if when.iloc[0] - pd.Timedelta(days=7) > pd.Timestamp(start):
+        return float("nan")
     return float(series.loc[(when >= start) & (when <= end), column].sum())
 
 
@@ -73,48 +82,84 @@ def atrocity_toll(series: pd.DataFrame, start: str = "2022-03-01", end: str = "2
     return float(window.max()) if len(window) else 0.0
 
 
-def _civilians_2022_without_atrocity(series: pd.DataFrame) -> float:
-    return _between(series, "civilian_deaths", "2022-01-01", "2022-12-31") - atrocity_toll(series)
+def _month_window(start: str, end: str) -> tuple[str, str]:
+    """The calendar months that hold ``start`` and ``end``: scenarios date an operation by
+    month, so its week can be any week of the month the source dates it to."""
+    first = pd.Timestamp(start).replace(day=1)
+    last = pd.Timestamp(end) + pd.offsets.MonthEnd(0)
+    return str(first.date()), str(last.date())
 
 
-def _contractor_share_2022(series: pd.DataFrame) -> float:
-    total = _between(series, "civilian_deaths", "2022-01-01", "2022-12-31")
-    by_contractor = _between(series, "civilian_deaths_contractor", "2022-01-01", "2022-12-31")
+def _deaths(series: pd.DataFrame, start: str, end: str) -> float:
+    return _between(series, "civilian_deaths", start, end)
+
+
+def _deaths_without_atrocity(series: pd.DataFrame, start: str, end: str) -> float:
+    """Civilian deaths less the toll of the March 2022 operation, which the UN counted apart."""
+    return _deaths(series, start, end) - atrocity_toll(series)
+
+
+def _contractor_share(series: pd.DataFrame, start: str, end: str) -> float:
+    total = _deaths(series, start, end)
+    by_contractor = _between(series, "civilian_deaths_contractor", start, end)
     return by_contractor / total if total > 0 else 0.0
 
 
-def _acled_window(series: pd.DataFrame) -> float:
-    return _between(series, "civilian_deaths", "2021-12-01", "2023-01-31")
+def _displaced(series: pd.DataFrame, start: str, end: str) -> float:
+    return _stock_at(series, "displaced", end)
 
 
-def _acled_year_before(series: pd.DataFrame) -> float:
-    return _between(series, "civilian_deaths", "2020-12-01", "2021-11-30")
+def _atrocity(series: pd.DataFrame, start: str, end: str) -> float:
+    return atrocity_toll(series, *_month_window(start, end))
 
 
-FIGURES: tuple[Figure, ...] = (
-    Figure("idp_2019", "internally displaced, December 2019", 207_751, "about",
-           "IOM displacement tracking", dt.date(2019, 12, 31),
-           lambda s: _stock_at(s, "displaced", "2019-12-31")),
-    Figure("idp_2020", "internally displaced, December 2020", 332_957, "about",
-           "IOM displacement tracking", dt.date(2020, 12, 31),
-           lambda s: _stock_at(s, "displaced", "2020-12-31")),
-    Figure("idp_2021", "internally displaced, mid-2021", 380_000, "about",
-           "IOM displacement tracking", dt.date(2021, 6, 30),
-           lambda s: _stock_at(s, "displaced", "2021-06-30")),
-    Figure("civilians_2021", "civilians killed, 2021", 584, "about",
-           "UN mission (MINUSMA) human-rights division", dt.date(2021, 12, 31),
-           lambda s: _between(s, "civilian_deaths", "2021-01-01", "2021-12-31")),
-    Figure("civilians_year_before", "civilians killed, Dec 2020 - Nov 2021", 500, "about",
-           "ACLED, reported January 2023", dt.date(2021, 11, 30), _acled_year_before),
-    Figure("civilians_2022", "civilians killed, 2022, the mass atrocity excluded", 1_277,
-           "about", "UN mission (MINUSMA) human-rights division", dt.date(2022, 12, 31),
-           _civilians_2022_without_atrocity),
-    Figure("civilians_dec2021_jan2023", "civilians killed, Dec 2021 - Jan 2023", 2_000,
-           "at_least", "ACLED, reported January 2023", dt.date(2023, 1, 31), _acled_window),
-    Figure("contractor_share_2022", "share of 2022 civilian deaths involving the contractor",
-           1 / 3, "at_least", "ACLED, reported January 2023", dt.date(2022, 12, 31),
-           _contractor_share_2022),
-    Figure("atrocity_2022", "deaths in the mass-atrocity operation, March 2022", 500,
-           "at_least", "OHCHR report, May 2023", dt.date(2022, 3, 31), atrocity_toll),
-)
+# How the model's counterpart of each series is read, over the figure's period [start, end];
+# and what the series is called in a table.
+READERS: dict[str, tuple[str, Callable[[pd.DataFrame, str, str], float]]] = {
+    "idps": ("internally displaced", _displaced),
+    "un_civilians_killed": ("civilians killed (UN)", _deaths),
+    "un_civilians_killed_quarter": ("civilians killed in a quarter (UN)", _deaths),
+    "un_civilians_killed_excl_mass_atrocity": ("civilians killed, the mass atrocity excluded "
+                                               "(UN)", _deaths_without_atrocity),
+    "acled_civilian_fatalities_window": ("civilians killed (ACLED, Jan 2023)", _deaths),
+    "acled_share_involving_contractor": ("share of civilian deaths involving the contractor "
+                                         "(ACLED)", _contractor_share),
+    "ohchr_mass_atrocity_deaths": ("deaths in the mass-atrocity operation (OHCHR)", _atrocity),
+}
+
+
+def _period(start: dt.date, end: dt.date) -> str:
+    if start == end:
+        return f"{end:%d %b %Y}"
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
+        return str(end.year)
+    return f"{start:%d %b %Y} to {end:%d %b %Y}"
+
+
+def _key(row) -> str:
+    whole_year = (row.start == dt.date(row.year, 1, 1) and row.end == dt.date(row.year, 12, 31))
+    return f"{row.series}:{row.year if whole_year else row.end.isoformat()}"
+
+
+def figures(record: pd.DataFrame) -> tuple[Figure, ...]:
+    """A :class:`Figure` of every row of ``record`` (:func:`load_record`) whose series the
+    model is read against, keyed ``series:year`` (a whole year) or ``series:last day``."""
+    made = []
+    for row in record.itertuples():
+        if row.series not in READERS:
+            continue
+        label, reader = READERS[row.series]
+        start, end = row.start.isoformat(), row.end.isoformat()
+        made.append(Figure(_key(row), f"{label}, {_period(row.start, row.end)}", row.value,
+                           row.bound, row.source, row.end,
+                           lambda s, f=reader, a=start, b=end: f(s, a, b)))
+    return tuple(made)
+
+
+def load_figures(path: str | Path | None = None) -> tuple[Figure, ...]:
+    """The figures of a record file (the package's own by default)."""
+    return figures(load_record(path))
+
+
+FIGURES: tuple[Figure, ...] = load_figures()
 BY_KEY = {f.key: f for f in FIGURES}

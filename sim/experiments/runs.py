@@ -29,13 +29,13 @@ def run_one(scenario: Scenario, seed: int, steps: int | None) -> tuple[dict, pd.
     return results.summary(model), results.series(model)
 
 
-def run_many(tasks: Sequence[tuple[Scenario, int, int | None]], jobs: int = 1,
+def run_many(tasks: Sequence[tuple], jobs: int = 1,
              progress: Callable[[int], None] | None = None,
-             work: Callable[[Scenario, int, int | None], Any] = run_one) -> list:
+             work: Callable[..., Any] = run_one) -> list:
     """Run ``(scenario, seed, steps)`` tasks, in worker processes when ``jobs`` > 1.
 
-    ``work`` is what a task does (default :func:`run_one`); another must be a module-level
-    function, so that spawned workers can import it.
+    ``work`` is what a task does (default :func:`run_one`), called with the task's items;
+    another must be a module-level function, so that spawned workers can import it.
 
     Results come back in task order whatever the scheduling, and each run's numbers depend only
     on its scenario and seed, so the number of workers never changes them.  Runs build no Mesa
