@@ -94,13 +94,28 @@ def test_contractor_arrives_on_the_scheduled_week():
 
 
 def test_scheduled_mass_atrocity_is_recorded_with_its_perpetrator():
-    scenario = small("mali_2013_2024", **{"run.steps": 626})
+    base = small(**{"run.steps": 30})
+    raw = dict(base.raw)
+    raw["events"] = [{"date": str(base.date_of(20)), "type": "mass_atrocity", "near": "Mopti",
+                      "perpetrator": "contractor"}]
+    scenario = from_dict(raw)
     event = next(e for e in scenario.events if e.type == "mass_atrocity")
     df = _series(scenario)
     assert df["largest_event"].iloc[event.step] >= 10 * scenario.params[
         "engagement.atrocity_min"]
     assert df["civilian_deaths_contractor"].iloc[event.step] >= df["largest_event"].iloc[
         event.step]
+
+
+def test_the_mali_timeline_schedules_inputs_only():
+    """Arrivals, coups, sanctions, peace, the contractor and operations ordered at a place; no
+    toll, perpetrator or withdrawal is scheduled: those are the model's (M2, conduct, M9)."""
+    scenario = small("mali_2013_2024", **{"run.steps": 626})
+    assert {e.type for e in scenario.events} == {
+        "partner_arrives", "peace_agreement", "coup", "contractor_arrives", "sanctions",
+        "offensive"}
+    moura = next(e for e in scenario.events if e.type == "offensive")
+    assert (moura.fields["near"], str(moura.date)[:7]) == ("Mopti", "2022-03")
 
 
 def test_common_random_numbers_scenarios_agree_until_their_decisions_differ():

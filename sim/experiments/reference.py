@@ -76,7 +76,8 @@ def _stock_at(series: pd.DataFrame, column: str, day: str) -> float:
 
 def atrocity_toll(series: pd.DataFrame, start: str = "2022-03-01", end: str = "2022-03-31"
                   ) -> float:
-    """The largest single mass-atrocity toll in a window (the scheduled operation's week)."""
+    """The largest single event's toll in a window (an operation's month): what the model has
+    for one operation's mass killing."""
     when = _dates(series)
     window = series.loc[(when >= start) & (when <= end), "largest_event"]
     return float(window.max()) if len(window) else 0.0
