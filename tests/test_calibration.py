@@ -146,3 +146,22 @@ def test_calibrate_end_to_end_at_a_tiny_size(tmp_path):
         best = points.loc[points["loss"].idxmin(), "insurgents.coercion"]
         assert spec.params["insurgents.coercion"] == pytest.approx(best)
     assert "un_civilians_killed:2021" in done.stdout and "retrodicted" in done.stdout
+
+
+def test_figures_after_a_scripted_outcome_are_labelled_scripted(tmp_path):
+    """A scenario that schedules an outcome (here a partner's withdrawal in August 2022) cannot
+    retrodict what follows it: those figures are reported as scripted, the earlier ones not."""
+    scenario = tmp_path / "scripted.toml"
+    scenario.write_text(f'extends = "{(SCENARIOS / "mali_2013_2024.toml").as_posix()}"\n'
+                        '[map]\ncommunities = 300\n'
+                        '[[events]]\ndate = "2022-08"\ntype = "partner_leaves"\n'
+                        'partner = "partner"\n')
+    path = write(tmp_path, GOOD.format(scenario=scenario.as_posix()))
+    cal = calibration.load_calibration(path)
+    assert calibration.scripted_from(cal.scenario).isoformat().startswith("2022-08")
+    assert calibration.scripted_from(load_scenario(SCENARIOS / "mali_2013_2024.toml")) is None
+    figures = calibration.retrodict(cal, {}, jobs=1).set_index("key")["use"]
+    assert figures["acled_civilian_fatalities_window:2023-01-31"] == calibration.SCRIPTED
+    assert figures["ohchr_mass_atrocity_deaths:2022-03-31"] == calibration.RETRODICTED
+    assert figures["un_civilians_killed:2021"] == calibration.FITTED
+    assert calibration.RETRODICTED not in set(figures[figures.index.str.contains("2023")])

@@ -57,8 +57,11 @@ FILES = frozenset({"points.csv", "figures.csv", "calibrated.toml", "calibration.
 # The first line of a scenario file this command wrote: only such a file may be overwritten.
 MARK = "# Written by `blowback calibrate"
 # What a figure is to a fit: one of its targets; inside the fitting window but not a target;
-# after the window.
-FITTED, CHECKED, RETRODICTED = "fitted", "not fitted", "retrodicted"
+# after the window; or, from the first outcome the scenario scripts on, scripted.
+FITTED, CHECKED, RETRODICTED, SCRIPTED = "fitted", "not fitted", "retrodicted", "scripted"
+# Events that impose an outcome (a toll and its perpetrator, a partner's exit) rather than an
+# input: every figure not fitted that ends on or after the first of them is scripted.
+OUTCOME_EVENTS = ("mass_atrocity", "partner_leaves")
 
 
 @dataclass
@@ -270,17 +273,25 @@ def retrodict(cal: Calibration, params: dict[str, float], jobs: int = 1,
     observed = run_many([(spec, s, None, str(cal.record)) for s in cal.retrodict_seeds],
                         jobs=jobs, progress=progress, work=observe)
     targets = {f.key for f in cal.targets}
+    scripted = scripted_from(cal.scenario)
     rows = []
     for f in cal.figures:
         values = np.array([r[f.key] for r in observed], dtype=float)
         if np.isnan(values).any():
             continue
         low, high = bootstrap_interval(values)
-        use = FITTED if f.key in targets else CHECKED if f.fittable else RETRODICTED
+        use = (FITTED if f.key in targets else SCRIPTED if scripted and f.last_day >= scripted
+               else CHECKED if f.fittable else RETRODICTED)
         rows.append({"key": f.key, "label": f.label, "reference": f.value, "bound": f.bound,
                      "source": f.source, "use": use, "mean": float(values.mean()),
                      "low": low, "high": high, "verdict": f.verdict(low, high)})
     return pd.DataFrame(rows)
+
+
+def scripted_from(scenario: Scenario) -> dt.date | None:
+    """The date of the first outcome the scenario scripts (:data:`OUTCOME_EVENTS`), if any."""
+    dates = [dt.date.fromisoformat(e.date) for e in scenario.events if e.type in OUTCOME_EVENTS]
+    return min(dates, default=None)
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -323,10 +334,11 @@ def plot_figures(figures: pd.DataFrame) -> Figure:
     err = np.stack([ratio - figures["low"] / figures["reference"],
                     figures["high"] / figures["reference"] - ratio])
     for use, colour in ((FITTED, "tab:blue"), (CHECKED, "tab:grey"),
-                        (RETRODICTED, "tab:orange")):
+                        (RETRODICTED, "tab:orange"), (SCRIPTED, "tab:red")):
         rows = (figures["use"] == use).to_numpy()
-        ax.errorbar(ratio[rows], y[rows], xerr=err[:, rows], fmt="o", color=colour, capsize=3,
-                    label=use)
+        if rows.any():
+            ax.errorbar(ratio[rows], y[rows], xerr=err[:, rows], fmt="o", color=colour,
+                        capsize=3, label=use)
     ax.axvline(1.0, color="black", lw=1)
     ax.set_xscale("log")
     ax.set_yticks(y, [f"{k}{' (at least)' if b == 'at_least' else ''}"
