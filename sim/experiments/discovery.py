@@ -81,13 +81,11 @@ def _bound(r) -> str:
     return f">= {low:.3g}" if low is not None else f"<= {high:.3g}"
 
 
-def relative_gap(runs: pd.DataFrame, first: str, other: str, column: str,
-                 worse_sign: int) -> pd.Series:
-    """Per design point: how much worse ``first`` does than ``other`` (means over seeds),
-    as a share of ``other``'s level; positive where ``first`` is worse."""
-    means = runs.groupby(["scenario", "point"], sort=False)[column].mean()
-    a, b = means.loc[first], means.loc[other]
-    return (a - b) * worse_sign / b.abs().clip(lower=1e-12)
+def relative_gap(first: pd.Series, other: pd.Series, worse_sign: int) -> pd.Series:
+    """Per design point: how much worse the first scenario does than the other (their means
+    over seeds, ``first`` and ``other``), as a share of the other's level; positive where the
+    first is worse."""
+    return (first - other) * worse_sign / other.abs().clip(lower=1e-12)
 
 
 def cases_of_interest(gap: pd.Series) -> tuple[np.ndarray, str]:

@@ -119,16 +119,17 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
                 rows.append({"scenario": scenario, "outcome": o.label, "parameter": name,
                              "S1": result["S1"][k], "S1_conf": result["S1_conf"][k],
                              "ST": result["ST"][k], "ST_conf": result["ST_conf"][k]})
-    found = [discovery.discover(design, first, other, _gaps(runs, first, other))
+    found = [discovery.discover(design, first, other, _gaps(tables[first], tables[other]))
              for other in others]
     return Sensitivity(pd.DataFrame(rows), _ranking(means, list(experiment.scenarios)),
                        _worse(runs, first, others), found)
 
 
-def _gaps(runs: pd.DataFrame, first: str, other: str) -> pd.DataFrame:
-    """Per design point and outcome, how much worse ``first`` does relative to ``other``; for
-    all three at once, the smallest of the three (it is worse on all only where that is)."""
-    gaps = pd.DataFrame({o.label: discovery.relative_gap(runs, first, other, o.column,
+def _gaps(first: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """Per design point and outcome, how much worse the first scenario does relative to the
+    other (their per-point means); for all three at once, the smallest of the three (it is
+    worse on all only where that is)."""
+    gaps = pd.DataFrame({o.label: discovery.relative_gap(first[o.column], other[o.column],
                                                          _worse_sign(o))
                          for o in shown("ranking")})
     gaps[ALL] = gaps.min(axis=1)
