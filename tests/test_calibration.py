@@ -9,22 +9,31 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, SCENARIOS
+from conftest import ROOT, SCENARIOS, small
 
 from sim.core.scenario import ScenarioError, load_scenario
-from sim.experiments import calibration, reference
+from sim.experiments import (
+    calibration,
+    calibration_report,
+    detection,
+    posterior,
+    predictive,
+    reference,
+)
+from sim.experiments.record import load_record
 from sim.interfaces.cli import main
 
 GOOD = """
 name = "tiny"
 scenario = "{scenario}"
-targets = ["un_civilians_killed:2021"]
-seeds = 1
-samples = 2
-rounds = 1
-retrodict_seeds = 2
+targets = ["un_civilians_killed:2021", "acled_civilian_fatalities"]
+population = 4
+generations = 1
+predictive_draws = 2
 [parameters]
 "insurgents.coercion" = {{ low = 0.001, high = 0.004 }}
+[detection]
+"acled.state" = {{ low = 0.1, high = 1.0 }}
 """
 
 
@@ -39,21 +48,29 @@ def good(tmp_path):
 
 
 @pytest.mark.parametrize(("change", "key", "allowed"), [
-    (("targets = [\"un_civilians_killed:2021\"]",
-      "targets = [\"un_civilians_killed_excl_mass_atrocity:2022\"]"), "targets[0]",
+    (("targets = [\"un_civilians_killed:2021\"",
+      "targets = [\"un_civilians_killed_excl_mass_atrocity:2022\""), "targets[0]",
      "after the fitting window"),
-    (("targets = [\"un_civilians_killed:2021\"]", "targets = [\"deaths\"]"), "targets[0]",
-     "is not a figure"),
-    (("targets = [\"un_civilians_killed:2021\"]", "targets = []"), "targets",
-     "a list of figures"),
+    (("targets = [\"un_civilians_killed:2021\"", "targets = [\"deaths\""), "targets[0]",
+     "is not a series or figure"),
+    (("\"acled_civilian_fatalities\"]", "\"un_civilians_killed\"]"), "targets[1]",
+     "repeated"),
+    (("targets = [\"un_civilians_killed:2021\", \"acled_civilian_fatalities\"]",
+      "targets = []"), "targets", "a list of series"),
     (("\"insurgents.coercion\"", "\"insurgents.coersion\""), "parameters.insurgents.coersion",
      "did you mean"),
     (("low = 0.001, high = 0.004", "low = 0.004, high = 0.001"),
      "parameters.insurgents.coercion.high", "high > low"),
     (("low = 0.001, high = 0.004", "low = 0.001, high = 4.0"),
      "parameters.insurgents.coercion.high", "out of range"),
-    (("samples = 2", "samples = \"two\""), "samples", "an integer"),
-    (("rounds = 1", "round = 1"), "round", "did you mean rounds"),
+    (("low = 0.001, high = 0.004", "low = 0.0, high = 0.004"),
+     "parameters.insurgents.coercion.low", "above 0"),
+    (("population = 4", "population = \"two\""), "population", "an integer"),
+    (("generations = 1", "generation = 1"), "generation", "did you mean generations"),
+    (("\"acled.state\"", "\"acled.states\""), "detection.acled.states", "did you mean"),
+    (("low = 0.1, high = 1.0", "low = 0.1, high = -1.0"), "detection.acled.state.high",
+     "(0, 1000]"),
+    (("low = 0.1, high = 1.0", "low = 0.1"), "detection.acled.state", "a range"),
 ])
 def test_bad_calibration_files_name_file_key_and_what_is_allowed(tmp_path, change, key,
                                                                   allowed):
@@ -73,37 +90,101 @@ def test_a_missing_scenario_is_one_line_and_exit_2(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_the_shipped_calibration_is_valid_and_fits_before_2022():
+def test_the_shipped_calibration_fits_many_more_figures_than_quantities_before_2022():
     cal = calibration.load_calibration(SCENARIOS / "calibration" / "mali.toml")
-    assert all(f.fittable for f in cal.targets) and len(cal.ranges) >= 3
+    assert all(f.fittable for f in cal.targets) and len(cal.targets) >= 3 * len(cal.priors)
     assert cal.scenario.date_of(cal.fit_steps - 1) <= reference.FIT_UNTIL
     assert cal.scenario.date_of(cal.fit_steps) > reference.FIT_UNTIL - pd.Timedelta(days=7)
+    fitted = {f.series for f in cal.targets}
+    assert {"acled_civilian_fatalities", "ucdp_one_sided_government", "ucdp_one_sided_nonstate",
+            "acled_vac_share_militias", "idps", "burkina_acled_fatalities"} <= fitted
+    # the 2013 peak, the return of 2016-2017 and the surge from 2018 are all fitted
+    keys = {f.key for f in cal.targets}
+    assert {"idps:2013-06-30", "idps:2016-12-31", "idps:2021-12-31"} <= keys
+    assert {"conduct.penalty", "relations.abuse_penalty", "militias.formation"} <= set(cal.ranges)
+    assert set(cal.rates) >= set(detection.RATES)
 
 
-def test_the_shipped_calibrated_scenario_holds_values_inside_the_ranges():
-    fitted = load_scenario(SCENARIOS / "mali_calibrated.toml")
+def test_the_shipped_posterior_and_calibrated_scenario_agree():
     cal = calibration.load_calibration(SCENARIOS / "calibration" / "mali.toml")
+    table = posterior.load_posterior(SCENARIOS / "mali_calibrated.posterior.csv")
+    assert set(table.columns) == {*cal.priors, posterior.WEIGHT}
+    assert table[posterior.WEIGHT].sum() == pytest.approx(1.0)
+    for name, r in cal.priors.items():
+        assert table[name].between(r.low, r.high).all(), name
+    fitted = load_scenario(SCENARIOS / "mali_calibrated.toml")
     raw = tomllib.loads((SCENARIOS / "mali_calibrated.toml").read_text())
     assert raw["extends"] == "mali_2013_2024.toml"
-    for name, r in cal.ranges.items():
-        assert r.low <= fitted.params[name] <= r.high, name
+    for name in cal.ranges:
+        values = np.sort(table[name].to_numpy())
+        assert values[0] <= fitted.params[name] <= values[-1], name
     assert len(fitted.events) == len(cal.scenario.events)
 
 
+def _weeks(n: int = 60, **columns) -> pd.DataFrame:
+    dates = pd.date_range("2020-12-28", periods=n, freq="7D")  # Mondays
+    frame = pd.DataFrame({"date": dates, "largest_event": np.zeros(n),
+                          "displaced": np.arange(float(n)), "burkina_instability": np.ones(n)})
+    for kind in detection.KINDS.values():
+        for column in kind:
+            frame[column] = 0.0
+    for column, value in columns.items():
+        frame[column] = value
+    frame["civilian_deaths"] = frame[[c for k in detection.KINDS.values() for c in k]].sum(axis=1)
+    return frame
+
+
 def test_figures_read_weeks_by_their_middle_day():
-    dates = pd.date_range("2020-12-28", periods=60, freq="7D")  # Mondays
-    series = pd.DataFrame({"date": dates, "civilian_deaths": np.ones(60),
-                           "civilian_deaths_contractor": np.zeros(60),
-                           "largest_event": np.zeros(60), "displaced": np.arange(60.0)})
+    series = _weeks(civilian_deaths_state=1.0)
     series.loc[9, "largest_event"] = 500.0  # the week of 1 March 2021 in this made-up year
     year = reference.BY_KEY["un_civilians_killed:2021"].read(series)
     assert year == 52  # the week of 28 Dec 2020 has its middle in 2020; 27 Dec 2021 in 2021
     assert reference.BY_KEY["idps:2021-05-31"].read(series) == 21.0  # the week of 24 May
     quarter = reference.BY_KEY["un_civilians_killed_quarter:2021-06-30"].read(series)
     assert quarter == 13  # weeks with middles from 1 April to 30 June 2021
-    # a count whose period begins before the run is not read as zero
+    # a count whose period begins before the run is not read as zero, nor is a share
     assert np.isnan(reference.BY_KEY["un_civilians_killed_quarter:2020-06-30"].read(series))
+    assert np.isnan(reference.BY_KEY["acled_vac_share_state:2020-07-31"].read(series))
     assert reference.atrocity_toll(series, "2021-03-01", "2021-03-31") == 500.0
+
+
+def test_each_source_records_its_share_of_each_kind_of_perpetrator():
+    series = _weeks(civilian_deaths_state=2.0, civilian_deaths_contractor=1.0,
+                    civilian_deaths_partner=1.0, civilian_deaths_insurgent=4.0,
+                    civilian_deaths_militia=2.0)
+    rates = {"acled.state": 0.5, "acled.partner": 1.0, "acled.armed_groups": 0.25,
+             "acled.militias": 0.5, "ucdp.government": 0.1, "ucdp.nonstate": 0.2, "un.all": 0.3}
+    read = {k: reference.figure(k, pd.Timestamp("2021-01-01").date(),
+                                pd.Timestamp("2021-12-31").date()).read
+            for k in reference.READERS if k != "idps"}
+    weeks = 52
+    assert read["acled_civilian_fatalities"](series) == 10 * weeks  # the truth
+    assert read["acled_civilian_fatalities"](series, rates) == pytest.approx(
+        (3 * 0.5 + 1 + 4 * 0.25 + 2 * 0.5) * weeks)
+    assert read["ucdp_one_sided_government"](series, rates) == pytest.approx(4 * 0.1 * weeks)
+    assert read["ucdp_one_sided_nonstate"](series, rates) == pytest.approx(6 * 0.2 * weeks)
+    assert read["un_civilians_killed"](series, rates) == pytest.approx(10 * 0.3 * weeks)
+    # shares are of what the source records: ACLED's militias 1.0 of its 4.5 a week
+    assert read["acled_vac_share_militias"](series, rates) == pytest.approx(1.0 / 4.5)
+    assert read["acled_share_involving_contractor"](series, rates) == pytest.approx(0.5 / 4.5)
+    # a rate common to every kind leaves the UN's shares as the model's
+    assert read["un_victims_share_armed_groups"](series, rates) == pytest.approx(0.4)
+    assert read["burkina_acled_fatalities"](series, {"acled.burkina_full": 7.0}) == 7 * weeks
+
+
+def test_acled_perpetrator_shares_are_derived_from_its_counts():
+    record = load_record()
+    shares = reference.vac_shares(record)
+    by_period = shares.groupby(["year", "end"])["value"].sum()
+    assert np.allclose(by_period, 1.0)
+    row = record[(record["series"] == "acled_vac_deaths_state_forces")
+                 & (record["year"] == 2019)]
+    identified = record[(record["year"] == 2019) & record["series"].isin(
+        [reference.VAC_PREFIX + a for a in reference.VAC_ACTORS])]["value"].sum()
+    state = reference.BY_KEY["acled_vac_share_state:2019"]
+    assert state.value == pytest.approx(float(row["value"].iloc[0]) / identified)
+    assert reference.BY_KEY["acled_vac_share_state:2020-07-31"].first_day.isoformat() \
+        == "2020-01-01"
 
 
 @pytest.mark.parametrize(("bound", "low", "high", "verdict"), [
@@ -115,8 +196,15 @@ def test_verdicts(bound, low, high, verdict):
     assert figure.verdict(low, high) == verdict
 
 
+def _small_mali(tmp_path, extra: str = ""):
+    scenario = tmp_path / "small_mali.toml"
+    scenario.write_text(f'extends = "{(SCENARIOS / "mali_2013_2024.toml").as_posix()}"\n'
+                        f'[map]\ncommunities = 300\n{extra}')
+    return scenario
+
+
 def test_calibrate_end_to_end_at_a_tiny_size(tmp_path):
-    path = good(tmp_path)
+    path = write(tmp_path, GOOD.format(scenario=_small_mali(tmp_path).as_posix()))
     out = tmp_path / "out"
     foreign = tmp_path / "mine.toml"
     foreign.write_text("name = 'keep me'\n")
@@ -130,38 +218,148 @@ def test_calibrate_end_to_end_at_a_tiny_size(tmp_path):
     done = subprocess.run([*cmd, "--out", str(out), "--scenario-out", str(fitted_file)],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
-    assert {p.name for p in out.iterdir()} == set(calibration.FILES)
+    assert {p.name for p in out.iterdir()} == set(calibration_report.FILES)
     figures = pd.read_csv(out / "figures.csv")
-    assert set(figures.loc[figures["use"] == calibration.FITTED, "key"]) == {
-        "un_civilians_killed:2021"}
-    retrodicted = set(figures.loc[figures["use"] == calibration.RETRODICTED, "key"])
+    fitted = set(figures.loc[figures["use"] == predictive.FITTED, "key"])
+    assert fitted == {"un_civilians_killed:2021"} | {f"acled_civilian_fatalities:{y}"
+                                                     for y in range(2013, 2022)}
+    retrodicted = set(figures.loc[figures["use"] == predictive.RETRODICTED, "key"])
     assert {"un_civilians_killed_excl_mass_atrocity:2022", "ohchr_mass_atrocity_deaths:2022-03-31",
             "acled_share_involving_contractor:2022"} <= retrodicted
-    assert "idps:2019-12-31" in set(figures.loc[figures["use"] == calibration.CHECKED, "key"])
-    assert (figures["low"] <= figures["mean"]).all() and (figures["mean"] <= figures["high"]).all()
-    points = pd.read_csv(out / "points.csv")
-    assert len(points) == 2 and points["loss"].notna().all()
+    assert "idps:2019-12-31" in set(figures.loc[figures["use"] == predictive.CHECKED, "key"])
+    assert (figures["low"] <= figures["median"]).all()
+    assert (figures["median"] <= figures["high"]).all()
+    years = pd.read_csv(out / "years.csv")
+    assert set(years["year"]) == set(range(2013, 2025))
+    predicted = years[years["year"] >= 2022]
+    assert set(predicted["use"]) == {"predicted", predictive.RETRODICTED} or \
+        set(predicted["use"]) == {"predicted"}
+    table = posterior.load_posterior(out / "posterior.csv")
+    assert len(table) == 4 and set(table.columns) == {
+        "insurgents.coercion", "detection.acled.state", posterior.WEIGHT}
+    generations = pd.read_csv(out / "generations.csv")
+    # pyabc's sample of the prior for the distance's weights (-1), then the one generation
+    assert list(generations["generation"]) == [-1, 0]
+    assert (generations["simulations"] >= 4).all()
+    beside = calibration_report.posterior_path(fitted_file)
+    assert beside.read_text() == (out / "posterior.csv").read_text()
+    medians = pd.read_csv(out / "parameters.csv").set_index("name")["median"]
     for written in (out / "calibrated.toml", fitted_file):
         spec = load_scenario(written)
-        best = points.loc[points["loss"].idxmin(), "insurgents.coercion"]
-        assert spec.params["insurgents.coercion"] == pytest.approx(best)
+        assert spec.params["insurgents.coercion"] == pytest.approx(
+            medians["insurgents.coercion"], rel=1e-3)
     assert "un_civilians_killed:2021" in done.stdout and "retrodicted" in done.stdout
+
+
+def test_the_posterior_is_the_same_whatever_the_number_of_workers(tmp_path):
+    path = write(tmp_path, GOOD.format(scenario=_small_mali(tmp_path).as_posix()))
+    cal = calibration.load_calibration(path)
+    cal.predictive_draws = 2
+    one = calibration.fit(cal, jobs=1, workdir=tmp_path / "one")
+    two = calibration.fit(cal, jobs=2, workdir=tmp_path / "two")
+    pd.testing.assert_frame_equal(one.posterior, two.posterior)
+    pd.testing.assert_frame_equal(one.figures, two.figures)
 
 
 def test_figures_after_a_scripted_outcome_are_labelled_scripted(tmp_path):
     """A scenario that schedules an outcome (here a partner's withdrawal in August 2022) cannot
     retrodict what follows it: those figures are reported as scripted, the earlier ones not."""
-    scenario = tmp_path / "scripted.toml"
-    scenario.write_text(f'extends = "{(SCENARIOS / "mali_2013_2024.toml").as_posix()}"\n'
-                        '[map]\ncommunities = 300\n'
-                        '[[events]]\ndate = "2022-08"\ntype = "partner_leaves"\n'
-                        'partner = "partner"\n')
+    scenario = _small_mali(tmp_path, '[[events]]\ndate = "2022-08"\ntype = "partner_leaves"\n'
+                           'partner = "partner"\n')
     path = write(tmp_path, GOOD.format(scenario=scenario.as_posix()))
     cal = calibration.load_calibration(path)
-    assert calibration.scripted_from(cal.scenario).isoformat().startswith("2022-08")
-    assert calibration.scripted_from(load_scenario(SCENARIOS / "mali_2013_2024.toml")) is None
-    figures = calibration.retrodict(cal, {}, jobs=1).set_index("key")["use"]
-    assert figures["acled_civilian_fatalities_window:2023-01-31"] == calibration.SCRIPTED
-    assert figures["ohchr_mass_atrocity_deaths:2022-03-31"] == calibration.RETRODICTED
-    assert figures["un_civilians_killed:2021"] == calibration.FITTED
-    assert calibration.RETRODICTED not in set(figures[figures.index.str.contains("2023")])
+    assert predictive.scripted_from(cal.scenario).isoformat().startswith("2022-08")
+    assert predictive.scripted_from(load_scenario(SCENARIOS / "mali_2013_2024.toml")) is None
+    runs = predictive.predict(cal, [{}, {}])
+    figures = predictive.figures_table(cal, runs, runs).set_index("key")["use"]
+    assert figures["acled_civilian_fatalities_window:2023-01-31"] == predictive.SCRIPTED
+    assert figures["ohchr_mass_atrocity_deaths:2022-03-31"] == predictive.RETRODICTED
+    assert figures["un_civilians_killed:2021"] == predictive.FITTED
+    assert predictive.RETRODICTED not in set(figures[figures.index.str.contains("2023")])
+    years = predictive.years_table(cal, runs, runs).set_index(["series", "year"])["use"]
+    assert years[("acled_civilian_fatalities", 2023)] == predictive.SCRIPTED
+    assert years[("acled_civilian_fatalities", 2021)] == predictive.FITTED
+
+
+@pytest.mark.parametrize(("content", "column", "allowed"), [
+    ("weight,insurgents.coercion\n1,0.002\n", None, None),
+    ("insurgents.coercion\n0.002\n", "weight", "posterior.csv"),
+    ("weight,insurgents.coersion\n1,0.002\n", "insurgents.coersion", "did you mean"),
+    ("weight,insurgents.coercion\n1,abc\n", "insurgents.coercion", "finite number"),
+    ("weight,insurgents.coercion\n1,7\n", "insurgents.coercion", "a number in"),
+    ("weight,insurgents.coercion\n-1,0.002\n", "weight", "weights >= 0"),
+    ("", None, "not a table"),
+])
+def test_a_posterior_file_is_checked(tmp_path, content, column, allowed):
+    path = tmp_path / "posterior.csv"
+    path.write_text(content)
+    if allowed is None:
+        draws = posterior.draws(posterior.load_posterior(path), 3, seed=1)
+        assert draws == [{"insurgents.coercion": 0.002}] * 3
+        return
+    with pytest.raises(ScenarioError) as err:
+        posterior.load_posterior(path)
+    message = str(err.value)
+    assert "\n" not in message and str(path) in message and allowed in message
+    if column:
+        assert column in message
+
+
+def test_compare_runs_seed_k_of_every_scenario_on_the_kth_posterior_draw(tmp_path):
+    from sim.experiments.compare import compare
+
+    path = tmp_path / "posterior.csv"
+    path.write_text("weight,insurgents.recruitment,detection.un.all\n"
+                    "1,0.0001,0.5\n1,0.002,0.5\n")
+    draws = posterior.draws(posterior.load_posterior(path), 3, seed=1)
+    assert {d["insurgents.recruitment"] for d in draws} <= {0.0001, 0.002}
+    assert all(set(d) == {"insurgents.recruitment"} for d in draws)  # rates stay out
+    a, b = small("partner_led", **{"run.steps": 30}), small("contractor_unchecked",
+                                                               **{"run.steps": 30})
+    plain = compare([a, b], seeds=3)
+    drawn = compare([a, b], seeds=3, draws=draws)
+    again = compare([a, b], seeds=3, draws=draws)
+    pd.testing.assert_frame_equal(drawn.runs, again.runs)
+    assert not drawn.runs.equals(plain.runs)
+    alone = compare([a.with_overrides(**draws[1])], seeds=1, first_seed=2)
+    second = drawn.runs[(drawn.runs["scenario"] == drawn.runs["scenario"].iloc[0])
+                        & (drawn.runs["seed"] == 2)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(second, alone.runs, check_dtype=False)
+
+    out = tmp_path / "cmp"
+    code = main(["compare", str(SCENARIOS / "partner_led.toml"), "--seeds", "2", "--steps", "5",
+                 "--jobs", "1", "--posterior", str(path), "--out", str(out)])
+    assert code == 0 and (out / "runs.csv").exists()
+    path.write_text("weight,insurgents.recruitment\n1,9\n")
+    assert main(["compare", str(SCENARIOS / "partner_led.toml"), "--seeds", "2", "--posterior",
+                 str(path), "--out", str(tmp_path / "bad")]) == 2
+    assert not (tmp_path / "bad").exists()
+
+
+def test_the_proposal_is_one_gaussian_over_the_population_mixed_with_the_prior():
+    from sim.experiments.smc import GaussianProposal
+
+    rng = np.random.default_rng(3)
+    population = pd.DataFrame(rng.normal(size=(400, 3)) * [1.0, 2.0, 0.5] + [1.0, -1.0, 0.0],
+                              columns=["a", "b", "c"])
+    weights = np.full(400, 1 / 400)
+    bounds = {"a": (-10.0, 10.0), "b": (-10.0, 10.0), "c": (-5.0, 5.0)}
+    proposal = GaussianProposal(bounds, scaling=2.0, defensive=0.1)
+    proposal.fit(population, weights)
+    assert np.allclose(proposal.mean, population.mean(), atol=1e-12)
+    assert np.allclose(proposal.cov, 2.0 * np.cov(population.T, ddof=1), rtol=0.02)
+    np.random.seed(5)
+    first = proposal.rvs_single()
+    np.random.seed(5)
+    assert dict(proposal.rvs_single()) == dict(first)
+    # the density is the mixture's, the same for a point and for a table of points
+    point = population.iloc[0]
+    assert proposal.pdf(point) == pytest.approx(proposal.pdf(population.iloc[[0]])[0])
+    # far from the population but inside the box, the prior's share bounds the weight
+    far = pd.Series({"a": 9.0, "b": 9.0, "c": 4.5})
+    box = 1.0 / (20 * 20 * 10)
+    assert proposal.pdf(far) == pytest.approx(0.1 * box, rel=1e-6)
+    assert proposal.pdf(pd.Series({"a": 11.0, "b": 0.0, "c": 0.0})) < 1e-10
+    draws = pd.DataFrame([dict(proposal.rvs_single()) for _ in range(2000)])
+    outside = ((draws - population.mean()).abs() > 6 * population.std()).any(axis=1).mean()
+    assert 0.0 < outside < 0.1  # a few come from the prior's box

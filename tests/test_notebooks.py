@@ -47,11 +47,12 @@ KEY_OUTPUTS: dict[str, list[str]] = {
         "len(lever_difference) == len(SHOWN)",
     ],
     "05_mali_timeline.ipynb": [
-        "list(by_year.index) == list(range(2013, 2025))",
-        "set(REFERENCE.index) - set(checks.index) == {'idps:2012-12-31'}",
-        "checks['model'].notna().all()",
-        "set(checks['use']) == {'fitted', 'not fitted', 'retrodicted'}",
-        "mali.name.endswith('calibrated')",
+        "set(years['year']) == set(range(2013, 2025))",
+        "set(figures['use']) == {'fitted', 'not fitted', 'retrodicted'}",
+        "figures[['low', 'median', 'high']].notna().all().all()",
+        "len(series) == len(before) == SEEDS",
+        "list(killed.index) == list(range(2013, 2025))",
+        "set(retro.columns) == {2022, 2023, 2024}",
     ],
 }
 

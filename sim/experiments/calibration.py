@@ -1,37 +1,46 @@
-"""Calibration: fit a small, named set of parameters to the public figures up to a date, then
-retrodict the later figures without refitting.
+"""Calibration: Bayesian fit of the model and of what each source records to the public figures
+up to the end of 2021 (ABC-SMC, ``pyabc``), then the prior and posterior predictions of every
+figure, the later ones retrodicted without refitting.
 
-A calibration file (TOML, in ``scenarios/calibration/``) names the scenario, the parameters with
-their ranges, the figures to fit (keys of :mod:`sim.experiments.reference`, read from the record
-of :mod:`sim.experiments.record`, all inside the fitting window) and the sizes::
+A calibration file (TOML, in ``scenarios/calibration/``) names the scenario, the figures to fit
+(series of :mod:`sim.experiments.reference`, each meaning all its rows inside the fitting
+window, or single keys), the parameters and detection rates with the range of their priors, and
+the sizes::
 
-    name = "Mali, fitted to 2019-2021"
+    name = "Mali, fitted to 2013-2021"
     scenario = "../mali_2013_2024.toml"
     record = "my_record.csv"   # optional: a record of the same columns (default: the package's)
-    targets = ["idps:2019-12-31", "un_civilians_killed:2021"]
-    seeds = 4              # common random numbers: every point is run on the same seeds
-    samples = 32           # Latin-hypercube points per round
-    rounds = 2             # each round searches a box half as wide around the best point
-    retrodict_seeds = 20   # seeds of the final run of the fitted scenario
+    targets = ["acled_civilian_fatalities", "idps", "un_civilians_killed:2021"]
+    population = 160       # particles of each ABC-SMC generation
+    generations = 3        # generations (the first samples the prior)
+    seed = 1               # every random draw of the fit and the predictions comes from it
+    predictive_draws = 80  # runs of the whole timeline from the prior and from the posterior
     [parameters]
     "engagement.harm_rate" = { low = 0.001, high = 0.01 }
+    [detection]            # rates of sim.experiments.detection
+    "acled.state" = { low = 0.05, high = 2.0 }
 
-The loss is the sum over targets of the squared log ratio of the model's mean (over seeds) to
-the figure.  The fit runs only up to the end of the fitting window, so later figures cannot leak
-into it; the retrodiction then runs the whole timeline.
+Every prior is uniform on the log scale between ``low`` and ``high``: the parameters are rates
+and scales known to an order of magnitude.  A simulation runs the scenario on a seed of its own
+up to the end of the fitting window, so later figures cannot leak into the fit; its statistics
+are the targets as the sources would have recorded them at the particle's detection rates
+(counts and stocks on the log scale, shares as they are), and the distance between them and the
+record is pyabc's adaptive weighted L1 distance.  The generations' draws are seeded task by task
+from ``seed``, so the same file gives the same posterior whatever the number of workers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import functools
-import json
+import importlib.util
 import math
-import os
-from collections.abc import Callable
+import multiprocessing
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,29 +48,26 @@ import pandas as pd
 from sim.core.inputs import ScenarioError, expect, integer, read_document, show, unknown
 from sim.core.model import BlowbackModel
 from sim.core.scenario import Scenario, load_scenario
-from sim.experiments import reference
-from sim.experiments.compare import bootstrap_interval
-from sim.experiments.design import DESIGN_SEED, Range, check_axis, latin
-from sim.experiments.output import OutputError, write_atomic, write_report
+from sim.experiments import detection, posterior, reference
+from sim.experiments.design import Range, check_axis
+from sim.experiments.posterior import WEIGHT
+from sim.experiments.predictive import (
+    CHECKED,
+    FITTED,
+    RETRODICTED,
+    figures_table,
+    predict,
+    summarise_posterior,
+    years_table,
+)
 from sim.experiments.record import RECORD
 from sim.experiments.results import series as weekly
-from sim.experiments.runs import run_many
+from sim.experiments.runs import one_thread
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-TOP_KEYS = ("name", "description", "scenario", "record", "targets", "seeds", "first_seed",
-            "samples", "rounds", "retrodict_seeds", "parameters")
-FILES = frozenset({"points.csv", "figures.csv", "calibrated.toml", "calibration.txt",
-                   "figures.png", "figures.svg"})
-# The first line of a scenario file this command wrote: only such a file may be overwritten.
-MARK = "# Written by `blowback calibrate"
-# What a figure is to a fit: one of its targets; inside the fitting window but not a target;
-# after the window; or, from the first outcome the scenario scripts on, scripted.
-FITTED, CHECKED, RETRODICTED, SCRIPTED = "fitted", "not fitted", "retrodicted", "scripted"
-# Events that impose an outcome (a toll and its perpetrator, a partner's exit) rather than an
-# input: every figure not fitted that ends on or after the first of them is scripted.
-OUTCOME_EVENTS = ("mass_atrocity", "partner_leaves")
+TOP_KEYS = ("name", "description", "scenario", "record", "targets", "population",
+            "generations", "seed", "predictive_draws", "parameters", "detection")
+HISTORY = "history.db"
+WEEK_MIDDLE = dt.timedelta(days=3)
 
 
 @dataclass
@@ -74,13 +80,14 @@ class Calibration:
     scenario: Scenario
     scenario_path: Path
     record: Path  # the record the figures come from (sim.experiments.record)
-    figures: tuple[reference.Figure, ...]
+    figures: tuple[reference.Figure, ...]  # every figure of the record inside the run
     targets: list[reference.Figure]
-    seeds: list[int]
-    samples: int
-    rounds: int
-    retrodict_seeds: list[int]
-    ranges: dict[str, Range]
+    population: int
+    generations: int
+    seed: int
+    predictive_draws: int
+    ranges: dict[str, Range]  # the scenario's parameters
+    rates: dict[str, Range]  # the detection rates (sim.experiments.detection)
 
     @property
     def fit_steps(self) -> int:
@@ -88,10 +95,18 @@ class Calibration:
         days = (reference.FIT_UNTIL - self.scenario.start_date()).days
         return days // 7 + 1
 
+    @property
+    def priors(self) -> dict[str, Range]:
+        """Every fitted quantity's prior range, the parameters first."""
+        return {**self.ranges, **{f"detection.{k}": r for k, r in self.rates.items()}}
+
 
 def load_calibration(path: str | Path) -> Calibration:
     """Read and check a calibration file; each mistake is one line naming file and key."""
     file = str(path)
+    if importlib.util.find_spec("pyabc") is None:
+        raise ScenarioError(file, None, "calibration needs pyabc, which is not installed; "
+                            "pip install 'blowback[calibrate]'")
     _, raw, name, description = read_document(file, TOP_KEYS)
     if "scenario" not in raw:
         raise ScenarioError(file, "scenario", "missing; allowed: a scenario file, relative to "
@@ -109,25 +124,35 @@ def load_calibration(path: str | Path) -> Calibration:
         if not record.is_file():
             raise ScenarioError(file, "record", f"{where!r} not found beside {file}; allowed: a "
                                 "record file (CSV), relative to this file")
-    figures = reference.load_figures(record)
+    # Figures of periods the run covers whole; a stock from the end of its first week.
+    first_day = scenario.start_date()
+    figures = tuple(f for f in reference.load_figures(record)
+                    if f.first_day >= first_day and f.last_day >= first_day + WEEK_MIDDLE)
     targets = _targets(file, raw.get("targets"), figures)
-    seeds = integer(file, "seeds", raw.get("seeds", 4), 1, 10_000)
-    first = integer(file, "first_seed", raw.get("first_seed", 1), 0, 2**62)
-    samples = integer(file, "samples", raw.get("samples", 32), 2, 100_000)
-    rounds = integer(file, "rounds", raw.get("rounds", 2), 1, 20)
-    retro = integer(file, "retrodict_seeds", raw.get("retrodict_seeds", 20), 2, 10_000)
+    population = integer(file, "population", raw.get("population", 160), 4, 100_000)
+    generations = integer(file, "generations", raw.get("generations", 3), 1, 100)
+    seed = integer(file, "seed", raw.get("seed", 1), 0, 2**32 - 1)
+    draws = integer(file, "predictive_draws", raw.get("predictive_draws", 80), 2, 100_000)
     parameters = expect(file, "parameters", raw.get("parameters"), dict,
-                         "a table [parameters] of ranges { low = ..., high = ... }")
+                        "a table [parameters] of ranges { low = ..., high = ... }")
     ranges: dict[str, Range] = {}
     for pname, spec in _flat(parameters).items():
-        # With sampler "latin" a spec can only be a range.
-        ranges[pname] = check_axis(file, f"parameters.{pname}", pname, spec, "latin")
+        where = f"parameters.{pname}"
+        ranges[pname] = _positive(file, where, check_axis(file, where, pname, spec, "latin"))
     if not ranges:
         raise ScenarioError(file, "parameters", "empty; allowed: at least one range")
+    rates: dict[str, Range] = {}
+    known = (*detection.RATES, *detection.SCALES)
+    table = expect(file, "detection", raw.get("detection", {}), dict,
+                   "a table [detection] of ranges { low = ..., high = ... }")
+    for rname, spec in _flat(table).items():
+        where = f"detection.{rname}"
+        if rname not in known:
+            raise ScenarioError(file, where, f"{unknown('unknown rate', rname, known)}; "
+                                f"allowed: {', '.join(known)}")
+        rates[rname] = _rate(file, where, spec)
     cal = Calibration(name, description, Path(path), scenario, scenario_path, record, figures,
-                      targets,
-                      [first + k for k in range(seeds)], samples, rounds,
-                      [first + k for k in range(retro)], ranges)
+                      targets, population, generations, seed, draws, ranges, rates)
     if cal.fit_steps < 1:
         raise ScenarioError(file, "scenario", f"starts after {reference.FIT_UNTIL}, the end of "
                             "the fitting window; allowed: a scenario that starts before it")
@@ -146,221 +171,227 @@ def _flat(table: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def _positive(file: str, where: str, span: Any) -> Range:
+    if span.low <= 0:
+        raise ScenarioError(file, f"{where}.low", f"{show(span.low)}; allowed: a number above 0 "
+                            "(priors are uniform on the log scale)")
+    return span
+
+
+def _rate(file: str, where: str, spec: Any) -> Range:
+    if not isinstance(spec, dict) or set(spec) != {"low", "high"}:
+        raise ScenarioError(file, where, f"{show(spec)}; allowed: a range "
+                            "{ low = ..., high = ... }")
+    for key in ("low", "high"):
+        value = spec[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not 0 < value <= 1000 or math.isnan(value):
+            raise ScenarioError(file, f"{where}.{key}", f"{show(value)}; allowed: a number in "
+                                "(0, 1000]")
+    if not spec["low"] < spec["high"]:
+        raise ScenarioError(file, f"{where}.high", f"{show(spec['high'])} is not above low "
+                            f"{show(spec['low'])}; allowed: high > low")
+    return Range(float(spec["low"]), float(spec["high"]))
+
+
 def _targets(file: str, listed: Any,
              figures: tuple[reference.Figure, ...]) -> list[reference.Figure]:
     by_key = {f.key: f for f in figures}
-    fittable = [f.key for f in figures if f.fittable]
-    allowed = f"a list of figures from: {', '.join(fittable)}"
+    by_series: dict[str, list[reference.Figure]] = {}
+    for f in figures:
+        if f.fittable:
+            by_series.setdefault(f.series, []).append(f)
+    allowed = f"a list of series ({', '.join(by_series)}) or figures (series:period)"
     if listed is None:
         raise ScenarioError(file, "targets", f"missing; allowed: {allowed}")
     if not isinstance(listed, list) or not listed:
         raise ScenarioError(file, "targets", f"{show(listed)}; allowed: {allowed}")
-    figures = []
+    chosen: list[reference.Figure] = []
     for i, key in enumerate(listed):
-        figure = by_key.get(key) if isinstance(key, str) else None
-        if figure is None:
-            problem = unknown(f"{show(key)} is not a figure", str(key), list(by_key))
+        if isinstance(key, str) and key in by_series:
+            found = by_series[key]
+        elif isinstance(key, str) and key in by_key:
+            figure = by_key[key]
+            if not figure.fittable:
+                raise ScenarioError(file, f"targets[{i}]", f"{key!r} covers up to "
+                                    f"{figure.last_day}, after the fitting window "
+                                    f"({reference.FIT_UNTIL}); allowed: {allowed}")
+            found = [figure]
+        else:
+            problem = unknown(f"{show(key)} is not a series or figure", str(key),
+                              [*by_series, *by_key])
             raise ScenarioError(file, f"targets[{i}]", f"{problem}; allowed: {allowed}")
-        if not figure.fittable:
-            raise ScenarioError(file, f"targets[{i}]", f"{key!r} covers up to {figure.last_day}"
-                                f", after the fitting window ({reference.FIT_UNTIL}); allowed: "
-                                f"{allowed}")
-        if figure in figures:
+        if any(f in chosen for f in found):
             raise ScenarioError(file, f"targets[{i}]", f"{key!r} is repeated; allowed: "
                                 "distinct figures")
-        figures.append(figure)
-    return figures
+        chosen += found
+    return chosen
 
 
 # --- running -------------------------------------------------------------------------------
 
-def observe(spec: Scenario, seed: int, steps: int | None,
-            record: str | None = None) -> dict[str, float]:
-    """Run the first ``steps`` weeks (all if None) of a scenario on one seed and read every
-    figure of ``record`` (the package's by default) off its weekly series (figures beyond the
-    weeks run read as NaN).
-
-    The scenario keeps its full length, so its later events stay valid; they are just not
-    reached."""
-    model = BlowbackModel(spec.with_overrides(**{"run.seed": seed}), agents=False)
-    series = weekly(model.run(steps))
-    end = pd.to_datetime(series["date"]).max().date()
-    return {f.key: (f.read(series) if f.last_day <= end + dt.timedelta(days=6)
-                    else float("nan"))
-            for f in _figures(record)}
+def statistic(figure: reference.Figure, value: float) -> float:
+    """What the distance compares: a count or stock on the log scale, a share as it is."""
+    return value if figure.unit == "share" else math.log1p(max(value, 0.0))
 
 
-@functools.cache
-def _figures(record: str | None) -> tuple[reference.Figure, ...]:
-    """A record's figures, read once per worker process (readers do not pickle)."""
-    return reference.FIGURES if record is None else reference.load_figures(record)
+@dataclass(frozen=True)
+class Simulator:
+    """pyabc's model: one run up to the end of the fitting window on a seed drawn from the
+    task's seeded stream, read as the target statistics at the particle's detection rates.
+    A particle holds the logarithms of the fitted quantities."""
+
+    scenario: Scenario
+    steps: int
+    record: str
+    keys: tuple[str, ...]
+
+    def __call__(self, logs: Mapping[str, float]) -> dict[str, float]:
+        params, rates = posterior.split({k: math.exp(v) for k, v in logs.items()})
+        seed = int(np.random.randint(2**31 - 1))
+        spec = self.scenario.with_overrides(**params, **{"run.seed": seed})
+        series = weekly(BlowbackModel(spec, agents=False).run(self.steps))
+        figures = reference.by_key_of(self.record)
+        return {k: statistic(figures[k], figures[k].read(series, rates)) for k in self.keys}
 
 
-def loss(means: dict[str, float], targets: list[reference.Figure]) -> float:
-    """Sum of squared log ratios of the model's means to the figures (+1 keeps zero finite)."""
-    return float(sum(math.log((means[f.key] + 1.0) / (f.value + 1.0)) ** 2 for f in targets))
+@dataclass
+class Fit:
+    """The posterior, the generations that reached it, and the prior and posterior
+    predictions of every figure."""
+
+    calibration: Calibration
+    posterior: pd.DataFrame  # one row a particle: its weight and every fitted quantity
+    generations: pd.DataFrame  # one row a generation: epsilon, particles, simulations
+    parameters: pd.DataFrame  # one row a fitted quantity: prior range, posterior quantiles
+    figures: pd.DataFrame  # one row a figure: reference, use, prior and posterior intervals
+    years: pd.DataFrame  # one row a series and year: the same, for every year of the run
+    history: Path  # pyabc's database of the fit
+
+    @property
+    def best(self) -> dict[str, float]:
+        """The posterior median of each scenario parameter (what a single run uses)."""
+        medians = self.parameters.set_index("name")["median"]
+        return {n: _significant(float(medians[n])) for n in self.calibration.ranges}
+
+    def text(self) -> str:
+        """The posterior and the figures table, as plain text."""
+        cal = self.calibration
+        gens = self.generations
+        lines = [f"{cal.name}: ABC-SMC, {int((gens['generation'] >= 0).sum())} generations of "
+                 f"{cal.population} particles, {int(gens['simulations'].sum())} simulations, "
+                 f"fitted to {len(cal.targets)} "
+                 f"figures up to {reference.FIT_UNTIL} (final epsilon "
+                 f"{gens['epsilon'].iloc[-1]:.3g})",
+                 "posterior (median [90% interval]; prior range):"]
+        for r in self.parameters.itertuples():
+            lines.append(f"  {r.name:<34} {r.median:<10.4g} [{r.low:.4g}, {r.high:.4g}]  prior "
+                         f"[{r.prior_low:g}, {r.prior_high:g}]")
+        inside = ("matches", "meets")
+        for use in (FITTED, CHECKED, RETRODICTED):
+            rows = self.figures[self.figures["use"] == use]
+            if len(rows):
+                lines.append(f"{use}: {rows['prior_verdict'].isin(inside).sum()} of {len(rows)} "
+                             "figures inside the prior's 90% predictive interval, "
+                             f"{rows['verdict'].isin(inside).sum()} inside the posterior's")
+        lines.append(f"figures, {cal.predictive_draws} runs from the posterior (median [90% "
+                     "interval]) and from the prior:")
+        for r in self.figures.itertuples():
+            bound = ">= " if r.bound == "at_least" else ""
+            lines.append(f"  {r.key:<44} {r.use:<11} model {_num(r.median)} [{_num(r.low)}, "
+                         f"{_num(r.high)}]  prior [{_num(r.prior_low)}, {_num(r.prior_high)}]  "
+                         f"reference {bound}{_num(r.reference)}  {r.verdict}")
+        return "\n".join(lines)
 
 
 def _significant(value: float, digits: int = 4) -> float:
     return float(f"{value:.{digits}g}")
 
 
-@dataclass
-class Fit:
-    """Every point tried, the best one, and the fitted scenario's figures over many seeds."""
-
-    calibration: Calibration
-    points: pd.DataFrame  # one row a point: round, parameters, target means, loss
-    best: dict[str, float]
-    figures: pd.DataFrame  # one row a figure: reference, model mean and interval, verdict
-
-    def text(self) -> str:
-        """The fitted values and the figures table, as plain text."""
-        cal = self.calibration
-        lines = [f"{cal.name}: {len(self.points)} points x {len(cal.seeds)} seeds fitted to "
-                 f"{', '.join(f.key for f in cal.targets)} (up to {reference.FIT_UNTIL})",
-                 "fitted: " + ", ".join(f"{k} = {v:g}" for k, v in self.best.items()),
-                 f"figures over {len(cal.retrodict_seeds)} seeds (mean [95% interval]):"]
-        for r in self.figures.itertuples():
-            bound = ">= " if r.bound == "at_least" else ""
-            lines.append(f"  {r.key:<44} {r.use:<11} model {_num(r.mean)} [{_num(r.low)}, "
-                         f"{_num(r.high)}]  reference {bound}{_num(r.reference)}  {r.verdict}")
-        return "\n".join(lines)
-
-
 def _num(x: float) -> str:
     return f"{x:.2f}" if abs(x) < 10 else f"{x:,.0f}"
 
 
-def fit(cal: Calibration, jobs: int = 1,
-        progress: Callable[[int], None] | None = None) -> Fit:
-    """Search the ranges in rounds of Latin-hypercube points on common seeds, keep the point of
-    least loss (rounded to 4 significant digits), then run it on ``retrodict_seeds`` seeds over
-    the whole timeline."""
-    names = list(cal.ranges)
-    box = {n: (r.low, r.high) for n, r in cal.ranges.items()}
-    rows: list[dict[str, Any]] = []
-    best: dict[str, float] = {}
-    for round_ in range(cal.rounds):
-        # A different design each round, each fixed by the file.
-        unit = latin(cal.samples, len(names), seed=DESIGN_SEED + round_)
-        points = [{n: _significant(box[n][0] + u * (box[n][1] - box[n][0]))
-                   for n, u in zip(names, row, strict=True)} for row in unit]
-        tasks = [(cal.scenario.with_overrides(**p), s, cal.fit_steps, str(cal.record))
-                 for p in points for s in cal.seeds]
-        observed = run_many(tasks, jobs=jobs, progress=progress, work=observe)
-        per_seed = len(cal.seeds)
-        for k, point in enumerate(points):
-            runs = observed[k * per_seed:(k + 1) * per_seed]
-            means = {f.key: float(np.mean([r[f.key] for r in runs])) for f in cal.targets}
-            rows.append({"round": round_, **point, **means, "loss": loss(means, cal.targets)})
-        table = pd.DataFrame(rows)
-        best = {n: float(v) for n, v in table.loc[table["loss"].idxmin(), names].items()}
-        # Next round: a box half as wide, centred on the best point, inside the ranges.
-        for n in names:
-            r = cal.ranges[n]
-            half = (box[n][1] - box[n][0]) / 4
-            box[n] = (max(r.low, best[n] - half), min(r.high, best[n] + half))
-    figures = retrodict(cal, best, jobs=jobs, progress=progress)
-    return Fit(cal, pd.DataFrame(rows), best, figures)
+def fit(cal: Calibration, jobs: int = 1, progress: Callable[[int], None] | None = None,
+        workdir: Path | None = None) -> Fit:
+    """Fit the posterior with pyabc's ABC-SMC (:func:`run_abc`), then predict every figure
+    from it and from the prior (:func:`from_history`).  pyabc's database is kept in
+    ``workdir`` (a temporary folder if None)."""
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="blowback-abc-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    history = run_abc(cal, workdir / HISTORY, jobs)
+    return from_history(cal, history, jobs, progress)
 
 
-def retrodict(cal: Calibration, params: dict[str, float], jobs: int = 1,
-              progress: Callable[[int], None] | None = None) -> pd.DataFrame:
-    """Every reference figure from the scenario with ``params``, over ``retrodict_seeds``
-    seeds: the model's mean and 95% bootstrap interval, and how it compares."""
-    spec = cal.scenario.with_overrides(**params)
-    observed = run_many([(spec, s, None, str(cal.record)) for s in cal.retrodict_seeds],
-                        jobs=jobs, progress=progress, work=observe)
-    targets = {f.key for f in cal.targets}
-    scripted = scripted_from(cal.scenario)
-    rows = []
-    for f in cal.figures:
-        values = np.array([r[f.key] for r in observed], dtype=float)
-        if np.isnan(values).any():
-            continue
-        low, high = bootstrap_interval(values)
-        use = (FITTED if f.key in targets else SCRIPTED if scripted and f.last_day >= scripted
-               else CHECKED if f.fittable else RETRODICTED)
-        rows.append({"key": f.key, "label": f.label, "reference": f.value, "bound": f.bound,
-                     "source": f.source, "use": use, "mean": float(values.mean()),
-                     "low": low, "high": high, "verdict": f.verdict(low, high)})
-    return pd.DataFrame(rows)
+def run_abc(cal: Calibration, history: Path, jobs: int = 1) -> Path:
+    """Run ABC-SMC for ``generations`` generations of ``population`` particles into pyabc's
+    database ``history`` (replaced)."""
+    import pyabc
+
+    from sim.experiments.smc import GaussianProposal, SeededSampler
+
+    # pyabc works on the logarithms, where the priors are uniform and its Gaussian
+    # perturbations keep their scale across an order of magnitude.
+    prior = pyabc.Distribution(**{n: pyabc.RV("uniform", math.log(r.low),
+                                              math.log(r.high) - math.log(r.low))
+                                  for n, r in cal.priors.items()})
+    keys = tuple(f.key for f in cal.targets)
+    simulator = Simulator(cal.scenario, cal.fit_steps, str(cal.record), keys)
+    observed = {f.key: statistic(f, f.value) for f in cal.targets}
+    history.unlink(missing_ok=True)
+    with _mapper(jobs) as pool_map:
+        abc = pyabc.ABCSMC(simulator, prior, pyabc.AdaptivePNormDistance(p=1),
+                           population_size=cal.population,
+                           transitions=GaussianProposal(
+                               {n: (math.log(r.low), math.log(r.high))
+                                for n, r in cal.priors.items()}),
+                           sampler=SeededSampler(pool_map, cal.seed))
+        abc.sampler.show_progress = False
+        abc.new(f"sqlite:///{history}", observed)
+        abc.run(max_nr_populations=cal.generations)
+    return history
 
 
-def scripted_from(scenario: Scenario) -> dt.date | None:
-    """The date of the first outcome the scenario scripts (:data:`OUTCOME_EVENTS`), if any."""
-    dates = [dt.date.fromisoformat(e.date) for e in scenario.events if e.type in OUTCOME_EVENTS]
-    return min(dates, default=None)
+def from_history(cal: Calibration, history: Path, jobs: int = 1,
+                 progress: Callable[[int], None] | None = None) -> Fit:
+    """The posterior of pyabc's database ``history`` (its last generation), and
+    ``predictive_draws`` runs of the whole timeline from the prior and from the posterior."""
+    import pyabc
+
+    names = list(cal.priors)
+    stored = pyabc.History(f"sqlite:///{history}", create=False)
+    frame, weights = stored.get_distribution()
+    posterior = np.exp(frame[names]).assign(**{WEIGHT: weights / weights.sum()}
+                                             ).reset_index(drop=True)
+    populations = stored.get_all_populations()
+    # Generation -1 is pyabc's sample of the prior that sets the distance's first weights.
+    generations = pd.DataFrame({"generation": populations["t"].to_numpy(),
+                                "epsilon": populations["epsilon"].to_numpy(),
+                                "simulations": populations["samples"].to_numpy()})
+    rng = np.random.default_rng([cal.seed, 1])
+    prior_draws = [{n: float(math.exp(rng.uniform(math.log(r.low), math.log(r.high))))
+                    for n, r in cal.priors.items()} for _ in range(cal.predictive_draws)]
+    picks = rng.choice(len(posterior), size=cal.predictive_draws,
+                       p=posterior[WEIGHT].to_numpy())
+    posterior_draws = [{n: float(posterior.at[i, n]) for n in names} for i in picks]
+    before = predict(cal, prior_draws, jobs, progress, seed_offset=0)
+    after = predict(cal, posterior_draws, jobs, progress, seed_offset=cal.predictive_draws)
+    return Fit(cal, posterior, generations, summarise_posterior(cal, posterior),
+               figures_table(cal, before, after), years_table(cal, before, after), history)
 
 
-# --- writing -------------------------------------------------------------------------------
-
-def scenario_text(cal: Calibration, best: dict[str, float], beside: Path) -> str:
-    """The fitted scenario as TOML: extends the calibrated scenario (path relative to the folder
-    ``beside``, where the file will live) with the fitted values."""
-    extends = Path(os.path.relpath(cal.scenario_path, beside.resolve())).as_posix()
-    lines = [f"{MARK} {cal.path.as_posix()}`: fitted to "
-             f"{', '.join(f.key for f in cal.targets)} (figures up to {reference.FIT_UNTIL}).",
-             "# Rerun that command to regenerate it; do not edit by hand.",
-             f"name = {json.dumps(cal.scenario.name + ', calibrated')}",
-             "description = " + json.dumps(f"{cal.scenario.name} with the parameters fitted "
-                                           f"by {cal.path.name}."),
-             f"extends = {json.dumps(extends)}"]
-    sections: dict[str, list[str]] = {}
-    for name, value in best.items():
-        section, key = name.split(".", 1)
-        sections.setdefault(section, []).append(f"{key} = {value!r}")
-    for section, entries in sections.items():
-        lines += ["", f"[{section}]", *entries]
-    return "\n".join(lines) + "\n"
+@contextlib.contextmanager
+def _mapper(jobs: int) -> Iterator[Callable]:
+    """A map function over ``jobs`` worker processes (one numba thread each), in task order;
+    the plain ``map`` when ``jobs`` is 1."""
+    if jobs <= 1:
+        yield lambda function, items: list(map(function, items))
+        return
+    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=one_thread)
+    try:
+        yield lambda function, items: pool.map(function, items, chunksize=1)
+    finally:
+        pool.terminate()
+        pool.join()
 
 
-def check_scenario_out(path: Path) -> None:
-    """Refuse to overwrite a file this command did not write."""
-    if path.exists() and (not path.is_file()
-                          or not path.read_text(errors="replace").startswith(MARK)):
-        raise OutputError(f"{path}: exists and was not written by blowback calibrate; choose "
-                          "another --scenario-out")
-
-
-def plot_figures(figures: pd.DataFrame) -> Figure:
-    """Each figure's model interval against the reference, as a ratio (log scale)."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(figures) + 1.5))
-    y = np.arange(len(figures))[::-1]
-    ratio = figures["mean"] / figures["reference"]
-    err = np.stack([ratio - figures["low"] / figures["reference"],
-                    figures["high"] / figures["reference"] - ratio])
-    for use, colour in ((FITTED, "tab:blue"), (CHECKED, "tab:grey"),
-                        (RETRODICTED, "tab:orange"), (SCRIPTED, "tab:red")):
-        rows = (figures["use"] == use).to_numpy()
-        if rows.any():
-            ax.errorbar(ratio[rows], y[rows], xerr=err[:, rows], fmt="o", color=colour,
-                        capsize=3, label=use)
-    ax.axvline(1.0, color="black", lw=1)
-    ax.set_xscale("log")
-    ax.set_yticks(y, [f"{k}{' (at least)' if b == 'at_least' else ''}"
-                      for k, b in zip(figures["key"], figures["bound"], strict=True)])
-    ax.set_xlabel("model / reference (1 = the public figure)")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    return fig
-
-
-def write(result: Fit, out: Path) -> Path:
-    """Write the points, the figures table and chart, and the fitted scenario, atomically."""
-    return write_report(
-        out, FILES, tables={"points.csv": result.points, "figures.csv": result.figures},
-        texts={"calibration.txt": result.text() + "\n",
-               "calibrated.toml": scenario_text(result.calibration, result.best, out)},
-        figures={"figures": lambda: plot_figures(result.figures)})
-
-
-def write_scenario(result: Fit, path: Path) -> None:
-    """Write the fitted scenario to ``path`` (replaced whole, never half-written)."""
-    check_scenario_out(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = scenario_text(result.calibration, result.best, path.parent)
-    write_atomic(path, lambda tmp: tmp.write_text(text))

@@ -53,11 +53,20 @@ class Comparison:
 
 def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
             jobs: int = 1, first_seed: int = 1,
-            progress: Callable[[int], None] | None = None) -> Comparison:
-    """Run every scenario on seeds ``first_seed .. first_seed + seeds - 1`` and summarise."""
+            progress: Callable[[int], None] | None = None,
+            draws: Sequence[dict[str, float]] | None = None) -> Comparison:
+    """Run every scenario on seeds ``first_seed .. first_seed + seeds - 1`` and summarise.
+
+    With ``draws`` (one set of parameter values a seed, e.g. drawn from a calibration's
+    posterior, :mod:`sim.experiments.posterior`), seed k of every scenario runs with the k-th
+    set: the worlds differ across seeds by the calibration's uncertainty as well as by chance,
+    and stay paired across scenarios."""
     names = unique_names(scenarios)
     seed_list = [first_seed + k for k in range(seeds)]
-    tasks = [(s, seed, steps) for s in scenarios for seed in seed_list]
+    if draws is not None and len(draws) != seeds:
+        raise ValueError(f"{len(draws)} draws for {seeds} seeds")
+    tasks = [(s if draws is None else s.with_overrides(**draws[k]), seed, steps)
+             for s in scenarios for k, seed in enumerate(seed_list)]
     done = run_many(tasks, jobs=jobs, progress=progress)
     rows = []
     series: dict[str, list[pd.DataFrame]] = {n: [] for n in names}
@@ -130,9 +139,12 @@ def format_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def default_out(scenarios: Sequence[Scenario], seeds: int, steps: int | None) -> Path:
-    """A results folder named by what was compared, so that reruns land in the same place."""
-    key = json.dumps([[s.content_hash for s in scenarios], seeds, steps])
+def default_out(scenarios: Sequence[Scenario], seeds: int, steps: int | None,
+                posterior: str | None = None) -> Path:
+    """A results folder named by what was compared (and the posterior drawn from, by its
+    fingerprint), so that reruns land in the same place."""
+    key = json.dumps([[s.content_hash for s in scenarios], seeds, steps]
+                     + ([posterior] if posterior else []))
     return Path("results") / f"compare-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 

@@ -11,13 +11,18 @@ each source sees.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from sim.experiments import detection
 from sim.experiments.record import load_record
+
+Rates = Mapping[str, float]
+Reader = Callable[[pd.DataFrame, str, str, Rates], float]
 
 # The last day whose figures may be used for fitting; later ones are for retrodiction only.
 FIT_UNTIL = dt.date(2021, 12, 31)
@@ -33,7 +38,10 @@ class Figure:
     bound: str  # "about": a point value; "at_least": a lower bound
     source: str
     last_day: dt.date  # the last day the figure covers: fit only if <= FIT_UNTIL
-    read: Callable[[pd.DataFrame], float]
+    read: Callable[..., float]  # (weekly series, detection rates = the truth) -> value
+    series: str = ""
+    unit: str = "deaths"
+    first_day: dt.date = dt.date.min  # the first day it covers (a stock: its day)
 
     @property
     def fittable(self) -> bool:
@@ -91,42 +99,97 @@ def _month_window(start: str, end: str) -> tuple[str, str]:
     return str(first.date()), str(last.date())
 
 
-def _deaths(series: pd.DataFrame, start: str, end: str) -> float:
-    return _between(series, "civilian_deaths", start, end)
+def _count(weekly: pd.Series, series: pd.DataFrame, start: str, end: str) -> float:
+    """The sum of a weekly count over [start, end] (NaN if the run begins after ``start``)."""
+    return _between(series.assign(_count=weekly), "_count", start, end)
 
 
-def _deaths_without_atrocity(series: pd.DataFrame, start: str, end: str) -> float:
-    """Civilian deaths less the toll of the March 2022 operation, which the UN counted apart."""
-    return _deaths(series, start, end) - atrocity_toll(series)
+def _recorded(source: str, kinds: tuple[str, ...] = tuple(detection.KINDS)) -> Reader:
+    """A reader of the civilian deaths by ``kinds`` that ``source`` records over a period."""
+    def read(series: pd.DataFrame, start: str, end: str, rates: Rates) -> float:
+        return _count(detection.weekly(series, source, kinds, rates), series, start, end)
+    return read
 
 
-def _contractor_share(series: pd.DataFrame, start: str, end: str) -> float:
-    total = _deaths(series, start, end)
-    by_contractor = _between(series, "civilian_deaths_contractor", start, end)
-    return by_contractor / total if total > 0 else 0.0
+def _share(source: str, kinds: tuple[str, ...]) -> Reader:
+    """A reader of the share of the deaths ``source`` records that it books to ``kinds``."""
+    def read(series: pd.DataFrame, start: str, end: str, rates: Rates) -> float:
+        total = _recorded(source)(series, start, end, rates)
+        if not total > 0:  # no deaths: no share; NaN: the period is not all in the run
+            return 0.0 if total == 0 else float("nan")
+        return _recorded(source, kinds)(series, start, end, rates) / total
+    return read
 
 
-def _displaced(series: pd.DataFrame, start: str, end: str) -> float:
+def _without_atrocity(series: pd.DataFrame, start: str, end: str, rates: Rates) -> float:
+    """The UN's count less the toll of the March 2022 operation, which the UN counted apart."""
+    seen = rates.get(detection.kind_of("un", "state"), 1.0)
+    return _recorded("un")(series, start, end, rates) - seen * atrocity_toll(series)
+
+
+def _contractor_share(series: pd.DataFrame, start: str, end: str, rates: Rates) -> float:
+    total = _recorded("acled")(series, start, end, rates)
+    if not total > 0:
+        return 0.0 if total == 0 else float("nan")
+    seen = rates.get(detection.kind_of("acled", "state"), 1.0)
+    return seen * _between(series, "civilian_deaths_contractor", start, end) / total
+
+
+def _displaced(series: pd.DataFrame, start: str, end: str, rates: Rates) -> float:
     return _stock_at(series, "displaced", end)
 
 
-def _atrocity(series: pd.DataFrame, start: str, end: str) -> float:
+def _atrocity(series: pd.DataFrame, start: str, end: str, rates: Rates) -> float:
     return atrocity_toll(series, *_month_window(start, end))
 
 
-# How the model's counterpart of each series is read, over the figure's period [start, end];
-# and what the series is called in a table.
-READERS: dict[str, tuple[str, Callable[[pd.DataFrame, str, str], float]]] = {
+def _burkina(series: pd.DataFrame, start: str, end: str, rates: Rates) -> float:
+    scale = rates.get(detection.BURKINA_SCALE, 1.0)
+    return scale * _between(series, "burkina_instability", start, end)
+
+
+_ACLED_KINDS = {"state": "Malian forces and the contractor", "partner": "foreign forces",
+                "armed_groups": "armed groups", "militias": "community militias"}
+# The UN mission's shares of victims by perpetrator, and the kinds each covers.
+_UN_SHARES = {"armed_groups": ("armed_groups",), "militias": ("militias",),
+              "state": ("state",), "international": ("partner",)}
+
+# How the model's counterpart of each series is read, over the figure's period [start, end]
+# and through the sources' detection rates; and what the series is called in a table.
+READERS: dict[str, tuple[str, Reader]] = {
     "idps": ("internally displaced", _displaced),
-    "un_civilians_killed": ("civilians killed (UN)", _deaths),
-    "un_civilians_killed_quarter": ("civilians killed in a quarter (UN)", _deaths),
+    "un_civilians_killed": ("civilians killed (UN)", _recorded("un")),
+    "un_civilians_killed_quarter": ("civilians killed in a quarter (UN)", _recorded("un")),
     "un_civilians_killed_excl_mass_atrocity": ("civilians killed, the mass atrocity excluded "
-                                               "(UN)", _deaths_without_atrocity),
-    "acled_civilian_fatalities_window": ("civilians killed (ACLED, Jan 2023)", _deaths),
+                                               "(UN)", _without_atrocity),
+    **{f"un_victims_share_{name}": (f"share of victims by {name.replace('_', ' ')} (UN)",
+                                    _share("un", kinds))
+       for name, kinds in _UN_SHARES.items()},
+    "acled_civilian_fatalities": ("civilians killed (ACLED)", _recorded("acled")),
+    "acled_civilian_fatalities_window": ("civilians killed (ACLED, Jan 2023)",
+                                         _recorded("acled")),
+    **{f"acled_vac_share_{kind}": (f"share of civilian deaths by {label} (ACLED)",
+                                   _share("acled", (kind,)))
+       for kind, label in _ACLED_KINDS.items()},
     "acled_share_involving_contractor": ("share of civilian deaths involving the contractor "
                                          "(ACLED)", _contractor_share),
+    "ucdp_one_sided_government": ("one-sided deaths by the government side (UCDP)",
+                                  _recorded("ucdp", ("state", "partner"))),
+    "ucdp_one_sided_nonstate": ("one-sided deaths by non-state groups (UCDP)",
+                                _recorded("ucdp", ("armed_groups", "militias"))),
+    "ucdp_one_sided_deaths": ("one-sided deaths (UCDP)", _recorded("ucdp")),
     "ohchr_mass_atrocity_deaths": ("deaths in the mass-atrocity operation (OHCHR)", _atrocity),
+    "burkina_acled_fatalities": ("fatalities in Burkina Faso (ACLED)", _burkina),
 }
+# ACLED's violence against civilians by the event's first actor, gathered into the model's
+# kinds of perpetrator; deaths by other or unidentified actors are left out of the shares.
+VAC_ACTORS: dict[str, str] = {
+    "state_forces": "state", "french_forces": "partner", "jnim": "armed_groups",
+    "jnim_components": "armed_groups", "isgs": "armed_groups", "jnim_or_is": "armed_groups",
+    "dan_na_ambassagou": "militias", "dozo_dogon_militias": "militias",
+    "fulani_militia": "militias",
+}
+VAC_PREFIX = "acled_vac_deaths_"
 
 
 def _period(start: dt.date, end: dt.date) -> str:
@@ -137,24 +200,47 @@ def _period(start: dt.date, end: dt.date) -> str:
     return f"{start:%d %b %Y} to {end:%d %b %Y}"
 
 
-def _key(row) -> str:
-    whole_year = (row.start == dt.date(row.year, 1, 1) and row.end == dt.date(row.year, 12, 31))
-    return f"{row.series}:{row.year if whole_year else row.end.isoformat()}"
+def vac_shares(record: pd.DataFrame) -> pd.DataFrame:
+    """Rows ``acled_vac_share_<kind>`` derived from the record's ACLED deaths by perpetrator:
+    each kind's share of the deaths ACLED books to an identified actor, per period."""
+    vac = record[record["series"].str.startswith(VAC_PREFIX)].copy()
+    vac["kind"] = vac["series"].str.removeprefix(VAC_PREFIX).map(VAC_ACTORS)
+    vac = vac.dropna(subset=["kind"])
+    rows = []
+    for (year, start, end), period in vac.groupby(["year", "start", "end"]):
+        by_kind = period.groupby("kind")["value"].sum()
+        if by_kind.sum() <= 0:
+            continue
+        source = period["source"].iloc[0]
+        for kind in detection.KINDS:
+            rows.append({"series": f"acled_vac_share_{kind}", "year": year, "start": start,
+                         "end": end, "value": float(by_kind.get(kind, 0.0) / by_kind.sum()),
+                         "unit": "share", "source": source, "bound": "about",
+                         "note": "derived from ACLED's deaths by identified perpetrator"})
+    return pd.DataFrame(rows, columns=record.columns)
+
+
+def figure(series: str, start: dt.date, end: dt.date, value: float = float("nan"),
+           bound: str = "about", source: str = "", unit: str | None = None) -> Figure:
+    """The :class:`Figure` of ``series`` over [start, end] (a series of :data:`READERS`),
+    keyed ``series:year`` (a whole year) or ``series:last day``; without a value it is a
+    period the record has no figure for, read for prediction."""
+    label, reader = READERS[series]
+    whole_year = start == dt.date(end.year, 1, 1) and end == dt.date(end.year, 12, 31)
+    key = f"{series}:{end.year if whole_year else end.isoformat()}"
+    a, b = start.isoformat(), end.isoformat()
+    if unit is None:
+        unit = "share" if "share" in series else "persons" if series == "idps" else "deaths"
+    return Figure(key, f"{label}, {_period(start, end)}", value, bound, source, end,
+                  lambda s, rates=detection.TRUTH: reader(s, a, b, rates), series, unit, start)
 
 
 def figures(record: pd.DataFrame) -> tuple[Figure, ...]:
     """A :class:`Figure` of every row of ``record`` (:func:`load_record`) whose series the
-    model is read against, keyed ``series:year`` (a whole year) or ``series:last day``."""
-    made = []
-    for row in record.itertuples():
-        if row.series not in READERS:
-            continue
-        label, reader = READERS[row.series]
-        start, end = row.start.isoformat(), row.end.isoformat()
-        made.append(Figure(_key(row), f"{label}, {_period(row.start, row.end)}", row.value,
-                           row.bound, row.source, row.end,
-                           lambda s, f=reader, a=start, b=end: f(s, a, b)))
-    return tuple(made)
+    model is read against, with ACLED's perpetrator shares derived from its counts."""
+    rows = pd.concat([record, vac_shares(record)], ignore_index=True)
+    return tuple(figure(row.series, row.start, row.end, row.value, row.bound, row.source,
+                        row.unit) for row in rows.itertuples() if row.series in READERS)
 
 
 def load_figures(path: str | Path | None = None) -> tuple[Figure, ...]:
@@ -164,3 +250,16 @@ def load_figures(path: str | Path | None = None) -> tuple[Figure, ...]:
 
 FIGURES: tuple[Figure, ...] = load_figures()
 BY_KEY = {f.key: f for f in FIGURES}
+
+
+@functools.cache
+def figures_of(record: str | None) -> tuple[Figure, ...]:
+    """The figures of a record file (the package's if None), read once per process: worker
+    processes receive the file's name, since readers do not pickle."""
+    return FIGURES if record is None else load_figures(record)
+
+
+@functools.cache
+def by_key_of(record: str | None) -> dict[str, Figure]:
+    """:func:`figures_of` by key."""
+    return {f.key: f for f in figures_of(record)}

@@ -63,7 +63,10 @@ def git_commit() -> str | None:
 _PRESENTATION = frozenset({"interfaces", "classics", "__main__.py", "experiments/sweep.py",
                            "experiments/sweep_folder.py", "experiments/sweep_workers.py",
                            "experiments/analysis.py", "experiments/sensitivity.py",
-                           "experiments/claims.py", "experiments/calibration.py"})
+                           "experiments/claims.py", "experiments/calibration.py",
+                           "experiments/calibration_report.py", "experiments/predictive.py",
+                           "experiments/posterior.py", "experiments/smc.py",
+                           "experiments/detection.py"})
 
 
 def model_code() -> str:

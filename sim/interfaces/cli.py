@@ -69,6 +69,10 @@ def _add_runs(sub) -> None:
     cmp_.add_argument("--out", type=Path, help="output folder (default: results/compare-<hash>)")
     cmp_.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                       help=_SET_HELP + "; applied to every scenario")
+    cmp_.add_argument("--posterior", type=Path, metavar="FILE",
+                      help="a calibration's posterior (e.g. scenarios/mali_calibrated.posterior"
+                      ".csv): seed k of every scenario runs with the k-th draw from it (--set "
+                      "keys keep their values)")
 
 
 def _add_experiments(sub) -> None:
@@ -115,8 +119,9 @@ def _add_checks(sub) -> None:
     val.add_argument("--out", type=Path, default=Path("results") / "validation",
                      help="output folder (default: results/validation)")
 
-    cal = sub.add_parser("calibrate", help="fit parameters to the public figures up to 2021, "
-                         "then retrodict 2022-2023 without refitting")
+    cal = sub.add_parser("calibrate", help="fit the posterior of parameters and detection rates "
+                         "to the public record up to 2021 (ABC-SMC), then retrodict 2022-2024 "
+                         "without refitting")
     cal.add_argument("calibration", help="calibration file (TOML; see scenarios/calibration/)")
     cal.add_argument("--out", type=Path,
                      help="output folder (default: results/calibrate-<file name>)")
@@ -124,7 +129,8 @@ def _add_checks(sub) -> None:
                      help="worker processes (default: all cores)")
     cal.add_argument("--scenario-out", type=Path, metavar="FILE",
                      help="also write the fitted scenario here (e.g. "
-                     "scenarios/mali_calibrated.toml)")
+                     "scenarios/mali_calibrated.toml), and its posterior beside it "
+                     "(<name>.posterior.csv)")
 
 
 def _add_tools(sub) -> None:

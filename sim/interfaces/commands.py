@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,18 +92,33 @@ def compare(args: argparse.Namespace) -> int:
     from sim.experiments.output import check_replaceable
 
     scenarios = [_configured(load_scenario(path), args) for path in args.scenarios]
-    out = args.out or default_out(scenarios, args.seeds, args.steps)
+    draws = fingerprint = None
+    if args.posterior is not None:
+        from sim.experiments import posterior
+
+        table = posterior.load_posterior(args.posterior)
+        kept = {item.split("=", 1)[0].strip() for item in args.set}
+        draws = [{k: v for k, v in draw.items() if k not in kept}
+                 for draw in posterior.draws(table, args.seeds, args.first_seed)]
+        fingerprint = posterior.fingerprint(table)
+        for scenario in scenarios:
+            scenario.with_overrides(**draws[0])
+    out = args.out or default_out(scenarios, args.seeds, args.steps, fingerprint)
     check_replaceable(out, COMPARISON_FILES)
     total = len(scenarios) * args.seeds
     bar = _progress_bar(total, "compare")
     try:
         result = run_comparison(scenarios, args.seeds, None, jobs=min(args.jobs, total),
-                                first_seed=args.first_seed, progress=bar.update if bar else None)
+                                first_seed=args.first_seed, progress=bar.update if bar else None,
+                                draws=draws)
     finally:
         if bar is not None:
             bar.close()
     write_comparison(result, out)
     print(result.text())
+    if args.posterior is not None:
+        print(f"\nSeed k of every scenario ran with the k-th of {args.seeds} draws from the "
+              f"posterior {args.posterior}.")
     print(f"\nFigure: {out / 'comparison.png'}   Tables: {out}/comparison.csv, differences.csv")
     return 0
 
@@ -222,28 +238,27 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def calibrate(args: argparse.Namespace) -> int:
-    """``blowback calibrate``: fit a calibration file's parameters, then retrodict."""
-    from sim.experiments import calibration
+    """``blowback calibrate``: fit a calibration file's posterior, then predict every figure
+    from the prior and the posterior."""
+    from sim.experiments import calibration, calibration_report
     from sim.experiments.output import check_replaceable
 
     cal = calibration.load_calibration(args.calibration)
     out = args.out or Path("results") / f"calibrate-{Path(args.calibration).stem}"
-    check_replaceable(out, calibration.FILES)
+    check_replaceable(out, calibration_report.FILES)
     if args.scenario_out is not None:
-        calibration.check_scenario_out(args.scenario_out)
-    runs = (len(cal.seeds) * cal.samples * cal.rounds) + len(cal.retrodict_seeds)
-    bar = _progress_bar(runs, "calibrate")
-    try:
-        result = calibration.fit(cal, jobs=args.jobs, progress=bar.update if bar else None)
-    finally:
-        if bar is not None:
-            bar.close()
-    calibration.write(result, out)
+        calibration_report.check_scenario_out(args.scenario_out)
+    with tempfile.TemporaryDirectory(prefix="blowback-abc-") as work:
+        result = calibration.fit(cal, jobs=args.jobs, workdir=Path(work))
+        calibration_report.write(result, out)
     if args.scenario_out is not None:
-        calibration.write_scenario(result, args.scenario_out)
+        calibration_report.write_scenario(result, args.scenario_out)
     print(result.text())
-    print(f"\nIn {out}/: figures.csv, figures.png/svg, points.csv, calibrated.toml"
-          + (f"; scenario written to {args.scenario_out}" if args.scenario_out else ""))
+    print(f"\nIn {out}/: posterior.csv, parameters.csv, figures.csv, years.csv, generations.csv,"
+          " figures/years/posterior.png, history.db (pyabc), calibrated.toml"
+          + (f"; scenario written to {args.scenario_out}, posterior to "
+             f"{calibration_report.posterior_path(args.scenario_out)}"
+             if args.scenario_out else ""))
     return 0
 
 

@@ -41,6 +41,7 @@ APPARENT_BASE = 0.5  # the copy chance's factors: base and per territory share g
 APPARENT_GAIN = 5.0
 NARRATIVE_BASE = 0.5
 ADOPT = rng.purpose("m11.adopt")
+BURKINA = geography.NEIGHBOURS.index("Burkina Faso")
 
 
 def border_violence(model) -> np.ndarray:
@@ -95,6 +96,7 @@ def record(model, week) -> None:
     """Neighbours that copied the contractor model, and fighters who crossed in."""
     week.row["neighbour_states_with_contractors"] = float(model.neighbour_contractor.sum())
     week.row["cross_border_inflow"] = week.crossed
+    week.row["burkina_instability"] = float(model.neighbour_instability[BURKINA])
 
 
 OUTCOMES = (
@@ -102,6 +104,7 @@ OUTCOMES = (
             summary="neighbour_states_with_contractors_final", kind=int,
             shown=frozenset({"comparison"})),
     Outcome("cross_border_inflow", "cross-border inflow", "fighters/week", flow=True),
+    Outcome("burkina_instability", "Burkina Faso's instability", "0-1", share=True),
 )
 MECHANISM = Mechanism("M11", "regional diffusion", PARAMETERS, OUTCOMES, setup=setup,
                       record=record)

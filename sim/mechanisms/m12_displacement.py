@@ -18,6 +18,9 @@ PARAMETERS = (
           "share fleeing per week where armed groups dominate", kind="behaviour"),
     Param("community.return", 0.004, 0.0, 1.0, "1/week",
           "share of displaced who return each week", kind="behaviour"),
+    Param("community.displaced_at_start", 0.0, 0.0, 0.5, "share",
+          "share of every community already displaced when the run begins (a war under way)",
+          kind="world"),
 )
 
 MOST_FLEEING = 0.5  # most of a community that flees in one week: the model's assumption
@@ -59,6 +62,14 @@ def displace(communities, cell_control, rates, out_fled):
         out_fled[i] = flee
 
 
+def setup(model) -> None:
+    """Move the share displaced at the start out of each community's residents."""
+    c = model.communities
+    moved = c.population * model.p["community.displaced_at_start"]
+    c.population -= moved
+    c.displaced += moved
+
+
 def flee(model, week) -> None:
     """The week's flight and returns."""
     p = model.p
@@ -81,5 +92,5 @@ OUTCOMES = (
     Outcome("newly_displaced", "newly displaced", "people/week", flow=True),
 )
 MECHANISM = Mechanism("M12", "displacement", PARAMETERS, OUTCOMES, kernels=(displace,),
-                      record=record)
+                      setup=setup, record=record)
 DISPLACEMENT = Step(MECHANISM, "flight and return", flee)

@@ -1,0 +1,190 @@
+"""What ``blowback calibrate`` writes: the results folder (posterior, tables, charts, pyabc's
+database) and the fitted scenario with its posterior beside it."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.experiments import reference
+from sim.experiments.calibration import HISTORY, Fit
+from sim.experiments.design import Range
+from sim.experiments.output import OutputError, atomic_folder, save_figure, write_atomic
+from sim.experiments.posterior import WEIGHT
+from sim.experiments.predictive import CHECKED, FITTED, RETRODICTED, SCRIPTED
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+CHARTS = ("figures", "years", "posterior")
+FILES = frozenset({"posterior.csv", "generations.csv", "parameters.csv", "figures.csv",
+                   "years.csv", "calibrated.toml", "calibration.txt", HISTORY,
+                   *(f"{n}.{e}" for n in CHARTS for e in ("png", "svg"))})
+# The first line of a scenario file this command wrote: only such a file may be overwritten.
+MARK = "# Written by `blowback calibrate"
+# The posterior's file beside a scenario written with --scenario-out.
+POSTERIOR_SUFFIX = ".posterior.csv"
+
+
+def scenario_text(result: Fit, beside: Path, posterior: str | None = None) -> str:
+    """The fitted scenario as TOML: extends the calibrated scenario (path relative to the folder
+    ``beside``, where the file will live) with the posterior medians; names the posterior file
+    written beside it, if any."""
+    cal = result.calibration
+    extends = Path(os.path.relpath(cal.scenario_path, beside.resolve())).as_posix()
+    lines = [f"{MARK} {cal.path.as_posix()}`: ABC-SMC on {len(cal.targets)} figures up to "
+             f"{reference.FIT_UNTIL}; the values are the posterior medians.",
+             "# Rerun that command to regenerate it; do not edit by hand."]
+    if posterior:
+        lines.append(f"# The posterior: {posterior} (blowback compare --posterior).")
+    lines += [f"name = {json.dumps(cal.scenario.name + ', calibrated')}",
+              "description = " + json.dumps(f"{cal.scenario.name} with the posterior medians "
+                                            f"of {cal.path.name}."),
+              f"extends = {json.dumps(extends)}"]
+    sections: dict[str, list[str]] = {}
+    for name, value in result.best.items():
+        section, key = name.split(".", 1)
+        sections.setdefault(section, []).append(f"{key} = {value!r}")
+    for section, entries in sections.items():
+        lines += ["", f"[{section}]", *entries]
+    return "\n".join(lines) + "\n"
+
+
+def check_scenario_out(path: Path) -> None:
+    """Refuse to overwrite a file this command did not write (nor the posterior beside it)."""
+    if path.exists() and (not path.is_file()
+                          or not path.read_text(errors="replace").startswith(MARK)):
+        raise OutputError(f"{path}: exists and was not written by blowback calibrate; choose "
+                          "another --scenario-out")
+    posterior = posterior_path(path)
+    if posterior.exists() and not (path.is_file() and posterior.is_file()):
+        raise OutputError(f"{posterior}: exists beside a scenario blowback calibrate did not "
+                          "write; choose another --scenario-out")
+
+
+def posterior_path(scenario_out: Path) -> Path:
+    """Where the posterior is written beside a scenario of ``--scenario-out``."""
+    return scenario_out.with_name(scenario_out.stem + POSTERIOR_SUFFIX)
+
+
+USE_COLOURS = {FITTED: "tab:blue", CHECKED: "tab:grey", RETRODICTED: "tab:orange",
+               "predicted": "tab:orange", SCRIPTED: "tab:red"}
+
+
+def plot_figures(figures: pd.DataFrame) -> Figure:
+    """Each figure's posterior predictive interval against the reference, as a ratio (log
+    scale)."""
+    import matplotlib.pyplot as plt
+
+    counts = figures[figures["reference"] > 0].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.22 * len(counts) + 1.5))
+    y = np.arange(len(counts))[::-1]
+    ref = counts["reference"].to_numpy()
+    mid = counts["median"].to_numpy() / ref
+    err = np.stack([mid - counts["low"].to_numpy() / ref, counts["high"].to_numpy() / ref - mid])
+    for use, colour in USE_COLOURS.items():
+        rows = (counts["use"] == use).to_numpy()
+        if rows.any():
+            ax.errorbar(np.maximum(mid[rows], 1e-3), y[rows], xerr=np.maximum(err[:, rows], 0),
+                        fmt="o", ms=3, color=colour, capsize=2, label=use)
+    ax.axvline(1.0, color="black", lw=1)
+    ax.set_xscale("log")
+    ax.set_yticks(y, [f"{k}{' (at least)' if b == 'at_least' else ''}"
+                      for k, b in zip(counts["key"], counts["bound"], strict=True)], fontsize=6)
+    ax.set_xlabel("model / reference (1 = the public figure); median and 90% predictive "
+                  "interval")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def plot_years(years: pd.DataFrame) -> Figure:
+    """Each yearly series: prior and posterior 90% predictive bands and the record's points;
+    the years after the fitting window shaded."""
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(years["series"]))
+    cols = 3
+    rows = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 2.6 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        s = years[years["series"] == name]
+        ax.fill_between(s["year"], s["prior_low"], s["prior_high"], color="0.85",
+                        label="prior, 90%")
+        ax.fill_between(s["year"], s["low"], s["high"], color="tab:blue", alpha=0.35,
+                        label="posterior, 90%")
+        ax.plot(s["year"], s["median"], color="tab:blue", lw=1)
+        ax.plot(s["year"], s["reference"], "ko", ms=3, label="record")
+        ax.axvspan(reference.FIT_UNTIL.year + 0.5, s["year"].max() + 0.5, color="tab:orange",
+                   alpha=0.08, label="retrodicted")
+        ax.set_title(reference.READERS[name][0], fontsize=9)
+        if not name.startswith(("acled_vac_share", "un_victims")):
+            ax.set_yscale("symlog", linthresh=10)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_posterior(priors: Mapping[str, Range], post: pd.DataFrame) -> Figure:
+    """Each fitted quantity's posterior (weighted histogram of the particles ``post``) within
+    its prior range."""
+    import matplotlib.pyplot as plt
+
+    cols = 4
+    rows = math.ceil(len(priors) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 2.2 * rows), squeeze=False)
+    for ax, (name, r) in zip(axes.flat, priors.items(), strict=False):
+        bins = np.geomspace(r.low, r.high, 21)
+        ax.hist(post[name], bins=bins, weights=post[WEIGHT], color="tab:blue", alpha=0.7,
+                density=True, label="posterior")
+        ax.hist(bins, bins=bins, weights=np.full(len(bins), 1.0 / len(bins)), color="0.6",
+                histtype="step", density=True, label="prior")
+        ax.set_xscale("log")
+        ax.set_title(name, fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(priors):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def write(result: Fit, out: Path) -> Path:
+    """Write the posterior, the tables and charts, pyabc's database and the fitted scenario,
+    atomically."""
+    with atomic_folder(out, FILES) as tmp:
+        for name, table in (("posterior.csv", result.posterior),
+                            ("generations.csv", result.generations),
+                            ("parameters.csv", result.parameters),
+                            ("figures.csv", result.figures), ("years.csv", result.years)):
+            table.to_csv(tmp / name, index=False)
+        (tmp / "calibration.txt").write_text(result.text() + "\n")
+        (tmp / "calibrated.toml").write_text(scenario_text(result, out, "posterior.csv"))
+        shutil.copyfile(result.history, tmp / HISTORY)
+        save_figure(plot_figures(result.figures), tmp, "figures")
+        save_figure(plot_years(result.years), tmp, "years")
+        save_figure(plot_posterior(result.calibration.priors, result.posterior), tmp,
+                    "posterior")
+    return Path(out)
+
+
+def write_scenario(result: Fit, path: Path) -> None:
+    """Write the fitted scenario to ``path`` and its posterior beside it, each replaced whole,
+    never half-written."""
+    check_scenario_out(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    posterior = posterior_path(path)
+    write_atomic(posterior, lambda tmp: result.posterior.to_csv(tmp, index=False))
+    text = scenario_text(result, path.parent, posterior.name)
+    write_atomic(path, lambda tmp: tmp.write_text(text))
