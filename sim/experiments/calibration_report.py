@@ -129,11 +129,7 @@ def plot_years(years: pd.DataFrame) -> Figure:
         if not name.startswith(("acled_vac_share", "un_victims")):
             ax.set_yscale("symlog", linthresh=10)
         ax.tick_params(labelsize=7)
-    for ax in axes.flat[len(names):]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, axes, len(names))
 
 
 def plot_posterior(priors: Mapping[str, Range], post: pd.DataFrame) -> Figure:
@@ -153,7 +149,12 @@ def plot_posterior(priors: Mapping[str, Range], post: pd.DataFrame) -> Figure:
         ax.set_xscale("log")
         ax.set_title(name, fontsize=8)
         ax.tick_params(labelsize=7)
-    for ax in axes.flat[len(priors):]:
+    return _finish(fig, axes, len(priors))
+
+
+def _finish(fig: Figure, axes: np.ndarray, used: int) -> Figure:
+    """Blank the panels of a grid beyond the first ``used``; one legend, in the first."""
+    for ax in axes.flat[used:]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
