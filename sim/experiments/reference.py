@@ -2,10 +2,12 @@
 
 The figures are data (:mod:`sim.experiments.record`); this module says how the model's
 counterpart of a series is read off a run's weekly series (a stock on a day, a count over a
-period), and makes a :class:`Figure` of every row of the record whose series the model can be
-read against.  Series without a reader here (ACLED's and UCDP's yearly counts, the perpetrator
-splits, refugees, the neighbours) are kept in the record for the calibration that models what
-each source sees.
+period), through what each source records of the model's deaths (:mod:`sim.experiments.
+detection`), and makes a :class:`Figure` of every row of the record whose series the model can
+be read against, with ACLED's perpetrator shares derived from its counts.  Series without a
+reader (refugees abroad, Niger's counts, ACLED's event counts and all fatalities, UCDP's
+organised violence, the contractor's size and price) are kept in the record but not read: the
+model has no counterpart for them.
 """
 
 from __future__ import annotations

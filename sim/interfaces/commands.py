@@ -101,6 +101,7 @@ def compare(args: argparse.Namespace) -> int:
         draws = [{k: v for k, v in draw.items() if k not in kept}
                  for draw in posterior.draws(table, args.seeds, args.first_seed)]
         fingerprint = posterior.fingerprint(table)
+        # A posterior the scenarios cannot take is refused before any run is spent.
         for scenario in scenarios:
             scenario.with_overrides(**draws[0])
     out = args.out or default_out(scenarios, args.seeds, args.steps, fingerprint)
