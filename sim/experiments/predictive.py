@@ -42,6 +42,7 @@ class Calibration(Protocol):
     @property
     def priors(self) -> dict[str, Range]: ...
 
+
 # What a figure is to a fit: one of its targets; inside the fitting window but not a target;
 # after the window; or, from the first outcome the scenario scripts on, scripted.
 FITTED, CHECKED, RETRODICTED, SCRIPTED = "fitted", "not fitted", "retrodicted", "scripted"
@@ -53,6 +54,7 @@ LOW_Q, HIGH_Q = 0.05, 0.95
 
 # The years the yearly predictions cover, after the scenario's first.
 LAST_YEAR = 2024
+
 
 def predict(cal: Calibration, draws: list[dict[str, float]], jobs: int = 1,
             progress: Callable[[int], None] | None = None, seed_offset: int = 0

@@ -68,13 +68,18 @@ def _dates(series: pd.DataFrame) -> pd.Series:
     return pd.to_datetime(series["date"]) + pd.Timedelta(days=3)
 
 
-def _between(series: pd.DataFrame, column: str, start: str, end: str) -> float:
-    """The sum of a weekly count over the weeks whose middle lies in [start, end]; NaN if the
-    run begins after ``start`` (the period is not all in the run)."""
+def _sum_over(weekly: pd.Series, series: pd.DataFrame, start: str, end: str) -> float:
+    """The sum of a weekly count (aligned with ``series``) over the weeks whose middle lies in
+    [start, end]; NaN if the run begins after ``start`` (the period is not all in the run)."""
     when = _dates(series)
     if when.iloc[0] - pd.Timedelta(days=7) > pd.Timestamp(start):
         return float("nan")
-    return float(series.loc[(when >= start) & (when <= end), column].sum())
+    return float(weekly[(when >= start) & (when <= end)].sum())
+
+
+def _between(series: pd.DataFrame, column: str, start: str, end: str) -> float:
+    """The sum of one of the run's weekly counts over [start, end] (:func:`_sum_over`)."""
+    return _sum_over(series[column], series, start, end)
 
 
 def _stock_at(series: pd.DataFrame, column: str, day: str) -> float:
@@ -101,15 +106,10 @@ def _month_window(start: str, end: str) -> tuple[str, str]:
     return str(first.date()), str(last.date())
 
 
-def _count(weekly: pd.Series, series: pd.DataFrame, start: str, end: str) -> float:
-    """The sum of a weekly count over [start, end] (NaN if the run begins after ``start``)."""
-    return _between(series.assign(_count=weekly), "_count", start, end)
-
-
 def _recorded(source: str, kinds: tuple[str, ...] = tuple(detection.KINDS)) -> Reader:
     """A reader of the civilian deaths by ``kinds`` that ``source`` records over a period."""
     def read(series: pd.DataFrame, start: str, end: str, rates: Rates) -> float:
-        return _count(detection.weekly(series, source, kinds, rates), series, start, end)
+        return _sum_over(detection.weekly(series, source, kinds, rates), series, start, end)
     return read
 
 

@@ -64,6 +64,8 @@ class GaussianProposal(Transition):
         self.defensive = defensive
         self.mean: np.ndarray | None = None
         self.cov: np.ndarray | None = None
+        self.low: np.ndarray | None = None
+        self.high: np.ndarray | None = None
         self.normal = None
 
     def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
@@ -74,18 +76,14 @@ class GaussianProposal(Transition):
         self.mean = np.average(values, axis=0, weights=w)
         self.cov = smart_cov(values, w) * self.scaling
         self.normal = st.multivariate_normal(mean=self.mean, cov=self.cov, allow_singular=True)
-        low, high = self._box()
-        self._box_density = 1.0 / float(np.prod(high - low))
-
-    def _box(self) -> tuple[np.ndarray, np.ndarray]:
-        box = np.array([self.bounds[c] for c in self.X.columns], dtype=float)
-        return box[:, 0], box[:, 1]
+        box = np.array([self.bounds[c] for c in X.columns], dtype=float)
+        self.low, self.high = box[:, 0], box[:, 1]
+        self._box_density = 1.0 / float(np.prod(self.high - self.low))
 
     def rvs_single(self) -> Parameter:
         """One proposal, drawn from numpy's global stream (seeded by the sampler's task)."""
         if np.random.uniform() < self.defensive:
-            low, high = self._box()
-            draw = np.random.uniform(low, high)
+            draw = np.random.uniform(self.low, self.high)
         else:
             draw = np.random.multivariate_normal(self.mean, self.cov)
         return Parameter(dict(zip(self.X.columns, draw, strict=True)))
@@ -95,8 +93,7 @@ class GaussianProposal(Transition):
         single = isinstance(x, Parameter | pd.Series)
         points = (np.array([[x[key] for key in self.X.columns]]) if single
                   else x[self.X.columns].to_numpy())
-        low, high = self._box()
-        inside = np.all((points >= low) & (points <= high), axis=1)
+        inside = np.all((points >= self.low) & (points <= self.high), axis=1)
         density = ((1.0 - self.defensive) * np.atleast_1d(self.normal.pdf(points))
                    + self.defensive * self._box_density * inside)
         return float(density[0]) if single else density
