@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -16,15 +17,30 @@ from conftest import ROOT, small
 
 from sim.core import outcomes
 from sim.core.parameters import BY_NAME
+from sim.core.scenario import ScenarioError
 from sim.core.state import CONTRACTOR
-from sim.interfaces.dashboard import charts
+from sim.interfaces import cli
+from sim.interfaces.dashboard import charts, page_values, server
 from sim.interfaces.dashboard import map as world_map
-from sim.interfaces.dashboard.session import INJECTIONS, LEVERS, Session, scenario_choices
+from sim.interfaces.dashboard.page_values import PageValueError
+from sim.interfaces.dashboard.session import (
+    INJECTIONS,
+    LEVERS,
+    Session,
+    choice_of,
+    scenario_choices,
+)
 
 
 @pytest.fixture
 def session() -> Session:
     return Session(small("contractor_unchecked"))
+
+
+@pytest.fixture
+def tiny() -> Session:
+    """A session on a map of 200 communities: for the checks, which never step it."""
+    return Session(small("contractor_unchecked", **{"map.communities": 200}))
 
 
 def test_every_lever_is_a_registered_parameter_with_a_usable_range():
@@ -133,7 +149,7 @@ def test_every_button_names_a_valid_event(session):
 
 def test_the_picker_lists_the_shipped_regimes_not_the_experiments():
     choices = scenario_choices(ROOT / "scenarios")
-    assert "Contractor, unchecked" in choices
+    assert "contractor_unchecked.toml \u2014 Contractor, unchecked" in choices
     assert all(path is None or path.parent == ROOT / "scenarios" for path in choices.values())
 
 
@@ -256,3 +272,329 @@ def test_dashboard_command_refuses_a_port_in_use():
         done = _blowback("dashboard", "--port", str(port))
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and f"127.0.0.1:{port}" in done.stderr
+
+
+# --- hardening: where it listens, whom it answers, what it accepts from the page ---------------
+
+LOOPBACKS = ["127.0.0.1", "127.3.4.5", "::1", "[::1]", "localhost", "LOCALHOST"]
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def _free_port(family=socket.AF_INET, host="127.0.0.1") -> int:
+    with socket.socket(family) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+needs_ipv6 = pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+
+
+@pytest.mark.parametrize("host", LOOPBACKS)
+def test_a_loopback_host_needs_no_flag(host):
+    assert server.is_loopback(host)
+    assert server.check_host(host, allow_remote=False) is None
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.5", "lab-pc.example.org"])
+def test_a_host_beyond_this_machine_is_refused_without_allow_remote(host):
+    with pytest.raises(ScenarioError) as err:
+        server.check_host(host, allow_remote=False)
+    message = str(err.value)
+    assert message.startswith(f"--host: {host} ") and "add --allow-remote" in message
+    assert "no password" in server.check_host(host, allow_remote=True)
+
+
+@pytest.mark.parametrize("allow_remote", [False, True])
+@pytest.mark.parametrize("host", ["", "  "])
+def test_an_empty_host_is_refused_even_with_allow_remote(host, allow_remote):
+    with pytest.raises(ScenarioError, match=r"^--host: .* is empty.*0\.0\.0\.0 or an address "
+                       "given explicitly"):
+        server.check_host(host, allow_remote)
+
+
+def test_the_page_answers_its_host_and_the_loopback_names_only():
+    assert server.allowed_hosts("127.0.0.1") == ["127.0.0.1", "localhost", "[::1]"]
+    assert server.allowed_hosts("::1") == ["[::1]", "localhost", "127.0.0.1"]
+    assert server.allowed_hosts("192.168.1.5") == ["192.168.1.5"]
+    assert server.allowed_hosts("0.0.0.0") == ["*"]
+    assert server.allowed_hosts("0.0.0.0", ["Lab-PC.local"]) == [
+        "lab-pc.local", "localhost", "127.0.0.1", "[::1]"]
+
+
+@pytest.mark.parametrize("name", ["bad/name", "", "a b", "*", "http://x"])
+def test_an_allowed_host_that_is_no_host_name_is_refused(name):
+    with pytest.raises(ScenarioError, match="^--allowed-host: "):
+        server.check_allowed_hosts([name])
+    assert server.check_allowed_hosts(["Lab-PC.local", "[fe80::1]"]) == [
+        "lab-pc.local", "[fe80::1]"]
+
+
+@needs_ipv6
+def test_the_ipv6_loopback_can_be_listened_on():
+    server.check_port("::1", _free_port(socket.AF_INET6, "::1"))
+    server.check_port("[::1]", _free_port(socket.AF_INET6, "::1"))
+
+
+@pytest.mark.parametrize("family, host", [(socket.AF_INET, "127.0.0.1"),
+                                          pytest.param(socket.AF_INET6, "::1",
+                                                       marks=needs_ipv6)])
+def test_a_port_in_use_is_blamed_on_the_port(family, host):
+    with socket.socket(family) as taken:
+        taken.bind((host, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ScenarioError, match=f"^--port: .*:{port} is already in use"):
+            server.check_port(host, port)
+
+
+@pytest.mark.parametrize("host", ["192.0.2.1", "no-such-host.invalid"])
+def test_an_address_not_of_this_machine_is_blamed_on_the_host(host):
+    with pytest.raises(ScenarioError, match=f"^--host: {host} is not"):
+        server.check_port(host, 8799)
+
+
+def _asgi(kind: str, host: str | None) -> tuple[bool, list[dict]]:
+    """Call the guarded page of a server on 127.0.0.1 with one request of ``kind`` (http,
+    websocket) carrying Host ``host``: whether the page was reached, and what went back."""
+    import asyncio
+
+    reached, sent = [], []
+
+    async def page(scope, receive, send):
+        reached.append(scope["type"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"page"})
+
+    async def receive():
+        return {"type": "websocket.connect"} if kind == "websocket" else \
+            {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    headers = [] if host is None else [(b"host", host.encode())]
+    scope = {"type": kind, "path": "/", "raw_path": b"/", "query_string": b"",
+             "headers": headers, "scheme": "ws" if kind == "websocket" else "http",
+             "server": ("127.0.0.1", 8765), "root_path": "", "method": "GET"}
+    guarded = server.guarded(page, server.allowed_hosts("127.0.0.1"))
+    asyncio.run(guarded(scope, receive, send))
+    return bool(reached), sent
+
+
+@pytest.mark.parametrize("kind", ["http", "websocket"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:8765", "localhost:8765", "[::1]:8765",
+                                  "LOCALHOST"])
+def test_the_host_guard_lets_the_loopback_names_through(kind, host):
+    reached, _ = _asgi(kind, host)
+    assert reached
+
+
+@pytest.mark.parametrize("kind", ["http", "websocket"])
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "127.0.0.1.evil.example",
+                                  "www.localhost", "", None])
+def test_the_host_guard_refuses_any_other_host_on_pages_and_websockets(kind, host):
+    reached, sent = _asgi(kind, host)
+    assert not reached
+    start = sent[0]
+    assert start["status"] == 400
+    assert start["type"] == ("websocket.http.response.start" if kind == "websocket"
+                             else "http.response.start")
+
+
+# --- the command's checks, in-process: every one answers before a server starts -----------------
+@pytest.mark.parametrize("args, start", [
+    (["--host", ""], "--host: '' is empty"),
+    (["--host", "", "--allow-remote"], "--host: '' is empty"),
+    (["--host", "0.0.0.0"], "--host: 0.0.0.0 is reachable beyond this machine"),
+    (["--seed", str(2**70)], f"--seed: {2**70}; allowed: an integer in [0, {2**62}]"),
+    (["--host", "0.0.0.0", "--allow-remote", "--allowed-host", "a/b"], "--allowed-host: 'a/b'"),
+])
+def test_the_command_refuses_in_one_line(args, start, monkeypatch, capsys):
+    monkeypatch.setattr(server, "serve", lambda *a: pytest.fail("the server started"))
+    assert cli.main(["dashboard", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"blowback: error: {start}") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("extra, answers", [([], "any Host name"),
+                                            (["--allowed-host", "lab-pc"], "lab-pc")])
+def test_allow_remote_warns_that_the_page_has_no_password(extra, answers, monkeypatch,
+                                                          capsys):
+    served = []
+    monkeypatch.setattr(server, "serve", lambda *a: served.append(a))
+    port = _free_port()
+    assert cli.main(["dashboard", "--host", "0.0.0.0", "--allow-remote", "--port", str(port),
+                     *extra]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("blowback: warning: --host 0.0.0.0: ") and err.count("\n") == 1
+    assert "no password" in err and "can run the model" in err and answers in err
+    assert served[0][5] == (["*"] if not extra else ["lab-pc", "localhost", "127.0.0.1",
+                                                     "[::1]"])
+
+
+def test_the_help_explains_the_host_flags(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["dashboard", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--allow-remote" in text and "no password" in text and "--allowed-host NAME" in text
+
+
+# --- what the page sends, checked on the server --------------------------------------------------
+@pytest.mark.parametrize("value", ["Nope", "A", ["x"], {"a": 1}, None, 3])
+def test_a_choice_the_page_did_not_offer_is_refused(value):
+    with pytest.raises(PageValueError, match="^scenario: .* not one of the choices offered"):
+        page_values.offered("scenario", value, {"a.toml \u2014 A": None})
+
+
+@pytest.mark.parametrize("value", [2, -1, "1", True, None, 1.0, [0]])
+def test_a_toggle_index_the_page_did_not_offer_is_refused(value):
+    with pytest.raises(PageValueError, match="^speed: .*; allowed: slow, fast$"):
+        page_values.index("speed", value, ["slow", "fast"])
+    assert page_values.index("speed", 1, ["slow", "fast"]) == "fast"
+
+
+@pytest.mark.parametrize("value", [1.5, -0.1, float("nan"), float("inf"), "0.5", True, None])
+def test_a_lever_value_outside_the_slider_or_not_a_number_is_refused(tiny, value):
+    with pytest.raises(PageValueError, match=r"^oversight.punishment: .*; allowed: a number "
+                       r"in \[0, 1\]"):
+        tiny.set_lever("oversight.punishment", value)
+    assert tiny.lever_value("oversight.punishment") == 0.2 and not tiny.model.event_log
+
+
+@pytest.mark.parametrize("value", ["false", 0, None, "yes"])
+def test_a_switch_takes_only_true_or_false(tiny, value):
+    with pytest.raises(PageValueError, match="true or false"):
+        tiny.set_lever("contractor.transparent", value)
+    with pytest.raises(PageValueError, match="true or false"):
+        tiny.set_presence("un", value)
+    assert not tiny.pending()
+
+
+@pytest.mark.parametrize("value", [2**70, -1, True, "12a", "1" * 30, 2.0, ""])
+def test_a_seed_outside_the_models_range_is_refused(tiny, value):
+    with pytest.raises(PageValueError, match=r"^seed: .*; allowed: an integer in \[0, "):
+        tiny.reset(seed=value)
+    with pytest.raises(PageValueError):
+        Session(small("contractor_unchecked"), seed=value)
+    assert page_values.seed(" 42 ") == 42 and page_values.seed(2**62) == 2**62
+
+
+# --- the page: picker by file, forged values, title --------------------------------------------
+@pytest.fixture
+def same_names(tmp_path):
+    """Two tiny scenario files in one folder that carry the same name."""
+    for stem, communities in (("pressure", 200), ("pressure_copy", 240)):
+        (tmp_path / f"{stem}.toml").write_text(
+            f'name = "Pressure"\nextends = "{(ROOT / "scenarios" / "base.toml").as_posix()}"\n'
+            f"[map]\ncommunities = {communities}\n")
+    return tmp_path
+
+
+def test_two_files_with_one_name_are_both_offered_by_file(same_names):
+    choices = scenario_choices(same_names)
+    assert list(choices) == ["Defaults (no file)", "pressure.toml \u2014 Pressure",
+                             "pressure_copy.toml \u2014 Pressure"]
+    copy = Session(same_names / "pressure_copy.toml").runs[0].scenario
+    assert choice_of(choices, copy) == "pressure_copy.toml \u2014 Pressure"
+
+
+def _alerts(rc) -> list[str]:
+    import ipyvuetify as v
+
+    return [str(w.children[0]) for w in rc.find(v.Alert).widgets]
+
+
+def test_page_refuses_forged_values_with_a_short_message(same_names):
+    import ipyvuetify as v
+
+    from sim.interfaces.dashboard.app import Dashboard
+
+    box, rc = solara.render(Dashboard(same_names / "pressure.toml"), handle_error=False)
+    try:
+        forged = [(v.Select, {"label": "scenario"}, "/etc/passwd", "scenario: "),
+                  (v.BtnToggle, {}, 7, "speed: 7 is not one of the choices"),
+                  (v.Slider, {}, "a lot", "state.discrimination: 'a lot'; allowed"),
+                  (v.Switch, {"label": "side by side"}, "yes", "side by side: 'yes'"),
+                  (v.TextField, {"label": "seed"}, str(2**70), None)]
+        for widget, where, value, message in forged:
+            rc.find(widget, **where).widgets[0].v_model = value
+            if message is None:  # the seed is checked when Reset uses it
+                rc.find(v.Btn, children=["Reset"]).widget.click()
+                message = f"seed: {2**70}; allowed: an integer in [0, "
+            shown = _alerts(rc)
+            assert len(shown) == 1 and shown[0].startswith(message)
+            assert str(same_names) not in shown[0] and "Traceback" not in shown[0]
+        assert _status(rc).attributes["data-step"] == "0"
+    finally:
+        rc.close()
+
+
+def test_page_is_titled_by_the_scenario_and_picks_by_file(same_names):
+    import ipyvuetify as v
+    from solara.components.title import TitleWidget
+
+    from sim.interfaces.dashboard.app import Dashboard, page_message
+
+    box, rc = solara.render(Dashboard(same_names / "pressure.toml"), handle_error=False)
+    try:
+        assert rc.find(TitleWidget).widget.title == "Blowback \u2014 Pressure"
+        picker = rc.find(v.Select, label="scenario").widget
+        assert picker.v_model == "pressure.toml \u2014 Pressure"
+        picker.v_model = "pressure_copy.toml \u2014 Pressure"
+        assert not _alerts(rc)
+        model = rc.find(v.Select, label="scenario").widget
+        assert model.v_model == "pressure_copy.toml \u2014 Pressure"
+    finally:
+        rc.close()
+    err = ScenarioError(str(same_names / "pressure.toml"), "map.communities", "must be >= 1")
+    assert page_message(err) == "pressure.toml: map.communities: must be >= 1"
+
+
+@needs_ipv6
+def test_served_on_ipv6_loopback_it_answers_only_its_own_host_names(same_names, tmp_path):
+    import http.client
+
+    port = _free_port(socket.AF_INET6, "::1")
+    log = (tmp_path / "server.log").open("w")
+    served = subprocess.Popen([sys.executable, "-m", "sim", "dashboard",
+                               str(same_names / "pressure.toml"), "--host", "::1",
+                               "--port", str(port)], cwd=ROOT, stdout=log, stderr=log)
+
+    def get(host: str, **headers) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("::1", port, timeout=10)
+        try:
+            conn.request("GET", "/jupyter/api/kernels/x/channels" if headers else "/",
+                         headers={"Host": host, **headers})
+            answer = conn.getresponse()
+            return answer.status, answer.read().decode(errors="replace")
+        finally:
+            conn.close()
+
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert served.poll() is None, (tmp_path / "server.log").read_text()
+            try:
+                status, page = get(f"[::1]:{port}")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the dashboard did not answer in 90 s"
+                time.sleep(0.3)
+        assert status == 200 and "<title>Blowback \u2014 Pressure</title>" in page
+        assert get("localhost")[0] == 200
+        assert get("attacker.example:80") == (400, "Invalid host header")
+        upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+        assert get("attacker.example", **upgrade)[0] == 400
+    finally:
+        served.terminate()
+        served.wait(timeout=20)
+        log.close()

@@ -150,8 +150,20 @@ def _add_tools(sub) -> None:
     dash.add_argument("scenario", nargs="?", help="scenario file to open (default: the defaults)")
     dash.add_argument("--port", type=_integer_from(1), default=8765, help="port (8765)")
     dash.add_argument("--host", default="127.0.0.1",
-                      help="address to listen on (127.0.0.1: this machine only)")
-    dash.add_argument("--seed", type=_seed, help="root seed (default: the scenario's run.seed)")
+                      help="address to listen on (default 127.0.0.1: this machine only); "
+                      "another loopback (::1, localhost) is fine, any other address needs "
+                      "--allow-remote")
+    dash.add_argument("--allow-remote", action="store_true",
+                      help="allow a --host reachable from the network (0.0.0.0, ::, or this "
+                      "machine's address): the page has no password, anyone who reaches the "
+                      "port can run the model; on 0.0.0.0 or :: it answers any Host name "
+                      "unless --allowed-host is given")
+    dash.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                      help="also answer requests addressed to NAME (e.g. this machine's name "
+                      "on the network); any other Host header gets 400 and no page; "
+                      "repeatable")
+    dash.add_argument("--seed", type=_seed, help="root seed (default: the scenario's run.seed; "
+                      "at most 2**62)")
     dash.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                       help=_SET_HELP + "; applied to the scenario the page opens")
 

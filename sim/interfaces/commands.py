@@ -297,14 +297,22 @@ def bench(args: argparse.Namespace) -> int:
 
 
 def dashboard(args: argparse.Namespace) -> int:
-    """``blowback dashboard``: serve the seminar dashboard."""
-    from sim.core.scenario import default_scenario, load_scenario
+    """``blowback dashboard``: serve the seminar dashboard, on this machine only unless
+    ``--allow-remote``."""
+    from sim.core.parameters import BY_NAME
+    from sim.core.scenario import ScenarioError, default_scenario, load_scenario
+    from sim.interfaces.dashboard import server
 
     if args.port > 65535:
         print(f"blowback: error: --port: {args.port}; allowed: an integer in [1, 65535]",
               file=sys.stderr)
         return EXIT_USAGE
     # Checked here, so that a mistake is one line before any server starts.
+    seed = BY_NAME["run.seed"]
+    if args.seed is not None and not seed.low <= args.seed <= seed.high:
+        raise ScenarioError("--seed", None, f"{args.seed}; allowed: {seed.allowed()}")
+    warning = server.check_host(args.host, args.allow_remote)
+    names = server.allowed_hosts(args.host, server.check_allowed_hosts(args.allowed_host))
     scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
     scenario.with_values(_settings(args), "--set")
     import importlib.util
@@ -313,10 +321,13 @@ def dashboard(args: argparse.Namespace) -> int:
         print("blowback: error: dashboard: solara is missing; install the dashboard extra: "
               "pip install -e '.[dashboard]'", file=sys.stderr)
         return EXIT_USAGE
-    from sim.interfaces.dashboard.server import check_port, serve
-
-    check_port(args.host, args.port)
-    serve(args.scenario, args.host, args.port, args.seed, args.set)
+    server.check_port(args.host, args.port)
+    if warning:
+        hosts = "any Host name" if names == ["*"] else "the names " + ", ".join(names)
+        print(f"blowback: warning: --host {args.host}: the dashboard is {warning} (it answers "
+              f"{hosts}; --allowed-host NAME limits that)", file=sys.stderr)
+    server.serve(args.scenario, args.host, args.port, args.seed, args.set, names,
+                 server.page_title(scenario.name))
     return 0
 
 

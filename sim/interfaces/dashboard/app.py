@@ -18,14 +18,15 @@ from html import escape
 from pathlib import Path
 
 import solara
+from solara.alias import rv
 
 from sim.core import outcomes
 from sim.core.inputs import parse_setting
-from sim.core.parameters import BY_NAME
 from sim.core.scenario import Scenario, ScenarioError, default_scenario, load_scenario
-from sim.interfaces.dashboard import charts
+from sim.interfaces.dashboard import charts, page_values
 from sim.interfaces.dashboard import map as world_map
-from sim.interfaces.dashboard.server import SCENARIO_ENV, SEED_ENV, SETTINGS_ENV
+from sim.interfaces.dashboard.page_values import offered, switch
+from sim.interfaces.dashboard.server import SCENARIO_ENV, SEED_ENV, SETTINGS_ENV, page_title
 from sim.interfaces.dashboard.session import (
     BOTH,
     INJECTIONS,
@@ -35,6 +36,7 @@ from sim.interfaces.dashboard.session import (
     SIDES,
     Lever,
     Session,
+    choice_of,
     scenario_choices,
 )
 
@@ -92,10 +94,11 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
                 action()
                 error.set("")
             except (ScenarioError, ValueError) as err:
-                error.set(str(err))
+                error.set(page_message(err))
             refresh()
         return run
 
+    solara.Title(page_title(session.runs[0].scenario.name))
     with solara.Column(classes=["bb-dashboard"], style={"padding": "8px"}):
         _Toolbar(session, version, choices, playing, speed, act)
         if error.value:
@@ -108,6 +111,20 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
                 _Views(session, version, choices, layer, side, act)
 
 
+def page_message(err: ValueError) -> str:
+    """The one line the page shows for a refused value or an unusable scenario: a scenario
+    file is named without its folder, since the page must not show the server's paths."""
+    if isinstance(err, ScenarioError):
+        where = Path(err.file).name if err.file else ""
+        return ": ".join(part for part in (where, err.key, err.problem) if part)
+    return str(err)
+
+
+def chosen(control: str, target: solara.Reactive, offers, act) -> Callable[[object], None]:
+    """The handler of a :func:`Choice`: sets ``target`` only to one of the ``offers``."""
+    return lambda at: act(lambda: target.set(page_values.index(control, at, list(offers))))()
+
+
 def _folder_of(scenario: str | Path | Scenario | None) -> Path:
     """Where the picker looks: beside the scenario's file, else the shipped scenarios."""
     path = scenario.path if isinstance(scenario, Scenario) else scenario
@@ -116,42 +133,36 @@ def _folder_of(scenario: str | Path | Scenario | None) -> Path:
 
 @solara.component
 def _Toolbar(session: Session, version: int, choices: dict, playing, speed, act):
-    names = list(choices)
-    current = session.runs[0].scenario.name
-    seed = solara.use_reactive(session.seed)
+    # Kept as typed: checked when Reset uses it, so a visitor's text never reaches the model.
+    seed = solara.use_reactive(str(session.seed))
     model = session.model
 
-    def choose(name: str) -> None:
+    def choose(label) -> None:
         playing.set(False)
-        act(lambda: session.choose(choices[name], 0))()
+        act(lambda: session.choose(choices[offered("scenario", label, choices)], 0))()
 
     def reset() -> None:
         playing.set(False)
-        act(lambda: session.reset(_checked_seed(seed.value)))()
+        act(lambda: session.reset(page_values.seed(seed.value)))()
 
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
         solara.Text("Blowback", style={"font-size": "20px", "font-weight": "bold"})
-        solara.Select("scenario", values=names, value=current if current in names else None,
+        solara.Select("scenario", values=list(choices),
+                      value=choice_of(choices, session.runs[0].scenario),
                       on_value=choose, style={"min-width": "260px"})
-        solara.InputInt("seed", value=seed, style={"max-width": "110px"})
+        solara.InputText("seed", value=seed, continuous_update=True,
+                         style={"max-width": "110px"})
         solara.Button("Reset", on_click=reset, color="primary", outlined=True)
         solara.Button("Pause" if playing.value else "Play", color="primary",
                       on_click=lambda: playing.set(not playing.value),
                       disabled=session.finished)
         solara.Button("Step", color="primary", outlined=True, on_click=act(session.step),
                       disabled=playing.value or session.finished)
-        solara.ToggleButtonsSingle(value=speed, values=list(SPEEDS))
+        _Choice(list(SPEEDS), speed.value, chosen("speed", speed, SPEEDS, act))
         solara.HTML(tag="span", classes=["bb-status"], attributes={
             "data-step": str(model.t), "data-date": model.date.isoformat()},
             unsafe_innerHTML=f"week <b>{model.t}</b> of {model.steps_total} &middot; "
                              f"{model.date:%d %b %Y} &middot; seed {model.seed}")
-
-
-def _checked_seed(value) -> int:
-    param = BY_NAME["run.seed"]
-    if value is None or not param.low <= value <= param.high:
-        raise ValueError(f"seed: {value}; allowed: {param.allowed()}")
-    return int(value)
 
 
 def _shown_side(session: Session, side: str) -> int:
@@ -189,33 +200,34 @@ def _LeverControl(session: Session, lever: Lever, value, side: str, act):
         solara.Switch(label=lever.label, value=bool(value),
                       on_value=lambda v: act(lambda: session.set_lever(lever.name, v, side))())
         return
-    span = lever.top - lever.low
     # The label shows the value in force in the model, not the slider's own.
     with solara.Column(gap="0px", classes=["bb-lever"]):
         solara.Text(f"{lever.label}: {value:.3g}", classes=["bb-lever-label"])
-        solara.SliderFloat("", value=float(value), min=lever.low, max=lever.top,
-                           step=span / 100.0, thumb_label=False,
-                           on_value=lambda v: act(lambda: session.set_lever(lever.name, v,
-                                                                            side))())
+        _Slider(value, lever.low, lever.top,
+               lambda v: act(lambda: session.set_lever(lever.name, v, side))())
         solara.Text(param.meaning, style={"font-size": "11px", "color": "#666"})
 
 
 @solara.component
 def _Views(session: Session, version: int, choices: dict, layer, side, act):
-    names = list(choices)
+    def pair(on) -> None:
+        if switch("side by side", on):
+            session.compare_with(session.runs[0].scenario)
+        else:
+            session.single()
+
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-        solara.ToggleButtonsSingle(value=layer, values=list(world_map.LAYERS))
+        _Choice(list(world_map.LAYERS), layer.value,
+               chosen("map layer", layer, world_map.LAYERS, act))
         solara.Switch(label="side by side", value=session.side_by_side,
-                      on_value=lambda on: act(
-                          (lambda: session.compare_with(session.runs[0].scenario))
-                          if on else session.single)())
+                      on_value=lambda on: act(lambda: pair(on))())
         if session.side_by_side:
-            solara.Select("right-hand regime", values=names,
-                          value=session.runs[1].scenario.name
-                          if session.runs[1].scenario.name in names else None,
-                          on_value=lambda name: act(lambda: session.choose(choices[name], 1))(),
+            solara.Select("right-hand regime", values=list(choices),
+                          value=choice_of(choices, session.runs[1].scenario),
+                          on_value=lambda label: act(lambda: session.choose(
+                              choices[offered("right-hand regime", label, choices)], 1))(),
                           style={"min-width": "240px"})
-            solara.ToggleButtonsSingle(value=side, values=list(SIDES))
+            _Choice(list(SIDES), side.value, chosen("levers and events act on", side, SIDES, act))
             solara.Text("levers and events act on")
     with session.lock:
         maps = [world_map.svg(r.model, layer.value,
@@ -243,6 +255,25 @@ def _Views(session: Session, version: int, choices: dict, layer, side, act):
         with solara.Row(style={"flex-wrap": "wrap", "gap": "4px", "width": "660px"}):
             for p in plots:
                 solara.HTML(unsafe_innerHTML=p, classes=["bb-chart-view"])
+
+
+# Solara's ToggleButtonsSingle and SliderFloat convert what the page sends before any handler
+# sees it (values[index], float(value)): a forged index or a word in place of a number raised
+# inside Solara, and the page showed a traceback.  These two hand the value on as it came, and
+# the dashboard's handler checks it (page_values) and shows a short message instead.
+@solara.component
+def _Choice(values: list[str], value: str, on_index: Callable[[object], None]):
+    return rv.BtnToggle(children=[solara.Button(label=str(v)) for v in values],
+                        multiple=False, mandatory=True,
+                        v_model=values.index(value) if value in values else None,
+                        on_v_model=on_index)
+
+
+@solara.component
+def _Slider(value: float, low: float, high: float, on_value: Callable[[object], None]):
+    return rv.Slider(v_model=float(value), on_v_model=on_value, label="", min=low, max=high,
+                     step=(high - low) / 100.0, thumb_label=False, dense=False,
+                     hide_details=True)
 
 
 def _log_html(session: Session, side: int) -> str:

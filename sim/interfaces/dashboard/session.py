@@ -24,6 +24,7 @@ from sim.core.model import BlowbackModel
 from sim.core.parameters import BY_NAME
 from sim.core.registry import Param
 from sim.core.scenario import Event, Scenario, ScenarioError, default_scenario, load_scenario
+from sim.interfaces.dashboard import page_values
 from sim.world import events
 
 DEFAULT_NAME = "Defaults (no file)"
@@ -115,16 +116,27 @@ INJECTIONS: dict[str, tuple[str, dict[str, Any]]] = {
 
 def scenario_choices(folder: str | Path | None) -> dict[str, Path | None]:
     """The scenarios the picker offers: the defaults, then each valid file of ``folder``
-    (not its sub-folders, which hold experiments and Epstein's classic), by scenario name."""
+    (not its sub-folders, which hold experiments and Epstein's classic).
+
+    Each is labelled by its file, with the scenario's name beside it (``pressure.toml —
+    Pressure``): two files may carry the same name, and neither must hide the other.
+    """
     choices: dict[str, Path | None] = {DEFAULT_NAME: None}
     if folder is None or not Path(folder).is_dir():
         return choices
     for path in sorted(Path(folder).glob("*.toml")):
         try:
-            choices[load_scenario(path).name] = path
+            choices[f"{path.name} — {load_scenario(path).name}"] = path
         except ScenarioError:
             continue  # a broken file in the folder is the file's problem, not the picker's
     return choices
+
+
+def choice_of(choices: dict[str, Path | None], scenario: Scenario) -> str | None:
+    """The picker label of ``scenario``'s file (or of the defaults), None when not offered."""
+    where = scenario.path.resolve() if scenario.path else None
+    return next((label for label, path in choices.items()
+                 if (path.resolve() if path else None) == where), None)
 
 
 def _load(source: str | Path | Scenario | None) -> Scenario:
@@ -162,7 +174,7 @@ class Session:
                  seed: int | None = None) -> None:
         self.lock = threading.RLock()
         first = _load(scenario)
-        self.seed = int(first.params["run.seed"] if seed is None else seed)
+        self.seed = page_values.seed(first.params["run.seed"] if seed is None else seed)
         self.runs: list[Run] = [Run.build(first, self.seed)]
         self._injected = 0
 
@@ -223,7 +235,7 @@ class Session:
         back to the scenario's values and the injected events are dropped."""
         with self.lock:
             if seed is not None:
-                self.seed = int(seed)
+                self.seed = page_values.seed(seed)
             self.runs = [Run.build(self._original(r.scenario), self.seed) for r in self.runs]
 
     def choose(self, scenario: str | Path | Scenario | None, side: int = 0) -> None:
@@ -251,9 +263,8 @@ class Session:
         lever = LEVER_BY_NAME.get(name)
         if lever is None:
             raise KeyError(f"{name} is not a dashboard lever")
-        value = lever.param.type(value)
-        if not lever.is_switch and not lever.low <= value <= lever.top:
-            raise ValueError(f"{name}: {value} outside [{lever.low}, {lever.top}]")
+        value = page_values.switch(name, value) if lever.is_switch \
+            else page_values.number(name, value, lever.low, lever.top)
         with self.lock:
             for run in self._runs_of(side):
                 model = run.model
@@ -266,7 +277,7 @@ class Session:
 
     def set_presence(self, partner: str, present: bool, side: str = BOTH) -> None:
         """Queue the arrival or departure of the partner or the UN mission."""
-        kind = "partner_arrives" if present else "partner_leaves"
+        kind = "partner_arrives" if page_values.switch(partner, present) else "partner_leaves"
         self.inject(kind, {"partner": partner}, side)
 
     def inject(self, kind: str, fields: dict[str, Any], side: str = BOTH) -> None:
