@@ -325,7 +325,8 @@ def test_dashboard_set_is_checked_before_serving_and_reaches_the_page(monkeypatc
     assert main(["dashboard", path, "--set", "levers.justice=1.5"]) == 2
     assert served == []
     assert main(["dashboard", path, "--set", "levers.justice=0.7"]) == 0
-    assert served == [(path, "127.0.0.1", 8765, None, ["levers.justice=0.7"])]
+    assert served == [(path, "127.0.0.1", 8765, None, ["levers.justice=0.7"],
+                       ["127.0.0.1", "localhost", "[::1]"], "Blowback \u2014 Pressure")]
 
     from sim.interfaces.dashboard.app import served_scenario
 

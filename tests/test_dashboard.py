@@ -424,8 +424,8 @@ def test_the_command_refuses_in_one_line(args, start, monkeypatch, capsys):
     assert err.startswith(f"blowback: error: {start}") and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("extra, answers", [([], "any Host name"),
-                                            (["--allowed-host", "lab-pc"], "lab-pc")])
+@pytest.mark.parametrize("extra, answers", [
+    ([], "any Host name"), (["--allowed-host", "lab-pc"], "Host names lab-pc, localhost")])
 def test_allow_remote_warns_that_the_page_has_no_password(extra, answers, monkeypatch,
                                                           capsys):
     served = []
@@ -543,7 +543,11 @@ def test_page_is_titled_by_the_scenario_and_picks_by_file(same_names):
 
     from sim.interfaces.dashboard.app import Dashboard, page_message
 
-    box, rc = solara.render(Dashboard(same_names / "pressure.toml"), handle_error=False)
+    untitled, rc = solara.render(Dashboard(same_names / "pressure.toml"), handle_error=False)
+    assert not rc.find(TitleWidget).widgets  # in a notebook, the notebook keeps its title
+    rc.close()
+    box, rc = solara.render(Dashboard(same_names / "pressure.toml", titled=True),
+                            handle_error=False)
     try:
         assert rc.find(TitleWidget).widget.title == "Blowback \u2014 Pressure"
         picker = rc.find(v.Select, label="scenario").widget

@@ -145,8 +145,8 @@ def _add_tools(sub) -> None:
                        help="also compare Epstein's classic with the Mesa of this interpreter "
                        "(e.g. a Python 3.12 environment with Mesa 3.5 and numba); repeatable")
 
-    dash = sub.add_parser("dashboard", help="the seminar dashboard in the browser (needs the "
-                          "dashboard extra)")
+    dash = sub.add_parser("dashboard", help="the seminar dashboard in the browser, on this "
+                          "machine only unless --allow-remote (needs the dashboard extra)")
     dash.add_argument("scenario", nargs="?", help="scenario file to open (default: the defaults)")
     dash.add_argument("--port", type=_integer_from(1), default=8765, help="port (8765)")
     dash.add_argument("--host", default="127.0.0.1",

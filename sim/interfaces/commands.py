@@ -323,9 +323,10 @@ def dashboard(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     server.check_port(args.host, args.port)
     if warning:
-        hosts = "any Host name" if names == ["*"] else "the names " + ", ".join(names)
+        hosts = "any Host name; --allowed-host NAME limits it to NAME" if names == ["*"] \
+            else f"the Host names {', '.join(names)}; --allowed-host NAME adds one"
         print(f"blowback: warning: --host {args.host}: the dashboard is {warning} (it answers "
-              f"{hosts}; --allowed-host NAME limits that)", file=sys.stderr)
+              f"{hosts})", file=sys.stderr)
     server.serve(args.scenario, args.host, args.port, args.seed, args.set, names,
                  server.page_title(scenario.name))
     return 0

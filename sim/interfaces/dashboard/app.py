@@ -50,11 +50,12 @@ LOG_LINES = 14
 
 @solara.component
 def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = None,
-              folder: str | Path | None = None):
+              folder: str | Path | None = None, titled: bool = False):
     """The whole page for one scenario (a file, a Scenario, or the defaults when None).
 
     ``folder`` holds the scenarios the picker offers (default: the scenario's own folder, or
-    the shipped ``scenarios/``).
+    the shipped ``scenarios/``).  ``titled``: the browser tab takes the scenario's name (the
+    served page; a notebook keeps its own title).
     """
     session = solara.use_memo(lambda: Session(scenario, seed=seed), [])
     choices = solara.use_memo(lambda: scenario_choices(folder or _folder_of(scenario)), [])
@@ -88,17 +89,9 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
     # Not Solara's intrusive cancel: it traces every line of the model's step.
     solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
 
-    def act(action: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                action()
-                error.set("")
-            except (ScenarioError, ValueError) as err:
-                error.set(page_message(err))
-            refresh()
-        return run
-
-    solara.Title(page_title(session.runs[0].scenario.name))
+    act = _acting(error, refresh)
+    if titled:
+        solara.Title(page_title(session.runs[0].scenario.name))
     with solara.Column(classes=["bb-dashboard"], style={"padding": "8px"}):
         _Toolbar(session, version, choices, playing, speed, act)
         if error.value:
@@ -109,6 +102,21 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
                 _Levers(session, _lever_state(session, side.value), side.value, act)
             with solara.Column(style={"flex": "1"}):
                 _Views(session, version, choices, layer, side, act)
+
+
+def _acting(error: solara.Reactive, refresh: Callable[[], None]):
+    """``act``: wraps an action of the page so that a refused value or an unusable scenario
+    shows as one line in ``error`` (cleared by the next action that succeeds)."""
+    def act(action: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                action()
+                error.set("")
+            except (ScenarioError, ValueError) as err:
+                error.set(page_message(err))
+            refresh()
+        return run
+    return act
 
 
 def page_message(err: ValueError) -> str:
@@ -295,7 +303,7 @@ def _fields(fields: dict) -> str:
 def Page():
     """The page ``blowback dashboard`` serves: the scenario and seed it was started with."""
     seed = os.environ.get(SEED_ENV)
-    Dashboard(served_scenario(), int(seed) if seed else None)
+    Dashboard(served_scenario(), int(seed) if seed else None, titled=True)
 
 
 def served_scenario() -> Scenario:
