@@ -2,6 +2,7 @@
 
 Needs the ``dashboard`` extra (``pip install -e '.[dashboard]'``): Solara and its widgets.
 :mod:`sim.interfaces.dashboard.session` (the runs, levers and events),
+:mod:`sim.interfaces.dashboard.page_values` (the checks of every value the page sends),
 :mod:`sim.interfaces.dashboard.map` and :mod:`sim.interfaces.dashboard.charts` (the drawings)
 work without it.
 """
