@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.core.paths import input_folder
+
 if TYPE_CHECKING:
     from sim.core.scenario import Scenario
 
@@ -167,6 +169,7 @@ def analyse(args: argparse.Namespace) -> int:
     from sim.experiments.analysis import AnalysisError, load, write_analysis
     from sim.experiments.analysis import analyse as analyse_runs
 
+    input_folder(args.results)
     try:
         runs = load(args.results)
         result = analyse_runs(runs, args.baseline)
