@@ -13,6 +13,7 @@ import io
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from sim.core.messages import ShownStream, StreamError, shown
 from sim.core.paths import check_output_folder
@@ -232,7 +233,7 @@ def _command(argv: list[str] | None) -> int:
         return 130
 
 
-def _unwritable(failure: StreamError, stdout) -> int:
+def _unwritable(failure: StreamError, stdout: TextIO) -> int:
     """The exit status when stdout cannot be written, after saying why unless it was closed."""
     # Python's advice for SIGPIPE: point stdout at devnull, so that the flush at the
     # interpreter's exit has nothing left to fail on ("Exception ignored ...").

@@ -16,8 +16,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.core.paths import input_folder
-
 if TYPE_CHECKING:
     from sim.core.scenario import Scenario
 
@@ -166,6 +164,7 @@ def sweep(args: argparse.Namespace) -> int:
 
 def analyse(args: argparse.Namespace) -> int:
     """``blowback analyse``: the tables and figures of a sweep's or a comparison's runs."""
+    from sim.core.paths import input_folder
     from sim.experiments.analysis import AnalysisError, load, write_analysis
     from sim.experiments.analysis import analyse as analyse_runs
 
