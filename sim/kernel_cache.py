@@ -6,13 +6,17 @@ term of another module (the attitude loop calls M4's, M5's and M8's terms; every
 folder by a digest of every source file of the package makes any edit start a fresh cache.
 
 The folder is ``$NUMBA_CACHE_DIR/<digest>`` if the variable is set, else the user's cache
-(``$XDG_CACHE_HOME`` or ``~/.cache``) ``/blowback/numba/<digest>``, or the temporary folder when
-neither can be written.  It must be chosen before numba is imported: ``sim/__init__.py`` calls
-:func:`configure` first.
+(``$XDG_CACHE_HOME`` or ``~/.cache``) ``/blowback/numba/<digest>``, else the temporary folder's
+``blowback-numba/<digest>``: the first of them that can be written.  When none can (a read-only
+install, no home, no temporary folder), :data:`CACHE` is False, the kernels are compiled
+without a cache at every start, and the package still runs.  It must be chosen before numba
+is imported: ``sim/__init__.py`` calls :func:`configure` first, and every kernel is decorated
+``@njit(cache=kernel_cache.CACHE)``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -31,22 +35,47 @@ def source_digest() -> str:
 
 
 def _writable(folder: Path) -> bool:
-    for parent in (folder, *folder.parents):
-        if parent.exists():
-            return os.access(parent, os.W_OK)
-    return False
+    """Whether files can be made in ``folder`` (made if missing): tried, not asked of
+    ``os.access``, which answers yes to root even where no folder can be made."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
-def configure() -> None:
-    """Set ``NUMBA_CACHE_DIR`` to this source's folder (once per process tree)."""
-    key = source_digest()
+def _candidates(key: str) -> list[Path]:
+    """The folders to try, in order of preference."""
+    folders = []
     chosen = os.environ.get("NUMBA_CACHE_DIR")
     if chosen:
-        if Path(chosen).name != key:
-            os.environ["NUMBA_CACHE_DIR"] = str(Path(chosen) / key)
-        return
-    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    base = Path(home) / "blowback" / "numba"
-    if not _writable(base):
-        base = Path(tempfile.gettempdir()) / "blowback-numba"
-    os.environ["NUMBA_CACHE_DIR"] = str(base / key)
+        # A worker process inherits the folder already keyed.
+        folders.append(Path(chosen) if Path(chosen).name == key else Path(chosen) / key)
+    home = os.environ.get("XDG_CACHE_HOME")
+    if not home:
+        # No HOME and no entry in the password database: there is no user cache.
+        with contextlib.suppress(RuntimeError, KeyError):
+            home = str(Path.home() / ".cache")
+    if home:
+        folders.append(Path(home) / "blowback" / "numba" / key)
+    with contextlib.suppress(OSError):
+        # gettempdir raises when none of TMPDIR, /tmp, /var/tmp or the current folder works.
+        folders.append(Path(tempfile.gettempdir()) / "blowback-numba" / key)
+    return folders
+
+
+CACHE = True
+
+
+def configure() -> bool:
+    """Set ``NUMBA_CACHE_DIR`` to this source's folder (once per process tree), the first one
+    that can be written; with none, unset it and turn :data:`CACHE` off.  Returns CACHE."""
+    global CACHE
+    folder = next((f for f in _candidates(source_digest()) if _writable(f)), None)
+    CACHE = folder is not None
+    if folder is None:
+        os.environ.pop("NUMBA_CACHE_DIR", None)
+    else:
+        os.environ["NUMBA_CACHE_DIR"] = str(folder)
+    return CACHE

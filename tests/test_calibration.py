@@ -86,7 +86,7 @@ def test_a_missing_scenario_is_one_line_and_exit_2(tmp_path, capsys):
     path = write(tmp_path, GOOD.format(scenario="nowhere.toml"))
     assert main(["calibrate", str(path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "scenario" in err[0] and "not found" in err[0]
+    assert len(err) == 1 and "scenario: " in err[0] and "nowhere.toml: no such file" in err[0]
     assert not (tmp_path / "out").exists()
 
 

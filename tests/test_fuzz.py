@@ -87,7 +87,7 @@ def test_bad_experiment_file_is_refused_in_one_line(capsys, tmp_path, name):
 @pytest.mark.parametrize(("args", "expected"), [
     (["run", str(BAD / "scenarios" / "deep_arrays.toml")], "nested too deeply"),
     (["sweep", str(BAD / "experiments" / "scenario_name_too_long.toml")],
-     "is not a usable path (File name too long)"),
+     "a name too long for the system"),
 ])
 def test_the_installed_command_refuses_in_one_line(tmp_path, args, expected):
     """The same through a real process: its exit status and stderr as a shell sees them."""

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
 
+import pytest
 from conftest import ROOT
 
 from sim import kernel_cache
@@ -36,3 +40,47 @@ def test_without_a_choice_the_users_cache_holds_it(tmp_path, monkeypatch):
     kernel_cache.configure()
     expected = tmp_path / "blowback" / "numba" / kernel_cache.source_digest()
     assert os.environ["NUMBA_CACHE_DIR"] == str(expected)
+
+
+@pytest.fixture
+def blocked(tmp_path, monkeypatch) -> str:
+    """A folder no one can make (under a regular file, so even root cannot); the test's
+    changes to the cache's choice are undone after it."""
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr(kernel_cache, "CACHE", kernel_cache.CACHE)
+    monkeypatch.delenv("HOME", raising=False)
+    return str(tmp_path / "file" / "x")
+
+
+def test_an_unwritable_choice_falls_back_to_the_temporary_folder(tmp_path, monkeypatch,
+                                                                  blocked):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", blocked)
+    monkeypatch.setenv("XDG_CACHE_HOME", blocked)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "t"))
+    (tmp_path / "t").mkdir()
+    assert kernel_cache.configure()
+    expected = tmp_path / "t" / "blowback-numba" / kernel_cache.source_digest()
+    assert os.environ["NUMBA_CACHE_DIR"] == str(expected) and expected.is_dir()
+
+
+def test_with_nowhere_to_write_the_cache_is_off(monkeypatch, blocked):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", blocked)
+    monkeypatch.setenv("XDG_CACHE_HOME", blocked)
+    monkeypatch.setattr(tempfile, "tempdir", blocked)
+    assert not kernel_cache.configure() and not kernel_cache.CACHE
+    assert "NUMBA_CACHE_DIR" not in os.environ
+
+
+def test_with_nowhere_to_write_the_package_imports_and_runs(blocked):
+    """A read-only install without a home: the kernels compile at each start, uncached."""
+    env = {k: v for k, v in os.environ.items() if k != "HOME"}
+    env |= {"NUMBA_CACHE_DIR": blocked, "XDG_CACHE_HOME": blocked, "TMPDIR": blocked}
+    # As root the usual /tmp is always writable: the temporary folder is blocked in the process.
+    code = (f"import tempfile; tempfile.tempdir = {blocked!r}\n"
+            "import os, numpy as np, sim\n"
+            "from sim.core.rng import mix64\n"
+            "assert not sim.kernel_cache.CACHE and 'NUMBA_CACHE_DIR' not in os.environ\n"
+            "print(mix64(np.uint64(1)) == mix64.py_func(np.uint64(1)))\n")
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout == "True\n", done.stderr

@@ -43,6 +43,8 @@ import math
 import numpy as np
 from numba import njit
 
+from sim import kernel_cache
+
 SHAPES = ("von_neumann", "moore", "euclidean")
 
 
@@ -95,7 +97,7 @@ def spans(radius: float, shape: str, width: int, height: int) -> np.ndarray:
     return np.array(out, dtype=np.int64).reshape(len(out), 4)
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def add_footprint(field, k, y, x, rows, delta):
     """Add ``delta`` to layer ``k`` of the kept ``field`` at every cell whose closed
     neighbourhood holds (y, x).
@@ -121,14 +123,14 @@ def add_footprint(field, k, y, x, rows, delta):
             field[layer, row, xx] += delta
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def count_at(field, k, y, x):
     """The count of layer ``k`` of a kept field at cell (y, x)."""
     return field[np.uint64(k), np.uint64(y), np.uint64(x)] + field[
         np.uint64(k), np.uint64(y), np.uint64(x + field.shape[2] // 2)]
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def kept_field(kind_grid, n_kinds, rows):
     """The field that :func:`add_footprint` keeps, built from a grid of kind codes
     (``kind_grid`` >= 0; negative is empty): int32 ``[n_kinds, H, 2W]``, each row twice over."""

@@ -15,49 +15,24 @@ import json
 import numbers
 import re
 import tomllib
-import unicodedata
 from pathlib import Path
 from typing import Any
 
+from sim.core.messages import ScenarioError
 from sim.core.parameters import BY_NAME
+from sim.core.paths import TOML_LIMIT, read_input
 from sim.core.registry import Param
 
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
-
-
-class ScenarioError(ValueError):
-    """An input file that cannot be used; ``str(err)`` is one line ``<file>: <key>: <problem>``.
-
-    ``file``, ``key`` (dotted, or None for a problem with the whole file) and ``problem`` are
-    kept as attributes for callers that show them apart (the dashboard).
-    """
-
-    def __init__(self, file: str, key: str | None, problem: str) -> None:
-        self.file = file
-        self.key = key
-        self.problem = problem
-        line = ": ".join(part for part in (file, key, problem) if part)
-        line = re.sub(r"\s*[\r\n]+\s*", " ", line)
-        # Control and bidirectional-format characters of a file's keys would garble or reorder
-        # the message on a terminal: they are shown escaped.
-        super().__init__("".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in _HIDDEN
-                                 else ch for ch in line))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # The default pickling passes only the message back to __init__; sweeps pickle errors.
-        return (type(self), (self.file, self.key, self.problem))
 
 
 # --- reading ------------------------------------------------------------------------------
 
 
-def read_text(file: str) -> str:
-    """The text of ``file``, which must be UTF-8 (a byte-order mark is dropped)."""
-    try:
-        data = Path(file).read_bytes()
-    except OSError as err:
-        raise ScenarioError(file, None, f"cannot read: {err.strerror or err}") from None
+def read_text(file: str, limit: int = TOML_LIMIT) -> str:
+    """The text of ``file``, which must be a file of at most ``limit`` bytes (checked by
+    :mod:`sim.core.paths`) in UTF-8 (a byte-order mark is dropped)."""
+    data = read_input(file, limit)
     try:
         # utf-8-sig: editors on Windows put a byte-order mark that tomllib would reject.
         return data.decode("utf-8-sig")
@@ -96,20 +71,6 @@ def read_document(file: str, top_keys: tuple[str, ...]) -> tuple[str, dict[str, 
     name = expect(file, "name", raw.get("name", Path(file).stem), str, "a string")
     description = expect(file, "description", raw.get("description", ""), str, "a string")
     return text, raw, name, description
-
-
-def usable_path(file: str, key: str, written: str, path: str) -> Path:
-    """``path`` (``written`` in ``file`` at ``key``) resolved, or a one-line
-    :class:`ScenarioError` if the system cannot even look it up (a NUL byte, a name longer
-    than the system allows)."""
-    try:
-        target = Path(path).resolve()
-        target.exists()
-    except (OSError, ValueError) as err:
-        reason = getattr(err, "strerror", None) or str(err)
-        raise ScenarioError(file, key, f"{show(written)} is not a usable path ({reason}); "
-                            "allowed: a file name the system accepts") from None
-    return target
 
 
 def content_hash(doc: Any) -> str:

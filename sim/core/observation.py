@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from numba import njit, prange
 
+from sim import kernel_cache
 from sim.core.registry import TOTAL, Mechanism, Outcome, Step
 from sim.core.state import (
     COLUMNS,
@@ -26,7 +27,7 @@ from sim.core.state import (
 from sim.mechanisms.m05_recruitment import pool_term
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=kernel_cache.CACHE, parallel=True)
 def aggregate_cells(cell_start, communities, deterrence, cells):
     """Population-weighted means per cell and the recruitment pool of each cell (M5)."""
     # Arrays are taken out of their tuples before a parallel loop: numba loses writes made
@@ -64,7 +65,7 @@ def aggregate_cells(cell_start, communities, deterrence, cells):
         out_pool[k] = pool
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def locate_units(units, bands, cells):
     """Personnel of forces and fighters of each faction per cell."""
     for c in range(len(cells.forces)):
@@ -79,7 +80,7 @@ def locate_units(units, bands, cells):
             cells.insurgents[bands.cell[b], bands.faction[b]] += bands.strength[b]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=kernel_cache.CACHE, parallel=True)
 def tally_cells(cell_start, communities, out):
     """Per cell: residents, population-weighted sums of attitudes, displaced, deaths by
     perpetrator."""

@@ -25,6 +25,8 @@ import math
 import numpy as np
 from numba import njit
 
+from sim import kernel_cache
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -49,7 +51,7 @@ def purpose(name: str) -> int:
     return int.from_bytes(digest, "little") >> 1
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def mix64(z):
     """splitmix64's finaliser: a bijective avalanche of a 64-bit word."""
     z = (z ^ (z >> _S30)) * _M1
@@ -57,7 +59,7 @@ def mix64(z):
     return z ^ (z >> _S31)
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def step_key(seed, step):
     """The part of a draw's hash that (seed, step) fixes.  A kernel that draws for many
     entities in one step hashes it once and draws with :func:`uniform_keyed`."""
@@ -65,7 +67,7 @@ def step_key(seed, step):
     return mix64(h ^ (np.uint64(step) + _GOLDEN))
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def stream_key(key, purpose):
     """The start of the stream of (seed, step, purpose), for ``key = step_key(seed, step)``.
 
@@ -76,7 +78,7 @@ def stream_key(key, purpose):
     return mix64(key ^ (np.uint64(purpose) + _GOLDEN))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def stream_bits(stream, i):
     """The 64 random bits at position ``i`` of a stream: splitmix64's output, a Weyl sequence
     (steps of the golden ratio) through the finaliser, started where :func:`stream_key` says.
@@ -85,7 +87,7 @@ def stream_bits(stream, i):
     return mix64(stream + np.uint64(i) * _GOLDEN)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def below(bits, half, n):
     """An index on 0 .. n-1 (n below 2^32) from one 32-bit half (0 high, 1 low) of 64 random
     ``bits``: Lemire's multiply-shift, whose bias is below n / 2^32, with no division."""
@@ -93,7 +95,7 @@ def below(bits, half, n):
     return int((b * np.uint64(n)) >> _S32)
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def uniform_keyed(key, entity, purpose, k):
     """:func:`uniform` of (seed, step, entity, purpose, k) for ``key = step_key(seed, step)``:
     the same number, with two fewer rounds of mixing."""
@@ -103,13 +105,13 @@ def uniform_keyed(key, entity, purpose, k):
     return float(h >> _S11) * _INV53
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def uniform(seed, step, entity, purpose, k):
     """A float in [0, 1) determined by its key alone."""
     return uniform_keyed(step_key(seed, step), entity, purpose, k)
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def normal(seed, step, entity, purpose, k):
     """A standard normal draw (Box-Muller on two keyed uniforms, sub-keys 2k and 2k+1)."""
     u1 = uniform(seed, step, entity, purpose, 2 * k)
@@ -117,7 +119,7 @@ def normal(seed, step, entity, purpose, k):
     return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def poisson(seed, step, entity, purpose, lam):
     """A Poisson count with mean ``lam``: exact inversion below 40, normal approximation above."""
     if lam <= 0.0:
@@ -136,7 +138,7 @@ def poisson(seed, step, entity, purpose, lam):
     return float(n)
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def pareto(seed, step, entity, purpose, xmin, alpha):
     """A Pareto draw (fat tail, P(X > x) = (xmin/x)^alpha) by inversion."""
     u = uniform(seed, step, entity, purpose, 0)

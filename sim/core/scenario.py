@@ -34,9 +34,9 @@ from sim.core.inputs import (
     kind_of,
     read_toml,
     unknown,
-    usable_path,
 )
 from sim.core.parameters import BY_NAME, PARAMETERS, SECTIONS, defaults
+from sim.core.paths import input_file
 from sim.core.registry import Param
 from sim.core.schedule import (
     EVENT_MEANINGS,
@@ -128,7 +128,7 @@ class _Doc:
 def load_scenario(path: str | Path) -> Scenario:
     """Read, merge (``extends``) and check a scenario file."""
     display = str(path)
-    doc = _load_chain(display, ((Path(display).resolve(), display),))
+    doc = _load_chain(display, ((input_file(display), display),))
     return _build(doc, Path(path), Path(path).stem, display)
 
 
@@ -228,7 +228,7 @@ def _load_parent(
     display: str, extends: str, folder: str, chain: tuple[tuple[Path, str], ...]
 ) -> _Doc:
     target_display = os.path.normpath(os.path.join(folder, extends))
-    target = usable_path(display, "extends", extends, target_display)
+    target = input_file(target_display, where=(display, "extends"))
     seen = [p for p, _ in chain]
     if target in seen:
         names = [d for _, d in chain[seen.index(target):]] + [target_display]
@@ -237,9 +237,6 @@ def _load_parent(
         raise ScenarioError(
             display, "extends", f"chain too deep; allowed: at most {MAX_EXTENDS_DEPTH} files"
         )
-    if not target.is_file():
-        problem = "not a file" if target.exists() else "no such file"
-        raise ScenarioError(display, "extends", f"{problem}: {target_display}")
     return _load_chain(target_display, (*chain, (target, target_display)))
 
 

@@ -47,6 +47,7 @@ import pandas as pd
 
 from sim.core.inputs import ScenarioError, expect, integer, read_document, show, unknown
 from sim.core.model import BlowbackModel
+from sim.core.paths import CSV_LIMIT, input_file
 from sim.core.scenario import Scenario, load_scenario
 from sim.experiments import detection, posterior, reference
 from sim.experiments.design import Range, check_axis
@@ -112,18 +113,12 @@ def load_calibration(path: str | Path) -> Calibration:
         raise ScenarioError(file, "scenario", "missing; allowed: a scenario file, relative to "
                             "this file")
     where = expect(file, "scenario", raw["scenario"], str, "a scenario file (a string)")
-    scenario_path = (Path(file).parent / where).resolve()
-    if not scenario_path.is_file():
-        raise ScenarioError(file, "scenario", f"{where!r} not found beside {file}; allowed: a "
-                            "scenario file, relative to this file")
+    scenario_path = input_file(Path(file).parent / where, where=(file, "scenario"))
     scenario = load_scenario(scenario_path)
     record = RECORD
     if "record" in raw:
         where = expect(file, "record", raw["record"], str, "a record file (a string)")
-        record = (Path(file).parent / where).resolve()
-        if not record.is_file():
-            raise ScenarioError(file, "record", f"{where!r} not found beside {file}; allowed: a "
-                                "record file (CSV), relative to this file")
+        record = input_file(Path(file).parent / where, CSV_LIMIT, where=(file, "record"))
     # Figures of periods the run covers whole; a stock from the end of its first week.
     first_day = scenario.start_date()
     figures = tuple(f for f in reference.load_figures(record)

@@ -37,9 +37,9 @@ from sim.core.inputs import (
     read_document,
     show,
     unknown,
-    usable_path,
 )
 from sim.core.parameters import BY_NAME
+from sim.core.paths import input_file
 from sim.core.scenario import Scenario, load_scenario, unique_names
 from sim.experiments.design import design
 
@@ -148,8 +148,7 @@ def _scenarios(file: str, listed: Any, steps: int | None
         key = f"scenarios[{i}]"
         expect(file, key, entry, str, allowed)
         target = os.path.normpath(os.path.join(folder, entry))
-        if not usable_path(file, key, entry, target).is_file():
-            raise ScenarioError(file, key, f"no such file: {target}")
+        input_file(target, where=(file, key))
         scenario = load_scenario(target)
         if steps is not None:
             try:

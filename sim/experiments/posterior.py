@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.inputs import ScenarioError, read_text, unknown
+from sim.core.paths import CSV_LIMIT
 
 WEIGHT = "weight"
 DETECTION = "detection."
@@ -38,7 +39,7 @@ def load_posterior(path: str | Path) -> pd.DataFrame:
     from sim.core.parameters import BY_NAME
 
     file = str(path)
-    text = read_text(file)
+    text = read_text(file, CSV_LIMIT)
     try:
         table = pd.read_csv(io.StringIO(text))
     except (ValueError, pd.errors.ParserError) as err:

@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.core.inputs import ScenarioError, read_text, unknown
+from sim.core.paths import CSV_LIMIT
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 RECORD = DATA / "mali_record.csv"
@@ -45,7 +46,7 @@ def load_record(path: str | Path | None = None) -> pd.DataFrame:
     """The record (the package's own by default) as a checked table, one row a figure:
     series, year, start, end (dates), value, unit, source, note, bound."""
     file = str(path if path is not None else RECORD)
-    rows = list(csv.reader(read_text(file).splitlines()))
+    rows = list(csv.reader(read_text(file, CSV_LIMIT).splitlines()))
     if not rows:
         raise ScenarioError(file, None, f"empty; allowed: a header with {', '.join(REQUIRED)}")
     header = [h.strip() for h in rows[0]]
@@ -134,5 +135,5 @@ def _date(text: str, fail, column: str) -> dt.date | None:
 def load_sources(path: str | Path | None = None) -> pd.DataFrame:
     """The sources of the record: code (as in its ``source`` column), name, what it counts."""
     file = str(path if path is not None else SOURCES)
-    rows = list(csv.DictReader(read_text(file).splitlines()))
+    rows = list(csv.DictReader(read_text(file, CSV_LIMIT).splitlines()))
     return pd.DataFrame(rows, columns=["source", "name", "counts"])

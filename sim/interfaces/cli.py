@@ -8,10 +8,15 @@ input errors answer at once.  Every user error is one line on stderr and exit st
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
+from sim.core.messages import ShownStream, StreamError, shown
+from sim.core.paths import check_output_folder
 from sim.core.scenario import ScenarioError
 from sim.interfaces import commands
 from sim.interfaces.commands import BENCHMARKS, CLAIMS, EXIT_USAGE
@@ -192,19 +197,67 @@ _COMMANDS = {"run": commands.run, "compare": commands.compare, "sweep": commands
              "dashboard": commands.dashboard}
 
 
+# A command whose reader went away ends as Unix tools killed by SIGPIPE do: 128 + 13.
+EXIT_CLOSED = 141
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``blowback`` command; returns the exit status."""
+    """Entry point of the ``blowback`` command; returns the exit status.
+
+    Everything written to stdout and stderr goes through :class:`ShownStream` (escapes instead
+    of a terminal's controls; stderr keeps the progress bar's carriage returns), with
+    characters the encoding lacks written as ``\\u`` escapes.  A reader that closes stdout
+    early (``| head -1``) ends the command silently with status 141; a stdout that cannot be
+    written (a full disk) ends it with one line and status 1.
+    """
+    out, err = sys.stdout, sys.stderr
+    for stream in (out, err):
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            stream.reconfigure(errors="backslashreplace")
+    sys.stdout = ShownStream(out, keep="\n\t", failing=True)
+    sys.stderr = ShownStream(err, keep="\n\t\r")
+    try:
+        try:
+            return _command(argv)
+        finally:
+            # Buffered output fails here, where it can be told, not at the interpreter's exit.
+            sys.stdout.flush()
+    except StreamError as failure:
+        return _unwritable(failure, out)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _command(argv: list[str] | None) -> int:
+    """Parse the arguments and run the command, telling a user error in one line."""
     args = _parser().parse_args(argv)
     from sim.experiments.output import OutputError
 
     try:
+        if getattr(args, "out", None) is not None:
+            check_output_folder(args.out)
         return _COMMANDS[args.command](args)
     except (ScenarioError, OutputError) as err:
-        print(f"blowback: error: {err}", file=sys.stderr)
+        print(f"blowback: error: {shown(str(err), keep='')}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("blowback: interrupted; nothing was written", file=sys.stderr)
         return 130
+
+
+def _unwritable(failure: StreamError, stdout: TextIO) -> int:
+    """The exit status when stdout cannot be written, after saying why unless it was closed."""
+    # Python's advice for SIGPIPE: point stdout at devnull, so that the flush at the
+    # interpreter's exit has nothing left to fail on ("Exception ignored ...").
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+        os.close(devnull)
+    if isinstance(failure.error, BrokenPipeError):
+        return EXIT_CLOSED
+    # Whatever was written before (a results folder) stays: the line says only what failed.
+    print(f"blowback: error: cannot write to standard output ({failure})", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -164,9 +164,11 @@ def sweep(args: argparse.Namespace) -> int:
 
 def analyse(args: argparse.Namespace) -> int:
     """``blowback analyse``: the tables and figures of a sweep's or a comparison's runs."""
+    from sim.core.paths import input_folder
     from sim.experiments.analysis import AnalysisError, load, write_analysis
     from sim.experiments.analysis import analyse as analyse_runs
 
+    input_folder(args.results)
     try:
         runs = load(args.results)
         result = analyse_runs(runs, args.baseline)

@@ -24,6 +24,7 @@ from collections import namedtuple
 
 from numba import njit
 
+from sim import kernel_cache
 from sim.core import rng
 from sim.core.registry import Mechanism, Param, Step
 from sim.core.state import INSURGENT
@@ -53,7 +54,7 @@ COERCION_TARGET = rng.purpose("violence.coercion_target")
 Violence = namedtuple("Violence", "coercion lethality deterrence town_protection")
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def _coerce(seed, step, b, c, deaths, world, communities):
     """``deaths`` residents of cell ``c`` killed by band ``b``, in a community it picks by its
     cooperation with the state."""
@@ -64,7 +65,7 @@ def _coerce(seed, step, b, c, deaths, world, communities):
                        min(deaths, math.floor(communities.population[i])))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def located_forces(support, fear, deterrence):
     """How well a band locates the forces of its cell, 0-1: what its informants tell it (the
     residents who support it, less those fear keeps quiet), over what it finds without them."""
@@ -72,7 +73,7 @@ def located_forces(support, fear, deterrence):
     return BLIND_REACH + (1.0 - BLIND_REACH) * informed
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def insurgent_violence(seed, step, bands, world, communities, cells, cell_town, k):
     """One week of every band's attacks; losses of forces and rivals go to ``cells``."""
     for b in range(len(bands.cell)):

@@ -14,6 +14,7 @@ from collections import namedtuple
 
 from numba import njit, prange
 
+from sim import kernel_cache
 from sim.core.registry import Mechanism, Param, Step
 from sim.core.state import INSURGENT
 from sim.mechanisms.m04_harm_and_news import cooperation_target, heard, state_side_deaths
@@ -33,7 +34,7 @@ Coefficients = namedtuple("Coefficients", "hardship adaptation harm_sensitivity 
                                           "deterrence services reconciliation humanitarian")
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=kernel_cache.CACHE, parallel=True)
 def update_attitudes(communities, cell_control, news_state, news_insurgent, legitimacy, k):
     """Move each community's attitudes one week towards the targets of their mechanisms."""
     # fused: one pass over the communities reads each row once; a kernel per mechanism would

@@ -36,6 +36,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from sim import kernel_cache
 from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import CONTRACTOR, PARTNER, STATE
 from sim.mechanisms.m06_oversight import announced_chances
@@ -84,7 +85,7 @@ OFFENSIVE, PROTECT, GUARD = range(3)
 Beliefs = namedtuple("Beliefs", "announced penalty prior_weight temperature")
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def logit_mean(slope, temperature):
     """Mean restraint over the postures r_j = j / (POSTURES - 1) under logit weights
     exp(slope r_j / temperature).  The postures are equally spaced, so the weights form a
@@ -103,7 +104,7 @@ def logit_mean(slope, temperature):
     return num / den
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def effort_shares(values, temperature):
     """Each kind's shares of effort (offensive, protect, guard): a logit over the values its
     institutions give each use, the same for every unit of the kind."""
@@ -119,7 +120,7 @@ def effort_shares(values, temperature):
     return shares
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def choose_conduct(units, beliefs, restraint_cost, values):
     """Each active unit's restraint and its shares of effort for the week."""
     t = beliefs.temperature
@@ -141,7 +142,7 @@ def choose_conduct(units, beliefs, restraint_cost, values):
         units.guard[u] = shares[k, GUARD]
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def contractor_cells(units):
     """The cells of the active contractor teams."""
     cells = np.empty(len(units.kind), np.int64)
@@ -153,7 +154,7 @@ def contractor_cells(units):
     return cells[:n]
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def beside_contractor(cell, reach, teams, width):
     """Whether one of the contractor teams in cells ``teams`` is within ``reach`` of a unit in
     ``cell`` (its area of operations), on a map ``width`` cells wide.  It takes the unit's cell
@@ -166,7 +167,7 @@ def beside_contractor(cell, reach, teams, width):
     return False
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def learn_from_oversight(units, own_abuses, own_punished, peers, joint, width, memory):
     """What each unit has seen of oversight this week, added to what it remembers.
 

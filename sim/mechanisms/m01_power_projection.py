@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from numba import njit
 
+from sim import kernel_cache
 from sim.core import rng
 from sim.core.registry import Mechanism, Param, Step
 
@@ -36,7 +37,7 @@ NOISE = 0.05  # spread of the random tie-breaker
 MOVE = rng.purpose("m01.move")
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def deploy_forces(seed, step, world, units, cells):
     """Move each active unit to the best host cell within its reach.
 

@@ -29,6 +29,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from sim import kernel_cache
 from sim.core import rng
 from sim.core.registry import LARGEST, TOTAL, Mechanism, Outcome, Param, Step
 from sim.core.state import CONTRACTOR, FORCE_KINDS, STATE, Abuse
@@ -103,7 +104,7 @@ def engagement_rates(p: dict) -> Rates:
                  p["engagement.atrocity_max"], p["engagement.atrocity_alpha"])
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def pick_community(seed, step, entity, purpose, start, stop, population, weight):
     """A community of one cell drawn in proportion to population x weight (-1 if none)."""
     total = 0.0
@@ -120,7 +121,7 @@ def pick_community(seed, step, entity, purpose, start, stop, population, weight)
     return stop - 1
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def kill_civilians(communities, i, kind, deaths):
     """``deaths`` residents of community ``i`` killed by ``kind`` (a column of PERPETRATORS)."""
     communities.population[i] -= deaths
@@ -128,7 +129,7 @@ def kill_civilians(communities, i, kind, deaths):
     communities.dead_step[i, kind] += deaths
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def _harm(seed, step, u, kind, deaths, start, stop, communities, tolls):
     """``deaths`` civilians killed by one unit's operation, recorded for oversight (M6)."""
     population = communities.population
@@ -141,7 +142,7 @@ def _harm(seed, step, u, kind, deaths, start, stop, communities, tolls):
     tolls.operation[u] = deaths
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def force_operations(seed, step, units, kind_effort, cell_start, communities, cells, rates,
                      tolls):
     """One week of operations by every active unit against the bands of its cell."""
@@ -182,7 +183,7 @@ def force_operations(seed, step, units, kind_effort, cell_start, communities, ce
                       tolls)
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def _atrocity(seed, step, u, kind, start, stop, communities, rates, tolls):
     i = pick_community(seed, step, u, ATROCITY_TARGET, start, stop, communities.population,
                        communities.support)
@@ -196,7 +197,7 @@ def _atrocity(seed, step, u, kind, start, stop, communities, rates, tolls):
         tolls.atrocity[u] = size
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def forced_atrocity(seed, step, entity, kind, cell_start, cell, communities, size):
     """A scheduled mass-atrocity operation in one cell (an event of the scenario).
 
@@ -214,7 +215,7 @@ def forced_atrocity(seed, step, entity, kind, cell_start, cell, communities, siz
     return i, size
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def band_losses(bands, cells):
     """Share the combatants killed in each cell among its bands, by strength. Returns the total."""
     total = 0.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from numba import njit
 
+from sim import kernel_cache
 from sim.core.registry import Mechanism, Param, Step
 from sim.mechanisms.m05_recruitment import concealment
 
@@ -19,7 +20,7 @@ PARAMETERS = (
 )
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def intelligence(cells, partner_intelligence, base_concealment):
     """Intelligence of each cell, and the concealment of bands there (M5)."""
     for c in range(len(cells.cooperation)):

@@ -15,6 +15,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from sim import kernel_cache
 from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import CONTRACTOR, COOPERATION, INSURGENT, MILITIA, PARTNER, STATE
 from sim.world import geography
@@ -43,13 +44,13 @@ COOPERATION_INSURGENT_HARM = 3.0
 COOPERATION_DISPLACEMENT = 3.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def heard(harm_sensitivity, own, news_weight, news):
     """How much of a week's deaths a community takes in: its own, and news of its group's."""
     return harm_sensitivity * (own + news_weight * news)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def state_side_deaths(dead_step, i):
     """Community ``i``'s deaths of the week that its people hold against the state's side: by
     the state's forces, its contractor and partners, and by the community militias (M15) that
@@ -58,7 +59,7 @@ def state_side_deaths(dead_step, i):
             + dead_step[i, MILITIA])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def cooperation_target(legitimacy, services, control, state_harm, insurgent_harm, gone):
     """Where cooperation with the state heads: up with legitimacy, services and protection and
     with harm by the armed groups; down with memories of state-side harm and displacement."""
@@ -68,7 +69,7 @@ def cooperation_target(legitimacy, services, control, state_harm, insurgent_harm
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=kernel_cache.CACHE, parallel=True)
 def spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
     """Per (cell, group): deaths per resident suffered by the group nearby and across the country.
 

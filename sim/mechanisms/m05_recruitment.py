@@ -14,6 +14,7 @@ import math
 
 from numba import njit
 
+from sim import kernel_cache
 from sim.core import rng
 from sim.core.registry import TOTAL, Mechanism, Outcome, Param, Step
 from sim.core.state import SUPPORT
@@ -55,27 +56,27 @@ RECRUIT = rng.purpose("m05.recruit")
 SPLIT = rng.purpose("m05.split")
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def pool_term(population, grievance, support, deterrence, fear):
     """A community's residents in the recruitment pool: aggrieved and supportive, less those
     held back by fear."""
     return population * grievance * support * (1.0 - deterrence * fear)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def concealment(base, cooperation, support):
     """How well bands hide in a cell: better among people who do not cooperate and who
     support them."""
     return base + (1.0 - base) * (1.0 - cooperation) * support
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def fear_after(fear, heard_state):
     """A community's fear of force after a week in which it heard of ``heard_state``."""
     return FEAR_KEEP * fear + FEAR_NEW * min(1.0, FEAR_GAIN * heard_state)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def support_target(grievance, insurgent_harm, cooperation, deterrence, fear):
     """Where support for the armed groups heads: up with grievance, down with their own abuses
     and with cooperation, and down with fear when deterrence works."""
@@ -84,7 +85,7 @@ def support_target(grievance, insurgent_harm, cooperation, deterrence, fear):
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def _band_score(seed, step, b, c, world, cells, cross_border, pressure_here):
     noise = NOISE * rng.uniform(seed, step, b, BAND_MOVE, c + 1)
     if world.cell_country[c] != 0:
@@ -97,7 +98,7 @@ def _band_score(seed, step, b, c, world, cells, cross_border, pressure_here):
     return score + noise
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def move_bands(seed, step, world, bands, reach, cross_border, cells):
     """Move bands towards supportive, aggrieved populations and away from exposed force.
 
@@ -128,7 +129,7 @@ def move_bands(seed, step, world, bands, reach, cross_border, cells):
         bands.cell[b] = best
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def recruit(seed, step, world, bands, cells, neighbour_instability, rates):
     """Recruits, cross-border inflow and attrition of every band, for one week.
 
@@ -164,7 +165,7 @@ def recruit(seed, step, world, bands, cells, neighbour_instability, rates):
     return crossed
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def split_bands(seed, step, width, height, bands, split_size, dissolve_size):
     """Large bands split (a new cell in a neighbouring cell); remnants below a size dissolve."""
     n = len(bands.cell)

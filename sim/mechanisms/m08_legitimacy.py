@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from numba import njit
 
+from sim import kernel_cache
 from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import DEAD, GRIEVANCE, INSURGENT, MILITIA, POPULATION
 
@@ -39,7 +40,7 @@ UNPROTECTED_PER_MILLION = 5.0  # insurgent killings a week per million at which 
 UNPROTECTED_COST = 0.02  # legitimacy lost in such a week, per unit of protection weight
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def grievance_target(legitimacy, hardship, memory, gone, humanitarian, reconciliation):
     """Epstein's G = H (1 - L), with hardship raised by abuses remembered and displacement, and
     legitimacy lowered locally by those memories."""

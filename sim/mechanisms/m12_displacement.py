@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sim import kernel_cache
 from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import DISPLACED, N_PERPETRATORS
 from sim.mechanisms.m07_rent import lever
@@ -26,7 +27,7 @@ PARAMETERS = (
 MOST_FLEEING = 0.5  # most of a community that flees in one week: the model's assumption
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=kernel_cache.CACHE, parallel=True)
 def displace(communities, cell_control, rates, out_fled):
     """Flight and return of one week; ``out_fled`` receives who fled from each community.
 

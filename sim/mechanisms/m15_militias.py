@@ -21,6 +21,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from sim import kernel_cache
 from sim.core import rng
 from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import MILITIA
@@ -70,13 +71,13 @@ Mobilisation = namedtuple("Mobilisation",
 Raids = namedtuple("Raids", "violence arms arming crackdown")
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def absence(control, forces):
     """How absent the state is from a cell: no control and few of its forces there."""
     return (1.0 - control) * FORCES_HALF / (FORCES_HALF + forces)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def threat(sensitivity, insurgent_harm, suspected, militia_harm):
     """How threatened a group feels along group lines (0-1): its memory of the armed groups'
     abuses times the share of the cell's residents who are of another group and support them,
@@ -84,7 +85,7 @@ def threat(sensitivity, insurgent_harm, suspected, militia_harm):
     return min(1.0, sensitivity * insurgent_harm * suspected + militia_harm)
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def _group_sums(start, stop, communities, residents, harmed, supporters):
     for g in range(len(residents)):
         residents[g] = 0.0
@@ -98,7 +99,7 @@ def _group_sums(start, stop, communities, residents, harmed, supporters):
         supporters[g] += p * communities.support[i]
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def mobilise_militias(seed, step, world, communities, cells, militias, militia_memory, victims,
                       k):
     """One week of every militia's recruitment and disbanding, per (cell, group).
@@ -139,7 +140,7 @@ def mobilise_militias(seed, step, world, communities, cells, militias, militia_m
             militias[c, g] = max(0.0, s - s * k.decay * (1.0 - drive) + recruits)
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def _neighbourhood(world, c):
     x0 = c % world.width
     y0 = c // world.width
@@ -147,7 +148,7 @@ def _neighbourhood(world, c):
             min(world.height, y0 + RADIUS + 1))
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def _others_around(world, communities, c, g, suspicion):
     """Residents around cell ``c`` (all, and of groups other than ``g``), or, with
     ``suspicion``, the weight of those others as targets."""
@@ -165,7 +166,7 @@ def _others_around(world, communities, c, g, suspicion):
     return everyone, others
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def _pick_victims(seed, step, e, world, communities, c, g):
     """A community of another group around cell ``c``, drawn by residents x suspicion."""
     _, total = _others_around(world, communities, c, g, True)
@@ -191,7 +192,7 @@ def _pick_victims(seed, step, e, world, communities, c, g):
     return last
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def militia_raids(seed, step, world, communities, cells, militias, victims, k):
     """One week of every militia's raids on communities of other groups around its cell.
 

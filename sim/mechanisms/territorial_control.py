@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim import kernel_cache
 from sim.core.registry import Mechanism, Outcome, Step
 from sim.core.state import POPULATION
 from sim.world import geography
@@ -27,7 +28,7 @@ CONTROL_SPEED = 0.1  # speed at which control moves towards the balance of prese
 HELD = 0.5  # control above which a cell counts as the state's
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def update_control(cells, cell_admin, legitimacy):
     """Move state control of each cell towards the balance of presences."""
     for c in range(len(cells.control)):

@@ -15,6 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
+from sim import kernel_cache
 from sim.classics.epstein.lattice import free_anywhere, free_near, move, place, remove
 from sim.classics.epstein.layout import (
     ACTIVE,
@@ -80,7 +81,7 @@ from sim.classics.neighbourhood import add_footprint, count_at
 from sim.core import rng
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def _order_turns(key: np.uint64, sequential: bool, n_used: int, ag: np.ndarray,
                 order: np.ndarray) -> int:
     """Write the slots of the living agents into ``order`` in the order they act this step:
@@ -100,7 +101,7 @@ def _order_turns(key: np.uint64, sequential: bool, n_used: int, ag: np.ndarray,
     return m
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def step_kernel(seed: int, t: int, ipar: np.ndarray, fpar: np.ndarray, n_used: int,
                 state: State, reach: Reach, order: np.ndarray, buf: np.ndarray,
                 out: np.ndarray) -> int:
@@ -200,7 +201,7 @@ def step_kernel(seed: int, t: int, ipar: np.ndarray, fpar: np.ndarray, n_used: i
     return n_used
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def tally(n_used: int, ag: np.ndarray, out: np.ndarray) -> None:
     """Add the counts of agents by kind, state and group to ``out``."""
     for i in range(n_used):
@@ -221,7 +222,7 @@ def tally(n_used: int, ag: np.ndarray, out: np.ndarray) -> None:
         out[O_BLUE if blue else O_GREEN] += 1
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def populate(seed: int, citizen_density: float, cop_density: float, two_groups: bool,
              death_age: int, occ: np.ndarray, ag: np.ndarray, af: np.ndarray) -> int:
     """Fill the grid cell by cell as Mesa's example does: citizen, cop or empty.
@@ -249,7 +250,7 @@ def populate(seed: int, citizen_density: float, cop_density: float, two_groups: 
     return n
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def adjust_cops(seed: int, t: int, target: int, n_used: int, state: State, rows: np.ndarray,
                 ethnic: bool) -> int:
     """Withdraw random cops or post new ones on random empty cells until ``target`` serve.

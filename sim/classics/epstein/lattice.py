@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim import kernel_cache
 from sim.classics.epstein.layout import (
     ACTIVE,
     ACTIVE_NEAR,
@@ -31,7 +32,7 @@ _TRIES = 32
 _STREAM_STRIDE = 32
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def near(y: int, x: int, off: np.ndarray, j: int, height: int, width: int) -> tuple[int, int]:
     """The cell at offset j of ``off`` from (y, x) on the torus.  Offsets are wrapped (within
     the grid), so one subtraction brings a coordinate back."""
@@ -40,7 +41,7 @@ def near(y: int, x: int, off: np.ndarray, j: int, height: int, width: int) -> tu
     return yy - height if yy >= height else yy, xx - width if xx >= width else xx
 
 
-@njit(cache=True, inline="always")
+@njit(cache=kernel_cache.CACHE, inline="always")
 def free_near(stream: np.uint64, entity: int, occ: np.ndarray, y: int, x: int,
               off: np.ndarray) -> tuple[int, int]:
     """A uniformly chosen empty cell among (y, x) + offsets, as (row, column); (-1, -1) if none
@@ -81,7 +82,7 @@ def free_near(stream: np.uint64, entity: int, occ: np.ndarray, y: int, x: int,
     return -1, -1
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def free_anywhere(key: np.uint64, entity: int, purpose: int, occ: np.ndarray) -> int:
     """A uniformly chosen empty cell of the whole grid, as a flat index; -1 if the grid is full."""
     height, width = occ.shape
@@ -105,7 +106,7 @@ def free_anywhere(key: np.uint64, entity: int, purpose: int, occ: np.ndarray) ->
     return -1
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def footprints(i: int, delta: int, ag: np.ndarray, field: np.ndarray, rows: np.ndarray,
                ethnic: bool) -> None:
     """Add or remove what agent i contributes to the count field at its cell."""
@@ -120,7 +121,7 @@ def footprints(i: int, delta: int, ag: np.ndarray, field: np.ndarray, rows: np.n
         add_footprint(field, BLUE_NEAR + ag[i, GROUP], y, x, rows, delta)
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def place(i: int, y: int, x: int, occ: np.ndarray, ag: np.ndarray) -> None:
     """Put agent i on cell (y, x), which the caller has found empty (the field is not
     touched)."""
@@ -129,7 +130,7 @@ def place(i: int, y: int, x: int, occ: np.ndarray, ag: np.ndarray) -> None:
     occ[y, x] = i
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def move(i: int, y: int, x: int, occ: np.ndarray, ag: np.ndarray, field: np.ndarray,
          rows: np.ndarray, ethnic: bool) -> None:
     """Move agent i to the empty cell (y, x), keeping the field current."""
@@ -139,7 +140,7 @@ def move(i: int, y: int, x: int, occ: np.ndarray, ag: np.ndarray, field: np.ndar
     footprints(i, 1, ag, field, rows, ethnic)
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def remove(i: int, leave: bool, occ: np.ndarray, ag: np.ndarray, field: np.ndarray,
            rows: np.ndarray, ethnic: bool) -> None:
     """Take agent i out of the model for good (killed, died of age, cop withdrawn)."""

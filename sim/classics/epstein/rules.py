@@ -10,6 +10,7 @@ import math
 import numpy as np
 from numba import njit
 
+from sim import kernel_cache
 from sim.classics.epstein.lattice import (
     footprints,
     free_anywhere,
@@ -53,7 +54,7 @@ from sim.classics.neighbourhood import add_footprint
 from sim.core import rng
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def round_half_even(v: float) -> float:
     """Python's ``round`` of a non-negative float: halves go to the even integer."""
     f = math.floor(v)
@@ -63,7 +64,7 @@ def round_half_even(v: float) -> float:
     return f
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def cop_ratio(c: int, a: int, ratio: int) -> float:
     """C / A as it enters P = 1 - exp(-k * ratio(C / A)), for C cops and A actives (the agent
     included) in vision; ``ratio`` is a value of :data:`~sim.classics.epstein.layout.RATIOS`:
@@ -75,7 +76,7 @@ def cop_ratio(c: int, a: int, ratio: int) -> float:
     return round_half_even(c / a)
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def arrest(key: np.uint64, i: int, ipar: np.ndarray, occ: np.ndarray, ag: np.ndarray,
            field: np.ndarray, rows: np.ndarray, cvis: np.ndarray, buf: np.ndarray,
            out: np.ndarray) -> None:
@@ -105,7 +106,7 @@ def arrest(key: np.uint64, i: int, ipar: np.ndarray, occ: np.ndarray, ag: np.nda
         out[O_ARRESTS] += 1
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def release(key: np.uint64, i: int, occ: np.ndarray, ag: np.ndarray, vis: np.ndarray) -> bool:
     """Put a citizen leaving jail back on the lattice: where it was taken if that cell is free,
     else near it, else anywhere.  False if the lattice is full."""
@@ -123,7 +124,7 @@ def release(key: np.uint64, i: int, occ: np.ndarray, ag: np.ndarray, vis: np.nda
     return True
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def kill(key: np.uint64, i: int, leave: bool, occ: np.ndarray, ag: np.ndarray,
          field: np.ndarray, rows: np.ndarray, vis: np.ndarray, buf: np.ndarray,
          out: np.ndarray) -> bool:
@@ -149,7 +150,7 @@ def kill(key: np.uint64, i: int, leave: bool, occ: np.ndarray, ag: np.ndarray,
     return True
 
 
-@njit(cache=True)
+@njit(cache=kernel_cache.CACHE)
 def fission(key: np.uint64, i: int, n_used: int, occ: np.ndarray, ag: np.ndarray,
             af: np.ndarray, field: np.ndarray, rows: np.ndarray, adj: np.ndarray,
             out: np.ndarray) -> int:
