@@ -111,12 +111,21 @@ def plot_distributions(runs: pd.DataFrame) -> Figure:
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5), squeeze=False)
     for ax, o in zip(axes.ravel(), outcomes, strict=False):
         data = [runs.loc[runs["group"] == g, o.column].to_numpy(dtype=float) for g in groups]
-        ax.boxplot(data, vert=False, showmeans=True)
+        ax.boxplot(data, showmeans=True, **_horizontal())
         ax.set_yticks(range(1, len(groups) + 1), groups, fontsize=7)
         ax.set_title(o.label, fontsize=10)
     fig.suptitle("Outcomes after the run, one box per regime (whiskers 1.5 IQR, triangle: mean)")
     fig.tight_layout()
     return fig
+
+
+def _horizontal() -> dict[str, object]:
+    """Matplotlib's word for horizontal boxes: ``orientation`` from 3.10, which deprecates the
+    ``vert`` of earlier versions."""
+    import matplotlib
+
+    major, minor = (int(part) for part in matplotlib.__version__.split(".")[:2])
+    return {"orientation": "horizontal"} if (major, minor) >= (3, 10) else {"vert": False}
 
 
 def plot_tradeoff(runs: pd.DataFrame) -> Figure:
