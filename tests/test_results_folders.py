@@ -10,18 +10,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import test_faults
 from conftest import ROOT
 
 import sim.experiments.output as output
 from sim.interfaces.cli import main
 
 PREFIX = "blowback: error: "
+# A tmpfs of its own that can be made read-only (needs root; skipped elsewhere).
+small_disk = test_faults.small_disk
 
 
 def blowback(capsys, *args: str) -> tuple[int, str, str]:
@@ -246,6 +250,16 @@ def test_a_failed_replace_keeps_the_old_result_and_leaves_no_temporary_folder(
     assert sorted(p.name for p in scenario.parent.iterdir()) == ["o", "tiny.toml"]
 
 
+def test_a_replace_on_a_read_only_disk_keeps_the_old_result(capsys, scenario, small_disk):
+    out = small_disk / "o"
+    assert _run(capsys, scenario, "--out", str(out))[0] == 0
+    before = tree(out)
+    test_faults._make_read_only(small_disk)
+    status, _, err = _run(capsys, scenario, "--out", str(out), "--steps", "4", "--force")
+    assert_refused(status, err, "Read-only file system")
+    assert tree(out) == before and [p.name for p in small_disk.iterdir()] == ["o"]
+
+
 # --- 3. manifests with checksums, checked when read ------------------------------------------
 
 
@@ -263,11 +277,20 @@ def test_a_run_folder_records_every_file_with_size_and_sha256(capsys, scenario):
         assert entry == {"size": (out / name).stat().st_size, "sha256": _sha(out / name)}
 
 
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory) -> Path:
+    """One tiny comparison for the module, copied by each test that damages it."""
+    folder = tmp_path_factory.mktemp("compared")
+    path = folder / "tiny.toml"
+    path.write_text(f'extends = "{ROOT / "scenarios" / "base.toml"}"\n[map]\ncommunities = 200\n')
+    assert main(["compare", str(path), "--seeds", "2", "--steps", "3", "--jobs", "1", "--out",
+                 str(folder / "cmp")]) == 0
+    return folder / "cmp"
+
+
 @pytest.fixture
-def comparison(capsys, scenario) -> Path:
-    out = scenario.parent / "cmp"
-    assert _compare(capsys, scenario, "--out", str(out))[0] == 0
-    return out
+def comparison(compared, scenario) -> Path:
+    return Path(shutil.copytree(compared, scenario.parent / "cmp"))
 
 
 def test_comparison_and_analysis_folders_carry_checksums(capsys, comparison):

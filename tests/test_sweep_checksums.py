@@ -135,6 +135,8 @@ def test_a_line_cut_short_in_the_checksums_is_harmless(capsys, sweep):
     (lambda doc: doc.update(scenarios="all"), ("manifest.json", "scenarios")),
     (lambda doc: doc.update(scenarios=[{"name": 3}]), ("manifest.json", "scenarios")),
     (lambda doc: doc.update(seeds=True), ("manifest.json", "seeds")),
+    (lambda doc: doc.update(versions=3), ("manifest.json", "versions")),
+    (lambda doc: doc.update(resumptions={}), ("manifest.json", "resumptions")),
     (lambda doc: doc.update(format="blowback-sweep/1"), ("before Blowback recorded checksums",
                                                          "redo it")),
 ])

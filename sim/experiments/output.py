@@ -7,7 +7,9 @@ or none, never half of one.  An existing folder is replaced only if it holds not
 Blowback's own files of that kind, and the commands replace one only with ``--force``
 (:func:`check_replaceable`).  Just before a folder is renamed into place, :func:`atomic_folder`
 writes its ``manifest.json``: what the folder holds, and the size and sha256 of each file, which
-readers check (:func:`verified`) so that a file cut short, edited or copied in is refused.
+readers check (:func:`verified`) so that a file cut short, edited or copied in is refused.  A
+folder written before manifests is refused too, with a line saying how to redo it: its files
+cannot be checked, and accepting them with a warning would let a damaged one through unnoticed.
 
 Folders and files get the modes the user's umask asks for (0777 and 0666 less the umask), as
 any program's would, not the private 0700 and 0600 of temporary files: a lab group shares them.

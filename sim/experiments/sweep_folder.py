@@ -61,7 +61,9 @@ OLD_FORMAT = "blowback-sweep/1"
 SWEEP_FORMATS = (OLD_FORMAT, FORMAT)
 # What the code reads from a manifest, by type: anything else is refused in one line.
 _MANIFEST_KEYS = {"experiment_hash": str, "varied": list, "scenarios": list, "seeds": list,
-                  "runs": int}
+                  "runs": int, "versions": dict, "model_code": str}
+# Written by resumptions only, so absent from a sweep never resumed.
+_OPTIONAL_KEYS = {"resumptions": list}
 
 
 def hold(out: Path) -> BaseFileLock:
@@ -241,7 +243,8 @@ def read_manifest(out: Path) -> dict[str, Any]:
                           "--out NEW-FOLDER")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise OutputError(f"{out / MANIFEST}: not a Blowback sweep manifest ({FORMAT})")
-    for key, kind in _MANIFEST_KEYS.items():
+    optional = {k: kind for k, kind in _OPTIONAL_KEYS.items() if k in doc}
+    for key, kind in (_MANIFEST_KEYS | optional).items():
         if not isinstance(doc.get(key), kind) or isinstance(doc.get(key), bool):
             raise OutputError(f"{out / MANIFEST}: {key} is missing or not a {kind.__name__}; "
                               "a sweep's manifest is written by blowback sweep, not by hand")
