@@ -193,6 +193,26 @@ def test_calibrate_refuses_an_existing_folder_and_scenario_before_fitting(capsys
     assert not (scenario.parent / "new").exists()
 
 
+def test_sensitivity_refuses_its_analysis_folder_before_running_the_sweep(capsys, scenario,
+                                                                          monkeypatch):
+    pytest.importorskip("SALib")
+    from test_sensitivity import _experiment as sobol_experiment
+
+    from sim.experiments import sensitivity
+
+    # Its check of the installed extras imports EMA Workbench (seconds); not what is tested.
+    monkeypatch.setattr(sensitivity, "check", lambda experiment: None)
+
+    experiment = sobol_experiment(scenario.parent, 4)
+    analysis = scenario.parent / "sw-sensitivity"
+    analysis.mkdir()
+    (analysis / "indices.csv").write_text("x\n")
+    status, _, err = blowback(capsys, "sensitivity", str(experiment), "--out",
+                              str(scenario.parent / "sw"))
+    assert_refused(status, err, "sw-sensitivity", "already holds a result", "--force")
+    assert not (scenario.parent / "sw").exists()
+
+
 def test_calibrate_default_folder_carries_a_hash_of_the_file(tmp_path):
     pytest.importorskip("pyabc")
     from sim.experiments import calibration, calibration_report
