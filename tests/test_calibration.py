@@ -218,7 +218,7 @@ def test_calibrate_end_to_end_at_a_tiny_size(tmp_path):
     done = subprocess.run([*cmd, "--out", str(out), "--scenario-out", str(fitted_file)],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
-    assert {p.name for p in out.iterdir()} == set(calibration_report.FILES)
+    assert {p.name for p in out.iterdir()} == set(calibration_report.FILES) | {"manifest.json"}
     figures = pd.read_csv(out / "figures.csv")
     fitted = set(figures.loc[figures["use"] == predictive.FITTED, "key"])
     assert fitted == {"un_civilians_killed:2021"} | {f"acled_civilian_fatalities:{y}"

@@ -92,6 +92,6 @@ def test_claims_table_and_files(tmp_path):
     assert list(table["key"]) == ["kalyvas"] and table.loc[0, "seeds"] == 2
     assert table.loc[0, "low"] <= table.loc[0, "estimate"] <= table.loc[0, "high"]
     out = claims.write(table, tmp_path / "validation")
-    assert sorted(p.name for p in out.iterdir()) == ["claims.csv", "claims.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["claims.csv", "claims.md", "manifest.json"]
     assert "Kalyvas 2006" in (out / "claims.md").read_text()
     assert "of 1 claims hold" in claims.text(table)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,8 +13,16 @@ import pandas as pd
 from sim.core.outcomes import BY_NAME, shown
 from sim.core.registry import Outcome
 from sim.experiments.compare import format_table, summarise
-from sim.experiments.output import write_report
+from sim.experiments.output import (
+    FOLDER_FORMAT,
+    MANIFEST,
+    OutputError,
+    described,
+    verified,
+    write_report,
+)
 from sim.experiments.sweep import load as load_sweep
+from sim.experiments.sweep_folder import SWEEP_FORMATS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -101,12 +111,21 @@ def plot_distributions(runs: pd.DataFrame) -> Figure:
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5), squeeze=False)
     for ax, o in zip(axes.ravel(), outcomes, strict=False):
         data = [runs.loc[runs["group"] == g, o.column].to_numpy(dtype=float) for g in groups]
-        ax.boxplot(data, vert=False, showmeans=True)
+        ax.boxplot(data, showmeans=True, **_horizontal())
         ax.set_yticks(range(1, len(groups) + 1), groups, fontsize=7)
         ax.set_title(o.label, fontsize=10)
     fig.suptitle("Outcomes after the run, one box per regime (whiskers 1.5 IQR, triangle: mean)")
     fig.tight_layout()
     return fig
+
+
+def _horizontal() -> dict[str, object]:
+    """Matplotlib's word for horizontal boxes: ``orientation`` from 3.10, which deprecates the
+    ``vert`` of earlier versions."""
+    import matplotlib
+
+    major, minor = (int(part) for part in matplotlib.__version__.split(".")[:2])
+    return {"orientation": "horizontal"} if (major, minor) >= (3, 10) else {"vert": False}
 
 
 def plot_tradeoff(runs: pd.DataFrame) -> Figure:
@@ -128,8 +147,10 @@ def plot_tradeoff(runs: pd.DataFrame) -> Figure:
     return fig
 
 
-def write_analysis(analysis: Analysis, series: pd.DataFrame | None, out: Path) -> Path:
-    """Write the tables (CSV, text) and the figures (PNG and SVG) into ``out``, atomically."""
+def write_analysis(analysis: Analysis, series: pd.DataFrame | None, out: Path,
+                   source: str | Path = "runs") -> Path:
+    """Write the tables (CSV, text) and the figures (PNG and SVG) of the runs of ``source``
+    into ``out``, atomically."""
     from sim.interfaces.plotting import plot_comparison
 
     figures = {"distributions": lambda: plot_distributions(analysis.runs),
@@ -137,7 +158,7 @@ def write_analysis(analysis: Analysis, series: pd.DataFrame | None, out: Path) -
     if series is not None and not series.empty:
         figures["series"] = lambda: plot_comparison(_series_by_group(analysis.runs, series))
     return write_report(
-        out, ANALYSIS_FILES,
+        out, ANALYSIS_FILES, what=f"an analysis of {source}",
         tables={"table.csv": analysis.table, "differences.csv": analysis.differences},
         texts={"tables.txt": analysis.text() + "\n"}, figures=figures)
 
@@ -156,12 +177,40 @@ def _series_by_group(runs: pd.DataFrame, series: pd.DataFrame) -> dict[str, list
 
 
 def load(path: str | Path) -> pd.DataFrame:
-    """The runs of a results folder as a DataFrame: a sweep folder (``manifest.json``) or a
-    comparison folder (``runs.csv``).  Nothing is unpickled."""
+    """The runs of a results folder as a DataFrame: a sweep folder or a comparison folder
+    (``runs.csv``), each file checked against the folder's checksums first.  Nothing is
+    unpickled."""
     path = Path(path)
-    if (path / "manifest.json").exists():
+    if _format(path / MANIFEST) in SWEEP_FORMATS:
         return load_sweep(path)
     if (path / "runs.csv").exists():
-        return pd.read_csv(path / "runs.csv").assign(point=0)
-    raise AnalysisError(f"{path}: not a Blowback results folder (no manifest.json or runs.csv)")
+        return _comparison_runs(path)
+    if _format(path / MANIFEST) == FOLDER_FORMAT:
+        raise AnalysisError(f"{path}: holds {described(path)}, not a sweep or a comparison; "
+                            "give a sweep's or a comparison's folder")
+    if (path / MANIFEST).exists():
+        return load_sweep(path)  # which names what is wrong with its manifest
+    raise AnalysisError(f"{path}: not a Blowback results folder (no manifest.json or runs.csv);"
+                        " give a sweep's or a comparison's folder")
 
+
+def _comparison_runs(path: Path) -> pd.DataFrame:
+    """The runs of a comparison folder, once ``runs.csv`` matches its recorded checksum."""
+    redo = "redo it with blowback compare into a new --out"
+    file = verified(path, "runs.csv", redo)
+    try:
+        runs = pd.read_csv(file)
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise OutputError(f"{file}: not a table of runs ({err}); {redo}") from None
+    missing = [c for c in ("scenario", "seed") if c not in runs.columns]
+    if missing or runs.empty:
+        raise OutputError(f"{file}: not a table of runs (no rows, or no "
+                          f"{', '.join(missing) or 'rows'}); {redo}")
+    return runs.assign(point=0)
+
+
+def _format(manifest: Path) -> str | None:
+    """The format a folder's manifest names, or None if it has no readable one."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        return str(json.loads(manifest.read_text(encoding="utf-8")).get("format"))
+    return None

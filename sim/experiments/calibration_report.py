@@ -3,6 +3,7 @@ database) and the fitted scenario with its posterior beside it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments import reference
-from sim.experiments.calibration import HISTORY, Fit
+from sim.experiments.calibration import HISTORY, Calibration, Fit
 from sim.experiments.design import Range
 from sim.experiments.output import OutputError, atomic_folder, save_figure, write_atomic
 from sim.experiments.posterior import WEIGHT
@@ -58,16 +59,28 @@ def scenario_text(result: Fit, beside: Path, posterior: str | None = None) -> st
     return "\n".join(lines) + "\n"
 
 
-def check_scenario_out(path: Path) -> None:
-    """Refuse to overwrite a file this command did not write (nor the posterior beside it)."""
+def check_scenario_out(path: Path, force: bool = True) -> None:
+    """Refuse to overwrite a file this command did not write (nor the posterior beside it),
+    and one it did unless ``force``."""
     if path.exists() and (not path.is_file()
                           or not path.read_text(errors="replace").startswith(MARK)):
         raise OutputError(f"{path}: exists and was not written by blowback calibrate; choose "
                           "another --scenario-out")
+    if path.exists() and not force:
+        raise OutputError(f"{path}: already holds a result (a scenario written by blowback "
+                          "calibrate); choose another --scenario-out, or add --force to "
+                          "replace it")
     posterior = posterior_path(path)
     if posterior.exists() and not (path.is_file() and posterior.is_file()):
         raise OutputError(f"{posterior}: exists beside a scenario blowback calibrate did not "
                           "write; choose another --scenario-out")
+
+
+def default_out(cal: Calibration) -> Path:
+    """The folder of a calibration named by its file and a short hash of that file's content
+    and of the scenario it calibrates: a different calibration never lands in it."""
+    key = hashlib.sha256(cal.path.read_bytes() + cal.scenario.content_hash.encode())
+    return Path("results") / f"calibrate-{cal.path.stem}-{key.hexdigest()[:8]}"
 
 
 def posterior_path(scenario_out: Path) -> Path:
@@ -164,7 +177,7 @@ def _finish(fig: Figure, axes: np.ndarray, used: int) -> Figure:
 def write(result: Fit, out: Path) -> Path:
     """Write the posterior, the tables and charts, pyabc's database and the fitted scenario,
     atomically."""
-    with atomic_folder(out, FILES) as tmp:
+    with atomic_folder(out, FILES, f"a calibration of {result.calibration.path.name}") as tmp:
         for name, table in (("posterior.csv", result.posterior),
                             ("generations.csv", result.generations),
                             ("parameters.csv", result.parameters),

@@ -391,5 +391,6 @@ def markdown(table: pd.DataFrame) -> str:
 
 def write(table: pd.DataFrame, out: str | Path) -> Path:
     """Write claims.csv and claims.md into ``out`` atomically."""
-    return write_report(out, FILES, tables={"claims.csv": table},
+    return write_report(out, FILES, what=f"a validation of {', '.join(table['key'])}",
+                        tables={"claims.csv": table},
                         texts={"claims.md": markdown(table) + "\n"})

@@ -140,11 +140,13 @@ def format_table(table: pd.DataFrame) -> str:
 
 
 def default_out(scenarios: Sequence[Scenario], seeds: int, steps: int | None,
-                posterior: str | None = None) -> Path:
-    """A results folder named by what was compared (and the posterior drawn from, by its
-    fingerprint), so that reruns land in the same place."""
+                posterior: str | None = None, first_seed: int = 1) -> Path:
+    """A results folder named by what was compared: the scenarios as configured, the seeds from
+    ``first_seed``, the steps and the posterior drawn from (by its fingerprint); a different
+    comparison never lands in it."""
     key = json.dumps([[s.content_hash for s in scenarios], seeds, steps]
-                     + ([posterior] if posterior else []))
+                     + ([posterior] if posterior else [])
+                     + ([first_seed] if first_seed != 1 else []))
     return Path("results") / f"compare-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
@@ -152,8 +154,10 @@ def write_comparison(comparison: Comparison, out: Path) -> Path:
     """Write the tables (CSV and text), per-run outcomes and the figure into ``out``, atomically."""
     from sim.interfaces.plotting import plot_comparison
 
+    seeds = sorted(set(comparison.runs["seed"]))
+    names = ", ".join(dict.fromkeys(comparison.runs["scenario"]))
     return write_report(
-        out, COMPARISON_FILES,
+        out, COMPARISON_FILES, what=f"a comparison of {names} on seeds {seeds[0]}-{seeds[-1]}",
         tables={"runs.csv": comparison.runs, "comparison.csv": comparison.table,
                 "differences.csv": comparison.differences},
         texts={"comparison.txt": comparison.text() + "\n"},

@@ -1,15 +1,25 @@
-"""Output folders and files, written whole or not at all.
+"""Output folders and files, written whole or not at all, with a checksum of every file.
 
 Everything Blowback writes (a run's folder, a comparison's, an analysis, a sweep's files, the
 benchmark report) is first written under a temporary dot-name beside its place, flushed to disk
 and renamed into place: an interruption, a full disk or a power cut leaves the previous output
 or none, never half of one.  An existing folder is replaced only if it holds nothing but
-Blowback's own files of that kind.
+Blowback's own files of that kind, and the commands replace one only with ``--force``
+(:func:`check_replaceable`).  Just before a folder is renamed into place, :func:`atomic_folder`
+writes its ``manifest.json``: what the folder holds, and the size and sha256 of each file, which
+readers check (:func:`verified`) so that a file cut short, edited or copied in is refused.  A
+folder written before manifests is refused too, with a line saying how to redo it: its files
+cannot be checked, and accepting them with a warning would let a damaged one through unnoticed.
+
+Folders and files get the modes the user's umask asks for (0777 and 0666 less the umask), as
+any program's would, not the private 0700 and 0600 of temporary files: a lab group shares them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -21,31 +31,79 @@ import pandas as pd
 
 # Resolution of every figure of a report.
 DPI = 120
+# The file of a results folder that says what it holds and each file's size and checksum.
+MANIFEST = "manifest.json"
+FOLDER_FORMAT = "blowback-folder/1"
+
+
+def _read_umask() -> int:
+    """The process's umask, read without changing it where the system tells it (Linux), else
+    set and restored at once while the package is imported (before any thread writes)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _read_umask()
+FOLDER_MODE = 0o777 & ~UMASK
+FILE_MODE = 0o666 & ~UMASK
 
 
 class OutputError(RuntimeError):
     """An output folder cannot be written as asked (one line, for the CLI)."""
 
 
-def check_replaceable(out: Path, own: frozenset[str]) -> None:
-    """Refuse to replace ``out`` unless it is missing, empty, or holds only our own files."""
+def check_outside_cwd(out: Path, flag: str = "--out") -> None:
+    """Refuse an output that is the current folder or holds it (``--out .``, ``--out ..``):
+    replacing it would pull the folder from under the shell, and its files are the user's."""
+    here = Path.cwd().resolve()
+    where = out.resolve()
+    if here == where or where in here.parents:
+        raise OutputError(f"{flag}: {out} is the current folder or holds it; choose a folder "
+                          "outside it, e.g. results/NAME")
+
+
+def check_replaceable(out: Path, own: frozenset[str], force: bool = False,
+                      flag: str = "--out") -> None:
+    """Refuse to write ``out`` unless it is missing or empty, or holds only our own files (of
+    ``own`` and a manifest) and ``force`` says to replace them; nothing else is ever replaced."""
+    check_outside_cwd(out, flag)
     if not out.exists():
         return
     if not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder; choose another --out")
+        raise OutputError(f"{out}: exists and is not a folder; choose another {flag}")
     names = {p.name for p in out.iterdir()}
-    if not names <= own:
+    if not names <= own | {MANIFEST}:
         raise OutputError(f"{out}: holds files that are not Blowback's output; "
-                          "choose an empty or new folder for --out")
+                          f"choose an empty or new folder for {flag}")
+    if names and not force:
+        raise OutputError(f"{out}: already holds a result ({described(out)}); choose another "
+                          f"{flag}, or add --force to replace it")
+
+
+def described(out: Path) -> str:
+    """What a results folder holds, as its manifest says (``a run of Pressure seed 1``)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        what = json.loads((out / MANIFEST).read_text(encoding="utf-8")).get("what")
+        if isinstance(what, str) and what:
+            return what
+    return "an earlier Blowback output"
 
 
 @contextlib.contextmanager
-def atomic_folder(out: str | Path, own: frozenset[str]) -> Iterator[Path]:
-    """A temporary folder beside ``out`` to write into; when the block ends well it replaces
-    ``out`` whole, and when it fails it is removed, so ``out`` is never half-written.  An
-    existing ``out`` is replaced only if it holds nothing but files named in ``own``."""
+def atomic_folder(out: str | Path, own: frozenset[str], what: str = "a Blowback output"
+                  ) -> Iterator[Path]:
+    """A temporary folder beside ``out`` to write into; when the block ends well its manifest
+    (``what`` it holds, each file's size and sha256) is written and it replaces ``out`` whole,
+    and when it fails it is removed, so ``out`` is never half-written.  An existing ``out`` is
+    replaced only if it holds nothing but files named in ``own`` (the commands ask for
+    ``--force`` first, :func:`check_replaceable`)."""
     out = Path(out)
-    check_replaceable(out, own)
+    check_replaceable(out, own, force=True)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
@@ -53,7 +111,9 @@ def atomic_folder(out: str | Path, own: frozenset[str]) -> Iterator[Path]:
         raise OutputError(f"{out}: cannot write there ({err.strerror or err}); choose another "
                           "--out") from None
     try:
+        os.chmod(tmp, FOLDER_MODE)
         yield tmp
+        write_manifest(tmp, what)
         # Files and entries on disk before the rename, so a power cut cannot leave them empty.
         for path in (*tmp.iterdir(), tmp):
             sync(path)
@@ -69,26 +129,38 @@ def atomic_folder(out: str | Path, own: frozenset[str]) -> Iterator[Path]:
 
 
 def swap_into_place(tmp: Path, out: Path) -> None:
-    """Rename a finished temporary folder to ``out``, replacing a previous output whole."""
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
+    """Rename a finished temporary folder to ``out``, replacing a previous output whole; if a
+    rename fails the previous output is put back and no temporary folder is left."""
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
+    try:
         os.replace(out, old / "run")
-        os.replace(tmp, out)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            os.replace(old / "run", out)
+            raise
+    finally:
         shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
 
 
-def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
+def write_atomic(path: Path, write: Callable[[Path], Any],
+                 seal: Callable[[Path], Any] | None = None) -> None:
     """Write one file whole: ``write`` fills a temporary file beside ``path``, which is flushed
-    to disk and renamed into place; on failure it is removed and the error raised."""
+    to disk, given to ``seal`` (to record its checksum before it can be seen) and renamed into
+    place; on failure it is removed and the error raised."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:
+        os.chmod(tmp, FILE_MODE)
         write(tmp)
         # On disk before the rename, so that a power cut leaves the file whole or absent.
         sync(tmp)
+        if seal is not None:
+            seal(tmp)
         os.replace(tmp, path)
     except BaseException:
         # A folder gone read-only refuses this too; a sweep's --resume removes what is left.
@@ -96,6 +168,69 @@ def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
             tmp.unlink(missing_ok=True)
         raise
     sync(path.parent)
+
+
+def digest(path: Path) -> dict[str, Any]:
+    """A file's size and sha256, as a manifest records them."""
+    sha = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+    return {"size": path.stat().st_size, "sha256": sha.hexdigest()}
+
+
+def write_manifest(folder: Path, what: str) -> None:
+    """Write ``folder``'s manifest: ``what`` it holds and each file's size and sha256."""
+    files = {p.name: digest(p) for p in sorted(folder.iterdir())
+             if p.is_file() and p.name != MANIFEST}
+    doc = {"format": FOLDER_FORMAT, "what": what, "files": files}
+    (folder / MANIFEST).write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def read_manifest(folder: Path, redo: str) -> dict[str, Any]:
+    """The manifest of a results folder, checked; one line saying how to ``redo`` the folder
+    if it is missing (a folder written before checksums) or not a manifest of this kind."""
+    path = folder / MANIFEST
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise OutputError(f"{folder}: written before Blowback recorded checksums (no "
+                          f"{MANIFEST}), so its files cannot be checked; {redo}") from None
+    except (OSError, ValueError) as err:
+        raise OutputError(f"{path}: unreadable ({err}); {redo}") from None
+    files = doc.get("files") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or doc.get("format") != FOLDER_FORMAT or not isinstance(
+            files, dict) or not all(_is_digest(d) for d in files.values()):
+        raise OutputError(f"{path}: not a Blowback manifest ({FOLDER_FORMAT} with a files map "
+                          f"of size and sha256); {redo}")
+    return doc
+
+
+def _is_digest(entry: Any) -> bool:
+    return (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
+            and isinstance(entry.get("size"), int) and not isinstance(entry.get("size"), bool))
+
+
+def check_digest(path: Path, recorded: Mapping[str, Any] | None, redo: str) -> Path:
+    """``path`` if it is the file ``recorded`` (size and sha256), else one line naming it."""
+    if recorded is None:
+        raise OutputError(f"{path}: not recorded in the folder's checksums, so not written "
+                          f"there by Blowback; remove it, or {redo}")
+    try:
+        found = digest(path)
+    except OSError as err:
+        raise OutputError(f"{path}: unreadable ({err.strerror or err}); {redo}") from None
+    if found != {"size": recorded["size"], "sha256": recorded["sha256"]}:
+        raise OutputError(f"{path}: damaged ({found['size']} bytes, checksum differs from the "
+                          f"one recorded when it was written); {redo}")
+    return path
+
+
+def verified(folder: Path, name: str, redo: str) -> Path:
+    """The file ``name`` of a results folder, checked against its manifest; one line naming it
+    if it is missing, damaged or not recorded there."""
+    manifest = read_manifest(folder, redo)
+    return check_digest(folder / name, manifest["files"].get(name), redo)
 
 
 def sync(path: Path) -> None:
@@ -107,15 +242,16 @@ def sync(path: Path) -> None:
         os.close(fd)
 
 
-def write_report(out: str | Path, own: frozenset[str], *,
+def write_report(out: str | Path, own: frozenset[str], *, what: str = "a Blowback report",
                  tables: Mapping[str, pd.DataFrame] | None = None,
                  texts: Mapping[str, str] | None = None,
                  figures: Mapping[str, Callable[[], Any]] | None = None,
                  formats: tuple[str, ...] = ("png", "svg")) -> Path:
     """Write a report folder ``out`` whole (:func:`atomic_folder`): each table as CSV under its
     file name, each text as it is, and each figure, drawn by its function inside the folder's
-    block (so a failed drawing leaves nothing), as ``name.<format>`` for each of ``formats``."""
-    with atomic_folder(out, own) as tmp:
+    block (so a failed drawing leaves nothing), as ``name.<format>`` for each of ``formats``;
+    its manifest says ``what`` it is."""
+    with atomic_folder(out, own, what) as tmp:
         for name, table in (tables or {}).items():
             table.to_csv(tmp / name, index=False)
         for name, text in (texts or {}).items():

@@ -104,15 +104,25 @@ def provenance(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def default_out(scenario: Scenario, stem: str) -> Path:
+    """The folder of a run named by its file's ``stem``, its seed and a short hash of the
+    scenario as run (after --set, --seed and --steps): a different run never lands in it."""
+    return Path("results") / (f"{stem}-seed{scenario.params['run.seed']}-"
+                               f"{scenario.content_hash[:8]}")
+
+
 def write_run(model: BlowbackModel, out: Path) -> Path:
     """Write the series and summary of a finished run into ``out``, atomically.
 
     Everything is written into a temporary folder beside ``out`` and renamed into place, so an
     interrupted write never leaves a half-written folder.  An existing ``out`` is replaced only
-    if it is a previous run's output (it holds ``summary.json`` and nothing foreign).
+    if it is a previous run's output (it holds ``summary.json`` and nothing foreign).  Its
+    manifest records each file's checksum (:func:`sim.experiments.output.atomic_folder`).
     """
-    with atomic_folder(out, RUN_FILES) as tmp:
+    spec = model.scenario_spec
+    what = f"a run of {spec.name} seed {spec.params['run.seed']}"
+    with atomic_folder(out, RUN_FILES, what) as tmp:
         series(model).to_parquet(tmp / SERIES_FILE, index=False)
-        doc = {"summary": summary(model), "provenance": provenance(model.scenario_spec)}
+        doc = {"summary": summary(model), "provenance": provenance(spec)}
         (tmp / SUMMARY_FILE).write_text(json.dumps(doc, indent=2, default=str) + "\n")
     return Path(out)

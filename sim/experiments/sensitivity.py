@@ -224,5 +224,5 @@ def write(result: Sensitivity, out: Path) -> Path:
         tables["boxes.csv"] = pd.concat([d.boxes for d in result.discoveries])
         tables["box_limits.csv"] = pd.concat([d.limits for d in result.discoveries])
     return write_report(
-        out, FILES, tables=tables,
+        out, FILES, what="a sensitivity analysis", tables=tables,
         texts={"sensitivity.txt": result.text() + "\n"}, figures=figures)

@@ -9,7 +9,7 @@ processes or a Dask cluster (:mod:`sim.experiments.sweep_workers`).
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from sim.experiments.output import OutputError
 from sim.experiments.sweep_folder import (
     RUNS,
     SERIES,
-    finished_files,
+    check_files,
     hold,
     prepare,
     read_manifest,
@@ -48,12 +48,14 @@ class SweepInterrupted(KeyboardInterrupt):
 
 @dataclass(frozen=True)
 class SweepReport:
-    """What a sweep did: ``written`` runs now, ``skipped`` found done, of ``total``."""
+    """What a sweep did: ``written`` runs now (``redone`` of them because their files were
+    damaged), ``skipped`` found done, of ``total``."""
 
     out: Path
     total: int
     skipped: int
     written: int
+    redone: int = 0
 
 
 def default_out(experiment: Experiment) -> Path:
@@ -81,20 +83,21 @@ def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
     try:
         lock = hold(out)
         try:
-            done = prepare(out, experiment, resume, mixed_versions)
+            done, redone = prepare(out, experiment, resume, mixed_versions)
         except BaseException:
             if created:  # a sweep that never started leaves no folder; the lock keeps others out
                 shutil.rmtree(out, ignore_errors=True)
-            os.close(lock)
+            lock.release()
             raise
     except BaseException:
         if cluster is not None:
             cluster.close(abandon=True)
         raise
     try:
-        return _run_todo(experiment, out, done, cluster, jobs, progress)
+        report = _run_todo(experiment, out, done, cluster, jobs, progress)
     finally:
-        os.close(lock)
+        lock.release()
+    return dataclasses.replace(report, redone=redone)
 
 
 def _run_todo(experiment: Experiment, out: Path, done: set[str], cluster: DaskPool | None,
@@ -137,11 +140,12 @@ def load(path: str | Path) -> pd.DataFrame:
     Columns: ``run_id``, ``scenario``, ``seed``, ``point``, the varied parameters by their
     dotted names, then the outcomes.  Reads Parquet with pyarrow only (nothing is unpickled),
     and only completed files (temporary dot-files are skipped), so it is safe while a sweep
-    runs.
+    runs; each is checked against the sweep's checksums first (one line naming a damaged or
+    foreign file).
     """
     path = Path(path)
     manifest = read_manifest(path)
-    files = finished_files(path / RUNS)
+    files = check_files(path, RUNS)
     if not files:
         return pd.DataFrame(columns=["run_id", "scenario", "seed", "point", *manifest["varied"]])
     df = _read(path, files).to_pandas()
@@ -160,7 +164,7 @@ def load_series(path: str | Path) -> pd.DataFrame:
     a run and week, keyed by ``run_id`` (join :func:`load` on it for the run's parameters)."""
     path = Path(path)
     read_manifest(path)
-    files = finished_files(path / SERIES)
+    files = check_files(path, SERIES)
     if not files:
         return pd.DataFrame(columns=["run_id", "step"])
     table = _read(path, files)

@@ -38,6 +38,8 @@ def _integer_from(low: int):
 _positive = _integer_from(1)
 _seed = _integer_from(0)
 
+_FORCE_HELP = "replace the output folder if it already holds a result of this command"
+
 _SET_HELP = ("set a parameter, VALUE as in a scenario file (TOML): --set oversight.punishment=0.8, "
              "--set 'run.start_date=\"2014-01-06\"'; repeatable")
 
@@ -59,7 +61,9 @@ def _add_runs(sub) -> None:
     run.add_argument("--seed", type=_seed, help="root seed (default: the scenario's run.seed)")
     run.add_argument("--steps", type=_positive, help="weeks to run (default: run.steps)")
     run.add_argument("--out", type=Path,
-                     help="output folder (default: results/<scenario>-seed<N>)")
+                     help="output folder (default: results/<scenario>-seed<N>-<hash>, the hash "
+                     "of the scenario as run)")
+    run.add_argument("--force", action="store_true", help=_FORCE_HELP)
     run.add_argument("--json", action="store_true",
                      help="print the summary as JSON on stdout and nothing else")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
@@ -72,6 +76,7 @@ def _add_runs(sub) -> None:
     cmp_.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
                       help="worker processes (default: all cores)")
     cmp_.add_argument("--out", type=Path, help="output folder (default: results/compare-<hash>)")
+    cmp_.add_argument("--force", action="store_true", help=_FORCE_HELP)
     cmp_.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                       help=_SET_HELP + "; applied to every scenario")
     cmp_.add_argument("--posterior", type=Path, metavar="FILE",
@@ -106,11 +111,14 @@ def _add_experiments(sub) -> None:
     sens.add_argument("--mixed-versions", action="store_true",
                       help="finish a sweep started with other model code or libraries "
                       "(recorded in the manifest)")
+    sens.add_argument("--force", action="store_true",
+                      help="replace the analysis folder OUT-sensitivity if it holds one")
 
     ana = sub.add_parser("analyse", help="tables and figures of a sweep's (or compare's) runs")
     ana.add_argument("results", type=Path, help="a sweep folder (or a compare folder)")
     ana.add_argument("--baseline", help="scenario name to pair against (default: the first)")
     ana.add_argument("--out", type=Path, help="output folder (default: RESULTS-analysis)")
+    ana.add_argument("--force", action="store_true", help=_FORCE_HELP)
 
 
 def _add_checks(sub) -> None:
@@ -123,13 +131,16 @@ def _add_checks(sub) -> None:
                      help="worker processes (default: all cores)")
     val.add_argument("--out", type=Path, default=Path("results") / "validation",
                      help="output folder (default: results/validation)")
+    val.add_argument("--force", action="store_true", help=_FORCE_HELP)
 
     cal = sub.add_parser("calibrate", help="fit the posterior of parameters and detection rates "
                          "to the public record up to 2021 (ABC-SMC), then retrodict 2022-2024 "
                          "without refitting")
     cal.add_argument("calibration", help="calibration file (TOML; see scenarios/calibration/)")
     cal.add_argument("--out", type=Path,
-                     help="output folder (default: results/calibrate-<file name>)")
+                     help="output folder (default: results/calibrate-<file name>-<hash>)")
+    cal.add_argument("--force", action="store_true",
+                     help=_FORCE_HELP + ", and the --scenario-out file it wrote")
     cal.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
                      help="worker processes (default: all cores)")
     cal.add_argument("--scenario-out", type=Path, metavar="FILE",

@@ -58,12 +58,12 @@ def run(args: argparse.Namespace) -> int:
 
     scenario = _configured(load_scenario(args.scenario), args)
     seed = scenario.params["run.seed"]
-    out = args.out or Path("results") / f"{Path(args.scenario).stem}-seed{seed}"
     from sim.experiments.output import check_replaceable
-    from sim.experiments.results import RUN_FILES
+    from sim.experiments.results import RUN_FILES, default_out
     from sim.interfaces.simulation import Sim
 
-    check_replaceable(out, RUN_FILES)
+    out = args.out or default_out(scenario, Path(args.scenario).stem)
+    check_replaceable(out, RUN_FILES, args.force)
     sim = Sim(scenario, agents=False)
     sim.run(progress=sys.stderr.isatty() and not args.json)
     sim.save(out)
@@ -104,8 +104,9 @@ def compare(args: argparse.Namespace) -> int:
         # A posterior the scenarios cannot take is refused before any run is spent.
         for scenario in scenarios:
             scenario.with_overrides(**draws[0])
-    out = args.out or default_out(scenarios, args.seeds, args.steps, fingerprint)
-    check_replaceable(out, COMPARISON_FILES)
+    out = args.out or default_out(scenarios, args.seeds, args.steps, fingerprint,
+                                  args.first_seed)
+    check_replaceable(out, COMPARISON_FILES, args.force)
     total = len(scenarios) * args.seeds
     bar = _progress_bar(total, "compare")
     try:
@@ -155,8 +156,9 @@ def sweep(args: argparse.Namespace) -> int:
     except SweepError as err:
         print(f"blowback: error: {err}", file=sys.stderr)
         return 1
-    print(f"{experiment.name}: {report.written} runs written, {report.skipped} already done, "
-          f"{report.total} in all")
+    redone = f" ({report.redone} redone: their files were damaged)" if report.redone else ""
+    print(f"{experiment.name}: {report.written} runs written{redone}, {report.skipped} already "
+          f"done, {report.total} in all")
     print(f"  in {out}/ (manifest.json, runs/*.parquet); in Python: "
           f"sim.experiments.sweep.load({str(out)!r})")
     return 0
@@ -165,11 +167,16 @@ def sweep(args: argparse.Namespace) -> int:
 def analyse(args: argparse.Namespace) -> int:
     """``blowback analyse``: the tables and figures of a sweep's or a comparison's runs."""
     from sim.core.paths import input_folder
-    from sim.experiments.analysis import AnalysisError, load, write_analysis
+    from sim.experiments.analysis import ANALYSIS_FILES, AnalysisError, load, write_analysis
     from sim.experiments.analysis import analyse as analyse_runs
+    from sim.experiments.output import check_replaceable
 
     input_folder(args.results)
+    # `analyse .` inside a results folder: named by the folder itself, its analysis beside it.
+    results = args.results if args.results.name not in ("", "..") else args.results.resolve()
+    out = args.out or results.with_name(results.name + "-analysis")
     try:
+        check_replaceable(out, ANALYSIS_FILES, args.force)
         runs = load(args.results)
         result = analyse_runs(runs, args.baseline)
     except AnalysisError as err:
@@ -180,8 +187,7 @@ def analyse(args: argparse.Namespace) -> int:
         from sim.experiments.sweep import load_series
 
         series = load_series(args.results)
-    out = args.out or args.results.with_name(args.results.name + "-analysis")
-    write_analysis(result, series, out)
+    write_analysis(result, series, out, results)
     print(result.text())
     print(f"\nFigures (PNG and SVG) and tables: {out}/")
     return 0
@@ -200,11 +206,15 @@ def sensitivity(args: argparse.Namespace) -> int:
         print(f"blowback: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     out = args.out or default_out(experiment)
+    analysis = out.with_name(out.name + "-sensitivity")
+    from sim.experiments.output import check_replaceable
+
+    check_replaceable(analysis, global_sensitivity.FILES, args.force)
     # A sweep already there (of this experiment) is finished, not redone.
     run_sweep(experiment, out, jobs=args.jobs, resume=out.exists(),
               mixed_versions=args.mixed_versions, progress=sys.stderr.isatty())
     result = global_sensitivity.analyse(experiment, load(out))
-    written = global_sensitivity.write(result, out.with_name(out.name + "-sensitivity"))
+    written = global_sensitivity.write(result, analysis)
     print(result.text())
     print(f"\nTables and chart (PNG, SVG): {written}/")
     return 0
@@ -232,7 +242,7 @@ def validate(args: argparse.Namespace) -> int:
     from sim.experiments import claims
     from sim.experiments.output import check_replaceable
 
-    check_replaceable(args.out, claims.FILES)
+    check_replaceable(args.out, claims.FILES, args.force)
     table = claims.evaluate(names, seeds=args.seeds, jobs=args.jobs)
     claims.write(table, args.out)
     print(claims.text(table))
@@ -247,10 +257,10 @@ def calibrate(args: argparse.Namespace) -> int:
     from sim.experiments.output import check_replaceable
 
     cal = calibration.load_calibration(args.calibration)
-    out = args.out or Path("results") / f"calibrate-{Path(args.calibration).stem}"
-    check_replaceable(out, calibration_report.FILES)
+    out = args.out or calibration_report.default_out(cal)
+    check_replaceable(out, calibration_report.FILES, args.force)
     if args.scenario_out is not None:
-        calibration_report.check_scenario_out(args.scenario_out)
+        calibration_report.check_scenario_out(args.scenario_out, args.force)
     with tempfile.TemporaryDirectory(prefix="blowback-abc-") as work:
         result = calibration.fit(cal, jobs=args.jobs, workdir=Path(work))
         calibration_report.write(result, out)

@@ -1,0 +1,177 @@
+"""A sweep folder's checksums, manifest and lock through the real command line: a damaged,
+copied or foreign run file is refused when read and redone by ``--resume``; a manifest that is
+not a sweep's is one line; a second sweep is refused naming the first's process (filelock)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from filelock import FileLock
+from test_results_folders import assert_refused, blowback
+from test_sweep import _experiment
+
+import sim.experiments.output as output
+from sim.experiments.experiment import load_experiment
+from sim.experiments.output import OutputError
+from sim.experiments.sweep import load, run_sweep
+from sim.experiments.sweep_folder import CHECKSUMS, LOCK, PID
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> tuple[Path, Path]:
+    """A finished sweep of two tiny runs (and its experiment file), to be copied by tests."""
+    folder = tmp_path_factory.mktemp("sweep")
+    experiment = _experiment(folder, 'keep = "series"\n', seeds=1, steps=3)
+    run_sweep(load_experiment(experiment), folder / "out", jobs=1)
+    return experiment, folder / "out"
+
+
+@pytest.fixture
+def sweep(finished, tmp_path) -> tuple[Path, Path]:
+    experiment, out = finished
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    return experiment, copy
+
+
+def _run_files(out: Path) -> list[Path]:
+    return sorted((out / "runs").glob("*.parquet"))
+
+
+def _resume(capsys, experiment: Path, out: Path) -> tuple[int, str, str]:
+    return blowback(capsys, "sweep", str(experiment), "--out", str(out), "--resume",
+                    "--jobs", "1")
+
+
+def test_every_file_of_a_sweep_has_its_checksum_recorded(finished):
+    _, out = finished
+    lines = [json.loads(line) for line in (out / CHECKSUMS).read_text().splitlines()]
+    files = sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.parquet"))
+    assert sorted(line["file"] for line in lines) == files and len(files) == 4
+    for line in lines:
+        data = (out / line["file"]).read_bytes()
+        assert line["size"] == len(data)
+        assert line["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def _zero_rows(file: Path) -> None:
+    table = pq.read_table(file)
+    pq.write_table(table.slice(0, 0), file)
+
+
+def _cut(file: Path) -> None:
+    file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+
+
+def _edit(file: Path) -> None:
+    data = bytearray(file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    file.write_bytes(bytes(data))
+
+
+def _copy_over(file: Path) -> None:
+    others = [p for p in file.parent.glob("*.parquet") if p != file]
+    shutil.copyfile(others[0], file)
+
+
+DAMAGES = {"zero_rows": _zero_rows, "cut": _cut, "edited": _edit, "copied": _copy_over}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+def test_a_damaged_run_file_is_refused_naming_it(capsys, sweep, damage):
+    _, out = sweep
+    victim = _run_files(out)[0]
+    DAMAGES[damage](victim)
+    with pytest.raises(OutputError, match="damaged"):
+        load(out)
+    status, _, err = blowback(capsys, "analyse", str(out))
+    assert_refused(status, err, victim.name, "damaged", "--resume")
+    assert not out.with_name("out-analysis").exists()
+
+
+def test_resume_redoes_the_damaged_runs_and_says_how_many(capsys, sweep):
+    experiment, out = sweep
+    _zero_rows(_run_files(out)[0])
+    _copy_over(_run_files(out)[1])
+    status, stdout, err = _resume(capsys, experiment, out)
+    assert status == 0, err
+    assert "2 runs written (2 redone: their files were damaged), 0 already done" in stdout
+    assert len(load(out)) == 2
+    assert blowback(capsys, "analyse", str(out))[0] == 0
+
+
+def test_a_damaged_series_file_is_redone_with_its_run(capsys, sweep):
+    experiment, out = sweep
+    _cut(sorted((out / "series").glob("*.parquet"))[0])
+    status, stdout, err = _resume(capsys, experiment, out)
+    assert status == 0 and "1 redone" in stdout, err
+    assert blowback(capsys, "analyse", str(out))[0] == 0
+
+
+def test_a_run_file_not_written_by_the_sweep_is_refused(capsys, sweep):
+    _, out = sweep
+    shutil.copyfile(_run_files(out)[0], out / "runs" / "stranger.parquet")
+    status, _, err = blowback(capsys, "analyse", str(out))
+    assert_refused(status, err, "stranger.parquet", "not recorded")
+
+
+def test_a_line_cut_short_in_the_checksums_is_harmless(capsys, sweep):
+    experiment, out = sweep
+    with (out / CHECKSUMS).open("a") as f:
+        f.write('{"file": "runs/x.parq')
+    assert len(load(out)) == 2
+    assert _resume(capsys, experiment, out)[0] == 0  # finished: nothing to redo
+    assert len(load(out)) == 2
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda doc: doc.pop("varied"), ("manifest.json", "varied")),
+    (lambda doc: doc.pop("experiment_hash"), ("manifest.json", "experiment_hash")),
+    (lambda doc: doc.update(scenarios="all"), ("manifest.json", "scenarios")),
+    (lambda doc: doc.update(scenarios=[{"name": 3}]), ("manifest.json", "scenarios")),
+    (lambda doc: doc.update(seeds=True), ("manifest.json", "seeds")),
+    (lambda doc: doc.update(versions=3), ("manifest.json", "versions")),
+    (lambda doc: doc.update(resumptions={}), ("manifest.json", "resumptions")),
+    (lambda doc: doc.update(format="blowback-sweep/1"), ("before Blowback recorded checksums",
+                                                         "redo it")),
+])
+def test_a_manifest_that_is_not_a_sweeps_is_one_line(capsys, sweep, change, words):
+    experiment, out = sweep
+    doc = json.loads((out / "manifest.json").read_text())
+    change(doc)
+    (out / "manifest.json").write_text(json.dumps(doc))
+    assert_refused(*blowback(capsys, "analyse", str(out))[::2], *words)
+    assert_refused(*_resume(capsys, experiment, out)[::2], *words)
+
+
+def test_a_sweep_folder_without_resume_is_refused_mentioning_resume(capsys, sweep):
+    experiment, out = sweep
+    status, _, err = blowback(capsys, "sweep", str(experiment), "--out", str(out))
+    assert_refused(status, err, "already holds 2 of 2 runs", "--resume")
+
+
+def test_a_held_lock_refuses_a_second_sweep_naming_its_process(capsys, sweep):
+    experiment, out = sweep
+    (out / PID).write_text("424242")
+    with FileLock(out / LOCK, thread_local=False):
+        status, _, err = _resume(capsys, experiment, out)
+        assert_refused(status, err, "another sweep (process 424242)")
+    assert _resume(capsys, experiment, out)[0] == 0
+
+
+def test_sweep_files_get_the_modes_of_the_umask(sweep):
+    _, out = sweep
+    for file in [*_run_files(out), out / "manifest.json", out / CHECKSUMS]:
+        assert file.stat().st_mode & 0o777 == 0o666 & ~output.UMASK, file
+    assert (out / "runs").stat().st_mode & 0o777 == 0o777 & ~output.UMASK
+
+
+def test_the_lock_is_filelock_not_fcntl():
+    import sim.experiments.sweep_folder as folder
+
+    assert "import fcntl" not in Path(folder.__file__).read_text()
