@@ -52,6 +52,13 @@ def _configured(scenario: Scenario, args: argparse.Namespace) -> Scenario:
     return scenario.with_overrides(**changes) if changes else scenario
 
 
+def _interrupted(stop: Any, out: Path, again: str) -> int:
+    """Say what a stopped sweep kept, and where; the exit status (130 or 143)."""
+    print(f"blowback: interrupted: {stop.done} of {stop.total} runs done, kept in {out}; "
+          f"{again}", file=sys.stderr)
+    return stop.status
+
+
 def run(args: argparse.Namespace) -> int:
     """``blowback run``: run one scenario, write its series and summary, print the summary."""
     from sim.core.scenario import load_scenario
@@ -90,8 +97,10 @@ def compare(args: argparse.Namespace) -> int:
     from sim.experiments.compare import COMPARISON_FILES, default_out, write_comparison
     from sim.experiments.compare import compare as run_comparison
     from sim.experiments.output import check_replaceable
+    from sim.experiments.workload import check_duration, scenario_runs
 
     scenarios = [_configured(load_scenario(path), args) for path in args.scenarios]
+    check_duration([scenario_runs(args.seeds, s) for s in scenarios], args.jobs, args.yes)
     draws = fingerprint = None
     if args.posterior is not None:
         from sim.experiments import posterior
@@ -134,21 +143,21 @@ def sweep(args: argparse.Namespace) -> int:
         default_out,
         run_sweep,
     )
+    from sim.experiments.workload import check_duration, experiment_runs
 
     if args.mixed_versions and not args.resume:
         print("blowback: error: --mixed-versions goes with --resume (a new sweep has one set of "
               "versions)", file=sys.stderr)
         return EXIT_USAGE
     experiment = load_experiment(args.experiment)
+    check_duration(experiment_runs(experiment), args.jobs, args.yes)
     out = args.out or default_out(experiment)
     try:
         report = run_sweep(experiment, out, jobs=args.jobs, scheduler=args.scheduler,
                            resume=args.resume, mixed_versions=args.mixed_versions,
                            progress=sys.stderr.isatty())
     except SweepInterrupted as stop:
-        print(f"blowback: interrupted: {stop.done} of {stop.total} runs done; rerun with "
-              "--resume", file=sys.stderr)
-        return 130
+        return _interrupted(stop, out, "rerun with --resume")
     except SchedulerError as err:
         print(f"blowback: error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -189,7 +198,8 @@ def sensitivity(args: argparse.Namespace) -> int:
     """``blowback sensitivity``: run (or finish) a Sobol sweep; its indices and ranking flips."""
     from sim.experiments import sensitivity as global_sensitivity
     from sim.experiments.experiment import load_experiment
-    from sim.experiments.sweep import default_out, load, run_sweep
+    from sim.experiments.sweep import SweepInterrupted, default_out, load, run_sweep
+    from sim.experiments.workload import check_duration, experiment_runs
 
     experiment = load_experiment(args.experiment)
     try:
@@ -197,10 +207,14 @@ def sensitivity(args: argparse.Namespace) -> int:
     except global_sensitivity.SensitivityError as err:
         print(f"blowback: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    check_duration(experiment_runs(experiment), args.jobs, args.yes)
     out = args.out or default_out(experiment)
     # A sweep already there (of this experiment) is finished, not redone.
-    run_sweep(experiment, out, jobs=args.jobs, resume=out.exists(),
-              mixed_versions=args.mixed_versions, progress=sys.stderr.isatty())
+    try:
+        run_sweep(experiment, out, jobs=args.jobs, resume=out.exists(),
+                  mixed_versions=args.mixed_versions, progress=sys.stderr.isatty())
+    except SweepInterrupted as stop:
+        return _interrupted(stop, out, "rerun the same command to finish it")
     result = global_sensitivity.analyse(experiment, load(out))
     written = global_sensitivity.write(result, out.with_name(out.name + "-sensitivity"))
     print(result.text())
@@ -227,9 +241,13 @@ def validate(args: argparse.Namespace) -> int:
             print(f"blowback: error: --claims: unknown claim {unknown[0]!r}; allowed: "
                   + ", ".join(CLAIMS), file=sys.stderr)
             return EXIT_USAGE
+    from sim.core.parameters import BY_NAME
     from sim.experiments import claims
     from sim.experiments.output import check_replaceable
+    from sim.experiments.workload import check_duration, claim_runs
 
+    check_duration(claim_runs(names, args.seeds, BY_NAME["map.communities"].default),
+                   args.jobs, args.yes)
     check_replaceable(args.out, claims.FILES)
     table = claims.evaluate(names, seeds=args.seeds, jobs=args.jobs)
     claims.write(table, args.out)
@@ -243,8 +261,14 @@ def calibrate(args: argparse.Namespace) -> int:
     from the prior and the posterior."""
     from sim.experiments import calibration, calibration_report
     from sim.experiments.output import check_replaceable
+    from sim.experiments.workload import check_duration, scenario_runs
 
     cal = calibration.load_calibration(args.calibration)
+    # Each generation (and pyabc's sample of the prior) runs the fitting window; pyabc also runs
+    # the draws it rejects, so this errs short.  Then the predictive runs of the whole timeline.
+    check_duration([(cal.population * (cal.generations + 1), cal.fit_steps,
+                     cal.scenario.params["map.communities"]),
+                    scenario_runs(2 * cal.predictive_draws, cal.scenario)], args.jobs, args.yes)
     out = args.out or Path("results") / f"calibrate-{Path(args.calibration).stem}"
     check_replaceable(out, calibration_report.FILES)
     if args.scenario_out is not None:
