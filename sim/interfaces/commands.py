@@ -150,7 +150,8 @@ def sweep(args: argparse.Namespace) -> int:
               "versions)", file=sys.stderr)
         return EXIT_USAGE
     experiment = load_experiment(args.experiment)
-    check_duration(experiment_runs(experiment), args.jobs, args.yes)
+    if args.scheduler is None:  # a cluster's size is known only once connected
+        check_duration(experiment_runs(experiment), args.jobs, args.yes)
     out = args.out or default_out(experiment)
     try:
         report = run_sweep(experiment, out, jobs=args.jobs, scheduler=args.scheduler,
