@@ -208,12 +208,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check_workload(args: argparse.Namespace) -> None:
     """Refuse ``--jobs`` and ``--seeds`` beyond their limits before anything is built."""
+    if args.command in ("compare", "validate"):
+        check_seeds(args.seeds)
     if getattr(args, "jobs", None) is not None:
         warning = check_jobs(args.jobs)
         if warning:
             print(f"blowback: warning: {warning}", file=sys.stderr)
-    if args.command in ("compare", "validate"):
-        check_seeds(args.seeds)
 
 
 if __name__ == "__main__":
