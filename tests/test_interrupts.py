@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from test_calibration import GOOD, _small_mali
 
 from sim.experiments import workload
 from sim.experiments.runs import run_many
@@ -46,10 +47,11 @@ def start(tmp_path):
     """Start ``python -m sim ARGS`` in its own session; whatever is left is killed after."""
     started: list[subprocess.Popen] = []
 
-    def launch(*args: str) -> subprocess.Popen:
+    def launch(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         started.append(subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=tmp_path,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, start_new_session=True))
+                                        text=True, start_new_session=True,
+                                        env=None if env is None else {**os.environ, **env}))
         return started[-1]
 
     yield launch
@@ -144,6 +146,21 @@ def test_validate_stops_on_sigterm(tmp_path, start):
     assert (code, err, took < 10) == (143, INTERRUPTED + "\n", True)
     assert _all_gone(kids, within=5)
     assert _left(tmp_path) == []
+
+
+def test_calibrate_stops_on_sigint_and_removes_its_working_folder(tmp_path, start):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    path = tmp_path / "cal.toml"
+    path.write_text(GOOD.format(scenario=_small_mali(tmp_path).as_posix())
+                    .replace("population = 4", "population = 40"))
+    proc = start("calibrate", str(path), "--jobs", "2", "--out", str(tmp_path / "out"),
+                 env={"TMPDIR": str(temp)})
+    kids = _workers(proc)
+    code, err, took = _stop(proc, signal.SIGINT)
+    assert (code, err.splitlines()[-1], took < 10) == (130, INTERRUPTED, True)
+    assert _all_gone(kids, within=5)
+    assert list(temp.iterdir()) == [] and not (tmp_path / "out").exists()
 
 
 def test_sweep_stopped_by_sigterm_says_what_it_kept_and_where(tmp_path, start):
