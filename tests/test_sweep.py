@@ -293,7 +293,8 @@ def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     kept = len(load(out))
-    assert err.strip() == (f"blowback: interrupted: {kept} of 80 runs done; rerun with --resume")
+    assert err.strip() == (f"blowback: interrupted: {kept} of 80 runs done, kept in {out}; rerun "
+                           "with --resume")
     assert 3 <= kept < 80
 
 

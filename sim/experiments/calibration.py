@@ -36,6 +36,7 @@ import datetime as dt
 import importlib.util
 import math
 import multiprocessing
+import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -63,7 +64,8 @@ from sim.experiments.predictive import (
 )
 from sim.experiments.record import RECORD
 from sim.experiments.results import series as weekly
-from sim.experiments.runs import one_thread
+from sim.experiments.runs import start_worker
+from sim.experiments.stopping import starting_workers
 
 TOP_KEYS = ("name", "description", "scenario", "record", "targets", "population",
             "generations", "seed", "predictive_draws", "parameters", "detection")
@@ -377,12 +379,13 @@ def from_history(cal: Calibration, history: Path, jobs: int = 1,
 
 @contextlib.contextmanager
 def _mapper(jobs: int) -> Iterator[Callable]:
-    """A map function over ``jobs`` worker processes (one numba thread each), in task order;
-    the plain ``map`` when ``jobs`` is 1."""
+    """A map function over ``jobs`` worker processes (see :func:`start_worker`), in task
+    order, whose workers are terminated however the block ends; the plain ``map`` for 1 job."""
     if jobs <= 1:
         yield lambda function, items: list(map(function, items))
         return
-    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=one_thread)
+    with starting_workers():
+        pool = multiprocessing.get_context("spawn").Pool(jobs, start_worker, (os.getpid(),))
     try:
         yield lambda function, items: pool.map(function, items, chunksize=1)
     finally:

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from sim.experiments.experiment import Experiment, Run
 from sim.experiments.output import OutputError
+from sim.experiments.stopping import exit_status
 from sim.experiments.sweep_folder import (
     RUNS,
     SERIES,
@@ -38,12 +39,14 @@ __all__ = ["SchedulerError", "SweepError", "SweepInterrupted", "SweepReport", "d
 
 
 class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a sweep; ``done`` of ``total`` runs are written and kept."""
+    """Ctrl-C or SIGTERM stopped a sweep; ``done`` of ``total`` runs are written and kept;
+    ``status`` is the command's exit status (130 for Ctrl-C, 143 for SIGTERM)."""
 
-    def __init__(self, done: int, total: int) -> None:
+    def __init__(self, done: int, total: int, status: int = 130) -> None:
         super().__init__(f"{done} of {total} runs done")
         self.done = done
         self.total = total
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,8 @@ def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
     changes them.  ``out`` must be new or empty unless ``resume``, which needs the same
     experiment's folder, started with the same model code and library versions unless
     ``mixed_versions`` (each resumption is recorded in the manifest).  Raises
-    :class:`SweepInterrupted` on Ctrl-C and :class:`SweepError` when a run's worker keeps
+    :class:`SweepInterrupted` on Ctrl-C (and SIGTERM, under :func:`~sim.experiments.stopping.
+    stop_signals`) and :class:`SweepError` when a run's worker keeps
     dying; the runs written so far are kept either way.
     """
     out = Path(out)
@@ -126,8 +130,8 @@ def _run_todo(experiment: Experiment, out: Path, done: set[str], cluster: DaskPo
     try:
         pool = cluster or LocalPool(max(1, min(jobs, len(todo))))
         drive(pool, todo, experiment.keep == "series", finished, out)
-    except KeyboardInterrupt:
-        raise SweepInterrupted(total - len(todo) + written, total) from None
+    except KeyboardInterrupt as stop:
+        raise SweepInterrupted(total - len(todo) + written, total, exit_status(stop)) from None
     finally:
         if bar is not None:
             bar.close()

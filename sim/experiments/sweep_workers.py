@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
-import threading
-import time
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -22,7 +19,8 @@ from typing import Any
 import pandas as pd
 
 from sim.experiments.experiment import Run
-from sim.experiments.runs import flat_summary, one_thread, run_one
+from sim.experiments.runs import flat_summary, one_thread, run_one, start_worker
+from sim.experiments.stopping import starting_workers, stop_now
 
 # How many times a run may be in flight in a worker process that dies before the sweep stops.
 MAX_ATTEMPTS = 3
@@ -54,7 +52,7 @@ class LocalPool:
         # "spawn": a fork of a parent with numba's threads running can deadlock.
         return ProcessPoolExecutor(max_workers=self._jobs,
                                    mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker, initargs=(os.getpid(),))
+                                   initializer=start_worker, initargs=(os.getpid(),))
 
     def died(self, err: BaseException) -> bool:
         """Whether ``err`` says the run's worker process died (and with it the pool)."""
@@ -67,15 +65,10 @@ class LocalPool:
 
     def close(self, abandon: bool) -> None:
         """Stop the workers: after their runs, or at once when ``abandon``."""
-        if not abandon:
+        if abandon:
+            stop_now(self.executor)
+        else:
             self.executor.shutdown(wait=True)
-            return
-        # Without this the interpreter would wait at exit for the runs the workers hold.
-        # (shutdown forgets the processes, so they are taken first.)
-        processes = list((getattr(self.executor, "_processes", None) or {}).values())
-        self.executor.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
 
 
 class DaskPool:
@@ -130,7 +123,8 @@ def drive(pool: LocalPool | DaskPool, todo: list[Run], keep_series: bool,
 
     def submit(source: deque[Run]) -> None:
         # Taken off its queue only once submitted: a broken pool refuses it, to be run later.
-        future = pool.executor.submit(_execute, source[0], keep_series)
+        with starting_workers():
+            future = pool.executor.submit(_execute, source[0], keep_series)
         in_flight[future] = source.popleft()
 
     try:
@@ -193,20 +187,6 @@ def _fail(run: Run, err: BaseException, pool: LocalPool | DaskPool, out: Path) -
 
 
 # --- in the worker ----------------------------------------------------------------------------
-
-
-def _init_worker(parent: int) -> None:
-    # Ctrl-C reaches the whole process group: the parent alone stops the sweep and the workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-    one_thread()
-
-
-def _exit_with_parent(parent: int) -> None:
-    # A worker whose parent was killed would otherwise wait for work forever.
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
 
 
 def _execute(run: Run, keep_series: bool) -> tuple[dict[str, Any], pd.DataFrame | None]:

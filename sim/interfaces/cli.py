@@ -18,7 +18,9 @@ from typing import TextIO
 from sim.core.messages import ShownStream, StreamError, shown
 from sim.core.paths import check_output_folder
 from sim.core.scenario import ScenarioError
-from sim.interfaces import commands
+from sim.experiments.stopping import exit_status, stop_signals
+from sim.experiments.workload import WorkloadError, check_jobs, check_seeds, cores
+from sim.interfaces import commands, tools
 from sim.interfaces.commands import BENCHMARKS, CLAIMS, EXIT_USAGE
 
 
@@ -40,6 +42,7 @@ _seed = _integer_from(0)
 
 _FORCE_HELP = "replace the output folder if it already holds a result of this command"
 
+_YES_HELP = "start even if the runs are estimated to take more than an hour"
 _SET_HELP = ("set a parameter, VALUE as in a scenario file (TOML): --set oversight.punishment=0.8, "
              "--set 'run.start_date=\"2014-01-06\"'; repeatable")
 
@@ -73,8 +76,9 @@ def _add_runs(sub) -> None:
     cmp_.add_argument("--seeds", type=_positive, default=10, help="seeds per scenario (10)")
     cmp_.add_argument("--first-seed", type=_seed, default=1, help="first seed (1)")
     cmp_.add_argument("--steps", type=_positive, help="weeks to run (default: each run.steps)")
-    cmp_.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+    cmp_.add_argument("--jobs", type=_positive, default=cores(),
                       help="worker processes (default: all cores)")
+    cmp_.add_argument("--yes", action="store_true", help=_YES_HELP)
     cmp_.add_argument("--out", type=Path, help="output folder (default: results/compare-<hash>)")
     cmp_.add_argument("--force", action="store_true", help=_FORCE_HELP)
     cmp_.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -91,8 +95,9 @@ def _add_experiments(sub) -> None:
                          "resumably")
     swp.add_argument("experiment", help="experiment file (TOML; see scenarios/experiments/)")
     swp.add_argument("--out", type=Path, help="sweep folder (default: results/sweep-<hash>)")
-    swp.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+    swp.add_argument("--jobs", type=_positive, default=cores(),
                      help="local worker processes (default: all cores)")
+    swp.add_argument("--yes", action="store_true", help=_YES_HELP)
     swp.add_argument("--scheduler", metavar="ADDRESS",
                      help="run on this Dask scheduler (tcp://host:8786) instead of locally")
     swp.add_argument("--resume", action="store_true",
@@ -106,8 +111,9 @@ def _add_experiments(sub) -> None:
     sens.add_argument("experiment", help="experiment file with sampler = \"sobol\"")
     sens.add_argument("--out", type=Path, help="sweep folder, reused if it exists (default: "
                       "results/sweep-<hash>); the analysis goes beside it, OUT-sensitivity")
-    sens.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+    sens.add_argument("--jobs", type=_positive, default=cores(),
                       help="local worker processes (default: all cores)")
+    sens.add_argument("--yes", action="store_true", help=_YES_HELP)
     sens.add_argument("--mixed-versions", action="store_true",
                       help="finish a sweep started with other model code or libraries "
                       "(recorded in the manifest)")
@@ -127,8 +133,9 @@ def _add_checks(sub) -> None:
                          "Condra-Shapiro, Kalyvas, Lyall, Kress-Szechtman) over many seeds")
     val.add_argument("--claims", help="comma-separated subset of: " + ", ".join(CLAIMS))
     val.add_argument("--seeds", type=_positive, default=20, help="seeds per setting (20)")
-    val.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+    val.add_argument("--jobs", type=_positive, default=cores(),
                      help="worker processes (default: all cores)")
+    val.add_argument("--yes", action="store_true", help=_YES_HELP)
     val.add_argument("--out", type=Path, default=Path("results") / "validation",
                      help="output folder (default: results/validation)")
     val.add_argument("--force", action="store_true", help=_FORCE_HELP)
@@ -141,8 +148,9 @@ def _add_checks(sub) -> None:
                      help="output folder (default: results/calibrate-<file name>-<hash>)")
     cal.add_argument("--force", action="store_true",
                      help=_FORCE_HELP + ", and the --scenario-out file it wrote")
-    cal.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+    cal.add_argument("--jobs", type=_positive, default=cores(),
                      help="worker processes (default: all cores)")
+    cal.add_argument("--yes", action="store_true", help=_YES_HELP)
     cal.add_argument("--scenario-out", type=Path, metavar="FILE",
                      help="also write the fitted scenario here (e.g. "
                      "scenarios/mali_calibrated.toml), and its posterior beside it "
@@ -202,10 +210,10 @@ def _add_tools(sub) -> None:
 
 
 _COMMANDS = {"run": commands.run, "compare": commands.compare, "sweep": commands.sweep,
-             "bench": commands.bench, "analyse": commands.analyse,
-             "sensitivity": commands.sensitivity, "scenario": commands.scenario,
+             "bench": tools.bench, "analyse": commands.analyse,
+             "sensitivity": commands.sensitivity, "scenario": tools.scenario,
              "validate": commands.validate, "calibrate": commands.calibrate,
-             "dashboard": commands.dashboard}
+             "dashboard": tools.dashboard}
 
 
 # A command whose reader went away ends as Unix tools killed by SIGPIPE do: 128 + 13.
@@ -244,16 +252,30 @@ def _command(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     from sim.experiments.output import OutputError
 
-    try:
-        if getattr(args, "out", None) is not None:
-            check_output_folder(args.out)
-        return _COMMANDS[args.command](args)
-    except (ScenarioError, OutputError) as err:
-        print(f"blowback: error: {shown(str(err), keep='')}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("blowback: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    # Ctrl-C and SIGTERM become exceptions, so that workers are stopped and temporary folders
+    # removed on the way out; a command that keeps something (a sweep's runs) says so itself.
+    with stop_signals():
+        try:
+            if getattr(args, "out", None) is not None:
+                check_output_folder(args.out)
+            _check_workload(args)
+            return _COMMANDS[args.command](args)
+        except (ScenarioError, OutputError, WorkloadError) as err:
+            print(f"blowback: error: {shown(str(err), keep='')}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt as stop:
+            print("blowback: interrupted; nothing was written", file=sys.stderr)
+            return exit_status(stop)
+
+
+def _check_workload(args: argparse.Namespace) -> None:
+    """Refuse ``--jobs`` and ``--seeds`` beyond their limits before anything is built."""
+    if args.command in ("compare", "validate"):
+        check_seeds(args.seeds)
+    if getattr(args, "jobs", None) is not None:
+        warning = check_jobs(args.jobs)
+        if warning:
+            print(f"blowback: warning: {warning}", file=sys.stderr)
 
 
 def _unwritable(failure: StreamError, stdout: TextIO) -> int:

@@ -1,4 +1,6 @@
-"""What each ``blowback`` command does, once :mod:`sim.interfaces.cli` has read its arguments.
+"""What the commands that run the model do (run, compare, sweep, analyse, sensitivity, validate,
+calibrate), once :mod:`sim.interfaces.cli` has read their arguments; the tools around the model
+are in :mod:`sim.interfaces.tools`.
 
 Each command returns the exit status: 0 when done, ``EXIT_USAGE`` (2) for a user error, told in
 one line on stderr.  Heavy imports (Mesa's model, matplotlib, the experiments) happen inside the
@@ -9,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +26,7 @@ BENCHMARKS = ("epstein", "kernels", "scale", "build", "startup", "profile", "swe
 CLAIMS = ("bennett", "condra_shapiro", "kalyvas", "lyall", "kress_szechtman")
 
 
-def _settings(args: argparse.Namespace) -> dict[str, Any]:
+def settings(args: argparse.Namespace) -> dict[str, Any]:
     """The ``--set KEY=VALUE`` options, each checked like a value in a scenario file."""
     from sim.core.inputs import parse_setting
 
@@ -45,11 +45,18 @@ def _overrides(args: argparse.Namespace) -> dict[str, int]:
 def _configured(scenario: Scenario, args: argparse.Namespace) -> Scenario:
     """``scenario`` with the ``--set`` options, then ``--seed`` and ``--steps`` (which win over
     a ``--set`` of the same key)."""
-    settings = _settings(args)
-    if settings:
-        scenario = scenario.with_values(settings, "--set")
+    values = settings(args)
+    if values:
+        scenario = scenario.with_values(values, "--set")
     changes = _overrides(args)
     return scenario.with_overrides(**changes) if changes else scenario
+
+
+def _interrupted(stop: Any, out: Path, again: str) -> int:
+    """Say what a stopped sweep kept, and where; the exit status (130 or 143)."""
+    print(f"blowback: interrupted: {stop.done} of {stop.total} runs done, kept in {out}; "
+          f"{again}", file=sys.stderr)
+    return stop.status
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,8 +97,10 @@ def compare(args: argparse.Namespace) -> int:
     from sim.experiments.compare import COMPARISON_FILES, default_out, write_comparison
     from sim.experiments.compare import compare as run_comparison
     from sim.experiments.output import check_replaceable
+    from sim.experiments.workload import check_duration, scenario_runs
 
     scenarios = [_configured(load_scenario(path), args) for path in args.scenarios]
+    check_duration([scenario_runs(args.seeds, s) for s in scenarios], args.jobs, args.yes)
     draws = fingerprint = None
     if args.posterior is not None:
         from sim.experiments import posterior
@@ -135,21 +144,22 @@ def sweep(args: argparse.Namespace) -> int:
         default_out,
         run_sweep,
     )
+    from sim.experiments.workload import check_duration, experiment_runs
 
     if args.mixed_versions and not args.resume:
         print("blowback: error: --mixed-versions goes with --resume (a new sweep has one set of "
               "versions)", file=sys.stderr)
         return EXIT_USAGE
     experiment = load_experiment(args.experiment)
+    if args.scheduler is None:  # a cluster's size is known only once connected
+        check_duration(experiment_runs(experiment), args.jobs, args.yes)
     out = args.out or default_out(experiment)
     try:
         report = run_sweep(experiment, out, jobs=args.jobs, scheduler=args.scheduler,
                            resume=args.resume, mixed_versions=args.mixed_versions,
                            progress=sys.stderr.isatty())
     except SweepInterrupted as stop:
-        print(f"blowback: interrupted: {stop.done} of {stop.total} runs done; rerun with "
-              "--resume", file=sys.stderr)
-        return 130
+        return _interrupted(stop, out, "rerun with --resume")
     except SchedulerError as err:
         print(f"blowback: error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -197,7 +207,8 @@ def sensitivity(args: argparse.Namespace) -> int:
     """``blowback sensitivity``: run (or finish) a Sobol sweep; its indices and ranking flips."""
     from sim.experiments import sensitivity as global_sensitivity
     from sim.experiments.experiment import load_experiment
-    from sim.experiments.sweep import default_out, load, run_sweep
+    from sim.experiments.sweep import SweepInterrupted, default_out, load, run_sweep
+    from sim.experiments.workload import check_duration, experiment_runs
 
     experiment = load_experiment(args.experiment)
     try:
@@ -205,14 +216,18 @@ def sensitivity(args: argparse.Namespace) -> int:
     except global_sensitivity.SensitivityError as err:
         print(f"blowback: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    check_duration(experiment_runs(experiment), args.jobs, args.yes)
     out = args.out or default_out(experiment)
     analysis = out.with_name(out.name + "-sensitivity")
     from sim.experiments.output import check_replaceable
 
     check_replaceable(analysis, global_sensitivity.FILES, args.force)
     # A sweep already there (of this experiment) is finished, not redone.
-    run_sweep(experiment, out, jobs=args.jobs, resume=out.exists(),
-              mixed_versions=args.mixed_versions, progress=sys.stderr.isatty())
+    try:
+        run_sweep(experiment, out, jobs=args.jobs, resume=out.exists(),
+                  mixed_versions=args.mixed_versions, progress=sys.stderr.isatty())
+    except SweepInterrupted as stop:
+        return _interrupted(stop, out, "rerun the same command to finish it")
     result = global_sensitivity.analyse(experiment, load(out))
     written = global_sensitivity.write(result, analysis)
     print(result.text())
@@ -239,9 +254,13 @@ def validate(args: argparse.Namespace) -> int:
             print(f"blowback: error: --claims: unknown claim {unknown[0]!r}; allowed: "
                   + ", ".join(CLAIMS), file=sys.stderr)
             return EXIT_USAGE
+    from sim.core.parameters import BY_NAME
     from sim.experiments import claims
     from sim.experiments.output import check_replaceable
+    from sim.experiments.workload import check_duration, claim_runs
 
+    check_duration(claim_runs(names, args.seeds, BY_NAME["map.communities"].default),
+                   args.jobs, args.yes)
     check_replaceable(args.out, claims.FILES, args.force)
     table = claims.evaluate(names, seeds=args.seeds, jobs=args.jobs)
     claims.write(table, args.out)
@@ -255,8 +274,14 @@ def calibrate(args: argparse.Namespace) -> int:
     from the prior and the posterior."""
     from sim.experiments import calibration, calibration_report
     from sim.experiments.output import check_replaceable
+    from sim.experiments.workload import check_duration, scenario_runs
 
     cal = calibration.load_calibration(args.calibration)
+    # Each generation (and pyabc's sample of the prior) runs the fitting window; pyabc also runs
+    # the draws it rejects, so this errs short.  Then the predictive runs of the whole timeline.
+    check_duration([(cal.population * (cal.generations + 1), cal.fit_steps,
+                     cal.scenario.params["map.communities"]),
+                    scenario_runs(2 * cal.predictive_draws, cal.scenario)], args.jobs, args.yes)
     out = args.out or calibration_report.default_out(cal)
     check_replaceable(out, calibration_report.FILES, args.force)
     if args.scenario_out is not None:
@@ -273,114 +298,3 @@ def calibrate(args: argparse.Namespace) -> int:
              f"{calibration_report.posterior_path(args.scenario_out)}"
              if args.scenario_out else ""))
     return 0
-
-
-def bench(args: argparse.Namespace) -> int:
-    """``blowback bench``: the benchmarks of a source checkout (benchmarks/run.py)."""
-    only = None
-    if args.only:
-        only = {name.strip() for name in args.only.split(",")}
-        unknown = only - set(BENCHMARKS)
-        if unknown:
-            print(f"blowback: error: --only: unknown benchmark {sorted(unknown)[0]!r}; allowed: "
-                  + ", ".join(BENCHMARKS), file=sys.stderr)
-            return EXIT_USAGE
-    root = Path(__file__).resolve().parents[2]
-    if not (root / "benchmarks" / "run.py").exists():
-        print("blowback: error: bench: the benchmarks live in a source checkout "
-              f"(benchmarks/ not found beside {root / 'sim'})", file=sys.stderr)
-        return EXIT_USAGE
-    for python in args.mesa_python:
-        if not (shutil.which(python) or os.access(python, os.X_OK)):
-            print(f"blowback: error: --mesa-python: {python!r} is not an executable "
-                  "interpreter; allowed: the path of a Python with Mesa and numba",
-                  file=sys.stderr)
-            return EXIT_USAGE
-    sys.path.insert(0, str(root))
-    from benchmarks.run import BenchmarkError
-    from benchmarks.run import run as run_benchmarks
-
-    try:
-        run_benchmarks(tiny=args.tiny, only=only, report=args.report, mesa_pythons=args.mesa_python)
-    except BenchmarkError as err:
-        print(f"blowback: error: bench: {err}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def dashboard(args: argparse.Namespace) -> int:
-    """``blowback dashboard``: serve the seminar dashboard, on this machine only unless
-    ``--allow-remote``."""
-    from sim.core.parameters import BY_NAME
-    from sim.core.scenario import ScenarioError, default_scenario, load_scenario
-    from sim.interfaces.dashboard import server
-
-    if args.port > 65535:
-        print(f"blowback: error: --port: {args.port}; allowed: an integer in [1, 65535]",
-              file=sys.stderr)
-        return EXIT_USAGE
-    # Checked here, so that a mistake is one line before any server starts.
-    seed = BY_NAME["run.seed"]
-    if args.seed is not None and not seed.low <= args.seed <= seed.high:
-        raise ScenarioError("--seed", None, f"{args.seed}; allowed: {seed.allowed()}")
-    warning = server.check_host(args.host, args.allow_remote)
-    names = server.allowed_hosts(args.host, server.check_allowed_hosts(args.allowed_host))
-    scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
-    scenario.with_values(_settings(args), "--set")
-    import importlib.util
-
-    if importlib.util.find_spec("solara") is None:
-        print("blowback: error: dashboard: solara is missing; install the dashboard extra: "
-              "pip install -e '.[dashboard]'", file=sys.stderr)
-        return EXIT_USAGE
-    server.check_port(args.host, args.port)
-    if warning:
-        hosts = "any Host name; --allowed-host NAME limits it to NAME" if names == ["*"] \
-            else f"the Host names {', '.join(names)}; --allowed-host NAME adds one"
-        print(f"blowback: warning: --host {args.host}: the dashboard is {warning} (it answers "
-              f"{hosts})", file=sys.stderr)
-    server.serve(args.scenario, args.host, args.port, args.seed, args.set, names,
-                 server.page_title(scenario.name))
-    return 0
-
-
-def scenario(args: argparse.Namespace) -> int:
-    """``blowback scenario``: check a scenario file and print it resolved (or as --json), or the
-    --diff of two files, or --explain the parameters, or print the --steps of a week."""
-    from sim.core.scenario import explain, load_scenario, parameter_table, registry
-    from sim.core.week import describe
-
-    if args.explain:
-        if args.markdown:
-            print(parameter_table(), end="")
-        else:
-            print(json.dumps(registry(), indent=1) if args.json else explain())
-        return 0
-    if args.steps:
-        print("One week, in order (sim/core/week.py):")
-        print(describe())
-        return 0
-    if not args.file:
-        print("blowback: error: scenario: give a FILE to check, --explain or --steps",
-              file=sys.stderr)
-        return EXIT_USAGE
-    scenario = load_scenario(args.file)
-    if args.diff is not None:
-        other = load_scenario(args.diff)
-        for param, mine, theirs in scenario.differences(other):
-            print(f"{param.name}  {param.kind}  {_toml(mine)}  {_toml(theirs)}")
-        return 0
-    if args.json:
-        print(json.dumps(scenario.params, indent=1))
-        return 0
-    print(f"{scenario.name} ({scenario.content_hash[:12]}): valid")
-    for name, value in scenario.params.items():
-        print(f"  {name} = {value!r}")
-    for event in scenario.events:
-        print(f"  event {event.date} (step {event.step}): {event.type} {event.fields or ''}")
-    return 0
-
-
-def _toml(value: Any) -> str:
-    """A parameter's value as a scenario file writes it (``true``, ``0.5``, ``"2014-01-06"``)."""
-    return json.dumps(value)

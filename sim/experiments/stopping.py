@@ -1,0 +1,126 @@
+"""How the commands of many runs stop: at once and cleanly, on Ctrl-C, SIGTERM or a killed parent.
+
+The parent alone decides to stop: Ctrl-C and SIGTERM become exceptions in it
+(:func:`stop_signals`), its pools cancel the queued runs and terminate the running ones
+(:func:`stop_now`), and the cleanup on the way out (temporary folders, the runs a sweep keeps) is
+the ordinary ``finally`` and ``except`` of the code in between.  A worker ignores Ctrl-C, which a
+terminal sends to the whole process group, from its start (:func:`starting_workers`), and exits
+by itself once its parent is gone, even one killed by SIGKILL (:func:`follow_parent`).
+
+Standard library only: the command line imports this before any command runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+
+# How often a worker looks whether its parent is still there (seconds).
+PARENT_CHECK = 0.5
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same cleanup runs (exit status 143, not 130)."""
+
+
+def exit_status(stop: BaseException) -> int:
+    """The exit status of a command stopped by ``stop``: 128 + the signal's number."""
+    return 128 + (signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT)
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[None]:
+    """Within the block, SIGINT raises :class:`KeyboardInterrupt` and SIGTERM
+    :class:`Terminated` in the main thread.
+
+    After the first of them both are ignored, for the rest of the process: the cleanup that
+    follows (terminating workers, removing temporary folders) must not be cut short by a second
+    Ctrl-C, which would leave processes or folders behind.  Without a signal, the handlers there
+    before are put back.  Outside the main thread (where Python cannot set handlers) the block
+    runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopped = False
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+
+    def stop(number: int, frame: object) -> None:
+        nonlocal stopped
+        stopped = True
+        for each in before:
+            signal.signal(each, signal.SIG_IGN)
+        raise Terminated() if number == signal.SIGTERM else KeyboardInterrupt()
+
+    for number in before:
+        signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        if not stopped:
+            for number, handler in before.items():
+                # None: a handler set outside Python, which cannot be put back from here.
+                signal.signal(number, signal.SIG_DFL if handler is None else handler)
+
+
+def stop_now(executor: ProcessPoolExecutor) -> None:
+    """Cancel the runs queued in ``executor`` and terminate its workers without waiting for the
+    runs they hold: waiting (what ``shutdown(wait=True)`` and a ``with`` block do) would spend
+    minutes on results that are thrown away, and the interpreter would wait for them at exit."""
+    # shutdown forgets the processes and the pool's manager thread, so they are taken first.
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    manager = getattr(executor, "_executor_manager_thread", None)
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+    # The manager closes its wake-up pipe once it sees the workers gone; the interpreter's exit
+    # writes to that pipe, and (Python 3.11) fails with a traceback if both happen at once.
+    if manager is not None:
+        manager.join(timeout=5)
+
+
+@contextlib.contextmanager
+def starting_workers() -> Iterator[None]:
+    """Around the calls that start worker processes (a pool's creation, its ``submit``).
+
+    A new worker takes seconds to import the model before :func:`follow_parent` runs, and a
+    Ctrl-C then would print its traceback.  So SIGINT is blocked in this thread meanwhile: a
+    worker starts with it blocked (the signal mask survives fork and exec) until it ignores it,
+    and a Ctrl-C that came meanwhile reaches this process when the block ends.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def follow_parent(parent: int) -> None:
+    """In a worker process: ignore Ctrl-C and exit once ``parent`` is gone.
+
+    Ctrl-C reaches the whole process group; the parent alone stops the runs and the workers, so
+    a worker that took it too would only print a traceback.  A worker whose parent was killed
+    would wait for work forever, holding the pool's resource tracker with it; a thread watches
+    the parent instead.  (Linux's PR_SET_PDEATHSIG is not used: it fires when the *thread* that
+    started the worker ends, and a pool starts its workers from whichever thread submits.)
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by starting_workers, now ignored
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK)
+    os._exit(1)

@@ -1,0 +1,128 @@
+"""The commands around the model, once :mod:`sim.interfaces.cli` has read their arguments:
+``bench`` (the benchmarks of a checkout), ``dashboard`` (the seminar page) and ``scenario``
+(check, compare or explain scenario files).  Each returns the exit status, as in
+:mod:`sim.interfaces.commands`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from sim.interfaces.commands import BENCHMARKS, EXIT_USAGE, settings
+
+
+def bench(args: argparse.Namespace) -> int:
+    """``blowback bench``: the benchmarks of a source checkout (benchmarks/run.py)."""
+    only = None
+    if args.only:
+        only = {name.strip() for name in args.only.split(",")}
+        unknown = only - set(BENCHMARKS)
+        if unknown:
+            print(f"blowback: error: --only: unknown benchmark {sorted(unknown)[0]!r}; allowed: "
+                  + ", ".join(BENCHMARKS), file=sys.stderr)
+            return EXIT_USAGE
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "benchmarks" / "run.py").exists():
+        print("blowback: error: bench: the benchmarks live in a source checkout "
+              f"(benchmarks/ not found beside {root / 'sim'})", file=sys.stderr)
+        return EXIT_USAGE
+    for python in args.mesa_python:
+        if not (shutil.which(python) or os.access(python, os.X_OK)):
+            print(f"blowback: error: --mesa-python: {python!r} is not an executable "
+                  "interpreter; allowed: the path of a Python with Mesa and numba",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    sys.path.insert(0, str(root))
+    from benchmarks.run import BenchmarkError
+    from benchmarks.run import run as run_benchmarks
+
+    try:
+        run_benchmarks(tiny=args.tiny, only=only, report=args.report, mesa_pythons=args.mesa_python)
+    except BenchmarkError as err:
+        print(f"blowback: error: bench: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def dashboard(args: argparse.Namespace) -> int:
+    """``blowback dashboard``: serve the seminar dashboard, on this machine only unless
+    ``--allow-remote``."""
+    from sim.core.parameters import BY_NAME
+    from sim.core.scenario import ScenarioError, default_scenario, load_scenario
+    from sim.interfaces.dashboard import server
+
+    if args.port > 65535:
+        print(f"blowback: error: --port: {args.port}; allowed: an integer in [1, 65535]",
+              file=sys.stderr)
+        return EXIT_USAGE
+    # Checked here, so that a mistake is one line before any server starts.
+    seed = BY_NAME["run.seed"]
+    if args.seed is not None and not seed.low <= args.seed <= seed.high:
+        raise ScenarioError("--seed", None, f"{args.seed}; allowed: {seed.allowed()}")
+    warning = server.check_host(args.host, args.allow_remote)
+    names = server.allowed_hosts(args.host, server.check_allowed_hosts(args.allowed_host))
+    scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
+    scenario.with_values(settings(args), "--set")
+    import importlib.util
+
+    if importlib.util.find_spec("solara") is None:
+        print("blowback: error: dashboard: solara is missing; install the dashboard extra: "
+              "pip install -e '.[dashboard]'", file=sys.stderr)
+        return EXIT_USAGE
+    server.check_port(args.host, args.port)
+    if warning:
+        hosts = "any Host name; --allowed-host NAME limits it to NAME" if names == ["*"] \
+            else f"the Host names {', '.join(names)}; --allowed-host NAME adds one"
+        print(f"blowback: warning: --host {args.host}: the dashboard is {warning} (it answers "
+              f"{hosts})", file=sys.stderr)
+    server.serve(args.scenario, args.host, args.port, args.seed, args.set, names,
+                 server.page_title(scenario.name))
+    return 0
+
+
+def scenario(args: argparse.Namespace) -> int:
+    """``blowback scenario``: check a scenario file and print it resolved (or as --json), or the
+    --diff of two files, or --explain the parameters, or print the --steps of a week."""
+    from sim.core.scenario import explain, load_scenario, parameter_table, registry
+    from sim.core.week import describe
+
+    if args.explain:
+        if args.markdown:
+            print(parameter_table(), end="")
+        else:
+            print(json.dumps(registry(), indent=1) if args.json else explain())
+        return 0
+    if args.steps:
+        print("One week, in order (sim/core/week.py):")
+        print(describe())
+        return 0
+    if not args.file:
+        print("blowback: error: scenario: give a FILE to check, --explain or --steps",
+              file=sys.stderr)
+        return EXIT_USAGE
+    scenario = load_scenario(args.file)
+    if args.diff is not None:
+        other = load_scenario(args.diff)
+        for param, mine, theirs in scenario.differences(other):
+            print(f"{param.name}  {param.kind}  {_toml(mine)}  {_toml(theirs)}")
+        return 0
+    if args.json:
+        print(json.dumps(scenario.params, indent=1))
+        return 0
+    print(f"{scenario.name} ({scenario.content_hash[:12]}): valid")
+    for name, value in scenario.params.items():
+        print(f"  {name} = {value!r}")
+    for event in scenario.events:
+        print(f"  event {event.date} (step {event.step}): {event.type} {event.fields or ''}")
+    return 0
+
+
+def _toml(value: Any) -> str:
+    """A parameter's value as a scenario file writes it (``true``, ``0.5``, ``"2014-01-06"``)."""
+    return json.dumps(value)

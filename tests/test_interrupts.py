@@ -1,0 +1,347 @@
+"""Stopping and sizing the commands of many runs: Ctrl-C, SIGTERM and a killed parent stop them
+at once and leave no process or folder behind; --jobs, --seeds, an experiment's size and the
+estimated hours are checked before anything starts.
+
+The signal tests run real ``python -m sim`` processes in their own session and send the signal
+to the process (as ``kill`` does) or to its group (as a terminal's Ctrl-C does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from test_calibration import GOOD, _small_mali
+
+from sim.experiments import workload
+from sim.experiments.runs import run_many
+from sim.experiments.stopping import Terminated, exit_status, stop_signals
+from sim.interfaces.cli import _parser, main
+
+INTERRUPTED = "blowback: interrupted; nothing was written"
+
+
+def _small(tmp_path: Path) -> Path:
+    path = tmp_path / "small.toml"
+    path.write_text(f'extends = "{ROOT / "scenarios" / "base.toml"}"\n[map]\ncommunities = 200\n')
+    return path
+
+
+def _experiment(tmp_path: Path, seeds: int, steps: int, vary: str = "") -> Path:
+    path = tmp_path / "exp.toml"
+    path.write_text(f'name = "stop"\nscenarios = ["{_small(tmp_path)}"]\nseeds = {seeds}\n'
+                    f"steps = {steps}\n{vary}")
+    return path
+
+
+@pytest.fixture
+def start(tmp_path):
+    """Start ``python -m sim ARGS`` in its own session; whatever is left is killed after."""
+    started: list[subprocess.Popen] = []
+
+    def launch(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        started.append(subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=tmp_path,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, start_new_session=True,
+                                        env=None if env is None else {**os.environ, **env}))
+        return started[-1]
+
+    yield launch
+    for proc in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found |= {int(p) for p in task.read_text().split()}
+    return found
+
+
+def _workers(proc: subprocess.Popen, n: int = 2) -> set[int]:
+    """The children of ``proc`` once ``n`` workers (and the resource tracker) have started."""
+    deadline = time.monotonic() + 120
+    while len(kids := _children(proc.pid)) < n + 1:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (an exited child that nobody reaped yet does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _all_gone(pids: set[int], within: float) -> bool:
+    deadline = time.monotonic() + within
+    while any(_alive(p) for p in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _stop(proc: subprocess.Popen, number: int, group: bool = False) -> tuple[int, str, float]:
+    started = time.monotonic()
+    (os.killpg if group else os.kill)(proc.pid, number)
+    _, err = proc.communicate(timeout=20)
+    return proc.returncode, err, time.monotonic() - started
+
+
+def _handles(pid: int, number: int) -> bool:
+    caught = re.search(r"^SigCgt:\s*([0-9a-f]+)$", Path(f"/proc/{pid}/status").read_text(), re.M)
+    return bool(caught and int(caught.group(1), 16) >> (number - 1) & 1)
+
+
+def _left(tmp_path: Path) -> list[str]:
+    return sorted(p.name for p in tmp_path.iterdir() if p.name not in ("small.toml", "exp.toml"))
+
+
+@pytest.mark.parametrize(("number", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_compare_stops_at_once_and_leaves_nothing(tmp_path, start, number, status):
+    proc = start("compare", str(_small(tmp_path)), "--seeds", "40", "--steps", "520",
+                  "--jobs", "2", "--out", str(tmp_path / "out"))
+    kids = _workers(proc)
+    code, err, took = _stop(proc, number)
+    assert (code, err) == (status, INTERRUPTED + "\n")
+    assert took < 10, f"took {took:.1f} s to stop"
+    assert _all_gone(kids, within=5), "workers or the resource tracker outlived the command"
+    assert _left(tmp_path) == []
+
+
+def test_ctrl_c_to_the_group_twice_gives_one_line_and_no_worker_tracebacks(tmp_path, start):
+    proc = start("compare", str(_small(tmp_path)), "--seeds", "40", "--steps", "520",
+                  "--jobs", "2")
+    kids = _workers(proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.05)
+    code, err, _ = _stop(proc, signal.SIGINT, group=True)  # the second, during the cleanup
+    assert (code, err) == (130, INTERRUPTED + "\n")
+    assert _all_gone(kids, within=5)
+    assert _left(tmp_path) == []
+
+
+def test_validate_stops_on_sigterm(tmp_path, start):
+    out = tmp_path / "val"
+    proc = start("validate", "--claims", "kalyvas", "--seeds", "20", "--jobs", "2",
+                  "--out", str(out))
+    kids = _workers(proc)
+    code, err, took = _stop(proc, signal.SIGTERM)
+    assert (code, err, took < 10) == (143, INTERRUPTED + "\n", True)
+    assert _all_gone(kids, within=5)
+    assert _left(tmp_path) == []
+
+
+def test_calibrate_stops_on_sigint_and_removes_its_working_folder(tmp_path, start):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    path = tmp_path / "cal.toml"
+    path.write_text(GOOD.format(scenario=_small_mali(tmp_path).as_posix())
+                    .replace("population = 4", "population = 40"))
+    proc = start("calibrate", str(path), "--jobs", "2", "--out", str(tmp_path / "out"),
+                 env={"TMPDIR": str(temp)})
+    kids = _workers(proc)
+    code, err, took = _stop(proc, signal.SIGINT)
+    assert (code, err.splitlines()[-1], took < 10) == (130, INTERRUPTED, True)
+    assert _all_gone(kids, within=5)
+    assert list(temp.iterdir()) == [] and not (tmp_path / "out").exists()
+
+
+def test_sweep_stopped_by_sigterm_says_what_it_kept_and_where(tmp_path, start):
+    out = tmp_path / "sw"
+    proc = start("sweep", str(_experiment(tmp_path, 40, 520)), "--out", str(out),
+                  "--jobs", "2")
+    kids = _workers(proc)
+    deadline = time.monotonic() + 120
+    while not list((out / "runs").glob("[!.]*.parquet")):
+        assert time.monotonic() < deadline and proc.poll() is None, "no run finished"
+        time.sleep(0.05)
+    code, err, took = _stop(proc, signal.SIGTERM)
+    kept = len(list((out / "runs").glob("[!.]*.parquet")))
+    assert code == 143 and took < 10
+    assert err == (f"blowback: interrupted: {kept} of 40 runs done, kept in {out}; rerun with "
+                   "--resume\n")
+    assert 1 <= kept < 40
+    assert _all_gone(kids, within=5)
+
+
+def test_workers_exit_when_their_parent_is_killed(tmp_path, start):
+    proc = start("compare", str(_small(tmp_path)), "--seeds", "40", "--steps", "520",
+                  "--jobs", "2")
+    kids = _workers(proc)
+    _stop(proc, signal.SIGKILL)
+    assert _all_gone(kids, within=5), "orphaned workers outlived their parent"
+
+
+def test_run_stopped_by_sigterm_leaves_no_folder(tmp_path, start):
+    proc = start("run", str(_small(tmp_path)), "--steps", "5200", "--out",
+                  str(tmp_path / "out"))
+    deadline = time.monotonic() + 30
+    while not _handles(proc.pid, signal.SIGTERM):  # cli.main has taken SIGTERM
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    time.sleep(1)
+    code, err, _ = _stop(proc, signal.SIGTERM)
+    assert (code, err) == (143, INTERRUPTED + "\n")
+    assert _left(tmp_path) == []
+
+
+def test_run_many_stops_its_workers_at_once_on_an_exception():
+    def interrupt(_: int) -> None:
+        raise KeyboardInterrupt
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_many([(0.01,), (60,), (60,), (60,)], jobs=2, progress=interrupt, work=time.sleep)
+    assert time.monotonic() - started < 30
+    import multiprocessing
+
+    assert not [p for p in multiprocessing.active_children() if p.is_alive()]
+
+
+def test_sigterm_becomes_terminated_and_later_signals_are_ignored():
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(Terminated), stop_signals():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+        assert signal.getsignal(signal.SIGINT) == signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before[0])
+        signal.signal(signal.SIGTERM, before[1])
+
+
+def test_stop_signals_puts_the_handlers_back_when_nothing_came():
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with stop_signals():
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, before[1])
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_exit_status_is_128_plus_the_signal():
+    assert (exit_status(KeyboardInterrupt()), exit_status(Terminated())) == (130, 143)
+
+
+# --- sizes, checked before anything runs ------------------------------------------------------
+
+
+def _refused(capsys, *argv: str) -> str:
+    assert main(list(argv)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("blowback: error: "), err
+    return err
+
+
+@pytest.mark.parametrize("command", [["compare", "a.toml"], ["sweep", "e.toml"],
+                                     ["sensitivity", "e.toml"], ["validate"],
+                                     ["calibrate", "c.toml"]])
+def test_jobs_beyond_the_cap_are_refused_in_one_line(capsys, command):
+    jobs = workload.jobs_limit() + 1
+    err = _refused(capsys, *command, "--jobs", str(jobs))
+    assert f"--jobs: {jobs} worker processes is too many" in err
+    assert f"allowed: 1 to {workload.jobs_limit()}" in err
+
+
+def test_jobs_above_the_cores_warn_and_go_on(monkeypatch):
+    monkeypatch.setattr(workload, "cores", lambda: 2)
+    assert workload.check_jobs(2) is None
+    assert workload.check_jobs(3) == ("--jobs 3 is more than the 2 cores; the workers will "
+                                      "share them (going on)")
+    assert workload.jobs_limit() == 8
+    monkeypatch.setattr(workload, "cores", lambda: 200)
+    assert workload.jobs_limit() == workload.MAX_JOBS
+
+
+def test_jobs_default_to_the_cores():
+    cores = len(os.sched_getaffinity(0))
+    for command in (["compare", "a"], ["sweep", "e"], ["sensitivity", "e"], ["validate"],
+                    ["calibrate", "c"]):
+        assert _parser().parse_args(command).jobs == cores == workload.cores()
+
+
+@pytest.mark.parametrize("command", [["compare", "a.toml"], ["validate"]])
+def test_seeds_beyond_the_limit_are_refused_before_anything_is_built(capsys, command):
+    err = _refused(capsys, *command, "--seeds", "1000000000")
+    assert err == ("blowback: error: --seeds: 1,000,000,000 seeds is too many; allowed: 1 to "
+                   "10,000\n")
+
+
+def test_an_experiment_of_too_many_runs_is_refused_at_once(tmp_path, capsys):
+    path = _experiment(tmp_path, 1_000_000, 3, '[vary]\n"oversight.press" = [0.1, 0.9]\n')
+    started = time.monotonic()
+    err = _refused(capsys, "sweep", str(path), "--out", str(tmp_path / "out"))
+    assert "2 points x 1000000 seeds is too many runs; allowed: at most 1,000,000" in err
+    assert time.monotonic() - started < 5
+    assert not (tmp_path / "out").exists()
+
+
+HOURS = re.compile(r"^blowback: error: this would take about [\d,.]+ hours on \d+ workers? "
+                   r"\([\d,]+ runs of (up to )?[\d,]+ weeks\); add --yes to start it, or fewer "
+                   r"seeds/steps\n$")
+
+
+def test_compare_estimated_beyond_an_hour_needs_yes(tmp_path, capsys):
+    err = _refused(capsys, "compare", str(_small(tmp_path)), "--seeds", "10000", "--steps",
+                   "5200", "--jobs", "2", "--out", str(tmp_path / "out"))
+    assert HOURS.match(err), err
+    assert "(10,000 runs of 5,200 weeks)" in err
+    assert _left(tmp_path) == []
+
+
+def test_sweep_estimated_beyond_an_hour_needs_yes(tmp_path, capsys):
+    err = _refused(capsys, "sweep", str(_experiment(tmp_path, 1000, 5200)), "--jobs", "2",
+                   "--out", str(tmp_path / "out"))
+    assert HOURS.match(err) and "(1,000 runs of 5,200 weeks)" in err
+    assert _left(tmp_path) == []
+
+
+def test_sensitivity_estimated_beyond_an_hour_needs_yes(tmp_path, capsys):
+    vary = ('[vary]\nsampler = "sobol"\nsamples = 64\n"oversight.press" = { low = 0.1, high = '
+            '0.9 }\n"state.discrimination" = { low = 0.3, high = 0.9 }\n')
+    err = _refused(capsys, "sensitivity", str(_experiment(tmp_path, 10, 5200, vary)), "--jobs",
+                   "2", "--out", str(tmp_path / "out"))
+    assert HOURS.match(err), err
+    assert _left(tmp_path) == []
+
+
+def test_validate_estimated_beyond_an_hour_needs_yes(tmp_path, capsys):
+    err = _refused(capsys, "validate", "--seeds", "1000", "--jobs", "2", "--out",
+                   str(tmp_path / "val"))
+    assert HOURS.match(err) and "runs of up to 1,040 weeks" in err
+    assert _left(tmp_path) == []
+
+
+def test_calibrate_estimated_beyond_an_hour_needs_yes(tmp_path, capsys):
+    text = (ROOT / "scenarios" / "calibration" / "mali.toml").read_text()
+    scenario = ROOT / "scenarios" / "mali_2013_2024.toml"
+    text = text.replace('"../mali_2013_2024.toml"', f'"{scenario}"')
+    path = tmp_path / "cal.toml"
+    path.write_text(text.replace("population = 160", "population = 100000"))
+    err = _refused(capsys, "calibrate", str(path), "--jobs", "2", "--out", str(tmp_path / "c"))
+    assert HOURS.match(err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cal.toml"]
+
+
+def test_yes_or_less_than_an_hour_starts_without_asking(monkeypatch):
+    monkeypatch.setattr(workload, "cores", lambda: 2)
+    workload.check_duration([(10_000, 5200, 200)], jobs=2, confirmed=True)
+    workload.check_duration([(10, 520, 4000)], jobs=2, confirmed=False)
+    # Never more workers than runs (nor cores): 2 runs of 4,030 s share 2 of the 8 workers.
+    with pytest.raises(workload.WorkloadError, match=r"about 1\.1 hours on 2 workers \(2 runs"):
+        workload.check_duration([(2, 10_000, 2_000_000)], jobs=8, confirmed=False)
