@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache" / "tests"))
 
 import pytest  # noqa: E402
+from hypothesis import HealthCheck  # noqa: E402
 
 from sim.core.scenario import load_scenario  # noqa: E402
 
@@ -25,3 +26,32 @@ def small(name: str = "base", **changes):
     """A shipped scenario on a small map, short run: for tests that need many runs."""
     overrides = {"map.communities": 1500, "run.steps": 104} | changes
     return load_scenario(SCENARIOS / f"{name}.toml").with_overrides(**overrides)
+
+
+PREFIX = "blowback: error: "
+# Hypothesis settings of the generated inputs: the same examples on every machine and run.
+REPRODUCIBLE = dict(derandomize=True, database=None, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow,
+                                           HealthCheck.function_scoped_fixture])
+
+
+def blowback(capsys, *args: str) -> tuple[int, str, str]:
+    """The exit status, stdout and stderr of ``blowback ARGS``, run in this process."""
+    from sim.interfaces.cli import main
+
+    try:
+        status = main(list(args))
+    except SystemExit as stop:  # argparse's own errors
+        status = stop.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def assert_refused(status: int, err: str, expected: str | None = None) -> None:
+    """A refusal as the command line promises it: exit 2, one line on stderr, no traceback."""
+    assert status == 2, err
+    assert err.startswith(PREFIX) and err.endswith("\n"), err
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    if expected is not None:
+        assert expected in err, err

@@ -17,42 +17,16 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
-from hypothesis import HealthCheck, given, settings
+from conftest import REPRODUCIBLE, ROOT, assert_refused, blowback
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.core.parameters import BY_NAME, SECTIONS
 from sim.core.scenario import MAX_EXTENDS_DEPTH, TOP_LEVEL_KEYS, ScenarioError, load_scenario
 from sim.experiments.experiment import TOP_KEYS, load_experiment
-from sim.interfaces.cli import main
 
 BAD = Path(__file__).parent / "bad_inputs"
 EXPECTED = tomllib.loads((BAD / "expected.toml").read_text(encoding="utf-8"))
-PREFIX = "blowback: error: "
-REPRODUCIBLE = dict(derandomize=True, database=None, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow,
-                                           HealthCheck.function_scoped_fixture])
-
-
-def blowback(capsys, *args: str) -> tuple[int, str, str]:
-    """The exit status, stdout and stderr of ``blowback ARGS``, run in this process."""
-    try:
-        status = main(list(args))
-    except SystemExit as stop:  # argparse's own errors
-        status = stop.code
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def assert_refused(status: int, err: str, expected: str | None = None) -> None:
-    assert status == 2, err
-    assert err.startswith(PREFIX) and err.endswith("\n"), err
-    assert len(err.splitlines()) == 1, err
-    assert "Traceback" not in err
-    if expected is not None:
-        assert expected in err, err
-
-
 # --- the corpus -------------------------------------------------------------------------------
 
 

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SCENARIOS
-from test_fuzz import assert_refused, blowback
+from conftest import ROOT, SCENARIOS, assert_refused, blowback
 
 from sim.core import paths
 from sim.core.paths import PathError, check_output_folder, read_input
@@ -183,3 +182,20 @@ def test_the_output_check_takes_a_new_or_existing_folder(tmp_path):
     assert check_output_folder(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
     with pytest.raises(PathError, match=r"a\\x00b: holds a NUL byte; allowed: a new folder"):
         check_output_folder("a\0b")
+
+
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("loop", "a loop of symbolic links; allowed: a new file"),
+    ("fifo", "exists and is a FIFO (named pipe); allowed: a new file"),
+    ("folder", "exists and is a folder; allowed: a new file"),
+    ("/dev/null", "exists and is a character device; allowed: a new file"),
+    ("long", "a name too long for the system; allowed: a new file"),
+])
+def test_an_unusable_scenario_out_is_refused_before_the_fit(tmp_path, capsys, kind, expected):
+    """calibrate's --scenario-out, a file written after an hour of fitting, is checked first."""
+    path, _ = _make(tmp_path, kind)
+    before = set(tmp_path.iterdir())
+    status, out, err = blowback(capsys, "calibrate", str(SCENARIOS / "calibration" / "mali.toml"),
+                                "--scenario-out", path, "--out", str(tmp_path / "out"))
+    assert_refused(status, err, expected)
+    assert out == "" and set(tmp_path.iterdir()) == before

@@ -18,30 +18,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import test_faults
-from conftest import ROOT
+from conftest import ROOT, blowback
+from conftest import assert_refused as refused
 
 import sim.experiments.output as output
 from sim.interfaces.cli import main
 
-PREFIX = "blowback: error: "
 # A tmpfs of its own that can be made read-only (needs root; skipped elsewhere).
 small_disk = test_faults.small_disk
 
 
-def blowback(capsys, *args: str) -> tuple[int, str, str]:
-    """The exit status, stdout and stderr of ``blowback ARGS``, run in this process."""
-    try:
-        status = main(list(args))
-    except SystemExit as stop:  # argparse's own errors
-        status = stop.code
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
 def assert_refused(status: int, err: str, *words: str) -> None:
-    assert status == 2, err
-    assert err.startswith(PREFIX) and len(err.splitlines()) == 1, err
-    assert "Traceback" not in err
+    refused(status, err)
     for word in words:
         assert word in err, err
 

@@ -10,8 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, SCENARIOS
-from test_fuzz import assert_refused, blowback
+from conftest import ROOT, SCENARIOS, assert_refused, blowback
 from tqdm import tqdm
 
 from sim.core.messages import ShownStream, shown

@@ -3,9 +3,9 @@
 Paths come on the command line (a scenario, an experiment, a calibration file, ``--posterior``,
 ``--diff``'s OTHER, ``analyse``'s folder, ``--out``) and inside files (``extends``, an
 experiment's ``scenarios``, a calibration's ``scenario`` and ``record``).  Each goes through
-:func:`input_file` (or :func:`read_input`, which also reads it), :func:`input_folder` or
-:func:`check_output_folder`, which refuse in one line, as a :class:`PathError` (a
-``ScenarioError``, which ``cli.main`` prints with exit status 2)::
+:func:`input_file` (or :func:`read_input`, which also reads it), :func:`input_folder`,
+:func:`check_output_folder` or :func:`check_output_file`, which refuse in one line, as a
+:class:`PathError` (a ``ScenarioError``, which ``cli.main`` prints with exit status 2)::
 
     loop.toml: a loop of symbolic links; allowed: a file of at most 16 MiB
     e.toml: scenarios[0]: /dev/zero: a character device; allowed: a file of at most 16 MiB
@@ -36,6 +36,7 @@ _ERRORS = {errno.ENOENT: "nothing there", errno.ENAMETOOLONG: "a name too long f
            errno.ELOOP: "a loop of symbolic links",
            errno.ENOTDIR: "a part of the path is not a folder"}
 _OUTPUT = "a new folder, or a folder of Blowback's output (--out)"
+_OUTPUT_FILE = "a new file, or a file Blowback wrote"
 
 Where = tuple[str, str]  # the file a path is written in, and its key there
 
@@ -154,4 +155,14 @@ def check_output_folder(path: str | os.PathLike) -> Path:
     info = _looked_up(path, _OUTPUT, None, missing=None)
     if info is not None and not stat.S_ISDIR(info.st_mode):
         raise refuse(path, f"exists and is {_kind(info)}", _OUTPUT)
+    return Path(path)
+
+
+def check_output_file(path: str | os.PathLike) -> Path:
+    """``path`` if an output file can go there: nothing there yet, or a file (whether it may be
+    replaced is the command's to say); else a one-line :class:`PathError`, as for
+    :func:`check_output_folder`."""
+    info = _looked_up(path, _OUTPUT_FILE, None, missing=None)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise refuse(path, f"exists and is {_kind(info)}", _OUTPUT_FILE)
     return Path(path)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.core.paths import check_output_file, read_input
 from sim.experiments import reference
 from sim.experiments.calibration import HISTORY, Calibration, Fit
 from sim.experiments.design import Range
@@ -62,8 +63,9 @@ def scenario_text(result: Fit, beside: Path, posterior: str | None = None) -> st
 def check_scenario_out(path: Path, force: bool = True) -> None:
     """Refuse to overwrite a file this command did not write (nor the posterior beside it),
     and one it did unless ``force``."""
-    if path.exists() and (not path.is_file()
-                          or not path.read_text(errors="replace").startswith(MARK)):
+    check_output_file(path)
+    check_output_file(posterior_path(path))
+    if path.exists() and not read_input(path).startswith(MARK.encode()):
         raise OutputError(f"{path}: exists and was not written by blowback calibrate; choose "
                           "another --scenario-out")
     if path.exists() and not force:
