@@ -277,3 +277,14 @@ def test_links_to_files_of_the_repository_resolve(doc):
     for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", doc.read_text(encoding="utf-8")):
         if "://" not in target and not target.startswith("mailto:"):
             assert (doc.parent / target).exists(), f"{doc.name}: link to {target}: no such file"
+
+
+def test_the_readme_speed_up_is_the_benchmark_report():
+    """The README's Epstein speed-up is the range that ``blowback bench --report`` last wrote
+    (docs/performance.json): a new report with other ratios fails here until the README says
+    them."""
+    ratios = [row["ratio"] for row in
+              json.loads((ROOT / "docs" / "performance.json").read_text())["epstein"]]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for ratio in (min(ratios), max(ratios)):
+        assert f"{round(ratio):,}×" in readme, f"README.md does not give the ratio {ratio:.0f}×"
