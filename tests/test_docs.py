@@ -288,3 +288,32 @@ def test_the_readme_speed_up_is_the_benchmark_report():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for ratio in (min(ratios), max(ratios)):
         assert f"{round(ratio):,}×" in readme, f"README.md does not give the ratio {ratio:.0f}×"
+
+
+@pytest.mark.parametrize(("where", "tokens"), [
+    ("block", ["blowback", "compare", "scenarios/no_such_regime.toml"]),
+    ("block", ["blowback", "run", "scenarios/pressure.toml", "--set", "oversight.punishmnt=1"]),
+    ("block", ["blowback", "sweep", "scenarios/experiments/regimes.toml", "--no-such-flag"]),
+    ("inline", ["blowback", "compare", "--no-such-flag"]),
+    ("block", [".venv/bin/pip", "install", "-e", ".[no_such_extra]"]),
+    ("block", ["python", "-m", "pytest", "-m", "no_such_marker"]),
+], ids=["missing file", "bad --set", "unknown flag", "unknown inline flag", "extra", "marker"])
+def test_the_checks_refuse_a_wrong_command(where, tokens, capsys, monkeypatch):
+    """The checks above are not vacuous: a command naming what does not exist fails them."""
+    from sim.core.scenario import ScenarioError
+
+    monkeypatch.chdir(ROOT)
+    with pytest.raises((AssertionError, ScenarioError, pytest.fail.Exception)):
+        argv = _blowback_argv(tokens)
+        if argv is None:
+            _check_other(tokens)
+        else:
+            _check_blowback(argv, where, capsys)
+
+
+def test_a_session_word_or_machine_path_is_caught():
+    """The pattern of the hygiene test finds what it is meant to."""
+    for text in ("see /work/main/x", "shared/MODEL-BRIEF.md", "This stop's changes",
+                 "commit `653fb6f`", "plus uncommitted changes", "as in the last session"):
+        assert ELSEWHERE.search(text), text
+    assert not ELSEWHERE.search("a shared virtual machine; the git commit of a run")
