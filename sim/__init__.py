@@ -5,17 +5,42 @@ The three-line start::
     import sim
     s = sim.Sim("scenarios/contractor_unchecked.toml").run()
     s.plot(); df = s.results
+
+Everything loads on first use (:mod:`sim.lazy`): ``import sim`` reads no model code, and
+``sim.Sim``, ``sim.experiments.sweep`` or its short name ``sim.sweep`` import what they need.
 """
 
-from sim import kernel_cache
+from __future__ import annotations
 
-# Before numba is first imported (by the model's modules below).
+import importlib
+from typing import Any
+
+from sim import kernel_cache
+from sim.lazy import submodules
+from sim.version import __version__
+
+# Before numba is first imported (by the model's modules, on first use).
 kernel_cache.configure()
 
-from sim.core.model import BlowbackModel  # noqa: E402
-from sim.core.scenario import Scenario, ScenarioError, default_scenario, load_scenario  # noqa: E402
-from sim.interfaces.simulation import Sim  # noqa: E402
-from sim.version import __version__  # noqa: E402
+# The names of the three-line start, and the module each lives in.
+_NAMES = {"BlowbackModel": "sim.core.model", "Scenario": "sim.core.scenario",
+          "ScenarioError": "sim.core.scenario", "default_scenario": "sim.core.scenario",
+          "load_scenario": "sim.core.scenario", "Sim": "sim.interfaces.simulation"}
+# Short names of the modules a session reaches for: sim.sweep.load(folder) after a sweep.
+_SHORT = {"sweep": "sim.experiments.sweep", "analysis": "sim.experiments.analysis"}
 
-__all__ = ["__version__", "BlowbackModel", "Scenario", "ScenarioError", "Sim",
-           "default_scenario", "load_scenario"]
+__all__ = ["__version__", *_NAMES]
+
+_submodule = submodules(__name__)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        return getattr(importlib.import_module(_NAMES[name]), name)
+    if name in _SHORT:
+        return importlib.import_module(_SHORT[name])
+    return _submodule(name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_NAMES) | set(_SHORT))

@@ -208,7 +208,7 @@ def test_missing_file(tmp_path):
 def test_event_outside_run(tmp_path):
     path = write(tmp_path, "x.toml", '[[events]]\ndate = "2030-01"\ntype = "peace_agreement"\n')
     message = assert_one_line(error_of(path), "x.toml", "events[0].date")
-    assert "2030-01 is outside the run (2013-01-07 to 2022-12-25)" in message
+    assert "2030-01 is outside the run (the weeks of 2013-01-07 to 2022-12-19)" in message
 
 
 def test_event_before_start(tmp_path):

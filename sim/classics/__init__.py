@@ -12,10 +12,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from sim.lazy import submodules
+
 __all__ = ["EpsteinCivilViolence", "EpsteinEthnicViolence", "load_run", "open_run"]
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
         return getattr(importlib.import_module("sim.classics.epstein"), name)
-    raise AttributeError(f"module 'sim.classics' has no attribute {name!r}")
+    return _submodule(name)
+
+
+_submodule = submodules(__name__)

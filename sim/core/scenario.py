@@ -75,8 +75,14 @@ class Scenario:
         return datetime.date.fromisoformat(self.params["run.start_date"])
 
     def date_of(self, step: int) -> datetime.date:
-        """The calendar date of a step: ``start_date + 7*step`` days."""
+        """The calendar date of a step (the first day of its week): ``start_date + 7*step``
+        days."""
         return self.start_date() + datetime.timedelta(weeks=step)
+
+    def end_date(self) -> datetime.date:
+        """The run's end date: the first day of its last week (step ``run.steps - 1``), as a
+        run's summary, the last row of its series and ``blowback run`` give it."""
+        return self.date_of(self.params["run.steps"] - 1)
 
     def with_overrides(self, **overrides: Any) -> Scenario:
         """A copy with some parameters changed, checked like a file; events are re-placed.

@@ -183,11 +183,12 @@ def place_events(params: dict[str, Any], events: list[WrittenEvent], file: str) 
     for e in events:
         day = datetime.date.fromisoformat(e.date)
         if not start <= day < end:
-            last = end - datetime.timedelta(days=1)
+            # Named by its weeks' first days, as the run's summary dates it (Scenario.end_date).
+            last_week = end - datetime.timedelta(weeks=1)
             raise ScenarioError(
                 e.source,
                 f"events[{e.index}].date",
-                f"{e.written} is outside the run ({start} to {last})",
+                f"{e.written} is outside the run (the weeks of {start} to {last_week})",
             )
         step = (day - start).days // 7
         placed.append(Event(day.isoformat(), step, e.type, e.fields, e.source, e.index))

@@ -36,7 +36,10 @@ def series(model) -> pd.DataFrame:
 
 def summary(model) -> dict[str, Any]:
     """The headline outcomes of a run, as plain JSON-ready numbers: its length and dates, and
-    every outcome the registry gives a summary key (:func:`sim.core.outcomes.summarise`)."""
+    every outcome the registry gives a summary key (:func:`sim.core.outcomes.summarise`).
+
+    ``end_date`` is the first day of the last week run: the series' last date, and for a run to
+    its end the scenario's :meth:`~sim.core.scenario.Scenario.end_date`."""
     steps = len(model.records["step"])
     return {
         "steps": steps,
@@ -111,6 +114,11 @@ def default_out(scenario: Scenario, stem: str) -> Path:
                                f"{scenario.content_hash[:8]}")
 
 
+def run_document(model: BlowbackModel) -> dict[str, Any]:
+    """The content of a run's ``summary.json``: its summary and its provenance."""
+    return {"summary": summary(model), "provenance": provenance(model.scenario_spec)}
+
+
 def write_run(model: BlowbackModel, out: Path) -> Path:
     """Write the series and summary of a finished run into ``out``, atomically.
 
@@ -123,6 +131,6 @@ def write_run(model: BlowbackModel, out: Path) -> Path:
     what = f"a run of {spec.name} seed {spec.params['run.seed']}"
     with atomic_folder(out, RUN_FILES, what) as tmp:
         series(model).to_parquet(tmp / SERIES_FILE, index=False)
-        doc = {"summary": summary(model), "provenance": provenance(spec)}
+        doc = run_document(model)
         (tmp / SUMMARY_FILE).write_text(json.dumps(doc, indent=2, default=str) + "\n")
     return Path(out)

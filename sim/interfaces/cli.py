@@ -22,6 +22,7 @@ from sim.experiments.stopping import exit_status, stop_signals
 from sim.experiments.workload import WorkloadError, check_jobs, check_seeds, cores
 from sim.interfaces import commands, tools
 from sim.interfaces.commands import BENCHMARKS, CLAIMS, EXIT_USAGE
+from sim.version import __version__
 
 
 def _integer_from(low: int):
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="blowback",
         description="Agent-based simulation of outsourced counterinsurgency.")
+    parser.add_argument("--version", action="version", version=f"blowback {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_runs, _add_experiments, _add_checks, _add_tools):
         add(sub)
@@ -68,7 +70,8 @@ def _add_runs(sub) -> None:
                      "of the scenario as run)")
     run.add_argument("--force", action="store_true", help=_FORCE_HELP)
     run.add_argument("--json", action="store_true",
-                     help="print the summary as JSON on stdout and nothing else")
+                     help="print the summary as JSON on stdout and nothing else; writes no "
+                     "results folder unless --out is given")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
 
     cmp_ = sub.add_parser("compare", help="compare scenarios on common random numbers")
@@ -199,6 +202,9 @@ def _add_tools(sub) -> None:
     scen.add_argument("--diff", metavar="OTHER",
                       help="print the parameters whose resolved values differ between FILE and "
                       "OTHER, one a line in registry order: name, kind, FILE's value, OTHER's")
+    scen.add_argument("--changed", action="store_true",
+                      help="with FILE: print only the values that differ from the defaults "
+                      "(marked * in the full listing)")
     scen.add_argument("--json", action="store_true",
                       help="print FILE's resolved parameters as one JSON object (name: value), "
                       "or with --explain the registry as a JSON list")

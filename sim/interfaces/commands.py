@@ -66,15 +66,19 @@ def run(args: argparse.Namespace) -> int:
     scenario = _configured(load_scenario(args.scenario), args)
     seed = scenario.params["run.seed"]
     from sim.experiments.output import check_replaceable
-    from sim.experiments.results import RUN_FILES, default_out
+    from sim.experiments.results import RUN_FILES, default_out, run_document
     from sim.interfaces.simulation import Sim
 
+    # --json alone is a question asked on stdout: it leaves no folder behind.
+    keep = args.out is not None or not args.json
     out = args.out or default_out(scenario, Path(args.scenario).stem)
-    check_replaceable(out, RUN_FILES, args.force)
+    if keep:
+        check_replaceable(out, RUN_FILES, args.force)
     sim = Sim(scenario, agents=False)
     sim.run(progress=sys.stderr.isatty() and not args.json)
-    sim.save(out)
-    doc = json.loads((out / "summary.json").read_text())
+    doc = json.loads(json.dumps(run_document(sim.model), default=str))
+    if keep:
+        sim.save(out)
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0
@@ -170,7 +174,7 @@ def sweep(args: argparse.Namespace) -> int:
     print(f"{experiment.name}: {report.written} runs written{redone}, {report.skipped} already "
           f"done, {report.total} in all")
     print(f"  in {out}/ (manifest.json, runs/*.parquet); in Python: "
-          f"sim.experiments.sweep.load({str(out)!r})")
+          f"import sim; sim.sweep.load({str(out)!r})")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,12 +64,47 @@ class Sim:
         """Headline outcomes (civilian deaths by perpetrator, final cooperation, ...)."""
         return results.summary(self.model)
 
-    def plot(self, columns: tuple[str, ...] | None = None) -> Figure:
-        """Plot the main series against the calendar, events marked; returns the figure."""
+    def plot(self, columns: tuple[str, ...] | None = None, *, show: bool = False,
+             path: str | Path | None = None) -> Figure:
+        """Plot the main series against the calendar, events marked; returns the figure.
+
+        ``path`` saves it there, PNG or SVG by the suffix, and says where; ``show=True`` opens
+        it in a window (``plt.show()``).  A notebook shows it by itself; in a plain Python
+        session with neither, the first call says how to see it.
+        """
         from sim.interfaces.plotting import plot_run
 
-        return plot_run(self.results, self.model.event_log, columns)
+        if path is not None and Path(path).suffix.lower() not in _FIGURE_SUFFIXES:
+            raise ValueError(f"path: {str(path)!r} has no figure suffix; allowed: a file ending "
+                             f"in {' or '.join(_FIGURE_SUFFIXES)}")
+        fig = plot_run(self.results, self.model.event_log, columns)
+        if path is not None:
+            fig.savefig(path)
+            print(f"Figure saved to {path}")
+        if show:
+            import matplotlib.pyplot as plt
+
+            plt.show()
+        elif path is None:
+            _tell_how_to_see()
+        return fig
 
     def save(self, out: str | Path) -> Path:
         """Write the series (Parquet) and summary with provenance (JSON) into ``out``."""
         return results.write_run(self.model, Path(out))
+
+
+_FIGURE_SUFFIXES = (".png", ".svg")
+# Whether this session was told how to see a figure: once is enough.
+_told: list[bool] = []
+
+
+def _tell_how_to_see() -> None:
+    """Say once, outside Jupyter and matplotlib's interactive mode, how to see a figure."""
+    import matplotlib
+
+    if _told or "ipykernel" in sys.modules or matplotlib.is_interactive():
+        return
+    _told.append(True)
+    print("blowback: the figure is returned, not shown: s.plot(show=True) opens it in a "
+          "window, s.plot(path=\"run.png\") saves it (PNG or SVG)", file=sys.stderr)

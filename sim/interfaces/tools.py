@@ -12,9 +12,12 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.interfaces.commands import BENCHMARKS, EXIT_USAGE, settings
+
+if TYPE_CHECKING:
+    from sim.core.scenario import Scenario
 
 
 def bench(args: argparse.Namespace) -> int:
@@ -89,7 +92,13 @@ def dashboard(args: argparse.Namespace) -> int:
 def scenario(args: argparse.Namespace) -> int:
     """``blowback scenario``: check a scenario file and print it resolved (or as --json), or the
     --diff of two files, or --explain the parameters, or print the --steps of a week."""
-    from sim.core.scenario import explain, load_scenario, parameter_table, registry
+    from sim.core.scenario import (
+        default_scenario,
+        explain,
+        load_scenario,
+        parameter_table,
+        registry,
+    )
     from sim.core.week import describe
 
     if args.explain:
@@ -112,15 +121,27 @@ def scenario(args: argparse.Namespace) -> int:
         for param, mine, theirs in scenario.differences(other):
             print(f"{param.name}  {param.kind}  {_toml(mine)}  {_toml(theirs)}")
         return 0
+    changed = {param.name for param, _, _ in scenario.differences(default_scenario())}
     if args.json:
-        print(json.dumps(scenario.params, indent=1))
+        print(json.dumps({k: v for k, v in scenario.params.items()
+                          if k in changed or not args.changed}, indent=1))
         return 0
+    _print_resolved(scenario, changed, args.changed)
+    return 0
+
+
+def _print_resolved(scenario: Scenario, changed: set[str], only_changed: bool) -> None:
+    """The resolved parameters, ``*`` before those that differ from the defaults (only those
+    if ``only_changed``), the events, and how many values differ."""
     print(f"{scenario.name} ({scenario.content_hash[:12]}): valid")
     for name, value in scenario.params.items():
-        print(f"  {name} = {value!r}")
+        if name in changed or not only_changed:
+            print(f"{'*' if name in changed else ' '} {name} = {value!r}")
     for event in scenario.events:
         print(f"  event {event.date} (step {event.step}): {event.type} {event.fields or ''}")
-    return 0
+    count = len(changed)
+    print(f"{count} value{'s' if count != 1 else ''} differ{'s' if count == 1 else ''} from the "
+          "defaults" + (" (marked *)" if count and not only_changed else ""))
 
 
 def _toml(value: Any) -> str:

@@ -6,3 +6,7 @@ Each module declares a :class:`~sim.core.registry.Mechanism` named ``MECHANISM``
 parameters, the outcomes it records), owns its numba kernels, and defines the
 :class:`~sim.core.registry.Step` functions that :mod:`sim.core.week` runs in order.
 """
+
+from sim.lazy import submodules
+
+__getattr__ = submodules(__name__)

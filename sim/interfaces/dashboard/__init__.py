@@ -6,3 +6,7 @@ Needs the ``dashboard`` extra (``pip install -e '.[dashboard]'``): Solara and it
 :mod:`sim.interfaces.dashboard.map` and :mod:`sim.interfaces.dashboard.charts` (the drawings)
 work without it.
 """
+
+from sim.lazy import submodules
+
+__getattr__ = submodules(__name__)

@@ -1,0 +1,137 @@
+"""What a new user meets first: --version, ``run --json``, ``import sim``, one end date, the
+scenario listing against the defaults, ``analyse`` of a missing folder, and ``Sim.plot``."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SCENARIOS, assert_refused, blowback
+
+from sim.core.scenario import load_scenario
+from sim.interfaces import simulation
+from sim.interfaces.simulation import Sim
+from sim.version import __version__
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    """A scenario file of 200 communities and three weeks, in its own folder."""
+    path = tmp_path / "tiny.toml"
+    path.write_text(f'extends = "{(SCENARIOS / "base.toml").as_posix()}"\n'
+                    "[run]\nsteps = 3\n[map]\ncommunities = 200\n")
+    return path
+
+
+def test_version(capsys):
+    status, out, err = blowback(capsys, "--version")
+    assert (status, out, err) == (0, f"blowback {__version__}\n", "")
+
+
+def test_run_json_alone_writes_no_folder(capsys, tiny, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = blowback(capsys, "run", str(tiny), "--json")
+    assert status == 0, err
+    doc = json.loads(out)
+    assert doc["summary"]["steps"] == 3 and doc["provenance"]["seed"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.toml"]
+    status, again, err = blowback(capsys, "run", str(tiny), "--json", "--out", "kept")
+    assert status == 0, err
+    assert json.loads(again) == json.loads((tmp_path / "kept" / "summary.json").read_text())
+
+
+
+
+def test_import_sim_is_light_and_reaches_every_named_module():
+    texts = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+             *sorted((ROOT / "notebooks").glob("*.ipynb"))]
+    names = sorted({m for path in texts
+                    for m in re.findall(r"\bsim(?:\.[A-Za-z_]\w*)+", path.read_text())}
+                   | {"sim.sweep.load", "sim.Sim"})
+    script = (
+        "import sys\nimport sim\n"
+        "assert 'sim.core.model' not in sys.modules and 'mesa' not in sys.modules\n"
+        f"missing = []\nfor name in {names!r}:\n"
+        "    value = sim\n"
+        "    try:\n"
+        "        for part in name.split('.')[1:]:\n"
+        "            value = getattr(value, part)\n"
+        "    except AttributeError as err:\n"
+        "        missing.append(f'{name}: {err}')\n"
+        "print('\\n'.join(missing))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "", f"not reachable after `import sim`:\n{done.stdout}"
+
+
+def test_one_end_date_everywhere(capsys, tiny, tmp_path):
+    assert load_scenario(SCENARIOS / "base.toml").end_date().isoformat() == "2031-12-15"
+    scenario = load_scenario(tiny)
+    s = Sim(scenario, agents=False).run()
+    end = scenario.end_date().isoformat()
+    assert s.summary()["end_date"] == end
+    assert s.results["date"].iloc[-1].date().isoformat() == end
+    status, out, err = blowback(capsys, "run", str(tiny), "--out", str(tmp_path / "run"))
+    assert status == 0, err
+    assert f"2022-01-03 to {end}, seed 1" in out.splitlines()[0]
+
+
+def test_scenario_listing_marks_what_differs_from_the_defaults(capsys, tiny):
+    status, out, _ = blowback(capsys, "scenario", str(tiny))
+    lines = out.splitlines()
+    assert status == 0 and "* map.communities = 200" in lines and "  run.seed = 1" in lines
+    marked = [line for line in lines if line.startswith("* ")]
+    assert lines[-1] == f"{len(marked)} values differ from the defaults (marked *)"
+    status, out, _ = blowback(capsys, "scenario", str(tiny), "--changed")
+    assert status == 0 and out.splitlines()[1:] == marked + [lines[-1].split(" (")[0]]
+
+
+def test_analyse_of_a_missing_folder(capsys, tmp_path):
+    status, out, err = blowback(capsys, "analyse", str(tmp_path / "nowhere"))
+    assert_refused(status, err, "nowhere: no such folder; allowed: a folder")
+    assert out == "" and list(tmp_path.iterdir()) == []
+
+
+def test_sweep_names_a_loader_that_works(capsys, tiny):
+    experiment = tiny.parent / "exp.toml"
+    experiment.write_text('scenarios = ["tiny.toml"]\nseeds = 1\nsteps = 3\n')
+    status, out, err = blowback(capsys, "sweep", str(experiment), "--out",
+                                str(tiny.parent / "grid"), "--jobs", "1")
+    assert status == 0, err
+    code = out.split("in Python: ")[1].strip()
+    assert code.startswith("import sim; sim.sweep.load(")
+    namespace: dict = {}
+    exec(code.replace("; ", "\nrows = "), namespace)
+    assert len(namespace["rows"]) == 1
+
+
+@pytest.fixture
+def short_run() -> Sim:
+    return Sim(steps=3, communities=200, agents=False).run()
+
+
+def test_plot_saves_by_suffix_and_says_where(capsys, short_run, tmp_path):
+    for name in ("run.png", "run.svg"):
+        short_run.plot(path=tmp_path / name)
+        assert f"Figure saved to {tmp_path / name}" in capsys.readouterr().out
+    assert (tmp_path / "run.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<svg" in (tmp_path / "run.svg").read_text()
+    with pytest.raises(ValueError, match=r"allowed: a file ending in \.png or \.svg"):
+        short_run.plot(path=tmp_path / "run.jpg")
+    assert not (tmp_path / "run.jpg").exists()
+
+
+def test_plot_outside_jupyter_says_once_how_to_see_it(capsys, short_run, monkeypatch):
+    monkeypatch.setattr(simulation, "_told", [])
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    short_run.plot()
+    short_run.plot()
+    assert capsys.readouterr().err.count("s.plot(show=True)") == 1
+    shown = []
+    monkeypatch.setattr("matplotlib.pyplot.show", lambda: shown.append(True))
+    assert len(short_run.plot(show=True).axes) >= 4 and shown == [True]
