@@ -55,7 +55,7 @@ PAGE_CSS = """
 .bb-dashboard { padding: 6px 8px !important; }
 .bb-levers { width: 290px; flex: none; max-height: calc(100vh - 64px); overflow-y: auto; }
 .bb-views { flex: 1 1 0; min-width: 0; }
-.bb-map-view { flex: 0 1 520px; min-width: 0; }
+.bb-map-view { flex: 0 1 600px; min-width: 0; }
 .bb-map-view svg { display: block; width: 100%; height: auto;
                    max-height: calc(100vh - 430px); }
 .bb-log { flex: 1 1 200px; min-width: 160px; max-height: calc(100vh - 430px);
