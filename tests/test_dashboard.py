@@ -17,8 +17,8 @@ from conftest import ROOT, small
 
 from sim.core import outcomes
 from sim.core.parameters import BY_NAME
-from sim.core.scenario import ScenarioError
-from sim.core.state import CONTRACTOR
+from sim.core.scenario import ScenarioError, default_scenario, load_scenario
+from sim.core.state import CONTRACTOR, STATE
 from sim.interfaces import cli
 from sim.interfaces.dashboard import charts, page_values, server
 from sim.interfaces.dashboard import map as world_map
@@ -28,6 +28,9 @@ from sim.interfaces.dashboard.session import (
     LEVERS,
     Session,
     choice_of,
+    counterpart,
+    log_line,
+    planned,
     scenario_choices,
 )
 
@@ -111,7 +114,7 @@ def test_an_injected_atrocity_is_applied_next_step_like_a_scheduled_event(sessio
     session.step()
     model = session.model
     assert not session.pending()
-    assert model.event_log[-1][1] == "mass_atrocity"
+    assert model.event_log[-1][1].startswith("mass atrocity near Mopti by the contractor: ")
     # Applied inside the week: its deaths are in that week's tally and went to oversight.
     assert model.communities.dead[:, CONTRACTOR].sum() - before >= 10
     assert model.records["largest_event"][-1] >= 10
@@ -128,7 +131,7 @@ def test_injections_are_reproducible_and_reset_drops_them(session):
     session.reset()
     assert session.model.t == 0 and not session.model.event_log
     session.step(14)
-    assert "mass_atrocity" not in [text for _, text in session.model.event_log]
+    assert not [text for _, text in session.model.event_log if "atrocity" in text]
 
 
 def test_reset_on_another_seed_changes_the_world(session):
@@ -197,6 +200,97 @@ def test_quarterly_deaths_are_13_week_sums(session):
     assert charted[19] == pytest.approx(raw[7:20].sum())
 
 
+def test_the_event_log_says_what_where_by_whom_and_the_toll(tiny):
+    tiny.step(2)
+    # The atrocity first: queued after "contractor leaves", it would be the state's forces'.
+    for label in sorted(INJECTIONS, key=lambda label: "atrocity" not in label):
+        tiny.inject_button(label)
+    tiny.step()
+    lines = [log_line(date, text) for date, text in tiny.model.event_log]
+    atrocity = next(line for line in lines if "atrocity" in line)
+    assert re.fullmatch(r"17 Jan 2022 \u2014 Mass atrocity near Mopti by the contractor: "
+                        r"\d+ civilians killed", atrocity), atrocity
+    assert not [line for line in lines if "_" in line.split(" \u2014 ")[1]], lines
+    assert {"Coup in Burkina Faso", "Partner forces leave", "UN mission leaves",
+            "Sanctions at level 0.5"} <= {line.split(" \u2014 ")[1] for line in lines}
+
+
+def test_an_atrocity_injected_with_no_contractor_is_booked_to_a_force_present():
+    session = Session(small("partner_led", **{"map.communities": 200}))
+    session.step()
+    assert not session.model.contractor_present
+    session.inject_button("mass-atrocity operation")
+    assert planned(session.pending()[0]) == "mass atrocity near Mopti by state forces"
+    session.step()
+    dead = session.model.communities.dead
+    assert dead[:, CONTRACTOR].sum() == 0 and dead[:, STATE].sum() >= 10
+    assert session.model.event_log[-1][1].startswith("mass atrocity near Mopti by state "
+                                                     "forces: ")
+
+
+def test_side_by_side_opens_another_regime_and_the_switch_says_it_restarts():
+    import ipyvuetify as v
+
+    from sim.interfaces.dashboard.app import Dashboard
+
+    box, rc = solara.render(Dashboard(small("contractor_unchecked", **{"map.communities": 200})),
+                            handle_error=False)
+    try:
+        texts = [w.children[0] for w in rc.find(v.Html, tag="span").widgets if w.children]
+        assert "(restarts both runs at week 0)" in texts
+        rc.find(v.Btn, children=["Step"]).widget.click()
+        rc.find(v.Switch, label="side by side").widget.v_model = True
+        assert _status(rc).attributes["data-step"] == "0"
+        restarted = [w.children for w in rc.find(v.Html, tag="span").widgets
+                     if "bb-restarted" in (w.class_ or "")]
+        assert restarted == [["both runs restarted at week 0, seed 1"]]
+        maps = [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets
+                if w.attributes.get("class") == "bb-map-view"]
+        assert "Contractor, unchecked" in maps[0] and "Contractor, accountable" in maps[1]
+    finally:
+        rc.close()
+
+
+def test_the_right_hand_regime_is_never_the_left_one():
+    choices = scenario_choices(ROOT / "scenarios")
+    for label, path in choices.items():
+        scenario = load_scenario(path) if path else default_scenario()
+        assert choice_of(choices, scenario) == label
+        assert counterpart(choices, scenario) != path
+    unchecked = choices["contractor_unchecked.toml \u2014 Contractor, unchecked"]
+    assert counterpart(choices, load_scenario(unchecked)).name == "contractor_accountable.toml"
+
+
+def test_the_partner_chart_draws_the_exit_threshold_at_its_value(tiny):
+    relationship = outcomes.BY_NAME["partner_relationship"]
+    threshold = tiny.model.p["partner.exit_threshold"]
+    svg = charts.svg([tiny.model], relationship)
+    line = re.search(r'<line class="bb-threshold" data-value="([0-9.]+)"[^>]* y1="([0-9.]+)"',
+                     svg)
+    assert float(line.group(1)) == threshold == BY_NAME["partner.exit_threshold"].default
+    top, bottom = charts._TOP, charts.HEIGHT - charts._BOTTOM
+    assert float(line.group(2)) == pytest.approx(bottom - (bottom - top) * threshold, abs=0.1)
+    assert f"partner leaves below {threshold:g}" in svg
+    assert "bb-threshold" not in charts.svg([tiny.model], outcomes.BY_NAME["civilian_deaths"])
+
+
+def test_the_map_keys_every_symbol_and_writes_town_names_over_the_units(tiny):
+    svg = world_map.svg(tiny.model, "control")
+    key = svg[svg.index('class="bb-symbols"'):]
+    for name in ("state unit", "contractor team", "partner unit", "armed band", "mining site",
+                 "town (larger dot)"):
+        assert f">{name}</text>" in key
+    assert "who controls the area (red: armed groups, blue: the state)" in svg
+    drawn = svg[:svg.index('class="bb-symbols"')]
+    assert drawn.rindex("<title>state unit") < drawn.index('class="bb-town"')
+
+
+def test_the_server_compiles_the_model_before_it_serves_and_says_so(tiny, capsys):
+    server.prepare(tiny.runs[0].scenario)
+    assert capsys.readouterr().err == server.PREPARING + "\n"
+    assert "compiling" in server.PREPARING
+
+
 # --- the page, rendered in-process ------------------------------------------------------------
 def _status(rc):
     widgets = rc.find(solara.widgets.HTML).widgets
@@ -226,7 +320,7 @@ def test_page_steps_and_a_slider_moves_the_model():
         rc.find(v.Btn, children=["mass-atrocity operation"]).widget.click()
         log = next(w for w in rc.find(solara.widgets.HTML).widgets
                    if w.attributes.get("class") == "bb-log")
-        assert "next week: mass_atrocity" in log.unsafe_innerHTML
+        assert "next week: mass atrocity near Mopti by the contractor" in log.unsafe_innerHTML
     finally:
         rc.close()
 

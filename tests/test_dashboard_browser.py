@@ -24,6 +24,10 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCENARIO = ROOT / "scenarios" / "contractor_unchecked.toml"
 TIMEOUT_MS = 60_000
+# A projector and a full-HD screen: the page must fit both without horizontal scrolling.
+SCREENS = ((1280, 800), (1920, 1080))
+# Where to copy the screenshots of the screens too (docs/img regenerates the documentation's).
+SHOTS_ENV = "BLOWBACK_SCREENSHOTS"
 
 
 def _install_chromium() -> str | None:
@@ -149,15 +153,67 @@ def test_dashboard_in_a_browser_steps_plots_and_takes_a_lever(chromium, dashboar
             lever.get_by_role("slider").focus()
             page.keyboard.press("End")
             expect(lever.locator(".bb-lever-label")).to_have_text("punishment: 1")
-            expect(page.locator(".bb-log")).to_contain_text("set oversight.punishment = 1")
+            expect(page.locator(".bb-log")).to_contain_text("Set oversight.punishment = 1")
             assert _step(page) == weeks  # moving a lever does not step the model
 
-            shot = tmp_path / "dashboard.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 20_000
-            if os.environ.get("BLOWBACK_SCREENSHOTS"):
-                folder = Path(os.environ["BLOWBACK_SCREENSHOTS"])
-                folder.mkdir(parents=True, exist_ok=True)
-                shutil.copy(shot, folder / "dashboard.png")
+        finally:
+            browser.close()
+
+
+def _inside(page, locator, width: int, height: int) -> list[str]:
+    """What of ``locator``'s elements lies outside the viewport (none on a page that fits)."""
+    out = []
+    for k in range(locator.count()):
+        box = locator.nth(k).bounding_box()
+        assert box is not None, f"{locator} #{k} is not displayed"
+        if box["x"] < 0 or box["y"] < 0 or box["x"] + box["width"] > width + 0.5 \
+                or box["y"] + box["height"] > height + 0.5:
+            out.append(f"{locator} #{k} at {box}")
+    return out
+
+
+def test_the_page_fits_a_projector_and_a_full_hd_screen_side_by_side(chromium, dashboard_url,
+                                                                     tmp_path):
+    """At 1280x800 and 1920x1080, side by side: both maps, every chart, the toolbar, the
+    levers' column and the event buttons lie inside the viewport with no scrolling at all,
+    Solara's banner is gone, and switching side by side on says that it restarted both."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=FLAGS,
+                                    chromium_sandbox=False)
+        try:
+            for width, height in SCREENS:
+                page = browser.new_page(viewport={"width": width, "height": height})
+                page.set_default_timeout(TIMEOUT_MS)
+                page.goto(dashboard_url, timeout=TIMEOUT_MS)
+                expect(page.locator(".bb-status")).to_have_attribute("data-step", "0")
+                expect(page.get_by_text("(restarts both runs at week 0)")).to_be_visible()
+                page.locator(".v-input--switch", has_text="side by side").locator(
+                    "input").click(force=True)
+                expect(page.locator(".bb-map-view")).to_have_count(2)
+                expect(page.locator(".bb-restarted")).to_contain_text("restarted at week 0")
+                expect(page.locator("svg.bb-map text", has_text="Contractor, accountable")
+                       ).to_have_count(1)
+                assert page.get_by_text("runs on Solara").count() == 0
+                parts = [page.locator(".bb-map-view"), page.locator(".bb-chart-view"),
+                         page.locator(".bb-levers"), page.locator(".bb-status"),
+                         page.get_by_role("button", name="Step"),
+                         page.get_by_role("button", name="coup in a neighbour")]
+                outside = [o for part in parts for o in _inside(page, part, width, height)]
+                assert not outside, f"{width}x{height}: {outside}"
+                scroll = page.evaluate("() => [document.documentElement.scrollWidth, "
+                                       "document.documentElement.scrollHeight]")
+                assert scroll[0] <= width and scroll[1] <= height, (width, height, scroll)
+                assert page.locator('svg[data-series="partner_relationship"] '
+                                    '.bb-threshold').count() == 1
+                shot = tmp_path / f"dashboard-{width}x{height}.png"
+                page.screenshot(path=str(shot))
+                assert shot.stat().st_size > 20_000
+                if os.environ.get(SHOTS_ENV):
+                    folder = Path(os.environ[SHOTS_ENV])
+                    folder.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(shot, folder / shot.name)
+                page.close()
         finally:
             browser.close()

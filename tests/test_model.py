@@ -11,7 +11,7 @@ from sim import Sim
 from sim.core.model import BlowbackModel
 from sim.core.outcomes import NAMES as SERIES
 from sim.core.scenario import from_dict
-from sim.core.state import Forces
+from sim.core.state import CONTRACTOR, PARTNER, Forces
 from sim.world.agents import Community, ContractorUnit, InsurgentBand, StateForceUnit
 
 
@@ -94,7 +94,7 @@ def test_contractor_arrives_on_the_scheduled_week():
 
 
 def test_scheduled_mass_atrocity_is_recorded_with_its_perpetrator():
-    base = small(**{"run.steps": 30})
+    base = small("contractor_unchecked", **{"run.steps": 30})
     raw = dict(base.raw)
     raw["events"] = [{"date": str(base.date_of(20)), "type": "mass_atrocity", "near": "Mopti",
                       "perpetrator": "contractor"}]
@@ -105,6 +105,22 @@ def test_scheduled_mass_atrocity_is_recorded_with_its_perpetrator():
         "engagement.atrocity_min"]
     assert df["civilian_deaths_contractor"].iloc[event.step] >= df["largest_event"].iloc[
         event.step]
+
+
+@pytest.mark.parametrize("perpetrator", ["contractor", "partner"])
+def test_a_scheduled_atrocity_by_a_force_not_deployed_is_not_carried_out(perpetrator):
+    """The base regime has no contractor and no partner: an atrocity scheduled for either is
+    not booked to an absent actor, and the event log says why."""
+    base = small(**{"run.steps": 4, "map.communities": 200})
+    raw = dict(base.raw)
+    raw["events"] = [{"date": str(base.date_of(2)), "type": "mass_atrocity", "near": "Gao",
+                      "perpetrator": perpetrator}]
+    model = BlowbackModel(from_dict(raw), agents=False).run()
+    assert model.communities.dead[:, [CONTRACTOR, PARTNER]].sum() == 0
+    assert max(model.records["largest_event"]) < 10 * model.p["engagement.atrocity_min"]
+    who = "contractor" if perpetrator == "contractor" else "partner forces"
+    assert (str(base.date_of(2)), f"mass atrocity near Gao not carried out: no {who} "
+            "deployed") in model.event_log
 
 
 def test_the_mali_timeline_schedules_inputs_only():

@@ -86,7 +86,9 @@ def update(model, week) -> None:
         model.relationship[name] = r
         if r < p[f"{name}.exit_threshold"]:
             model.withdraw(name)
-            model.event_log.append((model.date.isoformat(), f"{name} withdraws"))
+            who = "partner forces withdraw" if name == "partner" else "UN mission asked to leave"
+            model.event_log.append((model.date.isoformat(), f"{who}: relationship {r:.2f}, "
+                                    f"below the threshold {p[f'{name}.exit_threshold']:g}"))
 
 
 def record(model, week) -> None:

@@ -54,7 +54,7 @@ def apply_due(model) -> list[Abuse]:
     for index, event in enumerate(model.scenario_spec.events):
         if event.step == model.t:
             abuse = apply(model, event.type, event.fields, index)
-            model.event_log.append((event.date, event.type))
+            model.event_log.append((event.date, describe(event.type, event.fields, abuse)))
             if abuse is not None:
                 abuses.append(abuse)
     return abuses
@@ -99,9 +99,14 @@ def apply(model, kind: str, fields: dict, entity: int) -> Abuse | None:
     return None
 
 
-def _mass_atrocity(model, fields: dict, entity: int) -> Abuse:
+def _mass_atrocity(model, fields: dict, entity: int) -> Abuse | None:
     p = model.p
     kind = _KIND_OF[fields.get("perpetrator", "contractor")]
+    f = model.forces
+    if not (f.active & (f.kind == kind)).any():
+        # No force of that kind is deployed: booking the toll to it would blame an absent
+        # actor, so the operation does not happen (describe() says so in the log).
+        return None
     cell = _hotspot_near(model, _town_cell(model, fields["near"]))
     size = fields.get("deaths")
     if size is None:
@@ -113,6 +118,38 @@ def _mass_atrocity(model, fields: dict, entity: int) -> Abuse:
     _, deaths = forced_atrocity(model.seed, model.t, entity, kind, model.world.cell_start, cell,
                                 c.view(), float(size))
     return Abuse("event", entity, kind, float(deaths))
+
+
+# The actors as the event log names them.
+ACTOR_NAMES = {"state": "state forces", "contractor": "the contractor",
+               "partner": "partner forces", "un": "the UN mission"}
+
+
+def describe(kind: str, fields: dict, abuse: Abuse | None = None) -> str:
+    """One line of the event log for an applied event: what, where, by whom and the toll
+    (``abuse``: what the event caused, as :func:`apply` returned it)."""
+    if kind == "mass_atrocity":
+        who = ACTOR_NAMES[fields.get("perpetrator", "contractor")]
+        if abuse is None:
+            return f"mass atrocity near {fields['near']} not carried out: " \
+                   f"no {who.removeprefix('the ')} deployed"
+        return f"mass atrocity near {fields['near']} by {who}: " \
+               f"{abuse.deaths:.0f} civilians killed"
+    if kind in ("partner_arrives", "partner_leaves"):
+        plural, singular = ("arrive", "arrives") if kind == "partner_arrives" \
+            else ("leave", "leaves")
+        return f"partner forces {plural}" if fields["partner"] == "partner" \
+            else f"UN mission {singular}"
+    if kind == "sanctions":
+        return f"sanctions at level {float(fields['level']):g}"
+    if kind == "coup":
+        return "coup in the host country" if fields["country"] == "host" \
+            else f"coup in {fields['country']}"
+    if kind == "offensive":
+        return f"offensive near {fields['near']}"
+    if kind == "set":
+        return "set " + ", ".join(f"{k} = {v}" for k, v in fields["params"].items())
+    return kind.replace("_", " ")
 
 
 def _coup(model, country: str) -> None:
@@ -147,7 +184,6 @@ def _set(model, params: dict) -> None:
             getattr(f, _UNIT_FIELDS[key])[f.kind == _KIND_OF[section]] = value
         if name == "sanctions.level":
             model.sanctions = max(model.sanctions, float(value))
-
 
 
 def _scheduled(model, week) -> None:

@@ -9,7 +9,6 @@ once instead of rebuilding it, and two regimes can run side by side on one seed.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -21,12 +20,11 @@ import solara
 from solara.alias import rv
 
 from sim.core import outcomes
-from sim.core.inputs import parse_setting
-from sim.core.scenario import Scenario, ScenarioError, default_scenario, load_scenario
+from sim.core.scenario import Scenario, ScenarioError
 from sim.interfaces.dashboard import charts, page_values
 from sim.interfaces.dashboard import map as world_map
 from sim.interfaces.dashboard.page_values import offered, switch
-from sim.interfaces.dashboard.server import SCENARIO_ENV, SEED_ENV, SETTINGS_ENV, page_title
+from sim.interfaces.dashboard.server import SEED_ENV, page_title, served_scenario
 from sim.interfaces.dashboard.session import (
     BOTH,
     INJECTIONS,
@@ -37,6 +35,9 @@ from sim.interfaces.dashboard.session import (
     Lever,
     Session,
     choice_of,
+    counterpart,
+    log_line,
+    planned,
     scenario_choices,
 )
 
@@ -46,6 +47,31 @@ SPEEDS = {"slow": 2.0, "normal": 5.0, "fast": 1000.0}
 MIN_PAUSE = 0.005  # seconds between weeks: room for the buttons' clicks to get through
 DRAW_WAIT = 2.0  # seconds; a page that stopped drawing (closed tab) must not stall the loop
 LOG_LINES = 14
+# The page fits a projector (1280x800) without scrolling: the levers scroll in their own
+# column, the maps shrink to the height left over by the toolbar, the buttons and the charts
+# (whose grid takes as many columns as the width allows), and Solara's banner is not shown
+# (serve() turns it off; in a notebook there is none).
+PAGE_CSS = """
+.bb-dashboard { padding: 6px 8px !important; }
+.bb-levers { width: 290px; flex: none; max-height: calc(100vh - 64px); overflow-y: auto; }
+.bb-views { flex: 1 1 0; min-width: 0; }
+.bb-map-view { flex: 0 1 600px; min-width: 0; }
+.bb-map-view svg { display: block; width: 100%; height: auto;
+                   max-height: calc(100vh - 430px); }
+.bb-log { flex: 1 1 200px; min-width: 160px; max-height: calc(100vh - 430px);
+          overflow-y: auto; font-size: 12px; }
+.bb-charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr));
+             gap: 2px 6px; width: 100%; }
+.bb-chart-view svg { display: block; width: 100%; height: auto; }
+.bb-notice { font-size: 13px; color: #7a4b00; }
+.bb-dashboard .v-input { margin-top: 0; padding-top: 0; }
+.bb-dashboard .v-input__slot { margin-bottom: 0; }
+.bb-dashboard .v-text-field__details, .bb-dashboard .v-messages { display: none; }
+.bb-levers .v-card__title { font-size: 15px; line-height: 1.3; padding: 6px 10px; }
+.bb-levers .v-card__text { padding: 0 10px 6px; }
+.bb-dashboard .v-btn-toggle .v-btn { height: 30px !important; padding: 0 8px;
+                                     font-size: 12px; }
+"""
 
 
 @solara.component
@@ -92,15 +118,15 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
     act = _acting(error, refresh)
     if titled:
         solara.Title(page_title(session.runs[0].scenario.name))
-    with solara.Column(classes=["bb-dashboard"], style={"padding": "8px"}):
+    solara.Style(PAGE_CSS)
+    with solara.Column(classes=["bb-dashboard"], gap="4px"):
         _Toolbar(session, version, choices, playing, speed, act)
         if error.value:
             solara.Error(error.value, classes=["bb-error"])
         with solara.Row(style={"flex-wrap": "nowrap", "align-items": "flex-start"}):
-            with solara.Column(style={"width": "330px", "flex": "none", "max-height": "90vh",
-                                      "overflow-y": "auto"}):
+            with solara.Column(classes=["bb-levers"]):
                 _Levers(session, _lever_state(session, side.value), side.value, act)
-            with solara.Column(style={"flex": "1"}):
+            with solara.Column(classes=["bb-views"], gap="4px"):
                 _Views(session, version, choices, layer, side, act)
 
 
@@ -153,13 +179,14 @@ def _Toolbar(session: Session, version: int, choices: dict, playing, speed, act)
         playing.set(False)
         act(lambda: session.reset(page_values.seed(seed.value)))()
 
-    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="8px"):
         solara.Text("Blowback", style={"font-size": "20px", "font-weight": "bold"})
         solara.Select("scenario", values=list(choices),
                       value=choice_of(choices, session.runs[0].scenario),
-                      on_value=choose, style={"min-width": "260px"})
+                      on_value=choose, style={"min-width": "220px", "max-width": "320px"},
+                      dense=True)
         solara.InputText("seed", value=seed, continuous_update=True,
-                         style={"max-width": "110px"})
+                         style={"max-width": "70px"})
         solara.Button("Reset", on_click=reset, color="primary", outlined=True)
         solara.Button("Pause" if playing.value else "Play", color="primary",
                       on_click=lambda: playing.set(not playing.value),
@@ -216,53 +243,61 @@ def _LeverControl(session: Session, lever: Lever, value, side: str, act):
         solara.Text(param.meaning, style={"font-size": "11px", "color": "#666"})
 
 
+def restart_notice(session: Session) -> str:
+    """What the page says when side-by-side is switched on: both runs started again."""
+    return f"both runs restarted at week 0, seed {session.seed}"
+
+
 @solara.component
 def _Views(session: Session, version: int, choices: dict, layer, side, act):
+    notice = solara.use_reactive("")
+
     def pair(on) -> None:
         if switch("side by side", on):
-            session.compare_with(session.runs[0].scenario)
+            session.compare_with(counterpart(choices, session.runs[0].scenario))
+            notice.set(restart_notice(session))
         else:
             session.single()
+            notice.set("")
 
-    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="8px"):
         _Choice(list(world_map.LAYERS), layer.value,
                chosen("map layer", layer, world_map.LAYERS, act))
         solara.Switch(label="side by side", value=session.side_by_side,
                       on_value=lambda on: act(lambda: pair(on))())
-        if session.side_by_side:
+        if not session.side_by_side:
+            solara.Text("(restarts both runs at week 0)", classes=["bb-notice"])
+    if session.side_by_side:
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="8px"):
             solara.Select("right-hand regime", values=list(choices),
                           value=choice_of(choices, session.runs[1].scenario),
                           on_value=lambda label: act(lambda: session.choose(
                               choices[offered("right-hand regime", label, choices)], 1))(),
-                          style={"min-width": "240px"})
-            _Choice(list(SIDES), side.value, chosen("levers and events act on", side, SIDES, act))
+                          style={"min-width": "200px", "max-width": "280px"}, dense=True)
             solara.Text("levers and events act on")
+            _Choice(list(SIDES), side.value, chosen("levers and events act on", side, SIDES, act))
+            if notice.value and session.model.t == 0:
+                solara.Text(notice.value, classes=["bb-notice", "bb-restarted"])
     with session.lock:
         maps = [world_map.svg(r.model, layer.value,
                               r.scenario.name if session.side_by_side else "")
                 for r in session.runs]
         plots = [charts.svg([r.model for r in session.runs], o) for o in outcomes.shown("chart")]
         logs = [_log_html(session, k) for k in range(len(session.runs))]
-    with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
-        with solara.Column(style={"width": f"{560 * len(maps)}px", "max-width": "100%"}):
-            with solara.Row(style={"flex-wrap": "nowrap"}):
-                for k, m in enumerate(maps):
-                    solara.HTML(unsafe_innerHTML=m, classes=["bb-map-view"],
-                                attributes={"data-side": str(k)}, style={"flex": "1"})
-            with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
-                solara.Text("Inject now:")
-                for label in INJECTIONS:
-                    solara.Button(label, small=True, outlined=True,
-                                  on_click=act(lambda lb=label: session.inject_button(
-                                      lb, side.value)))
-            with solara.Row(style={"flex-wrap": "nowrap"}):
-                for k, log in enumerate(logs):
-                    solara.HTML(unsafe_innerHTML=log, classes=["bb-log"],
-                                attributes={"data-side": str(k)},
-                                style={"flex": "1", "font-size": "12px"})
-        with solara.Row(style={"flex-wrap": "wrap", "gap": "4px", "width": "660px"}):
-            for p in plots:
-                solara.HTML(unsafe_innerHTML=p, classes=["bb-chart-view"])
+    with solara.Row(style={"flex-wrap": "nowrap", "align-items": "flex-start"}, gap="6px"):
+        for k, m in enumerate(maps):
+            solara.HTML(unsafe_innerHTML=m, classes=["bb-map-view"],
+                        attributes={"data-side": str(k)})
+        solara.HTML(unsafe_innerHTML="".join(logs), classes=["bb-log"])
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}, gap="4px"):
+        solara.Text("Inject now:")
+        for label in INJECTIONS:
+            solara.Button(label, x_small=True, outlined=True,
+                          on_click=act(lambda lb=label: session.inject_button(
+                              lb, side.value)))
+    with solara.Div(classes=["bb-charts"]):
+        for p in plots:
+            solara.HTML(unsafe_innerHTML=p, classes=["bb-chart-view"])
 
 
 # Solara's ToggleButtonsSingle and SliderFloat convert what the page sends before any handler
@@ -285,18 +320,15 @@ def _Slider(value: float, low: float, high: float, on_value: Callable[[object], 
 
 
 def _log_html(session: Session, side: int) -> str:
-    """The event log of one run, newest first, with the events still queued on top."""
+    """The event log of one run, newest first, with the events still queued on top: each
+    line says when, what, where, by whom and the toll (:func:`log_line`)."""
     run = session.runs[side]
-    lines = [f"<li><i>next week: {escape(e.type)} {escape(_fields(e.fields))}</i></li>"
-             for e in session.pending(side)]
-    lines += [f"<li>{escape(str(date))}: {escape(text)}</li>"
+    lines = [f"<li><i>next week: {escape(planned(e))}</i></li>" for e in session.pending(side)]
+    lines += [f"<li>{escape(log_line(date, text))}</li>"
               for date, text in reversed(run.model.event_log[-LOG_LINES:])]
     title = f"Event log, {escape(run.scenario.name)}"
-    return f"<b>{title}</b><ul style='margin:0'>{''.join(lines) or '<li>none yet</li>'}</ul>"
-
-
-def _fields(fields: dict) -> str:
-    return ", ".join(f"{k} {v}" for k, v in fields.items())
+    return (f"<div data-side='{side}'><b>{title}</b><ul style='margin:0; padding-left:16px'>"
+            f"{''.join(lines) or '<li>none yet</li>'}</ul></div>")
 
 
 @solara.component
@@ -304,12 +336,3 @@ def Page():
     """The page ``blowback dashboard`` serves: the scenario and seed it was started with."""
     seed = os.environ.get(SEED_ENV)
     Dashboard(served_scenario(), int(seed) if seed else None, titled=True)
-
-
-def served_scenario() -> Scenario:
-    """The scenario ``blowback dashboard`` was started with, its ``--set`` options applied
-    (the command checked them before it started the server)."""
-    path = os.environ.get(SCENARIO_ENV) or None
-    scenario = load_scenario(path) if path else default_scenario()
-    settings = json.loads(os.environ.get(SETTINGS_ENV) or "[]")
-    return scenario.with_values(dict(parse_setting("--set", s) for s in settings), "--set")

@@ -18,6 +18,9 @@ from sim.core.model import BlowbackModel
 from sim.core.registry import Outcome
 
 SIDE_COLOURS = ("#8c2d04", "#1f4e99")
+THRESHOLD_COLOUR = "#b8860b"
+# Lines drawn across a chart at a parameter's value: the outcome, the parameter, its label.
+THRESHOLDS = {"partner_relationship": ("partner.exit_threshold", "partner leaves below")}
 WIDTH, HEIGHT = 320, 130
 _LEFT, _RIGHT, _TOP, _BOTTOM = 44, 8, 20, 20
 
@@ -57,6 +60,25 @@ def _label(x: float) -> str:
     if x >= 1e3:
         return f"{x / 1e3:g}k"
     return f"{x:g}"
+
+
+def _thresholds(models: list[BlowbackModel], outcome: Outcome, top: float, px, py
+                ) -> list[str]:
+    """The threshold line of ``outcome`` (:data:`THRESHOLDS`) at each model's value of its
+    parameter (once when both sides share it), labelled with the value."""
+    if outcome.name not in THRESHOLDS:
+        return []
+    name, label = THRESHOLDS[outcome.name]
+    out = []
+    for value in dict.fromkeys(float(m.p[name]) for m in models):
+        y = float(py(np.array([value]))[0])
+        out.append(f'<line class="bb-threshold" data-value="{value:g}" x1="{px(0):.1f}" '
+                   f'x2="{px(models[0].steps_total - 1):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+                   f'stroke="{THRESHOLD_COLOUR}" stroke-width="1.2" stroke-dasharray="6,3">'
+                   f"<title>{escape(name)} = {value:g}</title></line>"
+                   f'<text x="{px(0) + 4:.1f}" y="{y - 3:.1f}" font-size="10" '
+                   f'fill="{THRESHOLD_COLOUR}">{escape(label)} {value:g}</text>')
+    return out
 
 
 def svg(models: list[BlowbackModel], outcome: Outcome) -> str:
@@ -99,6 +121,7 @@ def svg(models: list[BlowbackModel], outcome: Outcome) -> str:
             parts.append(f'<line class="bb-event" x1="{x:.1f}" x2="{x:.1f}" y1="{_TOP}" '
                          f'y2="{_TOP + plot_h}" stroke="{colour}" stroke-opacity="0.6" '
                          f'stroke-dasharray="3,2"><title>{escape(text)}</title></line>')
+    parts += _thresholds(models, outcome, top, px, py)
     for side, s in enumerate(series):
         ok = np.isfinite(s)
         xs = _LEFT + plot_w * np.flatnonzero(ok) / steps

@@ -71,6 +71,8 @@ _FORCE_STYLE = {STATE: ("rect", "#1f4e99", "state unit"),
                 CONTRACTOR: ("triangle", "#c0152f", "contractor team"),
                 PARTNER: ("circle", "#1b8a3a", "partner unit")}
 _BAND_COLOURS = ("#222222", "#8a5a00")
+MINE_COLOUR = "#e6b400"
+SYMBOL_ROW = 16  # pixels a row of the key of the symbols takes, under the map
 
 
 def _lut(name: str) -> np.ndarray:
@@ -189,9 +191,7 @@ def _units(model, s: int) -> list[str]:
     for k, x, y in zip(bands, bx, by, strict=True):
         r = 0.22 * s * (1.0 + min(2.0, b.strength[k] / 300.0))
         colour = _BAND_COLOURS[int(b.faction[k]) % 2]
-        out.append(f'<path d="M{x - r:.1f},{y - r:.1f}L{x + r:.1f},{y + r:.1f}M{x - r:.1f},'
-                   f'{y + r:.1f}L{x + r:.1f},{y - r:.1f}" stroke="{colour}" stroke-width="2">'
-                   f"<title>armed band, {b.strength[k]:.0f} fighters</title></path>")
+        out.append(_cross(x, y, r, colour, f"armed band, {b.strength[k]:.0f} fighters"))
     units = np.flatnonzero(f.active)
     ux, uy = _spread(f.cell[units], world, s)
     for k, x, y in zip(units, ux, uy, strict=True):
@@ -200,20 +200,55 @@ def _units(model, s: int) -> list[str]:
     return out
 
 
-def _sites(world, s: int) -> list[str]:
+def _mines(world, s: int) -> list[str]:
     out = []
     for cell in np.flatnonzero(world.cell_mine > 0):
         x, y = (cell % world.width + 0.5) * s, (cell // world.width + 0.5) * s
-        r = 0.4 * s
-        out.append(f'<polygon points="{x:.1f},{y - r:.1f} {x + r:.1f},{y:.1f} {x:.1f},'
-                   f'{y + r:.1f} {x - r:.1f},{y:.1f}" fill="#e6b400" stroke="#6b5200">'
-                   "<title>mining site</title></polygon>")
+        out.append(_diamond(x, y, 0.4 * s))
+    return out
+
+
+def _diamond(x: float, y: float, r: float) -> str:
+    return (f'<polygon points="{x:.1f},{y - r:.1f} {x + r:.1f},{y:.1f} {x:.1f},{y + r:.1f} '
+            f'{x - r:.1f},{y:.1f}" fill="{MINE_COLOUR}" stroke="#6b5200">'
+            "<title>mining site</title></polygon>")
+
+
+def _cross(x: float, y: float, r: float, colour: str, title: str) -> str:
+    return (f'<path d="M{x - r:.1f},{y - r:.1f}L{x + r:.1f},{y + r:.1f}M{x - r:.1f},'
+            f'{y + r:.1f}L{x + r:.1f},{y - r:.1f}" stroke="{colour}" stroke-width="2">'
+            f"<title>{escape(title)}</title></path>")
+
+
+def _town_labels(world, s: int) -> list[str]:
+    """Town names, drawn last with a white halo: a unit in the town stays visible under the
+    name, and the name stays readable over the unit."""
+    out = []
     for (name, *_), cell in zip(geography.TOWNS, world.town_cells, strict=True):
         x, y = (cell % world.width + 0.5) * s, (cell // world.width + 0.5) * s
-        out.append(f'<text x="{x + 0.6 * s:.1f}" y="{y - 0.4 * s:.1f}" font-size="11" '
-                   f'fill="#333" paint-order="stroke" stroke="white" stroke-width="3">'
-                   f"{escape(name)}</text>")
+        out.append(f'<text class="bb-town" x="{x + 0.7 * s:.1f}" y="{y - 0.7 * s:.1f}" '
+                   'font-size="11" fill="#333" paint-order="stroke" stroke="white" '
+                   f'stroke-width="3" stroke-opacity="0.85">{escape(name)}</text>')
     return out
+
+
+def _symbols(x: float, y: float, width: float) -> tuple[str, float]:
+    """The key of every symbol drawn over the colours (units, bands, mines, towns), in rows
+    that fit ``width``; and the height it takes."""
+    keys = [(_marker(shape, 0, 0, 5, colour, name), name)
+            for shape, colour, name in _FORCE_STYLE.values()]
+    keys += [(_cross(0, 0, 5, _BAND_COLOURS[0], "armed band"), "armed band"),
+             (_diamond(0, 0, 6), "mining site"),
+             ('<rect x="-4" y="-4" width="8" height="8" fill="#777"/>', "town (larger dot)")]
+    out, at, row = [], x + 6, 0
+    for shape, name in keys:
+        room = 22 + 5.4 * len(name)
+        if at + room > x + width and at > x + 6:
+            at, row = x + 6, row + 1
+        out.append(f'<g transform="translate({at:.1f},{y + SYMBOL_ROW * row:.1f})">{shape}'
+                   f'<text x="9" y="4" font-size="10">{escape(name)}</text></g>')
+        at += room
+    return f'<g class="bb-symbols">{"".join(out)}</g>', SYMBOL_ROW * (row + 1)
 
 
 def _rgb(colour: np.ndarray) -> str:
@@ -253,23 +288,29 @@ def _host_frame(world, s: int) -> tuple[int, int, int, int]:
 
 
 def svg(model: BlowbackModel, layer: str = "cooperation", title: str = "") -> str:
-    """The whole map as one ``<svg>``: the raster of ``layer``, mining sites, towns, units
-    by type (squares: state, triangles: contractor, circles: partner, crosses: armed bands),
-    a legend and an optional title."""
+    """The whole map as one ``<svg>``: the raster of ``layer``, mining sites, units by type
+    (squares: state, triangles: contractor, circles: partner, crosses: armed bands), town
+    names over them, a key of these symbols, the legend of the colours and an optional
+    title."""
     image = raster(model, layer)
     h, w = image.shape[:2]
     s = _scale(model.world)
     x0, y0, x1, y1 = _host_frame(model.world, s)
     data = base64.b64encode(png(image)).decode("ascii")
+    spec = LAYERS[layer]
+    key, key_height = _symbols(x0, y1 + 12, x1 - x0)
+    legend_at = y1 + key_height + 18
+    band = key_height + 18 + (14 * -(-len(spec.categories) // 3) if spec.categories else 30)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="bb-map" data-layer="{layer}" '
-             f'viewBox="{x0} {y0} {x1 - x0} {y1 - y0 + 44}" width="100%">',
+             f'viewBox="{x0} {y0} {x1 - x0} {y1 - y0 + band}" width="100%">',
              f'<image href="data:image/png;base64,{data}" width="{w}" height="{h}" '
              'style="image-rendering:pixelated"/>',
-             *_sites(model.world, s), *_units(model, s),
-             f'<rect x="{x0}" y="{y1}" width="{x1 - x0}" height="44" fill="white"/>',
-             _legend(LAYERS[layer], x0 + 8, y1 + 16)]
+             *_mines(model.world, s), *_units(model, s), *_town_labels(model.world, s),
+             f'<rect x="{x0}" y="{y1}" width="{x1 - x0}" height="{band}" fill="white"/>',
+             key, _legend(spec, x0 + 8, legend_at)]
     if title:
         parts.append(f'<text x="{x1 - 8}" y="{y0 + 18}" font-size="14" text-anchor="end" '
-                     f'font-weight="bold">{escape(title)}</text>')
+                     f'font-weight="bold" paint-order="stroke" stroke="white" stroke-width="3">'
+                     f"{escape(title)}</text>")
     parts.append("</svg>")
     return "".join(parts)

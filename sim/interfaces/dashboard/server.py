@@ -15,17 +15,23 @@ import json
 import os
 import re
 import socket
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.core.scenario import ScenarioError
+from sim.core.inputs import parse_setting
+from sim.core.scenario import Scenario, ScenarioError, default_scenario, load_scenario
 
 APP = "sim.interfaces.dashboard.app"
 # How the command tells the served page (imported by the server, by name) what to open.
 SCENARIO_ENV = "BLOWBACK_DASHBOARD_SCENARIO"
 SEED_ENV = "BLOWBACK_DASHBOARD_SEED"
 SETTINGS_ENV = "BLOWBACK_DASHBOARD_SETTINGS"  # the --set options, as a JSON list of KEY=VALUE
+
+PREPARING = "preparing the model (first time: compiling, ~20 s)\u2026"
+WARM_UP_COMMUNITIES = 200  # a map this small steps in milliseconds once compiled
+WARM_UP_WEEKS = 2
 
 # The names a browser on this machine uses for a loopback server, as a Host header has them.
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
@@ -155,6 +161,28 @@ def guarded(app, names: Sequence[str]):
     return TrustedHostMiddleware(app, allowed_hosts=list(names), www_redirect=False)
 
 
+def served_scenario() -> Scenario:
+    """The scenario ``blowback dashboard`` was started with, its ``--set`` options applied
+    (the command checked them before it started the server)."""
+    path = os.environ.get(SCENARIO_ENV) or None
+    scenario = load_scenario(path) if path else default_scenario()
+    settings = json.loads(os.environ.get(SETTINGS_ENV) or "[]")
+    return scenario.with_values(dict(parse_setting("--set", s) for s in settings), "--set")
+
+
+def prepare(scenario: Scenario, out=None) -> None:
+    """Step a tiny copy of ``scenario`` before the page is served, saying so on ``out``
+    (stderr): the model's kernels compile on the first run on a machine (numba, ~20 s), and
+    that wait belongs before the server's address is printed, not in the first click."""
+    from sim.core.model import BlowbackModel
+
+    print(PREPARING, file=out or sys.stderr, flush=True)
+    tiny = scenario.with_overrides(**{"map.communities": WARM_UP_COMMUNITIES})
+    model = BlowbackModel(tiny, agents=False)
+    for _ in range(min(WARM_UP_WEEKS, model.steps_total)):
+        model.step()
+
+
 def serve(scenario: str | Path | None, host: str, port: int, seed: int | None,
           settings: Sequence[str] = (), names: Sequence[str] = ("*",),
           title: str = "Blowback") -> None:
@@ -164,6 +192,7 @@ def serve(scenario: str | Path | None, host: str, port: int, seed: int | None,
     os.environ[SCENARIO_ENV] = str(Path(scenario).resolve()) if scenario else ""
     os.environ[SEED_ENV] = "" if seed is None else str(seed)
     os.environ[SETTINGS_ENV] = json.dumps(list(settings))
+    prepare(served_scenario())
     # Read by Solara when it is imported: the page to serve; no usage reports, no version
     # check online (a seminar room may have no network, and a page should not phone home).
     os.environ["SOLARA_APP"] = APP
@@ -178,6 +207,8 @@ def serve(scenario: str | Path | None, host: str, port: int, seed: int | None,
     warnings.filterwarnings("ignore", message="Cookies with samesite=none", category=UserWarning)
     solara_settings.main.mode = "production"
     solara_settings.theme.title = title
+    # Its "runs on Solara" banner sits over the bottom of the page: the maps' legends.
+    solara_settings.theme.show_banner = False
     from solara.server.starlette import app
 
     config = uvicorn.Config(guarded(app, names), host=_bare(host), port=port,

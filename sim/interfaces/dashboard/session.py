@@ -15,6 +15,7 @@ on the partners like one written in the scenario file.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,16 +103,51 @@ LEVER_BY_NAME: dict[str, Lever] = {lv.name: lv for _, group in LEVERS for lv in 
 # Presence of the partners is a lever too, but it changes by an arrival or a departure.
 PRESENCE: dict[str, str] = {"partner": "foreign partner present", "un": "UN mission present"}
 
-# The buttons that inject an event now: label, event type, fields.
+# The buttons that inject an event now: label, event type, fields.  The atrocity names no
+# perpetrator: each run books it to a force it has deployed (see ``perpetrator``).
 INJECTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "contractor arrives": ("contractor_arrives", {}),
     "contractor leaves": ("contractor_leaves", {}),
     "partner leaves": ("partner_leaves", {"partner": "partner"}),
     "UN leaves": ("partner_leaves", {"partner": "un"}),
-    "mass-atrocity operation": ("mass_atrocity", {"near": "Mopti", "perpetrator": "contractor"}),
+    "mass-atrocity operation": ("mass_atrocity", {"near": "Mopti"}),
     "sanctions": ("sanctions", {"level": 0.5}),
     "coup in a neighbour": ("coup", {"country": "Burkina Faso"}),
 }
+
+
+# The regime the right-hand side opens on, by the left one's file: the pairs the seminar
+# compares (docs/SEMINAR.md); any other file is paired with the next one in the picker.
+COUNTERPARTS = {"contractor_unchecked.toml": "contractor_accountable.toml",
+                "contractor_accountable.toml": "contractor_unchecked.toml",
+                "partner_led.toml": "contractor_unchecked.toml"}
+
+
+def counterpart(choices: dict[str, Path | None], scenario: Scenario) -> Path | None:
+    """The scenario the right-hand side opens on when side-by-side is switched on: one of
+    ``choices`` other than ``scenario`` (the same regime on both sides shows nothing)."""
+    wanted = COUNTERPARTS.get(scenario.path.name if scenario.path else "")
+    paired = [path for path in choices.values() if path is not None and path.name == wanted]
+    if paired:
+        return paired[0]
+    labels, own = list(choices), choice_of(choices, scenario)
+    start = labels.index(own) + 1 if own in labels else 0
+    return next((choices[label] for label in labels[start:] + labels[:start] if label != own),
+                None)
+
+
+def log_line(date: str | dt.date, text: str) -> str:
+    """An event-log entry as the page shows it: ``15 Jun 2026 — Mass atrocity near ...``."""
+    day = date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date))
+    return f"{day:%d %b %Y} \u2014 {text[:1].upper()}{text[1:]}"
+
+
+def planned(event: Event) -> str:
+    """What a queued event will do, in the words of the event log (its toll is not known)."""
+    if event.type == "mass_atrocity":
+        who = events.ACTOR_NAMES[event.fields.get("perpetrator", "contractor")]
+        return f"mass atrocity near {event.fields['near']} by {who}"
+    return events.describe(event.type, event.fields)
 
 
 def scenario_choices(folder: str | Path | None) -> dict[str, Path | None]:
@@ -202,15 +238,21 @@ class Session:
         return model.p[name]
 
     def present(self, partner: str, side: int = 0) -> bool:
-        """Whether the partner ("partner") or the UN mission ("un") is deployed, counting the
-        arrivals and departures queued for next week (so a switch shows what was asked)."""
+        """Whether the partner ("partner"), the UN mission ("un") or the contractor
+        ("contractor") is deployed, counting the arrivals and departures queued for next week
+        (so a switch shows what was asked)."""
         model = self.runs[side].model
-        here = model.partner_present if partner == "partner" else model.un_present
+        here = getattr(model, f"{partner}_present")
         for event in self.pending(side):
-            if event.type in ("partner_arrives", "partner_leaves") \
-                    and event.fields.get("partner") == partner:
-                here = event.type == "partner_arrives"
+            if event.type.endswith(("_arrives", "_leaves")) \
+                    and event.fields.get("partner", "contractor") == partner:
+                here = event.type.endswith("_arrives")
         return here
+
+    def perpetrator(self, side: int = 0) -> str:
+        """Who commits an atrocity injected from the page in one run: the contractor when it is
+        deployed (or arriving), else the state's forces; never a force that is not there."""
+        return "contractor" if self.present("contractor", side) else "state"
 
     def pending(self, side: int = 0) -> list[Event]:
         """Events injected this week, applied at the start of the next step."""
@@ -285,20 +327,29 @@ class Session:
         of the next step, where the scenario's own events are, and logged then."""
         with self.lock:
             for run in self._runs_of(side):
-                model = run.model
-                if model.t >= model.steps_total:
-                    continue
-                self._injected += 1
-                run.scenario.events.append(Event(
-                    date=model.date.isoformat(), step=model.t, type=kind, fields=dict(fields),
-                    source="page", index=self._injected))
+                self._queue(run, kind, fields)
 
     def inject_button(self, label: str, side: str = BOTH) -> None:
-        """Queue the event of one of the page's buttons (a key of ``INJECTIONS``)."""
+        """Queue the event of one of the page's buttons (a key of ``INJECTIONS``); an atrocity
+        is booked in each run to a force deployed there (:meth:`perpetrator`)."""
         kind, fields = INJECTIONS[label]
-        self.inject(kind, fields, side)
+        with self.lock:
+            for run in self._runs_of(side):
+                own = dict(fields)
+                if kind == "mass_atrocity":
+                    own["perpetrator"] = self.perpetrator(self.runs.index(run))
+                self._queue(run, kind, own)
 
     # --- internals ----------------------------------------------------------------------------
+    def _queue(self, run: Run, kind: str, fields: dict[str, Any]) -> None:
+        model = run.model
+        if model.t >= model.steps_total:
+            return
+        self._injected += 1
+        run.scenario.events.append(Event(
+            date=model.date.isoformat(), step=model.t, type=kind, fields=dict(fields),
+            source="page", index=self._injected))
+
     def _runs_of(self, side: str) -> list[Run]:
         if side not in SIDES:
             raise ValueError(f"side {side!r}; allowed: {', '.join(SIDES)}")
