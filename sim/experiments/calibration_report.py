@@ -128,6 +128,7 @@ def plot_years(years: pd.DataFrame) -> Figure:
     """Each yearly series: prior and posterior 90% predictive bands and the record's points;
     the years after the fitting window shaded."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     names = list(dict.fromkeys(years["series"]))
     cols = 3
@@ -148,6 +149,7 @@ def plot_years(years: pd.DataFrame) -> Figure:
         unit = reference.series_unit(name)
         ax.set_ylabel("share (0–1)" if unit == "share" else f"{unit} per year")
         ax.set_xlabel("year")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if unit == "share":
             share_axis(ax)
         elif not name.startswith("un_victims"):

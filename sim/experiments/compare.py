@@ -15,10 +15,9 @@ import pandas as pd
 from sim.core.outcomes import shown
 from sim.core.registry import Outcome
 from sim.core.scenario import Scenario, unique_names
-from sim.experiments.output import write_report
+from sim.experiments.output import WIDTH, shortened, write_report
 from sim.experiments.runs import flat_summary, run_many
 
-WIDTH = 100  # characters a printed table's line may take, wide form apart
 NAME_WIDTH = 40  # characters of a scenario's name a narrow table shows
 INTERVAL = "mean [95% bootstrap interval of the mean] over the seeds"
 COMPARISON_FILES = frozenset({"runs.csv", "comparison.csv", "differences.csv", "comparison.txt",
@@ -153,11 +152,6 @@ def format_table(table: pd.DataFrame, wide: bool = False) -> str:
                               [[short] + [cells[(n, lab)] for lab in block]
                                for n, short in zip(names, shown_names, strict=True)])
                         for block in blocks)
-
-
-def shortened(text: str, width: int) -> str:
-    """``text`` cut to ``width`` characters, an ellipsis marking the cut."""
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _grid(head: list[str], body: list[list[str]]) -> str:

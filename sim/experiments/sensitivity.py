@@ -16,7 +16,7 @@ from sim.core.outcomes import shown
 from sim.core.registry import Outcome
 from sim.experiments import discovery
 from sim.experiments.experiment import Experiment
-from sim.experiments.output import write_report
+from sim.experiments.output import folded, write_report
 from sim.interfaces.figure_style import OKABE_ITO, legend_outside, looks, share_axis, styled
 
 if TYPE_CHECKING:
@@ -45,8 +45,9 @@ class Sensitivity:
     # first scenario against each other: PRIM's box of the points where it is not worse
     discoveries: list[discovery.Discovery]
 
-    def text(self) -> str:
-        """Both tables as text."""
+    def text(self, wide: bool = False) -> str:
+        """The tables as text, long lines folded to 100 characters (kept whole with
+        ``wide``)."""
         lines = ["Sobol indices (first order S1 and total ST, with 95% confidence):"]
         for (scenario, outcome), sub in self.indices.groupby(["scenario", "outcome"],
                                                              sort=False):
@@ -65,7 +66,7 @@ class Sensitivity:
                              f"of points ({r.share_worse_runs:.0%} of paired runs)")
         for found in self.discoveries:
             lines.append("\n" + found.text())
-        return "\n".join(lines)
+        return "\n".join(lines) if wide else folded("\n".join(lines))
 
 
 def check(experiment: Experiment) -> None:
