@@ -113,29 +113,34 @@ def plot_distributions(runs: pd.DataFrame) -> Figure:
     outcomes = _tabled(runs)[:6]
     groups = list(dict.fromkeys(runs["group"]))
     style = looks(groups)
-    fig, axes = plt.subplots(2, 3, figsize=(16, 4 + 0.5 * len(groups)), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(2, 3, figsize=(16, max(7.0, 4 + 0.5 * len(groups))),
+                             squeeze=False, layout="constrained")
     for ax, o in zip(axes.ravel(), outcomes, strict=False):
         data = [runs.loc[runs["group"] == g, o.column].to_numpy(dtype=float) for g in groups]
-        boxes = ax.boxplot(data, showmeans=True, patch_artist=True, **_horizontal())
+        boxes = ax.boxplot(data, showmeans=True, patch_artist=True, **_horizontal(),
+                           medianprops={"color": "black"},
+                           meanprops={"marker": "^", "markerfacecolor": "white",
+                                      "markeredgecolor": "black"})
         for box, g in zip(boxes["boxes"], groups, strict=True):
             box.set(facecolor=style[g].colour, alpha=0.45)
         ax.set_yticks(range(1, len(groups) + 1), groups)
+        ax.set_title(o.label)
         ax.set_xlabel(_unit_label(o))
         ax.set_ylabel("regime")
         if o.share:
             share_axis(ax, "x")
     for ax in axes.ravel()[len(outcomes):]:
         ax.set_visible(False)
-    fig.suptitle("Outcomes after the run, one box per regime (whiskers 1.5 IQR, triangle: mean)")
+    fig.suptitle("Outcomes after the run, one box per regime (line: median, whiskers 1.5 IQR, "
+                 "triangle: mean)")
     return fig
 
 
 def _unit_label(o: Outcome) -> str:
-    """A table outcome's axis label with its unit: the run's total of a flow, else the level
-    at the end."""
-    unit = unit_of(o).removesuffix(" per week")
-    return f"{o.label} ({'total over the run, ' if o.flow else ''}{unit})"
+    """A table outcome's axis label, its unit: the run's total of a flow, else the level at
+    the end."""
+    unit = unit_of(o).removesuffix(" per week").replace("0–1", "0–1 scale")
+    return f"{unit}, total over the run" if o.flow else f"{unit}, at the end"
 
 
 def _horizontal() -> dict[str, object]:
