@@ -1,5 +1,5 @@
 """Every view of a run's outcomes reads them from the one registry (sim.core.outcomes): the
-figures of a run and of a comparison show its ``plot`` outcomes, in its order and with its titles.
+figures of a run and of a comparison show its ``plot`` outcomes, in its order and with its labels.
 (The comparison's table is checked in test_cli.py, the dashboard's charts in test_dashboard.py.)"""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from sim.core.outcomes import OUTCOMES, shown
-from sim.interfaces.plotting import plot_comparison, plot_run
+from sim.interfaces.figure_style import axis_label
+from sim.interfaces.plotting import plot_comparison, plot_run, yearly
 
 
 @pytest.fixture
@@ -22,20 +23,21 @@ def weeks() -> pd.DataFrame:
 
 def test_a_runs_figure_shows_the_plotted_outcomes_in_registry_order(weeks):
     fig = plot_run(weeks)
-    assert [ax.get_ylabel() for ax in fig.axes] == [o.title for o in shown("plot")]
+    assert [ax.get_ylabel() for ax in fig.axes] == [axis_label(o, per_year=o.flow)
+                                                    for o in shown("plot")]
     plt.close(fig)
 
 
 def test_a_comparison_figure_shows_the_plotted_outcomes_and_nothing_else(weeks):
     fig = plot_comparison({"a": [weeks, weeks], "b": [weeks]})
-    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
-    assert titles == [o.title for o in shown("plot")]
+    labels = [ax.get_ylabel() for ax in fig.axes if ax.get_visible()]
+    assert labels == [axis_label(o, per_year=o.flow) for o in shown("plot")]
     plt.close(fig)
 
 
-def test_flows_are_shown_per_quarter(weeks):
+def test_flows_are_shown_per_calendar_year(weeks):
     flow = next(o for o in shown("plot") if o.flow)
     fig = plot_run(weeks, columns=[flow.name])
-    drawn = fig.axes[0].lines[0].get_ydata()
-    assert drawn[20] == pytest.approx(weeks[flow.name].to_numpy()[8:21].sum())
+    drawn = [bar.get_height() for bar in fig.axes[0].patches]
+    assert drawn == pytest.approx(yearly(weeks, flow).to_list())
     plt.close(fig)

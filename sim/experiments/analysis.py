@@ -12,7 +12,7 @@ import pandas as pd
 
 from sim.core.outcomes import BY_NAME, shown
 from sim.core.registry import Outcome
-from sim.experiments.compare import format_table, summarise
+from sim.experiments.compare import INTERVAL, format_table, summarise
 from sim.experiments.output import (
     FOLDER_FORMAT,
     MANIFEST,
@@ -23,6 +23,7 @@ from sim.experiments.output import (
 )
 from sim.experiments.sweep import load as load_sweep
 from sim.experiments.sweep_folder import SWEEP_FORMATS
+from sim.interfaces.figure_style import legend_outside, looks, share_axis, styled, unit_of
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -46,10 +47,12 @@ class Analysis:
     differences: pd.DataFrame
     baseline: str
 
-    def text(self) -> str:
-        """Both tables as text."""
-        return (format_table(self.table) + f"\n\nPaired difference against {self.baseline} "
-                "(same seeds and design point):\n" + format_table(self.differences))
+    def text(self, wide: bool = False) -> str:
+        """Both tables as text, in blocks that fit 100 characters (wide tables with
+        ``wide``)."""
+        return (f"{INTERVAL}:\n" + format_table(self.table, wide)
+                + f"\n\nPaired difference against {self.baseline} "
+                "(same seeds and design point):\n" + format_table(self.differences, wide))
 
 
 def _groups(runs: pd.DataFrame) -> pd.Series:
@@ -102,21 +105,42 @@ def analyse(runs: pd.DataFrame, baseline: str | None = None) -> Analysis:
     return Analysis(runs, table, diffs, baseline)
 
 
+@styled
 def plot_distributions(runs: pd.DataFrame) -> Figure:
-    """One box per group for each main outcome."""
+    """One box per group for each main outcome, in the group's colour."""
     import matplotlib.pyplot as plt
 
     outcomes = _tabled(runs)[:6]
     groups = list(dict.fromkeys(runs["group"]))
-    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5), squeeze=False)
+    style = looks(groups)
+    fig, axes = plt.subplots(2, 3, figsize=(16, max(7.0, 4 + 0.5 * len(groups))),
+                             squeeze=False, layout="constrained")
     for ax, o in zip(axes.ravel(), outcomes, strict=False):
         data = [runs.loc[runs["group"] == g, o.column].to_numpy(dtype=float) for g in groups]
-        ax.boxplot(data, showmeans=True, **_horizontal())
-        ax.set_yticks(range(1, len(groups) + 1), groups, fontsize=7)
-        ax.set_title(o.label, fontsize=10)
-    fig.suptitle("Outcomes after the run, one box per regime (whiskers 1.5 IQR, triangle: mean)")
-    fig.tight_layout()
+        boxes = ax.boxplot(data, showmeans=True, patch_artist=True, **_horizontal(),
+                           medianprops={"color": "black"},
+                           meanprops={"marker": "^", "markerfacecolor": "white",
+                                      "markeredgecolor": "black"})
+        for box, g in zip(boxes["boxes"], groups, strict=True):
+            box.set(facecolor=style[g].colour, alpha=0.45)
+        ax.set_yticks(range(1, len(groups) + 1), groups)
+        ax.set_title(o.label)
+        ax.set_xlabel(_unit_label(o))
+        ax.set_ylabel("regime")
+        if o.share:
+            share_axis(ax, "x")
+    for ax in axes.ravel()[len(outcomes):]:
+        ax.set_visible(False)
+    fig.suptitle("Outcomes after the run, one box per regime (line: median, whiskers 1.5 IQR, "
+                 "triangle: mean)")
     return fig
+
+
+def _unit_label(o: Outcome) -> str:
+    """A table outcome's axis label, its unit: the run's total of a flow, else the level at
+    the end."""
+    unit = unit_of(o).removesuffix(" per week").replace("0–1", "0–1 scale")
+    return f"{unit}, total over the run" if o.flow else f"{unit}, at the end"
 
 
 def _horizontal() -> dict[str, object]:
@@ -128,22 +152,25 @@ def _horizontal() -> dict[str, object]:
     return {"orientation": "horizontal"} if (major, minor) >= (3, 10) else {"vert": False}
 
 
+@styled
 def plot_tradeoff(runs: pd.DataFrame) -> Figure:
-    """The trade-off plane: civilian deaths against insurgents at the end, a cloud per group."""
+    """The trade-off plane: civilian deaths against insurgents at the end, a cloud per group,
+    each group its own colour and marker, the legend right of the plane."""
     import matplotlib.pyplot as plt
 
     x, y = BY_NAME["insurgent_strength"].column, BY_NAME["civilian_deaths"].column
-    fig, ax = plt.subplots(figsize=(7, 5.5))
-    for group in dict.fromkeys(runs["group"]):
+    style = looks(runs["group"])
+    fig, ax = plt.subplots(figsize=(11 if len(style) > 8 else 9, 6), layout="constrained")
+    for group, look in style.items():
         sub = runs[runs["group"] == group]
-        dots = ax.scatter(sub[x], sub[y], s=14, alpha=0.6, label=group)
-        ax.scatter(sub[x].mean(), sub[y].mean(), marker="X", s=90, edgecolor="black",
-                   color=dots.get_facecolor()[0][:3])
-    ax.set_xlabel("insurgent fighters at the end")
-    ax.set_ylabel("civilian deaths over the run")
-    ax.set_title("Trade-off plane: each dot a run, each cross a regime's mean")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
+        ax.scatter(sub[x], sub[y], s=22, alpha=0.55, color=look.colour, marker=look.marker,
+                   label=group)
+        ax.scatter(sub[x].mean(), sub[y].mean(), marker=look.marker, s=140, edgecolor="black",
+                   linewidth=1.5, color=look.colour)
+    ax.set_xlabel("insurgent fighters at the end (fighters)")
+    ax.set_ylabel("civilian deaths over the run (people)")
+    ax.set_title("Trade-off plane: small marks are runs, large outlined marks a regime's mean")
+    legend_outside(ax, title="regime")
     return fig
 
 
@@ -169,6 +196,8 @@ def _series_by_group(runs: pd.DataFrame, series: pd.DataFrame) -> dict[str, list
     for run_id, frame in series.groupby("run_id", sort=False):
         if run_id in group_of.index:
             frames.setdefault(group_of[run_id], []).append(frame.reset_index(drop=True))
+    # the groups in the order of the runs, as every other figure of the analysis has them
+    frames = {g: frames[g] for g in dict.fromkeys(runs["group"]) if g in frames}
     lengths = {len(f) for fs in frames.values() for f in fs}
     if len(lengths) > 1:
         shortest = min(lengths)

@@ -52,6 +52,7 @@ from sim.core.paths import CSV_LIMIT, input_file
 from sim.core.scenario import Scenario, load_scenario
 from sim.experiments import detection, posterior, reference
 from sim.experiments.design import Range, check_axis
+from sim.experiments.output import folded
 from sim.experiments.posterior import WEIGHT
 from sim.experiments.predictive import (
     CHECKED,
@@ -271,8 +272,9 @@ class Fit:
         medians = self.parameters.set_index("name")["median"]
         return {n: _significant(float(medians[n])) for n in self.calibration.ranges}
 
-    def text(self) -> str:
-        """The posterior and the figures table, as plain text."""
+    def text(self, wide: bool = False) -> str:
+        """The posterior and the figures, as text that fits 100 characters (a figure's
+        numbers under its name; one line a figure and nothing folded with ``wide``)."""
         cal = self.calibration
         gens = self.generations
         lines = [f"{cal.name}: ABC-SMC, {int((gens['generation'] >= 0).sum())} generations of "
@@ -294,11 +296,11 @@ class Fit:
         lines.append(f"figures, {cal.predictive_draws} runs from the posterior (median [90% "
                      "interval]) and from the prior:")
         for r in self.figures.itertuples():
-            bound = ">= " if r.bound == "at_least" else ""
-            lines.append(f"  {r.key:<44} {r.use:<11} model {_num(r.median)} [{_num(r.low)}, "
+            bound, sep = ">= " if r.bound == "at_least" else "", " " if wide else "\n      "
+            lines.append(f"  {r.key:<44} {r.use:<11}{sep}model {_num(r.median)} [{_num(r.low)}, "
                          f"{_num(r.high)}]  prior [{_num(r.prior_low)}, {_num(r.prior_high)}]  "
                          f"reference {bound}{_num(r.reference)}  {r.verdict}")
-        return "\n".join(lines)
+        return "\n".join(lines) if wide else folded("\n".join(lines))
 
 
 def _significant(value: float, digits: int = 4) -> float:

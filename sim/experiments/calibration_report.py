@@ -22,6 +22,7 @@ from sim.experiments.design import Range
 from sim.experiments.output import OutputError, atomic_folder, save_figure, write_atomic
 from sim.experiments.posterior import WEIGHT
 from sim.experiments.predictive import CHECKED, FITTED, RETRODICTED, SCRIPTED
+from sim.interfaces.figure_style import NEUTRAL, legend_outside, share_axis, styled
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -90,17 +91,18 @@ def posterior_path(scenario_out: Path) -> Path:
     return scenario_out.with_name(scenario_out.stem + POSTERIOR_SUFFIX)
 
 
-USE_COLOURS = {FITTED: "tab:blue", CHECKED: "tab:grey", RETRODICTED: "tab:orange",
-               "predicted": "tab:orange", SCRIPTED: "tab:red"}
+USE_COLOURS = {FITTED: "#0072B2", CHECKED: NEUTRAL, RETRODICTED: "#E69F00",
+               "predicted": "#CC79A7", SCRIPTED: "#D55E00"}  # Okabe-Ito, one a use
 
 
+@styled
 def plot_figures(figures: pd.DataFrame) -> Figure:
     """Each figure's posterior predictive interval against the reference, as a ratio (log
     scale)."""
     import matplotlib.pyplot as plt
 
     counts = figures[figures["reference"] > 0].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, 0.22 * len(counts) + 1.5))
+    fig, ax = plt.subplots(figsize=(11, 0.25 * len(counts) + 2), layout="constrained")
     y = np.arange(len(counts))[::-1]
     ref = counts["reference"].to_numpy()
     mid = counts["median"].to_numpy() / ref
@@ -113,40 +115,49 @@ def plot_figures(figures: pd.DataFrame) -> Figure:
     ax.axvline(1.0, color="black", lw=1)
     ax.set_xscale("log")
     ax.set_yticks(y, [f"{k}{' (at least)' if b == 'at_least' else ''}"
-                      for k, b in zip(counts["key"], counts["bound"], strict=True)], fontsize=6)
-    ax.set_xlabel("model / reference (1 = the public figure); median and 90% predictive "
-                  "interval")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
+                      for k, b in zip(counts["key"], counts["bound"], strict=True)], fontsize=8)
+    ax.set_xlabel("model / reference (ratio, 1 = the public figure); median and 90% "
+                  "predictive interval")
+    ax.set_ylabel("public figure")
+    legend_outside(ax, title="use")
     return fig
 
 
+@styled
 def plot_years(years: pd.DataFrame) -> Figure:
     """Each yearly series: prior and posterior 90% predictive bands and the record's points;
     the years after the fitting window shaded."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     names = list(dict.fromkeys(years["series"]))
     cols = 3
     rows = math.ceil(len(names) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(12, 2.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(15, 3.4 * rows + 1), squeeze=False,
+                             layout="constrained")
     for ax, name in zip(axes.flat, names, strict=False):
         s = years[years["series"] == name]
         ax.fill_between(s["year"], s["prior_low"], s["prior_high"], color="0.85",
                         label="prior, 90%")
-        ax.fill_between(s["year"], s["low"], s["high"], color="tab:blue", alpha=0.35,
-                        label="posterior, 90%")
-        ax.plot(s["year"], s["median"], color="tab:blue", lw=1)
+        ax.fill_between(s["year"], s["low"], s["high"], color="#0072B2", alpha=0.35,
+                        label="posterior, 90% predictive")
+        ax.plot(s["year"], s["median"], color="#0072B2", lw=1)
         ax.plot(s["year"], s["reference"], "ko", ms=3, label="record")
-        ax.axvspan(reference.FIT_UNTIL.year + 0.5, s["year"].max() + 0.5, color="tab:orange",
-                   alpha=0.08, label="retrodicted")
-        ax.set_title(reference.READERS[name][0], fontsize=9)
-        if not name.startswith(("acled_vac_share", "un_victims")):
+        ax.axvspan(reference.FIT_UNTIL.year + 0.5, s["year"].max() + 0.5, color="#E69F00",
+                   alpha=0.12, label="retrodicted years")
+        ax.set_title(reference.READERS[name][0], fontsize=10)
+        unit = reference.series_unit(name)
+        ax.set_ylabel("share (0–1)" if unit == "share" else f"{unit} per year")
+        ax.set_xlabel("year")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if unit == "share":
+            share_axis(ax)
+        elif not name.startswith("un_victims"):
             ax.set_yscale("symlog", linthresh=10)
-        ax.tick_params(labelsize=7)
     return _finish(fig, axes, len(names))
 
 
+@styled
 def plot_posterior(priors: Mapping[str, Range], post: pd.DataFrame) -> Figure:
     """Each fitted quantity's posterior (weighted histogram of the particles ``post``) within
     its prior range."""
@@ -154,25 +165,26 @@ def plot_posterior(priors: Mapping[str, Range], post: pd.DataFrame) -> Figure:
 
     cols = 4
     rows = math.ceil(len(priors) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(12, 2.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(15, 3 * rows + 1), squeeze=False,
+                             layout="constrained")
     for ax, (name, r) in zip(axes.flat, priors.items(), strict=False):
         bins = np.geomspace(r.low, r.high, 21)
-        ax.hist(post[name], bins=bins, weights=post[WEIGHT], color="tab:blue", alpha=0.7,
+        ax.hist(post[name], bins=bins, weights=post[WEIGHT], color="#0072B2", alpha=0.7,
                 density=True, label="posterior")
-        ax.hist(bins, bins=bins, weights=np.full(len(bins), 1.0 / len(bins)), color="0.6",
+        ax.hist(bins, bins=bins, weights=np.full(len(bins), 1.0 / len(bins)), color="black",
                 histtype="step", density=True, label="prior")
         ax.set_xscale("log")
-        ax.set_title(name, fontsize=8)
-        ax.tick_params(labelsize=7)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("value (log scale, the parameter's unit)")
+        ax.set_ylabel("density (per unit)")
     return _finish(fig, axes, len(priors))
 
 
 def _finish(fig: Figure, axes: np.ndarray, used: int) -> Figure:
-    """Blank the panels of a grid beyond the first ``used``; one legend, in the first."""
+    """Blank the panels of a grid beyond the first ``used``; one legend, below the grid."""
     for ax in axes.flat[used:]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
-    fig.tight_layout()
+        ax.set_visible(False)
+    legend_outside(fig)
     return fig
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from sim.core.scenario import Scenario, load_scenario
 from sim.experiments.compare import bootstrap_interval
 from sim.experiments.districts import DISTRICT, district_panels, two_way
-from sim.experiments.output import write_report
+from sim.experiments.output import folded, write_report
 from sim.experiments.runs import run_many, run_one
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -363,8 +363,9 @@ def evaluate(names: Sequence[str] | None = None, seeds: int = 20, first_seed: in
     return pd.DataFrame([CLAIMS[n](seed_list, jobs=jobs).row() for n in chosen])
 
 
-def text(table: pd.DataFrame) -> str:
-    """One line a claim: whether it holds, the estimate and its interval."""
+def text(table: pd.DataFrame, wide: bool = False) -> str:
+    """One line a claim: whether it holds, the estimate and its interval; long lines folded
+    to 100 characters (kept whole with ``wide``)."""
     lines = [f"{sum(table['holds'])} of {len(table)} claims hold"]
     for r in table.itertuples():
         lines.append(f"  {'holds' if r.holds else 'FAILS':<6} {r.key:<16} {_fmt(r.estimate)} "
@@ -374,7 +375,7 @@ def text(table: pd.DataFrame) -> str:
             lines.append(f"         {'':<16} failed: {r.failed}")
         if r.detail:
             lines.append(f"         {'':<16} {r.detail}")
-    return "\n".join(lines)
+    return "\n".join(lines) if wide else folded("\n".join(lines))
 
 
 def markdown(table: pd.DataFrame) -> str:

@@ -15,9 +15,11 @@ import pandas as pd
 from sim.core.outcomes import shown
 from sim.core.registry import Outcome
 from sim.core.scenario import Scenario, unique_names
-from sim.experiments.output import write_report
+from sim.experiments.output import WIDTH, shortened, write_report
 from sim.experiments.runs import flat_summary, run_many
 
+NAME_WIDTH = 40  # characters of a scenario's name a narrow table shows
+INTERVAL = "mean [95% bootstrap interval of the mean] over the seeds"
 COMPARISON_FILES = frozenset({"runs.csv", "comparison.csv", "differences.csv", "comparison.txt",
                               "comparison.png"})
 
@@ -45,10 +47,13 @@ class Comparison:
     differences: pd.DataFrame  # paired against the baseline (the first scenario)
     series: dict[str, list[pd.DataFrame]]
 
-    def text(self) -> str:
-        """The table as text: one row per scenario, ``mean [low, high]`` per outcome."""
-        return format_table(self.table) + "\n\nPaired difference against " \
-            f"{self.table['scenario'].iloc[0]} (same seeds):\n" + format_table(self.differences)
+    def text(self, wide: bool = False) -> str:
+        """The table as text: one row per scenario, ``mean [low, high]`` per outcome, in blocks
+        that fit 100 characters (one wide table with ``wide``)."""
+        return (f"{INTERVAL}:\n" + format_table(self.table, wide)
+                + "\n\nPaired difference against "
+                f"{self.table['scenario'].iloc[0]} (same seeds):\n"
+                + format_table(self.differences, wide))
 
 
 def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
@@ -122,16 +127,35 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}"
 
 
-def format_table(table: pd.DataFrame) -> str:
-    """A summary table as text: one row per scenario, ``mean [low, high]`` per outcome."""
+def format_table(table: pd.DataFrame, wide: bool = False) -> str:
+    """A summary table as text, ``mean [low, high]`` per scenario and outcome: one row per
+    scenario, its outcome columns in blocks that fit :data:`WIDTH` characters, or one wide row
+    per scenario with ``wide``."""
     if table.empty:
         return "(none)"
     labels = list(dict.fromkeys(table["label"]))
     names = list(dict.fromkeys(table["scenario"]))
     cells = {(r.scenario, r.label): f"{_fmt(r.mean)} [{_fmt(r.low)}, {_fmt(r.high)}]"
              for r in table.itertuples()}
-    head = ["scenario"] + labels
-    body = [[n] + [cells[(n, lab)] for lab in labels] for n in names]
+    if wide:
+        return _grid(["scenario"] + labels, [[n] + [cells[(n, lab)] for lab in labels]
+                                             for n in names])
+    shown_names = [shortened(n, NAME_WIDTH) for n in names]
+    room = WIDTH - max(len("scenario"), *map(len, shown_names))
+    widths = {lab: 2 + max(len(lab), *(len(cells[(n, lab)]) for n in names)) for lab in labels}
+    blocks: list[list[str]] = [[]]
+    for lab in labels:
+        if blocks[-1] and sum(widths[x] for x in blocks[-1]) + widths[lab] > room:
+            blocks.append([])
+        blocks[-1].append(lab)
+    return "\n\n".join(_grid(["scenario"] + block,
+                              [[short] + [cells[(n, lab)] for lab in block]
+                               for n, short in zip(names, shown_names, strict=True)])
+                        for block in blocks)
+
+
+def _grid(head: list[str], body: list[list[str]]) -> str:
+    """Rows of cells in left-aligned columns, a rule under the header."""
     widths = [max(len(str(row[i])) for row in [head] + body) for i in range(len(head))]
     lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
              for row in [head] + body]

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.interfaces.figure_style import HIGHLIGHT, NEUTRAL, legend_outside, styled
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -173,6 +175,7 @@ def discover(x: pd.DataFrame, first: str, other: str, gaps: pd.DataFrame) -> Dis
                      pd.DataFrame(limits, columns=columns))
 
 
+@styled
 def plot(discoveries: list[Discovery]) -> Figure:
     """One row per comparison, one panel per outcome: the design points over the box's two
     most significant restrictions (or its one, against the relative gap), cases in red, and
@@ -182,12 +185,12 @@ def plot(discoveries: list[Discovery]) -> Figure:
 
     outcomes = list(discoveries[0].boxes["outcome"])
     fig, axes = plt.subplots(len(discoveries), len(outcomes),
-                             figsize=(4.6 * len(outcomes), 4.2 * len(discoveries)),
-                             squeeze=False)
+                             figsize=(5.5 * len(outcomes), 4.8 * len(discoveries) + 1),
+                             squeeze=False, layout="constrained")
     for row, found in zip(axes, discoveries, strict=True):
         for ax, box in zip(row, found.boxes.itertuples(), strict=True):
             _panel(ax, found, box, Rectangle)
-    fig.tight_layout()
+    legend_outside(fig)
     return fig
 
 
@@ -201,8 +204,8 @@ def _panel(ax, found: Discovery, box, rectangle) -> None:
     horizontal = x[names[0]] if names else pd.Series(np.arange(len(x)), name="design point")
     vertical = (x[names[1]] if len(names) > 1
                 else pd.Series(100 * gap.to_numpy(), name=f"how much worse {found.first} is (%)"))
-    ax.scatter(horizontal[~cases], vertical[~cases], s=9, color="0.6", label="other points")
-    ax.scatter(horizontal[cases], vertical[cases], s=12, color="tab:red", label=box.cases)
+    ax.scatter(horizontal[~cases], vertical[~cases], s=12, color=NEUTRAL, label="other points")
+    ax.scatter(horizontal[cases], vertical[cases], s=16, color=HIGHLIGHT, label=box.cases)
     if names:
         r = sub.iloc[0]
         bottom, top = ((sub.iloc[1]["low"], sub.iloc[1]["high"]) if len(names) > 1
@@ -212,5 +215,4 @@ def _panel(ax, found: Discovery, box, rectangle) -> None:
     ax.set_xlabel(horizontal.name)
     ax.set_ylabel(vertical.name)
     ax.set_title(f"{box.outcome} (vs {found.other})\ncoverage {box.coverage:.0%}, "
-                 f"density {box.density:.0%}", fontsize=10)
-    ax.legend(fontsize=8, loc="best")
+                 f"density {box.density:.0%}", fontsize=11)

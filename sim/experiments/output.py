@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ import pandas as pd
 
 # Resolution of every figure of a report.
 DPI = 120
+WIDTH = 100  # characters a printed table's line may take (a command's --wide lifts it)
 # The file of a results folder that says what it holds and each file's size and checksum.
 MANIFEST = "manifest.json"
 FOLDER_FORMAT = "blowback-folder/1"
@@ -270,3 +272,20 @@ def save_figure(fig: Any, folder: Path, name: str,
     for ext in formats:
         fig.savefig(folder / f"{name}.{ext}", dpi=DPI)
     plt.close(fig)
+
+
+def folded(text: str, width: int = WIDTH) -> str:
+    """``text`` with each line longer than ``width`` broken at spaces, its continuations
+    indented four more than the line, so that a report prints in a terminal of ``width``."""
+    lines = []
+    for line in text.splitlines():
+        indent = " " * (len(line) - len(line.lstrip()))
+        lines.extend(textwrap.wrap(line, width, subsequent_indent=indent + "    ",
+                                   break_long_words=True, break_on_hyphens=False)
+                     if len(line) > width else [line])
+    return "\n".join(lines)
+
+
+def shortened(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"

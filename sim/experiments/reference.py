@@ -222,6 +222,11 @@ def vac_shares(record: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=record.columns)
 
 
+def series_unit(series: str) -> str:
+    """The unit of a series of :data:`READERS` when its record names none."""
+    return "share" if "share" in series else "persons" if series == "idps" else "deaths"
+
+
 def figure(series: str, start: dt.date, end: dt.date, value: float = float("nan"),
            bound: str = "about", source: str = "", unit: str | None = None) -> Figure:
     """The :class:`Figure` of ``series`` over [start, end] (a series of :data:`READERS`),
@@ -232,7 +237,7 @@ def figure(series: str, start: dt.date, end: dt.date, value: float = float("nan"
     key = f"{series}:{end.year if whole_year else end.isoformat()}"
     a, b = start.isoformat(), end.isoformat()
     if unit is None:
-        unit = "share" if "share" in series else "persons" if series == "idps" else "deaths"
+        unit = series_unit(series)
     return Figure(key, f"{label}, {_period(start, end)}", value, bound, source, end,
                   lambda s, rates=detection.TRUTH: reader(s, a, b, rates), series, unit, start)
 

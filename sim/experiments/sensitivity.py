@@ -16,7 +16,8 @@ from sim.core.outcomes import shown
 from sim.core.registry import Outcome
 from sim.experiments import discovery
 from sim.experiments.experiment import Experiment
-from sim.experiments.output import write_report
+from sim.experiments.output import folded, write_report
+from sim.interfaces.figure_style import OKABE_ITO, legend_outside, looks, share_axis, styled
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -44,8 +45,9 @@ class Sensitivity:
     # first scenario against each other: PRIM's box of the points where it is not worse
     discoveries: list[discovery.Discovery]
 
-    def text(self) -> str:
-        """Both tables as text."""
+    def text(self, wide: bool = False) -> str:
+        """The tables as text, long lines folded to 100 characters (kept whole with
+        ``wide``)."""
         lines = ["Sobol indices (first order S1 and total ST, with 95% confidence):"]
         for (scenario, outcome), sub in self.indices.groupby(["scenario", "outcome"],
                                                              sort=False):
@@ -64,7 +66,7 @@ class Sensitivity:
                              f"of points ({r.share_worse_runs:.0%} of paired runs)")
         for found in self.discoveries:
             lines.append("\n" + found.text())
-        return "\n".join(lines)
+        return "\n".join(lines) if wide else folded("\n".join(lines))
 
 
 def check(experiment: Experiment) -> None:
@@ -176,39 +178,45 @@ def _ranking(means: pd.DataFrame, scenarios: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@styled
 def plot_indices(indices: pd.DataFrame) -> Figure:
     """Bar chart of total-order indices, one panel per outcome, bars per parameter and
-    scenario."""
+    scenario (whiskers: 95% confidence)."""
     import matplotlib.pyplot as plt
 
     outcomes = list(dict.fromkeys(indices["outcome"]))
-    fig, axes = plt.subplots(1, len(outcomes), figsize=(5 * len(outcomes), 4.2), squeeze=False)
+    style = looks(indices["scenario"])
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(6 * len(outcomes), 5.5), squeeze=False,
+                             layout="constrained")
     for ax, outcome in zip(axes[0], outcomes, strict=True):
         sub = indices[indices["outcome"] == outcome]
-        wide = sub.pivot(index="parameter", columns="scenario", values="ST")
-        err = sub.pivot(index="parameter", columns="scenario", values="ST_conf")
-        wide.plot.barh(ax=ax, xerr=err, legend=ax is axes[0][0])
+        wide = sub.pivot(index="parameter", columns="scenario", values="ST")[list(style)]
+        err = sub.pivot(index="parameter", columns="scenario", values="ST_conf")[list(style)]
+        wide.plot.barh(ax=ax, xerr=err, legend=False,
+                       color=[look.colour for look in style.values()])
         ax.set_title(f"{outcome}: total-order Sobol index")
-        ax.set_xlabel("ST")
-    fig.tight_layout()
+        ax.set_xlabel("total-order index ST (share of the variance, 0–1)")
+        ax.set_ylabel("parameter")
+    legend_outside(fig, *axes[0][0].get_legend_handles_labels(), title="scenario")
     return fig
 
 
+@styled
 def plot_worse(worse: pd.DataFrame) -> Figure:
     """Bars: the share of the parameter space where the first scenario does worse, per
     outcome, one group per other scenario."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(worse) + 1.5))
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(worse) + 2.5), layout="constrained")
     labels = [f"{r.outcome} (vs {r.other})" for r in worse.itertuples()]
     y = np.arange(len(worse))[::-1]
-    ax.barh(y, worse["share_worse"], color="tab:red", alpha=0.8, label="design points")
+    ax.barh(y, worse["share_worse"], color=OKABE_ITO[5], alpha=0.8, label="design points")
     ax.scatter(worse["share_worse_runs"], y, color="black", zorder=3, label="paired runs")
     ax.set_yticks(y, labels)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(f"share where {worse['scenario'].iloc[0]} does worse")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
+    share_axis(ax, "x")
+    ax.set_xlabel(f"share where {worse['scenario'].iloc[0]} does worse (0–1)")
+    ax.set_ylabel("outcome (against which scenario)")
+    legend_outside(fig)
     return fig
 
 

@@ -90,6 +90,7 @@ def _add_runs(sub) -> None:
                       help="a calibration's posterior (e.g. scenarios/mali_calibrated.posterior"
                       ".csv): seed k of every scenario runs with the k-th draw from it (--set "
                       "keys keep their values)")
+    _add_wide(cmp_)
 
 
 def _add_experiments(sub) -> None:
@@ -122,12 +123,20 @@ def _add_experiments(sub) -> None:
                       "(recorded in the manifest)")
     sens.add_argument("--force", action="store_true",
                       help="replace the analysis folder OUT-sensitivity if it holds one")
+    _add_wide(sens)
 
     ana = sub.add_parser("analyse", help="tables and figures of a sweep's (or compare's) runs")
     ana.add_argument("results", type=Path, help="a sweep folder (or a compare folder)")
     ana.add_argument("--baseline", help="scenario name to pair against (default: the first)")
     ana.add_argument("--out", type=Path, help="output folder (default: RESULTS-analysis)")
     ana.add_argument("--force", action="store_true", help=_FORCE_HELP)
+    _add_wide(ana)
+
+
+def _add_wide(parser) -> None:
+    """The flag that prints a command's tables whole, one line a row however long."""
+    parser.add_argument("--wide", action="store_true",
+                        help="print the tables whole, one line a row (default: fit 100 columns)")
 
 
 def _add_checks(sub) -> None:
@@ -142,6 +151,7 @@ def _add_checks(sub) -> None:
     val.add_argument("--out", type=Path, default=Path("results") / "validation",
                      help="output folder (default: results/validation)")
     val.add_argument("--force", action="store_true", help=_FORCE_HELP)
+    _add_wide(val)
 
     cal = sub.add_parser("calibrate", help="fit the posterior of parameters and detection rates "
                          "to the public record up to 2021 (ABC-SMC), then retrodict 2022-2024 "
@@ -158,6 +168,7 @@ def _add_checks(sub) -> None:
                      help="also write the fitted scenario here (e.g. "
                      "scenarios/mali_calibrated.toml), and its posterior beside it "
                      "(<name>.posterior.csv)")
+    _add_wide(cal)
 
 
 def _add_tools(sub) -> None:

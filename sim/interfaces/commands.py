@@ -130,7 +130,7 @@ def compare(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     write_comparison(result, out)
-    print(result.text())
+    print(result.text(wide=args.wide))
     if args.posterior is not None:
         print(f"\nSeed k of every scenario ran with the k-th of {args.seeds} draws from the "
               f"posterior {args.posterior}.")
@@ -202,7 +202,7 @@ def analyse(args: argparse.Namespace) -> int:
 
         series = load_series(args.results)
     write_analysis(result, series, out, results)
-    print(result.text())
+    print(result.text(wide=args.wide))
     print(f"\nFigures (PNG and SVG) and tables: {out}/")
     return 0
 
@@ -234,7 +234,7 @@ def sensitivity(args: argparse.Namespace) -> int:
         return _interrupted(stop, out, "rerun the same command to finish it")
     result = global_sensitivity.analyse(experiment, load(out))
     written = global_sensitivity.write(result, analysis)
-    print(result.text())
+    print(result.text(wide=args.wide))
     print(f"\nTables and chart (PNG, SVG): {written}/")
     return 0
 
@@ -268,7 +268,7 @@ def validate(args: argparse.Namespace) -> int:
     check_replaceable(args.out, claims.FILES, args.force)
     table = claims.evaluate(names, seeds=args.seeds, jobs=args.jobs)
     claims.write(table, args.out)
-    print(claims.text(table))
+    print(claims.text(table, wide=args.wide))
     print(f"\nTables: {args.out}/claims.csv, claims.md")
     return 0
 
@@ -295,7 +295,7 @@ def calibrate(args: argparse.Namespace) -> int:
         calibration_report.write(result, out)
     if args.scenario_out is not None:
         calibration_report.write_scenario(result, args.scenario_out)
-    print(result.text())
+    print(result.text(wide=args.wide))
     print(f"\nIn {out}/: posterior.csv, parameters.csv, figures.csv, years.csv, generations.csv,"
           " figures/years/posterior.png, history.db (pyabc), calibrated.toml"
           + (f"; scenario written to {args.scenario_out}, posterior to "

@@ -1,7 +1,9 @@
 """Figures of runs and comparisons (matplotlib, no display needed).
 
-Both show the outcomes the registry shows as ``plot`` (:func:`sim.core.outcomes.shown`); a flow
-(deaths) is summed per quarter, so that it reads at a glance.
+Both show the outcomes the registry shows as ``plot`` (:func:`sim.core.outcomes.shown`).  A flow
+(deaths) is drawn as bars of its total per calendar year, so that each atrocity counts once and
+the bars read as deaths per year; a share runs on a 0–1 axis.  Colours, type and legends come
+from :mod:`sim.interfaces.figure_style`.
 """
 
 from __future__ import annotations
@@ -11,60 +13,129 @@ from collections.abc import Iterable, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.dates import date2num
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from sim.core.outcomes import shown
 from sim.core.registry import Outcome
+from sim.interfaces.figure_style import (
+    NEUTRAL,
+    axis_label,
+    date_axis,
+    legend_outside,
+    looks,
+    share_axis,
+    styled,
+)
+
+BAND = (10, 90)  # the percentiles of the seeds a comparison's band spans
+BAND_LABEL = "middle 80% of seeds (10th–90th percentile)"
+YEAR_WIDTH = 0.8 * 365.25  # days a year's bars take up on a date axis
 
 
-def _quarterly(values: np.ndarray) -> np.ndarray:
-    """Rolling 13-week sum, so a weekly flow reads as deaths per quarter."""
-    kernel = np.ones(13)
-    return np.convolve(values, kernel, mode="full")[: len(values)]
+def yearly(frame: pd.DataFrame, outcome: Outcome) -> pd.Series:
+    """A weekly flow summed per calendar year, indexed by year."""
+    years = pd.to_datetime(frame["date"]).dt.year
+    return frame[outcome.name].astype(float).groupby(years.to_numpy()).sum()
 
 
-def _plotted(frame: pd.DataFrame, outcome: Outcome) -> np.ndarray:
-    """One outcome's weekly series as plotted: a flow summed per quarter, a level as it is."""
-    values = frame[outcome.name].to_numpy(dtype=float)
-    return _quarterly(values) if outcome.flow else values
+def _year_title(outcome: Outcome, dates: pd.Series) -> str:
+    """A flow's panel title: per calendar year, naming the years the run covers only in part."""
+    dates = pd.to_datetime(dates)
+    partial = []
+    if dates.iloc[0] - pd.Timestamp(dates.iloc[0].year, 1, 1) > pd.Timedelta(days=7):
+        partial.append(dates.iloc[0].year)
+    if pd.Timestamp(dates.iloc[-1].year, 12, 31) - dates.iloc[-1] > pd.Timedelta(days=7):
+        partial.append(dates.iloc[-1].year)
+    note = f" ({' and '.join(map(str, dict.fromkeys(partial)))} partial)" if partial else ""
+    return f"{outcome.label} per calendar year{note}"
 
 
+def _mid_year(years: Iterable[int]) -> np.ndarray:
+    return np.array([date2num(pd.Timestamp(int(y), 7, 2)) for y in years])
+
+
+@styled
 def plot_run(df: pd.DataFrame, event_log: Iterable[tuple[str, str]] = (),
              columns: Sequence[str] | None = None) -> Figure:
-    """The main series of one run against its dates, with its events marked."""
+    """The main series of one run against its dates, with its events marked (grey lines)."""
     chosen = [o for o in shown("plot") if columns is None or o.name in columns]
-    fig, axes = plt.subplots(len(chosen), 1, figsize=(9, 2.1 * len(chosen)), sharex=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(len(chosen), 1, figsize=(10, 2.6 * len(chosen)), sharex=True,
+                             squeeze=False, layout="constrained")
     for ax, o in zip(axes[:, 0], chosen, strict=True):
-        ax.plot(df["date"], _plotted(df, o), color="#8c2d04")
-        ax.set_ylabel(o.title, fontsize=8)
+        if o.flow:
+            per_year = yearly(df, o)
+            ax.bar(_mid_year(per_year.index), per_year.to_numpy(), width=YEAR_WIDTH,
+                   color="#0072B2")
+            ax.set_title(_year_title(o, df["date"]), loc="left")
+        else:
+            ax.plot(pd.to_datetime(df["date"]), df[o.name].to_numpy(dtype=float),
+                    color="#0072B2")
+        if o.share:
+            share_axis(ax)
+        ax.set_ylabel(axis_label(o, per_year=o.flow), wrap=True)
         for date, _ in event_log:
-            ax.axvline(pd.Timestamp(date), color="0.7", lw=0.6, zorder=0)
-    axes[0, 0].set_title("Blowback run")
-    fig.tight_layout()
+            ax.axvline(pd.Timestamp(date), color=NEUTRAL, lw=0.6, zorder=0)
+    axes[-1, 0].set_xlabel("date (grey lines: events)")
+    axes[-1, 0].xaxis_date()
+    date_axis(axes[-1, 0])
+    fig.suptitle("Blowback run")
     return fig
 
 
+@styled
 def plot_comparison(runs: dict[str, list[pd.DataFrame]]) -> Figure:
-    """Mean and 95% band across seeds of the main series, one colour per scenario."""
+    """Mean over seeds of the main series and the middle 80% of seeds, one look per scenario;
+    flows as bars per calendar year (whiskers: the same middle 80%)."""
     panels = shown("plot")
     rows = -(-len(panels) // 3)
-    fig, axes = plt.subplots(rows, 3, figsize=(14, 3.5 * rows), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(rows, 3, figsize=(16, 4.2 * rows + 1.2), squeeze=False,
+                             layout="constrained")
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    style = looks(runs)
     for k, (name, frames) in enumerate(runs.items()):
-        dates = frames[0]["date"]
         for ax, o in zip(axes.ravel(), panels, strict=False):
-            stack = np.array([_plotted(f, o) for f in frames])
-            low, high = np.percentile(stack, [2.5, 97.5], axis=0)
-            colour = colours[k % len(colours)]
-            ax.fill_between(dates, low, high, color=colour, alpha=0.18, lw=0)
-            ax.plot(dates, stack.mean(axis=0), color=colour, lw=1.4, label=name)
-            ax.set_title(o.title, fontsize=10)
-    axes[0, 0].legend(fontsize=7, loc="upper left")
+            if o.flow:
+                _yearly_bars(ax, o, frames, style[name], k, len(runs))
+            else:
+                _band(ax, o, frames, style[name])
+    for ax, o in zip(axes.ravel(), panels, strict=False):
+        ax.set_ylabel(axis_label(o, per_year=o.flow))
+        ax.set_xlabel("date")
+        ax.xaxis_date()
+        date_axis(ax)
+        if o.share:
+            share_axis(ax)
+        if not o.flow:
+            ax.set_title(o.title)
+    handles = [Patch(color=look.colour, label=name) for name, look in style.items()]
+    handles.append(Patch(color=NEUTRAL, alpha=0.3, label=f"band, whiskers: {BAND_LABEL}"))
+    legend_outside(fig, handles, [h.get_label() for h in handles])
     n = len(next(iter(runs.values())))
-    fig.suptitle(f"Regimes compared on common random numbers: mean and 95% band over {n} seeds")
-    fig.autofmt_xdate()
-    fig.tight_layout()
+    fig.suptitle(f"Regimes compared on common random numbers: mean over {n} seeds and the "
+                 "middle 80% of seeds")
     return fig
+
+
+def _band(ax, o: Outcome, frames: list[pd.DataFrame], look) -> None:
+    """A level's mean over seeds and the middle 80% of seeds."""
+    dates = pd.to_datetime(frames[0]["date"])
+    stack = np.array([f[o.name].to_numpy(dtype=float) for f in frames])
+    low, high = np.percentile(stack, BAND, axis=0)
+    ax.fill_between(dates, low, high, color=look.colour, alpha=0.18, lw=0)
+    ax.plot(dates, stack.mean(axis=0), color=look.colour, ls=look.line)
+
+
+def _yearly_bars(ax, o: Outcome, frames: list[pd.DataFrame], look, k: int, n: int) -> None:
+    """A flow's mean total per calendar year, one bar a scenario side by side, whiskers the
+    middle 80% of seeds."""
+    per_year = pd.DataFrame([yearly(f, o) for f in frames])
+    mean = per_year.mean().to_numpy()
+    low, high = np.percentile(per_year.to_numpy(), BAND, axis=0)
+    width = YEAR_WIDTH / n
+    x = _mid_year(per_year.columns) - YEAR_WIDTH / 2 + width * (k + 0.5)
+    ax.bar(x, mean, width=width, color=look.colour, hatch=None if look.line == "-" else "//",
+           yerr=np.stack([mean - low, high - mean]), capsize=2, ecolor=NEUTRAL)
+    ax.set_title(_year_title(o, frames[0]["date"]))

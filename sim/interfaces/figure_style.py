@@ -1,0 +1,126 @@
+"""How every Blowback figure looks: one palette, one look per regime, readable type, axis labels
+that state units and legends outside the data.
+
+The palette is Okabe and Ito's eight colours, safe for the common colour-vision deficiencies and
+distinct on a washed-out projector.  A figure with more groups than colours varies the marker
+and the line style as well, so that no two groups look the same.  Each drawing function runs
+under :func:`styled`, so that its type sizes hold whatever the caller's matplotlib settings.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+from sim.core.registry import Outcome
+
+# Okabe & Ito (2008), "Color Universal Design"; black first, yellow last because it is the
+# faintest on a white background.
+OKABE_ITO: tuple[str, ...] = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2",
+                              "#D55E00", "#CC79A7", "#F0E442")
+MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P")
+LINE_STYLES: tuple[str, ...] = ("-", "--", ":", "-.")
+NEUTRAL = "#999999"  # points and bands that belong to no group
+HIGHLIGHT = "#D55E00"  # vermillion: the cases a figure singles out
+
+# Sizes in points, for a figure shown on a projector at the back of a seminar room.
+RC: dict[str, Any] = {
+    "font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12, "xtick.labelsize": 11,
+    "ytick.labelsize": 11, "legend.fontsize": 11, "figure.titlesize": 14,
+    "axes.spines.top": False, "axes.spines.right": False, "lines.linewidth": 2.0,
+}
+
+
+@dataclass(frozen=True)
+class Look:
+    """How one group (a regime, a scenario) is drawn in every figure."""
+
+    colour: str
+    marker: str
+    line: str
+
+
+def looks(names: Iterable[str]) -> dict[str, Look]:
+    """One look per name, in the order given: the k-th name gets the same look in every figure
+    that is given the same names.  Colours cycle first; past eight names the marker and the line
+    style change too, so every name's look differs from every other's."""
+    out: dict[str, Look] = {}
+    for k, name in enumerate(dict.fromkeys(names)):
+        turn = k // len(OKABE_ITO)
+        out[name] = Look(OKABE_ITO[k % len(OKABE_ITO)], MARKERS[turn % len(MARKERS)],
+                         LINE_STYLES[turn % len(LINE_STYLES)])
+    return out
+
+
+def unit_of(outcome: Outcome, per_year: bool = False) -> str:
+    """The unit an axis of ``outcome`` states: a share as (0–1), a weekly flow per week (or per
+    year where the figure sums it by year)."""
+    if outcome.share or outcome.unit in ("0-1", "share"):
+        return "0–1"
+    unit = outcome.unit
+    if per_year and unit.endswith("/week"):
+        return unit.removesuffix("/week") + " per year"
+    return unit.replace("/week", " per week")
+
+
+def axis_label(outcome: Outcome, per_year: bool = False) -> str:
+    """An axis label that names the quantity and states its unit, e.g. "civilian deaths per
+    year" (a weekly flow summed by year) or "state legitimacy (0–1)"."""
+    if per_year and outcome.flow:
+        return f"{outcome.label} per year"
+    return f"{outcome.title or outcome.label} ({unit_of(outcome, per_year)})"
+
+
+def date_axis(ax: Any) -> None:
+    """Dates along x with a few short ticks (years, then months), never crowded."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator(minticks=3, maxticks=6)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+
+
+def share_axis(ax: Any, axis: str = "y") -> None:
+    """A 0–1 quantity's axis runs from 0 to 1, so small changes look as small as they are."""
+    (ax.set_ylim if axis == "y" else ax.set_xlim)(0, 1)
+
+
+def legend_outside(where: Any, handles: Sequence[Any] | None = None,
+                   labels: Sequence[str] | None = None, title: str | None = None) -> Any:
+    """A legend beside the data, never over it: right of the axes for one axes, below all
+    panels for a figure (``where`` is an axes or a figure; the figure must use the constrained
+    layout, which makes room for it)."""
+    from matplotlib.figure import Figure
+
+    if handles is None:
+        found: dict[str, Any] = {}  # one entry a label, as panels repeat them
+        for ax in where.axes if isinstance(where, Figure) else [where]:
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                found.setdefault(label, handle)
+        labels, handles = list(found), list(found.values())
+    if isinstance(where, Figure):
+        columns = min(len(handles), 4)
+        return where.legend(handles, labels, loc="outside lower center", ncols=columns,
+                            title=title)
+    return where.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                        borderaxespad=0.0, title=title)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def styled(draw: Callable[P, R]) -> Callable[P, R]:
+    """Run a drawing function under the Blowback style (type sizes, palette)."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        import matplotlib.pyplot as plt
+        from cycler import cycler
+
+        with plt.rc_context(RC | {"axes.prop_cycle": cycler(color=OKABE_ITO)}):
+            return draw(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,200 @@
+"""Figures a seminar can read and tables that fit a terminal.
+
+Every module that draws uses the one style (sim.interfaces.figure_style): Okabe-Ito colours, a
+distinct look per regime even past eight, every axis labelled with its unit, legends outside the
+data, deaths per calendar year, shares on 0-1 axes.  Every table a command prints fits 100
+columns, and ``--wide`` prints the wide form."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, blowback
+
+from sim.core.outcomes import BY_NAME, OUTCOMES, shown
+from sim.experiments import calibration_report, claims, reference
+from sim.experiments.analysis import plot_distributions, plot_tradeoff
+from sim.experiments.calibration import Fit
+from sim.experiments.design import Range
+from sim.experiments.posterior import WEIGHT
+from sim.experiments.sensitivity import Sensitivity, plot_indices, plot_worse
+from sim.interfaces.figure_style import OKABE_ITO, looks
+from sim.interfaces.plotting import plot_comparison, plot_run, yearly
+
+RNG = np.random.default_rng(7)
+DEATHS = BY_NAME["civilian_deaths"]
+
+
+def _weeks(n: int = 120) -> pd.DataFrame:
+    frame = pd.DataFrame({o.name: RNG.random(n) * (1 if o.share else 50) for o in OUTCOMES})
+    return frame.assign(date=pd.date_range("2022-01-03", periods=n, freq="7D"))
+
+
+def _runs(groups: int) -> pd.DataFrame:
+    rows = [{"group": f"regime {g}", "scenario": f"regime {g}", "seed": s,
+             **{o.column: RNG.random() for o in OUTCOMES if o.column}}
+            for g in range(groups) for s in range(3)]
+    return pd.DataFrame(rows)
+
+
+def _figures() -> dict[str, plt.Figure]:
+    """One of each kind of figure, drawn from made-up results."""
+    indices = pd.DataFrame([{"scenario": sc, "outcome": out, "parameter": p, "S1": 0.2,
+                             "S1_conf": 0.05, "ST": 0.3, "ST_conf": 0.05}
+                            for sc in ("a", "b") for out in ("deaths", "insurgents")
+                            for p in ("x", "y")])
+    worse = pd.DataFrame({"scenario": "a", "other": "b", "outcome": ["deaths", "insurgents"],
+                          "share_worse": [0.2, 0.7], "share_worse_runs": [0.3, 0.6]})
+    share = next(k for k in reference.READERS if "share" in k)
+    years = pd.DataFrame([{"series": s, "year": y, "prior_low": 1.0, "prior_high": 90.0,
+                           "low": 5.0, "high": 40.0, "median": 20.0, "reference": 15.0}
+                          for s in ("un_civilians_killed", share)
+                          for y in (2019, 2020)])
+    years.loc[years["series"] == share, ["prior_high", "high", "median",
+                                                      "reference"]] = [0.9, 0.5, 0.3, 0.4]
+    figures = pd.DataFrame({"key": ["a:2019", "b:2020"], "bound": ["about", "at_least"],
+                            "reference": [10.0, 20.0], "median": [12.0, 15.0],
+                            "low": [8.0, 9.0], "high": [16.0, 30.0],
+                            "use": ["fitted", "retrodicted"]})
+    priors = {"p": Range(0.1, 10.0)}
+    posterior = pd.DataFrame({"p": RNG.uniform(0.5, 5, 50), WEIGHT: np.full(50, 1 / 50)})
+    return {"comparison": plot_comparison({"a": [_weeks(), _weeks()], "b": [_weeks()]}),
+            "run": plot_run(_weeks(), [("2022-06-01", "event")]),
+            "distributions": plot_distributions(_runs(3)), "tradeoff": plot_tradeoff(_runs(18)),
+            "indices": plot_indices(indices), "worse": plot_worse(worse),
+            "calibration figures": calibration_report.plot_figures(figures),
+            "years": calibration_report.plot_years(years),
+            "posterior": calibration_report.plot_posterior(priors, posterior)}
+
+
+@pytest.fixture(scope="module")
+def drawn():
+    figures = _figures()
+    for fig in figures.values():
+        fig.canvas.draw()
+    yield figures
+    for fig in figures.values():
+        plt.close(fig)
+
+
+def test_the_palette_is_okabe_ito_and_eighteen_regimes_each_look_different():
+    assert len(set(OKABE_ITO)) == 8 and "#E69F00" in OKABE_ITO and "#0072B2" in OKABE_ITO
+    names = [f"regime {k}" for k in range(18)]
+    style = looks(names)
+    assert len({(s.colour, s.marker, s.line) for s in style.values()}) == 18
+    assert looks(names[:5]) == {n: style[n] for n in names[:5]}  # the same look in every figure
+
+
+def test_every_module_that_draws_uses_the_style():
+    drawing = [p for p in (ROOT / "sim").rglob("*.py")
+               if "dashboard" not in p.parts and "plt.subplots(" in p.read_text()]
+    assert len(drawing) >= 5
+    for path in drawing:
+        text = path.read_text()
+        assert "figure_style import" in text, path
+        assert text.count("@styled") == text.count("plt.subplots("), path
+        assert "tab:" not in text and "tight_layout" not in text, path
+
+
+def test_every_axis_states_what_it_shows_and_legends_stay_off_the_data(drawn):
+    for name, fig in drawn.items():
+        axes = [ax for ax in fig.axes if ax.get_visible()]
+        for ax in axes:  # stacked panels sharing x name it once, under the lowest
+            shared = ax.get_shared_x_axes().get_siblings(ax)
+            assert any(a.get_xlabel() for a in shared), (name, ax.get_title())
+            assert ax.get_ylabel(), (name, ax.get_title())
+        boxes = [ax.get_window_extent() for ax in axes]
+        legends = fig.legends + [ax.get_legend() for ax in axes if ax.get_legend()]
+        for legend in legends:
+            frame = legend.get_window_extent()
+            assert not any(frame.overlaps(box) for box in boxes), name
+
+
+def test_the_comparison_draws_deaths_per_calendar_year_and_shares_on_0_to_1(drawn):
+    fig = drawn["comparison"]
+    panels = dict(zip([o.name for o in shown("plot")], fig.axes, strict=False))
+    deaths = panels[DEATHS.name]
+    assert deaths.get_ylabel() == "civilian deaths per year"
+    assert "per calendar year" in deaths.get_title()
+    heights = sorted(round(bar.get_height(), 6) for bar in deaths.patches)
+    assert len(yearly(_weeks(), DEATHS)) == len(heights) / 2  # one bar a year and scenario
+    for o in shown("plot"):  # and the band's label names what it is
+        if o.share:
+            assert panels[o.name].get_ylim() == (0, 1), o.name
+    assert "middle 80% of seeds" in " ".join(t.get_text() for t in fig.legends[0].get_texts())
+
+
+def test_yearly_sums_each_calendar_years_weeks():
+    frame = _weeks(60)
+    per_year = yearly(frame, DEATHS)
+    in_2022 = frame[frame["date"].dt.year == 2022][DEATHS.name].sum()
+    assert per_year[2022] == pytest.approx(in_2022)
+    assert per_year.sum() == pytest.approx(frame[DEATHS.name].sum())
+
+
+def _widest(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+def test_reports_fit_100_columns_unless_wide():
+    long = "x" * 30
+    table = pd.DataFrame([{"key": f"claim_{k}", "holds": k % 2 == 0, "estimate": 0.5,
+                           "low": 0.1, "high": 0.9, "statistic": f"a long statistic {long}",
+                           "threshold": f"a long threshold {long} {long}", "failed": "",
+                           "detail": f"many = 1; details = 2; {long} {long} {long}"}
+                          for k in range(2)])
+    assert _widest(claims.text(table)) <= 100 < _widest(claims.text(table, wide=True))
+    sens = Sensitivity(pd.DataFrame(columns=["scenario", "outcome"]),
+                       pd.DataFrame({"outcome": ["deaths"], "share_differs": [0.1],
+                                     "modal_ranking": [" > ".join([long] * 4)]}),
+                       pd.DataFrame(), [])
+    assert _widest(sens.text()) <= 100 < _widest(sens.text(wide=True))
+    fit = _fit()
+    assert _widest(fit.text()) <= 100 < _widest(fit.text(wide=True))
+
+
+def _fit() -> Fit:
+    cal = SimpleNamespace(name="mali", population=20, targets=[1, 2], predictive_draws=10,
+                          ranges={})
+    parameters = pd.DataFrame({"name": ["conduct.penalty"], "median": [0.5], "low": [0.1],
+                               "high": [0.9], "prior_low": [0.01], "prior_high": [1.0]})
+    figures = pd.DataFrame({"key": ["un_civilians_killed:2019"], "use": ["fitted"],
+                            "bound": ["about"], "median": [1200.0], "low": [800.0],
+                            "high": [1500.0], "prior_low": [10.0], "prior_high": [90000.0],
+                            "reference": [1100.0], "verdict": ["matches"],
+                            "prior_verdict": ["matches"]})
+    generations = pd.DataFrame({"generation": [0, 1], "simulations": [40, 40],
+                                "epsilon": [2.0, 1.0]})
+    return Fit(cal, pd.DataFrame(), generations, parameters, figures, pd.DataFrame(),
+               Path("history.db"))
+
+
+def _tables(stdout: str) -> str:
+    """What a command printed before the line that names its files."""
+    return stdout[: stdout.index("\nFigure")]
+
+
+def test_compare_and_analyse_print_tables_that_fit_and_wide_on_request(tmp_path, capsys):
+    files = []
+    for name in ("base", "contractor_unchecked"):
+        files.append(tmp_path / f"{name}.toml")
+        files[-1].write_text(f'extends = "{ROOT / "scenarios" / name}.toml"\n'
+                             "[map]\ncommunities = 200\n")
+    status, out, err = blowback(capsys, "compare", *map(str, files), "--seeds", "2", "--steps",
+                                "3", "--jobs", "2", "--out", str(tmp_path / "c"))
+    assert status == 0, err
+    assert _widest(_tables(out)) <= 100 and "bootstrap interval of the mean" in out
+    status, out, err = blowback(capsys, "analyse", str(tmp_path / "c"))
+    assert status == 0, err
+    assert _widest(_tables(out)) <= 100
+    status, out, err = blowback(capsys, "analyse", str(tmp_path / "c"), "--wide", "--out",
+                                str(tmp_path / "wide"))
+    assert status == 0, err
+    assert re.search(r"^scenario .* state territory$", out, re.MULTILINE)
+    assert _widest(_tables(out)) > 100
