@@ -16,6 +16,7 @@ from conftest import ROOT
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 NOTEBOOKS = ROOT / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -115,6 +116,13 @@ def test_notebook_runs_with_small_settings(path, monkeypatch):
     # The inline backend renders with Agg (no display needed) and hands the figures to the
     # notebook as PNG outputs, which the test counts; plain Agg would draw them nowhere.
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    execute(nb)
+    assert figures(nb) >= MIN_FIGURES[path.name]
+
+
+def execute(nb: nbformat.NotebookNode) -> None:
+    """Run every cell in a fresh kernel of this interpreter, from ``notebooks/``; a cell that
+    raises (a failed assertion included) raises here."""
     # No kernel directories: always ipykernel's own spec, which runs this interpreter, never a
     # "python3" kernel that a user or system installed for another Python.
     km = AsyncKernelManager(kernel_name="python3",
@@ -123,4 +131,15 @@ def test_notebook_runs_with_small_settings(path, monkeypatch):
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
     # A client given its kernel manager leaves the kernel running unless told to clean up.
     client.execute(cleanup_kc=True)
-    assert figures(nb) >= MIN_FIGURES[path.name]
+
+
+def test_a_failed_assertion_in_a_cell_fails_the_run():
+    # The notebooks check their own statements with assertions: one that fails must fail the
+    # test, not just print a traceback into the cell's output.
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell('assert x == 2, "the sentence above is false"'),
+        nbformat.v4.new_code_cell("reached = True")])
+    with pytest.raises(CellExecutionError, match="the sentence above is false"):
+        execute(nb)
+    assert nb.cells[2].execution_count is None, "the cells after a failed one do not run"
