@@ -149,7 +149,7 @@ def _written(folder) -> set[str]:
 
 
 @pytest.mark.parametrize("command", sorted(SUBCOMMANDS))
-@settings(max_examples=40, **REPRODUCIBLE)
+@settings(max_examples=25, **REPRODUCIBLE)
 @given(data=st.data())
 def test_every_argument_vector_finishes_or_is_refused_in_one_line(inputs, capsys, command, data):
     words = data.draw(argv(command), label="argv")
