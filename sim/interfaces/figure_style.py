@@ -121,6 +121,11 @@ def styled(draw: Callable[P, R]) -> Callable[P, R]:
         from cycler import cycler
 
         with plt.rc_context(RC | {"axes.prop_cycle": cycler(color=OKABE_ITO)}):
-            return draw(*args, **kwargs)
+            drawn = draw(*args, **kwargs)
+            # A notebook's first figure loads the backend, which turns interactive mode on;
+            # leaving the context must not undo that, or no later figure would be shown.
+            settled = {key: plt.rcParams[key] for key in ("backend", "interactive")}
+        plt.rcParams.update(settled)
+        return drawn
 
     return wrapper
