@@ -117,10 +117,11 @@ def small_disk(tmp_path) -> Path:
 def _fill(disk: Path) -> Path:
     """Write a file until the disk is full; returns it (delete it to make room again)."""
     filler = disk / f"filler-{uuid.uuid4().hex}"
-    with filler.open("wb") as f, contextlib.suppress(OSError):
+    # Unbuffered: a buffered file would keep the bytes the disk refused and fail again, outside
+    # the suppress, when it is closed.
+    with filler.open("wb", buffering=0) as f, contextlib.suppress(OSError):
         while True:
             f.write(b"\0" * 65536)
-            f.flush()
     return filler
 
 
