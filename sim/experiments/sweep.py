@@ -26,6 +26,7 @@ from sim.experiments.sweep_folder import (
     RUNS,
     SERIES,
     check_files,
+    finished_files,
     hold,
     prepare,
     read_manifest,
@@ -131,7 +132,10 @@ def _run_todo(experiment: Experiment, out: Path, done: set[str], cluster: DaskPo
         pool = cluster or LocalPool(max(1, min(jobs, len(todo))))
         drive(pool, todo, experiment.keep == "series", finished, out)
     except KeyboardInterrupt as stop:
-        raise SweepInterrupted(total - len(todo) + written, total, exit_status(stop)) from None
+        # Counted on disk: the signal can land after a run's file is in place and before the
+        # count above has it.
+        kept = len(finished_files(out / RUNS).keys() & {run.run_id for run in experiment.runs})
+        raise SweepInterrupted(kept, total, exit_status(stop)) from None
     finally:
         if bar is not None:
             bar.close()
