@@ -25,6 +25,22 @@ from sim.world import deployment, geography
 from sim.world.agents import create_agents
 
 
+class SeriesCollector(mesa.DataCollector):
+    """Mesa's DataCollector of the model's weekly series, filled from the model's records.
+
+    Mesa's ``collect`` deep-copies what each reporter returns, a cost paid 40-odd times a week
+    for values that are plain floats; this one appends the week's values as they are.
+    """
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        super().__init__(model_reporters={k: (lambda m, k=k: m.records[k][-1]) for k in names})
+
+    def collect(self, model) -> None:
+        """Append the last week's value of every series."""
+        for name, values in self.model_vars.items():
+            values.append(model.records[name][-1])
+
+
 class BlowbackModel(mesa.Model):
     """A state facing insurgency, with the partners or the contractor it chooses.
 
@@ -55,8 +71,7 @@ class BlowbackModel(mesa.Model):
             if mechanism.setup is not None:
                 mechanism.setup(self)
         self.records: dict[str, list] = {"step": [], "date": []} | {k: [] for k in NAMES}
-        self.datacollector = mesa.DataCollector(
-            model_reporters={k: (lambda m, k=k: m.records[k][-1]) for k in NAMES})
+        self.datacollector = SeriesCollector(NAMES)
         self.agent_views = create_agents(self) if agents else None
         self.cell_totals = np.zeros((w.cells, COLUMNS))
         for step in AT_BUILD:

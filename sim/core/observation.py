@@ -9,6 +9,7 @@ taken over cells afterwards are the same for any number of threads.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, prange
 
 from sim import kernel_cache
@@ -81,9 +82,9 @@ def locate_units(units, bands, cells):
 
 
 @njit(cache=kernel_cache.CACHE, parallel=True)
-def tally_cells(cell_start, communities, out):
+def tally_cells(cell_start, communities, out, totals):
     """Per cell: residents, population-weighted sums of attitudes, displaced, deaths by
-    perpetrator."""
+    perpetrator; and in ``totals`` their sums over the cells, added cell after cell."""
     c = communities
     for k in prange(len(cell_start) - 1):
         for j in range(COLUMNS):
@@ -97,6 +98,11 @@ def tally_cells(cell_start, communities, out):
             out[k, DISPLACED] += c.displaced[i]
             for j in range(N_PERPETRATORS):
                 out[k, DEAD + j] += c.dead_step[i, j]
+    for j in range(COLUMNS):
+        totals[j] = 0.0
+    for k in range(len(cell_start) - 1):
+        for j in range(COLUMNS):
+            totals[j] += out[k, j]
 
 
 def _start(model, week) -> None:
@@ -121,8 +127,8 @@ def aggregate(model, week) -> None:
 
 def tally(model, week) -> None:
     """The per-cell totals the week records, and their sums over cells."""
-    tally_cells(model.world.cell_start, model.communities.view(), model.cell_totals)
-    week.totals = model.cell_totals.sum(axis=0)
+    week.totals = np.zeros(COLUMNS)
+    tally_cells(model.world.cell_start, model.communities.view(), model.cell_totals, week.totals)
 
 
 def record(model, week) -> None:

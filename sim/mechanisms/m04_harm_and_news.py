@@ -69,7 +69,7 @@ def cooperation_target(legitimacy, services, control, state_harm, insurgent_harm
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=kernel_cache.CACHE, parallel=True)
+@njit(cache=kernel_cache.CACHE)
 def spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
     """Per (cell, group): deaths per resident suffered by the group nearby and across the country.
 
@@ -77,15 +77,16 @@ def spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
     around it, and, weighted by ``ties``, anywhere in the country.  ``out_state`` counts deaths
     caused by the state's side (state, contractor, partner, and the militias it tolerates or
     arms: :func:`state_side_deaths`), ``out_insurgent`` those caused by armed groups.
+
+    Most weeks few cells see deaths, so the near term is worked out only around them: elsewhere
+    it is exactly zero and the news is the country-wide term alone.  The work scales with the
+    cells that saw deaths, not with the map.
     """
     width, height = world.width, world.height
     n_cells = width * height
     local_pop = np.zeros((n_cells, n_groups))
     local_state = np.zeros((n_cells, n_groups))
     local_ins = np.zeros((n_cells, n_groups))
-    group_pop = np.zeros(n_groups)
-    group_state = np.zeros(n_groups)
-    group_ins = np.zeros(n_groups)
     dead_step = communities.dead_step
     for c in prange(n_cells):
         for i in range(world.cell_start[c], world.cell_start[c + 1]):
@@ -94,30 +95,73 @@ def spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
             local_pop[c, g] += communities.population[i] + state_side + dead_step[i, INSURGENT]
             local_state[c, g] += state_side
             local_ins[c, g] += dead_step[i, INSURGENT]
+    far_state, far_ins = _country_wide(local_pop, local_state, local_ins)
+    for c in prange(n_cells):
+        for g in range(n_groups):
+            out_state[c, g] = ties * far_state[g]
+            out_insurgent[c, g] = ties * far_ins[g]
+    done = np.zeros((n_cells, n_groups), np.bool_)
+    for k in range(n_cells):
+        for g in range(n_groups):
+            if local_state[k, g] == 0.0 and local_ins[k, g] == 0.0:
+                continue
+            x_lo, x_hi, y_lo, y_hi = _around(k, width, height)
+            for y in range(y_lo, y_hi):
+                for x in range(x_lo, x_hi):
+                    c = y * width + x
+                    if done[c, g]:
+                        continue
+                    done[c, g] = True
+                    pop, st, ins = _near(local_pop, local_state, local_ins, c, g, width, height)
+                    near_state = st / pop if pop > 0.0 else 0.0
+                    near_ins = ins / pop if pop > 0.0 else 0.0
+                    out_state[c, g] = near_state + ties * far_state[g]
+                    out_insurgent[c, g] = near_ins + ties * far_ins[g]
+
+
+@njit(cache=kernel_cache.CACHE)
+def _country_wide(local_pop, local_state, local_ins):
+    """Deaths per resident of each group across the country, summed cell by cell in order."""
+    n_cells, n_groups = local_pop.shape
+    group_pop = np.zeros(n_groups)
+    group_state = np.zeros(n_groups)
+    group_ins = np.zeros(n_groups)
     for c in range(n_cells):
         for g in range(n_groups):
             group_pop[g] += local_pop[c, g]
             group_state[g] += local_state[c, g]
             group_ins[g] += local_ins[c, g]
-    for c in prange(n_cells):
-        x0 = c % width
-        y0 = c // width
-        for g in range(n_groups):
-            pop = 0.0
-            st = 0.0
-            ins = 0.0
-            for y in range(max(0, y0 - 1), min(height, y0 + 2)):
-                for x in range(max(0, x0 - 1), min(width, x0 + 2)):
-                    k = y * width + x
-                    pop += local_pop[k, g]
-                    st += local_state[k, g]
-                    ins += local_ins[k, g]
-            near_state = st / pop if pop > 0.0 else 0.0
-            near_ins = ins / pop if pop > 0.0 else 0.0
-            far_state = group_state[g] / group_pop[g] if group_pop[g] > 0.0 else 0.0
-            far_ins = group_ins[g] / group_pop[g] if group_pop[g] > 0.0 else 0.0
-            out_state[c, g] = near_state + ties * far_state
-            out_insurgent[c, g] = near_ins + ties * far_ins
+    far_state = np.zeros(n_groups)
+    far_ins = np.zeros(n_groups)
+    for g in range(n_groups):
+        if group_pop[g] > 0.0:
+            far_state[g] = group_state[g] / group_pop[g]
+            far_ins[g] = group_ins[g] / group_pop[g]
+    return far_state, far_ins
+
+
+@njit(cache=kernel_cache.CACHE, inline="always")
+def _around(k, width, height):
+    """The columns and rows (each as start, stop) of cell ``k`` and the cells around it."""
+    x0 = k % width
+    y0 = k // width
+    return max(0, x0 - 1), min(width, x0 + 2), max(0, y0 - 1), min(height, y0 + 2)
+
+
+@njit(cache=kernel_cache.CACHE, inline="always")
+def _near(local_pop, local_state, local_ins, c, g, width, height):
+    """Residents of group ``g`` in cell ``c`` and around it, and their deaths by each side."""
+    pop = 0.0
+    st = 0.0
+    ins = 0.0
+    x_lo, x_hi, y_lo, y_hi = _around(c, width, height)
+    for y in range(y_lo, y_hi):
+        for x in range(x_lo, x_hi):
+            k = y * width + x
+            pop += local_pop[k, g]
+            st += local_state[k, g]
+            ins += local_ins[k, g]
+    return pop, st, ins
 
 
 def setup(model) -> None:

@@ -46,11 +46,10 @@ BURKINA = geography.NEIGHBOURS.index("Burkina Faso")
 
 def border_violence(model) -> np.ndarray:
     """Civilian and combatant deaths of the week in host cells along each neighbour."""
-    border = model.world.cell_border
-    on_border = border >= 0
+    on_border = model.border_cells
     deaths = model.cell_totals[on_border, DEAD:DEAD + 4].sum(axis=1) \
         + model.cells.kills[on_border]
-    return np.bincount(border[on_border], weights=deaths,
+    return np.bincount(model.world.cell_border[on_border], weights=deaths,
                        minlength=len(geography.NEIGHBOURS)).astype(float)
 
 
@@ -81,6 +80,8 @@ def setup(model) -> None:
     model.neighbour_instability = geography.NEIGHBOUR_INSTABILITY.copy()
     model.neighbour_contractor = np.zeros(len(geography.NEIGHBOURS), dtype=bool)
     model.territory_history = []
+    # The host's cells along a border, found once: the map does not change during a run.
+    model.border_cells = np.flatnonzero(model.world.cell_border >= 0)
 
 
 def update(model, week) -> None:
