@@ -69,7 +69,7 @@ def cooperation_target(legitimacy, services, control, state_harm, insurgent_harm
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=kernel_cache.CACHE)
+@njit(cache=kernel_cache.CACHE, parallel=True)
 def spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
     """Per (cell, group): deaths per resident suffered by the group nearby and across the country.
 
