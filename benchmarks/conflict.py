@@ -34,20 +34,24 @@ def _scenario(communities: int, steps: int = 520, bands: int | None = None):
         **changes)
 
 
-def capture_kernel_calls(communities: int, bands: int | None = None) -> dict[str, tuple]:
-    """The arguments each kernel received in one week of a warmed-up model (deep copies)."""
+def capture_kernel_calls(communities: int, bands: int | None = None,
+                         counts: dict[str, int] | None = None) -> dict[str, tuple]:
+    """The arguments each kernel received in one week of a warmed-up model (deep copies of its
+    first call); ``counts``, if given, receives how many times the week called each."""
     from sim.core.model import BlowbackModel
     from sim.core.week import kernels
 
     model = BlowbackModel(_scenario(communities, bands=bands), agents=False)
     model.run(4)
     calls: dict[str, tuple] = {}
+    counts = {} if counts is None else counts
     owners = kernels()
     originals = {name: _kernel(name) for name in owners}
 
     def spy(name, kernel):
         def call(*args):
             calls.setdefault(name, (kernel, copy.deepcopy(args)))
+            counts[name] = counts.get(name, 0) + 1
             return kernel(*args)
         return call
 
@@ -175,11 +179,18 @@ def startup() -> dict:
 
 def profile(communities: int, repeats: int) -> dict:
     """Where a weekly step's time goes at one size: each step of the week (by mechanism), each
-    kernel alone on its captured inputs, and what no step accounts for."""
+    kernel alone on its captured inputs, and what no step accounts for.
+
+    ``kernels_total_ms`` is every kernel's time alone times its calls in a week; the rest of
+    the step, ``between_kernels_ms``, is Python and numpy between the kernels (and the cost of
+    calling them), which no kernel speed-up removes.
+    """
     from sim.core.model import BlowbackModel
 
+    counts: dict[str, int] = {}
     kernel_ms = {name: _time_call(kernel, args, repeats) * 1e3
-                 for name, (kernel, args) in capture_kernel_calls(communities).items()}
+                 for name, (kernel, args) in capture_kernel_calls(communities,
+                                                                  counts=counts).items()}
     model = BlowbackModel(_scenario(communities), agents=False)
     model.run(2)
     model.clock = {}
@@ -191,8 +202,10 @@ def profile(communities: int, repeats: int) -> dict:
     for label, ms in steps_ms.items():
         mechanism = label.split(":")[0]
         mechanisms_ms[mechanism] = mechanisms_ms.get(mechanism, 0.0) + ms
+    kernels_total = sum(ms * counts[name] for name, ms in kernel_ms.items())
     return {"communities": communities, "step_ms": step_ms, "steps_ms": steps_ms,
-            "mechanisms_ms": mechanisms_ms, "kernels_ms": kernel_ms,
+            "mechanisms_ms": mechanisms_ms, "kernels_ms": kernel_ms, "kernel_calls": counts,
+            "kernels_total_ms": kernels_total, "between_kernels_ms": step_ms - kernels_total,
             "rest_ms": step_ms - sum(steps_ms.values())}
 
 

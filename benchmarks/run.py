@@ -14,9 +14,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FULL = dict(epstein=((40, 20, 2000), (200, 5, 200)), kernels=(10_000, 20, 2_000),
             scale=((10_000, 100_000, 1_000_000), 10), build=1_000_000,
-            profile=(1_000_000, 5), bandwidth=(800,), sweep=(1_000, 2))
+            profile=(1_000_000, 5), profile_default=(4_000, 200), bandwidth=(800,),
+            sweep=(1_000, 2))
 TINY = dict(epstein=((12, 2, 5),), kernels=(300, 2, 20), scale=((1_000, 3_000), 2), build=5_000,
-            profile=(3_000, 2), bandwidth=(16,), sweep=(4, 2))
+            profile=(3_000, 2), profile_default=(1_000, 2), bandwidth=(16,), sweep=(4, 2))
 
 
 def machine() -> str:
@@ -57,6 +58,13 @@ def _isolated(module: str, function: str, *args, python: str = sys.executable) -
         lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
         raise BenchmarkError(f"{python}: {module}.{function} failed: {lines[-1]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _print_split(prof: dict) -> None:
+    print(f"at {prof['communities']:,} communities, {prof['step_ms']:.3f} ms a step: the "
+          f"kernels {prof['kernels_total_ms']:.3f} ms "
+          f"({100 * prof['kernels_total_ms'] / prof['step_ms']:.0f}%), Python and numpy between "
+          f"them {prof['between_kernels_ms']:.3f} ms")
 
 
 def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
@@ -126,6 +134,13 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
         print("each kernel alone, on the inputs of one step:")
         for name, ms in sorted(prof["kernels_ms"].items(), key=lambda kv: -kv[1]):
             print(f"{name:>60} {ms:>8.2f} ms {100 * ms / prof['step_ms']:>5.1f}%")
+        small = figures["profile_default"] = _isolated("conflict", "profile",
+                                                       *plan["profile_default"])
+        _print_split(prof)
+        _print_split(small)
+        print(f"by mechanism at {small['communities']:,} communities:")
+        for name, ms in sorted(small["mechanisms_ms"].items(), key=lambda kv: -kv[1]):
+            print(f"{name:>60} {ms:>8.3f} ms {100 * ms / small['step_ms']:>5.1f}%")
     if "sweep" in want:
         sw = figures["sweep"] = _isolated("sweep", "throughput", *plan["sweep"])
         print(f"\n{sw['runs']:,} runs of the default scenario: `blowback sweep --jobs "
