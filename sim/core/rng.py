@@ -36,6 +36,8 @@ _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0
 _S32 = np.uint64(32)
+# :func:`poisson` inverts one uniform up to this mean, and uses a normal approximation above.
+POISSON_EXACT = 40.0
 _LOW32 = np.uint64(0xFFFFFFFF)
 
 
@@ -124,7 +126,7 @@ def poisson(seed, step, entity, purpose, lam):
     """A Poisson count with mean ``lam``: exact inversion below 40, normal approximation above."""
     if lam <= 0.0:
         return 0.0
-    if lam > 40.0:
+    if lam > POISSON_EXACT:
         x = lam + math.sqrt(lam) * normal(seed, step, entity, purpose, 1)
         return max(0.0, math.floor(x + 0.5))
     u = uniform(seed, step, entity, purpose, 0)

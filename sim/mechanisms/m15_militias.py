@@ -192,6 +192,20 @@ def _pick_victims(seed, step, e, world, communities, c, g):
     return last
 
 
+@njit(cache=kernel_cache.CACHE, inline="always")
+def _surely_no_raid(seed, step, e, most):
+    """Whether militia ``e``'s raid draw kills nobody whatever the residents around it.
+
+    The raid's Poisson mean is at most ``most`` (all around being of other groups), and the
+    draw is zero when its uniform is at most exp(-mean): a uniform at most exp(-most), with a
+    margin for rounding, decides it without looking at the neighbourhood.  Most militias are
+    small remnants, so most weeks most of them are settled here.
+    """
+    if most > rng.POISSON_EXACT:
+        return False
+    return rng.uniform(seed, step, e, RAID, 0) <= math.exp(-most * (1.0 + 1e-9))
+
+
 @njit(cache=kernel_cache.CACHE)
 def militia_raids(seed, step, world, communities, cells, militias, victims, k):
     """One week of every militia's raids on communities of other groups around its cell.
@@ -209,6 +223,8 @@ def militia_raids(seed, step, world, communities, cells, militias, victims, k):
             if s <= 0.0:
                 continue
             e = c * n_groups + g
+            if _surely_no_raid(seed, step, e, k.violence * s * firepower):
+                continue
             everyone, others = _others_around(world, communities, c, g, False)
             if others <= 0.0:
                 continue
