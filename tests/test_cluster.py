@@ -3,6 +3,7 @@ local sweep, resumes after a failure, and asks the queue for what it was told to
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -52,13 +53,18 @@ def test_a_sweep_on_the_jobs_resumes_and_gives_the_rows_of_a_local_sweep(tmp_pat
     local = _by_id(load(tmp_path / "local"))
     # A run that kills its worker every time; with no failure allowed, the scheduler (in the
     # script's process) gives it up at once and the sweep stops, keeping the runs it finished.
-    victim = load_experiment(exp).runs[2].run_id
-    cluster = ["--local", "--jobs", "2", "--cores", "1", "--memory", "1GiB",
+    # The last run, and one task a worker thread: Dask queues a task on the scheduler only once
+    # its group outnumbers twice the threads, so an early task may wait on the victim's worker
+    # and be given up with it.
+    victim = load_experiment(exp).runs[-1].run_id
+    cluster = ["--local", "--jobs", "2", "--cores", "1", "--memory", "2GiB",
                "--out", str(tmp_path / "cluster")]
     stopped = _script(str(exp), *cluster, env={
-        TEST_KILL_ENV: victim, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"})
+        TEST_KILL_ENV: victim, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+        "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"})
     assert stopped.returncode == 1, stopped.stderr
-    assert f"run {victim} " in stopped.stderr and "rerun with --resume" in stopped.stderr
+    assert f"run {victim} " in stopped.stderr, stopped.stderr
+    assert "rerun with --resume" in stopped.stderr
     resumed = _script(str(exp), *cluster, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "6 in all" in resumed.stdout
@@ -87,3 +93,32 @@ def test_the_worker_job_asks_the_queue_for_the_cores_memory_and_time_given(queue
     assert " --nthreads 1 " in worker and " --nworkers 4 " in worker
     assert lines.index("module load python") < lines.index(worker)
     assert not (ROOT / default_out(load_experiment(exp))).exists(), "a dry run ran the sweep"
+
+
+def _page_commands() -> list[list[str]]:
+    """The script's command lines quoted by docs/CLUSTER.md, those wrapped in sbatch too."""
+    from test_docs import _blocks, _shell_commands
+
+    found = []
+    for language, body in _blocks((ROOT / "docs" / "CLUSTER.md").read_text(encoding="utf-8")):
+        for tokens in _shell_commands(body, language) if language == "bash" else []:
+            wrapped = tokens[tokens.index("--wrap") + 1].split() if "--wrap" in tokens else tokens
+            if SCRIPT.name in " ".join(wrapped):
+                found.append(wrapped[wrapped.index(str(SCRIPT.relative_to(ROOT))) + 1:])
+    return found
+
+
+def test_the_script_commands_of_the_cluster_page_parse():
+    from sim.interfaces.cli import _parser
+
+    spec = importlib.util.spec_from_file_location("sweep_on_cluster", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    commands = _page_commands()
+    assert len(commands) >= 4, commands
+    for argv in commands:
+        args, rest = script.parse(argv)
+        assert (ROOT / args.experiment).is_file(), argv
+        # What the script hands on is read by blowback sweep's own parser.
+        sweep = _parser().parse_args(["sweep", args.experiment, "--scheduler", "tcp://x:1", *rest])
+        assert sweep.out is not None or args.dry_run, argv

@@ -5,8 +5,9 @@ Dask scheduler in this process, asks the queue for ``--jobs`` worker jobs of ``-
 each (one single-threaded Dask worker a core: a run is single-threaded Python and numba), waits
 for their workers, then runs ``blowback sweep EXPERIMENT --scheduler <its address>`` with every
 other option given here (``--out``, ``--resume``, ``--mixed-versions``). This process writes
-every result into the sweep folder; the workers only compute. Leaving it (the sweep's end,
-Ctrl-C, an error) cancels the worker jobs.
+every result into the sweep folder; the workers only compute. A worker job that is pre-empted
+or reaches its walltime is replaced by a new one. Leaving (the sweep's end, Ctrl-C, an error)
+cancels the worker jobs.
 
     python docs/cluster/sweep_on_cluster.py EXPERIMENT --out OUT --jobs 4 --cores 16 \\
         --memory 32GiB --walltime 04:00:00 [--queue Q] [--account A] [--pbs] [--dry-run]
@@ -74,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print(cluster.job_script())
             return 0
-        cluster.scale(jobs=args.jobs)
+        # Adaptive with a fixed size rather than scale(): it submits a new job for each one
+        # that is pre-empted or reaches its walltime, whose runs Dask reruns meanwhile.
+        cluster.adapt(minimum_jobs=args.jobs, maximum_jobs=args.jobs)
         workers = args.jobs * args.cores
         # The sweep keeps a few runs in flight per worker it finds when it starts, so it waits
         # for them all rather than starting on the first job's alone.
