@@ -1,0 +1,97 @@
+"""Run a Blowback sweep on a SLURM or PBS cluster, its workers started by dask-jobqueue.
+
+Run it where jobs can be submitted (a login node, or a small long job of its own). It starts a
+Dask scheduler in this process, asks the queue for ``--jobs`` worker jobs of ``--cores`` cores
+each (one single-threaded Dask worker a core: a run is single-threaded Python and numba), waits
+for their workers, then runs ``blowback sweep EXPERIMENT --scheduler <its address>`` with every
+other option given here (``--out``, ``--resume``, ``--mixed-versions``). This process writes
+every result into the sweep folder; the workers only compute. A worker job that is pre-empted
+or reaches its walltime is replaced by a new one. Leaving (the sweep's end, Ctrl-C, an error)
+cancels the worker jobs.
+
+    python docs/cluster/sweep_on_cluster.py EXPERIMENT --out OUT --jobs 4 --cores 16 \\
+        --memory 32GiB --walltime 04:00:00 [--queue Q] [--account A] [--pbs] [--dry-run]
+
+``--dry-run`` prints the worker job script and submits nothing. ``--local`` starts the workers
+as processes of this machine through dask-jobqueue's own ``LocalCluster`` (the same machinery
+without a queue), to try the script out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from dask_jobqueue import JobQueueCluster, PBSCluster, SLURMCluster
+from dask_jobqueue.local import LocalCluster
+from distributed import Client
+
+from sim.interfaces.cli import main as blowback
+
+
+def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
+    """This script's options, and the rest: the options of ``blowback sweep``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    parser.add_argument("experiment", help="experiment file (TOML)")
+    queue = parser.add_mutually_exclusive_group()
+    queue.add_argument("--pbs", action="store_true", help="PBS or Torque (qsub), not SLURM")
+    queue.add_argument("--local", action="store_true",
+                       help="jobs as local processes (dask-jobqueue's LocalCluster), to try it")
+    parser.add_argument("--jobs", type=int, default=1, help="worker jobs to submit (1)")
+    parser.add_argument("--cores", type=int, default=1,
+                        help="cores a job, each one single-threaded Dask worker (1)")
+    parser.add_argument("--memory", default="4GiB", help="memory a job (4GiB)")
+    parser.add_argument("--walltime", default="01:00:00", help="a job's time limit (01:00:00)")
+    parser.add_argument("--queue", help="partition (SLURM) or queue (PBS)")
+    parser.add_argument("--account", help="account charged for the jobs")
+    parser.add_argument("--interface", help="network interface of the workers, e.g. ib0")
+    parser.add_argument("--prologue", action="append", default=[], metavar="COMMAND",
+                        help="a command the job runs before its workers (e.g. module load ...)")
+    parser.add_argument("--wait", type=float, default=3600.0, metavar="SECONDS",
+                        help="longest wait for the workers to join (3600)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the worker job script, submit nothing")
+    return parser.parse_known_args(argv)
+
+
+def build_cluster(args: argparse.Namespace) -> JobQueueCluster:
+    """The dask-jobqueue cluster the options ask for; nothing is submitted until it scales."""
+    common = dict(cores=args.cores, processes=args.cores, memory=args.memory,
+                  interface=args.interface)
+    if args.local:
+        # No dashboard, and a scheduler that only this machine can reach; a local job runs its
+        # script's words as one command, so it takes no prologue.
+        return LocalCluster(**common, scheduler_options={"host": "127.0.0.1",
+                                                         "dashboard_address": None})
+    queue_cls = PBSCluster if args.pbs else SLURMCluster
+    return queue_cls(**common, walltime=args.walltime, queue=args.queue, account=args.account,
+                     job_script_prologue=args.prologue)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Submit the worker jobs, run the sweep on them, cancel them; the sweep's exit status."""
+    args, sweep_args = parse(argv)
+    with build_cluster(args) as cluster:
+        if args.dry_run:
+            print(cluster.job_script())
+            return 0
+        # Adaptive with a fixed size rather than scale(): it submits a new job for each one
+        # that is pre-empted or reaches its walltime, whose runs Dask reruns meanwhile.
+        cluster.adapt(minimum_jobs=args.jobs, maximum_jobs=args.jobs)
+        workers = args.jobs * args.cores
+        # The sweep keeps a few runs in flight per worker it finds when it starts, so it waits
+        # for them all rather than starting on the first job's alone.
+        with Client(cluster) as client:
+            try:
+                client.wait_for_workers(workers, timeout=args.wait)
+            except TimeoutError:
+                print(f"sweep_on_cluster: error: fewer than {workers} workers joined within "
+                      f"{args.wait:g} s (--wait); see the queue's state of the jobs",
+                      file=sys.stderr)
+                return 1
+        return blowback(["sweep", args.experiment, "--scheduler", cluster.scheduler_address,
+                         *sweep_args])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The cluster job script of docs/cluster/: a sweep through dask-jobqueue gives the rows of a
+local sweep, resumes after a failure, and asks the queue for what it was told to."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import ROOT, blowback
+
+from sim.experiments.experiment import load_experiment
+from sim.experiments.sweep import default_out, load
+from sim.experiments.sweep_workers import TEST_KILL_ENV
+
+pytest.importorskip("dask_jobqueue")
+
+SCRIPT = ROOT / "docs" / "cluster" / "sweep_on_cluster.py"
+
+
+def _experiment(folder: Path) -> Path:
+    """Two shipped regimes shrunk to 300 communities, 12 weeks, 3 seeds: six runs."""
+    names = ("partner_led", "contractor_unchecked")
+    for name in names:
+        (folder / f"{name}.toml").write_text(
+            f'extends = "{ROOT / "scenarios" / name}.toml"\n[map]\ncommunities = 300\n')
+    path = folder / "exp.toml"
+    path.write_text(f"scenarios = {[f'{n}.toml' for n in names]}\nseeds = 3\nsteps = 12\n"
+                    .replace("'", '"'))
+    return path
+
+
+def _script(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The job script run as a user runs it, with this checkout's ``sim`` in its workers too."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=180)
+
+
+def _by_id(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values("run_id").reset_index(drop=True)
+
+
+def test_a_sweep_on_the_jobs_resumes_and_gives_the_rows_of_a_local_sweep(tmp_path, capsys):
+    exp = _experiment(tmp_path)
+    status, _, err = blowback(capsys, "sweep", str(exp), "--jobs", "1", "--out",
+                              str(tmp_path / "local"))
+    assert status == 0, err
+    local = _by_id(load(tmp_path / "local"))
+    # A run that kills its worker every time; with no failure allowed, the scheduler (in the
+    # script's process) gives it up at once and the sweep stops, keeping the runs it finished.
+    # The last run, and one task a worker thread: Dask queues a task on the scheduler only once
+    # its group outnumbers twice the threads, so an early task may wait on the victim's worker
+    # and be given up with it.
+    victim = load_experiment(exp).runs[-1].run_id
+    cluster = ["--local", "--jobs", "2", "--cores", "1", "--memory", "2GiB",
+               "--out", str(tmp_path / "cluster")]
+    stopped = _script(str(exp), *cluster, env={
+        TEST_KILL_ENV: victim, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+        "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"})
+    assert stopped.returncode == 1, stopped.stderr
+    assert f"run {victim} " in stopped.stderr, stopped.stderr
+    assert "rerun with --resume" in stopped.stderr
+    resumed = _script(str(exp), *cluster, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "6 in all" in resumed.stdout
+    pd.testing.assert_frame_equal(_by_id(load(tmp_path / "cluster")), local, check_exact=True)
+
+
+@pytest.mark.parametrize(("queue", "wanted"), [
+    ([], ["#SBATCH --cpus-per-task=4", "#SBATCH --mem=16G", "#SBATCH -t 02:30:00",
+                 "#SBATCH -p short", "#SBATCH -A lab"]),
+    (["--pbs"], ["#PBS -l select=1:ncpus=4:mem=16GB", "#PBS -l walltime=02:30:00",
+               "#PBS -q short", "#PBS -A lab"]),
+], ids=["slurm", "pbs"])
+def test_the_worker_job_asks_the_queue_for_the_cores_memory_and_time_given(queue, wanted,
+                                                                           tmp_path):
+    exp = _experiment(tmp_path)
+    shown = _script(str(exp), *queue, "--dry-run", "--cores", "4", "--memory", "16GiB",
+                    "--walltime", "02:30:00", "--queue", "short", "--account", "lab",
+                    "--prologue", "module load python")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    for directive in wanted:
+        assert directive in lines, shown.stdout
+    worker = next(line for line in lines if "distributed.cli.dask_worker" in line)
+    # One single-threaded worker a core, in this interpreter, after the prologue.
+    assert worker.startswith(sys.executable)
+    assert " --nthreads 1 " in worker and " --nworkers 4 " in worker
+    assert lines.index("module load python") < lines.index(worker)
+    assert not (ROOT / default_out(load_experiment(exp))).exists(), "a dry run ran the sweep"
+
+
+def _page_commands() -> list[list[str]]:
+    """The script's command lines quoted by docs/CLUSTER.md, those wrapped in sbatch too."""
+    from test_docs import _blocks, _shell_commands
+
+    found = []
+    for language, body in _blocks((ROOT / "docs" / "CLUSTER.md").read_text(encoding="utf-8")):
+        for tokens in _shell_commands(body, language) if language == "bash" else []:
+            wrapped = tokens[tokens.index("--wrap") + 1].split() if "--wrap" in tokens else tokens
+            if SCRIPT.name in " ".join(wrapped):
+                found.append(wrapped[wrapped.index(str(SCRIPT.relative_to(ROOT))) + 1:])
+    return found
+
+
+def test_the_script_commands_of_the_cluster_page_parse():
+    from sim.interfaces.cli import _parser
+
+    spec = importlib.util.spec_from_file_location("sweep_on_cluster", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    commands = _page_commands()
+    assert len(commands) >= 4, commands
+    for argv in commands:
+        args, rest = script.parse(argv)
+        assert (ROOT / args.experiment).is_file(), argv
+        # What the script hands on is read by blowback sweep's own parser.
+        sweep = _parser().parse_args(["sweep", args.experiment, "--scheduler", "tcp://x:1", *rest])
+        assert sweep.out is not None or args.dry_run, argv
