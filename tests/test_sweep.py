@@ -57,15 +57,16 @@ def closed_runs(out: Path) -> int:
     return len(survey(out).homes)
 
 
-def _sweep_until_killed(path: Path, out: Path, runs: int) -> int:
+def _sweep_until_killed(path: Path, out: Path, runs: int, shards: int = 1) -> int:
     """Start ``blowback sweep`` in its own process group and SIGKILL it once ``runs`` runs are
-    in closed shards; returns how many were then."""
+    in ``shards`` closed shards or more; returns how many runs were then."""
     proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(path), "--out", str(out),
                              "--jobs", "2"], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True, env=OFTEN)
     try:
         deadline = time.monotonic() + 120
-        while closed_runs(out) < runs and proc.poll() is None:
+        while (closed_runs(out) < runs or len(survey(out).live) < shards) and \
+                proc.poll() is None:
             assert time.monotonic() < deadline, "no run finished in time"
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
@@ -302,7 +303,7 @@ def test_killed_then_compacted_sweep_resumes_to_the_uninterrupted_rows(tmp_path)
     whole = tmp_path / "whole"
     run_sweep(load_experiment(path), whole, jobs=2)
     out = tmp_path / "out"
-    before = _sweep_until_killed(path, out, 3)
+    before = _sweep_until_killed(path, out, 3, shards=2)
     assert 3 <= before < 32, "the sweep ended before it was killed"
     merged = _blowback("sweep", "--compact", str(out))
     assert merged.returncode == 0 and "merged into runs/shard-" in merged.stdout, merged.stderr
