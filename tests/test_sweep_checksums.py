@@ -141,6 +141,10 @@ def test_a_line_cut_short_in_the_log_is_harmless(capsys, sweep):
     assert len(load(out)) == 2
     assert _resume(capsys, experiment, out)[0] == 0  # finished: nothing to redo
     assert len(load(out)) == 2
+    # A shard written after the cut line gets a line of its own.
+    _run_files(out)[0].unlink()
+    assert _resume(capsys, experiment, out)[0] == 0
+    assert len(load(out)) == 2 and len(read_log(out)) == 3
 
 
 @pytest.mark.parametrize(("change", "words"), [

@@ -125,8 +125,12 @@ def read_log(out: Path) -> list[dict[str, Any]]:
 def append_line(out: Path, entry: dict[str, Any]) -> None:
     """Append ``entry`` to the log, on disk before this returns."""
     data = (json.dumps(entry, separators=(",", ":")) + "\n").encode()
-    fd = os.open(out / LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    fd = os.open(out / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT, FILE_MODE)
     try:
+        end = os.lseek(fd, 0, os.SEEK_END)
+        if end and os.pread(fd, 1, end - 1) != b"\n":
+            # A line cut short by a crash stays apart from this one.
+            data = b"\n" + data
         os.write(fd, data)
         os.fsync(fd)
     finally:

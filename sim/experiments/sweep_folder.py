@@ -144,10 +144,6 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
     redone = sum(1 for home in found.homes.values() if home in damaged)
     remove([*found.partial, *found.stale,
             *(out / name for index in damaged for name in found.lines[index]["files"])])
-    log = out / LOG
-    if log.exists() and not log.read_bytes().endswith(b"\n"):
-        with log.open("ab") as f:  # a line cut short by a crash stays apart from the next
-            f.write(b"\n")
     done = set(survey(out).homes)
     manifest.setdefault("resumptions", []).append({
         "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
