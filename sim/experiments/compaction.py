@@ -108,40 +108,8 @@ def _merge(out: Path, found: Survey, number: int, folders: list[str]) -> Path:
                for folder in folders}
     for part in parts.values():
         os.chmod(part, FILE_MODE)
-    runs, rows = [], dict.fromkeys(folders, 0)
-    pending: dict[str, list[pa.Table]] = {folder: [] for folder in folders}
-
-    def flush() -> None:
-        for folder, tables in pending.items():
-            if tables:
-                writers[folder].write_table(pa.concat_tables(tables))
-                tables.clear()
-
     try:
-        for index in found.live:
-            tables = {f: pq.read_table(out / found.files(index, f)[0]) for f in folders}
-            for entry in found.lines[index]["runs"]:
-                if found.homes[entry["run_id"]] != index:
-                    continue
-                pieces = {RUNS: tables[RUNS].slice(entry["row"], 1)}
-                if SERIES in tables:
-                    pieces[SERIES] = tables[SERIES].slice(*entry["series"])
-                if run_checksum(pieces[RUNS], pieces.get(SERIES)) != entry["sha256"]:
-                    raise OutputError(f"{out / found.files(index, RUNS)[0]}: run "
-                                      f"{entry['run_id']} differs from its checksum; rerun the "
-                                      "sweep with --resume to redo it, then compact")
-                pieces = {f: piece.cast(writers[f].schema) for f, piece in pieces.items()}
-                moved = {"row": rows[RUNS],
-                         "sha256": run_checksum(pieces[RUNS], pieces.get(SERIES))}
-                if SERIES in pieces:
-                    moved["series"] = [rows[SERIES], pieces[SERIES].num_rows]
-                runs.append(entry | moved)
-                for folder, piece in pieces.items():
-                    pending[folder].append(piece)
-                    rows[folder] += piece.num_rows
-                if len(pending[RUNS]) >= ROW_GROUP_RUNS:
-                    flush()
-        flush()
+        runs = _copy(out, found, writers)
         for writer in writers.values():
             writer.close()
     except BaseException as err:
@@ -162,3 +130,41 @@ def _merge(out: Path, found: Survey, number: int, folders: list[str]) -> Path:
         os.replace(part, out / folder / name)
         sync(out / folder)
     return out / RUNS / name
+
+
+def _copy(out: Path, found: Survey, writers: dict[str, pq.ParquetWriter]) -> list[dict]:
+    """Copy the runs of every shard in force, one shard in memory at a time, checking each
+    against its checksum; the entries of the new shard's line."""
+    runs, rows = [], dict.fromkeys(writers, 0)
+    pending: dict[str, list[pa.Table]] = {folder: [] for folder in writers}
+
+    def flush() -> None:
+        for folder, tables in pending.items():
+            if tables:
+                writers[folder].write_table(pa.concat_tables(tables))
+                tables.clear()
+
+    for index in found.live:
+        tables = {f: pq.read_table(out / found.files(index, f)[0]) for f in writers}
+        for entry in found.lines[index]["runs"]:
+            if found.homes[entry["run_id"]] != index:
+                continue
+            pieces = {RUNS: tables[RUNS].slice(entry["row"], 1)}
+            if SERIES in tables:
+                pieces[SERIES] = tables[SERIES].slice(*entry["series"])
+            if run_checksum(pieces[RUNS], pieces.get(SERIES)) != entry["sha256"]:
+                raise OutputError(f"{out / found.files(index, RUNS)[0]}: run {entry['run_id']} "
+                                  "differs from its checksum; rerun the sweep with --resume to "
+                                  "redo it, then compact")
+            pieces = {f: piece.cast(writers[f].schema) for f, piece in pieces.items()}
+            moved = {"row": rows[RUNS], "sha256": run_checksum(pieces[RUNS], pieces.get(SERIES))}
+            if SERIES in pieces:
+                moved["series"] = [rows[SERIES], pieces[SERIES].num_rows]
+            runs.append(entry | moved)
+            for folder, piece in pieces.items():
+                pending[folder].append(piece)
+                rows[folder] += piece.num_rows
+            if len(pending[RUNS]) >= ROW_GROUP_RUNS:
+                flush()
+    flush()
+    return runs
