@@ -7,7 +7,8 @@ The three-line start::
     s.plot(); df = s.results
 
 Everything loads on first use (:mod:`sim.lazy`): ``import sim`` reads no model code, and
-``sim.Sim``, ``sim.experiments.sweep`` or its short name ``sim.sweep`` import what they need.
+``sim.Sim``, ``sim.experiments.sweep`` or its short name ``sim.sweep``, and ``sim.results`` (the
+module :mod:`sim.experiments.store`) import what they need.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ kernel_cache.configure()
 _NAMES = {"BlowbackModel": "sim.core.model", "Scenario": "sim.core.scenario",
           "ScenarioError": "sim.core.scenario", "default_scenario": "sim.core.scenario",
           "load_scenario": "sim.core.scenario", "Sim": "sim.interfaces.simulation"}
-# Short names of the modules a session reaches for: sim.sweep.load(folder) after a sweep.
-_SHORT = {"sweep": "sim.experiments.sweep", "analysis": "sim.experiments.analysis"}
+# Short names of the modules a session reaches for: sim.results.load(folder) after a sweep.
+_SHORT = {"sweep": "sim.experiments.sweep", "analysis": "sim.experiments.analysis",
+          "results": "sim.experiments.store"}
 
 __all__ = ["__version__", *_NAMES]
 

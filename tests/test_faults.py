@@ -29,18 +29,21 @@ from test_sweep import GRID, _experiment
 from sim.experiments.experiment import load_experiment
 from sim.experiments.output import OutputError
 from sim.experiments.runs import run_one
-from sim.experiments.sweep import load, run_sweep
+from sim.experiments.shards import read_log, survey
+from sim.experiments.sweep import SHARD_SECONDS_ENV, load, run_sweep
 from sim.interfaces.cli import main
 
 
 def _sweep_process(experiment: Path, out: Path, *extra: str) -> subprocess.Popen:
+    # A shard a run: the faults land between shards as they did between files.
     return subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(experiment), "--out",
                              str(out), "--jobs", "2", *extra], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, SHARD_SECONDS_ENV: "0"})
 
 
 def _finished(out: Path) -> int:
-    return len(list((out / "runs").glob("[!.]*.parquet")))
+    return len(survey(out).homes)
 
 
 def _wait_for_runs(out: Path, n: int, proc: subprocess.Popen | None = None) -> None:
@@ -174,8 +177,10 @@ def test_a_disk_fault_mid_sweep_stops_it_in_one_line_and_keeps_finished_runs(
     kept = load(out)
     assert f"the {len(kept)} finished runs are kept" in err
     assert 3 <= len(kept) < 12
-    for file in (out / "runs").glob("[!.]*.parquet"):
-        assert pq.read_table(file).num_rows == 1
+    for line in read_log(out):
+        for name in line["files"]:
+            if (out / name).exists():
+                assert pq.read_table(out / name).num_rows == len(line["runs"])
     if fault == "full":
         filler.unlink()
     else:
@@ -221,7 +226,7 @@ def test_a_sweep_that_cannot_start_on_a_faulty_disk_leaves_nothing(tmp_path, sma
 def test_a_damaged_run_file_is_named_and_resume_runs_it_again(tmp_path, capsys):
     experiment = _experiment(tmp_path, GRID, seeds=1, steps=4)
     out = tmp_path / "out"
-    run_sweep(load_experiment(experiment), out, jobs=1)
+    run_sweep(load_experiment(experiment), out, jobs=1, shard_runs=1)
     victim = sorted((out / "runs").glob("*.parquet"))[0]
     victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
     with pytest.raises(OutputError, match="damaged"):
@@ -268,7 +273,7 @@ def test_a_local_worker_killed_mid_run_is_replaced_and_the_dataset_completes(tmp
     experiment = _experiment(tmp_path, GRID, seeds=3, steps=30)
     out = tmp_path / "out"
     killer = _kill_one_worker_once(out, lambda: [p.pid for p in multiprocessing.active_children()])
-    report = run_sweep(load_experiment(experiment), out, jobs=2)
+    report = run_sweep(load_experiment(experiment), out, jobs=2, shard_runs=1)
     killer.join(timeout=10)
     assert killer.killed, "no worker was running to be killed"
     assert report.written == report.total == 12
@@ -287,7 +292,7 @@ def test_a_dask_worker_killed_mid_run_is_replaced_and_the_dataset_completes(tmp_
 
         killer = _kill_one_worker_once(out, pids)
         report = run_sweep(load_experiment(experiment), out,
-                           scheduler=cluster.scheduler_address)
+                           scheduler=cluster.scheduler_address, shard_runs=1)
         killer.join(timeout=10)
     assert killer.killed, "no worker was running to be killed"
     assert report.written == report.total == 12

@@ -51,7 +51,7 @@ def test_import_sim_is_light_and_reaches_every_named_module():
              *sorted((ROOT / "notebooks").glob("*.ipynb"))]
     names = sorted({m for path in texts
                     for m in re.findall(r"\bsim(?:\.[A-Za-z_]\w*)+", path.read_text())}
-                   | {"sim.sweep.load", "sim.Sim"})
+                   | {"sim.sweep.load", "sim.results.load", "sim.Sim"})
     script = (
         "import sys\nimport sim\n"
         "assert 'sim.core.model' not in sys.modules and 'mesa' not in sys.modules\n"
@@ -104,7 +104,7 @@ def test_sweep_names_a_loader_that_works(capsys, tiny):
                                 str(tiny.parent / "grid"), "--jobs", "1")
     assert status == 0, err
     code = out.split("in Python: ")[1].strip()
-    assert code.startswith("import sim; sim.sweep.load(")
+    assert code.startswith("import sim; sim.results.load(")
     namespace: dict = {}
     exec(code.replace("; ", "\nrows = "), namespace)
     assert len(namespace["rows"]) == 1

@@ -23,7 +23,9 @@ from test_calibration import GOOD, _small_mali
 
 from sim.experiments import workload
 from sim.experiments.runs import run_many
+from sim.experiments.shards import survey
 from sim.experiments.stopping import Terminated, exit_status, stop_signals
+from sim.experiments.sweep import SHARD_SECONDS_ENV
 from sim.interfaces.cli import _parser, main
 
 INTERRUPTED = "blowback: interrupted; nothing was written"
@@ -166,14 +168,14 @@ def test_calibrate_stops_on_sigint_and_removes_its_working_folder(tmp_path, star
 def test_sweep_stopped_by_sigterm_says_what_it_kept_and_where(tmp_path, start):
     out = tmp_path / "sw"
     proc = start("sweep", str(_experiment(tmp_path, 40, 520)), "--out", str(out),
-                  "--jobs", "2")
+                  "--jobs", "2", env={SHARD_SECONDS_ENV: "0"})
     kids = _workers(proc)
     deadline = time.monotonic() + 120
-    while not list((out / "runs").glob("[!.]*.parquet")):
+    while not survey(out).homes:
         assert time.monotonic() < deadline and proc.poll() is None, "no run finished"
         time.sleep(0.05)
     code, err, took = _stop(proc, signal.SIGTERM)
-    kept = len(list((out / "runs").glob("[!.]*.parquet")))
+    kept = len(survey(out).homes)
     assert code == 143 and took < 10
     assert err == (f"blowback: interrupted: {kept} of 40 runs done, kept in {out}; rerun with "
                    "--resume\n")
@@ -309,6 +311,25 @@ def test_sweep_estimated_beyond_an_hour_needs_yes(tmp_path, capsys):
                    "--out", str(tmp_path / "out"))
     assert HOURS.match(err) and "(1,000 runs of 5,200 weeks)" in err
     assert _left(tmp_path) == []
+
+
+def test_a_resumed_sweep_is_estimated_by_the_runs_it_has_left(tmp_path, capsys, monkeypatch):
+    path = _experiment(tmp_path, 4, 5)
+    out = tmp_path / "out"
+    monkeypatch.setenv(SHARD_SECONDS_ENV, "0")  # a shard a run
+    assert main(["sweep", str(path), "--jobs", "1", "--out", str(out)]) == 0
+    aside = [shard.rename(tmp_path / shard.name) for shard in sorted((out / "runs").iterdir())[:2]]
+    # A run is now estimated at 0.6 hours: the 4 runs at 2.4, the 2 left at 1.2, 1 at 0.6.
+    monkeypatch.setattr(workload, "SECONDS_PER_WEEK", 0.6 * 3600 / 5)
+    monkeypatch.setattr(workload, "SECONDS_PER_COMMUNITY_WEEK", 0.0)
+    capsys.readouterr()
+    err = _refused(capsys, "sweep", str(path), "--jobs", "1", "--out", str(out), "--resume")
+    assert HOURS.match(err) and "about 1.2 hours on 1 worker (2 runs of 5 weeks)" in err, err
+    err = _refused(capsys, "sweep", str(path), "--jobs", "1", "--out", str(tmp_path / "new"))
+    assert "about 2.4 hours on 1 worker (4 runs of 5 weeks)" in err, err
+    aside[0].rename(out / "runs" / aside[0].name)
+    assert main(["sweep", str(path), "--jobs", "1", "--out", str(out), "--resume"]) == 0
+    assert "1 runs written, 3 already done, 4 in all" in capsys.readouterr().out
 
 
 def test_sensitivity_estimated_beyond_an_hour_needs_yes(tmp_path, capsys):

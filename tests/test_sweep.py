@@ -17,7 +17,8 @@ from conftest import ROOT
 
 from sim.core.scenario import ScenarioError
 from sim.experiments.experiment import load_experiment
-from sim.experiments.sweep import SweepError, load, load_series, run_sweep
+from sim.experiments.shards import survey
+from sim.experiments.sweep import SHARD_SECONDS_ENV, SweepError, load, load_series, run_sweep
 from sim.experiments.sweep_workers import TEST_KILL_ENV
 
 SCENARIOS = ROOT / "scenarios"
@@ -45,6 +46,36 @@ GRID = '[vary]\n"oversight.punishment" = [0.1, 0.9]\n'
 def _blowback(*args: str, cwd: Path = ROOT, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=300, **kwargs)
+
+
+# Shards closed every few runs, so that a sweep killed mid-way has closed some and left one open.
+OFTEN = {**os.environ, SHARD_SECONDS_ENV: "0.2"}
+
+
+def closed_runs(out: Path) -> int:
+    """The runs of the closed shards of a sweep folder (0 before it has any)."""
+    return len(survey(out).homes)
+
+
+def _sweep_until_killed(path: Path, out: Path, runs: int, shards: int = 1) -> int:
+    """Start ``blowback sweep`` in its own process group and SIGKILL it once ``runs`` runs are
+    in ``shards`` closed shards or more; returns how many runs were then."""
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(path), "--out", str(out),
+                             "--jobs", "2"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True, env=OFTEN)
+    try:
+        deadline = time.monotonic() + 120
+        while (closed_runs(out) < runs or len(survey(out).live) < shards) and \
+                proc.poll() is None:
+            assert time.monotonic() < deadline, "no run finished in time"
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert _group_ends(proc.pid, within=10), "orphaned workers outlived their parent"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    return closed_runs(out)
 
 
 def _group_ends(group: int, within: float) -> bool:
@@ -254,29 +285,38 @@ def test_a_run_that_keeps_killing_its_worker_is_named_and_the_rest_resume(
 def test_killed_sweep_resumes_to_every_run_exactly_once(tmp_path):
     path = _experiment(tmp_path, GRID, seeds=20, steps=60)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(path), "--out", str(out),
-                             "--jobs", "2"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while len(list((out / "runs").glob("*.parquet"))) < 3 and proc.poll() is None:
-            assert time.monotonic() < deadline, "no run finished in time"
-            time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        assert _group_ends(proc.pid, within=10), "orphaned workers outlived their parent"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-    before = len(list((out / "runs").glob("*.parquet")))
+    before = _sweep_until_killed(path, out, 3)
     assert 3 <= before < 80, "the sweep ended before it was killed"
-    done = _blowback("sweep", str(path), "--out", str(out), "--jobs", "2", "--resume")
+    done = _blowback("sweep", str(path), "--out", str(out), "--jobs", "2", "--resume", env=OFTEN)
     assert done.returncode == 0, done.stderr
     assert f"{80 - before} runs written, {before} already done" in done.stdout
     rows = load(out)
     exp = load_experiment(path)
     assert sorted(rows["run_id"]) == sorted(r.run_id for r in exp.runs)
+    # The shard left open by the kill is gone: only closed shards, each with its line.
     assert not [p for p in (out / "runs").iterdir() if p.suffix != ".parquet"]
+    assert not survey(out).stale and not survey(out).partial
+
+
+def test_killed_then_compacted_sweep_resumes_to_the_uninterrupted_rows(tmp_path):
+    path = _experiment(tmp_path, 'keep = "series"\n' + GRID, seeds=8, steps=40)
+    whole = tmp_path / "whole"
+    run_sweep(load_experiment(path), whole, jobs=2)
+    out = tmp_path / "out"
+    before = _sweep_until_killed(path, out, 3, shards=2)
+    assert 3 <= before < 32, "the sweep ended before it was killed"
+    merged = _blowback("sweep", "--compact", str(out))
+    assert merged.returncode == 0 and "merged into runs/shard-" in merged.stdout, merged.stderr
+    assert len(load(out)) == before
+    done = _blowback("sweep", str(path), "--out", str(out), "--jobs", "2", "--resume", env=OFTEN)
+    assert done.returncode == 0, done.stderr
+    assert f"{32 - before} runs written, {before} already done" in done.stdout
+    assert _blowback("sweep", "--compact", str(out)).returncode == 0
+    assert [p.name for p in (out / "runs").iterdir()] == [p.name for p in
+                                                          (out / "series").iterdir()]
+    assert len(list((out / "runs").iterdir())) == 1
+    pd.testing.assert_frame_equal(load(out), load(whole), check_exact=True)
+    pd.testing.assert_frame_equal(load_series(out), load_series(whole), check_exact=True)
 
 
 def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(tmp_path):
@@ -284,9 +324,9 @@ def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(path), "--out", str(out),
                              "--jobs", "2"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, env=OFTEN)
     deadline = time.monotonic() + 120
-    while len(list((out / "runs").glob("*.parquet"))) < 3 and proc.poll() is None:
+    while closed_runs(out) < 3 and proc.poll() is None:
         assert time.monotonic() < deadline, "no run finished in time"
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
@@ -315,7 +355,7 @@ def test_resume_refuses_another_experiments_folder(reference, tmp_path):
 def test_resume_refuses_runs_of_other_versions_unless_asked(tmp_path, key, then, named):
     path = _experiment(tmp_path, seeds=2, steps=4)
     out = tmp_path / "out"
-    run_sweep(load_experiment(path), out)
+    run_sweep(load_experiment(path), out, shard_runs=1)
     (out / "runs" / sorted(p.name for p in (out / "runs").iterdir())[0]).unlink()
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["model_code"]) == 64 and "resumptions" not in manifest

@@ -1,6 +1,7 @@
-"""A sweep folder's checksums, manifest and lock through the real command line: a damaged,
-copied or foreign run file is refused when read and redone by ``--resume``; a manifest that is
-not a sweep's is one line; a second sweep is refused naming the first's process (filelock)."""
+"""A sweep folder's log of shards, manifest and lock through the real command line: a damaged,
+copied or foreign shard is refused when read and redone by ``--resume``; a manifest that is
+not a sweep's is one line; a second sweep is refused naming the first's process (filelock);
+a folder of the second format (one file a run) still loads."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from filelock import FileLock
@@ -18,16 +21,18 @@ from test_sweep import _experiment
 import sim.experiments.output as output
 from sim.experiments.experiment import load_experiment
 from sim.experiments.output import OutputError
-from sim.experiments.sweep import load, run_sweep
-from sim.experiments.sweep_folder import CHECKSUMS, LOCK, PID
+from sim.experiments.shards import LOG, read_log, run_checksum
+from sim.experiments.sweep import load, load_series, run_sweep
+from sim.experiments.sweep_folder import LOCK, PID
 
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> tuple[Path, Path]:
-    """A finished sweep of two tiny runs (and its experiment file), to be copied by tests."""
+    """A finished sweep of two tiny runs, a shard each (and its experiment file), to be copied
+    by tests."""
     folder = tmp_path_factory.mktemp("sweep")
     experiment = _experiment(folder, 'keep = "series"\n', seeds=1, steps=3)
-    run_sweep(load_experiment(experiment), folder / "out", jobs=1)
+    run_sweep(load_experiment(experiment), folder / "out", jobs=1, shard_runs=1)
     return experiment, folder / "out"
 
 
@@ -48,15 +53,24 @@ def _resume(capsys, experiment: Path, out: Path) -> tuple[int, str, str]:
                     "--jobs", "1")
 
 
-def test_every_file_of_a_sweep_has_its_checksum_recorded(finished):
+def test_every_shard_and_run_of_a_sweep_has_its_checksum_recorded(finished):
     _, out = finished
-    lines = [json.loads(line) for line in (out / CHECKSUMS).read_text().splitlines()]
+    lines = read_log(out)
     files = sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.parquet"))
-    assert sorted(line["file"] for line in lines) == files and len(files) == 4
+    assert sorted(name for line in lines for name in line["files"]) == files and len(files) == 4
     for line in lines:
-        data = (out / line["file"]).read_bytes()
-        assert line["size"] == len(data)
-        assert line["sha256"] == hashlib.sha256(data).hexdigest()
+        for name, recorded in line["files"].items():
+            data = (out / name).read_bytes()
+            assert recorded == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        rows = pq.read_table(out / "runs" / Path(name).name)
+        series = pq.read_table(out / "series" / Path(name).name)
+        for run in line["runs"]:
+            assert rows.column("run_id")[run["row"]].as_py() == run["run_id"]
+            assert run["sha256"] == run_checksum(rows.slice(run["row"], 1),
+                                                 series.slice(*run["series"]))
+    # A run's checksum covers its values: another run's row gives another.
+    first, second = (line["runs"][0] for line in lines)
+    assert first["sha256"] != second["sha256"]
 
 
 def _zero_rows(file: Path) -> None:
@@ -120,13 +134,17 @@ def test_a_run_file_not_written_by_the_sweep_is_refused(capsys, sweep):
     assert_refused(status, err, "stranger.parquet", "not recorded")
 
 
-def test_a_line_cut_short_in_the_checksums_is_harmless(capsys, sweep):
+def test_a_line_cut_short_in_the_log_is_harmless(capsys, sweep):
     experiment, out = sweep
-    with (out / CHECKSUMS).open("a") as f:
-        f.write('{"file": "runs/x.parq')
+    with (out / LOG).open("a") as f:
+        f.write('{"shard": 9, "files": {"runs/shard-000009.parq')
     assert len(load(out)) == 2
     assert _resume(capsys, experiment, out)[0] == 0  # finished: nothing to redo
     assert len(load(out)) == 2
+    # A shard written after the cut line gets a line of its own.
+    _run_files(out)[0].unlink()
+    assert _resume(capsys, experiment, out)[0] == 0
+    assert len(load(out)) == 2 and len(read_log(out)) == 3
 
 
 @pytest.mark.parametrize(("change", "words"), [
@@ -166,7 +184,7 @@ def test_a_held_lock_refuses_a_second_sweep_naming_its_process(capsys, sweep):
 
 def test_sweep_files_get_the_modes_of_the_umask(sweep):
     _, out = sweep
-    for file in [*_run_files(out), out / "manifest.json", out / CHECKSUMS]:
+    for file in [*_run_files(out), out / "manifest.json", out / LOG]:
         assert file.stat().st_mode & 0o777 == 0o666 & ~output.UMASK, file
     assert (out / "runs").stat().st_mode & 0o777 == 0o777 & ~output.UMASK
 
@@ -175,3 +193,40 @@ def test_the_lock_is_filelock_not_fcntl():
     import sim.experiments.sweep_folder as folder
 
     assert "import fcntl" not in Path(folder.__file__).read_text()
+
+
+def _second_format(out: Path, into: Path) -> None:
+    """The sweep of ``out`` as Blowback wrote it before shards: a file a run, and its line of
+    ``checksums.jsonl``."""
+    shutil.copytree(out, into, ignore=shutil.ignore_patterns("*.parquet", LOG, ".lock*"))
+    doc = json.loads((into / "manifest.json").read_text())
+    (into / "manifest.json").write_text(json.dumps(doc | {"format": "blowback-sweep/2"}))
+    with (into / "checksums.jsonl").open("w") as log:
+        for folder, table in (("runs", pa.Table.from_pandas(load(out), preserve_index=False)),
+                              ("series", pa.Table.from_pandas(load_series(out),
+                                                              preserve_index=False))):
+            for run_id in table.column("run_id").unique().to_pylist():
+                file = into / folder / f"{run_id}.parquet"
+                pq.write_table(table.filter(pc.field("run_id") == run_id), file)
+                data = file.read_bytes()
+                log.write(json.dumps({"file": f"{folder}/{file.name}", "size": len(data),
+                                      "sha256": hashlib.sha256(data).hexdigest()}) + "\n")
+
+
+def test_a_sweep_of_the_second_format_loads_and_is_not_added_to(capsys, sweep, tmp_path):
+    experiment, out = sweep
+    old = tmp_path / "old"
+    _second_format(out, old)
+    import sim
+
+    rows = load(out)
+    assert sim.results.load(old).equals(rows)
+    assert sim.results.load(old, scenario=rows["scenario"][0])["run_id"].tolist() == [
+        rows["run_id"][0]]
+    assert blowback(capsys, "analyse", str(old))[0] == 0
+    # Finished: resuming adds nothing, so `blowback sensitivity` may read it again.
+    assert _resume(capsys, experiment, old)[0] == 0
+    sorted((old / "runs").glob("*.parquet"))[0].unlink()
+    status, _, err = _resume(capsys, experiment, old)
+    assert_refused(status, err, "blowback-sweep/2", "--out NEW-FOLDER")
+    assert len(load(old)) == 1

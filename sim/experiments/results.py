@@ -65,6 +65,8 @@ def git_commit() -> str | None:
 # change there leaves a half-done sweep resumable.  Anything not named counts.
 _PRESENTATION = frozenset({"interfaces", "classics", "__main__.py", "experiments/sweep.py",
                            "experiments/sweep_folder.py", "experiments/sweep_workers.py",
+                           "experiments/shards.py", "experiments/store.py",
+                           "experiments/compaction.py", "experiments/run_files.py",
                            "experiments/analysis.py", "experiments/sensitivity.py",
                            "experiments/claims.py", "experiments/calibration.py",
                            "experiments/calibration_report.py", "experiments/predictive.py",

@@ -1,42 +1,39 @@
 """Sweeps: run every run of an experiment in worker processes or on a Dask cluster, resumably.
 
 A sweep writes into its own folder (:mod:`sim.experiments.sweep_folder`): a manifest first, then
-one file a finished run, each written whole and a run's row last, so ``--resume`` skips exactly
-the runs that are complete.  A write that fails (a full disk, a folder gone read-only) stops the
-sweep with :class:`SweepError`; the finished runs stay readable.  The runs go to worker
-processes or a Dask cluster (:mod:`sim.experiments.sweep_workers`).
+the finished runs, appended to Parquet shards that are trusted once closed and logged
+(:mod:`sim.experiments.shards`), so ``--resume`` skips exactly the runs of closed shards.  A
+write that fails (a full disk, a folder gone read-only) stops the sweep with
+:class:`SweepError`; the runs of closed shards stay readable.  The runs go to worker processes
+or a Dask cluster (:mod:`sim.experiments.sweep_workers`); :func:`load` reads them back
+(:mod:`sim.experiments.store`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.dataset as ds
 from tqdm import tqdm
 
 from sim.experiments.experiment import Experiment, Run
 from sim.experiments.output import OutputError
+from sim.experiments.shards import SHARD_RUNS, SHARD_SECONDS, ShardWriter, survey
 from sim.experiments.stopping import exit_status
-from sim.experiments.sweep_folder import (
-    RUNS,
-    SERIES,
-    check_files,
-    finished_files,
-    hold,
-    prepare,
-    read_manifest,
-    write_run,
-)
+from sim.experiments.store import load, load_series
+from sim.experiments.sweep_folder import hold, prepare
 from sim.experiments.sweep_workers import DaskPool, LocalPool, SchedulerError, SweepError, drive
 
 # What a sweep is, for callers: run it, read it, and what it raises.
 __all__ = ["SchedulerError", "SweepError", "SweepInterrupted", "SweepReport", "default_out",
-           "load", "load_series", "run_sweep"]
+           "configured_shard_seconds", "load", "load_series", "run_sweep"]
+# Seconds a shard stays open, for a sweep started from the command line (tests close them
+# often, to kill a sweep between shards).
+SHARD_SECONDS_ENV = "BLOWBACK_SHARD_SECONDS"
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -67,9 +64,27 @@ def default_out(experiment: Experiment) -> Path:
     return Path("results") / f"sweep-{experiment.content_hash[:10]}"
 
 
+def configured_shard_seconds() -> float:
+    """Seconds a sweep's shard stays open: ``$BLOWBACK_SHARD_SECONDS``, else
+    :data:`~sim.experiments.shards.SHARD_SECONDS`; one line if the variable is not a number
+    of seconds."""
+    text = os.environ.get(SHARD_SECONDS_ENV, "").strip()
+    if not text:
+        return SHARD_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise OutputError(f"{SHARD_SECONDS_ENV}: {text!r} is not a number of seconds; allowed: "
+                          "0 (a shard a run) or more")
+    return seconds
+
+
 def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
               scheduler: str | None = None, resume: bool = False,
-              mixed_versions: bool = False, progress: bool = False) -> SweepReport:
+              mixed_versions: bool = False, progress: bool = False,
+              shard_runs: int = SHARD_RUNS, shard_seconds: float | None = None) -> SweepReport:
     """Run every run of ``experiment`` not yet in ``out`` and write each as it finishes.
 
     Runs go to ``jobs`` local worker processes, or to the Dask cluster whose scheduler is at
@@ -79,8 +94,11 @@ def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
     ``mixed_versions`` (each resumption is recorded in the manifest).  Raises
     :class:`SweepInterrupted` on Ctrl-C (and SIGTERM, under :func:`~sim.experiments.stopping.
     stop_signals`) and :class:`SweepError` when a run's worker keeps
-    dying; the runs written so far are kept either way.
+    dying; the runs written so far are kept either way.  Finished runs are appended to shards
+    closed after ``shard_runs`` runs or ``shard_seconds`` seconds (if None,
+    :func:`configured_shard_seconds`), which bounds what a SIGKILL can lose.
     """
+    seconds = configured_shard_seconds() if shard_seconds is None else shard_seconds
     out = Path(out)
     # Connect first, so that a wrong address leaves no folder behind.
     cluster = DaskPool(scheduler) if scheduler else None
@@ -99,91 +117,49 @@ def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
             cluster.close(abandon=True)
         raise
     try:
-        report = _run_todo(experiment, out, done, cluster, jobs, progress)
+        writer = ShardWriter(out, survey(out).next_number(), experiment.keep == "series",
+                             shard_runs=shard_runs, shard_seconds=seconds)
+        report = _run_todo(experiment, out, done, cluster, jobs, progress, writer)
     finally:
         lock.release()
     return dataclasses.replace(report, redone=redone)
 
 
 def _run_todo(experiment: Experiment, out: Path, done: set[str], cluster: DaskPool | None,
-              jobs: int, progress: bool) -> SweepReport:
+              jobs: int, progress: bool, writer: ShardWriter) -> SweepReport:
     todo = [run for run in experiment.runs if run.run_id not in done]
     total = len(experiment.runs)
     bar = None
     if progress:
         bar = tqdm(total=total, initial=total - len(todo), unit="run",
                    desc=experiment.name[:40], smoothing=0.1)
-    written = 0
+
+    def stored(write, what: str) -> None:
+        try:
+            write()
+        except OSError as err:
+            writer.abandon()
+            raise SweepError(
+                f"{out}: cannot write {what} ({err.strerror or err}); the "
+                f"{total - len(todo) + writer.closed_runs} finished runs are kept and readable; "
+                "make room or make the folder writable, then rerun with --resume") from None
 
     def finished(run: Run, result: tuple[dict, pd.DataFrame | None]) -> None:
-        nonlocal written
-        try:
-            write_run(out, run, *result)
-        except OSError as err:
-            raise SweepError(
-                f"{out}: cannot write run {run.run_id} ({err.strerror or err}); the "
-                f"{total - len(todo) + written} finished runs are kept and readable; make room "
-                "or make the folder writable, then rerun with --resume") from None
-        written += 1
+        stored(lambda: writer.add(*result), f"run {run.run_id}")
         if bar is not None:
             bar.update(1)
 
     try:
         pool = cluster or LocalPool(max(1, min(jobs, len(todo))))
-        drive(pool, todo, experiment.keep == "series", finished, out)
+        try:
+            drive(pool, todo, experiment.keep == "series", finished, out)
+        finally:
+            # Whatever stopped the sweep, the runs it finished are kept: their shard is closed.
+            stored(writer.close, "its last shard")
     except KeyboardInterrupt as stop:
-        # Counted on disk: the signal can land after a run's file is in place and before the
-        # count above has it.
-        kept = len(finished_files(out / RUNS).keys() & {run.run_id for run in experiment.runs})
+        kept = len(set(survey(out).homes) & {run.run_id for run in experiment.runs})
         raise SweepInterrupted(kept, total, exit_status(stop)) from None
     finally:
         if bar is not None:
             bar.close()
-    return SweepReport(out, total, total - len(todo), written)
-
-
-def load(path: str | Path) -> pd.DataFrame:
-    """The finished runs of a sweep folder, one row each, in experiment order.
-
-    Columns: ``run_id``, ``scenario``, ``seed``, ``point``, the varied parameters by their
-    dotted names, then the outcomes.  Reads Parquet with pyarrow only (nothing is unpickled),
-    and only completed files (temporary dot-files are skipped), so it is safe while a sweep
-    runs; each is checked against the sweep's checksums first (one line naming a damaged or
-    foreign file).
-    """
-    path = Path(path)
-    manifest = read_manifest(path)
-    files = check_files(path, RUNS)
-    if not files:
-        return pd.DataFrame(columns=["run_id", "scenario", "seed", "point", *manifest["varied"]])
-    df = _read(path, files).to_pandas()
-    missing = [c for c in ("run_id", "scenario", "seed", "point") if c not in df.columns]
-    if missing:
-        raise OutputError(f"{path / RUNS}: holds a file that is not a run of this sweep (no "
-                          f"{', '.join(missing)}); remove it")
-    order = {s["name"]: i for i, s in enumerate(manifest["scenarios"])}
-    df = df.assign(_order=df["scenario"].map(order))
-    return (df.sort_values(["_order", "point", "seed"], kind="stable")
-            .drop(columns="_order").reset_index(drop=True))
-
-
-def load_series(path: str | Path) -> pd.DataFrame:
-    """The weekly series of every finished run of a ``keep = "series"`` sweep, stacked: one row
-    a run and week, keyed by ``run_id`` (join :func:`load` on it for the run's parameters)."""
-    path = Path(path)
-    read_manifest(path)
-    files = check_files(path, SERIES)
-    if not files:
-        return pd.DataFrame(columns=["run_id", "step"])
-    table = _read(path, files)
-    return table.to_pandas().sort_values(["run_id", "step"], kind="stable").reset_index(drop=True)
-
-
-def _read(path: Path, files: dict[str, Path]) -> pa.Table:
-    """The rows of ``files`` as one Arrow table, or one line naming the file that is damaged."""
-    try:
-        return ds.dataset([str(f) for f in files.values()], format="parquet").to_table()
-    except (OSError, pa.ArrowException) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise OutputError(f"{path}: a run file is damaged ({first}); delete it and rerun the "
-                          "sweep with --resume") from None
+    return SweepReport(out, total, total - len(todo), writer.closed_runs)

@@ -1,28 +1,22 @@
-"""The folder of a sweep: its lock, its manifest, and the files of its finished runs.
+"""The folder of a sweep: its lock, its manifest, and what a resumed sweep finds there.
 
 A sweep folder holds::
 
     manifest.json            the experiment (hash, text, design, seeds), each scenario's resolved
                              parameters, versions and git commit; written before the first run
-    runs/<run_id>.parquet    one row a finished run: ids, varied values and summary outcomes
-    series/<run_id>.parquet  its weekly series (only with keep = "series")
-    checksums.jsonl          one line a written file: its path, size and sha256
+    runs/, series/, shards.jsonl
+                             the finished runs, in Parquet shards, and the log of which run
+                             lives where (:mod:`sim.experiments.shards`)
     .lock                    locked (filelock) by the sweep writing the folder: a second is refused
     .lock.pid                the process id of that sweep, to name it in the refusal
 
-Each file is written whole (:func:`sim.experiments.output.write_atomic`), and a run's row is
-written last, so a row file exists only for a run whose outputs are complete: ``--resume``
-skips exactly those.
-
-Checksums: the sweep's own process (the only writer, by the lock) appends a file's line to the
-append-only ``checksums.jsonl``, flushed to disk, after the file is complete and before it is
-renamed into place; a reader therefore never sees a finished file whose line is missing, and a
-crash in between leaves a line without a file, which is harmless (the run is redone and a new
-line, which wins, appended).  A checksum inside the Parquet file itself would not do: a file cut
-short loses it, and a copied file carries a valid one.  Readers (:func:`check_files`) refuse a
-file whose size or sha256 differs from its last line, or that has no line (copied in);
-``--resume`` redoes those runs instead.  Folders of the first format, written before checksums,
-are refused with a line saying to redo them.
+``--resume`` (:func:`prepare`) skips exactly the runs of closed shards whose files match their
+line; it removes what a killed sweep left (a shard left open, files superseded by a merge) and
+the files of damaged shards, whose runs are run again.  A file no line names is not the
+sweep's: it is refused, never removed.  Folders of the second format (one file a run) load as
+they are; a finished one may be resumed (nothing to add), an unfinished one is finished into a
+new folder.  Folders of the first format, written before checksums, are refused with a line
+saying to redo them.
 """
 
 from __future__ import annotations
@@ -34,31 +28,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from filelock import BaseFileLock, FileLock, Timeout
 
-from sim.experiments.experiment import Experiment, Run
-from sim.experiments.output import (
-    OutputError,
-    check_digest,
-    check_outside_cwd,
-    digest,
-    write_atomic,
-)
+from sim.experiments import run_files
+from sim.experiments.experiment import Experiment
+from sim.experiments.output import OutputError, check_outside_cwd, write_atomic
 from sim.experiments.results import git_commit, model_code, versions
+from sim.experiments.shards import LOG, RUNS, SERIES, damaged_lines, remove, survey
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 PID = ".lock.pid"
-CHECKSUMS = "checksums.jsonl"
-RUNS = "runs"
-SERIES = "series"
-FORMAT = "blowback-sweep/2"
+FORMAT = "blowback-sweep/3"
 # The first format had no checksums: its files cannot be checked.
 OLD_FORMAT = "blowback-sweep/1"
-SWEEP_FORMATS = (OLD_FORMAT, FORMAT)
+SWEEP_FORMATS = (OLD_FORMAT, run_files.FORMAT, FORMAT)
 # What the code reads from a manifest, by type: anything else is refused in one line.
 _MANIFEST_KEYS = {"experiment_hash": str, "varied": list, "scenarios": list, "seeds": list,
                   "runs": int, "versions": dict, "model_code": str}
@@ -106,7 +90,7 @@ def hold(out: Path) -> BaseFileLock:
 def prepare(out: Path, experiment: Experiment, resume: bool,
             mixed_versions: bool) -> tuple[set[str], int]:
     """Check ``out`` and return the ids of the runs already written there, whole, and how many
-    runs are to be redone because their files were damaged or not recorded."""
+    runs are to be redone because their shards were damaged."""
     try:
         return _check_or_start(out, experiment, resume, mixed_versions)
     except OSError as err:
@@ -134,44 +118,54 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
                 f"({theirs[:10]}, not {ours[:10]}); resume it with the experiment it was "
                 "started with, or choose a new --out")
         raise OutputError(f"{out}: holds another sweep; choose a new folder for --out")
-    done = set(finished_files(out / RUNS))
-    if not resume:
-        raise OutputError(
-            f"{out}: already holds {len(done)} of {len(experiment.runs)} runs of this "
-            "experiment; add --resume to finish it, or choose a new --out")
-    damaged = damaged_runs(out)
-    if {run.run_id for run in experiment.runs} <= done and not damaged:
-        # Finished: resuming adds no run, so no versions can mix (its analysis may be redone).
-        return done, 0
-    # Before anything in the folder is touched: a refusal leaves it as it was.
-    now = _code_and_versions()
-    _check_same_code(out, manifest, now, mixed_versions)
-    _clear(out, damaged)
-    done = set(finished_files(out / RUNS))
-    manifest.setdefault("resumptions", []).append({
-        "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "runs_done": len(done), "runs_redone": len(damaged), **now})
-    _write_manifest(out, manifest)
-    return done, len(damaged)
-
-
-def _clear(out: Path, damaged: set[str]) -> None:
-    """Remove what a killed sweep left half-written and the files of the ``damaged`` runs, so
-    that they are run again; end the checksums on a whole line."""
+    if manifest["format"] == run_files.FORMAT:
+        return _finished_second_format(out, experiment, resume)
     for folder in (out / RUNS, out / SERIES):
         if folder.is_symlink():
             # Followed, it would write outside the folder the user named.
             raise OutputError(f"{folder}: is a link, not a folder of this sweep; a sweep "
                               "writes only inside its --out")
-        # Left by a sweep killed while writing; a finished file never has a dot-name.
-        for stale in folder.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
-        for run_id in damaged:
-            (folder / f"{run_id}.parquet").unlink(missing_ok=True)
-    checksums = out / CHECKSUMS
-    if checksums.exists() and not checksums.read_bytes().endswith(b"\n"):
-        with checksums.open("ab") as f:  # a line cut short by a crash stays apart from the next
-            f.write(b"\n")
+    found = survey(out)
+    if not resume:
+        raise OutputError(
+            f"{out}: already holds {len(found.homes)} of {len(experiment.runs)} runs of this "
+            "experiment; add --resume to finish it, or choose a new --out")
+    if found.foreign:
+        raise OutputError(f"{found.foreign[0]}: not recorded in the folder's log ({LOG}), so "
+                          "not written there by this sweep; move it out of the folder, then "
+                          "rerun with --resume")
+    damaged = damaged_lines(out, found)
+    if {run.run_id for run in experiment.runs} <= set(found.homes) and not damaged:
+        # Finished: resuming adds no run, so no versions can mix (its analysis may be redone).
+        return set(found.homes), 0
+    # Before anything in the folder is touched: a refusal leaves it as it was.
+    now = _code_and_versions()
+    _check_same_code(out, manifest, now, mixed_versions)
+    redone = sum(1 for home in found.homes.values() if home in damaged)
+    remove([*found.partial, *found.stale,
+            *(out / name for index in damaged for name in found.lines[index]["files"])])
+    done = set(survey(out).homes)
+    manifest.setdefault("resumptions", []).append({
+        "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "runs_done": len(done), "runs_redone": redone, **now})
+    _write_manifest(out, manifest)
+    return done, redone
+
+
+def _finished_second_format(out: Path, experiment: Experiment, resume: bool
+                            ) -> tuple[set[str], int]:
+    """A folder of one file a run: resumed only if finished (nothing to add), as
+    ``blowback sensitivity`` does to read a sweep it ran before."""
+    done = set(run_files.finished_files(out / RUNS))
+    if not resume:
+        raise OutputError(
+            f"{out}: already holds {len(done)} of {len(experiment.runs)} runs of this "
+            "experiment; add --resume to finish it, or choose a new --out")
+    if {run.run_id for run in experiment.runs} <= done and not run_files.damaged_runs(out):
+        return done, 0
+    raise OutputError(f"{out}: a sweep of an earlier Blowback (one file a run, "
+                      f"{run_files.FORMAT}), which loads as it is but is not added to; finish "
+                      "it into a new folder: blowback sweep EXPERIMENT --out NEW-FOLDER")
 
 
 def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
@@ -241,7 +235,7 @@ def read_manifest(out: Path) -> dict[str, Any]:
         raise OutputError(f"{out}: a sweep written before Blowback recorded checksums, so its "
                           "run files cannot be checked; redo it: blowback sweep EXPERIMENT "
                           "--out NEW-FOLDER")
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+    if not isinstance(doc, dict) or doc.get("format") not in (run_files.FORMAT, FORMAT):
         raise OutputError(f"{out / MANIFEST}: not a Blowback sweep manifest ({FORMAT})")
     optional = {k: kind for k, kind in _OPTIONAL_KEYS.items() if k in doc}
     for key, kind in (_MANIFEST_KEYS | optional).items():
@@ -253,77 +247,3 @@ def read_manifest(out: Path) -> dict[str, Any]:
         raise OutputError(f"{out / MANIFEST}: scenarios or varied are not as blowback sweep "
                           "writes them (named scenarios, parameter names)")
     return doc
-
-
-def checksums(out: Path) -> dict[str, dict[str, Any]]:
-    """``file -> {size, sha256}`` of the files the sweep recorded, the last line of a file
-    winning; a line that is not a whole record (cut short by a crash) records nothing."""
-    recorded: dict[str, dict[str, Any]] = {}
-    try:
-        lines = (out / CHECKSUMS).read_text(encoding="utf-8", errors="replace").splitlines()
-    except FileNotFoundError:
-        return recorded
-    for line in lines:
-        with contextlib.suppress(ValueError):
-            entry = json.loads(line)
-            if (isinstance(entry, dict) and isinstance(entry.get("file"), str)
-                    and isinstance(entry.get("sha256"), str)
-                    and type(entry.get("size")) is int):
-                recorded[entry["file"]] = {"size": entry["size"], "sha256": entry["sha256"]}
-    return recorded
-
-
-def check_files(out: Path, folder: str) -> dict[str, Path]:
-    """``run_id -> file`` of the finished files of ``out/folder``, each checked against the
-    checksums; one line naming the first that is damaged or was not written by the sweep."""
-    recorded = checksums(out)
-    files = finished_files(out / folder)
-    for file in files.values():
-        check_digest(file, recorded.get(f"{folder}/{file.name}"),
-                     "rerun the sweep with --resume to redo its run")
-    return files
-
-
-def damaged_runs(out: Path) -> set[str]:
-    """The runs whose row or series file is damaged, cut short, edited or not recorded."""
-    recorded = checksums(out)
-    damaged = set()
-    for folder in (RUNS, SERIES):
-        for run_id, file in finished_files(out / folder).items():
-            if recorded.get(f"{folder}/{file.name}") != digest(file):
-                damaged.add(run_id)
-    return damaged
-
-
-def finished_files(folder: Path) -> dict[str, Path]:
-    """``run_id -> file`` of the completed Parquet files in ``folder``."""
-    if not folder.is_dir():
-        return {}
-    return {p.stem: p for p in sorted(folder.glob("*.parquet")) if not p.name.startswith(".")}
-
-
-def write_run(out: Path, run: Run, row: dict[str, Any], series: pd.DataFrame | None) -> None:
-    """Write a finished run's row (and its weekly series, if kept) into the sweep folder, each
-    file's checksum recorded before it is renamed into place."""
-    if series is not None:
-        table = pa.Table.from_pandas(series, preserve_index=False)
-        write_atomic(out / SERIES / f"{run.run_id}.parquet",
-                     lambda tmp: pq.write_table(table, tmp), _recorder(out, SERIES, run))
-    # The row last: its file is the mark that the run is complete.
-    write_atomic(out / RUNS / f"{run.run_id}.parquet",
-                 lambda tmp: pq.write_table(pa.Table.from_pylist([row]), tmp),
-                 _recorder(out, RUNS, run))
-
-
-def _recorder(out: Path, folder: str, run: Run):
-    """Append the checksum of a finished temporary file, under its final name, to the
-    sweep's checksums, on disk before the file is renamed into place."""
-    def record(tmp: Path) -> None:
-        line = json.dumps({"file": f"{folder}/{run.run_id}.parquet", **digest(tmp)}) + "\n"
-        fd = os.open(out / CHECKSUMS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-        try:
-            os.write(fd, line.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    return record

@@ -12,7 +12,8 @@ imports the model.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 # At most this many worker processes a core, and at most MAX_JOBS in all: more only adds
@@ -105,11 +106,13 @@ def scenario_runs(count: int, scenario: Any) -> tuple[int, int, int]:
     return count, scenario.params["run.steps"], scenario.params["map.communities"]
 
 
-def experiment_runs(experiment: Any) -> list[tuple[int, int, int]]:
-    """An experiment's runs of each scenario (every point on every seed), for
-    :func:`check_duration`."""
-    return [scenario_runs(len(experiment.points) * len(experiment.seeds), scenario)
-            for scenario in experiment.scenarios.values()]
+def experiment_runs(experiment: Any, done: Collection[str] = frozenset()
+                    ) -> list[tuple[int, int, int]]:
+    """An experiment's runs of each scenario (every point on every seed) but those whose ids
+    are ``done`` (a resumed sweep's), for :func:`check_duration`."""
+    left = Counter(run.scenario for run in experiment.runs if run.run_id not in done)
+    return [scenario_runs(left[name], scenario)
+            for name, scenario in experiment.scenarios.items()]
 
 
 def claim_runs(names: Sequence[str], seeds: int, communities: int) -> list[tuple[int, int, int]]:

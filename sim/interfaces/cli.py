@@ -97,7 +97,8 @@ def _add_experiments(sub) -> None:
     """The commands of experiment files: sweep, sensitivity, analyse."""
     swp = sub.add_parser("sweep", help="run an experiment: scenarios x parameter points x seeds, "
                          "resumably")
-    swp.add_argument("experiment", help="experiment file (TOML; see scenarios/experiments/)")
+    swp.add_argument("experiment", nargs="?",
+                     help="experiment file (TOML; see scenarios/experiments/)")
     swp.add_argument("--out", type=Path, help="sweep folder (default: results/sweep-<hash>)")
     swp.add_argument("--jobs", type=_positive, default=cores(),
                      help="local worker processes (default: all cores)")
@@ -109,6 +110,9 @@ def _add_experiments(sub) -> None:
     swp.add_argument("--mixed-versions", action="store_true",
                      help="with --resume: finish a sweep started with other model code or "
                           "library versions (recorded in its manifest)")
+    swp.add_argument("--compact", metavar="FOLDER", type=Path,
+                     help="merge the shards of the sweep in FOLDER into one file (instead of "
+                          "running an experiment)")
 
     sens = sub.add_parser("sensitivity", help="Sobol indices of the outcomes over an "
                           "experiment's ranges (sampler = \"sobol\"), and ranking flips")

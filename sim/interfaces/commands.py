@@ -141,6 +141,7 @@ def compare(args: argparse.Namespace) -> int:
 def sweep(args: argparse.Namespace) -> int:
     """``blowback sweep``: run (or resume) an experiment's sweep into its folder."""
     from sim.experiments.experiment import load_experiment
+    from sim.experiments.store import finished_runs
     from sim.experiments.sweep import (
         SchedulerError,
         SweepError,
@@ -150,14 +151,22 @@ def sweep(args: argparse.Namespace) -> int:
     )
     from sim.experiments.workload import check_duration, experiment_runs
 
+    if (args.compact is None) == (args.experiment is None):
+        print("blowback: error: sweep: give an experiment file to run, or --compact FOLDER to "
+              "merge a sweep's shards (not both)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.compact is not None:
+        return _compact(args.compact)
     if args.mixed_versions and not args.resume:
         print("blowback: error: --mixed-versions goes with --resume (a new sweep has one set of "
               "versions)", file=sys.stderr)
         return EXIT_USAGE
     experiment = load_experiment(args.experiment)
-    if args.scheduler is None:  # a cluster's size is known only once connected
-        check_duration(experiment_runs(experiment), args.jobs, args.yes)
     out = args.out or default_out(experiment)
+    # A resumed sweep is estimated by the runs it has left.
+    done = finished_runs(out) if args.resume and (out / "manifest.json").is_file() else set()
+    if args.scheduler is None:  # a cluster's size is known only once connected
+        check_duration(experiment_runs(experiment, done), args.jobs, args.yes)
     try:
         report = run_sweep(experiment, out, jobs=args.jobs, scheduler=args.scheduler,
                            resume=args.resume, mixed_versions=args.mixed_versions,
@@ -173,8 +182,25 @@ def sweep(args: argparse.Namespace) -> int:
     redone = f" ({report.redone} redone: their files were damaged)" if report.redone else ""
     print(f"{experiment.name}: {report.written} runs written{redone}, {report.skipped} already "
           f"done, {report.total} in all")
-    print(f"  in {out}/ (manifest.json, runs/*.parquet); in Python: "
-          f"import sim; sim.sweep.load({str(out)!r})")
+    print(f"  in {out}/ (manifest.json, shards.jsonl, runs/shard-*.parquet); in Python: "
+          f"import sim; sim.results.load({str(out)!r})")
+    return 0
+
+
+def _compact(folder: Path) -> int:
+    """``blowback sweep --compact FOLDER``: merge a sweep's shards into one file."""
+    from sim.core.paths import input_folder
+    from sim.experiments.compaction import compact
+
+    input_folder(folder)
+    done = compact(folder)
+    removed = f"; {done.removed} files left by a killed sweep or merge removed" if \
+        done.removed else ""
+    if done.into is None:
+        print(f"{folder}: {done.runs} runs, nothing to merge (one shard or none){removed}")
+    else:
+        print(f"{folder}: {done.runs} runs of {done.merged} shards merged into "
+              f"{done.into.relative_to(folder)}{removed}")
     return 0
 
 
@@ -211,6 +237,7 @@ def sensitivity(args: argparse.Namespace) -> int:
     """``blowback sensitivity``: run (or finish) a Sobol sweep; its indices and ranking flips."""
     from sim.experiments import sensitivity as global_sensitivity
     from sim.experiments.experiment import load_experiment
+    from sim.experiments.store import finished_runs
     from sim.experiments.sweep import SweepInterrupted, default_out, load, run_sweep
     from sim.experiments.workload import check_duration, experiment_runs
 
@@ -220,8 +247,9 @@ def sensitivity(args: argparse.Namespace) -> int:
     except global_sensitivity.SensitivityError as err:
         print(f"blowback: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    check_duration(experiment_runs(experiment), args.jobs, args.yes)
     out = args.out or default_out(experiment)
+    done = finished_runs(out) if (out / "manifest.json").is_file() else set()
+    check_duration(experiment_runs(experiment, done), args.jobs, args.yes)
     analysis = out.with_name(out.name + "-sensitivity")
     from sim.experiments.output import check_replaceable
 

@@ -1,0 +1,194 @@
+"""Reading a sweep's runs, as ``sim.results.load(folder, scenario=..., where=..., columns=...)``.
+
+The shards of a sweep and the merged files of ``blowback sweep --compact``
+(:mod:`sim.experiments.shards`) read alike, and lazily: the folder's log says which file holds
+which run, with its scenario and design point, so a filter on the scenario or on a varied
+parameter opens only the files holding matching runs (:func:`plan`), and pyarrow's dataset
+scan of those reads only the row groups whose statistics can match (filter pushdown).  Every
+file read is first checked against the size and sha256 its line records: a damaged one is
+refused in one line naming it.  Nothing is unpickled.  Folders of the second format (one file
+a run, :mod:`sim.experiments.run_files`) load too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from sim.experiments import run_files
+from sim.experiments.output import OutputError
+from sim.experiments.shards import LOG, RUNS, SERIES, check_line, survey
+from sim.experiments.sweep_folder import read_manifest
+
+__all__ = ["ID_COLUMNS", "Plan", "finished_runs", "load", "load_series", "plan"]
+
+ID_COLUMNS = ["run_id", "scenario", "seed", "point"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a load reads: the ``files`` that hold the ``runs`` it selects (each checked before
+    it is read), and the ``filter`` pushed down into their scan."""
+
+    files: list[Path]
+    runs: frozenset[str]
+    filter: pc.Expression | None
+    lines: dict[Path, dict[str, Any]]
+
+
+def _as_set(value: Any) -> set[Any]:
+    return set(value) if isinstance(value, list | tuple | set | frozenset) else {value}
+
+
+def _selection(manifest: dict[str, Any], scenario: str | Sequence[str] | None,
+               where: Mapping[str, Any] | None, path: Path) -> tuple[set[str] | None,
+                                                                     dict[str, set[Any]]]:
+    """The scenarios and the values of varied parameters asked for, checked against the
+    sweep's manifest (one line naming what is not there)."""
+    names = [s["name"] for s in manifest["scenarios"]]
+    scenarios = None if scenario is None else _as_set(scenario)
+    unknown = sorted(map(str, (scenarios or set()) - set(names)))
+    if unknown:
+        raise OutputError(f"{path}: scenario {unknown[0]!r} is not one of this sweep's; allowed: "
+                          f"{', '.join(map(repr, names))}")
+    values = {key: _as_set(value) for key, value in (where or {}).items()}
+    for key in values:
+        if key not in manifest["varied"]:
+            allowed = ", ".join(manifest["varied"]) or "none (this sweep varied no parameter)"
+            raise OutputError(f"{path}: where: {key} is not a parameter this sweep varied; "
+                              f"allowed: {allowed}")
+    return scenarios, values
+
+
+def plan(path: str | Path, scenario: str | Sequence[str] | None = None,
+         where: Mapping[str, Any] | None = None, folder: str = RUNS) -> Plan:
+    """The files of a sweep folder (of the third format) that a load with these filters reads,
+    and the filter its scan pushes down; one line if a file was not written by the sweep."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    scenarios, values = _selection(manifest, scenario, where, path)
+    found = survey(path)
+    if found.foreign:
+        raise OutputError(f"{found.foreign[0]}: not recorded in the folder's log ({LOG}), so not "
+                          "written there by Blowback; remove it, or rerun the sweep with --resume")
+    points = manifest.get("points")
+    wanted = None
+    if values and isinstance(points, list):
+        wanted = {i for i, point in enumerate(points)
+                  if all(point.get(key) in allowed for key, allowed in values.items())}
+    files, runs, mixed, lines = [], set(), False, {}
+    for index in found.live:
+        chosen = [run["run_id"] for run in found.lines[index]["runs"]
+                  if found.homes[run["run_id"]] == index
+                  and (scenarios is None or run.get("scenario") in scenarios)
+                  and (wanted is None or run.get("point") in wanted)]
+        mixed |= len(chosen) < len(found.lines[index]["runs"])
+        if chosen:
+            runs.update(chosen)
+            for name in found.files(index, folder):
+                files.append(path / name)
+                lines[path / name] = found.lines[index]
+    by_id = mixed or (folder != RUNS and (scenarios is not None or bool(values)))
+    expression = pc.field("run_id").isin(sorted(runs)) if by_id else None
+    if folder == RUNS:
+        for column, allowed in [("scenario", scenarios), *values.items()]:
+            if allowed is not None:
+                test = pc.field(column).isin(sorted(allowed, key=repr))
+                expression = test if expression is None else expression & test
+    return Plan(files, frozenset(runs), expression, lines)
+
+
+def _scan(path: Path, chosen: Plan, folder: str, columns: list[str] | None) -> pa.Table | None:
+    """The rows ``chosen`` selects, each file checked against its line before it is read."""
+    if not chosen.files:
+        return None
+    for file in chosen.files:
+        check_line(path, chosen.lines[file], folder)
+    try:
+        schema = pa.unify_schemas([pq.read_schema(f) for f in chosen.files],
+                                  promote_options="permissive")
+        missing = [c for c in columns or [] if c not in schema.names]
+        if missing:
+            raise OutputError(f"{path}: columns: {missing[0]!r} is not a column of this sweep's "
+                              f"runs; allowed: {', '.join(schema.names)}")
+        dataset = ds.dataset([str(f) for f in chosen.files], schema=schema, format="parquet")
+        return dataset.to_table(columns=columns, filter=chosen.filter)
+    except (OSError, pa.ArrowException) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise OutputError(f"{path}: a shard is damaged ({first}); rerun the sweep with "
+                          "--resume") from None
+
+
+def load(path: str | Path, scenario: str | Sequence[str] | None = None,
+         where: Mapping[str, Any] | None = None,
+         columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The finished runs of a sweep folder, one row each, in experiment order.
+
+    Columns: ``run_id``, ``scenario``, ``seed``, ``point``, the varied parameters by their
+    dotted names, then the outcomes; with ``columns``, the four ids and those.  ``scenario``
+    (a name or several) and ``where`` (``{parameter: value or values}``, varied parameters
+    only) keep the matching runs, and only the files and row groups that hold them are read.
+    Safe while a sweep runs: only closed shards are read.
+    """
+    path = Path(path)
+    manifest = read_manifest(path)
+    scenarios, values = _selection(manifest, scenario, where, path)
+    wanted = None if columns is None else [*ID_COLUMNS,
+                                           *(c for c in columns if c not in ID_COLUMNS)]
+    if manifest["format"] == run_files.FORMAT:
+        table = run_files.read(path, RUNS)
+    else:
+        table = _scan(path, plan(path, scenario, where), RUNS, wanted)
+    if table is None:
+        return pd.DataFrame(columns=wanted or [*ID_COLUMNS, *manifest["varied"]])
+    df = table.to_pandas()
+    missing = [c for c in ID_COLUMNS if c not in df.columns]
+    if missing:
+        raise OutputError(f"{path / RUNS}: holds a file that is not a run of this sweep (no "
+                          f"{', '.join(missing)}); remove it")
+    if manifest["format"] == run_files.FORMAT:
+        keep = pd.Series(True, index=df.index)
+        for column, allowed in [("scenario", scenarios), *values.items()]:
+            if allowed is not None:
+                keep &= df[column].isin(allowed)
+        df = df[keep][wanted] if wanted else df[keep]
+    order = {s["name"]: i for i, s in enumerate(manifest["scenarios"])}
+    df = df.assign(_order=df["scenario"].map(order))
+    return (df.sort_values(["_order", "point", "seed"], kind="stable")
+            .drop(columns="_order").reset_index(drop=True))
+
+
+def load_series(path: str | Path, scenario: str | Sequence[str] | None = None,
+                where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """The weekly series of the finished runs of a ``keep = "series"`` sweep, stacked: one row a
+    run and week, keyed by ``run_id`` (join :func:`load` on it for the run's parameters);
+    ``scenario`` and ``where`` as for :func:`load`."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    if manifest["format"] == run_files.FORMAT:
+        table = run_files.read(path, SERIES)
+        if table is not None and (scenario is not None or where):
+            ids = load(path, scenario, where, columns=[])["run_id"]
+            table = table.filter(pc.field("run_id").isin(list(ids)))
+    else:
+        table = _scan(path, plan(path, scenario, where, SERIES), SERIES, None)
+    if table is None:
+        return pd.DataFrame(columns=["run_id", "step"])
+    return table.to_pandas().sort_values(["run_id", "step"], kind="stable").reset_index(drop=True)
+
+
+def finished_runs(path: str | Path) -> set[str]:
+    """The ids of the runs a sweep folder holds, from its log (or its files), unchecked: what a
+    resumed sweep need not run again, for estimates and counts."""
+    path = Path(path)
+    if read_manifest(path)["format"] == run_files.FORMAT:
+        return set(run_files.finished_files(path / RUNS))
+    return set(survey(path).homes)

@@ -1,0 +1,194 @@
+"""The store of a sweep's runs: lazy, filtered loads (only the shards and row groups that hold
+matching runs are read), and ``--compact`` cut at each of its steps, after which the folder
+still loads and resumes exactly."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from test_results_folders import assert_refused, blowback
+from test_sweep import GRID, _experiment
+
+import sim
+import sim.experiments.compaction as compaction
+import sim.experiments.store as store
+from sim.experiments.experiment import load_experiment
+from sim.experiments.output import OutputError
+from sim.experiments.shards import read_log, survey
+from sim.experiments.sweep import load, load_series, run_sweep
+
+PUNISHMENT = "oversight.punishment"
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory) -> tuple[Path, Path, pd.DataFrame, pd.DataFrame]:
+    """A finished sweep of 8 runs keeping series, in 4 shards of 2 runs (one worker, so that
+    a shard holds one scenario at one point): its experiment, folder, rows and series."""
+    folder = tmp_path_factory.mktemp("sharded")
+    experiment = _experiment(folder, 'keep = "series"\n' + GRID, seeds=2, steps=4)
+    out = folder / "out"
+    run_sweep(load_experiment(experiment), out, jobs=1, shard_runs=2)
+    return experiment, out, load(out), load_series(out)
+
+
+@pytest.fixture
+def copy(sharded, tmp_path) -> Path:
+    out = tmp_path / "out"
+    shutil.copytree(sharded[1], out)
+    return out
+
+
+def _holding(out: Path, test) -> list[Path]:
+    """The rows files of the shards holding a run for which ``test(run entry)`` holds."""
+    return sorted(out / name for line in read_log(out) if any(map(test, line["runs"]))
+                  for name in line["files"] if name.startswith("runs/"))
+
+
+def test_sim_results_load_is_the_sweep_load_through_the_lazy_import(sharded):
+    _, out, rows, series = sharded
+    assert len(rows) == 8 and len(survey(out).live) == 4
+    pd.testing.assert_frame_equal(sim.results.load(out), rows, check_exact=True)
+    pd.testing.assert_frame_equal(sim.results.load_series(out), series, check_exact=True)
+
+
+def test_a_filtered_load_reads_only_the_shards_holding_matching_runs(sharded, monkeypatch):
+    _, out, rows, series = sharded
+    first = rows["scenario"][0]
+    checked: list[Path] = []
+    real = store.check_line
+    monkeypatch.setattr(store, "check_line", lambda path, line, folder=None: (
+        checked.extend(path / n for n in line["files"] if n.startswith(f"{folder}/")),
+        real(path, line, folder))[1])
+    got = sim.results.load(out, scenario=first, where={PUNISHMENT: 0.9},
+                           columns=["civilian_deaths_total"])
+    wanted = rows[(rows["scenario"] == first) & (rows[PUNISHMENT] == 0.9)]
+    pd.testing.assert_frame_equal(
+        got, wanted[["run_id", "scenario", "seed", "point", "civilian_deaths_total"]]
+        .reset_index(drop=True), check_exact=True)
+    holding = _holding(out, lambda run: run["scenario"] == first and run["point"] == 1)
+    assert sorted(checked) == holding and len(holding) == 1
+    rows_read = sum(pq.ParquetFile(f).metadata.num_rows for f in checked)
+    assert rows_read == len(wanted) < len(rows)
+    by_point = sim.results.load(out, where={PUNISHMENT: [0.1]})
+    assert set(by_point[PUNISHMENT]) == {0.1} and len(by_point) == len(rows) / 2
+    part = sim.results.load_series(out, scenario=first)
+    pd.testing.assert_frame_equal(
+        part, series[series["run_id"].isin(rows[rows["scenario"] == first]["run_id"])]
+        .reset_index(drop=True), check_exact=True)
+
+
+def test_a_merged_file_is_read_only_in_the_row_groups_that_can_match(copy, sharded,
+                                                                     monkeypatch):
+    _, _, rows, _ = sharded
+    monkeypatch.setattr(compaction, "ROW_GROUP_RUNS", 2)
+    done = compaction.compact(copy)
+    assert done.merged == 4 and done.into is not None
+    assert pq.ParquetFile(done.into).metadata.num_row_groups == 4
+    last = rows["scenario"].iloc[-1]
+    chosen = store.plan(copy, scenario=last)
+    assert chosen.files == [done.into]
+    fragment, = ds.dataset(chosen.files, format="parquet").get_fragments()
+    # The row groups a scan with the load's filter reads: those whose statistics can match.
+    groups = [g for part in fragment.split_by_row_group(chosen.filter) for g in part.row_groups]
+    assert sum(g.num_rows for g in groups) == (rows["scenario"] == last).sum() == len(rows) / 2
+    pd.testing.assert_frame_equal(load(copy, scenario=last),
+                                  rows[rows["scenario"] == last].reset_index(drop=True),
+                                  check_exact=True)
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"scenario": "Nobody"}, ("scenario 'Nobody' is not one of this sweep's", "allowed:")),
+    ({"where": {"state.units": 3}}, ("where: state.units is not a parameter this sweep varied",
+                                     PUNISHMENT)),
+    ({"columns": ["nope"]}, ("columns: 'nope' is not a column", "civilian_deaths_total")),
+])
+def test_a_filter_the_sweep_cannot_answer_is_one_line(sharded, kwargs, words):
+    with pytest.raises(OutputError) as err:
+        sim.results.load(sharded[1], **kwargs)
+    assert "\n" not in str(err.value) and all(w in str(err.value) for w in words)
+
+
+class Killed(BaseException):
+    """Stands for a SIGKILL: nothing of the merge catches it or cleans up after it."""
+
+
+def _fail_on(monkeypatch, name: str, call: int) -> None:
+    """Make the ``call``-th call of ``compaction.<name>`` die (after the earlier ones ran)."""
+    real, calls = getattr(compaction, name), []
+
+    def dying(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == call:
+            raise Killed
+        return real(*args, **kwargs)
+    monkeypatch.setattr(compaction, name, dying)
+
+
+# Each step of a merge (sim.experiments.compaction): copying the runs, logging the new shard,
+# renaming it into place (between the series and the rows), removing the merged shards.
+CRASHES = {"copying": ("run_checksum", 3), "logging": ("append_line", 1),
+           "renaming": ("os.replace", 2), "removing": ("remove", 2)}
+
+
+@pytest.mark.parametrize("crash", sorted(CRASHES))
+def test_a_merge_cut_at_any_step_leaves_a_folder_that_loads_and_resumes_exactly(
+        sharded, copy, monkeypatch, crash):
+    experiment, _, rows, series = sharded
+    # Two runs to redo: a merge must keep the rest, and the resume find exactly those.
+    missing = sorted((copy / "runs").glob("shard-*.parquet"))[0]
+    missing.unlink()
+    name, call = CRASHES[crash]
+    if name == "os.replace":
+        real, calls = compaction.os.replace, []
+
+        def dying(*args):
+            calls.append(1)
+            if len(calls) == call:
+                raise Killed
+            return real(*args)
+        monkeypatch.setattr(compaction.os, "replace", dying)
+    else:
+        _fail_on(monkeypatch, name, call)
+    with pytest.raises(Killed):
+        compaction.compact(copy)
+    monkeypatch.undo()
+    kept = rows[rows["run_id"].isin(load(copy)["run_id"])]
+    assert len(kept) == 6
+    pd.testing.assert_frame_equal(load(copy), kept.reset_index(drop=True), check_exact=True)
+    report = run_sweep(load_experiment(experiment), copy, jobs=1, resume=True)
+    assert (report.written, report.skipped) == (2, 6)
+    assert not survey(copy).partial and not survey(copy).stale
+    pd.testing.assert_frame_equal(load(copy), rows, check_exact=True)
+    pd.testing.assert_frame_equal(load_series(copy), series, check_exact=True)
+    assert compaction.compact(copy).into is not None
+    assert [p.name for p in (copy / "runs").iterdir()] == [p.name for p in
+                                                           (copy / "series").iterdir()]
+    assert len(list((copy / "runs").iterdir())) == 1
+    pd.testing.assert_frame_equal(load(copy), rows, check_exact=True)
+    pd.testing.assert_frame_equal(load_series(copy), series, check_exact=True)
+
+
+def test_compact_through_the_command_line(capsys, copy, tmp_path):
+    status, out, err = blowback(capsys, "sweep", "--compact", str(copy))
+    assert status == 0 and "8 runs of 4 shards merged into runs/shard-000004.parquet" in out, err
+    status, out, _ = blowback(capsys, "sweep", "--compact", str(copy))
+    assert status == 0 and "nothing to merge" in out
+    assert_refused(*blowback(capsys, "sweep", "--compact", str(tmp_path / "nowhere"))[::2],
+                   "nowhere")
+    assert_refused(*blowback(capsys, "sweep")[::2], "--compact FOLDER")
+
+
+def test_a_damaged_shard_stops_a_merge_naming_it_and_leaves_the_folder(copy):
+    victim = sorted((copy / "runs").glob("shard-*.parquet"))[1]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    before = sorted(p.name for p in copy.rglob("*"))
+    with pytest.raises(OutputError, match=f"{victim.name}: damaged"):
+        compaction.compact(copy)
+    assert sorted(p.name for p in copy.rglob("*")) == before
