@@ -257,6 +257,27 @@ def test_dask_cluster_gives_the_same_rows_even_when_a_worker_dies(reference, tmp
     pd.testing.assert_frame_equal(load(tmp_path / "dask"), rows, check_exact=True)
 
 
+def test_a_run_dask_gives_up_on_is_reported_in_one_line_without_dask_noise(reference,
+                                                                          tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    path, _ = reference
+    victim = load_experiment(path).runs[-1].run_id
+    monkeypatch.setenv(TEST_KILL_ENV, victim)  # every attempt of it kills its worker
+    config = {"distributed.scheduler.allowed-failures": 0,
+              "distributed.scheduler.worker-saturation": 1.0}
+    with dask.config.set(config), distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None) as cluster:
+        done = subprocess.run([sys.executable, "-m", "sim", "sweep", str(path), "--out",
+                               str(tmp_path / "dask"), "--scheduler", cluster.scheduler_address],
+                              capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"blowback: error: run {victim} ")
+    assert done.stderr.count("\n") == 1, done.stderr
+
+
 def test_a_worker_killed_mid_run_is_retried(reference, tmp_path, monkeypatch):
     path, rows = reference
     exp = load_experiment(path)

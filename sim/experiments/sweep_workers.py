@@ -7,6 +7,7 @@ cluster's workers need no shared disk, and it holds only the runs in flight.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections import Counter, deque
@@ -84,6 +85,7 @@ class DaskPool:
             self._client = Client(address, timeout="20s")
         except (OSError, TimeoutError, ValueError) as err:
             raise SchedulerError(f"--scheduler {address}: cannot connect ({err})") from None
+        self._quiet = _DaskQuiet()
         threads = sum(self._client.nthreads().values())
         self.in_flight = IN_FLIGHT_PER_WORKER * max(threads, 1)
         self.executor: Executor = self._client.get_executor(pure=False)
@@ -101,8 +103,40 @@ class DaskPool:
 
     def close(self, abandon: bool) -> None:
         """Let go of the cluster, waiting for the runs in flight unless ``abandon``."""
-        self.executor.shutdown(wait=not abandon)
-        self._client.close()
+        try:
+            self.executor.shutdown(wait=not abandon)
+            self._client.close()
+        finally:
+            self._quiet.restore()
+
+
+class _DaskQuiet(logging.Filter):
+    """While a sweep holds a Dask client, what Dask logs about its own recovery stays out of
+    the user's terminal: the client's warnings (a result it could not gather and fetches again)
+    and the traceback the event loop logs for each run cancelled when the sweep stops.  The sweep
+    says itself, in one line, what it did with every run; errors of Dask's are still shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Dask's logging configuration gives some of its loggers levels of their own.
+        self._levels = {name: logging.getLogger(name).level
+                        for name in ["distributed", *logging.root.manager.loggerDict]
+                        if name.startswith("distributed")}
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(max(logging.ERROR, level))
+        self._loop = logging.getLogger("tornado.application")
+        self._loop.addFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Drop an event-loop record whose exception is a cancelled run."""
+        error = record.exc_info[1] if record.exc_info else None
+        return not (error is not None and "Cancelled" in type(error).__name__)
+
+    def restore(self) -> None:
+        """The loggers as they were before the client."""
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
+        self._loop.removeFilter(self)
 
 
 def drive(pool: LocalPool | DaskPool, todo: list[Run], keep_series: bool,
