@@ -34,6 +34,7 @@ from sim.interfaces.dashboard.session import (
     planned,
     scenario_choices,
 )
+from sim.world.events import deployed
 
 
 @pytest.fixture
@@ -214,6 +215,34 @@ def test_the_event_log_says_what_where_by_whom_and_the_toll(tiny):
     assert not [line for line in lines if "_" in line.split(" \u2014 ")[1]], lines
     assert {"Coup in Burkina Faso", "Partner forces leave", "UN mission leaves",
             "Sanctions at level 0.5"} <= {line.split(" \u2014 ")[1] for line in lines}
+
+
+def test_the_event_log_has_no_departure_of_a_force_that_is_not_there():
+    contractor_only = small("contractor_unchecked", **{"map.communities": 200,
+                                                       "partner.present": False,
+                                                       "un.present": False})
+    session = Session(contractor_only)
+    for label in ("partner leaves", "UN leaves", "contractor leaves"):
+        session.inject_button(label)
+    there = [deployed(session.model, e.type, e.fields) for e in session.pending()]
+    assert there == [False, False, True]
+    assert [planned(e, t) for e, t in zip(session.pending(), there, strict=True)] == [
+        "no partner forces deployed to withdraw", "no UN mission deployed to withdraw",
+        "contractor leaves"]
+    session.step()
+    session.inject_button("contractor leaves")  # the week after, it is gone
+    session.step()
+    texts = [text for _, text in session.model.event_log]
+    assert texts == ["no partner forces deployed to withdraw",
+                     "no UN mission deployed to withdraw", "contractor leaves",
+                     "no contractor deployed to withdraw"]
+    partner_led = Session(small("partner_led", **{"map.communities": 200}))
+    for label in ("partner leaves", "contractor leaves"):
+        partner_led.inject_button(label)
+    partner_led.step()
+    assert [text for _, text in partner_led.model.event_log] == [
+        "partner forces leave", "no contractor deployed to withdraw"]
+    assert not partner_led.model.partner_present
 
 
 def test_an_atrocity_injected_with_no_contractor_is_booked_to_a_force_present():
