@@ -24,6 +24,7 @@ from conftest import assert_refused as refused
 
 import sim.experiments.output as output
 from sim.core.paths import PathError
+from sim.experiments import sweep_folder
 from sim.interfaces.cli import main
 
 # A tmpfs of its own that can be made read-only (needs root; skipped elsewhere).
@@ -245,7 +246,7 @@ def test_compare_and_sweep_out_dot_are_refused(capsys, scenario):
 ])
 def test_an_output_that_is_no_folder_is_refused_by_the_path_check(tmp_path, kind, expected):
     """The folders a command names itself (an analysis beside its comparison, a default
-    results folder) meet the same check of what a path is as ``--out``."""
+    results folder) and a sweep's folder meet the same check of what a path is as ``--out``."""
     taken = tmp_path / "taken"
     if kind == "file":
         taken.write_text("mine\n")
@@ -254,6 +255,8 @@ def test_an_output_that_is_no_folder_is_refused_by_the_path_check(tmp_path, kind
     out = Path(f"{tmp_path}/a\0b") if kind == "nul" else taken
     with pytest.raises(PathError, match=re.escape(expected)):
         output.check_replaceable(out, frozenset({"series.csv"}), force=True)
+    with pytest.raises(PathError, match=re.escape(expected)):
+        sweep_folder.hold(out)  # a sweep's folder too
     assert [p.name for p in tmp_path.iterdir()] == ([] if kind == "nul" else ["taken"])
 
 

@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import BaseFileLock, FileLock, Timeout
 
+from sim.core.paths import check_output_folder
 from sim.experiments.experiment import Experiment, Run
 from sim.experiments.output import (
     OutputError,
@@ -70,9 +71,8 @@ def hold(out: Path) -> BaseFileLock:
     """Create ``out`` if needed and lock it for this sweep; return the lock, whose release
     frees it.  The system drops the lock of a process that dies, so a killed sweep never
     blocks its ``--resume``."""
+    check_output_folder(out)
     check_outside_cwd(out)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder; choose another --out")
     if out.is_dir() and not (out / MANIFEST).exists() and any(
             p.name not in (LOCK, PID) for p in out.iterdir()):
         # Refused before the lock file is made: nothing is left in a folder that is not ours.
