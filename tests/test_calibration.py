@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import subprocess
 import sys
 import tomllib
@@ -251,14 +253,30 @@ def test_calibrate_end_to_end_at_a_tiny_size(tmp_path):
     assert "un_civilians_killed:2021" in done.stdout and "retrodicted" in done.stdout
 
 
-def test_the_posterior_is_the_same_whatever_the_number_of_workers(tmp_path):
+def test_the_posterior_is_the_same_whatever_the_number_of_workers(tmp_path, capfd, caplog):
+    """... and pyabc says nothing below a warning meanwhile, while the levels the user set,
+    pyabc's own and the root logger's, are as they were afterwards."""
+    import pyabc  # noqa: F401 (its import sets its logger to INFO, with a handler on stderr)
+
+    from sim.experiments.smc import PYABC_LOGGER
+
+    pyabc_logger, root = logging.getLogger(PYABC_LOGGER), logging.getLogger()
+    levels = pyabc_logger.level, root.level
     path = write(tmp_path, GOOD.format(scenario=_small_mali(tmp_path).as_posix()))
     cal = calibration.load_calibration(path)
     cal.predictive_draws = 2
-    one = calibration.fit(cal, jobs=1, workdir=tmp_path / "one")
-    two = calibration.fit(cal, jobs=2, workdir=tmp_path / "two")
+    capfd.readouterr()
+    with caplog.at_level(logging.DEBUG):
+        one = calibration.fit(cal, jobs=1, workdir=tmp_path / "one")
+        two = calibration.fit(cal, jobs=2, workdir=tmp_path / "two")
     pd.testing.assert_frame_equal(one.posterior, two.posterior)
     pd.testing.assert_frame_equal(one.figures, two.figures)
+    said = capfd.readouterr()
+    assert not re.search(rf"^{PYABC_LOGGER}[.\w]* (DEBUG|INFO)", said.err, re.M), said.err
+    assert not [r for r in caplog.records if r.name.split(".")[0] == PYABC_LOGGER
+                and r.levelno < logging.WARNING]
+    assert levels[0] == logging.INFO  # so pyabc would have spoken
+    assert (pyabc_logger.level, root.level) == levels
 
 
 def test_figures_after_a_scripted_outcome_are_labelled_scripted(tmp_path):

@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -33,6 +34,7 @@ from sim.interfaces.dashboard.session import (
     planned,
     scenario_choices,
 )
+from sim.world.events import deployed
 
 
 @pytest.fixture
@@ -215,6 +217,34 @@ def test_the_event_log_says_what_where_by_whom_and_the_toll(tiny):
             "Sanctions at level 0.5"} <= {line.split(" \u2014 ")[1] for line in lines}
 
 
+def test_the_event_log_has_no_departure_of_a_force_that_is_not_there():
+    contractor_only = small("contractor_unchecked", **{"map.communities": 200,
+                                                       "partner.present": False,
+                                                       "un.present": False})
+    session = Session(contractor_only)
+    for label in ("partner leaves", "UN leaves", "contractor leaves"):
+        session.inject_button(label)
+    there = [deployed(session.model, e.type, e.fields) for e in session.pending()]
+    assert there == [False, False, True]
+    assert [planned(e, t) for e, t in zip(session.pending(), there, strict=True)] == [
+        "no partner forces deployed to withdraw", "no UN mission deployed to withdraw",
+        "contractor leaves"]
+    session.step()
+    session.inject_button("contractor leaves")  # the week after, it is gone
+    session.step()
+    texts = [text for _, text in session.model.event_log]
+    assert texts == ["no partner forces deployed to withdraw",
+                     "no UN mission deployed to withdraw", "contractor leaves",
+                     "no contractor deployed to withdraw"]
+    partner_led = Session(small("partner_led", **{"map.communities": 200}))
+    for label in ("partner leaves", "contractor leaves"):
+        partner_led.inject_button(label)
+    partner_led.step()
+    assert [text for _, text in partner_led.model.event_log] == [
+        "partner forces leave", "no contractor deployed to withdraw"]
+    assert not partner_led.model.partner_present
+
+
 def test_an_atrocity_injected_with_no_contractor_is_booked_to_a_force_present():
     session = Session(small("partner_led", **{"map.communities": 200}))
     session.step()
@@ -238,7 +268,7 @@ def test_side_by_side_opens_another_regime_and_the_switch_says_it_restarts():
     try:
         texts = [w.children[0] for w in rc.find(v.Html, tag="span").widgets if w.children]
         assert "(restarts both runs at week 0)" in texts
-        rc.find(v.Btn, children=["Step"]).widget.click()
+        _advance(rc)
         rc.find(v.Switch, label="side by side").widget.v_model = True
         assert _status(rc).attributes["data-step"] == "0"
         restarted = [w.children for w in rc.find(v.Html, tag="span").widgets
@@ -297,6 +327,73 @@ def _status(rc):
     return next(w for w in widgets if w.attributes.get("class") == "bb-status")
 
 
+WAIT = 120.0  # seconds a Step may take on a loaded machine before the test gives up
+
+
+def _workers(click) -> list[threading.Thread]:
+    """The threads that ``click()`` started to compute (Solara's task threads are not
+    daemons); each has drawn the page's last state when it ends."""
+    before = set(threading.enumerate())
+    click()
+    return [t for t in set(threading.enumerate()) - before if not t.daemon]
+
+
+def _finish(workers: list[threading.Thread]) -> None:
+    for worker in workers:
+        worker.join(WAIT)
+        assert not worker.is_alive(), f"still computing after {WAIT:g} s"
+
+
+def _advance(rc, label: str = "Step") -> None:
+    """Click a button that advances the runs and wait until the page has drawn the result."""
+    import ipyvuetify as v
+
+    _finish(_workers(rc.find(v.Btn, children=[label]).widget.click))
+
+
+def test_page_shows_it_is_computing_and_takes_no_second_click(monkeypatch):
+    import ipyvuetify as v
+
+    from sim.interfaces.dashboard.app import ADVANCE, Dashboard
+    from sim.interfaces.dashboard.session import Session as Held
+
+    # The first week is held until the test has looked at the page, as a first compile would.
+    entered, release, step = threading.Event(), threading.Event(), Held.step
+
+    def held(self, n=1):
+        entered.set()
+        assert release.wait(WAIT)
+        return step(self, n)
+
+    monkeypatch.setattr(Held, "step", held)
+    box, rc = solara.render(Dashboard(small("contractor_unchecked", **{"map.communities": 200})),
+                            handle_error=False)
+    try:
+        assert _status(rc).attributes["data-busy"] == "false"
+        year = _workers(rc.find(v.Btn, children=["+1 year"]).widget.click)
+        assert entered.wait(WAIT)
+        blocked = ["Reset", "Play", *ADVANCE]
+        assert [rc.find(v.Btn, children=[b]).widget.disabled for b in blocked] == [True] * 4
+        assert rc.find(v.Select, label="scenario").widget.disabled
+        assert rc.find(v.Switch, label="side by side").widget.disabled
+        assert _status(rc).attributes["data-busy"] == "true"
+        assert _status(rc).unsafe_innerHTML == "computing week 1 (to 52)\u2026"
+        assert rc.find(v.ProgressCircular).widget.indeterminate
+        assert not _workers(rc.find(v.Btn, children=["Step"]).widget.click)  # a forged click
+        release.set()
+        _finish(year)
+        assert not rc.find(v.Btn, children=["Step"]).widget.disabled
+        assert _status(rc).attributes["data-step"] == "52"
+        assert _status(rc).attributes["data-busy"] == "false"
+        assert _status(rc).unsafe_innerHTML.startswith("week <b>52</b> of 104")
+        assert not rc.find(v.ProgressCircular).widgets
+        _advance(rc)
+        assert _status(rc).attributes["data-step"] == "53"
+    finally:
+        release.set()
+        rc.close()
+
+
 def test_page_steps_and_a_slider_moves_the_model():
     import ipyvuetify as v
 
@@ -304,8 +401,8 @@ def test_page_steps_and_a_slider_moves_the_model():
 
     box, rc = solara.render(Dashboard(small("contractor_unchecked")), handle_error=False)
     try:
-        rc.find(v.Btn, children=["Step"]).widget.click()
-        rc.find(v.Btn, children=["Step"]).widget.click()
+        _advance(rc)
+        _advance(rc)
         assert _status(rc).attributes["data-step"] == "2"
         labels = [w for w in rc.find(v.Html, tag="span").widgets
                   if w.children and str(w.children[0]).startswith("punishment:")]
@@ -336,7 +433,7 @@ def test_page_side_by_side_draws_two_maps():
         maps = [w for w in rc.find(solara.widgets.HTML).widgets
                 if w.attributes.get("class") == "bb-map-view"]
         assert len(maps) == 2
-        rc.find(v.Btn, children=["Step"]).widget.click()
+        _advance(rc)
         chart = next(w for w in rc.find(solara.widgets.HTML).widgets
                      if 'data-series="civilian_deaths"' in (w.unsafe_innerHTML or ""))
         assert len(re.findall(r'data-points="1"', chart.unsafe_innerHTML)) == 2

@@ -128,9 +128,11 @@ def test_dashboard_in_a_browser_steps_plots_and_takes_a_lever(chromium, dashboar
             assert _points(page, "civilian_deaths") == 0
             map_before = page.locator("svg.bb-map image").get_attribute("href")
 
-            for _ in range(2):
+            # A click while a week computes is dropped, so each waits for the one before.
+            for week in (1, 2):
                 page.get_by_role("button", name="Step").click()
-            expect(status).to_have_attribute("data-step", "2")
+                expect(status).to_have_attribute("data-step", str(week))
+                expect(page.get_by_role("button", name="Step")).to_be_enabled()
             # The charts re-render after the step counter: wait for them (expect retries).
             for series in ("civilian_deaths", "insurgent_strength", "cooperation_mean"):
                 expect(_line(page, series)).to_have_attribute("data-points", "2")
@@ -155,6 +157,16 @@ def test_dashboard_in_a_browser_steps_plots_and_takes_a_lever(chromium, dashboar
             expect(lever.locator(".bb-lever-label")).to_have_text("punishment: 1")
             expect(page.locator(".bb-log")).to_contain_text("Set oversight.punishment = 1")
             assert _step(page) == weeks  # moving a lever does not step the model
+
+            # A year at once: the page says it is computing and takes no click meanwhile.
+            page.get_by_role("button", name="+1 year").click()
+            expect(status).to_contain_text(f"(to {weeks + 52})")
+            expect(page.locator(".bb-computing")).to_be_visible()
+            expect(page.get_by_role("button", name="Step")).to_be_disabled()
+            expect(status).to_have_attribute("data-step", str(weeks + 52))
+            expect(status).to_have_attribute("data-busy", "false")
+            expect(page.locator(".bb-computing")).to_have_count(0)
+            expect(page.get_by_role("button", name="Step")).to_be_enabled()
 
         finally:
             browser.close()
@@ -199,6 +211,7 @@ def test_the_page_fits_a_projector_and_a_full_hd_screen_side_by_side(chromium, d
                 parts = [page.locator(".bb-map-view"), page.locator(".bb-chart-view"),
                          page.locator(".bb-levers"), page.locator(".bb-status"),
                          page.get_by_role("button", name="Step"),
+                         page.get_by_role("button", name="+1 year"),
                          page.get_by_role("button", name="coup in a neighbour")]
                 outside = [o for part in parts for o in _inside(page, part, width, height)]
                 assert not outside, f"{width}x{height}: {outside}"

@@ -61,8 +61,10 @@ def test_scattered_flips_give_way_to_the_weakest_tenth():
 
 
 def test_the_figure_has_a_panel_per_outcome():
-    x = _design(120)
-    gaps = pd.DataFrame({"deaths": x["a"] - 0.5, "cooperation": x["b"] - 0.3})
+    # Its axes are labelled from the registry: the design varies registered parameters.
+    names = ["insurgents.recruitment", "oversight.punishment", "oversight.press"]
+    x = _design(120).set_axis(names, axis=1)
+    gaps = pd.DataFrame({"deaths": x[names[0]] - 0.5, "cooperation": x[names[1]] - 0.3})
     fig = discovery.plot([discovery.discover(x, "one", "two", gaps)])
     assert len(fig.axes) == 2
     assert fig.axes[0].patches, "the box is drawn"

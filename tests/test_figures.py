@@ -18,13 +18,14 @@ import pytest
 from conftest import ROOT, blowback
 
 from sim.core.outcomes import BY_NAME, OUTCOMES, shown
-from sim.experiments import calibration_report, claims, reference
+from sim.core.parameters import BY_NAME as PARAMETERS
+from sim.experiments import calibration_report, claims, discovery, reference
 from sim.experiments.analysis import plot_distributions, plot_tradeoff
 from sim.experiments.calibration import Fit
 from sim.experiments.design import Range
 from sim.experiments.posterior import WEIGHT
 from sim.experiments.sensitivity import Sensitivity, plot_indices, plot_worse
-from sim.interfaces.figure_style import OKABE_ITO, looks
+from sim.interfaces.figure_style import OKABE_ITO, axis_label, looks
 from sim.interfaces.plotting import plot_comparison, plot_run, yearly
 
 RNG = np.random.default_rng(7)
@@ -62,15 +63,29 @@ def _figures() -> dict[str, plt.Figure]:
                             "reference": [10.0, 20.0], "median": [12.0, 15.0],
                             "low": [8.0, 9.0], "high": [16.0, 30.0],
                             "use": ["fitted", "retrodicted"]})
-    priors = {"p": Range(0.1, 10.0)}
-    posterior = pd.DataFrame({"p": RNG.uniform(0.5, 5, 50), WEIGHT: np.full(50, 1 / 50)})
+    priors = {name: Range(0.1, 10.0) for name in FITTED}
+    posterior = pd.DataFrame({name: RNG.uniform(0.5, 5, 50) for name in FITTED}
+                             | {WEIGHT: np.full(50, 1 / 50)})
     return {"comparison": plot_comparison({"a": [_weeks(), _weeks()], "b": [_weeks()]}),
             "run": plot_run(_weeks(), [("2022-06-01", "event")]),
             "distributions": plot_distributions(_runs(3)), "tradeoff": plot_tradeoff(_runs(18)),
             "indices": plot_indices(indices), "worse": plot_worse(worse),
             "calibration figures": calibration_report.plot_figures(figures),
             "years": calibration_report.plot_years(years),
-            "posterior": calibration_report.plot_posterior(priors, posterior)}
+            "posterior": calibration_report.plot_posterior(priors, posterior),
+            "discovery": discovery.plot([_discovered()])}
+
+
+# A fitted parameter of the model, a source's detection rate and its Burkina scale.
+FITTED = ("insurgents.recruitment", "detection.acled.state", "detection.acled.burkina_full")
+# A design over two parameters (in 1/week and 0-1) and a switch, not worse in one corner.
+DESIGNED = ("insurgents.recruitment", "oversight.punishment", "contractor.transparent")
+
+
+def _discovered() -> discovery.Discovery:
+    x = pd.DataFrame(np.random.default_rng(7).uniform(size=(400, 3)), columns=list(DESIGNED))
+    corner = (x[DESIGNED[0]] < 0.3) & (x[DESIGNED[1]] > 0.6)
+    return discovery.discover(x, "one", "two", pd.DataFrame({"deaths": np.where(corner, -1, 1)}))
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +129,22 @@ def test_every_axis_states_what_it_shows_and_legends_stay_off_the_data(drawn):
         for legend in legends:
             frame = legend.get_window_extent()
             assert not any(frame.overlaps(box) for box in boxes), name
+
+
+def test_parameter_axes_name_the_parameter_and_its_unit(drawn):
+    assert [ax.get_xlabel() for ax in drawn["posterior"].axes if ax.get_visible()] == [
+        "insurgents.recruitment\n(1/week), log scale",
+        "detection.acled.state\n(recorded per model death), log scale",
+        "detection.acled.burkina_full\n(deaths/week), log scale"]
+    box = drawn["discovery"].axes[0]
+    assert (box.get_xlabel(), box.get_ylabel()) == ("insurgents.recruitment (1/week)",
+                                                    "oversight.punishment (probability)")
+    switch = PARAMETERS["contractor.transparent"]
+    assert axis_label(switch) == "contractor.transparent (0 = no, 1 = yes)"
+    for param in PARAMETERS.values():  # every parameter an axis may show states a unit
+        label = axis_label(param)
+        assert re.fullmatch(rf"{re.escape(param.name)} \([^()]+\)", label), label
+        assert not label.endswith("(-)"), label
 
 
 def test_the_comparison_draws_deaths_per_calendar_year_and_shares_on_0_to_1(drawn):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SCENARIOS, assert_refused, blowback
 
+from sim.core.model import BlowbackModel
 from sim.core.scenario import load_scenario
 from sim.interfaces import simulation
 from sim.interfaces.simulation import Sim
@@ -76,6 +77,15 @@ def test_one_end_date_everywhere(capsys, tiny, tmp_path):
     end = scenario.end_date().isoformat()
     assert s.summary()["end_date"] == end
     assert s.results["date"].iloc[-1].date().isoformat() == end
+    assert s.model.date.isoformat() == end  # after the run: its end, not the week after
+    # Each week is recorded on the date the model showed while it ran, one week apart.
+    model = BlowbackModel(scenario, agents=False)
+    shown = []
+    while model.t < model.steps_total:
+        shown.append(model.date)
+        model.step()
+    assert model.records["date"] == shown == [scenario.date_of(k) for k in model.records["step"]]
+    assert model.date == scenario.end_date() == shown[-1]
     status, out, err = blowback(capsys, "run", str(tiny), "--out", str(tmp_path / "run"))
     assert status == 0, err
     assert f"2022-01-03 to {end}, seed 1" in out.splitlines()[0]

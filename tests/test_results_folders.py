@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,8 @@ from conftest import ROOT, blowback
 from conftest import assert_refused as refused
 
 import sim.experiments.output as output
+from sim.core.paths import PathError
+from sim.experiments import sweep_folder
 from sim.interfaces.cli import main
 
 # A tmpfs of its own that can be made read-only (needs root; skipped elsewhere).
@@ -234,6 +237,27 @@ def test_compare_and_sweep_out_dot_are_refused(capsys, scenario):
     status, _, err = blowback(capsys, "sweep", str(experiment), "--out", ".")
     assert_refused(status, err, "current folder")
     assert sorted(p.name for p in scenario.parent.iterdir()) == ["exp.toml", "tiny.toml"]
+
+
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("file", "exists and is a file; allowed: a new folder, or a folder of Blowback's output"),
+    ("fifo", "exists and is a FIFO (named pipe); allowed: a new folder"),
+    ("nul", "holds a NUL byte; allowed: a new folder"),
+])
+def test_an_output_that_is_no_folder_is_refused_by_the_path_check(tmp_path, kind, expected):
+    """The folders a command names itself (an analysis beside its comparison, a default
+    results folder) and a sweep's folder meet the same check of what a path is as ``--out``."""
+    taken = tmp_path / "taken"
+    if kind == "file":
+        taken.write_text("mine\n")
+    elif kind == "fifo":
+        os.mkfifo(taken)
+    out = Path(f"{tmp_path}/a\0b") if kind == "nul" else taken
+    with pytest.raises(PathError, match=re.escape(expected)):
+        output.check_replaceable(out, frozenset({"series.csv"}), force=True)
+    with pytest.raises(PathError, match=re.escape(expected)):
+        sweep_folder.hold(out)  # a sweep's folder too
+    assert [p.name for p in tmp_path.iterdir()] == ([] if kind == "nul" else ["taken"])
 
 
 @pytest.mark.parametrize("failing", [1, 2])

@@ -97,8 +97,10 @@ class BlowbackModel(mesa.Model):
     # --- the week -----------------------------------------------------------------------------
     @property
     def date(self) -> dt.date:
-        """Calendar date of the current step."""
-        return self.scenario_spec.date_of(self.t)
+        """The first day of the week the next ``step()`` runs; once the run has ended, the
+        first day of its last week (``Scenario.end_date()``, the last ``records["date"]``):
+        the model's date never passes the run's end."""
+        return self.scenario_spec.date_of(min(self.t, self.steps_total - 1))
 
     def step(self) -> None:
         """Advance the model one week: every step of :data:`sim.core.week.WEEK`, in order."""

@@ -315,11 +315,13 @@ def fit(cal: Calibration, jobs: int = 1, progress: Callable[[int], None] | None 
         workdir: Path | None = None) -> Fit:
     """Fit the posterior with pyabc's ABC-SMC (:func:`run_abc`), then predict every figure
     from it and from the prior (:func:`from_history`).  pyabc's database is kept in
-    ``workdir`` (a temporary folder if None)."""
+    ``workdir`` (a temporary folder if None); pyabc logs only its warnings meanwhile."""
+    from sim.experiments.smc import pyabc_warnings_only
+
     workdir = Path(workdir or tempfile.mkdtemp(prefix="blowback-abc-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    history = run_abc(cal, workdir / HISTORY, jobs)
-    return from_history(cal, history, jobs, progress)
+    with pyabc_warnings_only():
+        return from_history(cal, run_abc(cal, workdir / HISTORY, jobs), jobs, progress)
 
 
 def run_abc(cal: Calibration, history: Path, jobs: int = 1) -> Path:

@@ -15,14 +15,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.core.parameters import BY_NAME
 from sim.core.paths import check_output_file, read_input
-from sim.experiments import reference
+from sim.core.registry import Param
+from sim.experiments import detection, reference
 from sim.experiments.calibration import HISTORY, Calibration, Fit
 from sim.experiments.design import Range
 from sim.experiments.output import OutputError, atomic_folder, save_figure, write_atomic
 from sim.experiments.posterior import WEIGHT
 from sim.experiments.predictive import CHECKED, FITTED, RETRODICTED, SCRIPTED
-from sim.interfaces.figure_style import NEUTRAL, legend_outside, share_axis, styled
+from sim.interfaces.figure_style import NEUTRAL, axis_label, legend_outside, share_axis, styled
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -174,10 +176,17 @@ def plot_posterior(priors: Mapping[str, Range], post: pd.DataFrame) -> Figure:
         ax.hist(bins, bins=bins, weights=np.full(len(bins), 1.0 / len(bins)), color="black",
                 histtype="step", density=True, label="prior")
         ax.set_xscale("log")
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel("value (log scale, the parameter's unit)")
+        # The unit on a line of its own: a source's rate has a long name and a long unit.
+        ax.set_xlabel(axis_label(fitted(name)).replace(" (", "\n(", 1) + ", log scale",
+                      fontsize=10)
         ax.set_ylabel("density (per unit)")
     return _finish(fig, axes, len(priors))
+
+
+def fitted(name: str) -> Param:
+    """The declaration of a fitted quantity, with its unit: a parameter of the model, or a
+    source's detection rate (``detection.<rate>``)."""
+    return BY_NAME[name] if name in BY_NAME else detection.DECLARED[name]
 
 
 def _finish(fig: Figure, axes: np.ndarray, used: int) -> Figure:

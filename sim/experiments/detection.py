@@ -19,6 +19,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from sim.core.registry import Param
+
 # Kinds of perpetrator and the model's weekly death counts that make each.
 KINDS: dict[str, tuple[str, ...]] = {
     "state": ("civilian_deaths_state", "civilian_deaths_contractor"),
@@ -42,6 +44,17 @@ BURKINA_SCALE = "acled.burkina_full"
 SCALES: tuple[str, ...] = (BURKINA_SCALE,)
 # The truth: every source records every death (and the neighbour's scale is 1).
 TRUTH: Mapping[str, float] = {}
+# Each rate and scale declared as a parameter is, with its unit, by the name a calibration
+# and its posterior give it.
+DECLARED: Mapping[str, Param] = {
+    **{f"detection.{rate}": Param(f"detection.{rate}", 1.0, 0.0, None,
+                                  "recorded per model death",
+                                  f"civilian deaths {rate} records per death in the model")
+       for rate in RATES},
+    f"detection.{BURKINA_SCALE}": Param(
+        f"detection.{BURKINA_SCALE}", 1.0, 0.0, None, "deaths/week",
+        "Burkina Faso's fatalities a week that ACLED records at full instability"),
+}
 
 
 def kind_of(source: str, kind: str) -> str:

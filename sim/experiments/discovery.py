@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.interfaces.figure_style import HIGHLIGHT, NEUTRAL, legend_outside, styled
+from sim.core.parameters import BY_NAME
+from sim.interfaces.figure_style import HIGHLIGHT, NEUTRAL, axis_label, legend_outside, styled
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -201,8 +202,10 @@ def _panel(ax, found: Discovery, box, rectangle) -> None:
     cases = found.cases[box.outcome].to_numpy()
     sub = found.limits[found.limits["outcome"] == box.outcome].head(2)
     names = list(sub["parameter"])
-    horizontal = x[names[0]] if names else pd.Series(np.arange(len(x)), name="design point")
-    vertical = (x[names[1]] if len(names) > 1
+    # The design varies registered parameters only: each axis gets its name and unit.
+    horizontal = (x[names[0]].rename(axis_label(BY_NAME[names[0]])) if names
+                  else pd.Series(np.arange(len(x)), name="design point (index)"))
+    vertical = (x[names[1]].rename(axis_label(BY_NAME[names[1]])) if len(names) > 1
                 else pd.Series(100 * gap.to_numpy(), name=f"how much worse {found.first} is (%)"))
     ax.scatter(horizontal[~cases], vertical[~cases], s=12, color=NEUTRAL, label="other points")
     ax.scatter(horizontal[cases], vertical[cases], s=16, color=HIGHLIGHT, label=box.cases)

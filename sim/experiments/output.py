@@ -30,6 +30,8 @@ from typing import Any
 
 import pandas as pd
 
+from sim.core.paths import check_output_folder
+
 # Resolution of every figure of a report.
 DPI = 120
 WIDTH = 100  # characters a printed table's line may take (a command's --wide lifts it)
@@ -72,12 +74,12 @@ def check_outside_cwd(out: Path, flag: str = "--out") -> None:
 def check_replaceable(out: Path, own: frozenset[str], force: bool = False,
                       flag: str = "--out") -> None:
     """Refuse to write ``out`` unless it is missing or empty, or holds only our own files (of
-    ``own`` and a manifest) and ``force`` says to replace them; nothing else is ever replaced."""
+    ``own`` and a manifest) and ``force`` says to replace them; nothing else is ever replaced.
+    What ``out`` is (a folder, or nothing yet) is checked by :func:`check_output_folder`."""
+    check_output_folder(out)
     check_outside_cwd(out, flag)
     if not out.exists():
         return
-    if not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder; choose another {flag}")
     names = {p.name for p in out.iterdir()}
     if not names <= own | {MANIFEST}:
         raise OutputError(f"{out}: holds files that are not Blowback's output; "

@@ -1,11 +1,13 @@
 """What the calibration plugs into pyabc's ABC-SMC: a sampler seeded task by task, so that a
-fit is reproducible whatever the number of workers, and a proposal that keeps the importance
-weights even when twenty quantities are fitted at once."""
+fit is reproducible whatever the number of workers, a proposal that keeps the importance
+weights even when twenty quantities are fitted at once, and a quiet pyabc."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -14,6 +16,24 @@ from pyabc import Parameter
 from pyabc.sampler import MappingSampler
 from pyabc.transition import NotEnoughParticles, Transition
 from pyabc.transition.util import smart_cov
+
+# The logger all of pyabc's modules log under ("ABC.Sampler", "ABC.History", ...): it sets it
+# to INFO, with a handler of its own on stderr, when it is imported (above).
+PYABC_LOGGER = "ABC"
+
+
+@contextlib.contextmanager
+def pyabc_warnings_only() -> Iterator[None]:
+    """pyabc's loggers at WARNING within the block, their level restored after it: its INFO
+    lines (each generation's epsilon, acceptance rate, ...) are not for the command's user.
+    Loggers above pyabc's, the root logger included, are left as the user set them."""
+    logger = logging.getLogger(PYABC_LOGGER)
+    before = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 class SeededSampler(MappingSampler):

@@ -30,6 +30,7 @@ from typing import Any
 
 from filelock import BaseFileLock, FileLock, Timeout
 
+from sim.core.paths import check_output_folder
 from sim.experiments import run_files
 from sim.experiments.experiment import Experiment
 from sim.experiments.output import OutputError, check_outside_cwd, write_atomic
@@ -54,9 +55,8 @@ def hold(out: Path) -> BaseFileLock:
     """Create ``out`` if needed and lock it for this sweep; return the lock, whose release
     frees it.  The system drops the lock of a process that dies, so a killed sweep never
     blocks its ``--resume``."""
+    check_output_folder(out)
     check_outside_cwd(out)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder; choose another --out")
     if out.is_dir() and not (out / MANIFEST).exists() and any(
             p.name not in (LOCK, PID) for p in out.iterdir()):
         # Refused before the lock file is made: nothing is left in a folder that is not ours.

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-from sim.core.registry import Outcome
+from sim.core.registry import Outcome, Param
 
 # Okabe & Ito (2008), "Color Universal Design"; black first, yellow last because it is the
 # faintest on a white background.
@@ -65,12 +65,25 @@ def unit_of(outcome: Outcome, per_year: bool = False) -> str:
     return unit.replace("/week", " per week")
 
 
-def axis_label(outcome: Outcome, per_year: bool = False) -> str:
+def parameter_unit(param: Param) -> str:
+    """The unit an axis of ``param`` states: its declared unit, a share as (0–1), a switch as
+    (0 = no, 1 = yes), and a pure number, declared "-", as dimensionless."""
+    if param.unit in ("0-1", "share"):
+        return "0–1"
+    if param.unit == "-":
+        return "0 = no, 1 = yes" if param.type is bool else "dimensionless"
+    return param.unit
+
+
+def axis_label(quantity: Outcome | Param, per_year: bool = False) -> str:
     """An axis label that names the quantity and states its unit, e.g. "civilian deaths per
-    year" (a weekly flow summed by year) or "state legitimacy (0–1)"."""
-    if per_year and outcome.flow:
-        return f"{outcome.label} per year"
-    return f"{outcome.title or outcome.label} ({unit_of(outcome, per_year)})"
+    year" (a weekly flow summed by year), "state legitimacy (0–1)", or for a parameter its
+    name and unit, "insurgents.recruitment (1/week)"."""
+    if isinstance(quantity, Param):
+        return f"{quantity.name} ({parameter_unit(quantity)})"
+    if per_year and quantity.flow:
+        return f"{quantity.label} per year"
+    return f"{quantity.title or quantity.label} ({unit_of(quantity, per_year)})"
 
 
 def date_axis(ax: Any) -> None:

@@ -53,8 +53,10 @@ def apply_due(model) -> list[Abuse]:
     abuses = []
     for index, event in enumerate(model.scenario_spec.events):
         if event.step == model.t:
+            there = deployed(model, event.type, event.fields)
             abuse = apply(model, event.type, event.fields, index)
-            model.event_log.append((event.date, describe(event.type, event.fields, abuse)))
+            model.event_log.append((event.date, describe(event.type, event.fields, abuse,
+                                                         there)))
             if abuse is not None:
                 abuses.append(abuse)
     return abuses
@@ -125,9 +127,27 @@ ACTOR_NAMES = {"state": "state forces", "contractor": "the contractor",
                "partner": "partner forces", "un": "the UN mission"}
 
 
-def describe(kind: str, fields: dict, abuse: Abuse | None = None) -> str:
+def mover(kind: str, fields: dict) -> str | None:
+    """The actor an arrival or a departure moves ("contractor", "partner" or "un"); None for
+    any other kind of event."""
+    if kind in ("contractor_arrives", "contractor_leaves"):
+        return "contractor"
+    if kind in ("partner_arrives", "partner_leaves"):
+        return fields["partner"]
+    return None
+
+
+def deployed(model, kind: str, fields: dict) -> bool:
+    """Whether the actor an arrival or a departure moves is deployed now (True for any other
+    kind of event, which moves no one)."""
+    actor = mover(kind, fields)
+    return actor is None or bool(getattr(model, f"{actor}_present"))
+
+
+def describe(kind: str, fields: dict, abuse: Abuse | None = None, there: bool = True) -> str:
     """One line of the event log for an applied event: what, where, by whom and the toll
-    (``abuse``: what the event caused, as :func:`apply` returned it)."""
+    (``abuse``: what the event caused, as :func:`apply` returned it; ``there``: whether the
+    actor a departure names was deployed, as :func:`deployed` said before it was applied)."""
     if kind == "mass_atrocity":
         who = ACTOR_NAMES[fields.get("perpetrator", "contractor")]
         if abuse is None:
@@ -135,6 +155,10 @@ def describe(kind: str, fields: dict, abuse: Abuse | None = None) -> str:
                    f"no {who.removeprefix('the ')} deployed"
         return f"mass atrocity near {fields['near']} by {who}: " \
                f"{abuse.deaths:.0f} civilians killed"
+    if kind.endswith("_leaves") and not there:
+        # Nothing left: a line saying it leaves would show an actor the run never had.
+        return f"no {ACTOR_NAMES[mover(kind, fields)].removeprefix('the ')} deployed " \
+               "to withdraw"
     if kind in ("partner_arrives", "partner_leaves"):
         plural, singular = ("arrive", "arrives") if kind == "partner_arrives" \
             else ("leave", "leaves")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import solara
 from solara.alias import rv
+from solara.lab import use_task
 
 from sim.core import outcomes
 from sim.core.scenario import Scenario, ScenarioError
@@ -40,6 +41,7 @@ from sim.interfaces.dashboard.session import (
     planned,
     scenario_choices,
 )
+from sim.world.events import deployed
 
 SHIPPED = Path(__file__).resolve().parents[3] / "scenarios"
 # Weeks a second while playing, at most; "fast" is as fast as the page redraws.
@@ -47,6 +49,8 @@ SPEEDS = {"slow": 2.0, "normal": 5.0, "fast": 1000.0}
 MIN_PAUSE = 0.005  # seconds between weeks: room for the buttons' clicks to get through
 DRAW_WAIT = 2.0  # seconds; a page that stopped drawing (closed tab) must not stall the loop
 LOG_LINES = 14
+# The buttons that advance the runs, and the weeks each runs: a week, or a year at once.
+ADVANCE = {"Step": 1, "+1 year": 52}
 # The page fits a projector (1280x800) without scrolling: the levers scroll in their own
 # column, the maps shrink to the height left over by the toolbar, the buttons and the charts
 # (whose grid takes as many columns as the width allows), and Solara's banner is not shown
@@ -115,19 +119,48 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
     # Not Solara's intrusive cancel: it traces every line of the model's step.
     solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
 
+    stepping, until, start = _use_advance(session, refresh)
     act = _acting(error, refresh)
     if titled:
         solara.Title(page_title(session.runs[0].scenario.name))
     solara.Style(PAGE_CSS)
     with solara.Column(classes=["bb-dashboard"], gap="4px"):
-        _Toolbar(session, version, choices, playing, speed, act)
+        _Toolbar(session, version, choices, playing, speed, act,
+                 (stepping.pending, until.value, stepping.progress), start)
         if error.value:
             solara.Error(error.value, classes=["bb-error"])
         with solara.Row(style={"flex-wrap": "nowrap", "align-items": "flex-start"}):
             with solara.Column(classes=["bb-levers"]):
                 _Levers(session, _lever_state(session, side.value), side.value, act)
             with solara.Column(classes=["bb-views"], gap="4px"):
-                _Views(session, version, choices, layer, side, act)
+                _Views(session, version, choices, layer, side, act, stepping.pending)
+
+
+def _use_advance(session: Session, refresh: Callable[[], None]):
+    """The hook behind Step and +1 year: the task that advances the runs, the week it runs
+    to, and ``start(weeks)``, which the buttons call.
+
+    The weeks run on the task's thread, so that the page can say it is computing (the first
+    week after a fresh install compiles for ~20 s) and refuse a second click meanwhile.
+    """
+    until = solara.use_reactive(0)
+
+    def advance(weeks: int) -> None:
+        for done in range(1, weeks + 1):
+            if not stepping.is_current() or session.step() == 0:
+                break
+            stepping.progress = 100.0 * done / weeks
+        refresh()
+
+    stepping = use_task(advance, dependencies=None)
+
+    def start(weeks: int) -> None:
+        if stepping.pending:  # a click the disabled button should not have sent
+            return
+        until.set(min(session.model.t + weeks, session.model.steps_total))
+        stepping(weeks)
+
+    return stepping, until, start
 
 
 def _acting(error: solara.Reactive, refresh: Callable[[], None]):
@@ -165,8 +198,17 @@ def _folder_of(scenario: str | Path | Scenario | None) -> Path:
     return Path(path).parent if path else SHIPPED
 
 
+def computing_text(session: Session, until: int) -> str:
+    """What the page says while a Step or a year is computing: the week under way and,
+    for several weeks, the week it runs to."""
+    week = min(session.model.t + 1, until)
+    return f"computing week {week}\u2026" if week >= until \
+        else f"computing week {week} (to {until})\u2026"
+
+
 @solara.component
-def _Toolbar(session: Session, version: int, choices: dict, playing, speed, act):
+def _Toolbar(session: Session, version: int, choices: dict, playing, speed, act,
+             stepping: tuple[bool, int, float | None], start: Callable[[int], None]):
     # Kept as typed: checked when Reset uses it, so a visitor's text never reaches the model.
     seed = solara.use_reactive(str(session.seed))
     model = session.model
@@ -179,25 +221,35 @@ def _Toolbar(session: Session, version: int, choices: dict, playing, speed, act)
         playing.set(False)
         act(lambda: session.reset(page_values.seed(seed.value)))()
 
+    busy = stepping[0]  # a Step or a year is computing: nothing else may move the runs
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="8px"):
         solara.Text("Blowback", style={"font-size": "20px", "font-weight": "bold"})
         solara.Select("scenario", values=list(choices),
                       value=choice_of(choices, session.runs[0].scenario),
-                      on_value=choose, style={"min-width": "220px", "max-width": "320px"},
-                      dense=True)
+                      on_value=choose, style={"min-width": "200px", "max-width": "250px"},
+                      dense=True, disabled=busy)
         solara.InputText("seed", value=seed, continuous_update=True,
                          style={"max-width": "70px"})
-        solara.Button("Reset", on_click=reset, color="primary", outlined=True)
+        solara.Button("Reset", on_click=reset, color="primary", outlined=True, disabled=busy)
         solara.Button("Pause" if playing.value else "Play", color="primary",
                       on_click=lambda: playing.set(not playing.value),
-                      disabled=session.finished)
-        solara.Button("Step", color="primary", outlined=True, on_click=act(session.step),
-                      disabled=playing.value or session.finished)
+                      disabled=session.finished or busy)
+        for label, weeks in ADVANCE.items():
+            solara.Button(label, color="primary", outlined=True,
+                          on_click=lambda w=weeks: start(w),
+                          disabled=playing.value or session.finished or busy)
         _Choice(list(SPEEDS), speed.value, chosen("speed", speed, SPEEDS, act))
-        solara.HTML(tag="span", classes=["bb-status"], attributes={
-            "data-step": str(model.t), "data-date": model.date.isoformat()},
-            unsafe_innerHTML=f"week <b>{model.t}</b> of {model.steps_total} &middot; "
-                             f"{model.date:%d %b %Y} &middot; seed {model.seed}")
+        # While computing, the status says so in its own place: the row keeps its width.
+        if busy:
+            progress = stepping[2]
+            rv.ProgressCircular(indeterminate=not progress, value=progress or 0, size=18,
+                                width=3, color="primary", class_="bb-computing")
+        shown = escape(computing_text(session, stepping[1])) if busy else \
+            f"week <b>{model.t}</b> of {model.steps_total} &middot; " \
+            f"{model.date:%d %b %Y} &middot; seed {model.seed}"
+        solara.HTML(tag="span", classes=["bb-status"], unsafe_innerHTML=shown, attributes={
+            "data-step": str(model.t), "data-date": model.date.isoformat(),
+            "data-busy": str(busy).lower()})
 
 
 def _shown_side(session: Session, side: str) -> int:
@@ -249,7 +301,7 @@ def restart_notice(session: Session) -> str:
 
 
 @solara.component
-def _Views(session: Session, version: int, choices: dict, layer, side, act):
+def _Views(session: Session, version: int, choices: dict, layer, side, act, busy: bool):
     notice = solara.use_reactive("")
 
     def pair(on) -> None:
@@ -263,7 +315,7 @@ def _Views(session: Session, version: int, choices: dict, layer, side, act):
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="8px"):
         _Choice(list(world_map.LAYERS), layer.value,
                chosen("map layer", layer, world_map.LAYERS, act))
-        solara.Switch(label="side by side", value=session.side_by_side,
+        solara.Switch(label="side by side", value=session.side_by_side, disabled=busy,
                       on_value=lambda on: act(lambda: pair(on))())
         if not session.side_by_side:
             solara.Text("(restarts both runs at week 0)", classes=["bb-notice"])
@@ -273,7 +325,8 @@ def _Views(session: Session, version: int, choices: dict, layer, side, act):
                           value=choice_of(choices, session.runs[1].scenario),
                           on_value=lambda label: act(lambda: session.choose(
                               choices[offered("right-hand regime", label, choices)], 1))(),
-                          style={"min-width": "200px", "max-width": "280px"}, dense=True)
+                          style={"min-width": "200px", "max-width": "250px"}, dense=True,
+                          disabled=busy)
             solara.Text("levers and events act on")
             _Choice(list(SIDES), side.value, chosen("levers and events act on", side, SIDES, act))
             if notice.value and session.model.t == 0:
@@ -323,7 +376,8 @@ def _log_html(session: Session, side: int) -> str:
     """The event log of one run, newest first, with the events still queued on top: each
     line says when, what, where, by whom and the toll (:func:`log_line`)."""
     run = session.runs[side]
-    lines = [f"<li><i>next week: {escape(planned(e))}</i></li>" for e in session.pending(side)]
+    lines = [f"<li><i>next week: {escape(planned(e, deployed(run.model, e.type, e.fields)))}"
+             "</i></li>" for e in session.pending(side)]
     lines += [f"<li>{escape(log_line(date, text))}</li>"
               for date, text in reversed(run.model.event_log[-LOG_LINES:])]
     title = f"Event log, {escape(run.scenario.name)}"

@@ -142,12 +142,13 @@ def log_line(date: str | dt.date, text: str) -> str:
     return f"{day:%d %b %Y} \u2014 {text[:1].upper()}{text[1:]}"
 
 
-def planned(event: Event) -> str:
-    """What a queued event will do, in the words of the event log (its toll is not known)."""
+def planned(event: Event, there: bool = True) -> str:
+    """What a queued event will do, in the words of the event log (its toll is not known;
+    ``there``: whether the actor a departure names is deployed, :func:`events.deployed`)."""
     if event.type == "mass_atrocity":
         who = events.ACTOR_NAMES[event.fields.get("perpetrator", "contractor")]
         return f"mass atrocity near {event.fields['near']} by {who}"
-    return events.describe(event.type, event.fields)
+    return events.describe(event.type, event.fields, there=there)
 
 
 def scenario_choices(folder: str | Path | None) -> dict[str, Path | None]:
