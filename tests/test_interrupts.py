@@ -135,7 +135,8 @@ def test_compare_stops_at_once_and_leaves_nothing(tmp_path, start, number, statu
     code, err, took = _stop(proc, number)
     assert (code, err) == (status, INTERRUPTED + "\n")
     assert took < STOP_WITHIN, f"took {took:.1f} s to stop"
-    assert _all_gone(kids, within=STOP_WITHIN), "workers or the resource tracker outlived the command"
+    assert _all_gone(kids, within=STOP_WITHIN), ("workers or the resource tracker outlived the "
+                                                 "command")
     assert _left(tmp_path) == []
 
 
