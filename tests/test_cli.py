@@ -101,13 +101,14 @@ def test_compare_prints_table_and_writes_figure(tmp_path):
     assert list(dict.fromkeys(table["label"])) == [o.label for o in shown("comparison")]
 
 
-def test_compare_results_do_not_depend_on_workers(tmp_path):
+def test_compare_results_do_not_depend_on_workers(tmp_path, capsys):
     a = _small_scenario(tmp_path, "partner_led")
     outs = []
     for jobs in ("1", "2"):
         out = tmp_path / f"j{jobs}"
-        assert blowback("compare", str(a), "--seeds", "2", "--steps", "15", "--jobs", jobs,
-                        "--out", str(out)).returncode == 0
+        status, _, err = blowback_here(capsys, "compare", str(a), "--seeds", "2", "--steps", "15",
+                                       "--jobs", jobs, "--out", str(out))
+        assert status == 0, err
         outs.append(pd.read_csv(out / "runs.csv"))
     pd.testing.assert_frame_equal(outs[0], outs[1])
 
