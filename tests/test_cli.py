@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import ROOT
+from conftest import blowback as blowback_here
 
 from sim.core.outcomes import shown
 
@@ -100,13 +101,14 @@ def test_compare_prints_table_and_writes_figure(tmp_path):
     assert list(dict.fromkeys(table["label"])) == [o.label for o in shown("comparison")]
 
 
-def test_compare_results_do_not_depend_on_workers(tmp_path):
+def test_compare_results_do_not_depend_on_workers(tmp_path, capsys):
     a = _small_scenario(tmp_path, "partner_led")
     outs = []
     for jobs in ("1", "2"):
         out = tmp_path / f"j{jobs}"
-        assert blowback("compare", str(a), "--seeds", "2", "--steps", "15", "--jobs", jobs,
-                        "--out", str(out)).returncode == 0
+        status, _, err = blowback_here(capsys, "compare", str(a), "--seeds", "2", "--steps", "15",
+                                       "--jobs", jobs, "--out", str(out))
+        assert status == 0, err
         outs.append(pd.read_csv(out / "runs.csv"))
     pd.testing.assert_frame_equal(outs[0], outs[1])
 
@@ -132,11 +134,12 @@ def test_scenario_steps_prints_the_week_in_order():
         assert any(f". {mechanism} " in line for line in lines), mechanism
 
 
-def test_every_shipped_scenario_is_valid():
+def test_every_shipped_scenario_is_valid(capsys):
+    # In this process: a new interpreter per scenario would only repeat the imports.
     for path in sorted((ROOT / "scenarios").glob("*.toml")):
-        done = blowback("scenario", str(path))
-        assert done.returncode == 0, (path, done.stderr)
-        assert "valid" in done.stdout
+        status, out, err = blowback_here(capsys, "scenario", str(path))
+        assert status == 0, (path, err)
+        assert "valid" in out
 
 
 BAD = {

@@ -284,8 +284,11 @@ def test_a_dask_worker_killed_mid_run_is_replaced_and_the_dataset_completes(tmp_
     distributed = pytest.importorskip("distributed")
     experiment = _experiment(tmp_path, GRID, seeds=3, steps=30)
     out = tmp_path / "out"
+    # Every port 0: dashboard_address=None still binds the scheduler's HTTP server to 8787, which
+    # another cluster on the machine may hold.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+                                  host="127.0.0.1", scheduler_port=0,
+                                  dashboard_address=":0") as cluster:
         def pids() -> list[int]:
             return [nanny.process.process.pid for nanny in cluster.workers.values()
                     if nanny.process is not None and nanny.process.process is not None]

@@ -248,8 +248,11 @@ def test_dask_cluster_gives_the_same_rows_even_when_a_worker_dies(reference, tmp
     path, rows = reference
     marker = tmp_path / "killed"
     monkeypatch.setenv(TEST_KILL_ENV, f"{load_experiment(path).runs[3].run_id}:{marker}")
+    # Every port 0: dashboard_address=None still binds the scheduler's HTTP server to 8787, which
+    # another cluster on the machine may hold.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+                                  host="127.0.0.1", scheduler_port=0,
+                                  dashboard_address=":0") as cluster:
         report = run_sweep(load_experiment(path), tmp_path / "dask",
                            scheduler=cluster.scheduler_address)
     assert marker.exists(), "the test hook never killed a worker"

@@ -375,8 +375,11 @@ def from_history(cal: Calibration, history: Path, jobs: int = 1,
     picks = rng.choice(len(posterior), size=cal.predictive_draws,
                        p=posterior[WEIGHT].to_numpy())
     posterior_draws = [{n: float(posterior.at[i, n]) for n in names} for i in picks]
-    before = predict(cal, prior_draws, jobs, progress, seed_offset=0)
-    after = predict(cal, posterior_draws, jobs, progress, seed_offset=cal.predictive_draws)
+    # One pool for both: starting workers costs seconds.  The posterior's runs take the seeds
+    # after the prior's.
+    both = predict(cal, prior_draws + posterior_draws, jobs, progress)
+    before = both.iloc[:cal.predictive_draws].reset_index(drop=True)
+    after = both.iloc[cal.predictive_draws:].reset_index(drop=True)
     return Fit(cal, posterior, generations, summarise_posterior(cal, posterior),
                figures_table(cal, before, after), years_table(cal, before, after), history)
 

@@ -15,17 +15,27 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 # How often a worker looks whether its parent is still there (seconds).
 PARENT_CHECK = 0.5
+# How long a swallowed stop waits before it is sent again (seconds): past the callback it landed in.
+SIGNAL_AGAIN = 0.05
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that the same cleanup runs (exit status 143, not 130)."""
+
+
+def _again(number: int) -> None:
+    """Send signal ``number`` to the main thread a moment from now."""
+    time.sleep(SIGNAL_AGAIN)
+    signal.pthread_kill(threading.main_thread().ident, number)
 
 
 def exit_status(stop: BaseException) -> int:
@@ -40,7 +50,8 @@ def stop_signals() -> Iterator[None]:
 
     After the first of them both are ignored, for the rest of the process: the cleanup that
     follows (terminating workers, removing temporary folders) must not be cut short by a second
-    Ctrl-C, which would leave processes or folders behind.  Without a signal, the handlers there
+    Ctrl-C, which would leave processes or folders behind.  A stop that the garbage collector
+    swallowed (raised in a weakref callback) is raised again.  Without a signal, the handlers there
     before are put back.  Outside the main thread (where Python cannot set handlers) the block
     runs as it is.
     """
@@ -48,20 +59,46 @@ def stop_signals() -> Iterator[None]:
         yield
         return
     stopped = False
+    raised: list[KeyboardInterrupt] = []
     before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    printing = sys.unraisablehook
+    hooking = False
 
     def stop(number: int, frame: object) -> None:
         nonlocal stopped
+        if hooking:
+            threading.Thread(target=_again, args=(number,), daemon=True).start()
+            return
         stopped = True
         for each in before:
             signal.signal(each, signal.SIG_IGN)
-        raise Terminated() if number == signal.SIGTERM else KeyboardInterrupt()
+        raised.append(Terminated() if number == signal.SIGTERM else KeyboardInterrupt())
+        raise raised[-1]
+
+    def swallowed(unraisable: Any) -> None:
+        # The garbage collector runs weakref callbacks and finalisers wherever the main thread
+        # is; a signal that lands in one raises there, and Python only prints the exception and
+        # goes on, so the command would never stop.  The same signal is sent again, once this
+        # hook is over (and again, should it land in another callback).
+        nonlocal hooking
+        if not (raised and unraisable.exc_value is raised[-1]):
+            printing(unraisable)
+            return
+        hooking = True
+        try:
+            number = exit_status(raised[-1]) - 128
+            signal.signal(number, stop)
+            threading.Thread(target=_again, args=(number,), daemon=True).start()
+        finally:
+            hooking = False
 
     for number in before:
         signal.signal(number, stop)
+    sys.unraisablehook = swallowed
     try:
         yield
     finally:
+        sys.unraisablehook = printing
         if not stopped:
             for number, handler in before.items():
                 # None: a handler set outside Python, which cannot be put back from here.
