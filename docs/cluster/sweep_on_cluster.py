@@ -59,10 +59,12 @@ def build_cluster(args: argparse.Namespace) -> JobQueueCluster:
     common = dict(cores=args.cores, processes=args.cores, memory=args.memory,
                   interface=args.interface)
     if args.local:
-        # No dashboard, and a scheduler that only this machine can reach; a local job runs its
-        # script's words as one command, so it takes no prologue.
-        return LocalCluster(**common, scheduler_options={"host": "127.0.0.1",
-                                                         "dashboard_address": None})
+        # A scheduler that only this machine can reach, on ports the system picks (its web
+        # server would otherwise take 8787 even without a dashboard, and a second try on the
+        # same machine would fail to start); a local job runs its script's words as one
+        # command, so it takes no prologue.
+        return LocalCluster(**common, scheduler_options={"host": "127.0.0.1", "port": 0,
+                                                         "dashboard_address": ":0"})
     queue_cls = PBSCluster if args.pbs else SLURMCluster
     return queue_cls(**common, walltime=args.walltime, queue=args.queue, account=args.account,
                      job_script_prologue=args.prologue)
