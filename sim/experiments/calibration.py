@@ -317,7 +317,6 @@ def fit(cal: Calibration, jobs: int = 1, progress: Callable[[int], None] | None 
     from it and from the prior (:func:`from_history`).  pyabc's database is kept in
     ``workdir`` (a temporary folder if None); pyabc logs only its warnings meanwhile."""
     from sim.experiments.smc import pyabc_warnings_only
-
     workdir = Path(workdir or tempfile.mkdtemp(prefix="blowback-abc-"))
     workdir.mkdir(parents=True, exist_ok=True)
     with pyabc_warnings_only():
@@ -375,8 +374,7 @@ def from_history(cal: Calibration, history: Path, jobs: int = 1,
     picks = rng.choice(len(posterior), size=cal.predictive_draws,
                        p=posterior[WEIGHT].to_numpy())
     posterior_draws = [{n: float(posterior.at[i, n]) for n in names} for i in picks]
-    # One pool for both: starting workers costs seconds.  The posterior's runs take the seeds
-    # after the prior's.
+    # One pool for both (starting workers costs seconds); the posterior's seeds follow the prior's.
     both = predict(cal, prior_draws + posterior_draws, jobs, progress)
     before = both.iloc[:cal.predictive_draws].reset_index(drop=True)
     after = both.iloc[cal.predictive_draws:].reset_index(drop=True)

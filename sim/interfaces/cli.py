@@ -100,7 +100,7 @@ def _add_experiments(sub) -> None:
     swp.add_argument("experiment", nargs="?",
                      help="experiment file (TOML; see scenarios/experiments/)")
     swp.add_argument("--out", type=Path, help="sweep folder (default: results/sweep-<hash>)")
-    swp.add_argument("--jobs", type=_positive,
+    swp.add_argument("--jobs", type=_positive, default=cores(),
                      help="local worker processes (default: all cores)")
     swp.add_argument("--yes", action="store_true", help=_YES_HELP)
     swp.add_argument("--scheduler", metavar="ADDRESS",

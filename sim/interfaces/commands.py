@@ -149,15 +149,14 @@ def sweep(args: argparse.Namespace) -> int:
         default_out,
         run_sweep,
     )
-    from sim.experiments.workload import check_duration, cores, experiment_runs
+    from sim.experiments.workload import check_duration, experiment_runs
 
     if (args.compact is None) == (args.experiment is None):
         print("blowback: error: sweep: give an experiment file to run, or --compact FOLDER to "
               "merge a sweep's shards (not both)", file=sys.stderr)
         return EXIT_USAGE
     if args.compact is not None:
-        given = [name for name, value in (("--out", args.out), ("--jobs", args.jobs),
-                                          ("--scheduler", args.scheduler),
+        given = [name for name, value in (("--out", args.out), ("--scheduler", args.scheduler),
                                           ("--resume", args.resume),
                                           ("--mixed-versions", args.mixed_versions),
                                           ("--yes", args.yes)) if value]
@@ -166,7 +165,6 @@ def sweep(args: argparse.Namespace) -> int:
                   f"nothing: {given[0]} does not go with it", file=sys.stderr)
             return EXIT_USAGE
         return _compact(args.compact)
-    args.jobs = args.jobs or cores()
     if args.mixed_versions and not args.resume:
         print("blowback: error: --mixed-versions goes with --resume (a new sweep has one set of "
               "versions)", file=sys.stderr)
