@@ -33,6 +33,7 @@ class SeriesCollector(mesa.DataCollector):
     """
 
     def __init__(self, names: tuple[str, ...]) -> None:
+        # The reporters declare the columns and say what each holds, as Mesa's users read them.
         super().__init__(model_reporters={k: (lambda m, k=k: m.records[k][-1]) for k in names})
 
     def collect(self, model) -> None:
