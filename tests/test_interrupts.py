@@ -19,7 +19,9 @@ import weakref
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from conftest import ROOT
+from sqlalchemy.orm import Session
 from test_calibration import GOOD, _small_mali
 
 from sim.core.parameters import BY_NAME
@@ -27,8 +29,9 @@ from sim.experiments import workload
 from sim.experiments.calibration import HISTORY, load_calibration
 from sim.experiments.runs import run_many
 from sim.experiments.shards import survey
-from sim.experiments.stopping import Terminated, exit_status, stop_signals
+from sim.experiments.stopping import Terminated, exit_status, stop_signals, unmasked_stops
 from sim.experiments.sweep import SHARD_SECONDS_ENV
+from sim.interfaces import cli
 from sim.interfaces.cli import _parser, main
 
 INTERRUPTED = "blowback: interrupted; nothing was written"
@@ -267,6 +270,52 @@ def test_a_stop_that_lands_in_a_weakref_callback_still_stops_the_block():
     finally:
         signal.signal(signal.SIGINT, before[0])
         signal.signal(signal.SIGTERM, before[1])
+
+
+def _stop_cut_a_transaction_and_the_cleanup_failed() -> None:
+    """What pyabc does when a Ctrl-C lands in SQLAlchemy: its ``finally`` writes to the session
+    whose transaction the stop cut, and SQLAlchemy's PendingRollbackError takes the stop's place."""
+    engine = sqlalchemy.create_engine("sqlite://")
+    table = sqlalchemy.Table("t", sqlalchemy.MetaData(),
+                             sqlalchemy.Column("x", sqlalchemy.Integer, primary_key=True))
+    table.metadata.create_all(engine)
+    session = Session(engine)
+    statements: list[str] = []
+
+    @sqlalchemy.event.listens_for(engine, "before_cursor_execute")
+    def ctrl_c(conn, cursor, statement, *_):
+        statements.append(statement)
+        if len(statements) == 1:
+            raise KeyboardInterrupt
+
+    try:
+        session.execute(table.insert().values(x=1))
+    finally:
+        session.execute(table.insert().values(x=2))
+
+
+def test_a_stop_hidden_by_a_library_cleanup_that_failed_is_raised_again():
+    with pytest.raises(sqlalchemy.exc.PendingRollbackError):
+        _stop_cut_a_transaction_and_the_cleanup_failed()
+    with pytest.raises(KeyboardInterrupt), unmasked_stops():
+        _stop_cut_a_transaction_and_the_cleanup_failed()
+    with pytest.raises(ValueError, match="not a stop"), unmasked_stops():
+        try:
+            raise OSError("an error first")
+        except OSError:
+            raise ValueError("not a stop") from None
+
+
+def test_a_command_whose_stop_a_library_hid_exits_as_interrupted(monkeypatch, capsys):
+    monkeypatch.setitem(cli._COMMANDS, "calibrate",
+                        lambda args: _stop_cut_a_transaction_and_the_cleanup_failed())
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        assert main(["calibrate", str(ROOT / "scenarios" / "calibration" / "mali.toml")]) == 130
+    finally:
+        signal.signal(signal.SIGINT, before[0])
+        signal.signal(signal.SIGTERM, before[1])
+    assert capsys.readouterr().err == INTERRUPTED + "\n"
 
 
 def test_stop_signals_puts_the_handlers_back_when_nothing_came():

@@ -105,6 +105,36 @@ def stop_signals() -> Iterator[None]:
                 signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
 
+@contextlib.contextmanager
+def unmasked_stops() -> Iterator[None]:
+    """Within the block, an error raised while a Ctrl-C or SIGTERM was on its way out is replaced
+    by that stop, so that the command stops as stopped commands do (one line, 130 or 143).
+
+    A library's cleanup can fail because the stop cut its work short, and its error then takes
+    the stop's place: pyabc closes its database in a ``finally``, and SQLAlchemy refuses a session
+    whose transaction the stop interrupted (``PendingRollbackError``).
+    """
+    try:
+        yield
+    except Exception as error:
+        stop = _stop_behind(error)
+        if stop is None:
+            raise
+        raise stop from None
+
+
+def _stop_behind(error: BaseException) -> KeyboardInterrupt | None:
+    """The stop that ``error`` was raised in the handling of, however far back, or None."""
+    seen: set[int] = set()
+    behind: BaseException | None = error
+    while behind is not None and id(behind) not in seen:
+        if isinstance(behind, KeyboardInterrupt):
+            return behind
+        seen.add(id(behind))
+        behind = behind.__cause__ or behind.__context__
+    return None
+
+
 def stop_now(executor: ProcessPoolExecutor) -> None:
     """Cancel the runs queued in ``executor`` and terminate its workers without waiting for the
     runs they hold: waiting (what ``shutdown(wait=True)`` and a ``with`` block do) would spend

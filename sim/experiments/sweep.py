@@ -23,7 +23,7 @@ from tqdm import tqdm
 from sim.experiments.experiment import Experiment, Run
 from sim.experiments.output import OutputError
 from sim.experiments.shards import SHARD_RUNS, SHARD_SECONDS, ShardWriter, survey
-from sim.experiments.stopping import exit_status
+from sim.experiments.stopping import exit_status, unmasked_stops
 from sim.experiments.store import load, load_series
 from sim.experiments.sweep_folder import hold, prepare
 from sim.experiments.sweep_workers import DaskPool, LocalPool, SchedulerError, SweepError, drive
@@ -151,11 +151,12 @@ def _run_todo(experiment: Experiment, out: Path, done: set[str], cluster: DaskPo
 
     try:
         pool = cluster or LocalPool(max(1, min(jobs, len(todo))))
-        try:
-            drive(pool, todo, experiment.keep == "series", finished, out)
-        finally:
-            # Whatever stopped the sweep, the runs it finished are kept: their shard is closed.
-            stored(writer.close, "its last shard")
+        with unmasked_stops():
+            try:
+                drive(pool, todo, experiment.keep == "series", finished, out)
+            finally:
+                # Whatever stopped the sweep, the runs it finished are kept: their shard is closed.
+                stored(writer.close, "its last shard")
     except KeyboardInterrupt as stop:
         kept = len(set(survey(out).homes) & {run.run_id for run in experiment.runs})
         raise SweepInterrupted(kept, total, exit_status(stop)) from None

@@ -18,7 +18,7 @@ from typing import TextIO
 from sim.core.messages import ShownStream, StreamError, shown
 from sim.core.paths import check_output_folder
 from sim.core.scenario import ScenarioError
-from sim.experiments.stopping import exit_status, stop_signals
+from sim.experiments.stopping import exit_status, stop_signals, unmasked_stops
 from sim.experiments.workload import WorkloadError, check_jobs, check_seeds, cores
 from sim.interfaces import commands, tools
 from sim.interfaces.commands import BENCHMARKS, CLAIMS, EXIT_USAGE
@@ -277,10 +277,11 @@ def _command(argv: list[str] | None) -> int:
     # removed on the way out; a command that keeps something (a sweep's runs) says so itself.
     with stop_signals():
         try:
-            if getattr(args, "out", None) is not None:
-                check_output_folder(args.out)
-            _check_workload(args)
-            return _COMMANDS[args.command](args)
+            with unmasked_stops():
+                if getattr(args, "out", None) is not None:
+                    check_output_folder(args.out)
+                _check_workload(args)
+                return _COMMANDS[args.command](args)
         except (ScenarioError, OutputError, WorkloadError) as err:
             print(f"blowback: error: {shown(str(err), keep='')}", file=sys.stderr)
             return EXIT_USAGE
