@@ -351,6 +351,50 @@ def _advance(rc, label: str = "Step") -> None:
     _finish(_workers(rc.find(v.Btn, children=[label]).widget.click))
 
 
+@pytest.fixture(autouse=True)
+def prepared():
+    """The pages below open as the server serves them: with the kernels prepared (the test of
+    a page opened where nothing was prepared clears it)."""
+    server.PREPARED.set()
+
+
+def test_a_page_opened_where_nothing_was_prepared_says_so_until_the_model_is_ready(monkeypatch):
+    import ipyvuetify as v
+
+    from sim.interfaces.dashboard.app import ADVANCE, Dashboard
+
+    # The warm-up is held until the test has looked at the page, as a first compile would.
+    entered, release, prepare = threading.Event(), threading.Event(), server.prepare
+
+    def held(scenario, out=None):
+        entered.set()
+        assert release.wait(WAIT)
+        prepare(scenario, out)
+
+    monkeypatch.setattr(server, "prepare", held)
+    monkeypatch.setattr("sim.interfaces.dashboard.app.prepare", held)
+    server.PREPARED.clear()
+    box, rc = solara.render(Dashboard(small("contractor_unchecked", **{"map.communities": 200})),
+                            handle_error=False)
+    try:
+        assert entered.wait(WAIT)
+        assert _status(rc).attributes["data-busy"] == "true"
+        assert _status(rc).unsafe_innerHTML == server.PREPARING
+        blocked = ["Reset", "Play", *ADVANCE]
+        assert [rc.find(v.Btn, children=[b]).widget.disabled for b in blocked] == [True] * 4
+        release.set()
+        deadline = time.monotonic() + WAIT
+        while _status(rc).attributes["data-busy"] == "true":
+            assert time.monotonic() < deadline, "still preparing"
+            time.sleep(0.05)
+        assert server.PREPARED.is_set()
+        assert not rc.find(v.Btn, children=["Play"]).widget.disabled
+        assert _status(rc).unsafe_innerHTML.startswith("week <b>0</b> of 104")
+    finally:
+        release.set()
+        rc.close()
+
+
 def test_page_shows_it_is_computing_and_takes_no_second_click(monkeypatch):
     import ipyvuetify as v
 

@@ -9,6 +9,7 @@ once instead of rebuilding it, and two regimes can run side by side on one seed.
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 import time
@@ -25,7 +26,14 @@ from sim.core.scenario import Scenario, ScenarioError
 from sim.interfaces.dashboard import charts, page_values
 from sim.interfaces.dashboard import map as world_map
 from sim.interfaces.dashboard.page_values import offered, switch
-from sim.interfaces.dashboard.server import SEED_ENV, page_title, served_scenario
+from sim.interfaces.dashboard.server import (
+    PREPARED,
+    PREPARING,
+    SEED_ENV,
+    page_title,
+    prepare,
+    served_scenario,
+)
 from sim.interfaces.dashboard.session import (
     BOTH,
     INJECTIONS,
@@ -119,21 +127,34 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
     # Not Solara's intrusive cancel: it traces every line of the model's step.
     solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
 
+    preparing = _use_preparation(session)
     stepping, until, start = _use_advance(session, refresh)
+    busy = stepping.pending or preparing.pending
     act = _acting(error, refresh)
     if titled:
         solara.Title(page_title(session.runs[0].scenario.name))
     solara.Style(PAGE_CSS)
     with solara.Column(classes=["bb-dashboard"], gap="4px"):
         _Toolbar(session, version, choices, playing, speed, act,
-                 (stepping.pending, until.value, stepping.progress), start)
+                 (busy, until.value, stepping.progress, preparing.pending), start)
         if error.value:
             solara.Error(error.value, classes=["bb-error"])
         with solara.Row(style={"flex-wrap": "nowrap", "align-items": "flex-start"}):
             with solara.Column(classes=["bb-levers"]):
                 _Levers(session, _lever_state(session, side.value), side.value, act)
             with solara.Column(classes=["bb-views"], gap="4px"):
-                _Views(session, version, choices, layer, side, act, stepping.pending)
+                _Views(session, version, choices, layer, side, act, busy)
+
+
+def _use_preparation(session: Session):
+    """The task that compiles the model's kernels when the page opens in a process where
+    nothing has yet (a notebook's ``Dashboard(...)``; the server does it before it serves):
+    meanwhile the page says that it is preparing, and nothing may move the runs."""
+    def ready() -> None:
+        if not PREPARED.is_set():
+            prepare(session.runs[0].scenario, out=io.StringIO())
+
+    return use_task(ready, dependencies=[])
 
 
 def _use_advance(session: Session, refresh: Callable[[], None]):
@@ -208,7 +229,7 @@ def computing_text(session: Session, until: int) -> str:
 
 @solara.component
 def _Toolbar(session: Session, version: int, choices: dict, playing, speed, act,
-             stepping: tuple[bool, int, float | None], start: Callable[[int], None]):
+             stepping: tuple[bool, int, float | None, bool], start: Callable[[int], None]):
     # Kept as typed: checked when Reset uses it, so a visitor's text never reaches the model.
     seed = solara.use_reactive(str(session.seed))
     model = session.model
@@ -221,7 +242,7 @@ def _Toolbar(session: Session, version: int, choices: dict, playing, speed, act,
         playing.set(False)
         act(lambda: session.reset(page_values.seed(seed.value)))()
 
-    busy = stepping[0]  # a Step or a year is computing: nothing else may move the runs
+    busy = stepping[0]  # preparing, or a Step or a year computing: nothing else may move the runs
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="8px"):
         solara.Text("Blowback", style={"font-size": "20px", "font-weight": "bold"})
         solara.Select("scenario", values=list(choices),
@@ -244,7 +265,8 @@ def _Toolbar(session: Session, version: int, choices: dict, playing, speed, act,
             progress = stepping[2]
             rv.ProgressCircular(indeterminate=not progress, value=progress or 0, size=18,
                                 width=3, color="primary", class_="bb-computing")
-        shown = escape(computing_text(session, stepping[1])) if busy else \
+        computing = PREPARING if stepping[3] else computing_text(session, stepping[1])
+        shown = escape(computing) if busy else \
             f"week <b>{model.t}</b> of {model.steps_total} &middot; " \
             f"{model.date:%d %b %Y} &middot; seed {model.seed}"
         solara.HTML(tag="span", classes=["bb-status"], unsafe_innerHTML=shown, attributes={

@@ -16,6 +16,7 @@ import os
 import re
 import socket
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +33,9 @@ SETTINGS_ENV = "BLOWBACK_DASHBOARD_SETTINGS"  # the --set options, as a JSON lis
 PREPARING = "preparing the model (first time: compiling, ~20 s)\u2026"
 WARM_UP_COMMUNITIES = 200  # a map this small steps in milliseconds once compiled
 WARM_UP_WEEKS = 2
+# Set once :func:`prepare` has run in this process: the kernels are compiled (or loaded from
+# numba's cache), and the page's first week takes milliseconds.
+PREPARED = threading.Event()
 
 # The names a browser on this machine uses for a loopback server, as a Host header has them.
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
@@ -173,7 +177,8 @@ def served_scenario() -> Scenario:
 def prepare(scenario: Scenario, out=None) -> None:
     """Step a tiny copy of ``scenario`` before the page is served, saying so on ``out``
     (stderr): the model's kernels compile on the first run on a machine (numba, ~20 s), and
-    that wait belongs before the server's address is printed, not in the first click."""
+    that wait belongs before the server's address is printed, not in the first click.  A page
+    opened in a notebook does the same while it shows that it is preparing (:data:`PREPARED`)."""
     from sim.core.model import BlowbackModel
 
     print(PREPARING, file=out or sys.stderr, flush=True)
@@ -181,6 +186,7 @@ def prepare(scenario: Scenario, out=None) -> None:
     model = BlowbackModel(tiny, agents=False)
     for _ in range(min(WARM_UP_WEEKS, model.steps_total)):
         model.step()
+    PREPARED.set()
 
 
 def serve(scenario: str | Path | None, host: str, port: int, seed: int | None,
