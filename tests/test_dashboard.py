@@ -372,7 +372,7 @@ def test_a_page_opened_where_nothing_was_prepared_says_so_until_the_model_is_rea
         prepare(scenario, out)
 
     monkeypatch.setattr(server, "prepare", held)
-    monkeypatch.setattr("sim.interfaces.dashboard.app.prepare", held)
+    monkeypatch.setattr("sim.interfaces.dashboard.computing.prepare", held)
     server.PREPARED.clear()
     box, rc = solara.render(Dashboard(small("contractor_unchecked", **{"map.communities": 200})),
                             handle_error=False)

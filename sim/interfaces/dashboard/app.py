@@ -9,7 +9,6 @@ once instead of rebuilding it, and two regimes can run side by side on one seed.
 
 from __future__ import annotations
 
-import io
 import os
 import threading
 import time
@@ -19,19 +18,17 @@ from pathlib import Path
 
 import solara
 from solara.alias import rv
-from solara.lab import use_task
 
 from sim.core import outcomes
 from sim.core.scenario import Scenario, ScenarioError
 from sim.interfaces.dashboard import charts, page_values
 from sim.interfaces.dashboard import map as world_map
+from sim.interfaces.dashboard.computing import computing_text, use_advance, use_preparation
 from sim.interfaces.dashboard.page_values import offered, switch
 from sim.interfaces.dashboard.server import (
-    PREPARED,
     PREPARING,
     SEED_ENV,
     page_title,
-    prepare,
     served_scenario,
 )
 from sim.interfaces.dashboard.session import (
@@ -127,8 +124,8 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
     # Not Solara's intrusive cancel: it traces every line of the model's step.
     solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
 
-    preparing = _use_preparation(session)
-    stepping, until, start = _use_advance(session, refresh)
+    preparing = use_preparation(session)
+    stepping, until, start = use_advance(session, refresh)
     busy = stepping.pending or preparing.pending
     act = _acting(error, refresh)
     if titled:
@@ -144,44 +141,6 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
                 _Levers(session, _lever_state(session, side.value), side.value, act)
             with solara.Column(classes=["bb-views"], gap="4px"):
                 _Views(session, version, choices, layer, side, act, busy)
-
-
-def _use_preparation(session: Session):
-    """The task that compiles the model's kernels when the page opens in a process where
-    nothing has yet (a notebook's ``Dashboard(...)``; the server does it before it serves):
-    meanwhile the page says that it is preparing, and nothing may move the runs."""
-    def ready() -> None:
-        if not PREPARED.is_set():
-            prepare(session.runs[0].scenario, out=io.StringIO())
-
-    return use_task(ready, dependencies=[])
-
-
-def _use_advance(session: Session, refresh: Callable[[], None]):
-    """The hook behind Step and +1 year: the task that advances the runs, the week it runs
-    to, and ``start(weeks)``, which the buttons call.
-
-    The weeks run on the task's thread, so that the page can say it is computing (the first
-    week after a fresh install compiles for ~20 s) and refuse a second click meanwhile.
-    """
-    until = solara.use_reactive(0)
-
-    def advance(weeks: int) -> None:
-        for done in range(1, weeks + 1):
-            if not stepping.is_current() or session.step() == 0:
-                break
-            stepping.progress = 100.0 * done / weeks
-        refresh()
-
-    stepping = use_task(advance, dependencies=None)
-
-    def start(weeks: int) -> None:
-        if stepping.pending:  # a click the disabled button should not have sent
-            return
-        until.set(min(session.model.t + weeks, session.model.steps_total))
-        stepping(weeks)
-
-    return stepping, until, start
 
 
 def _acting(error: solara.Reactive, refresh: Callable[[], None]):
@@ -217,14 +176,6 @@ def _folder_of(scenario: str | Path | Scenario | None) -> Path:
     """Where the picker looks: beside the scenario's file, else the shipped scenarios."""
     path = scenario.path if isinstance(scenario, Scenario) else scenario
     return Path(path).parent if path else SHIPPED
-
-
-def computing_text(session: Session, until: int) -> str:
-    """What the page says while a Step or a year is computing: the week under way and,
-    for several weeks, the week it runs to."""
-    week = min(session.model.t + 1, until)
-    return f"computing week {week}\u2026" if week >= until \
-        else f"computing week {week} (to {until})\u2026"
 
 
 @solara.component
