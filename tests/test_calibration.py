@@ -189,13 +189,14 @@ def test_acled_perpetrator_shares_are_derived_from_its_counts():
         == "2020-01-01"
 
 
-@pytest.mark.parametrize(("bound", "low", "high", "verdict"), [
-    ("about", 90, 110, "matches"), ("about", 120, 130, "above"), ("about", 10, 20, "below"),
-    ("at_least", 90, 110, "meets"), ("at_least", 10, 20, "below"),
+@pytest.mark.parametrize(("bound", "low", "median", "high", "verdict"), [
+    ("about", 90, 95, 110, "matches"), ("about", 120, 125, 130, "above"),
+    ("about", 10, 15, 20, "below"), ("at_least", 90, 100, 110, "meets"),
+    ("at_least", 50, 90, 110, "reached"), ("at_least", 10, 15, 20, "below"),
 ])
-def test_verdicts(bound, low, high, verdict):
+def test_verdicts(bound, low, median, high, verdict):
     figure = reference.Figure("x", "x", 100.0, bound, "s", reference.FIT_UNTIL, len)
-    assert figure.verdict(low, high) == verdict
+    assert figure.verdict(low, median, high) == verdict
 
 
 def _small_mali(tmp_path, extra: str = ""):

@@ -286,7 +286,7 @@ class Fit:
         for r in self.parameters.itertuples():
             lines.append(f"  {r.name:<34} {r.median:<10.4g} [{r.low:.4g}, {r.high:.4g}]  prior "
                          f"[{r.prior_low:g}, {r.prior_high:g}]")
-        inside = ("matches", "meets")
+        inside = ("matches", "meets", "reached")
         for use in (FITTED, CHECKED, RETRODICTED):
             rows = self.figures[self.figures["use"] == use]
             if len(rows):

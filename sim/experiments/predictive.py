@@ -148,13 +148,13 @@ def figures_table(cal: Calibration, before: pd.DataFrame, after: pd.DataFrame) -
     for f in cal.figures:
         if f.key not in after:
             continue
-        prior_low, _, prior_high = _interval(before[f.key])
+        prior_low, prior_median, prior_high = _interval(before[f.key])
         low, median, high = _interval(after[f.key])
         rows.append({"key": f.key, "label": f.label, "reference": f.value, "bound": f.bound,
                      "source": f.source, "use": _use(cal, f), "prior_low": prior_low,
                      "prior_high": prior_high, "low": low, "median": median, "high": high,
-                     "prior_verdict": f.verdict(prior_low, prior_high),
-                     "verdict": f.verdict(low, high)})
+                     "prior_verdict": f.verdict(prior_low, prior_median, prior_high),
+                     "verdict": f.verdict(low, median, high)})
     return pd.DataFrame(rows)
 
 
@@ -181,7 +181,8 @@ def years_table(cal: Calibration, before: pd.DataFrame, after: pd.DataFrame) -> 
                      "reference": figure.value if figure is not None else float("nan"),
                      "prior_low": prior_low, "prior_high": prior_high, "low": low,
                      "median": median, "high": high,
-                     "verdict": figure.verdict(low, high) if figure is not None else ""})
+                     "verdict": figure.verdict(low, median, high) if figure is not None
+                     else ""})
     return pd.DataFrame(rows).sort_values(["series", "year"]).reset_index(drop=True)
 
 

@@ -50,11 +50,13 @@ class Figure:
         """Whether the figure lies inside the fitting window."""
         return self.last_day <= FIT_UNTIL
 
-    def verdict(self, low: float, high: float) -> str:
-        """How a model interval [low, high] compares with the figure: 'matches', 'above',
-        'below' (for a bound: 'meets' or 'below')."""
+    def verdict(self, low: float, median: float, high: float) -> str:
+        """How a model interval [low, high] with its median compares with the figure:
+        'matches', 'above' or 'below'; for an "at least" figure, 'meets' when the median
+        reaches it, 'reached' when only the interval's upper part does, else 'below'."""
         if self.bound == "at_least":
-            return "meets" if high >= self.value else "below"
+            return ("meets" if median >= self.value else "reached" if high >= self.value
+                    else "below")
         if low > self.value:
             return "above"
         if high < self.value:
