@@ -17,7 +17,7 @@ FULL = dict(epstein=((40, 20, 2000), (200, 5, 200)), kernels=(10_000, 20, 2_000)
             profile=(1_000_000, 5), profile_default=(4_000, 200), bandwidth=(800,),
             sweep=(1_000, 2))
 TINY = dict(epstein=((12, 2, 5),), kernels=(300, 2, 20), scale=((1_000, 3_000), 2), build=5_000,
-            profile=(3_000, 2), profile_default=(1_000, 2), bandwidth=(16,), sweep=(4, 2))
+            profile=(3_000, 2), profile_default=(1_000, 2), bandwidth=(16,), sweep=(4, 2, 26))
 
 
 def machine() -> str:
@@ -143,7 +143,8 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
             print(f"{name:>60} {ms:>8.3f} ms {100 * ms / small['step_ms']:>5.1f}%")
     if "sweep" in want:
         sw = figures["sweep"] = _isolated("sweep", "throughput", *plan["sweep"])
-        print(f"\n{sw['runs']:,} runs of the default scenario: `blowback sweep --jobs "
+        weeks = f" ({sw['steps']} weeks each)" if sw.get("steps") else ""
+        print(f"\n{sw['runs']:,} runs of the default scenario{weeks}: `blowback sweep --jobs "
               f"{sw['jobs']}` {sw['sweep_s']:.0f} s ({sw['sweep_runs_per_min']:.0f} runs/min); "
               f"one plain loop {sw['loop_s']:.0f} s ({sw['loop_runs_per_min']:.0f} runs/min); "
               f"{sw['jobs']} plain loops side by side {sw['loops_s']:.0f} s; overhead of the "
