@@ -71,6 +71,8 @@ def table(figures: dict) -> str:
             f"| the same runs, one plain loop in one process | {w['loop_s']:.0f} s, "
             f"{w['loop_runs_per_min']:.0f} runs/min | |",
             f"| the same runs, {w['jobs']} plain loops side by side | {w['loops_s']:.0f} s | |",
+            f"| peak memory of one process of the sweep (its own or a worker) | "
+            f"{w['peak_mb']:,.0f} MB | |",
             f"| overhead of the sweep machinery (sweep against the loops side by side) | "
             f"{overhead} | < 5% |"]
     return "\n".join(rows)

@@ -148,7 +148,8 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
               f"{sw['jobs']}` {sw['sweep_s']:.0f} s ({sw['sweep_runs_per_min']:.0f} runs/min); "
               f"one plain loop {sw['loop_s']:.0f} s ({sw['loop_runs_per_min']:.0f} runs/min); "
               f"{sw['jobs']} plain loops side by side {sw['loops_s']:.0f} s; overhead of the "
-              f"sweep against them {sw['overhead']:+.1%}")
+              f"sweep against them {sw['overhead']:+.1%}; peak memory of one process of the sweep "
+              f"{sw['peak_mb']:,.0f} MB")
     if report:
         from benchmarks.report import write
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 import tempfile
@@ -55,8 +56,11 @@ def throughput(runs: int, jobs: int, steps: int | None = None) -> dict:
                         str(Path(tmp) / "sweep"), "--jobs", str(jobs)], check=True, cwd=ROOT,
                        capture_output=True)
         sweep = time.perf_counter() - start
+    # The largest of the sweep's processes (its own or a worker's), which it waited for: what
+    # one core's share of the memory must hold.
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     loop = loops(runs, 1, steps)
     side_by_side = loops(runs, jobs, steps)
-    return {"runs": runs, "jobs": jobs, "steps": steps, "sweep_s": sweep, "loop_s": loop,
-            "loops_s": side_by_side, "sweep_runs_per_min": runs / sweep * 60,
+    return {"runs": runs, "jobs": jobs, "steps": steps, "sweep_s": sweep, "peak_mb": peak,
+            "loop_s": loop, "loops_s": side_by_side, "sweep_runs_per_min": runs / sweep * 60,
             "loop_runs_per_min": runs / loop * 60, "overhead": sweep / side_by_side - 1.0}
