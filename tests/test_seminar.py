@@ -52,5 +52,9 @@ def test_the_exit_moves_as_the_seminar_says(exits):
     earliest, latest, mean, median = (float(g) for g in said.groups())
     assert (-shifts.min(), shifts.max()) == (earliest, latest)
     assert (round(-shifts.mean()), -np.median(shifts)) == (mean, median)
-    years = [w / 52 for pair in exits.values() for w, _ in pair]
+    weeks = [w for pair in exits.values() for w, _ in pair]
+    years = [w / 52 for w in weeks]
     assert f"after {min(years):.1f} to {max(years):.1f} years either way" in SEMINAR
+    without = [pair[0][0] for pair in exits.values()]
+    assert f"(weeks {min(without)} to {max(without)}, about half a minute of play)" in SEMINAR
+    assert 20 <= max(without) / 5 <= 40  # weeks at normal speed, 5 a second: half a minute
