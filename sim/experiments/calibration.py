@@ -31,14 +31,11 @@ from ``seed``, so the same file gives the same posterior whatever the number of 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import importlib.util
 import math
-import multiprocessing
-import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,8 +62,6 @@ from sim.experiments.predictive import (
 )
 from sim.experiments.record import RECORD
 from sim.experiments.results import series as weekly
-from sim.experiments.runs import start_worker
-from sim.experiments.stopping import starting_workers
 
 TOP_KEYS = ("name", "description", "scenario", "record", "targets", "population",
             "generations", "seed", "predictive_draws", "parameters", "detection")
@@ -328,7 +323,7 @@ def run_abc(cal: Calibration, history: Path, jobs: int = 1) -> Path:
     database ``history`` (replaced)."""
     import pyabc
 
-    from sim.experiments.smc import GaussianProposal, SeededSampler
+    from sim.experiments.smc import GaussianProposal, SeededSampler, worker_map
 
     # pyabc works on the logarithms, where the priors are uniform and its Gaussian
     # perturbations keep their scale across an order of magnitude.
@@ -339,7 +334,7 @@ def run_abc(cal: Calibration, history: Path, jobs: int = 1) -> Path:
     simulator = Simulator(cal.scenario, cal.fit_steps, str(cal.record), keys)
     observed = {f.key: statistic(f, f.value) for f in cal.targets}
     history.unlink(missing_ok=True)
-    with _mapper(jobs) as pool_map:
+    with worker_map(jobs) as pool_map:
         abc = pyabc.ABCSMC(simulator, prior, pyabc.AdaptivePNormDistance(p=1),
                            population_size=cal.population,
                            transitions=GaussianProposal(
@@ -380,21 +375,3 @@ def from_history(cal: Calibration, history: Path, jobs: int = 1,
     after = both.iloc[cal.predictive_draws:].reset_index(drop=True)
     return Fit(cal, posterior, generations, summarise_posterior(cal, posterior),
                figures_table(cal, before, after), years_table(cal, before, after), history)
-
-
-@contextlib.contextmanager
-def _mapper(jobs: int) -> Iterator[Callable]:
-    """A map function over ``jobs`` worker processes (see :func:`start_worker`), in task
-    order, whose workers are terminated however the block ends; the plain ``map`` for 1 job."""
-    if jobs <= 1:
-        yield lambda function, items: list(map(function, items))
-        return
-    with starting_workers():
-        pool = multiprocessing.get_context("spawn").Pool(jobs, start_worker, (os.getpid(),))
-    try:
-        yield lambda function, items: pool.map(function, items, chunksize=1)
-    finally:
-        pool.terminate()
-        pool.join()
-
-

@@ -1,13 +1,17 @@
 """What the calibration plugs into pyabc's ABC-SMC: a sampler seeded task by task, so that a
-fit is reproducible whatever the number of workers, a proposal that keeps the importance
-weights even when twenty quantities are fitted at once, and a quiet pyabc."""
+fit is reproducible whatever the number of workers, the map over worker processes it samples
+with, a proposal that keeps the importance weights even when twenty quantities are fitted at
+once, and a quiet pyabc."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import os
 import random
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -16,6 +20,9 @@ from pyabc import Parameter
 from pyabc.sampler import MappingSampler
 from pyabc.transition import NotEnoughParticles, Transition
 from pyabc.transition.util import smart_cov
+
+from sim.experiments.runs import start_worker
+from sim.experiments.stopping import starting_workers, stop_now
 
 # The logger all of pyabc's modules log under ("ABC.Sampler", "ABC.History", ...): it sets it
 # to INFO, with a handler of its own on stderr, when it is imported (above).
@@ -63,6 +70,31 @@ class SeededSampler(MappingSampler):
             sample.append(particle)
             if particle.accepted:
                 return sample, simulations
+
+
+@contextlib.contextmanager
+def worker_map(jobs: int) -> Iterator[Callable]:
+    """A map function over ``jobs`` worker processes (see :func:`start_worker`), in task
+    order; the plain ``map`` for 1 job.  However the block ends short (Ctrl-C, an error), the
+    workers are terminated at once (:func:`stop_now`): ``multiprocessing.Pool.terminate`` can
+    wait forever for a worker killed while it was sending back its result."""
+    if jobs <= 1:
+        yield lambda function, items: list(map(function, items))
+        return
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=start_worker, initargs=(os.getpid(),))
+
+    def mapped(function: Callable, items: list) -> list:
+        with starting_workers():
+            results = pool.map(function, items)
+        return list(results)
+
+    try:
+        yield mapped
+    except BaseException:
+        stop_now(pool)
+        raise
+    pool.shutdown()
 
 
 class GaussianProposal(Transition):
