@@ -52,8 +52,7 @@ def run_many(tasks: Sequence[tuple], jobs: int = 1,
             if progress:
                 progress(1)
         return out
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=start_worker, initargs=(os.getpid(),))
+    pool = worker_pool(jobs)
     try:
         with starting_workers():
             futures = {pool.submit(work, *task): i for i, task in enumerate(tasks)}
@@ -66,6 +65,13 @@ def run_many(tasks: Sequence[tuple], jobs: int = 1,
         raise
     pool.shutdown()
     return out
+
+
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """``jobs`` worker processes, each started by :func:`start_worker`: by "spawn", since a
+    fork of a parent with numba's threads running can deadlock."""
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=start_worker, initargs=(os.getpid(),))
 
 
 def start_worker(parent: int) -> None:

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
-import os
 import random
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -21,7 +18,7 @@ from pyabc.sampler import MappingSampler
 from pyabc.transition import NotEnoughParticles, Transition
 from pyabc.transition.util import smart_cov
 
-from sim.experiments.runs import start_worker
+from sim.experiments.runs import worker_pool
 from sim.experiments.stopping import starting_workers, stop_now
 
 # The logger all of pyabc's modules log under ("ABC.Sampler", "ABC.History", ...): it sets it
@@ -74,15 +71,14 @@ class SeededSampler(MappingSampler):
 
 @contextlib.contextmanager
 def worker_map(jobs: int) -> Iterator[Callable]:
-    """A map function over ``jobs`` worker processes (see :func:`start_worker`), in task
+    """A map function over ``jobs`` worker processes (:func:`worker_pool`), in task
     order; the plain ``map`` for 1 job.  However the block ends short (Ctrl-C, an error), the
     workers are terminated at once (:func:`stop_now`): ``multiprocessing.Pool.terminate`` can
     wait forever for a worker killed while it was sending back its result."""
     if jobs <= 1:
         yield lambda function, items: list(map(function, items))
         return
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=start_worker, initargs=(os.getpid(),))
+    pool = worker_pool(jobs)
 
     def mapped(function: Callable, items: list) -> list:
         with starting_workers():

@@ -8,7 +8,6 @@ cluster's workers need no shared disk, and it holds only the runs in flight.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from collections import Counter, deque
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from sim.experiments.experiment import Run
-from sim.experiments.runs import flat_summary, one_thread, run_one, start_worker
+from sim.experiments.runs import flat_summary, one_thread, run_one, worker_pool
 from sim.experiments.stopping import starting_workers, stop_now
 
 # How many times a run may be in flight in a worker process that dies before the sweep stops.
@@ -50,10 +49,7 @@ class LocalPool:
         self.executor: Executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        # "spawn": a fork of a parent with numba's threads running can deadlock.
-        return ProcessPoolExecutor(max_workers=self._jobs,
-                                   mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=start_worker, initargs=(os.getpid(),))
+        return worker_pool(self._jobs)
 
     def died(self, err: BaseException) -> bool:
         """Whether ``err`` says the run's worker process died (and with it the pool)."""
