@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -277,8 +279,29 @@ def test_a_run_dask_gives_up_on_is_reported_in_one_line_without_dask_noise(refer
                                str(tmp_path / "dask"), "--scheduler", cluster.scheduler_address],
                               capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 1
-    assert done.stderr.startswith(f"blowback: error: run {victim} ")
+    assert done.stderr.startswith(f"blowback: error: run {victim} "), done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
+
+
+def test_dask_tracebacks_of_connections_the_sweep_closes_are_held_back():
+    distributed = pytest.importorskip("distributed")
+    from sim.experiments.sweep_workers import _DaskQuiet
+
+    def logged(error: BaseException) -> bool:
+        record = logging.LogRecord("tornado.application", logging.ERROR, __file__, 0,
+                                   "Exception in callback", None, (type(error), error, None))
+        return quiet.filter(record)
+
+    quiet = _DaskQuiet()
+    try:
+        closed = distributed.comm.core.CommClosedError("in <TCP (closed)>: Stream is closed")
+        assert logged(closed), "a connection lost mid-sweep is Dask's error and is shown"
+        assert not logged(asyncio.CancelledError())
+        quiet.closing = True
+        assert not logged(closed)
+    finally:
+        quiet.restore()
+    assert quiet not in logging.getLogger("tornado.application").filters
 
 
 def test_a_worker_killed_mid_run_is_retried(reference, tmp_path, monkeypatch):

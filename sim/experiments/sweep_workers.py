@@ -99,6 +99,7 @@ class DaskPool:
 
     def close(self, abandon: bool) -> None:
         """Let go of the cluster, waiting for the runs in flight unless ``abandon``."""
+        self._quiet.closing = True
         try:
             self.executor.shutdown(wait=not abandon)
             self._client.close()
@@ -108,12 +109,15 @@ class DaskPool:
 
 class _DaskQuiet(logging.Filter):
     """While a sweep holds a Dask client, what Dask logs about its own recovery stays out of
-    the user's terminal: the client's warnings (a result it could not gather and fetches again)
-    and the traceback the event loop logs for each run cancelled when the sweep stops.  The sweep
-    says itself, in one line, what it did with every run; errors of Dask's are still shown."""
+    the user's terminal: the client's warnings (a result it could not gather and fetches again),
+    the traceback the event loop logs for each run cancelled when the sweep stops, and, while the
+    sweep lets go of the cluster, the tracebacks of results still being gathered over the
+    connections it closes.  The sweep says itself, in one line, what it did with every run;
+    errors of Dask's are still shown."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.closing = False
         # Dask's logging configuration gives some of its loggers levels of their own.
         self._levels = {name: logging.getLogger(name).level
                         for name in ["distributed", *logging.root.manager.loggerDict]
@@ -124,9 +128,11 @@ class _DaskQuiet(logging.Filter):
         self._loop.addFilter(self)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Drop an event-loop record whose exception is a cancelled run."""
+        """Drop an event-loop record whose exception is a cancelled run, and every one logged
+        while the client closes."""
         error = record.exc_info[1] if record.exc_info else None
-        return not (error is not None and "Cancelled" in type(error).__name__)
+        cancelled = error is not None and "Cancelled" in type(error).__name__
+        return not (cancelled or self.closing)
 
     def restore(self) -> None:
         """The loggers as they were before the client."""
