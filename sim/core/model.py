@@ -116,9 +116,13 @@ class BlowbackModel(mesa.Model):
                 if clock is not None:
                     clock[step.label] = clock.get(step.label, 0.0) + time.perf_counter() - start
         start = time.perf_counter() if clock is not None else 0.0
-        self._record(week)
+        self.close_week(week)
         if clock is not None:
             clock["record"] = clock.get("record", 0.0) + time.perf_counter() - start
+
+    def close_week(self, week: Week) -> None:
+        """Record the week that the steps have run and move the model's clock on."""
+        self._record(week)
         self.datacollector.collect(self)
         self.t += 1
 

@@ -142,11 +142,18 @@ class Mechanism:
 
 @dataclass(frozen=True)
 class Step:
-    """One step of the week: a mechanism's function of the model and the week's record."""
+    """One step of the week: a mechanism's function of the model and the week's record.
+
+    ``together``, where a step has it, runs the step for every run of an ensemble
+    (:class:`sim.core.ensemble.Ensemble`) in one call, given the ensemble and the runs' weeks;
+    each run comes out as ``run`` alone leaves it, to the last bit.  Steps without it run
+    once a run.
+    """
 
     mechanism: Mechanism
     name: str
     run: Callable[[Any, Any], None]
+    together: Callable[[Any, list], None] | None = None
 
     @property
     def label(self) -> str:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+import numpy as np
 from numba import njit, prange
 
 from sim import kernel_cache
 from sim.core.registry import Mechanism, Param, Step
-from sim.core.state import INSURGENT
+from sim.core.state import INSURGENT, CommunitiesView
 from sim.mechanisms.m04_harm_and_news import cooperation_target, heard, state_side_deaths
 from sim.mechanisms.m05_recruitment import fear_after, support_target
 from sim.mechanisms.m07_rent import lever
@@ -75,21 +76,54 @@ def update_attitudes(communities, cell_control, news_state, news_insurgent, legi
         support[i] += k.adaptation * (target - support[i])
 
 
-def update(model, week) -> None:
-    """Attitudes after the week's harm and news; the levers act as far as the budget pays for
-    them (M7), reconciliation helped by UN mediation while the UN stays."""
+@njit(cache=kernel_cache.CACHE)
+def update_attitudes_together(communities, cell_control, news_state, news_insurgent,
+                              legitimacy, k):
+    """:func:`update_attitudes` for the runs of an ensemble in one call: each table has the
+    runs on its first axis, and ``legitimacy`` and the fields of ``k`` one value a run."""
+    c = communities
+    for r in range(len(legitimacy)):
+        run = CommunitiesView(c.cell[r], c.group[r], c.population[r], c.initial_population[r],
+                              c.displaced[r], c.dead[r], c.dead_step[r], c.cooperation[r],
+                              c.support[r], c.grievance[r], c.memory[r], c.insurgent_memory[r],
+                              c.fear[r])
+        kr = Coefficients(k.hardship[r], k.adaptation[r], k.harm_sensitivity[r], k.news[r],
+                          k.memory_decay[r], k.deterrence[r], k.services[r],
+                          k.reconciliation[r], k.humanitarian[r])
+        update_attitudes(run, cell_control[r], news_state[r], news_insurgent[r], legitimacy[r],
+                         kr)
+
+
+def coefficients(model) -> Coefficients:
+    """The week's coefficients of a run: the levers act as far as the budget pays for them
+    (M7), reconciliation helped by UN mediation while the UN stays."""
     p = model.p
     services = lever(model, "services")
     reconciliation = min(1.0, lever(model, "reconciliation")
                          + (p["un.mediation"] if model.un_present else 0.0) * MEDIATION_WEIGHT)
-    k = Coefficients(p["community.hardship"], p["community.adaptation"],
-                     p["community.harm_sensitivity"], p["community.news"],
-                     p["community.memory_decay"], p["insurgents.deterrence"], services,
-                     reconciliation, lever(model, "humanitarian_access"))
+    return Coefficients(p["community.hardship"], p["community.adaptation"],
+                        p["community.harm_sensitivity"], p["community.news"],
+                        p["community.memory_decay"], p["insurgents.deterrence"], services,
+                        reconciliation, lever(model, "humanitarian_access"))
+
+
+def update(model, week) -> None:
+    """Attitudes after the week's harm and news."""
     update_attitudes(model.communities.view(), model.cells.control, model.news_state,
-                     model.news_insurgent, model.legitimacy, k)
+                     model.news_insurgent, model.legitimacy, coefficients(model))
+
+
+def update_together(ensemble, weeks) -> None:
+    """:func:`update` for every run of an ensemble, in one kernel call."""
+    models = ensemble.models
+    k = Coefficients(*(np.array(column)
+                       for column in zip(*map(coefficients, models), strict=True)))
+    update_attitudes_together(ensemble.communities.view(), ensemble.cell_control,
+                              ensemble.news_state, ensemble.news_insurgent,
+                              np.array([m.legitimacy for m in models]), k)
 
 
 MECHANISM = Mechanism("attitudes", "attitudes of communities", PARAMETERS,
                       kernels=(update_attitudes,))
-ATTITUDES = Step(MECHANISM, "memory, fear, cooperation, grievance, support", update)
+ATTITUDES = Step(MECHANISM, "memory, fear, cooperation, grievance, support", update,
+                 together=update_together)

@@ -1,0 +1,121 @@
+"""An ensemble: runs of one map size advanced week by week together, in one process.
+
+Each run is a :class:`~sim.core.model.BlowbackModel` of its own scenario (a seed, a design
+point).  The ensemble moves the runs' communities, cells and news into tables with the runs on
+the first axis, and leaves each run's arrays as rows of them: ``ensemble.models[r]`` reads and
+writes its row, as a model alone reads and writes its own arrays.  A step of the week that has
+a ``together`` form (:class:`sim.core.registry.Step`) then runs once for all the runs, one
+kernel call looping over runs and communities; the other steps run once a run.  Every run
+comes out bit-identical to the same run made alone, and the runs keep their own random
+streams, so common random numbers hold across the scenarios of an ensemble as across runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+
+import numpy as np
+
+from sim.core.compiled import quiet
+from sim.core.model import BlowbackModel
+from sim.core.scenario import Scenario
+from sim.core.state import Cells, Communities, Week
+from sim.core.week import WEEK
+
+# The model's arrays outside its tables that the steps run together read and write.
+SHARED_ARRAYS = ("news_state", "news_insurgent")
+
+
+class EnsembleError(ValueError):
+    """Runs that cannot be advanced together."""
+
+
+class Ensemble:
+    """``Ensemble(scenarios)`` builds a run of each scenario, without Mesa agents; ``step()``
+    advances every run one week and ``run()`` runs them all to their end."""
+
+    def __init__(self, scenarios: Sequence[Scenario]) -> None:
+        if not scenarios:
+            raise EnsembleError("an ensemble needs at least one scenario")
+        self.models = [BlowbackModel(s, agents=False) for s in scenarios]
+        first = self.models[0]
+        for model in self.models[1:]:
+            if (len(model.communities), model.world.cells, model.steps_total) != (
+                    len(first.communities), first.world.cells, first.steps_total):
+                raise EnsembleError(
+                    "the runs of an ensemble must share their number of communities, of cells "
+                    f"and of weeks: {len(first.communities)}, {first.world.cells}, "
+                    f"{first.steps_total} in the first, {len(model.communities)}, "
+                    f"{model.world.cells}, {model.steps_total} in another")
+        self.communities = _stack_table(Communities, [m.communities for m in self.models])
+        self.cells = _stack_table(Cells, [m.cells for m in self.models])
+        for name in SHARED_ARRAYS:
+            stacked = np.stack([getattr(m, name) for m in self.models])
+            setattr(self, name, stacked)
+            for r, model in enumerate(self.models):
+                setattr(model, name, stacked[r])
+
+    @property
+    def cell_control(self) -> np.ndarray:
+        """The state's control of each cell, a row a run."""
+        return self.cells.control
+
+    @property
+    def t(self) -> int:
+        """Weeks run so far (the same for every run)."""
+        return self.models[0].t
+
+    def step(self) -> None:
+        """Advance every run one week: the steps of :data:`sim.core.week.WEEK` in order, each
+        once for all the runs where it can be, else once a run."""
+        models = self.models
+        if self.t >= models[0].steps_total:
+            raise RuntimeError(f"the runs have ended after {models[0].steps_total} steps")
+        self._check_rows()
+        weeks = [Week() for _ in models]
+        with quiet():
+            for step in WEEK:
+                if step.together is not None:
+                    step.together(self, weeks)
+                else:
+                    for model, week in zip(models, weeks, strict=True):
+                        step.run(model, week)
+        for model, week in zip(models, weeks, strict=True):
+            model.close_week(week)
+
+    def run(self, steps: int | None = None,
+            progress: Callable[[int], object] | None = None) -> Ensemble:
+        """Run ``steps`` weeks (default: to the end); ``progress(n)`` after each."""
+        total = self.models[0].steps_total
+        end = total if steps is None else min(total, self.t + steps)
+        while self.t < end:
+            self.step()
+            if progress is not None:
+                progress(1)
+        return self
+
+    def _check_rows(self) -> None:
+        # A step that replaced an array instead of writing into it would cut its run off from
+        # the tables the steps run together read: say so rather than advance stale rows.
+        for r, model in enumerate(self.models):
+            for table, stacked in ((model.communities, self.communities),
+                                   (model.cells, self.cells)):
+                for f in fields(stacked):
+                    if getattr(table, f.name).base is not getattr(stacked, f.name):
+                        raise RuntimeError(f"run {r}'s {type(table).__name__.lower()}.{f.name} "
+                                           "is no longer a row of the ensemble's table")
+            for name in SHARED_ARRAYS:
+                if getattr(model, name).base is not getattr(self, name):
+                    raise RuntimeError(f"run {r}'s {name} is no longer a row of the ensemble's")
+
+
+def _stack_table(kind: type, tables: list) -> object:
+    """One table of ``kind`` holding ``tables`` as rows, each table's arrays left as views of
+    its row."""
+    stacked = kind(**{f.name: np.stack([getattr(t, f.name) for t in tables])
+                      for f in fields(kind)})
+    for r, table in enumerate(tables):
+        for f in fields(kind):
+            setattr(table, f.name, getattr(stacked, f.name)[r])
+    return stacked

@@ -1,0 +1,97 @@
+"""An ensemble's runs are the runs made alone, to the last bit, compiled and in plain Python."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT, small
+
+from sim.core.ensemble import Ensemble, EnsembleError
+from sim.core.model import BlowbackModel
+from sim.core.week import WEEK
+
+TINY = {"map.communities": 400, "map.width": 32, "map.height": 24, "insurgents.bands": 16,
+        "state.units": 12}
+COLUMNS = ("population", "displaced", "cooperation", "support", "grievance", "memory",
+           "insurgent_memory", "fear")
+
+
+def _scenarios(steps: int) -> list:
+    """Two regimes on two seeds: common random numbers across regimes, streams across seeds."""
+    return [small(name, **TINY, **{"run.steps": steps, "run.seed": seed})
+            for name in ("contractor_unchecked", "partner_led") for seed in (1, 2)]
+
+
+def _same(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(
+        x == y or (isinstance(x, float) and math.isnan(x) and math.isnan(y))
+        for x, y in zip(a, b, strict=True))
+
+
+def _differences(alone: BlowbackModel, together: BlowbackModel) -> list[str]:
+    bad = [k for k in alone.records if not _same(alone.records[k], together.records[k])]
+    return bad + [k for k in COLUMNS if not np.array_equal(getattr(alone.communities, k),
+                                                          getattr(together.communities, k))]
+
+
+def test_a_step_runs_together_in_the_week():
+    assert any(step.together is not None for step in WEEK)
+
+
+def test_every_run_of_an_ensemble_is_the_run_made_alone():
+    scenarios = _scenarios(40)
+    ensemble = Ensemble(scenarios).run()
+    assert ensemble.t == 40
+    for scenario, model in zip(scenarios, ensemble.models, strict=True):
+        alone = BlowbackModel(scenario, agents=False).run()
+        assert model.records["abuses"] == alone.records["abuses"]
+        assert not _differences(alone, model), scenario.name
+
+
+def test_the_runs_read_and_write_rows_of_the_ensembles_tables():
+    ensemble = Ensemble(_scenarios(3))
+    ensemble.models[2].communities.cooperation[5] = 0.25
+    assert ensemble.communities.cooperation[2, 5] == 0.25
+    assert ensemble.communities.cooperation.shape == (4, 400)
+
+
+def test_a_run_whose_array_was_replaced_is_refused_by_name():
+    ensemble = Ensemble(_scenarios(3))
+    ensemble.models[1].communities.fear = np.zeros(400)
+    with pytest.raises(RuntimeError, match="run 1's communities.fear"):
+        ensemble.step()
+
+
+def test_runs_of_different_sizes_cannot_be_advanced_together():
+    with pytest.raises(EnsembleError, match="number of communities"):
+        Ensemble([small(**TINY), small(**(TINY | {"map.communities": 300}))])
+    with pytest.raises(EnsembleError, match="at least one"):
+        Ensemble([])
+
+
+def test_an_ensemble_in_plain_python_matches_compiled():
+    """NUMBA_DISABLE_JIT=1 must be set before numba loads: the plain ensemble is a subprocess."""
+    code = (
+        "import json, sys\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from test_ensemble import _scenarios\n"
+        "from sim.core.ensemble import Ensemble\n"
+        "e = Ensemble(_scenarios(5)).run()\n"
+        "json.dump([m.communities.cooperation.tolist() + m.records['recruits'] "
+        "for m in e.models], sys.stdout)\n"
+    )
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code],
+                          capture_output=True, text=True, env=env, timeout=600, check=True,
+                          cwd=ROOT)
+    plain = json.loads(done.stdout)
+    compiled = Ensemble(_scenarios(5)).run()
+    for values, model in zip(plain, compiled.models, strict=True):
+        expected = model.communities.cooperation.tolist() + model.records["recruits"]
+        np.testing.assert_array_equal(np.asarray(values), np.asarray(expected))
