@@ -23,8 +23,9 @@ COLUMNS = ("population", "displaced", "cooperation", "support", "grievance", "me
 
 
 def _scenarios(steps: int) -> list:
-    """Two regimes on two seeds: common random numbers across regimes, streams across seeds."""
-    return [small(name, **TINY, **{"run.steps": steps, "run.seed": seed})
+    """Two regimes on two seeds: common random numbers across regimes, streams across seeds.
+    Neighbours copy a contractor readily, so that the runs' draws for it are taken."""
+    return [small(name, **TINY, **{"run.steps": steps, "run.seed": seed, "region.diffusion": 0.2})
             for name in ("contractor_unchecked", "partner_led") for seed in (1, 2)]
 
 
@@ -48,6 +49,8 @@ def test_every_run_of_an_ensemble_is_the_run_made_alone():
     scenarios = _scenarios(40)
     ensemble = Ensemble(scenarios).run()
     assert ensemble.t == 40
+    copied = [m.records["neighbour_states_with_contractors"][-1] for m in ensemble.models]
+    assert 0 < copied[0] != copied[1], copied
     for scenario, model in zip(scenarios, ensemble.models, strict=True):
         alone = BlowbackModel(scenario, agents=False).run()
         assert model.records["abuses"] == alone.records["abuses"]

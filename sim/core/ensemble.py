@@ -1,13 +1,14 @@
 """An ensemble: runs of one map size advanced week by week together, in one process.
 
 Each run is a :class:`~sim.core.model.BlowbackModel` of its own scenario (a seed, a design
-point).  The ensemble moves the runs' communities, cells and news into tables with the runs on
-the first axis, and leaves each run's arrays as rows of them: ``ensemble.models[r]`` reads and
-writes its row, as a model alone reads and writes its own arrays.  A step of the week that has
-a ``together`` form (:class:`sim.core.registry.Step`) then runs once for all the runs, one
-kernel call looping over runs and communities; the other steps run once a run.  Every run
-comes out bit-identical to the same run made alone, and the runs keep their own random
-streams, so common random numbers hold across the scenarios of an ensemble as across runs.
+point).  The ensemble moves the runs' communities, cells, news and neighbours into tables with
+the runs on the first axis, and leaves each run's arrays as rows of them:
+``ensemble.models[r]`` reads and writes its row, as a model alone reads and writes its own
+arrays.  A step of the week that has a ``together`` form (:class:`sim.core.registry.Step`)
+then runs once for all the runs, one kernel call looping over the runs; the other steps run
+once a run.  Every run comes out bit-identical to the same run made alone, and the runs keep
+their own random streams, so common random numbers hold across the scenarios of an ensemble
+as across runs.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from sim.core.state import Cells, Communities, Week
 from sim.core.week import WEEK
 
 # The model's arrays outside its tables that the steps run together read and write.
-SHARED_ARRAYS = ("news_state", "news_insurgent")
+SHARED_ARRAYS = ("news_state", "news_insurgent", "neighbour_instability",
+                 "neighbour_contractor")
 
 
 class EnsembleError(ValueError):
@@ -55,6 +57,15 @@ class Ensemble:
             setattr(self, name, stacked)
             for r, model in enumerate(self.models):
                 setattr(model, name, stacked[r])
+        # Each run's arrays and the tables they must stay rows of, listed once.
+        self._rows = [(r, owner, label, name, getattr(stacked, name))
+                      for r, model in enumerate(self.models)
+                      for owner, label, stacked in (
+                          (model.communities, "communities.", self.communities),
+                          (model.cells, "cells.", self.cells))
+                      for name in (f.name for f in fields(stacked))]
+        self._rows += [(r, model, "", name, getattr(self, name))
+                       for r, model in enumerate(self.models) for name in SHARED_ARRAYS]
 
     @property
     def cell_control(self) -> np.ndarray:
@@ -98,16 +109,10 @@ class Ensemble:
     def _check_rows(self) -> None:
         # A step that replaced an array instead of writing into it would cut its run off from
         # the tables the steps run together read: say so rather than advance stale rows.
-        for r, model in enumerate(self.models):
-            for table, stacked in ((model.communities, self.communities),
-                                   (model.cells, self.cells)):
-                for f in fields(stacked):
-                    if getattr(table, f.name).base is not getattr(stacked, f.name):
-                        raise RuntimeError(f"run {r}'s {type(table).__name__.lower()}.{f.name} "
-                                           "is no longer a row of the ensemble's table")
-            for name in SHARED_ARRAYS:
-                if getattr(model, name).base is not getattr(self, name):
-                    raise RuntimeError(f"run {r}'s {name} is no longer a row of the ensemble's")
+        for r, owner, label, name, stacked in self._rows:
+            if getattr(owner, name).base is not stacked:
+                raise RuntimeError(f"run {r}'s {label}{name} is no longer a row of the "
+                                   "ensemble's tables")
 
 
 def _stack_table(kind: type, tables: list) -> object:

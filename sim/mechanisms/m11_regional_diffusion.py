@@ -11,7 +11,9 @@ relationship with the partners).  Fighters cross from unstable neighbours in M5'
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
+from sim import kernel_cache
 from sim.core import rng
 from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import DEAD
@@ -53,26 +55,40 @@ def border_violence(model) -> np.ndarray:
                        minlength=len(geography.NEIGHBOURS)).astype(float)
 
 
-def update_region(model, violence: np.ndarray, territory_gain: float,
-                  relationship_mean: float) -> None:
-    """One week of the neighbours' instability and of their choice of a contractor."""
-    p = model.p
-    s = model.neighbour_instability
-    spill = p["region.spillover"] * (1.0 - ARMS_TRACKING_CUT * lever(model, "arms_tracking"))
-    s += spill * np.minimum(1.0, violence / BORDER_DEATHS_FULL)
-    s += CONTRACTOR_DESTABILISES * model.neighbour_contractor
-    s -= CALMING * s
-    np.clip(s, 0.0, 1.0, out=s)
-    if not model.contractor_present:
-        return
-    apparent = APPARENT_BASE + APPARENT_GAIN * max(0.0, territory_gain)
-    narrative = NARRATIVE_BASE + (1.0 - relationship_mean)
-    for k in range(len(s)):
-        if model.neighbour_contractor[k]:
+@njit(cache=kernel_cache.CACHE)
+def update_region(seeds, step, instability, contractor, violence, spill, present, chance):
+    """One week of each run's neighbours (a row of each table): their instability, and their
+    choice of a contractor while the host has one (``present``), with the chance ``chance x
+    instability`` (``chance`` = ``(region.diffusion, apparent success, narrative)``)."""
+    for r in range(len(seeds)):
+        s = instability[r]
+        for k in range(len(s)):
+            x = s[k] + spill[r] * min(1.0, violence[r, k] / BORDER_DEATHS_FULL)
+            x = x + CONTRACTOR_DESTABILISES * contractor[r, k]
+            x = x - CALMING * x
+            s[k] = min(max(x, 0.0), 1.0)
+        if not present[r]:
             continue
-        chance = p["region.diffusion"] * s[k] * apparent * narrative
-        if rng.uniform(model.seed, model.t, k, ADOPT, 0) < chance:
-            model.neighbour_contractor[k] = True
+        diffusion, apparent, narrative = chance[r, 0], chance[r, 1], chance[r, 2]
+        for k in range(len(s)):
+            if contractor[r, k]:
+                continue
+            if rng.uniform(seeds[r], step, k, ADOPT, 0) < diffusion * s[k] * apparent * narrative:
+                contractor[r, k] = True
+
+
+def _week(model, week) -> tuple[np.ndarray, float, np.ndarray]:
+    """A run's inputs to :func:`update_region`: the violence along each border, the share of it
+    that spills over, and the factors of the chance of copying the contractor model."""
+    history = model.territory_history
+    history.append(week.row["territory_state_share"])
+    gain = history[-1] - history[max(0, len(history) - WEEKS_OF_A_YEAR)]
+    relationship_mean = float(np.mean(list(model.relationship.values())))
+    spill = model.p["region.spillover"] * (1.0 - ARMS_TRACKING_CUT
+                                           * lever(model, "arms_tracking"))
+    chance = np.array([model.p["region.diffusion"], APPARENT_BASE + APPARENT_GAIN * max(0.0, gain),
+                       NARRATIVE_BASE + (1.0 - relationship_mean)])
+    return border_violence(model), spill, chance
 
 
 def setup(model) -> None:
@@ -86,11 +102,20 @@ def setup(model) -> None:
 
 def update(model, week) -> None:
     """Spill-over of the week's violence, and the neighbours' choice of a contractor."""
-    history = model.territory_history
-    history.append(week.row["territory_state_share"])
-    gain = history[-1] - history[max(0, len(history) - WEEKS_OF_A_YEAR)]
-    update_region(model, border_violence(model), gain,
-                  float(np.mean(list(model.relationship.values()))))
+    violence, spill, chance = _week(model, week)
+    update_region(np.array([model.seed]), model.t, model.neighbour_instability[None],
+                  model.neighbour_contractor[None], violence[None], np.array([spill]),
+                  np.array([model.contractor_present]), chance[None])
+
+
+def update_together(ensemble, weeks) -> None:
+    """:func:`update` for every run of an ensemble, in one kernel call."""
+    models = ensemble.models
+    violence, spill, chance = zip(*map(_week, models, weeks), strict=True)
+    update_region(np.array([m.seed for m in models]), ensemble.t,
+                  ensemble.neighbour_instability, ensemble.neighbour_contractor,
+                  np.array(violence), np.array(spill),
+                  np.array([m.contractor_present for m in models]), np.array(chance))
 
 
 def record(model, week) -> None:
@@ -108,5 +133,5 @@ OUTCOMES = (
     Outcome("burkina_instability", "Burkina Faso's instability", "0-1", share=True),
 )
 MECHANISM = Mechanism("M11", "regional diffusion", PARAMETERS, OUTCOMES, setup=setup,
-                      record=record)
-REGION = Step(MECHANISM, "neighbours", update)
+                      record=record, kernels=(update_region,))
+REGION = Step(MECHANISM, "neighbours", update, together=update_together)
