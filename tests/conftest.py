@@ -55,3 +55,20 @@ def assert_refused(status: int, err: str, expected: str | None = None) -> None:
     assert "Traceback" not in err
     if expected is not None:
         assert expected in err, err
+
+
+def without_jit(code: str) -> object:
+    """What ``code`` prints as JSON when run as plain Python: ``NUMBA_DISABLE_JIT=1`` must be
+    set before numba loads, so the code runs in a subprocess (from the repository's root, with
+    ``tests/`` importable), where a RuntimeWarning is an error."""
+    import json
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "tests"),
+                                                        os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code],
+                          capture_output=True, text=True, env=env, timeout=600, check=True,
+                          cwd=ROOT)
+    return json.loads(done.stdout)

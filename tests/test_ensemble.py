@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, small
+from conftest import small, without_jit
 
 from sim.core.ensemble import Ensemble, EnsembleError
 from sim.core.model import BlowbackModel
@@ -79,21 +75,13 @@ def test_runs_of_different_sizes_cannot_be_advanced_together():
 
 
 def test_an_ensemble_in_plain_python_matches_compiled():
-    """NUMBA_DISABLE_JIT=1 must be set before numba loads: the plain ensemble is a subprocess."""
-    code = (
+    plain = without_jit(
         "import json, sys\n"
-        "sys.path.insert(0, 'tests')\n"
         "from test_ensemble import _scenarios\n"
         "from sim.core.ensemble import Ensemble\n"
         "e = Ensemble(_scenarios(5)).run()\n"
         "json.dump([m.communities.cooperation.tolist() + m.records['recruits'] "
-        "for m in e.models], sys.stdout)\n"
-    )
-    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
-    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code],
-                          capture_output=True, text=True, env=env, timeout=600, check=True,
-                          cwd=ROOT)
-    plain = json.loads(done.stdout)
+        "for m in e.models], sys.stdout)\n")
     compiled = Ensemble(_scenarios(5)).run()
     for values, model in zip(plain, compiled.models, strict=True):
         expected = model.communities.cooperation.tolist() + model.records["recruits"]

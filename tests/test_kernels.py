@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, small
+from conftest import ROOT, small, without_jit
 
 from sim.core import rng
 from sim.core.compiled import quiet
@@ -64,7 +64,6 @@ def test_kernel_as_plain_python_matches_compiled(monkeypatch, name):
 
 
 def test_whole_model_without_jit_matches_compiled():
-    """NUMBA_DISABLE_JIT=1 must be set before numba loads: the plain run is a subprocess."""
     overrides = TINY | {"run.steps": 6}
     code = (
         "import json, sys\n"
@@ -78,10 +77,7 @@ def test_whole_model_without_jit_matches_compiled():
         "rec['cooperation'] = m.communities.cooperation.tolist()\n"
         "json.dump(rec, sys.stdout)\n"
     )
-    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
-    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code],
-                          capture_output=True, text=True, env=env, timeout=600, check=True)
-    plain = json.loads(done.stdout)
+    plain = without_jit(code)
     model = BlowbackModel(small("contractor_unchecked", **overrides), agents=False).run()
     compiled = {k: v for k, v in model.records.items() if k != "date"}
     compiled["population"] = model.communities.population.tolist()
