@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FULL = dict(epstein=((40, 20, 2000), (200, 5, 200)), kernels=(10_000, 20, 2_000),
             scale=((10_000, 100_000, 1_000_000), 10), build=1_000_000,
             profile=(1_000_000, 5), profile_default=(4_000, 200), bandwidth=(800,),
-            sweep=(1_000, 2))
+            sweep=(1_000, 2, None, (4, 8)))
 TINY = dict(epstein=((12, 2, 5),), kernels=(300, 2, 20), scale=((1_000, 3_000), 2), build=5_000,
-            profile=(3_000, 2), profile_default=(1_000, 2), bandwidth=(16,), sweep=(4, 2, 26))
+            profile=(3_000, 2), profile_default=(1_000, 2), bandwidth=(16,), sweep=(4, 2, 26, (2,)))
 
 
 def machine() -> str:
@@ -150,6 +150,11 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
               f"{sw['jobs']} plain loops side by side {sw['loops_s']:.0f} s; overhead of the "
               f"sweep against them {sw['overhead']:+.1%}; peak memory of one process of the sweep "
               f"{sw['peak_mb']:,.0f} MB")
+        for e in sw["ensembles"]:
+            print(f"  `--ensemble {e['ensemble']}` (runs advanced together in each task): "
+                  f"{e['sweep_s']:.0f} s ({e['runs_per_min']:.0f} runs/min), "
+                  f"{e['ratio']:.2f} times the runs per second of one run a task, measured in "
+                  f"this run; peak memory {e['peak_mb']:,.0f} MB")
     if report:
         from benchmarks.report import write
 

@@ -1,12 +1,13 @@
-"""Throughput of `blowback sweep` against the same runs in a plain loop."""
+"""Throughput of `blowback sweep`, one run a task and runs advanced together, against the same
+runs in a plain loop."""
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,25 +43,50 @@ def loops(runs: int, jobs: int, steps: int | None = None) -> float:
     return time.perf_counter() - start
 
 
-def throughput(runs: int, jobs: int, steps: int | None = None) -> dict:
+_MEASURED = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+subprocess.run(sys.argv[1:], check=True, capture_output=True)
+print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def _sweep(experiment: Path, out: Path, jobs: int, ensemble: int) -> tuple[float, float]:
+    """Wall time of a sweep, and the peak memory in MB of its largest process (its own or a
+    worker's), measured from a process of its own so that each sweep's peak is its own."""
+    done = subprocess.run([sys.executable, "-c", _MEASURED, sys.executable, "-m", "sim", "sweep",
+                           str(experiment), "--out", str(out), "--jobs", str(jobs),
+                           "--ensemble", str(ensemble)], check=True, cwd=ROOT,
+                          capture_output=True, text=True)
+    seconds, peak_kb = done.stdout.split()
+    return float(seconds), float(peak_kb) / 1024
+
+
+def throughput(runs: int, jobs: int, steps: int | None = None,
+               ensembles: Sequence[int] = (4, 8)) -> dict:
     """Wall time of ``runs`` runs of the default scenario (``steps`` weeks, default its own): a
-    sweep on ``jobs`` workers, one plain loop, and ``jobs`` plain loops side by side; the
-    overhead of the sweep machinery is the sweep against the loops side by side."""
+    sweep on ``jobs`` workers with one run a task, the same sweep with each task advancing
+    ``R`` runs together for each R of ``ensembles``, one plain loop, and ``jobs`` plain loops
+    side by side; the overhead of the sweep machinery is the sweep against the loops side by
+    side."""
     base = ROOT / "scenarios" / "base.toml"
     with tempfile.TemporaryDirectory() as tmp:
         experiment = Path(tmp) / "throughput.toml"
         experiment.write_text(f'name = "throughput"\nscenarios = ["{base}"]\nseeds = {runs}\n'
                               + (f"steps = {steps}\n" if steps else ""))
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "sim", "sweep", str(experiment), "--out",
-                        str(Path(tmp) / "sweep"), "--jobs", str(jobs)], check=True, cwd=ROOT,
-                       capture_output=True)
-        sweep = time.perf_counter() - start
-    # The largest of the sweep's processes (its own or a worker's), which it waited for: what
-    # one core's share of the memory must hold.
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        # Every kernel, the ensemble's included, compiled and cached before any sweep is timed.
+        warm = Path(tmp) / "warm.toml"
+        warm.write_text(f'name = "warm"\nscenarios = ["{base}"]\nseeds = 2\nsteps = 2\n')
+        _sweep(warm, Path(tmp) / "warm", 1, 2)
+        sweep, peak = _sweep(experiment, Path(tmp) / "sweep", jobs, 1)
+        together = []
+        for r in ensembles:
+            seconds, r_peak = _sweep(experiment, Path(tmp) / f"sweep-{r}", jobs, r)
+            together.append({"ensemble": r, "sweep_s": seconds, "peak_mb": r_peak,
+                             "runs_per_min": runs / seconds * 60, "ratio": sweep / seconds})
     loop = loops(runs, 1, steps)
     side_by_side = loops(runs, jobs, steps)
     return {"runs": runs, "jobs": jobs, "steps": steps, "sweep_s": sweep, "peak_mb": peak,
             "loop_s": loop, "loops_s": side_by_side, "sweep_runs_per_min": runs / sweep * 60,
-            "loop_runs_per_min": runs / loop * 60, "overhead": sweep / side_by_side - 1.0}
+            "loop_runs_per_min": runs / loop * 60, "overhead": sweep / side_by_side - 1.0,
+            "ensembles": together}

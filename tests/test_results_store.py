@@ -181,7 +181,8 @@ def test_compact_through_the_command_line(capsys, copy, tmp_path):
     assert_refused(*blowback(capsys, "sweep", "--compact", str(tmp_path / "nowhere"))[::2],
                    "nowhere")
     assert_refused(*blowback(capsys, "sweep")[::2], "--compact FOLDER")
-    for option in (["--scheduler", "tcp://x:1"], ["--out", str(tmp_path / "o")], ["--resume"]):
+    for option in (["--scheduler", "tcp://x:1"], ["--out", str(tmp_path / "o")], ["--resume"],
+                   ["--ensemble", "4"]):
         assert_refused(*blowback(capsys, "sweep", "--compact", str(copy), *option)[::2],
                        f"{option[0]} does not go with it")
 

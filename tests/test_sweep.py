@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
+from concurrent.futures import Future
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +23,7 @@ from sim.core.scenario import ScenarioError
 from sim.experiments.experiment import load_experiment
 from sim.experiments.shards import survey
 from sim.experiments.sweep import SHARD_SECONDS_ENV, SweepError, load, load_series, run_sweep
-from sim.experiments.sweep_workers import TEST_KILL_ENV
+from sim.experiments.sweep_workers import TEST_KILL_ENV, LocalPool, _collect, first_runs
 
 SCENARIOS = ROOT / "scenarios"
 
@@ -313,6 +315,59 @@ def test_a_worker_killed_mid_run_is_retried(reference, tmp_path, monkeypatch):
     assert marker.exists(), "the test hook never killed a worker"
     assert report.written == 12
     pd.testing.assert_frame_equal(_by_id(load(tmp_path / "out")), _by_id(rows), check_exact=True)
+
+
+def test_runs_advanced_together_give_the_rows_and_series_of_one_run_a_task(reference, tmp_path):
+    path, rows = reference
+    report = run_sweep(load_experiment(path), tmp_path / "together", jobs=2, ensemble=5)
+    assert report.written == 12
+    pd.testing.assert_frame_equal(_by_id(load(tmp_path / "together")), _by_id(rows),
+                                  check_exact=True)
+    by_run = ["run_id", "step"]
+    pd.testing.assert_frame_equal(
+        load_series(tmp_path / "together").sort_values(by_run).reset_index(drop=True),
+        load_series(path.parent / "out").sort_values(by_run).reset_index(drop=True),
+        check_exact=True)
+
+
+def test_a_task_takes_the_runs_of_one_map_size_at_the_head_of_the_queue(tmp_path):
+    path = _experiment(tmp_path, '[vary]\n"map.communities" = [300, 200]\n', seeds=3)
+    queue = deque(load_experiment(path).runs)
+    sizes = [{**r.base.params, **r.values}["map.communities"] for r in queue]
+    assert sizes[:6] == [300, 300, 300, 200, 200, 200]
+    assert first_runs(queue, 5) == list(queue)[:3]
+    assert first_runs(queue, 2) == list(queue)[:2]
+    assert first_runs(deque(list(queue)[3:5]), 4) == list(queue)[3:5]
+
+
+def test_a_run_killing_the_worker_of_its_ensemble_is_found_alone_and_the_rest_resume(
+        reference, tmp_path, monkeypatch):
+    path, rows = reference
+    exp = load_experiment(path)
+    victim = exp.runs[5]
+    monkeypatch.setenv(TEST_KILL_ENV, victim.run_id)
+    with pytest.raises(SweepError, match=f"run {victim.run_id} .* 3 times"):
+        run_sweep(exp, tmp_path / "out", jobs=2, ensemble=4)
+    assert victim.run_id not in set(load(tmp_path / "out")["run_id"])
+    monkeypatch.delenv(TEST_KILL_ENV)
+    run_sweep(exp, tmp_path / "out", jobs=2, resume=True, ensemble=4)
+    pd.testing.assert_frame_equal(_by_id(load(tmp_path / "out")), _by_id(rows), check_exact=True)
+
+
+def test_the_runs_of_a_failed_ensemble_are_run_again_alone_and_a_lone_failure_is_named(
+        reference, tmp_path):
+    exp = load_experiment(reference[0])
+    pool = LocalPool.__new__(LocalPool)
+    failed: Future = Future()
+    failed.set_exception(ValueError("no such thing"))
+    alone: deque = deque()
+    lost = _collect({failed}, {failed: exp.runs[:3]}, pool, lambda *_: None, tmp_path, alone)
+    assert lost == [] and list(alone) == exp.runs[:3]
+    failed = Future()
+    failed.set_exception(ValueError("no such thing"))
+    with pytest.raises(ValueError, match="no such thing") as raised:
+        _collect({failed}, {failed: exp.runs[1:2]}, pool, lambda *_: None, tmp_path, alone)
+    assert f"in run {exp.runs[1].run_id}" in raised.value.__notes__[0]
 
 
 def test_a_run_that_keeps_killing_its_worker_is_named_and_the_rest_resume(

@@ -16,6 +16,7 @@ from typing import Any
 import numba
 import pandas as pd
 
+from sim.core.ensemble import Ensemble, EnsembleError
 from sim.core.model import BlowbackModel
 from sim.core.scenario import Scenario
 from sim.experiments import results
@@ -24,11 +25,28 @@ from sim.experiments.stopping import follow_parent, starting_workers, stop_now
 
 def run_one(scenario: Scenario, seed: int, steps: int | None) -> tuple[dict, pd.DataFrame]:
     """Run one scenario on one seed; return its summary and weekly series."""
-    changes: dict[str, Any] = {"run.seed": seed}
-    if steps is not None:
-        changes["run.steps"] = steps
-    model = BlowbackModel(scenario.with_overrides(**changes), agents=False).run()
-    return results.summary(model), results.series(model)
+    return run_together([(scenario, seed, steps)])[0]
+
+
+def run_together(tasks: Sequence[tuple[Scenario, int, int | None]]) -> list[tuple[dict,
+                                                                              pd.DataFrame]]:
+    """:func:`run_one` of each ``(scenario, seed, steps)`` task, the runs advanced together as
+    one ensemble (:class:`~sim.core.ensemble.Ensemble`) when they share a map size and a
+    length, else one after the other; the numbers are the same either way."""
+    scenarios = []
+    for scenario, seed, steps in tasks:
+        changes: dict[str, Any] = {"run.seed": seed}
+        if steps is not None:
+            changes["run.steps"] = steps
+        scenarios.append(scenario.with_overrides(**changes))
+    if len(scenarios) == 1:
+        models = [BlowbackModel(scenarios[0], agents=False).run()]
+    else:
+        try:
+            models = Ensemble(scenarios).run().models
+        except EnsembleError:
+            models = [BlowbackModel(s, agents=False).run() for s in scenarios]
+    return [(results.summary(m), results.series(m)) for m in models]
 
 
 def run_many(tasks: Sequence[tuple], jobs: int = 1,

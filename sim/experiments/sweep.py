@@ -84,7 +84,8 @@ def configured_shard_seconds() -> float:
 def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
               scheduler: str | None = None, resume: bool = False,
               mixed_versions: bool = False, progress: bool = False,
-              shard_runs: int = SHARD_RUNS, shard_seconds: float | None = None) -> SweepReport:
+              shard_runs: int = SHARD_RUNS, shard_seconds: float | None = None,
+              ensemble: int = 1) -> SweepReport:
     """Run every run of ``experiment`` not yet in ``out`` and write each as it finishes.
 
     Runs go to ``jobs`` local worker processes, or to the Dask cluster whose scheduler is at
@@ -96,7 +97,9 @@ def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
     stop_signals`) and :class:`SweepError` when a run's worker keeps
     dying; the runs written so far are kept either way.  Finished runs are appended to shards
     closed after ``shard_runs`` runs or ``shard_seconds`` seconds (if None,
-    :func:`configured_shard_seconds`), which bounds what a SIGKILL can lose.
+    :func:`configured_shard_seconds`), which bounds what a SIGKILL can lose.  Each task of a
+    worker advances up to ``ensemble`` runs of one map size together
+    (:class:`~sim.core.ensemble.Ensemble`), with the same numbers as one run a task.
     """
     seconds = configured_shard_seconds() if shard_seconds is None else shard_seconds
     out = Path(out)
@@ -119,14 +122,14 @@ def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
     try:
         writer = ShardWriter(out, survey(out).next_number(), experiment.keep == "series",
                              shard_runs=shard_runs, shard_seconds=seconds)
-        report = _run_todo(experiment, out, done, cluster, jobs, progress, writer)
+        report = _run_todo(experiment, out, done, cluster, jobs, progress, writer, ensemble)
     finally:
         lock.release()
     return dataclasses.replace(report, redone=redone)
 
 
 def _run_todo(experiment: Experiment, out: Path, done: set[str], cluster: DaskPool | None,
-              jobs: int, progress: bool, writer: ShardWriter) -> SweepReport:
+              jobs: int, progress: bool, writer: ShardWriter, ensemble: int) -> SweepReport:
     todo = [run for run in experiment.runs if run.run_id not in done]
     total = len(experiment.runs)
     bar = None
@@ -153,7 +156,7 @@ def _run_todo(experiment: Experiment, out: Path, done: set[str], cluster: DaskPo
         pool = cluster or LocalPool(max(1, min(jobs, len(todo))))
         with unmasked_stops():
             try:
-                drive(pool, todo, experiment.keep == "series", finished, out)
+                drive(pool, todo, experiment.keep == "series", finished, out, ensemble)
             finally:
                 # Whatever stopped the sweep, the runs it finished are kept: their shard is closed.
                 stored(writer.close, "its last shard")

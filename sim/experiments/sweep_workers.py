@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from sim.experiments.experiment import Run
-from sim.experiments.runs import flat_summary, one_thread, run_one, worker_pool
+from sim.experiments.runs import flat_summary, one_thread, run_together, worker_pool
 from sim.experiments.stopping import starting_workers, stop_now
 
 # How many times a run may be in flight in a worker process that dies before the sweep stops.
@@ -142,45 +142,48 @@ class _DaskQuiet(logging.Filter):
 
 
 def drive(pool: LocalPool | DaskPool, todo: list[Run], keep_series: bool,
-          finished: Callable[[Run, Any], None], out: Path) -> None:
-    """Keep ``pool.in_flight`` runs submitted, hand each result to ``finished`` as it comes,
-    and resubmit the runs lost with a dead worker process.
+          finished: Callable[[Run, Any], None], out: Path, ensemble: int = 1) -> None:
+    """Keep ``pool.in_flight`` tasks submitted, each of up to ``ensemble`` runs of one map size
+    advanced together, hand each run's result to ``finished`` as it comes, and resubmit the
+    runs lost with a dead worker process.
 
     A dead worker breaks the whole local pool, and with it every run in flight, so a lost run
     cannot be told from the one that killed its worker.  Lost runs are therefore run again
     alone: one that kills its worker alone is the culprit, and after ``MAX_ATTEMPTS`` losses
-    the sweep stops.
+    the sweep stops.  The runs of a task that fails with an error are run again alone too, so
+    that the error is told with the run it belongs to.
     """
     queue = deque(todo)
     suspects: deque[Run] = deque()
     attempts: Counter[str] = Counter()
-    in_flight: dict[Future, Run] = {}
+    in_flight: dict[Future, list[Run]] = {}
     clean = False
 
-    def submit(source: deque[Run]) -> None:
+    def submit(source: deque[Run], size: int) -> None:
+        batch = first_runs(source, size)
         # Taken off its queue only once submitted: a broken pool refuses it, to be run later.
         with starting_workers():
-            future = pool.executor.submit(_execute, source[0], keep_series)
-        in_flight[future] = source.popleft()
+            future = pool.executor.submit(_execute, batch, keep_series)
+        in_flight[future] = [source.popleft() for _ in batch]
 
     try:
         while queue or suspects or in_flight:
             broken = False
             try:
-                alone = any(attempts[run.run_id] for run in in_flight.values())
+                alone = any(attempts[run.run_id] for runs in in_flight.values() for run in runs)
                 if suspects and not in_flight:
-                    submit(suspects)
+                    submit(suspects, 1)
                     alone = True
                 while not (alone or suspects) and queue and len(in_flight) < pool.in_flight:
-                    submit(queue)
+                    submit(queue, ensemble)
             except BrokenProcessPool:
                 broken = True
             complete = wait(in_flight, return_when=FIRST_COMPLETED).done if in_flight else set()
-            lost = _collect(complete, in_flight, pool, finished, out)
+            lost = _collect(complete, in_flight, pool, finished, out, suspects)
             if not (lost or broken):
                 continue
             # Collect what the other runs in flight give (some had finished) and start afresh.
-            lost += _collect(wait(in_flight).done, in_flight, pool, finished, out)
+            lost += _collect(wait(in_flight).done, in_flight, pool, finished, out, suspects)
             for run in lost:
                 attempts[run.run_id] += 1
                 if attempts[run.run_id] >= MAX_ATTEMPTS:
@@ -195,19 +198,39 @@ def drive(pool: LocalPool | DaskPool, todo: list[Run], keep_series: bool,
         pool.close(abandon=not clean)
 
 
-def _collect(complete: set[Future], in_flight: dict[Future, Run], pool: LocalPool | DaskPool,
-             finished: Callable[[Run, Any], None], out: Path) -> list[Run]:
-    """Hand the results of ``complete`` to ``finished``; return the runs lost with a worker."""
+def first_runs(queue: deque[Run], size: int) -> list[Run]:
+    """The runs at the head of ``queue`` that one task advances together: at most ``size``,
+    all of the first one's map size and length."""
+    batch = [queue[0]]
+    while len(batch) < min(size, len(queue)) and _shape(queue[len(batch)]) == _shape(batch[0]):
+        batch.append(queue[len(batch)])
+    return batch
+
+
+def _shape(run: Run) -> tuple:
+    """What runs advanced together must share: the map's size and the run's length."""
+    p = {**run.base.params, **run.values}
+    return p["map.communities"], p["map.width"], p["map.height"], p["run.steps"]
+
+
+def _collect(complete: set[Future], in_flight: dict[Future, list[Run]],
+             pool: LocalPool | DaskPool, finished: Callable[[Run, Any], None], out: Path,
+             alone: deque[Run]) -> list[Run]:
+    """Hand the results of ``complete`` to ``finished``; return the runs lost with a worker,
+    and put those of a task of several runs that failed in ``alone``."""
     lost = []
     for future in complete:
-        run = in_flight.pop(future)
+        runs = in_flight.pop(future)
         err = future.exception()
         if err is None:
-            finished(run, future.result())
+            for run, result in zip(runs, future.result(), strict=True):
+                finished(run, result)
         elif pool.died(err):
-            lost.append(run)
+            lost.extend(runs)
+        elif len(runs) > 1:
+            alone.extend(runs)
         else:
-            _fail(run, err, pool, out)
+            _fail(runs[0], err, pool, out)
     return lost
 
 
@@ -225,17 +248,22 @@ def _fail(run: Run, err: BaseException, pool: LocalPool | DaskPool, out: Path) -
 # --- in the worker ----------------------------------------------------------------------------
 
 
-def _execute(run: Run, keep_series: bool) -> tuple[dict[str, Any], pd.DataFrame | None]:
-    """Simulate one run (in a worker): its row of outcomes and, if kept, its weekly series."""
-    _test_kill_hook(run.run_id)
+def _execute(runs: list[Run], keep_series: bool) -> list[tuple[dict[str, Any],
+                                                              pd.DataFrame | None]]:
+    """Simulate runs together (in a worker): each one's row of outcomes and, if kept, its
+    weekly series."""
+    for run in runs:
+        _test_kill_hook(run.run_id)
     # Here too: a Dask worker runs no initializer, and numba's thread count is per thread.
     one_thread()
-    summ, series = run_one(run.spec, run.seed, None)
-    row: dict[str, Any] = {"run_id": run.run_id, "scenario": run.scenario, "seed": run.seed,
-                           "point": run.point, **run.values, **flat_summary(summ)}
-    if not keep_series:
-        return row, None
-    return row, series.assign(run_id=run.run_id)[["run_id", *series.columns]]
+    done = run_together([(run.spec, run.seed, None) for run in runs])
+    out = []
+    for run, (summ, series) in zip(runs, done, strict=True):
+        row: dict[str, Any] = {"run_id": run.run_id, "scenario": run.scenario, "seed": run.seed,
+                               "point": run.point, **run.values, **flat_summary(summ)}
+        out.append((row, series.assign(run_id=run.run_id)[["run_id", *series.columns]]
+                    if keep_series else None))
+    return out
 
 
 def _test_kill_hook(run_id: str) -> None:

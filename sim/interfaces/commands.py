@@ -159,6 +159,7 @@ def sweep(args: argparse.Namespace) -> int:
         given = [name for name, value in (("--out", args.out), ("--scheduler", args.scheduler),
                                           ("--resume", args.resume),
                                           ("--mixed-versions", args.mixed_versions),
+                                          ("--ensemble", args.ensemble != 1),
                                           ("--yes", args.yes)) if value]
         if given:
             print(f"blowback: error: sweep --compact merges the folder it names and runs "
@@ -178,7 +179,7 @@ def sweep(args: argparse.Namespace) -> int:
     try:
         report = run_sweep(experiment, out, jobs=args.jobs, scheduler=args.scheduler,
                            resume=args.resume, mixed_versions=args.mixed_versions,
-                           progress=sys.stderr.isatty())
+                           progress=sys.stderr.isatty(), ensemble=args.ensemble)
     except SweepInterrupted as stop:
         return _interrupted(stop, out, "rerun with --resume")
     except SchedulerError as err:
