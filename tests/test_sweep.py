@@ -246,8 +246,10 @@ def test_one_worker_gives_the_same_rows_as_two(reference, tmp_path):
     pd.testing.assert_frame_equal(_by_id(load(tmp_path / "one")), _by_id(rows), check_exact=True)
 
 
+@pytest.mark.parametrize("ensemble", [1, 3])
 def test_dask_cluster_gives_the_same_rows_even_when_a_worker_dies(reference, tmp_path,
-                                                                   monkeypatch):
+                                                                   monkeypatch, ensemble):
+    """A task is one run, or (``ensemble`` 3) three runs advanced together."""
     distributed = pytest.importorskip("distributed")
     path, rows = reference
     marker = tmp_path / "killed"
@@ -258,10 +260,11 @@ def test_dask_cluster_gives_the_same_rows_even_when_a_worker_dies(reference, tmp
                                   host="127.0.0.1", scheduler_port=0,
                                   dashboard_address=":0") as cluster:
         report = run_sweep(load_experiment(path), tmp_path / "dask",
-                           scheduler=cluster.scheduler_address)
+                           scheduler=cluster.scheduler_address, ensemble=ensemble)
     assert marker.exists(), "the test hook never killed a worker"
     assert report.written == 12
-    pd.testing.assert_frame_equal(load(tmp_path / "dask"), rows, check_exact=True)
+    pd.testing.assert_frame_equal(_by_id(load(tmp_path / "dask")), _by_id(rows),
+                                  check_exact=True)
 
 
 def test_a_run_dask_gives_up_on_is_reported_in_one_line_without_dask_noise(reference,
