@@ -107,7 +107,7 @@ def _add_experiments(sub) -> None:
                      help="run on this Dask scheduler (tcp://host:8786) instead of locally")
     swp.add_argument("--ensemble", metavar="R", type=_positive, default=1,
                      help="advance up to R runs of one map size together in each task of a "
-                          "worker; the same numbers (default 1: not yet faster)")
+                          "worker; the same numbers (default 1: not reliably faster yet)")
     swp.add_argument("--resume", action="store_true",
                      help="finish the sweep in --out: skip the runs already written")
     swp.add_argument("--mixed-versions", action="store_true",
