@@ -13,8 +13,9 @@ as across runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from sim.core.scenario import Scenario
 from sim.core.state import Cells, Communities, Week
 from sim.core.week import WEEK
 
+# What the runs of an ensemble must share, as their parameters set it: the size of every table
+# (the map places exactly ``map.communities`` communities) and the number of weeks.
+SHAPE = ("map.communities", "map.width", "map.height", "run.steps")
 # The model's arrays outside its tables that the steps run together read and write.
 SHARED_ARRAYS = ("news_state", "news_insurgent", "neighbour_instability",
                  "neighbour_contractor")
@@ -40,16 +44,11 @@ class Ensemble:
     def __init__(self, scenarios: Sequence[Scenario]) -> None:
         if not scenarios:
             raise EnsembleError("an ensemble needs at least one scenario")
+        shapes = sorted({shape(s.params) for s in scenarios})
+        if len(shapes) > 1:
+            raise EnsembleError(f"the runs of an ensemble must share {', '.join(SHAPE)}; "
+                                f"these scenarios have {shapes}")
         self.models = [BlowbackModel(s, agents=False) for s in scenarios]
-        first = self.models[0]
-        for model in self.models[1:]:
-            if (len(model.communities), model.world.cells, model.steps_total) != (
-                    len(first.communities), first.world.cells, first.steps_total):
-                raise EnsembleError(
-                    "the runs of an ensemble must share their number of communities, of cells "
-                    f"and of weeks: {len(first.communities)}, {first.world.cells}, "
-                    f"{first.steps_total} in the first, {len(model.communities)}, "
-                    f"{model.world.cells}, {model.steps_total} in another")
         self.communities = _stack_table(Communities, [m.communities for m in self.models])
         self.cells = _stack_table(Cells, [m.cells for m in self.models])
         for name in SHARED_ARRAYS:
@@ -66,11 +65,6 @@ class Ensemble:
                       for name in (f.name for f in fields(stacked))]
         self._rows += [(r, model, "", name, getattr(self, name))
                        for r, model in enumerate(self.models) for name in SHARED_ARRAYS]
-
-    @property
-    def cell_control(self) -> np.ndarray:
-        """The state's control of each cell, a row a run."""
-        return self.cells.control
 
     @property
     def t(self) -> int:
@@ -113,6 +107,12 @@ class Ensemble:
             if getattr(owner, name).base is not stacked:
                 raise RuntimeError(f"run {r}'s {label}{name} is no longer a row of the "
                                    "ensemble's tables")
+
+
+def shape(params: Mapping[str, Any]) -> tuple:
+    """The values of :data:`SHAPE` in ``params``: runs whose values are equal can be advanced
+    together."""
+    return tuple(params[name] for name in SHAPE)
 
 
 def _stack_table(kind: type, tables: list) -> object:

@@ -16,7 +16,7 @@ from typing import Any
 import numba
 import pandas as pd
 
-from sim.core.ensemble import Ensemble, EnsembleError
+from sim.core.ensemble import Ensemble, shape
 from sim.core.model import BlowbackModel
 from sim.core.scenario import Scenario
 from sim.experiments import results
@@ -39,13 +39,10 @@ def run_together(tasks: Sequence[tuple[Scenario, int, int | None]]) -> list[tupl
         if steps is not None:
             changes["run.steps"] = steps
         scenarios.append(scenario.with_overrides(**changes))
-    if len(scenarios) == 1:
-        models = [BlowbackModel(scenarios[0], agents=False).run()]
+    if len(scenarios) > 1 and len({shape(s.params) for s in scenarios}) == 1:
+        models = Ensemble(scenarios).run().models
     else:
-        try:
-            models = Ensemble(scenarios).run().models
-        except EnsembleError:
-            models = [BlowbackModel(s, agents=False).run() for s in scenarios]
+        models = [BlowbackModel(s, agents=False).run() for s in scenarios]
     return [(results.summary(m), results.series(m)) for m in models]
 
 

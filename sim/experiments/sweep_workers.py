@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.core.ensemble import shape
 from sim.experiments.experiment import Run
 from sim.experiments.runs import flat_summary, one_thread, run_together, worker_pool
 from sim.experiments.stopping import starting_workers, stop_now
@@ -208,9 +209,7 @@ def first_runs(queue: deque[Run], size: int) -> list[Run]:
 
 
 def _shape(run: Run) -> tuple:
-    """What runs advanced together must share: the map's size and the run's length."""
-    p = {**run.base.params, **run.values}
-    return p["map.communities"], p["map.width"], p["map.height"], p["run.steps"]
+    return shape({**run.base.params, **run.values})
 
 
 def _collect(complete: set[Future], in_flight: dict[Future, list[Run]],

@@ -118,7 +118,7 @@ def update_together(ensemble, weeks) -> None:
     models = ensemble.models
     k = Coefficients(*(np.array(column)
                        for column in zip(*map(coefficients, models), strict=True)))
-    update_attitudes_together(ensemble.communities.view(), ensemble.cell_control,
+    update_attitudes_together(ensemble.communities.view(), ensemble.cells.control,
                               ensemble.news_state, ensemble.news_insurgent,
                               np.array([m.legitimacy for m in models]), k)
 
