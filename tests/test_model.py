@@ -168,6 +168,11 @@ def test_a_table_view_is_kept_until_an_array_is_replaced():
     assert forces.view() is view
     forces.strength[first] = 7.0  # written in place: the kept view sees it
     assert list(view.strength) == [7.0, 7.0]
+    forces.active &= forces.strength > 8.0  # the same array assigned back
+    assert forces.view() is view and not view.active.any()
+    forces.strength = forces.strength * 2.0  # a new array
+    assert forces.view() is not view
+    view = forces.view()
     forces.add(1, np.array([5]), 20.0, 1.0, 0.5, 2)
     assert forces.view() is not view
     assert list(forces.view().cell) == [3, 4, 5]

@@ -33,8 +33,8 @@ class ArrayTable:
 
     Numba accepts named tuples of arrays as arguments, so a kernel names ``communities.fear``
     instead of taking thirty positional arrays.  The view is kept between calls, since a week
-    hands each table to several kernels; assigning any attribute (units are appended by
-    replacing arrays) drops it, so a view never misses an array.
+    hands each table to several kernels; assigning another object to any attribute (units are
+    appended by replacing arrays) drops it, so a view never misses an array.
     """
 
     View: type
@@ -48,7 +48,10 @@ class ArrayTable:
         return kept
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self.__dict__.pop("_view", None)
+        # ``table.x &= mask`` assigns the same array back: the view still holds it, and
+        # numba is not handed a new named tuple to type every week.
+        if self.__dict__.get(name) is not value:
+            self.__dict__.pop("_view", None)
         object.__setattr__(self, name, value)
 
 
