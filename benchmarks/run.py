@@ -14,10 +14,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FULL = dict(epstein=((40, 20, 2000), (200, 5, 200)), kernels=(10_000, 20, 2_000),
             scale=((10_000, 100_000, 1_000_000), 10), build=1_000_000,
-            profile=(1_000_000, 5), profile_default=(4_000, 200), bandwidth=(800,),
-            sweep=(1_000, 2, None, (4, 8)))
+            profile=(1_000_000, 5), profile_default=(4_000, 200), calling=(4_000, 2_000),
+            bandwidth=(800,), sweep=(1_000, 2, None, (4, 8)))
 TINY = dict(epstein=((12, 2, 5),), kernels=(300, 2, 20), scale=((1_000, 3_000), 2), build=5_000,
-            profile=(3_000, 2), profile_default=(1_000, 2), bandwidth=(16,), sweep=(4, 2, 26, (2,)))
+            profile=(3_000, 2), profile_default=(1_000, 2), calling=(1_000, 5), bandwidth=(16,),
+            sweep=(4, 2, 26, (2,)))
 
 
 def machine() -> str:
@@ -141,6 +142,11 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
         print(f"by mechanism at {small['communities']:,} communities:")
         for name, ms in sorted(small["mechanisms_ms"].items(), key=lambda kv: -kv[1]):
             print(f"{name:>60} {ms:>8.3f} ms {100 * ms / small['step_ms']:>5.1f}%")
+        calls = figures["calling"] = _isolated("calling", "calling", *plan["calling"])
+        print(f"calling the {calls['calls']} kernels of a week at {calls['communities']:,} "
+              f"communities (tables of {calls['table_arrays']} arrays in all), kernel work "
+              f"aside: {calls['plain_us']:.0f} µs with each table a plain tuple, as the model "
+              f"passes them; {calls['named_us']:.0f} µs as named tuples")
     if "sweep" in want:
         sw = figures["sweep"] = _isolated("sweep", "throughput", *plan["sweep"])
         weeks = f" ({sw['steps']} weeks each)" if sw.get("steps") else ""

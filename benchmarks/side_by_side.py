@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STEPS = {10_000: 200, 100_000: 40}
+STEPS = {4_000: 300, 10_000: 200, 100_000: 40}
 _STEP = r"""
 import json, sys, time
 root, n, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

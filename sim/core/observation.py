@@ -24,13 +24,24 @@ from sim.core.state import (
     PERPETRATORS,
     POPULATION,
     SUPPORT,
+    BandsView,
+    CellsView,
+    CommunitiesView,
+    ForcesView,
 )
 from sim.mechanisms.m05_recruitment import pool_term
 
 
-@njit(cache=kernel_cache.CACHE, parallel=True)
+@njit(cache=kernel_cache.CACHE)
 def aggregate_cells(cell_start, communities, deterrence, cells):
     """Population-weighted means per cell and the recruitment pool of each cell (M5)."""
+    # Named here, not in the parallel loop's function: numba loses writes made through a
+    # named tuple built inside a parallel function (numba 0.68).
+    _aggregate_cells(cell_start, CommunitiesView(*communities), deterrence, CellsView(*cells))
+
+
+@njit(cache=kernel_cache.CACHE, parallel=True)
+def _aggregate_cells(cell_start, communities, deterrence, cells):
     # Arrays are taken out of their tuples before a parallel loop: numba loses writes made
     # through a tuple's field inside prange (seen with numba 0.68).
     c = communities
@@ -69,6 +80,7 @@ def aggregate_cells(cell_start, communities, deterrence, cells):
 @njit(cache=kernel_cache.CACHE)
 def locate_units(units, bands, cells):
     """Personnel of forces and fighters of each faction per cell."""
+    units, bands, cells = ForcesView(*units), BandsView(*bands), CellsView(*cells)
     for c in range(len(cells.forces)):
         cells.forces[c] = 0.0
         cells.insurgents[c, 0] = 0.0
@@ -81,10 +93,17 @@ def locate_units(units, bands, cells):
             cells.insurgents[bands.cell[b], bands.faction[b]] += bands.strength[b]
 
 
-@njit(cache=kernel_cache.CACHE, parallel=True)
+@njit(cache=kernel_cache.CACHE)
 def tally_cells(cell_start, communities, out, totals):
     """Per cell: residents, population-weighted sums of attitudes, displaced, deaths by
     perpetrator; and in ``totals`` their sums over the cells, added cell after cell."""
+    # Named here, not in the parallel loop's function: numba loses writes made through a
+    # named tuple built inside a parallel function (numba 0.68).
+    _tally_cells(cell_start, CommunitiesView(*communities), out, totals)
+
+
+@njit(cache=kernel_cache.CACHE, parallel=True)
+def _tally_cells(cell_start, communities, out, totals):
     c = communities
     for k in prange(len(cell_start) - 1):
         for j in range(COLUMNS):

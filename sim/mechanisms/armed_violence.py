@@ -27,8 +27,9 @@ from numba import njit
 from sim import kernel_cache
 from sim.core import rng
 from sim.core.registry import Mechanism, Param, Step
-from sim.core.state import INSURGENT
+from sim.core.state import INSURGENT, BandsView, CellsView, CommunitiesView
 from sim.mechanisms.m02_attrition import kill_civilians, pick_community
+from sim.world.geography import WorldView
 
 PARAMETERS = (
     Param("insurgents.coercion", 0.002, 0.0, 1.0, "deaths/fighter-week",
@@ -76,6 +77,10 @@ def located_forces(support, fear, deterrence):
 @njit(cache=kernel_cache.CACHE)
 def insurgent_violence(seed, step, bands, world, communities, cells, cell_town, k):
     """One week of every band's attacks; losses of forces and rivals go to ``cells``."""
+    bands = BandsView(*bands)
+    world = WorldView(*world)
+    communities = CommunitiesView(*communities)
+    cells = CellsView(*cells)
     for b in range(len(bands.cell)):
         if not bands.active[b] or bands.strength[b] <= 0.0:
             continue

@@ -35,9 +35,17 @@ Coefficients = namedtuple("Coefficients", "hardship adaptation harm_sensitivity 
                                           "deterrence services reconciliation humanitarian")
 
 
-@njit(cache=kernel_cache.CACHE, parallel=True)
+@njit(cache=kernel_cache.CACHE)
 def update_attitudes(communities, cell_control, news_state, news_insurgent, legitimacy, k):
     """Move each community's attitudes one week towards the targets of their mechanisms."""
+    # Named here, not in the parallel loop's function: numba loses writes made through a
+    # named tuple built inside a parallel function (numba 0.68).
+    _update_attitudes(
+        CommunitiesView(*communities), cell_control, news_state, news_insurgent, legitimacy, k)
+
+
+@njit(cache=kernel_cache.CACHE, parallel=True)
+def _update_attitudes(communities, cell_control, news_state, news_insurgent, legitimacy, k):
     # fused: one pass over the communities reads each row once; a kernel per mechanism would
     # stream the whole population through memory five times a week.
     # Arrays are taken out of their tuple before the parallel loop: numba loses writes made
@@ -81,6 +89,7 @@ def update_attitudes_together(communities, cell_control, news_state, news_insurg
                               legitimacy, k):
     """:func:`update_attitudes` for the runs of an ensemble in one call: each table has the
     runs on its first axis, and ``legitimacy`` and the fields of ``k`` one value a run."""
+    communities = CommunitiesView(*communities)
     c = communities
     for r in range(len(legitimacy)):
         run = CommunitiesView(c.cell[r], c.group[r], c.population[r], c.initial_population[r],

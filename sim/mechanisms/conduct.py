@@ -38,7 +38,7 @@ from numba import njit
 
 from sim import kernel_cache
 from sim.core.registry import Mechanism, Outcome, Param, Step
-from sim.core.state import CONTRACTOR, PARTNER, STATE
+from sim.core.state import CONTRACTOR, PARTNER, STATE, ForcesView
 from sim.mechanisms.m06_oversight import announced_chances
 
 PARAMETERS = (
@@ -123,6 +123,7 @@ def effort_shares(values, temperature):
 @njit(cache=kernel_cache.CACHE)
 def choose_conduct(units, beliefs, restraint_cost, values):
     """Each active unit's restraint and its shares of effort for the week."""
+    units = ForcesView(*units)
     t = beliefs.temperature
     shares = effort_shares(values, t)
     for u in range(len(units.kind)):
@@ -174,6 +175,7 @@ def learn_from_oversight(units, own_abuses, own_punished, peers, joint, width, m
     ``peers[k]`` = (abuses, punished) of the average unit of kind k this week; a state unit
     with contractor teams in its area of operations also sees their average, with weight
     ``joint``."""
+    units = ForcesView(*units)
     teams = contractor_cells(units)
     for u in range(len(units.kind)):
         k = units.kind[u]

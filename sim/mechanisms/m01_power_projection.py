@@ -14,6 +14,8 @@ from numba import njit
 from sim import kernel_cache
 from sim.core import rng
 from sim.core.registry import Mechanism, Param, Step
+from sim.core.state import CellsView, ForcesView
+from sim.world.geography import WorldView
 
 PARAMETERS = (
     # Kind behaviour: a force's mobility, held equal across regimes (who is hired is *.present).
@@ -45,6 +47,7 @@ def deploy_forces(seed, step, world, units, cells):
     spread out because a cell already held scores lower; ``cells.forces`` is updated as they
     move.
     """
+    world, units, cells = WorldView(*world), ForcesView(*units), CellsView(*cells)
     width, height = world.width, world.height
     for u in range(len(units.cell)):
         if not units.active[u]:

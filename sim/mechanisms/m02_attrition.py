@@ -32,7 +32,16 @@ from numba import njit
 from sim import kernel_cache
 from sim.core import rng
 from sim.core.registry import LARGEST, TOTAL, Mechanism, Outcome, Param, Step
-from sim.core.state import CONTRACTOR, FORCE_KINDS, STATE, Abuse
+from sim.core.state import (
+    CONTRACTOR,
+    FORCE_KINDS,
+    STATE,
+    Abuse,
+    BandsView,
+    CellsView,
+    CommunitiesView,
+    ForcesView,
+)
 
 PARAMETERS = (
     # Kind behaviour (firepower, skill of each force): what units can do with force; a regime
@@ -146,6 +155,9 @@ def _harm(seed, step, u, kind, deaths, start, stop, communities, tolls):
 def force_operations(seed, step, units, kind_effort, cell_start, communities, cells, rates,
                      tolls):
     """One week of operations by every active unit against the bands of its cell."""
+    units = ForcesView(*units)
+    communities = CommunitiesView(*communities)
+    cells = CellsView(*cells)
     for u in range(len(units.cell)):
         tolls.operation[u] = 0.0
         tolls.atrocity[u] = 0.0
@@ -205,6 +217,7 @@ def forced_atrocity(seed, step, entity, kind, cell_start, cell, communities, siz
     capped at half the community.  Large villages are the likeliest targets (weight
     population^2).
     """
+    communities = CommunitiesView(*communities)
     population = communities.population
     i = pick_community(seed, step, entity, SCHEDULED_TARGET, cell_start[cell], cell_start[cell + 1],
                        population, population)
@@ -218,6 +231,7 @@ def forced_atrocity(seed, step, entity, kind, cell_start, cell, communities, siz
 @njit(cache=kernel_cache.CACHE)
 def band_losses(bands, cells):
     """Share the combatants killed in each cell among its bands, by strength. Returns the total."""
+    bands, cells = BandsView(*bands), CellsView(*cells)
     total = 0.0
     for b in range(len(bands.cell)):
         if not bands.active[b]:

@@ -11,6 +11,7 @@ from numba import njit
 
 from sim import kernel_cache
 from sim.core.registry import Mechanism, Param, Step
+from sim.core.state import CellsView
 from sim.mechanisms.m05_recruitment import concealment
 
 PARAMETERS = (
@@ -23,6 +24,7 @@ PARAMETERS = (
 @njit(cache=kernel_cache.CACHE)
 def intelligence(cells, partner_intelligence, base_concealment):
     """Intelligence of each cell, and the concealment of bands there (M5)."""
+    cells = CellsView(*cells)
     for c in range(len(cells.cooperation)):
         coop = cells.cooperation[c]
         intel = coop + partner_intelligence * (1.0 - coop)

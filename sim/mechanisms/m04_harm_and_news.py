@@ -17,8 +17,17 @@ from numba import njit, prange
 
 from sim import kernel_cache
 from sim.core.registry import Mechanism, Outcome, Param, Step
-from sim.core.state import CONTRACTOR, COOPERATION, INSURGENT, MILITIA, PARTNER, STATE
+from sim.core.state import (
+    CONTRACTOR,
+    COOPERATION,
+    INSURGENT,
+    MILITIA,
+    PARTNER,
+    STATE,
+    CommunitiesView,
+)
 from sim.world import geography
+from sim.world.geography import WorldView
 
 PARAMETERS = (
     # Kind world: the shape of the social fabric that news travels through.
@@ -69,7 +78,7 @@ def cooperation_target(legitimacy, services, control, state_harm, insurgent_harm
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=kernel_cache.CACHE, parallel=True)
+@njit(cache=kernel_cache.CACHE)
 def spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
     """Per (cell, group): deaths per resident suffered by the group nearby and across the country.
 
@@ -82,6 +91,14 @@ def spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
     it is exactly zero and the news is the country-wide term alone.  The work scales with the
     cells that saw deaths, not with the map.
     """
+    # Named here, not in the parallel loop's function: numba loses writes made through a
+    # named tuple built inside a parallel function (numba 0.68).
+    _spread_news(
+        WorldView(*world), n_groups, CommunitiesView(*communities), ties, out_state, out_insurgent)
+
+
+@njit(cache=kernel_cache.CACHE, parallel=True)
+def _spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
     width, height = world.width, world.height
     n_cells = width * height
     local_pop = np.zeros((n_cells, n_groups))

@@ -17,8 +17,9 @@ from numba import njit
 from sim import kernel_cache
 from sim.core import rng
 from sim.core.registry import TOTAL, Mechanism, Outcome, Param, Step
-from sim.core.state import SUPPORT
+from sim.core.state import SUPPORT, BandsView, CellsView
 from sim.mechanisms.m07_rent import lever
+from sim.world.geography import WorldView
 
 PARAMETERS = (
     Param("insurgents.recruitment", 0.0004, 0.0, 0.1, "1/week",
@@ -105,6 +106,7 @@ def move_bands(seed, step, world, bands, reach, cross_border, cells):
     Bands may slip across a border into a neighbour's territory (sanctuary) with a chance set by
     their cross-border reach (M11); there they recruit nobody but cannot be attacked.
     """
+    world, bands, cells = WorldView(*world), BandsView(*bands), CellsView(*cells)
     width, height = world.width, world.height
     for b in range(len(bands.cell)):
         if not bands.active[b]:
@@ -139,6 +141,7 @@ def recruit(seed, step, world, bands, cells, neighbour_instability, rates):
     unstable neighbour (M11), less what arms tracking stops (M14).  ``rates`` is (recruitment,
     inflow, cross_border, arms_tracking, attrition).
     """
+    world, bands, cells = WorldView(*world), BandsView(*bands), CellsView(*cells)
     recruitment, inflow, cross_border, arms_tracking, attrition = rates
     crossed = 0.0
     for b in range(len(bands.cell)):
@@ -168,6 +171,7 @@ def recruit(seed, step, world, bands, cells, neighbour_instability, rates):
 @njit(cache=kernel_cache.CACHE)
 def split_bands(seed, step, width, height, bands, split_size, dissolve_size):
     """Large bands split (a new cell in a neighbouring cell); remnants below a size dissolve."""
+    bands = BandsView(*bands)
     n = len(bands.cell)
     for b in range(n):
         if not bands.active[b]:

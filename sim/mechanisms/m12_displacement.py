@@ -8,7 +8,7 @@ from numba import njit, prange
 
 from sim import kernel_cache
 from sim.core.registry import Mechanism, Outcome, Param, Step
-from sim.core.state import DISPLACED, N_PERPETRATORS
+from sim.core.state import DISPLACED, N_PERPETRATORS, CommunitiesView
 from sim.mechanisms.m07_rent import lever
 
 PARAMETERS = (
@@ -27,7 +27,7 @@ PARAMETERS = (
 MOST_FLEEING = 0.5  # most of a community that flees in one week: the model's assumption
 
 
-@njit(cache=kernel_cache.CACHE, parallel=True)
+@njit(cache=kernel_cache.CACHE)
 def displace(communities, cell_control, rates, out_fled):
     """Flight and return of one week; ``out_fled`` receives who fled from each community.
 
@@ -36,6 +36,13 @@ def displace(communities, cell_control, rates, out_fled):
     control and humanitarian access (M14).  Residents + displaced + dead is conserved.
     ``rates`` is (displacement, insecurity flight, return rate, humanitarian access).
     """
+    # Named here, not in the parallel loop's function: numba loses writes made through a
+    # named tuple built inside a parallel function (numba 0.68).
+    _displace(CommunitiesView(*communities), cell_control, rates, out_fled)
+
+
+@njit(cache=kernel_cache.CACHE, parallel=True)
+def _displace(communities, cell_control, rates, out_fled):
     displacement, insecurity_flight, return_rate, humanitarian = rates
     c = communities
     # Arrays are taken out of their tuple before the parallel loop: numba loses writes made

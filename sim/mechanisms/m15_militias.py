@@ -24,9 +24,10 @@ from numba import njit
 from sim import kernel_cache
 from sim.core import rng
 from sim.core.registry import Mechanism, Outcome, Param, Step
-from sim.core.state import MILITIA
+from sim.core.state import MILITIA, CellsView, CommunitiesView
 from sim.mechanisms.m02_attrition import kill_civilians
 from sim.world import geography
+from sim.world.geography import WorldView
 
 PARAMETERS = (
     Param("militias.formation", 0.0005, 0.0, 0.1, "1/week",
@@ -108,6 +109,7 @@ def mobilise_militias(seed, step, world, communities, cells, militias, militia_m
     room = 1 - strength / (MOBILISABLE x residents); disbanding = strength x decay x (1 - threat x
     absence).  First the memory of last week's militia killings (``victims``) is updated.
     """
+    world, communities, cells = WorldView(*world), CommunitiesView(*communities), CellsView(*cells)
     n_groups = militias.shape[1]
     residents = np.zeros(n_groups)
     harmed = np.zeros(n_groups)
@@ -215,6 +217,7 @@ def militia_raids(seed, step, world, communities, cells, militias, victims, k):
     that killed, the state acts against the militia with chance crackdown x (1 - arming) x
     (1 - absence), disarming ``CRACKDOWN_SHARE`` of it.
     """
+    world, communities, cells = WorldView(*world), CommunitiesView(*communities), CellsView(*cells)
     n_groups = militias.shape[1]
     firepower = 1.0 + k.arms * k.arming
     for c in range(len(cells.control)):

@@ -12,7 +12,7 @@ from numba import njit
 
 from sim import kernel_cache
 from sim.core.registry import Mechanism, Outcome, Step
-from sim.core.state import POPULATION
+from sim.core.state import POPULATION, CellsView
 from sim.world import geography
 
 # Administrative presence of the state per cell, in force-equivalents, by region (north,
@@ -31,6 +31,7 @@ HELD = 0.5  # control above which a cell counts as the state's
 @njit(cache=kernel_cache.CACHE)
 def update_control(cells, cell_admin, legitimacy):
     """Move state control of each cell towards the balance of presences."""
+    cells = CellsView(*cells)
     for c in range(len(cells.control)):
         cells.force_presence[c] = PRESENCE_KEEP * cells.force_presence[c] + cells.forces[c]
         cells.insurgent_presence[c] = PRESENCE_KEEP * cells.insurgent_presence[c] \
