@@ -4,6 +4,7 @@ still loads and resumes exactly."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import sim.experiments.compaction as compaction
 import sim.experiments.store as store
 from sim.experiments.experiment import load_experiment
 from sim.experiments.output import OutputError
-from sim.experiments.shards import read_log, survey
+from sim.experiments.shards import LOG, read_log, survey
 from sim.experiments.sweep import load, load_series, run_sweep
 
 PUNISHMENT = "oversight.punishment"
@@ -59,11 +60,10 @@ def test_sim_results_load_is_the_sweep_load_through_the_lazy_import(sharded):
 def test_a_filtered_load_reads_only_the_shards_holding_matching_runs(sharded, monkeypatch):
     _, out, rows, series = sharded
     first = rows["scenario"][0]
-    checked: list[Path] = []
-    real = store.check_line
-    monkeypatch.setattr(store, "check_line", lambda path, line, folder=None: (
-        checked.extend(path / n for n in line["files"] if n.startswith(f"{folder}/")),
-        real(path, line, folder))[1])
+    checked: set[Path] = set()
+    real = store.check_parts
+    monkeypatch.setattr(store, "check_parts", lambda path, recorded, groups, redo: (
+        checked.add(path), real(path, recorded, groups, redo))[1])
     got = sim.results.load(out, scenario=first, where={PUNISHMENT: 0.9},
                            columns=["civilian_deaths_total"])
     wanted = rows[(rows["scenario"] == first) & (rows[PUNISHMENT] == 0.9)]
@@ -96,9 +96,53 @@ def test_a_merged_file_is_read_only_in_the_row_groups_that_can_match(copy, shard
     # The row groups a scan with the load's filter reads: those whose statistics can match.
     groups = [g for part in fragment.split_by_row_group(chosen.filter) for g in part.row_groups]
     assert sum(g.num_rows for g in groups) == (rows["scenario"] == last).sum() == len(rows) / 2
+    checked: list[list[int]] = []
+    real = store.check_parts
+    monkeypatch.setattr(store, "check_parts", lambda path, recorded, groups, redo: (
+        checked.append(list(groups)), real(path, recorded, groups, redo))[1])
     pd.testing.assert_frame_equal(load(copy, scenario=last),
                                   rows[rows["scenario"] == last].reset_index(drop=True),
                                   check_exact=True)
+    # The footer alone, then the row groups the scan reads: no other byte is hashed.
+    assert checked == [[], [g.id for g in groups]]
+
+
+def _damage(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_filtered_load_checks_what_it_reads_and_refuses_a_damaged_part(copy, sharded,
+                                                                        monkeypatch):
+    _, _, rows, _ = sharded
+    monkeypatch.setattr(compaction, "ROW_GROUP_RUNS", 2)
+    merged = compaction.compact(copy).into
+    recorded = next(line["files"][f"runs/{merged.name}"] for line in read_log(copy)
+                    if f"runs/{merged.name}" in line["files"])
+    parts = recorded["parts"]
+    # Each row group's span, then the footer's, cover the file after its leading magic bytes.
+    assert [p[0] for p in parts] == [4] + [p[1] for p in parts[:-1]]
+    assert parts[-1][1] == merged.stat().st_size == recorded["size"]
+    first, last = rows["scenario"].iloc[0], rows["scenario"].iloc[-1]
+    unread = store.plan(copy, scenario=first)
+    fragment, = ds.dataset([merged], format="parquet").get_fragments()
+    read_for_first = {g.id for part in fragment.split_by_row_group(unread.filter)
+                      for g in part.row_groups}
+    other = next(i for i in range(len(parts) - 1) if i not in read_for_first)
+    held = pq.ParquetFile(merged).read_row_group(other, columns=["scenario"])["scenario"][0]
+    _damage(merged, (parts[other][0] + parts[other][1]) // 2)
+    pd.testing.assert_frame_equal(load(copy, scenario=first),
+                                  rows[rows["scenario"] == first].reset_index(drop=True),
+                                  check_exact=True)
+    with pytest.raises(OutputError, match=f"{merged.name}: damaged .*checksum differs"):
+        load(copy)
+    with pytest.raises(OutputError, match=f"{merged.name}: damaged \\(its row group {other} "):
+        load(copy, scenario=held.as_py())
+    _damage(merged, (parts[other][0] + parts[other][1]) // 2)
+    _damage(merged, parts[-1][1] - 20)
+    with pytest.raises(OutputError, match=f"{merged.name}: damaged \\(its footer differs"):
+        load(copy, scenario=last)
 
 
 @pytest.mark.parametrize(("kwargs", "words"), [
@@ -196,3 +240,27 @@ def test_a_damaged_shard_stops_a_merge_naming_it_and_leaves_the_folder(copy):
     with pytest.raises(OutputError, match=f"{victim.name}: damaged"):
         compaction.compact(copy)
     assert sorted(p.name for p in copy.rglob("*")) == before
+
+
+def test_a_line_without_parts_has_its_files_checked_whole(copy, sharded, monkeypatch):
+    _, _, rows, _ = sharded
+    monkeypatch.setattr(compaction, "ROW_GROUP_RUNS", 2)
+    merged = compaction.compact(copy).into
+    log = copy / LOG
+    lines = [json.loads(text) for text in log.read_text().splitlines()]
+    for line in lines:
+        for recorded in line["files"].values():
+            recorded.pop("parts", None)
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    first = rows["scenario"].iloc[0]
+    pd.testing.assert_frame_equal(load(copy, scenario=first),
+                                  rows[rows["scenario"] == first].reset_index(drop=True),
+                                  check_exact=True)
+    fragment, = ds.dataset([merged], format="parquet").get_fragments()
+    read = {g.id for part in fragment.split_by_row_group(store.plan(copy, scenario=first).filter)
+            for g in part.row_groups}
+    group = pq.ParquetFile(merged).metadata.row_group(
+        next(i for i in range(fragment.num_row_groups) if i not in read))
+    _damage(merged, group.column(0).data_page_offset + 1)
+    with pytest.raises(OutputError, match=f"{merged.name}: damaged .*checksum differs"):
+        load(copy, scenario=first)

@@ -61,7 +61,13 @@ def test_every_shard_and_run_of_a_sweep_has_its_checksum_recorded(finished):
     for line in lines:
         for name, recorded in line["files"].items():
             data = (out / name).read_bytes()
+            parts = recorded.pop("parts")
             assert recorded == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            # Each row group, then the footer, end to end after the leading magic bytes.
+            assert [p[0] for p in parts] == [4] + [p[1] for p in parts[:-1]]
+            assert parts[-1][1] == len(data)
+            assert all(sha == hashlib.sha256(data[a:b]).hexdigest() for a, b, sha in parts)
+            assert len(parts) == pq.ParquetFile(out / name).metadata.num_row_groups + 1
         rows = pq.read_table(out / "runs" / Path(name).name)
         series = pq.read_table(out / "series" / Path(name).name)
         for run in line["runs"]:

@@ -30,7 +30,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.experiments.output import FILE_MODE, OutputError, digest, sync
+from sim.experiments.output import FILE_MODE, OutputError, sync
+from sim.experiments.parquet_parts import parquet_digest
 from sim.experiments.shards import (
     PART,
     ROW_GROUP_RUNS,
@@ -123,7 +124,7 @@ def _merge(out: Path, found: Survey, number: int, folders: list[str]) -> Path:
     files = {}
     for folder, part in parts.items():
         sync(part)
-        files[f"{folder}/{name}"] = digest(part)
+        files[f"{folder}/{name}"] = parquet_digest(part)
     merged = [found.lines[index]["shard"] for index in found.live]
     append_line(out, {"shard": number, "files": files, "runs": runs, "merges": merged})
     for folder, part in parts.items():

@@ -7,7 +7,8 @@ A sweep folder of the third format holds::
     series/shard-000007.parquet  the weekly series of the same runs (keep = "series")
     shards.jsonl                 the log: one line a closed shard
 
-A line names the shard's files with their size and sha256, and each of its runs: its id,
+A line names the shard's files with their size and sha256 and those of their parts (each row
+group and the footer: :mod:`sim.experiments.parquet_parts`), and each of its runs: its id,
 scenario, design point and seed, its row in the rows file, its rows in the series file, and a
 sha256 of the run itself (:func:`run_checksum`, a canonical encoding of its row and series,
 which survives a shard's rows being copied into another file by ``--compact``).
@@ -46,6 +47,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.experiments.output import FILE_MODE, OutputError, check_digest, digest, sync
+from sim.experiments.parquet_parts import parquet_digest, valid_parts
 
 LOG = "shards.jsonl"
 RUNS = "runs"
@@ -99,7 +101,7 @@ def _is_line(entry: Any) -> bool:
         return False
     files_ok = all(isinstance(name, str) and isinstance(d, dict)
                    and isinstance(d.get("sha256"), str) and type(d.get("size")) is int
-                   for name, d in entry["files"].items())
+                   and valid_parts(d) for name, d in entry["files"].items())
     return files_ok and all(isinstance(r, dict) and isinstance(r.get("run_id"), str)
                             and isinstance(r.get("sha256"), str) for r in entry["runs"])
 
@@ -337,7 +339,7 @@ class _OpenShard:
         files = {}
         for folder in self._writers:
             sync(self.part(folder))
-            files[f"{folder}/{self.name}"] = digest(self.part(folder))
+            files[f"{folder}/{self.name}"] = parquet_digest(self.part(folder))
         append_line(self.out, {"shard": self.number, "files": files, "runs": self.runs})
         # The rows last: a complete line is one whose files are all in place.
         for folder in self._writers:

@@ -4,8 +4,9 @@ The shards of a sweep and the merged files of ``blowback sweep --compact``
 (:mod:`sim.experiments.shards`) read alike, and lazily: the folder's log says which file holds
 which run, with its scenario and design point, so a filter on the scenario or on a varied
 parameter opens only the files holding matching runs (:func:`plan`), and pyarrow's dataset
-scan of those reads only the row groups whose statistics can match (filter pushdown).  Every
-file read is first checked against the size and sha256 its line records: a damaged one is
+scan of those reads only the row groups whose statistics can match (filter pushdown).  What
+is read is first checked against its line: with a filter, the footer and those row groups
+(:mod:`sim.experiments.parquet_parts`), else the whole file's size and sha256; a damaged file is
 refused in one line naming it.  Nothing is unpickled.  Folders of the second format (one file
 a run, :mod:`sim.experiments.run_files`) load too.
 """
@@ -21,11 +22,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.fs as fs
 import pyarrow.parquet as pq
 
 from sim.experiments import run_files
-from sim.experiments.output import OutputError
-from sim.experiments.shards import LOG, RUNS, SERIES, check_line, survey
+from sim.experiments.output import OutputError, check_digest
+from sim.experiments.parquet_parts import check_parts
+from sim.experiments.shards import LOG, RUNS, SERIES, survey
 from sim.experiments.sweep_folder import read_manifest
 
 __all__ = ["ID_COLUMNS", "Plan", "finished_runs", "load", "load_series", "plan"]
@@ -107,11 +110,20 @@ def plan(path: str | Path, scenario: str | Sequence[str] | None = None,
 
 
 def _scan(path: Path, chosen: Plan, folder: str, columns: list[str] | None) -> pa.Table | None:
-    """The rows ``chosen`` selects, each file checked against its line before it is read."""
+    """The rows ``chosen`` selects, each byte read checked against the file's line first."""
     if not chosen.files:
         return None
-    for file in chosen.files:
-        check_line(path, chosen.lines[file], folder)
+    redo = "rerun the sweep with --resume to redo its runs"
+    records = {f: chosen.lines[f]["files"][f"{folder}/{f.name}"] for f in chosen.files}
+    # With a filter, a file whose line records its parts is read, and checked, only where its
+    # row groups can match: its footer first, the row groups once the footer says which.
+    by_parts = {f for f, recorded in records.items()
+                if chosen.filter is not None and "parts" in recorded}
+    for file, recorded in records.items():
+        if file in by_parts:
+            check_parts(file, recorded, [], redo)
+        else:
+            check_digest(file, recorded, redo)
     try:
         schema = pa.unify_schemas([pq.read_schema(f) for f in chosen.files],
                                   promote_options="permissive")
@@ -119,7 +131,17 @@ def _scan(path: Path, chosen: Plan, folder: str, columns: list[str] | None) -> p
         if missing:
             raise OutputError(f"{path}: columns: {missing[0]!r} is not a column of this sweep's "
                               f"runs; allowed: {', '.join(schema.names)}")
-        dataset = ds.dataset([str(f) for f in chosen.files], schema=schema, format="parquet")
+        parquet, local = ds.ParquetFileFormat(), fs.LocalFileSystem()
+        fragments = []
+        for file in chosen.files:
+            whole = parquet.make_fragment(str(file), local)
+            if file not in by_parts:
+                fragments.append(whole)
+                continue
+            groups = whole.split_by_row_group(chosen.filter, schema=schema)
+            check_parts(file, records[file], [g.row_groups[0].id for g in groups], redo)
+            fragments.extend(groups)
+        dataset = ds.FileSystemDataset(fragments, schema, parquet, local)
         return dataset.to_table(columns=columns, filter=chosen.filter)
     except (OSError, pa.ArrowException) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

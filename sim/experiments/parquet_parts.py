@@ -1,0 +1,90 @@
+"""Checksums of a Parquet file's parts, so that a filtered read checks only the bytes it reads.
+
+A sweep's log records, beside each file's size and sha256, the span and sha256 of each of its
+row groups and of its footer (everything after the last row group: the metadata that says where
+the row groups are, with their statistics).  A load that keeps some runs reads the footer and
+the row groups whose statistics can match, and checks exactly those: a merged file of a whole
+design is not read through to its end to serve one scenario.  Files whose line has no parts
+(written before parts were recorded) are checked whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from sim.experiments.output import OutputError, digest
+
+
+def spans(path: Path) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each row group's bytes, in order, then of the footer."""
+    meta = pq.ParquetFile(path).metadata
+    out = []
+    for r in range(meta.num_row_groups):
+        group = meta.row_group(r)
+        starts, stops = [], []
+        for c in range(group.num_columns):
+            column = group.column(c)
+            start = (column.dictionary_page_offset if column.has_dictionary_page
+                     else column.data_page_offset)
+            starts.append(start)
+            stops.append(start + column.total_compressed_size)
+        out.append((min(starts), max(stops)))
+    end = out[-1][1] if out else 4  # after the leading magic bytes
+    return [*out, (end, path.stat().st_size)]
+
+
+def _sha256(f, start: int, stop: int) -> str:
+    sha = hashlib.sha256()
+    f.seek(start)
+    left = stop - start
+    while left > 0:
+        block = f.read(min(left, 1 << 20))
+        if not block:
+            break
+        sha.update(block)
+        left -= len(block)
+    return sha.hexdigest()
+
+
+def parquet_digest(path: Path) -> dict[str, Any]:
+    """A Parquet file's size and sha256, and its ``parts``: ``[start, stop, sha256]`` of each
+    row group, then of the footer."""
+    found = digest(path)
+    with path.open("rb") as f:
+        found["parts"] = [[start, stop, _sha256(f, start, stop)] for start, stop in spans(path)]
+    return found
+
+
+def valid_parts(recorded: Mapping[str, Any]) -> bool:
+    """Whether a log entry's ``parts``, if it has them, are spans with checksums."""
+    parts = recorded.get("parts")
+    return parts is None or (isinstance(parts, list) and all(
+        isinstance(p, list) and len(p) == 3 and type(p[0]) is int and type(p[1]) is int
+        and isinstance(p[2], str) for p in parts))
+
+
+def check_parts(path: Path, recorded: Mapping[str, Any], row_groups: Sequence[int] | None,
+                redo: str) -> None:
+    """Refuse, in one line naming it, ``path`` if its size differs from ``recorded``'s or if
+    the footer or one of ``row_groups`` (None: all) differs from its recorded checksum."""
+    parts = recorded["parts"]
+    try:
+        size = path.stat().st_size
+        if size != recorded["size"]:
+            raise OutputError(f"{path}: damaged ({size} bytes, {recorded['size']} recorded "
+                              f"when it was written); {redo}")
+        wanted = range(len(parts) - 1) if row_groups is None else row_groups
+        with path.open("rb") as f:
+            for index in [len(parts) - 1, *wanted]:
+                start, stop, sha256 = parts[index]
+                if _sha256(f, start, stop) != sha256:
+                    what = "footer" if index == len(parts) - 1 else f"row group {index}"
+                    raise OutputError(f"{path}: damaged (its {what} differs from the one "
+                                      f"recorded when it was written); {redo}")
+    except OSError as err:
+        raise OutputError(f"{path}: unreadable ({err.strerror or err}); {redo}") from None
