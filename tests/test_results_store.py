@@ -264,3 +264,19 @@ def test_a_line_without_parts_has_its_files_checked_whole(copy, sharded, monkeyp
     _damage(merged, group.column(0).data_page_offset + 1)
     with pytest.raises(OutputError, match=f"{merged.name}: damaged .*checksum differs"):
         load(copy, scenario=first)
+
+
+def test_a_log_whose_parts_miss_a_row_group_is_refused_naming_the_file(copy, monkeypatch):
+    monkeypatch.setattr(compaction, "ROW_GROUP_RUNS", 2)
+    merged = compaction.compact(copy).into
+    log = copy / LOG
+    lines = [json.loads(text) for text in log.read_text().splitlines()]
+    recorded = next(line["files"][f"runs/{merged.name}"] for line in lines
+                    if f"runs/{merged.name}" in line["files"])
+    last = len(recorded["parts"]) - 2
+    held = pq.ParquetFile(merged).read_row_group(last, columns=["scenario"])["scenario"][0]
+    del recorded["parts"][last]  # the last row group's checksum; the footer's stays last
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(OutputError, match=f"{merged.name}: damaged \\(its row group {last} "
+                                          "has no checksum"):
+        load(copy, scenario=held.as_py())

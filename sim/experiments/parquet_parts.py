@@ -61,29 +61,33 @@ def parquet_digest(path: Path) -> dict[str, Any]:
 
 
 def valid_parts(recorded: Mapping[str, Any]) -> bool:
-    """Whether a log entry's ``parts``, if it has them, are spans with checksums."""
+    """Whether a log entry's ``parts``, if it has them, are spans with checksums (the footer's
+    at least)."""
     parts = recorded.get("parts")
-    return parts is None or (isinstance(parts, list) and all(
+    return parts is None or (isinstance(parts, list) and len(parts) > 0 and all(
         isinstance(p, list) and len(p) == 3 and type(p[0]) is int and type(p[1]) is int
         and isinstance(p[2], str) for p in parts))
 
 
-def check_parts(path: Path, recorded: Mapping[str, Any], row_groups: Sequence[int] | None,
+def check_parts(path: Path, recorded: Mapping[str, Any], row_groups: Sequence[int],
                 redo: str) -> None:
-    """Refuse, in one line naming it, ``path`` if its size differs from ``recorded``'s or if
-    the footer or one of ``row_groups`` (None: all) differs from its recorded checksum."""
+    """Refuse, in one line naming it, ``path`` if its size differs from ``recorded``'s, or if
+    its footer or one of its ``row_groups`` differs from its recorded checksum or has none."""
     parts = recorded["parts"]
+    footer = len(parts) - 1
     try:
         size = path.stat().st_size
         if size != recorded["size"]:
             raise OutputError(f"{path}: damaged ({size} bytes, {recorded['size']} recorded "
                               f"when it was written); {redo}")
-        wanted = range(len(parts) - 1) if row_groups is None else row_groups
         with path.open("rb") as f:
-            for index in [len(parts) - 1, *wanted]:
+            for what, index in [("footer", footer),
+                                *((f"row group {group}", group) for group in row_groups)]:
+                if what != "footer" and not 0 <= index < footer:
+                    raise OutputError(f"{path}: damaged (its {what} has no checksum in the "
+                                      f"folder's log); {redo}")
                 start, stop, sha256 = parts[index]
                 if _sha256(f, start, stop) != sha256:
-                    what = "footer" if index == len(parts) - 1 else f"row group {index}"
                     raise OutputError(f"{path}: damaged (its {what} differs from the one "
                                       f"recorded when it was written); {redo}")
     except OSError as err:
