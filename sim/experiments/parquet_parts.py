@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from sim.experiments.output import OutputError, digest
+from sim.experiments.output import OutputError
 
 
 def spans(path: Path) -> list[tuple[int, int]]:
@@ -38,7 +38,8 @@ def spans(path: Path) -> list[tuple[int, int]]:
     return [*out, (end, path.stat().st_size)]
 
 
-def _sha256(f, start: int, stop: int) -> str:
+def _sha256(f, start: int, stop: int, *more) -> str:
+    """The sha256 of bytes ``start`` to ``stop`` of ``f``, fed to the hashes ``more`` too."""
     sha = hashlib.sha256()
     f.seek(start)
     left = stop - start
@@ -46,18 +47,24 @@ def _sha256(f, start: int, stop: int) -> str:
         block = f.read(min(left, 1 << 20))
         if not block:
             break
-        sha.update(block)
+        for each in (sha, *more):
+            each.update(block)
         left -= len(block)
     return sha.hexdigest()
 
 
 def parquet_digest(path: Path) -> dict[str, Any]:
     """A Parquet file's size and sha256, and its ``parts``: ``[start, stop, sha256]`` of each
-    row group, then of the footer."""
-    found = digest(path)
+    row group, then of the footer; the file is read once."""
+    whole = hashlib.sha256()
+    parts, done = [], 0
     with path.open("rb") as f:
-        found["parts"] = [[start, stop, _sha256(f, start, stop)] for start, stop in spans(path)]
-    return found
+        for start, stop in spans(path):
+            # Bytes between parts (the leading magic bytes) count in the whole file's sha256.
+            _sha256(f, done, start, whole)
+            parts.append([start, stop, _sha256(f, start, stop, whole)])
+            done = stop
+    return {"size": path.stat().st_size, "sha256": whole.hexdigest(), "parts": parts}
 
 
 def valid_parts(recorded: Mapping[str, Any]) -> bool:
