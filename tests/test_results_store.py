@@ -17,6 +17,7 @@ from test_sweep import GRID, _experiment
 
 import sim
 import sim.experiments.compaction as compaction
+import sim.experiments.parquet_parts as parquet_parts
 import sim.experiments.store as store
 from sim.experiments.experiment import load_experiment
 from sim.experiments.output import OutputError
@@ -61,9 +62,9 @@ def test_a_filtered_load_reads_only_the_shards_holding_matching_runs(sharded, mo
     _, out, rows, series = sharded
     first = rows["scenario"][0]
     checked: set[Path] = set()
-    real = store.check_parts
-    monkeypatch.setattr(store, "check_parts", lambda path, recorded, groups, redo: (
-        checked.add(path), real(path, recorded, groups, redo))[1])
+    real = store.check_footer
+    monkeypatch.setattr(store, "check_footer", lambda path, recorded, redo: (
+        checked.add(path), real(path, recorded, redo))[1])
     got = sim.results.load(out, scenario=first, where={PUNISHMENT: 0.9},
                            columns=["civilian_deaths_total"])
     wanted = rows[(rows["scenario"] == first) & (rows[PUNISHMENT] == 0.9)]
@@ -97,14 +98,15 @@ def test_a_merged_file_is_read_only_in_the_row_groups_that_can_match(copy, shard
     groups = [g for part in fragment.split_by_row_group(chosen.filter) for g in part.row_groups]
     assert sum(g.num_rows for g in groups) == (rows["scenario"] == last).sum() == len(rows) / 2
     checked: list[list[int]] = []
-    real = store.check_parts
-    monkeypatch.setattr(store, "check_parts", lambda path, recorded, groups, redo: (
-        checked.append(list(groups)), real(path, recorded, groups, redo))[1])
+    compare = parquet_parts._compare
+    monkeypatch.setattr(parquet_parts, "_compare", lambda path, recorded, named, redo: (
+        checked.append([index for _, index in named]), compare(path, recorded, named, redo))[1])
     pd.testing.assert_frame_equal(load(copy, scenario=last),
                                   rows[rows["scenario"] == last].reset_index(drop=True),
                                   check_exact=True)
     # The footer alone, then the row groups the scan reads: no other byte is hashed.
-    assert checked == [[], [g.id for g in groups]]
+    footer = pq.ParquetFile(done.into).metadata.num_row_groups  # the part after the groups
+    assert checked == [[footer], [g.id for g in groups]]
 
 
 def _damage(path: Path, offset: int) -> None:

@@ -76,24 +76,36 @@ def valid_parts(recorded: Mapping[str, Any]) -> bool:
         and isinstance(p[2], str) for p in parts))
 
 
-def check_parts(path: Path, recorded: Mapping[str, Any], row_groups: Sequence[int],
-                redo: str) -> None:
-    """Refuse, in one line naming it, ``path`` if its size differs from ``recorded``'s, or if
-    its footer or one of its ``row_groups`` differs from its recorded checksum or has none."""
-    parts = recorded["parts"]
-    footer = len(parts) - 1
+def check_footer(path: Path, recorded: Mapping[str, Any], redo: str) -> None:
+    """Refuse, in one line naming it, ``path`` if its size or its footer differs from
+    ``recorded``'s: what must hold before its metadata says where its row groups are."""
+    footer = len(recorded["parts"]) - 1
+    _compare(path, recorded, [("footer", footer)], redo)
+
+
+def check_row_groups(path: Path, recorded: Mapping[str, Any], row_groups: Sequence[int],
+                     redo: str) -> None:
+    """Refuse, in one line naming it, ``path`` if one of its ``row_groups`` differs from its
+    recorded checksum or has none (its footer checked before)."""
+    footer = len(recorded["parts"]) - 1
+    for group in row_groups:
+        if not 0 <= group < footer:
+            raise OutputError(f"{path}: damaged (its row group {group} has no checksum in the "
+                              f"folder's log); {redo}")
+    _compare(path, recorded, [(f"row group {group}", group) for group in row_groups], redo)
+
+
+def _compare(path: Path, recorded: Mapping[str, Any], named: list[tuple[str, int]],
+             redo: str) -> None:
+    """Refuse ``path`` if its size, or one of the ``(what, index)`` parts, differs."""
     try:
         size = path.stat().st_size
         if size != recorded["size"]:
             raise OutputError(f"{path}: damaged ({size} bytes, {recorded['size']} recorded "
                               f"when it was written); {redo}")
         with path.open("rb") as f:
-            for what, index in [("footer", footer),
-                                *((f"row group {group}", group) for group in row_groups)]:
-                if what != "footer" and not 0 <= index < footer:
-                    raise OutputError(f"{path}: damaged (its {what} has no checksum in the "
-                                      f"folder's log); {redo}")
-                start, stop, sha256 = parts[index]
+            for what, index in named:
+                start, stop, sha256 = recorded["parts"][index]
                 if _sha256(f, start, stop) != sha256:
                     raise OutputError(f"{path}: damaged (its {what} differs from the one "
                                       f"recorded when it was written); {redo}")

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from sim.experiments import run_files
 from sim.experiments.output import OutputError, check_digest
-from sim.experiments.parquet_parts import check_parts
+from sim.experiments.parquet_parts import check_footer, check_row_groups
 from sim.experiments.shards import LOG, RUNS, SERIES, survey
 from sim.experiments.sweep_folder import read_manifest
 
@@ -121,7 +121,7 @@ def _scan(path: Path, chosen: Plan, folder: str, columns: list[str] | None) -> p
                 if chosen.filter is not None and "parts" in recorded}
     for file, recorded in records.items():
         if file in by_parts:
-            check_parts(file, recorded, [], redo)
+            check_footer(file, recorded, redo)
         else:
             check_digest(file, recorded, redo)
     try:
@@ -139,7 +139,7 @@ def _scan(path: Path, chosen: Plan, folder: str, columns: list[str] | None) -> p
                 fragments.append(whole)
                 continue
             groups = whole.split_by_row_group(chosen.filter, schema=schema)
-            check_parts(file, records[file], [g.row_groups[0].id for g in groups], redo)
+            check_row_groups(file, records[file], [g.row_groups[0].id for g in groups], redo)
             fragments.extend(groups)
         dataset = ds.FileSystemDataset(fragments, schema, parquet, local)
         return dataset.to_table(columns=columns, filter=chosen.filter)
