@@ -99,8 +99,8 @@ def update_attitudes_together(communities, cell_control, news_state, news_insurg
         kr = Coefficients(k.hardship[r], k.adaptation[r], k.harm_sensitivity[r], k.news[r],
                           k.memory_decay[r], k.deterrence[r], k.services[r],
                           k.reconciliation[r], k.humanitarian[r])
-        update_attitudes(run, cell_control[r], news_state[r], news_insurgent[r], legitimacy[r],
-                         kr)
+        _update_attitudes(run, cell_control[r], news_state[r], news_insurgent[r],
+                          legitimacy[r], kr)
 
 
 def coefficients(model) -> Coefficients:
