@@ -16,7 +16,7 @@ from sim.core.parameters import defaults
 from sim.core.scenario import default_scenario, from_dict
 from sim.core.state import CONTRACTOR, MILITIA, STATE, Cells, Communities, Forces
 from sim.experiments.results import summary
-from sim.mechanisms import m07_rent, m15_militias
+from sim.mechanisms import m04_harm_and_news, m07_rent, m15_militias
 from sim.mechanisms.armed_violence import Violence, insurgent_violence
 from sim.mechanisms.attitudes import Coefficients, update_attitudes
 from sim.mechanisms.m02_attrition import Rates, Tolls, force_operations
@@ -169,6 +169,41 @@ def test_m4_news_of_abuses_travels_to_the_same_social_group(seed):
     assert same.any() and other.any()
     assert rise[same].mean() > 3 * max(rise[other].mean(), 0.0)
     assert rise[~near & (c.group == c.group[victim])].mean() > 0
+
+
+def test_m4_news_is_worked_out_for_settled_cells_and_leaves_empty_ones_alone():
+    """News of a week with deaths, against its definition summed in numpy: near (the group's
+    deaths per resident in the 3 x 3 cells around) plus ties x country-wide, in every settled
+    cell; the rows of empty cells are not written."""
+    model = BlowbackModel(small(**{"run.steps": 30}), agents=False).run(29)
+    w, c = model.world, model.communities
+    assert np.array_equal(w.settled, np.unique(c.cell))
+    deaths = np.zeros_like(c.dead_step)
+    deaths[::7, STATE] = 3.0
+    deaths[::11, 3] = 2.0
+    c.dead_step[:] = deaths
+    groups, ties = model.news_state.shape[1], model.p["map.ties"]
+    out_state, out_insurgent = (np.full((w.cells, groups), np.nan) for _ in range(2))
+    m04_harm_and_news.spread_news(w.view(), groups, c.view(), ties, out_state, out_insurgent)
+    state_side = deaths[:, :3].sum(axis=1) + deaths[:, MILITIA]
+    people = np.zeros((w.height + 2, w.width + 2, groups))
+    killed = {"state": people.copy(), "insurgent": people.copy()}
+    y, x = c.cell // w.width + 1, c.cell % w.width + 1
+    np.add.at(people, (y, x, c.group), c.population + state_side + deaths[:, 3])
+    np.add.at(killed["state"], (y, x, c.group), state_side)
+    np.add.at(killed["insurgent"], (y, x, c.group), deaths[:, 3])
+    for side, out in (("state", out_state), ("insurgent", out_insurgent)):
+        def around(a):
+            return sum(a[1 + dy:a.shape[0] - 1 + dy, 1 + dx:a.shape[1] - 1 + dx]
+                       for dy in (-1, 0, 1) for dx in (-1, 0, 1)).reshape(w.cells, groups)
+        near_people, near_killed = around(people), around(killed[side])
+        near = np.divide(near_killed, near_people, out=np.zeros_like(near_people),
+                         where=near_people > 0)
+        far = killed[side].sum(axis=(0, 1)) / people.sum(axis=(0, 1))
+        assert np.allclose(out[w.settled], (near + ties * far)[w.settled], rtol=1e-12, atol=0)
+        assert (near[w.settled] > 0).any()
+        empty = np.setdiff1d(np.arange(w.cells), w.settled)
+        assert len(empty) > 0 and np.isnan(out[empty]).all()
 
 
 def test_m4_harm_by_insurgents_turns_communities_against_them():

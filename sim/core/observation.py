@@ -33,22 +33,25 @@ from sim.mechanisms.m05_recruitment import pool_term
 
 
 @njit(cache=kernel_cache.CACHE)
-def aggregate_cells(cell_start, communities, deterrence, cells):
-    """Population-weighted means per cell and the recruitment pool of each cell (M5)."""
+def aggregate_cells(cell_start, settled, communities, deterrence, cells):
+    """Population-weighted means per cell and the recruitment pool of each cell (M5), for the
+    ``settled`` cells (those with communities): an empty cell's aggregates stay zero."""
     # Named here, not in the parallel loop's function: numba loses writes made through a
     # named tuple built inside a parallel function (numba 0.68).
-    _aggregate_cells(cell_start, CommunitiesView(*communities), deterrence, CellsView(*cells))
+    _aggregate_cells(cell_start, settled, CommunitiesView(*communities), deterrence,
+                     CellsView(*cells))
 
 
 @njit(cache=kernel_cache.CACHE, parallel=True)
-def _aggregate_cells(cell_start, communities, deterrence, cells):
+def _aggregate_cells(cell_start, settled, communities, deterrence, cells):
     # Arrays are taken out of their tuples before a parallel loop: numba loses writes made
     # through a tuple's field inside prange (seen with numba 0.68).
     c = communities
     out_population, out_cooperation, out_support = cells.population, cells.cooperation, \
         cells.support
     out_grievance, out_fear, out_pool = cells.grievance, cells.fear, cells.recruit_pool
-    for k in prange(len(cell_start) - 1):
+    for s in prange(len(settled)):
+        k = settled[s]
         pop = 0.0
         coop = 0.0
         sup = 0.0
@@ -94,18 +97,20 @@ def locate_units(units, bands, cells):
 
 
 @njit(cache=kernel_cache.CACHE)
-def tally_cells(cell_start, communities, out, totals):
+def tally_cells(cell_start, settled, communities, out, totals):
     """Per cell: residents, population-weighted sums of attitudes, displaced, deaths by
-    perpetrator; and in ``totals`` their sums over the cells, added cell after cell."""
+    perpetrator; and in ``totals`` their sums over the cells, added cell after cell.  Only the
+    ``settled`` cells (those with communities) are visited: an empty cell's row stays zero."""
     # Named here, not in the parallel loop's function: numba loses writes made through a
     # named tuple built inside a parallel function (numba 0.68).
-    _tally_cells(cell_start, CommunitiesView(*communities), out, totals)
+    _tally_cells(cell_start, settled, CommunitiesView(*communities), out, totals)
 
 
 @njit(cache=kernel_cache.CACHE, parallel=True)
-def _tally_cells(cell_start, communities, out, totals):
+def _tally_cells(cell_start, settled, communities, out, totals):
     c = communities
-    for k in prange(len(cell_start) - 1):
+    for s in prange(len(settled)):
+        k = settled[s]
         for j in range(COLUMNS):
             out[k, j] = 0.0
         for i in range(cell_start[k], cell_start[k + 1]):
@@ -119,7 +124,7 @@ def _tally_cells(cell_start, communities, out, totals):
                 out[k, DEAD + j] += c.dead_step[i, j]
     for j in range(COLUMNS):
         totals[j] = 0.0
-    for k in range(len(cell_start) - 1):
+    for k in settled:
         for j in range(COLUMNS):
             totals[j] += out[k, j]
 
@@ -139,7 +144,7 @@ def locate(model, week) -> None:
 
 def aggregate(model, week) -> None:
     """The per-cell view of the communities, and who is where."""
-    aggregate_cells(model.world.cell_start, model.communities.view(),
+    aggregate_cells(model.world.cell_start, model.world.settled, model.communities.view(),
                     model.p["insurgents.deterrence"], model.cells.view())
     locate(model, week)
 
@@ -147,7 +152,8 @@ def aggregate(model, week) -> None:
 def tally(model, week) -> None:
     """The per-cell totals the week records, and their sums over cells."""
     week.totals = np.zeros(COLUMNS)
-    tally_cells(model.world.cell_start, model.communities.view(), model.cell_totals, week.totals)
+    tally_cells(model.world.cell_start, model.world.settled, model.communities.view(),
+                model.cell_totals, week.totals)
 
 
 def record(model, week) -> None:

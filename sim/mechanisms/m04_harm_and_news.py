@@ -87,9 +87,10 @@ def spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
     caused by the state's side (state, contractor, partner, and the militias it tolerates or
     arms: :func:`state_side_deaths`), ``out_insurgent`` those caused by armed groups.
 
-    Most weeks few cells see deaths, so the near term is worked out only around them: elsewhere
-    it is exactly zero and the news is the country-wide term alone.  The work scales with the
-    cells that saw deaths, not with the map.
+    News is worked out only where someone hears it, the settled cells: the rows of empty cells
+    are left as they were.  Most weeks few cells see deaths, so the near term is worked out only
+    around them: elsewhere it is exactly zero and the news is the country-wide term alone.  The
+    work scales with the settled cells and the cells that saw deaths, not with the map.
     """
     # Named here, not in the parallel loop's function: numba loses writes made through a
     # named tuple built inside a parallel function (numba 0.68).
@@ -99,26 +100,35 @@ def spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
 
 @njit(cache=kernel_cache.CACHE, parallel=True)
 def _spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
+    # Only settled cells are visited: most of the map is empty, and its sums of nothing add
+    # exactly zero to every total below.  Rows of empty cells are never read, so they are left
+    # unset rather than zeroed.
     width, height = world.width, world.height
+    settled, cell_start = world.settled, world.cell_start
     n_cells = width * height
-    local_pop = np.zeros((n_cells, n_groups))
-    local_state = np.zeros((n_cells, n_groups))
-    local_ins = np.zeros((n_cells, n_groups))
+    local_pop = np.empty((n_cells, n_groups))
+    local_state = np.empty((n_cells, n_groups))
+    local_ins = np.empty((n_cells, n_groups))
     dead_step = communities.dead_step
-    for c in prange(n_cells):
-        for i in range(world.cell_start[c], world.cell_start[c + 1]):
+    for s in prange(len(settled)):
+        c = settled[s]
+        for g in range(n_groups):
+            local_pop[c, g] = 0.0
+            local_state[c, g] = 0.0
+            local_ins[c, g] = 0.0
+        for i in range(cell_start[c], cell_start[c + 1]):
             g = communities.group[i]
             state_side = state_side_deaths(dead_step, i)
             local_pop[c, g] += communities.population[i] + state_side + dead_step[i, INSURGENT]
             local_state[c, g] += state_side
             local_ins[c, g] += dead_step[i, INSURGENT]
-    far_state, far_ins = _country_wide(local_pop, local_state, local_ins)
-    for c in prange(n_cells):
+    far_state, far_ins = _country_wide(settled, local_pop, local_state, local_ins)
+    for c in settled:
         for g in range(n_groups):
             out_state[c, g] = ties * far_state[g]
             out_insurgent[c, g] = ties * far_ins[g]
     done = np.zeros((n_cells, n_groups), np.bool_)
-    for k in range(n_cells):
+    for k in settled:
         for g in range(n_groups):
             if local_state[k, g] == 0.0 and local_ins[k, g] == 0.0:
                 continue
@@ -126,10 +136,11 @@ def _spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
             for y in range(y_lo, y_hi):
                 for x in range(x_lo, x_hi):
                     c = y * width + x
-                    if done[c, g]:
+                    if done[c, g] or cell_start[c] == cell_start[c + 1]:
                         continue
                     done[c, g] = True
-                    pop, st, ins = _near(local_pop, local_state, local_ins, c, g, width, height)
+                    pop, st, ins = _near(cell_start, local_pop, local_state, local_ins, c, g,
+                                         width, height)
                     near_state = st / pop if pop > 0.0 else 0.0
                     near_ins = ins / pop if pop > 0.0 else 0.0
                     out_state[c, g] = near_state + ties * far_state[g]
@@ -137,13 +148,13 @@ def _spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
 
 
 @njit(cache=kernel_cache.CACHE)
-def _country_wide(local_pop, local_state, local_ins):
+def _country_wide(settled, local_pop, local_state, local_ins):
     """Deaths per resident of each group across the country, summed cell by cell in order."""
-    n_cells, n_groups = local_pop.shape
+    n_groups = local_pop.shape[1]
     group_pop = np.zeros(n_groups)
     group_state = np.zeros(n_groups)
     group_ins = np.zeros(n_groups)
-    for c in range(n_cells):
+    for c in settled:
         for g in range(n_groups):
             group_pop[g] += local_pop[c, g]
             group_state[g] += local_state[c, g]
@@ -166,7 +177,7 @@ def _around(k, width, height):
 
 
 @njit(cache=kernel_cache.CACHE, inline="always")
-def _near(local_pop, local_state, local_ins, c, g, width, height):
+def _near(cell_start, local_pop, local_state, local_ins, c, g, width, height):
     """Residents of group ``g`` in cell ``c`` and around it, and their deaths by each side."""
     pop = 0.0
     st = 0.0
@@ -175,6 +186,8 @@ def _near(local_pop, local_state, local_ins, c, g, width, height):
     for y in range(y_lo, y_hi):
         for x in range(x_lo, x_hi):
             k = y * width + x
+            if cell_start[k] == cell_start[k + 1]:
+                continue
             pop += local_pop[k, g]
             st += local_state[k, g]
             ins += local_ins[k, g]

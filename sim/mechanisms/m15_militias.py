@@ -115,7 +115,9 @@ def mobilise_militias(seed, step, world, communities, cells, militias, militia_m
     harmed = np.zeros(n_groups)
     supporters = np.zeros(n_groups)
     armed = 1.0 + k.arms * k.arming
-    for c in range(len(cells.control)):
+    # An empty cell has nothing to remember, no militia to decay and no one to recruit: all its
+    # values stay exactly zero, so only the settled cells are visited.
+    for c in world.settled:
         if world.cell_country[c] != 0:
             continue
         _group_sums(world.cell_start[c], world.cell_start[c + 1], communities, residents,
@@ -220,7 +222,8 @@ def militia_raids(seed, step, world, communities, cells, militias, victims, k):
     world, communities, cells = WorldView(*world), CommunitiesView(*communities), CellsView(*cells)
     n_groups = militias.shape[1]
     firepower = 1.0 + k.arms * k.arming
-    for c in range(len(cells.control)):
+    # Militias form only where people live (see mobilise_militias).
+    for c in world.settled:
         for g in range(n_groups):
             s = militias[c, g]
             if s <= 0.0:

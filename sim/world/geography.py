@@ -84,6 +84,7 @@ class World(ArrayTable):
     cell_mine: np.ndarray  # float64: mining value of the cell (0 none)
     cell_border: np.ndarray  # int8: neighbour index bordering a host cell, -1 none
     cell_start: np.ndarray  # int64, length cells + 1
+    settled: np.ndarray  # int64: the cells where communities live, in order
     community_cell: np.ndarray  # int64
     community_group: np.ndarray  # int8
     community_x: np.ndarray  # float32, cell units
@@ -268,7 +269,8 @@ def build_world(params: dict, seed: int) -> World:
     return World(
         width=width, height=height, cell_country=cell_country, cell_region=cell_region,
         cell_mine=cell_mine, cell_border=cell_border, cell_start=cell_start,
-        community_cell=cells, community_group=group[order], community_x=x[order],
-        community_y=y[order], community_population=population[order],
-        community_town=town[order], town_cells=town_cells,
+        settled=np.flatnonzero(np.diff(cell_start)), community_cell=cells,
+        community_group=group[order], community_x=x[order], community_y=y[order],
+        community_population=population[order], community_town=town[order],
+        town_cells=town_cells,
     )
