@@ -8,12 +8,13 @@ import os
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pytest
 from conftest import ROOT, small, without_jit
 
 from sim.core import rng
-from sim.core.compiled import quiet
+from sim.core.compiled import PARALLEL_FROM, quiet, threads_for
 from sim.core.model import BlowbackModel
 from sim.core.week import kernels
 from sim.mechanisms.m01_power_projection import MOVE
@@ -115,13 +116,15 @@ def test_poisson_and_pareto_have_the_right_shape():
 
 
 def test_results_do_not_depend_on_the_number_of_threads():
-    """The parallel kernels write one row per iteration and reduce serially."""
+    """The parallel kernels write one row per iteration and reduce serially.  The map is large
+    enough for the model to run its parallel loops on every thread."""
+    communities = PARALLEL_FROM + 5_000
     code = (
         "import json, sys\n"
         "from sim.core.model import BlowbackModel\n"
         "from sim.core.scenario import load_scenario\n"
         f"s = load_scenario({str(ROOT / 'scenarios' / 'contractor_unchecked.toml')!r})"
-        ".with_overrides(**{'map.communities': 20000, 'run.steps': 30})\n"
+        f".with_overrides(**{{'map.communities': {communities}, 'run.steps': 30}})\n"
         "m = BlowbackModel(s, agents=False).run()\n"
         "rec = {k: v for k, v in m.records.items() if k != 'date'}\n"
         "rec['cooperation'] = m.communities.cooperation.tolist()\n"
@@ -134,6 +137,24 @@ def test_results_do_not_depend_on_the_number_of_threads():
                               env=env, timeout=600, check=True)
         runs.append(json.loads(done.stdout))
     assert runs[0] == runs[1]
+
+
+def test_a_small_map_runs_its_parallel_loops_on_one_thread_and_gives_the_threads_back():
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one numba thread on this machine")
+    before = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        with threads_for(PARALLEL_FROM - 1):
+            assert numba.get_num_threads() == 1
+        assert numba.get_num_threads() == 2
+        with threads_for(PARALLEL_FROM):
+            assert numba.get_num_threads() == 2
+        with pytest.raises(KeyError), threads_for(10):
+            raise KeyError("a step failed")
+        assert numba.get_num_threads() == 2
+    finally:
+        numba.set_num_threads(before)
 
 
 def test_purposes_are_derived_from_their_names():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 
+import numba
 import numpy as np
 
 # OpenMP's default is to spin between parallel regions; on a busy 2-core machine that made a
@@ -16,6 +17,28 @@ import numpy as np
 # unless the user asked otherwise.  Read by the OpenMP runtime when the first parallel kernel
 # runs, so setting it at import is early enough.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+# Below this many communities a week's parallel loops cost more to start than they save: each
+# wakes the sleeping threads (see above) for a loop of a few dozen microseconds.  Measured on 2
+# cores, ms a week on one thread against two: 0.79 / 1.11 at 4,000 communities, 1.53 / 1.71 at
+# 20,000, 5.54 / 5.13 at 100,000 (docs/PERFORMANCE.md, "Threads").
+PARALLEL_FROM = 50_000
+
+
+@contextlib.contextmanager
+def threads_for(communities: int):
+    """Run the kernels inside on one thread where the map is too small for parallel loops to
+    pay (fewer than :data:`PARALLEL_FROM` communities), on numba's threads otherwise.  The
+    results are the same either way; the caller's thread count is restored on the way out."""
+    before = numba.get_num_threads()
+    if communities >= PARALLEL_FROM or before == 1:
+        yield
+        return
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 @contextlib.contextmanager

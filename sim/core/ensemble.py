@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.compiled import quiet
+from sim.core.compiled import quiet, threads_for
 from sim.core.model import BlowbackModel
 from sim.core.scenario import Scenario
 from sim.core.state import Cells, Communities, Week
@@ -79,7 +79,7 @@ class Ensemble:
             raise RuntimeError(f"the runs have ended after {models[0].steps_total} steps")
         self._check_rows()
         weeks = [Week() for _ in models]
-        with quiet():
+        with quiet(), threads_for(len(models[0].communities)):
             for step in WEEK:
                 if step.together is not None:
                     step.together(self, weeks)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import mesa
 import numpy as np
 
-from sim.core.compiled import quiet
+from sim.core.compiled import quiet, threads_for
 from sim.core.outcomes import NAMES, totals
 from sim.core.scenario import Scenario, default_scenario
 from sim.core.state import COLUMNS, Cells, Communities, Forces, Week
@@ -109,7 +109,7 @@ class BlowbackModel(mesa.Model):
             raise RuntimeError(f"the run has ended after {self.steps_total} steps")
         week = Week()
         clock = self.clock
-        with quiet():
+        with quiet(), threads_for(len(self.communities)):
             for step in WEEK:
                 start = time.perf_counter() if clock is not None else 0.0
                 step.run(self, week)
