@@ -21,7 +21,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # Below this many communities a week's parallel loops cost more to start than they save: each
 # wakes the sleeping threads (see above) for a loop of a few dozen microseconds.  Measured on 2
 # cores, ms a week on one thread against two: 0.79 / 1.11 at 4,000 communities, 1.53 / 1.71 at
-# 20,000, 5.54 / 5.13 at 100,000 (docs/PERFORMANCE.md, "Threads").
+# 20,000, 5.54 / 5.13 at 100,000 (docs/PERFORMANCE.md, "The settled cells, and threads").
 PARALLEL_FROM = 50_000
 
 
