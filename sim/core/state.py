@@ -148,7 +148,9 @@ class Forces(ArrayTable):
     def active_mean(self, column: np.ndarray, kind: int) -> float:
         """The mean of ``column`` over the active units of ``kind``; NaN while none is."""
         rows = (self.kind == kind) & self.active
-        return float(column[rows].mean()) if rows.any() else float("nan")
+        n = np.count_nonzero(rows)
+        # numpy's mean is this sum over the count, with more Python around it.
+        return float(np.add.reduce(column[rows])) / n if n else float("nan")
 
     def __len__(self) -> int:
         return len(self.kind)
