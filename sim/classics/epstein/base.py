@@ -153,7 +153,7 @@ class EpsteinBase(mesa.Model):
                                int(self.activation_order == "Sequential")], dtype=np.int64)
         # Offspring go to an adjacent cell (Ascape's findRandomAvailableNeighbor).
         self._adj = offsets(1, "moore", w, h)
-        self._reach = Reach(self._rows, self._vis, self._cvis, self._adj)
+        self._reach = tuple(Reach(self._rows, self._vis, self._cvis, self._adj))
         self._buf = np.zeros(max(self._vis.shape[1], self._cvis.shape[1], 1), dtype=np.int64)
         self._out = np.zeros(N_OUT, dtype=np.int64)
         self.occ = np.full((h, w), -1, dtype=np.int64)
@@ -219,8 +219,9 @@ class EpsteinBase(mesa.Model):
         self._pack()
 
     def _pack(self) -> None:
-        """Bundle the state for the kernels again, after the agent tables were replaced."""
-        self._state = State(self.occ, self._ag, self._af, self._field)
+        """Bundle the state for the kernels again, after the agent tables were replaced: as a
+        plain tuple, which numba types faster than a named one (docs/PERFORMANCE.md)."""
+        self._state = tuple(State(self.occ, self._ag, self._af, self._field))
 
     def _apply_schedule(self) -> None:
         """Make the changes of the schedule that fall on this step, in the schedule's order."""

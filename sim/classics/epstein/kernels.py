@@ -103,7 +103,7 @@ def _order_turns(key: np.uint64, sequential: bool, n_used: int, ag: np.ndarray,
 
 @njit(cache=kernel_cache.CACHE)
 def step_kernel(seed: int, t: int, ipar: np.ndarray, fpar: np.ndarray, n_used: int,
-                state: State, reach: Reach, order: np.ndarray, buf: np.ndarray,
+                state: tuple, reach: tuple, order: np.ndarray, buf: np.ndarray,
                 out: np.ndarray) -> int:
     """One step: every agent alive at its start acts once, in a keyed random order.
 
@@ -113,12 +113,12 @@ def step_kernel(seed: int, t: int, ipar: np.ndarray, fpar: np.ndarray, n_used: i
     Slots from ``n_used`` on are free for newborns (the caller guarantees room for one per
     citizen).  Returns the new ``n_used``.
 
-    The state and the neighbourhoods come as named tuples; the working arrays come bare,
-    since numba's dispatch costs about a microsecond a named tuple, a few percent of a small
-    model's step.
+    The state and the neighbourhoods come as plain tuples in the order of their named
+    tuples' fields, and the working arrays bare: numba types a named tuple field by field at
+    every call, a few percent of a small model's step.
     """
-    occ, ag, af, field = state.occ, state.ag, state.af, state.field
-    rows, vis, cvis, adj = reach.rows, reach.vis, reach.cvis, reach.adj
+    occ, ag, af, field = State(*state)
+    rows, vis, cvis, adj = Reach(*reach)
     ethnic = ipar[I_ETHNIC] != 0
     leave = ipar[I_LEAVE] != 0
     movement = ipar[I_MOVEMENT] != 0
@@ -251,12 +251,14 @@ def populate(seed: int, citizen_density: float, cop_density: float, two_groups: 
 
 
 @njit(cache=kernel_cache.CACHE)
-def adjust_cops(seed: int, t: int, target: int, n_used: int, state: State, rows: np.ndarray,
+def adjust_cops(seed: int, t: int, target: int, n_used: int, state: tuple, rows: np.ndarray,
                 ethnic: bool) -> int:
     """Withdraw random cops or post new ones on random empty cells until ``target`` serve.
 
     Returns the new ``n_used`` (posted cops take fresh slots; the caller leaves room).
+    ``state`` is a plain tuple, as for :func:`step_kernel`.
     """
+    state = State(*state)
     occ, ag, field = state.occ, state.ag, state.field
     key = rng.step_key(seed, t)
     width = occ.shape[1]
