@@ -14,7 +14,16 @@ from conftest import small
 from sim.core.model import BlowbackModel
 from sim.core.parameters import defaults
 from sim.core.scenario import default_scenario, from_dict
-from sim.core.state import CONTRACTOR, MILITIA, STATE, Cells, Communities, Forces
+from sim.core.state import (
+    CONTRACTOR,
+    INSURGENT,
+    MILITIA,
+    PARTNER,
+    STATE,
+    Cells,
+    Communities,
+    Forces,
+)
 from sim.experiments.results import summary
 from sim.mechanisms import m04_harm_and_news, m07_rent, m15_militias
 from sim.mechanisms.armed_violence import Violence, insurgent_violence
@@ -180,22 +189,26 @@ def test_m4_news_is_worked_out_for_settled_cells_and_leaves_empty_ones_alone():
     assert np.array_equal(w.settled, np.unique(c.cell))
     deaths = np.zeros_like(c.dead_step)
     deaths[::7, STATE] = 3.0
-    deaths[::11, 3] = 2.0
+    deaths[::11, INSURGENT] = 2.0
     c.dead_step[:] = deaths
     groups, ties = model.news_state.shape[1], model.p["map.ties"]
     out_state, out_insurgent = (np.full((w.cells, groups), np.nan) for _ in range(2))
     m04_harm_and_news.spread_news(w.view(), groups, c.view(), ties, out_state, out_insurgent)
-    state_side = deaths[:, :3].sum(axis=1) + deaths[:, MILITIA]
+    state_side = deaths[:, [STATE, CONTRACTOR, PARTNER, MILITIA]].sum(axis=1)
+    # Per (row, column, group) on the map with a border of empty cells, so that every cell has
+    # the eight around it.
     people = np.zeros((w.height + 2, w.width + 2, groups))
     killed = {"state": people.copy(), "insurgent": people.copy()}
     y, x = c.cell // w.width + 1, c.cell % w.width + 1
-    np.add.at(people, (y, x, c.group), c.population + state_side + deaths[:, 3])
+    np.add.at(people, (y, x, c.group), c.population + state_side + deaths[:, INSURGENT])
     np.add.at(killed["state"], (y, x, c.group), state_side)
-    np.add.at(killed["insurgent"], (y, x, c.group), deaths[:, 3])
+    np.add.at(killed["insurgent"], (y, x, c.group), deaths[:, INSURGENT])
+
+    def around(a):
+        return sum(a[1 + dy:a.shape[0] - 1 + dy, 1 + dx:a.shape[1] - 1 + dx]
+                   for dy in (-1, 0, 1) for dx in (-1, 0, 1)).reshape(w.cells, groups)
+
     for side, out in (("state", out_state), ("insurgent", out_insurgent)):
-        def around(a):
-            return sum(a[1 + dy:a.shape[0] - 1 + dy, 1 + dx:a.shape[1] - 1 + dx]
-                       for dy in (-1, 0, 1) for dx in (-1, 0, 1)).reshape(w.cells, groups)
         near_people, near_killed = around(people), around(killed[side])
         near = np.divide(near_killed, near_people, out=np.zeros_like(near_people),
                          where=near_people > 0)
