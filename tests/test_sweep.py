@@ -404,7 +404,9 @@ def test_killed_sweep_resumes_to_every_run_exactly_once(tmp_path):
 
 
 def test_killed_then_compacted_sweep_resumes_to_the_uninterrupted_rows(tmp_path):
-    path = _experiment(tmp_path, 'keep = "series"\n' + GRID, seeds=8, steps=40)
+    # Runs long enough that two shards close well before the sweep ends: at 40 weeks the
+    # 32 runs could all finish before the kill landed.
+    path = _experiment(tmp_path, 'keep = "series"\n' + GRID, seeds=8, steps=160)
     whole = tmp_path / "whole"
     run_sweep(load_experiment(path), whole, jobs=2)
     out = tmp_path / "out"
