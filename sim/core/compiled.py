@@ -20,9 +20,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # Below this many communities a week's parallel loops cost more to start than they save: each
 # wakes the sleeping threads (see above) for a loop of a few dozen microseconds.  Measured on 2
-# cores, ms a week on one thread against two: 0.79 / 1.11 at 4,000 communities, 1.53 / 1.71 at
-# 20,000, 5.54 / 5.13 at 100,000 (docs/PERFORMANCE.md, "The settled cells, and threads").
-PARALLEL_FROM = 50_000
+# cores by benchmarks/threads.py, two threads against one paid x0.69 a week at 4,000
+# communities, x0.94 at 20,000, x1.04 at 35,000 and x1.31 at 100,000 (docs/PERFORMANCE.md, "The
+# settled cells, and threads").
+PARALLEL_FROM = 30_000
 
 
 @contextlib.contextmanager
