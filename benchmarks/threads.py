@@ -38,10 +38,12 @@ def _ms_a_week(communities: int, weeks: int, threads: int) -> float:
 def measure(sizes: list[int], weeks: int, repeats: int) -> list[dict]:
     """For each size, the best ms a week of ``repeats`` runs on one thread and on all."""
     most = numba.config.NUMBA_NUM_THREADS
+    before = numba.get_num_threads()
     chosen = compiled.PARALLEL_FROM
     compiled.PARALLEL_FROM = 0
     try:
-        _ms_a_week(1000, 2, most)  # compiles and warms both ways
+        for threads in (1, most):  # compiles, and warms each way
+            _ms_a_week(1000, 2, threads)
         rows = []
         for n in sizes:
             one, every = [], []
@@ -53,7 +55,7 @@ def measure(sizes: list[int], weeks: int, repeats: int) -> list[dict]:
         return rows
     finally:
         compiled.PARALLEL_FROM = chosen
-        numba.set_num_threads(most)
+        numba.set_num_threads(before)
 
 
 if __name__ == "__main__":
