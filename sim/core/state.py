@@ -12,6 +12,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from sim.core.summation import sum_of_kind
+
 PERPETRATORS: tuple[str, ...] = ("state", "contractor", "partner", "insurgent", "militia")
 STATE, CONTRACTOR, PARTNER, INSURGENT, MILITIA = range(5)
 N_PERPETRATORS = len(PERPETRATORS)
@@ -147,10 +149,8 @@ class Forces(ArrayTable):
 
     def active_mean(self, column: np.ndarray, kind: int) -> float:
         """The mean of ``column`` over the active units of ``kind``; NaN while none is."""
-        rows = (self.kind == kind) & self.active
-        n = np.count_nonzero(rows)
-        # numpy's mean is this sum over the count, with more Python around it.
-        return float(np.add.reduce(column[rows])) / n if n else float("nan")
+        total, n = sum_of_kind(self.kind, self.active, column, kind)
+        return total / n if n else float("nan")
 
     def __len__(self) -> int:
         return len(self.kind)

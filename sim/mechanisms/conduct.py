@@ -39,6 +39,7 @@ from numba import njit
 from sim import kernel_cache
 from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import CONTRACTOR, PARTNER, STATE, ForcesView
+from sim.core.summation import sum_of_kind
 from sim.mechanisms.m06_oversight import announced_chances
 
 PARAMETERS = (
@@ -169,6 +170,20 @@ def beside_contractor(cell, reach, teams, width):
 
 
 @njit(cache=kernel_cache.CACHE)
+def peer_averages(kind, active, own_abuses, own_punished):
+    """``peers[k]`` = (abuses, punished) of the average active unit of kind k this week; zero
+    for a kind with no active unit."""
+    peers = np.zeros((3, 2))
+    for k in (STATE, CONTRACTOR, PARTNER):
+        abuses, n = sum_of_kind(kind, active, own_abuses, k)
+        if n > 0:
+            punished, _ = sum_of_kind(kind, active, own_punished, k)
+            peers[k, 0] = abuses / n
+            peers[k, 1] = punished / n
+    return peers
+
+
+@njit(cache=kernel_cache.CACHE)
 def learn_from_oversight(units, own_abuses, own_punished, peers, joint, width, memory):
     """What each unit has seen of oversight this week, added to what it remembers.
 
@@ -223,12 +238,7 @@ def choose(model, week) -> None:
 def learn(model, week) -> None:
     """Every unit takes in the week's abuses and what oversight did about them."""
     f, review = model.forces, week.review
-    peers = np.zeros((3, 2))
-    for k in (STATE, CONTRACTOR, PARTNER):
-        rows = f.active & (f.kind == k)
-        if rows.any():
-            peers[k] = (review.unit_abuses[rows].sum() / rows.sum(),
-                        review.unit_punished[rows].sum() / rows.sum())
+    peers = peer_averages(f.kind, f.active, review.unit_abuses, review.unit_punished)
     learn_from_oversight(f.view(), review.unit_abuses, review.unit_punished, peers,
                          model.p["conduct.joint_learning"], model.world.width,
                          model.p["conduct.memory"])
@@ -243,6 +253,6 @@ def record(model, week) -> None:
 
 
 MECHANISM = Mechanism("conduct", "conduct chosen from incentives", PARAMETERS, OUTCOMES,
-                      kernels=(choose_conduct, learn_from_oversight), record=record)
+                      kernels=(choose_conduct, peer_averages, learn_from_oversight), record=record)
 CHOOSE = Step(MECHANISM, "units choose restraint and effort", choose)
 LEARN = Step(MECHANISM, "units learn from oversight", learn)
