@@ -42,6 +42,7 @@ from sim.core.state import (
     CommunitiesView,
     ForcesView,
 )
+from sim.core.summation import numpy_sum
 
 PARAMETERS = (
     # Kind behaviour (firepower, skill of each force): what units can do with force; a regime
@@ -265,19 +266,35 @@ def operate(model, week) -> None:
                 week.abuses.append(Abuse(source, int(u), int(f.kind[u]), float(deaths)))
 
 
+@njit(cache=kernel_cache.CACHE)
+def unit_losses(units, held, killed, by_kind):
+    """Share the personnel killed in each cell (``killed``) among its active units, by
+    strength (``held`` per cell); a unit left with one person or none is out.  Adds each kind's
+    losses to ``by_kind`` and returns the total, summed as numpy sums."""
+    units = ForcesView(*units)
+    loss = np.zeros(len(units.kind))
+    for u in range(len(units.kind)):
+        if not units.active[u]:
+            continue
+        c = units.cell[u]
+        share = units.strength[u] / held[c] if held[c] > 0.0 else 0.0
+        # min: the shares of a cell's losses can round a hair above a unit's strength.
+        loss[u] = min(killed[c] * share, units.strength[u])
+        units.strength[u] -= loss[u]
+        units.active[u] = units.strength[u] > 1.0
+    for u in range(len(units.kind)):
+        by_kind[units.kind[u]] += loss[u]
+    return numpy_sum(loss, len(loss))
+
+
 def losses(model, week) -> None:
     """Fighters killed by forces and rivals leave their bands; personnel killed by armed groups
     leave their units, shared by strength."""
-    f, cells = model.forces, model.cells
+    cells = model.cells
     week.insurgents_killed = band_losses(model.bands.view(), cells.view())
-    held = cells.forces[f.cell]
-    share = np.divide(f.strength, held, out=np.zeros_like(f.strength), where=held > 0)
-    # min: the shares of a cell's losses can round a hair above a unit's strength.
-    loss = np.where(f.active, np.minimum(cells.force_losses[f.cell] * share, f.strength), 0.0)
-    f.strength -= loss
-    f.active &= f.strength > 1.0
-    week.force_killed = float(loss.sum())
-    week.force_killed_by_kind = np.bincount(f.kind, weights=loss, minlength=len(FORCE_KINDS))
+    week.force_killed_by_kind = np.zeros(len(FORCE_KINDS))
+    week.force_killed = unit_losses(model.forces.view(), cells.forces, cells.force_losses,
+                                    week.force_killed_by_kind)
 
 
 def record(model, week) -> None:
@@ -290,6 +307,6 @@ def record(model, week) -> None:
 
 
 MECHANISM = Mechanism("M02", "attrition over discrimination", PARAMETERS, OUTCOMES,
-                      kernels=(force_operations, band_losses), record=record)
+                      kernels=(force_operations, band_losses, unit_losses), record=record)
 OPERATIONS = Step(MECHANISM, "operations", operate)
 LOSSES = Step(MECHANISM, "combat losses", losses)

@@ -46,13 +46,18 @@ ADOPT = rng.purpose("m11.adopt")
 BURKINA = geography.NEIGHBOURS.index("Burkina Faso")
 
 
-def border_violence(model) -> np.ndarray:
-    """Civilian and combatant deaths of the week in host cells along each neighbour."""
-    on_border = model.border_cells
-    deaths = model.cell_totals[on_border, DEAD:DEAD + 4].sum(axis=1) \
-        + model.cells.kills[on_border]
-    return np.bincount(model.world.cell_border[on_border], weights=deaths,
-                       minlength=len(geography.NEIGHBOURS)).astype(float)
+@njit(cache=kernel_cache.CACHE)
+def border_violence(on_border, cell_border, cell_totals, kills, neighbours):
+    """Deaths of the week in the host's cells along each of the ``neighbours``, over the cells
+    ``on_border``: civilians killed by the state, its contractor and partners and the armed
+    groups (``cell_totals``, the first four perpetrators), and combatants (``kills``)."""
+    violence = np.zeros(neighbours)
+    for c in on_border:
+        civilians = 0.0
+        for j in range(DEAD, DEAD + 4):
+            civilians += cell_totals[c, j]
+        violence[cell_border[c]] += civilians + kills[c]
+    return violence
 
 
 @njit(cache=kernel_cache.CACHE)
@@ -88,7 +93,9 @@ def _week(model, week) -> tuple[np.ndarray, float, np.ndarray]:
                                            * lever(model, "arms_tracking"))
     chance = np.array([model.p["region.diffusion"], APPARENT_BASE + APPARENT_GAIN * max(0.0, gain),
                        NARRATIVE_BASE + (1.0 - relationship_mean)])
-    return border_violence(model), spill, chance
+    violence = border_violence(model.border_cells, model.world.cell_border, model.cell_totals,
+                               model.cells.kills, len(geography.NEIGHBOURS))
+    return violence, spill, chance
 
 
 def setup(model) -> None:
@@ -133,5 +140,5 @@ OUTCOMES = (
     Outcome("burkina_instability", "Burkina Faso's instability", "0-1", share=True),
 )
 MECHANISM = Mechanism("M11", "regional diffusion", PARAMETERS, OUTCOMES, setup=setup,
-                      record=record, kernels=(update_region,))
+                      record=record, kernels=(border_violence, update_region))
 REGION = Step(MECHANISM, "neighbours", update, together=update_together)
