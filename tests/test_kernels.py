@@ -49,8 +49,8 @@ def _run(scenario) -> dict[str, np.ndarray]:
 
 
 def test_every_kernel_of_the_week_is_declared():
-    """The 23 kernels the week's steps call are declared by their mechanisms."""
-    assert len(KERNELS) == 23 and "update_attitudes" in KERNELS and "tally_cells" in KERNELS
+    """The 24 kernels the week's steps call are declared by their mechanisms."""
+    assert len(KERNELS) == 24 and "update_attitudes" in KERNELS and "tally_cells" in KERNELS
 
 
 @pytest.mark.parametrize("name", KERNELS)

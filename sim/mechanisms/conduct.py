@@ -206,14 +206,14 @@ def learn_from_oversight(units, own_abuses, own_punished, peers, joint, width, m
 
 def valuations(p: dict) -> np.ndarray:
     """Value of offensive operations, protection and guarding mines to each kind of force."""
-    host = np.array([1.0, p["state.protect_mandate"], 0.0])
-    partner = np.array([1.0, p["partner.protect_mandate"], 0.0])
-    own = np.array([1.0 + p["contractor.pay_per_result"], 0.0,
-                    STAKE_VALUE * p["contractor.concessions"]])
+    host = (1.0, float(p["state.protect_mandate"]), 0.0)
+    partner = (1.0, float(p["partner.protect_mandate"]), 0.0)
+    own = (1.0 + p["contractor.pay_per_result"], 0.0, STAKE_VALUE * p["contractor.concessions"])
     command = float(p["contractor.in_chain_of_command"])
-    values = np.zeros((3, 3))
-    values[STATE], values[PARTNER] = host, partner
-    values[CONTRACTOR] = command * host + (1.0 - command) * own
+    # Plain floats: numpy's arithmetic costs more than it saves on rows of three.
+    contractor = tuple(command * h + (1.0 - command) * o for h, o in zip(host, own, strict=True))
+    values = np.empty((3, 3))
+    values[STATE], values[CONTRACTOR], values[PARTNER] = host, contractor, partner
     return values
 
 
@@ -222,8 +222,10 @@ def restraint_costs(p: dict, pay_share: np.ndarray) -> np.ndarray:
     restraint costs it in results (a contractor in the chain of command is paid as the host's
     units are); and for units not paid in full (M7's ``pay_share``), what looting would bring."""
     per_result = 0.0 if p["contractor.in_chain_of_command"] else p["contractor.pay_per_result"]
-    unpaid = p["conduct.unpaid_cost"] * (1.0 - np.clip(pay_share, 0.0, 1.0))
-    return np.array([1.0, 1.0 + per_result, 1.0]) + unpaid
+    unpaid = p["conduct.unpaid_cost"]
+    return np.array([base + unpaid * (1.0 - min(max(share, 0.0), 1.0))
+                     for base, share in zip((1.0, 1.0 + per_result, 1.0), pay_share.tolist(),
+                                            strict=True)])
 
 
 def choose(model, week) -> None:

@@ -35,6 +35,7 @@ import numpy as np
 
 from sim.core.registry import TOTAL, Mechanism, Outcome, Param, Step
 from sim.core.state import CONTRACTOR, STATE
+from sim.core.summation import sum_of_kind
 
 PARAMETERS = (
     Param("contractor.cost", 2.3, 0.0, 1000.0, "MUSD/week",
@@ -146,21 +147,23 @@ def lever(model, name: str) -> float:
 
 
 def setup(model) -> None:
-    """The state's budget at the start; every force is paid in full and every lever funded."""
+    """The state's budget at the start; every force is paid in full and every lever funded;
+    the value of all the mines, which do not move during a run."""
     model.budget = float(model.p["government.budget"])
     model.pay_share = np.ones(3)  # STATE, CONTRACTOR, PARTNER
     model.lever_funding = 1.0
     model.contractor_arrears = 0.0
     model.contractor_stake = 0.0
+    model.mines_total = float(model.world.cell_mine.sum())
 
 
 def settle(model, week) -> None:
     """The week's money: the budget pays what it can, in order; efforts follow pay."""
     f, w, p = model.forces, model.world, model.p
-    at_contractor = float(w.cell_mine[f.cell[(f.kind == CONTRACTOR) & f.active]].sum())
-    ledger = settle_week(p, model.contractor_present, float(w.cell_mine.sum()), at_contractor,
-                         float(f.strength[(f.kind == STATE) & f.active].sum()), model.sanctions,
-                         model.budget, model.contractor_arrears)
+    at_contractor, _ = sum_of_kind(f.kind, f.active, w.cell_mine[f.cell], CONTRACTOR)
+    state_strength, _ = sum_of_kind(f.kind, f.active, f.strength, STATE)
+    ledger = settle_week(p, model.contractor_present, model.mines_total, at_contractor,
+                         state_strength, model.sanctions, model.budget, model.contractor_arrears)
     week.ledger = ledger
     model.budget += (ledger.state_income - ledger.state_pay - ledger.contractor_cash
                      - ledger.lever_spending)

@@ -13,6 +13,7 @@ from numba import njit
 from sim import kernel_cache
 from sim.core.registry import Mechanism, Outcome, Step
 from sim.core.state import POPULATION, CellsView
+from sim.core.summation import numpy_sum
 from sim.world import geography
 
 # Administrative presence of the state per cell, in force-equivalents, by region (north,
@@ -51,15 +52,27 @@ def setup(model) -> None:
                                       CONTROL_AT_START[region_of], 0.0)
 
 
+@njit(cache=kernel_cache.CACHE)
+def held_share(population, control):
+    """Share of ``population`` (per cell) living in cells whose ``control`` is the state's,
+    summed in numpy's order."""
+    total = numpy_sum(population, len(population))
+    if total <= 0.0:
+        return 0.0
+    held = np.empty(len(population))
+    n = 0
+    for c in range(len(population)):
+        if control[c] > HELD:
+            held[n] = population[c]
+            n += 1
+    # The two sums add in different orders: a share of all cells came out as 1.0000000000000004.
+    return min(1.0, numpy_sum(held, n) / total)
+
+
 def territory_share(model) -> float:
     """Share of the resident population living in cells the state controls, as of the last
     tally."""
-    pop = model.cell_totals[:, POPULATION]
-    total = pop.sum()
-    if total <= 0:
-        return 0.0
-    # The two sums add in different orders: a share of all cells came out as 1.0000000000000004.
-    return min(1.0, float(pop[model.cells.control > HELD].sum() / total))
+    return held_share(model.cell_totals[:, POPULATION], model.cells.control)
 
 
 def update(model, week) -> None:
@@ -78,6 +91,6 @@ OUTCOMES = (
             shown=frozenset({"table", "plot", "chart"}), title="population under state control"),
 )
 MECHANISM = Mechanism("territorial control", "who holds each cell", (), OUTCOMES,
-                      kernels=(update_control,), setup=setup)
+                      kernels=(update_control, held_share), setup=setup)
 CONTROL = Step(MECHANISM, "control moves", update)
 TERRITORY = Step(MECHANISM, "territory measured", measure)
