@@ -61,6 +61,26 @@ def _figures(ratio: float, slowest_kernel: float) -> dict:
                   for n, ms in ((10_000, 2.0), (1_000_000, 40.0))]}
 
 
+def test_report_gives_each_ensemble_against_one_run_a_task_and_the_time_of_10000_runs():
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.report import table
+
+    sweep = {"runs": 1000, "jobs": 2, "sweep_s": 200.0, "sweep_runs_per_min": 300.0,
+             "loop_s": 400.0, "loop_runs_per_min": 150.0, "loops_s": 195.0, "peak_mb": 340.0,
+             "overhead": 0.03, "ensembles": [
+                 {"ensemble": 4, "sweep_s": 50.0, "runs_per_min": 1200.0, "ratio": 4.0,
+                  "peak_mb": 460.0},
+                 {"ensemble": 8, "sweep_s": 210.0, "runs_per_min": 286.0, "ratio": 200 / 210,
+                  "peak_mb": 580.0}]}
+    rows = table({"sweep": sweep}).splitlines()[-3:]
+    assert "`--ensemble 4`" in rows[0] and "**4.00×**" in rows[0]
+    assert "**0.95×: target not met**" in rows[1] and "580 MB" in rows[1]
+    # The best rate is R = 4's: 50 s for 1,000 runs, 500 s (8 min) for 10,000.
+    assert "**8 min**" in rows[2]
+    slow = table({"sweep": sweep | {"ensembles": []}}).splitlines()[-1]
+    assert "**33 min: target not met**" in slow
+
+
 def test_report_names_each_missed_target_and_rewrites_only_its_table(tmp_path):
     sys.path.insert(0, str(ROOT))
     from benchmarks.report import BEGIN, END, table, write
