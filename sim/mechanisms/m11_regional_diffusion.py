@@ -17,6 +17,7 @@ from sim import kernel_cache
 from sim.core import rng
 from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import DEAD
+from sim.core.summation import numpy_sum
 from sim.mechanisms.m07_rent import lever
 from sim.world import geography
 
@@ -88,7 +89,8 @@ def _week(model, week) -> tuple[np.ndarray, float, np.ndarray]:
     history = model.territory_history
     history.append(week.row["territory_state_share"])
     gain = history[-1] - history[max(0, len(history) - WEEKS_OF_A_YEAR)]
-    relationship_mean = float(np.mean(list(model.relationship.values())))
+    relationships = np.fromiter(model.relationship.values(), float, len(model.relationship))
+    relationship_mean = numpy_sum(relationships, len(relationships)) / len(relationships)
     spill = model.p["region.spillover"] * (1.0 - ARMS_TRACKING_CUT
                                            * lever(model, "arms_tracking"))
     chance = np.array([model.p["region.diffusion"], APPARENT_BASE + APPARENT_GAIN * max(0.0, gain),
