@@ -173,6 +173,24 @@ def test_purposes_are_derived_from_their_names():
     for module in (*modules, events, deployment, geography):
         for name, value in vars(module).items():
             values = value.values() if isinstance(value, dict) else [value]
-            if name.isupper() and any(isinstance(v, int) and v >= 2**32 for v in values):
-                used += [v for v in values if isinstance(v, int)]
+            if name.isupper() and any(isinstance(v, np.int64) and v >= 2**32 for v in values):
+                used += [int(v) for v in values if isinstance(v, np.int64)]
     assert len(used) >= 20 and len(set(used)) == len(used)
+
+
+def test_a_draw_is_compiled_once_for_every_purpose():
+    """Purposes are numpy integers, which numba types by their type: a Python integer constant
+    is typed as its value, and each purpose would compile the draws again."""
+    from numba import njit
+    from numba.core import types
+
+    first, second = rng.purpose("test.first"), rng.purpose("test.second")
+
+    @njit
+    def two_draws(seed):
+        return rng.uniform(seed, 0, 0, first, 0) + rng.poisson(seed, 0, 0, second, 2.0)
+
+    two_draws(1)
+    for draw in (rng.uniform, rng.poisson):
+        purposes = [signature[3] for signature in draw.signatures]
+        assert purposes and not any(isinstance(p, types.Literal) for p in purposes), purposes

@@ -41,16 +41,19 @@ POISSON_EXACT = 40.0
 _LOW32 = np.uint64(0xFFFFFFFF)
 
 
-def purpose(name: str) -> int:
+def purpose(name: str) -> np.int64:
     """The purpose of a draw, from its name: 63 bits of the name's BLAKE2b hash.
 
     Each use of randomness names its purpose after its mechanism (``"m05.recruit"``), as
     Starsim seeds its distributions by name, so adding a draw for one purpose never moves
     another and no table of numbers has to be kept.  Names must be unique; the chance that two
     names share 63 bits is negligible.
+
+    A numpy integer, not a Python one: numba types a Python integer constant of a kernel as
+    that very value, and compiled the draws again for each purpose, 76 times in all.
     """
     digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
+    return np.int64(int.from_bytes(digest, "little") >> 1)
 
 
 @njit(cache=kernel_cache.CACHE)

@@ -4,7 +4,8 @@ numpy adds up a float64 array pairwise: blocks of up to 128 values each summed i
 interleaved partial sums, the blocks' sums then added by halves.  A plain loop adds in
 another order, and its last bits differ.  A kernel that replaces Python's ``a[rows].sum()``
 therefore sums with :func:`numpy_sum`, so that the run stays the run it was, to the last bit
-(``tests/test_summation.py`` checks it against ``np.add.reduce`` on arrays of every length).
+(``tests/test_summation.py`` checks it against ``np.add.reduce`` at every length up to 400
+and at lengths up to 100,003).
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from sim import kernel_cache
 # numpy's block of values summed in eight partial sums (PW_BLOCKSIZE in its loops).
 BLOCK = 128
 PARTIALS = 8
-
-
 # Deep enough for any array: each level halves what is left to split.
 DEPTH = 64
 

@@ -16,7 +16,7 @@ from numba import njit
 from sim import kernel_cache
 from sim.core import rng
 from sim.core.registry import Mechanism, Outcome, Param, Step
-from sim.core.state import DEAD
+from sim.core.state import DEAD, MILITIA
 from sim.core.summation import numpy_sum
 from sim.mechanisms.m07_rent import lever
 from sim.world import geography
@@ -51,11 +51,12 @@ BURKINA = geography.NEIGHBOURS.index("Burkina Faso")
 def border_violence(on_border, cell_border, cell_totals, kills, neighbours):
     """Deaths of the week in the host's cells along each of the ``neighbours``, over the cells
     ``on_border``: civilians killed by the state, its contractor and partners and the armed
-    groups (``cell_totals``, the first four perpetrators), and combatants (``kills``)."""
+    groups (``cell_totals``, every perpetrator before the militias), and combatants
+    (``kills``)."""
     violence = np.zeros(neighbours)
     for c in on_border:
         civilians = 0.0
-        for j in range(DEAD, DEAD + 4):
+        for j in range(DEAD, DEAD + MILITIA):
             civilians += cell_totals[c, j]
         violence[cell_border[c]] += civilians + kills[c]
     return violence

@@ -53,18 +53,23 @@ def setup(model) -> None:
 
 
 @njit(cache=kernel_cache.CACHE)
-def held_share(population, control):
-    """Share of ``population`` (per cell) living in cells whose ``control`` is the state's,
-    summed in numpy's order."""
-    total = numpy_sum(population, len(population))
-    if total <= 0.0:
-        return 0.0
-    held = np.empty(len(population))
+def held_share(cell_totals, control):
+    """Share of the residents (per cell in ``cell_totals``) living in cells whose ``control``
+    is the state's, each sum in numpy's order."""
+    cells = len(control)
+    # Copied out of the table, so that the sums take a contiguous array, as every other does:
+    # numba compiles a sum again for each layout of array it is given.
+    population = np.empty(cells)
+    held = np.empty(cells)
     n = 0
-    for c in range(len(population)):
+    for c in range(cells):
+        population[c] = cell_totals[c, POPULATION]
         if control[c] > HELD:
             held[n] = population[c]
             n += 1
+    total = numpy_sum(population, cells)
+    if total <= 0.0:
+        return 0.0
     # The two sums add in different orders: a share of all cells came out as 1.0000000000000004.
     return min(1.0, numpy_sum(held, n) / total)
 
@@ -72,7 +77,7 @@ def held_share(population, control):
 def territory_share(model) -> float:
     """Share of the resident population living in cells the state controls, as of the last
     tally."""
-    return held_share(model.cell_totals[:, POPULATION], model.cells.control)
+    return held_share(model.cell_totals, model.cells.control)
 
 
 def update(model, week) -> None:
