@@ -159,8 +159,8 @@ def test_ctrl_c_to_the_group_twice_gives_one_line_and_no_worker_tracebacks(tmp_p
 
 def test_validate_stops_on_sigterm(tmp_path, start):
     out = tmp_path / "val"
-    assert _takes_long(workload.claim_runs(["kalyvas"], 1000, BY_NAME["map.communities"].default))
-    proc = start("validate", "--claims", "kalyvas", "--seeds", "1000", "--jobs", "2",
+    assert _takes_long(workload.claim_runs(["kalyvas"], 2000, BY_NAME["map.communities"].default))
+    proc = start("validate", "--claims", "kalyvas", "--seeds", "2000", "--jobs", "2",
                   "--out", str(out))
     kids = _workers(proc)
     code, err, took = _stop(proc, signal.SIGTERM)
@@ -174,7 +174,7 @@ def test_calibrate_stops_on_sigint_and_removes_its_working_folder(tmp_path, star
     temp.mkdir()
     path = tmp_path / "cal.toml"
     path.write_text(GOOD.format(scenario=_small_mali(tmp_path).as_posix())
-                    .replace("population = 4", "population = 500"))
+                    .replace("population = 4", "population = 1500"))
     cal = load_calibration(path)
     assert _takes_long([(cal.population * (cal.generations + 1), cal.fit_steps, 300)])
     proc = start("calibrate", str(path), "--jobs", "2", "--out", str(tmp_path / "out"),
@@ -396,9 +396,9 @@ def test_compare_estimated_beyond_an_hour_needs_yes(tmp_path, capsys):
 
 
 def test_sweep_estimated_beyond_an_hour_needs_yes(tmp_path, capsys):
-    err = _refused(capsys, "sweep", str(_experiment(tmp_path, 1000, 5200)), "--jobs", "2",
+    err = _refused(capsys, "sweep", str(_experiment(tmp_path, 2000, 5200)), "--jobs", "2",
                    "--out", str(tmp_path / "out"))
-    assert HOURS.match(err) and "(1,000 runs of 5,200 weeks)" in err
+    assert HOURS.match(err) and "(2,000 runs of 5,200 weeks)" in err
     assert _left(tmp_path) == []
 
 
@@ -452,6 +452,6 @@ def test_yes_or_less_than_an_hour_starts_without_asking(monkeypatch):
     monkeypatch.setattr(workload, "cores", lambda: 2)
     workload.check_duration([(10_000, 5200, 200)], jobs=2, confirmed=True)
     workload.check_duration([(10, 520, 4000)], jobs=2, confirmed=False)
-    # Never more workers than runs (nor cores): 2 runs of 4,030 s share 2 of the 8 workers.
+    # Never more workers than runs (nor cores): 2 runs of 4,010 s share 2 of the 8 workers.
     with pytest.raises(workload.WorkloadError, match=r"about 1\.1 hours on 2 workers \(2 runs"):
-        workload.check_duration([(2, 10_000, 2_000_000)], jobs=8, confirmed=False)
+        workload.check_duration([(2, 10_000, 4_000_000)], jobs=8, confirmed=False)

@@ -25,12 +25,12 @@ MAX_JOBS = 256
 MAX_SEEDS = 10_000
 # A run costs about SECONDS_PER_WEEK for the map's cells and the forces, whatever the number of
 # communities, plus SECONDS_PER_COMMUNITY_WEEK for each community.  Measured on the 2-core
-# development machine (shared, so the better of two seeds), one numba thread, warm numba cache:
-# run_one on base and contractor_unchecked for 260 weeks at 1,000 / 4,000 / 16,000 communities
-# took 1.3-1.7 / 1.4-2.0 / 2.9-3.1 ms a week, i.e. about 1.6 ms a week plus 0.1 us a
+# development machine, one numba thread, warm numba cache, CPU time of two seeds each: run_one
+# on base and contractor_unchecked for 260 weeks at 1,000 / 4,000 / 16,000 communities took
+# 0.47-0.50 / 0.63-0.69 / 1.23-1.32 ms a week, i.e. about 0.45 ms a week plus 0.05 us a
 # community-week.  Both constants are about twice that, so that the estimate errs long.
-SECONDS_PER_WEEK = 3e-3
-SECONDS_PER_COMMUNITY_WEEK = 2e-7
+SECONDS_PER_WEEK = 1e-3
+SECONDS_PER_COMMUNITY_WEEK = 1e-7
 # Beyond this a command asks for --yes.
 CONFIRM_SECONDS = 3600.0
 # Runs per seed and their weeks of each claim of `blowback validate`, as
