@@ -21,6 +21,7 @@ from sim.experiments import (
     posterior,
     predictive,
     reference,
+    runs,
 )
 from sim.experiments.record import load_record
 from sim.interfaces.cli import main
@@ -211,7 +212,8 @@ def test_calibrate_end_to_end_at_a_tiny_size(tmp_path):
     out = tmp_path / "out"
     foreign = tmp_path / "mine.toml"
     foreign.write_text("name = 'keep me'\n")
-    cmd = [sys.executable, "-m", "sim.interfaces.cli", "calibrate", str(path), "--jobs", "1"]
+    cmd = [sys.executable, "-m", "sim.interfaces.cli", "calibrate", str(path), "--jobs", "1",
+           "--ensemble", "2"]
     refused = subprocess.run([*cmd, "--out", str(out), "--scenario-out", str(foreign)],
                              capture_output=True, text=True, cwd=ROOT)
     assert refused.returncode == 2 and "not written by blowback calibrate" in refused.stderr
@@ -278,6 +280,32 @@ def test_the_posterior_is_the_same_whatever_the_number_of_workers(tmp_path, capf
                 and r.levelno < logging.WARNING]
     assert levels[0] == logging.INFO  # so pyabc would have spoken
     assert (pyabc_logger.level, root.level) == levels
+
+
+def test_the_fit_is_the_same_when_runs_are_advanced_together(tmp_path, monkeypatch):
+    """With ``ensemble``, pyabc's tasks in a worker advance their runs in lockstep and the
+    predictive runs go in batches; the particles, the simulations counted and the predictions
+    are those of one run at a time."""
+    path = write(tmp_path, GOOD.format(scenario=_small_mali(tmp_path).as_posix())
+                 .replace("generations = 1", "generations = 2"))
+    cal = calibration.load_calibration(path)
+    widths = []
+
+    class Counted(runs.Ensemble):
+        def __init__(self, scenarios):
+            widths.append(len(scenarios))
+            super().__init__(scenarios)
+
+    monkeypatch.setattr(runs, "Ensemble", Counted)
+    alone = calibration.fit(cal, jobs=1, workdir=tmp_path / "alone")
+    assert widths == []
+    together = calibration.fit(cal, jobs=1, workdir=tmp_path / "together", ensemble=3)
+    # the population of 4 as 3 then 1 tasks; the 2 + 2 predictive runs as one ensemble of 3
+    assert max(widths) == 3 and len(widths) >= 4
+    pd.testing.assert_frame_equal(alone.posterior, together.posterior)
+    pd.testing.assert_frame_equal(alone.generations, together.generations)
+    pd.testing.assert_frame_equal(alone.figures, together.figures)
+    pd.testing.assert_frame_equal(alone.years, together.years)
 
 
 def test_figures_after_a_scripted_outcome_are_labelled_scripted(tmp_path):

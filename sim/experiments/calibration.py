@@ -44,11 +44,11 @@ import numpy as np
 import pandas as pd
 
 from sim.core.inputs import ScenarioError, expect, integer, read_document, show, unknown
-from sim.core.model import BlowbackModel
 from sim.core.paths import CSV_LIMIT, input_file
 from sim.core.scenario import Scenario, load_scenario
 from sim.experiments import detection, posterior, reference
 from sim.experiments.design import Range, check_axis
+from sim.experiments.lockstep import simulated
 from sim.experiments.output import folded
 from sim.experiments.posterior import WEIGHT
 from sim.experiments.predictive import (
@@ -62,6 +62,7 @@ from sim.experiments.predictive import (
 )
 from sim.experiments.record import RECORD
 from sim.experiments.results import series as weekly
+from sim.experiments.runs import advance
 
 TOP_KEYS = ("name", "description", "scenario", "record", "targets", "population",
             "generations", "seed", "predictive_draws", "parameters", "detection")
@@ -243,9 +244,14 @@ class Simulator:
         params, rates = posterior.split({k: math.exp(v) for k, v in logs.items()})
         seed = int(np.random.randint(2**31 - 1))
         spec = self.scenario.with_overrides(**params, **{"run.seed": seed})
-        series = weekly(BlowbackModel(spec, agents=False).run(self.steps))
+        series = simulated(spec, self.series)
         figures = reference.by_key_of(self.record)
         return {k: statistic(figures[k], figures[k].read(series, rates)) for k in self.keys}
+
+    def series(self, specs: list[Scenario]) -> list[pd.DataFrame]:
+        """The weekly series of each scenario run up to the end of the fitting window, the runs
+        advanced together when they can be."""
+        return [weekly(model) for model in advance(specs, self.steps)]
 
 
 @dataclass
@@ -307,20 +313,23 @@ def _num(x: float) -> str:
 
 
 def fit(cal: Calibration, jobs: int = 1, progress: Callable[[int], None] | None = None,
-        workdir: Path | None = None) -> Fit:
+        workdir: Path | None = None, ensemble: int = 1) -> Fit:
     """Fit the posterior with pyabc's ABC-SMC (:func:`run_abc`), then predict every figure
     from it and from the prior (:func:`from_history`).  pyabc's database is kept in
-    ``workdir`` (a temporary folder if None); pyabc logs only its warnings meanwhile."""
+    ``workdir`` (a temporary folder if None); pyabc logs only its warnings meanwhile.  A worker
+    advances up to ``ensemble`` runs together, with the same numbers."""
     from sim.experiments.smc import pyabc_warnings_only
     workdir = Path(workdir or tempfile.mkdtemp(prefix="blowback-abc-"))
     workdir.mkdir(parents=True, exist_ok=True)
     with pyabc_warnings_only():
-        return from_history(cal, run_abc(cal, workdir / HISTORY, jobs), jobs, progress)
+        return from_history(cal, run_abc(cal, workdir / HISTORY, jobs, ensemble), jobs,
+                            progress, ensemble)
 
 
-def run_abc(cal: Calibration, history: Path, jobs: int = 1) -> Path:
+def run_abc(cal: Calibration, history: Path, jobs: int = 1, ensemble: int = 1) -> Path:
     """Run ABC-SMC for ``generations`` generations of ``population`` particles into pyabc's
-    database ``history`` (replaced)."""
+    database ``history`` (replaced), each worker advancing up to ``ensemble`` tasks' runs
+    together (:class:`~sim.experiments.smc.SeededSampler`)."""
     import pyabc
 
     from sim.experiments.smc import GaussianProposal, SeededSampler, worker_map
@@ -340,7 +349,7 @@ def run_abc(cal: Calibration, history: Path, jobs: int = 1) -> Path:
                            transitions=GaussianProposal(
                                {n: (math.log(r.low), math.log(r.high))
                                 for n, r in cal.priors.items()}),
-                           sampler=SeededSampler(pool_map, cal.seed))
+                           sampler=SeededSampler(pool_map, cal.seed, ensemble))
         abc.sampler.show_progress = False
         abc.new(f"sqlite:///{history}", observed)
         abc.run(max_nr_populations=cal.generations)
@@ -348,7 +357,7 @@ def run_abc(cal: Calibration, history: Path, jobs: int = 1) -> Path:
 
 
 def from_history(cal: Calibration, history: Path, jobs: int = 1,
-                 progress: Callable[[int], None] | None = None) -> Fit:
+                 progress: Callable[[int], None] | None = None, ensemble: int = 1) -> Fit:
     """The posterior of pyabc's database ``history`` (its last generation), and
     ``predictive_draws`` runs of the whole timeline from the prior and from the posterior."""
     import pyabc
@@ -370,7 +379,7 @@ def from_history(cal: Calibration, history: Path, jobs: int = 1,
                        p=posterior[WEIGHT].to_numpy())
     posterior_draws = [{n: float(posterior.at[i, n]) for n in names} for i in picks]
     # One pool for both (starting workers costs seconds); the posterior's seeds follow the prior's.
-    both = predict(cal, prior_draws + posterior_draws, jobs, progress)
+    both = predict(cal, prior_draws + posterior_draws, jobs, progress, ensemble=ensemble)
     before = both.iloc[:cal.predictive_draws].reset_index(drop=True)
     after = both.iloc[cal.predictive_draws:].reset_index(drop=True)
     return Fit(cal, posterior, generations, summarise_posterior(cal, posterior),

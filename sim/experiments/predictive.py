@@ -19,13 +19,12 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from sim.core.model import BlowbackModel
 from sim.core.scenario import Scenario
 from sim.experiments import detection, reference
 from sim.experiments.design import Range
 from sim.experiments.posterior import WEIGHT, split
 from sim.experiments.results import series as weekly
-from sim.experiments.runs import run_many
+from sim.experiments.runs import advance, run_many
 
 
 class Calibration(Protocol):
@@ -57,24 +56,37 @@ LAST_YEAR = 2024
 
 
 def predict(cal: Calibration, draws: list[dict[str, float]], jobs: int = 1,
-            progress: Callable[[int], None] | None = None, seed_offset: int = 0
-            ) -> pd.DataFrame:
+            progress: Callable[[int], None] | None = None, seed_offset: int = 0,
+            ensemble: int = 1) -> pd.DataFrame:
     """Run each draw over the whole timeline on a seed of its own and read every figure of the
-    record and every yearly figure, at the draw's detection rates: one row a draw."""
+    record and every yearly figure, at the draw's detection rates: one row a draw.  Up to
+    ``ensemble`` draws in a row are advanced together (:func:`predict_together`), with the
+    same numbers."""
     tasks = []
     for k, draw in enumerate(draws):
         params, rates = split(draw)
         tasks.append((cal.scenario.with_overrides(**params), cal.seed * 100_003 + seed_offset
                       + k, None, str(cal.record), rates))
-    observed = run_many(tasks, jobs=jobs, progress=progress, work=predict_one)
+    observed = run_many(tasks, jobs=jobs, progress=progress, work=predict_one,
+                        together=predict_together, ensemble=ensemble)
     return pd.DataFrame(observed)
 
 
 def predict_one(spec: Scenario, seed: int, steps: int | None, record: str,
                 rates: Mapping[str, float]) -> dict[str, float]:
     """One run's figures of the record and yearly figures (:func:`read_run`)."""
-    model = BlowbackModel(spec.with_overrides(**{"run.seed": seed}), agents=False)
-    return read_run(weekly(model.run(steps)), record, rates)
+    return predict_together([(spec, seed, steps, record, rates)])[0]
+
+
+def predict_together(tasks: list[tuple]) -> list[dict[str, float]]:
+    """:func:`predict_one` of each task, the runs advanced as one ensemble when they share a
+    map size and a length (:func:`~sim.experiments.runs.advance`)."""
+    if len({steps for _, _, steps, _, _ in tasks}) > 1:
+        return [predict_one(*task) for task in tasks]
+    models = advance([spec.with_overrides(**{"run.seed": seed}) for spec, seed, *_ in tasks],
+                     tasks[0][2])
+    return [read_run(weekly(model), record, rates)
+            for model, (_, _, _, record, rates) in zip(models, tasks, strict=True)]
 
 
 def read_run(series: pd.DataFrame, record: str | None = None,

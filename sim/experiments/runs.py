@@ -31,41 +31,61 @@ def run_one(scenario: Scenario, seed: int, steps: int | None) -> tuple[dict, pd.
 def run_together(tasks: Sequence[tuple[Scenario, int, int | None]]) -> list[tuple[dict,
                                                                               pd.DataFrame]]:
     """:func:`run_one` of each ``(scenario, seed, steps)`` task, the runs advanced together as
-    one ensemble (:class:`~sim.core.ensemble.Ensemble`) when they share a map size and a
-    length, else one after the other; the numbers are the same either way."""
+    one ensemble (:func:`advance`) when they can be."""
     scenarios = []
     for scenario, seed, steps in tasks:
         changes: dict[str, Any] = {"run.seed": seed}
         if steps is not None:
             changes["run.steps"] = steps
         scenarios.append(scenario.with_overrides(**changes))
+    return [(results.summary(m), results.series(m)) for m in advance(scenarios)]
+
+
+def advance(scenarios: Sequence[Scenario], steps: int | None = None) -> list[BlowbackModel]:
+    """A model of each scenario, without Mesa agents, run ``steps`` weeks (default: to its
+    end): advanced together as one ensemble (:class:`~sim.core.ensemble.Ensemble`) when they
+    share a map size and a length, else one after the other; the numbers are the same either
+    way."""
     if len(scenarios) > 1 and len({shape(s.params) for s in scenarios}) == 1:
-        models = Ensemble(scenarios).run().models
-    else:
-        models = [BlowbackModel(s, agents=False).run() for s in scenarios]
-    return [(results.summary(m), results.series(m)) for m in models]
+        return Ensemble(scenarios).run(steps).models
+    return [BlowbackModel(s, agents=False).run(steps) for s in scenarios]
 
 
 def run_many(tasks: Sequence[tuple], jobs: int = 1,
              progress: Callable[[int], None] | None = None,
-             work: Callable[..., Any] = run_one) -> list:
+             work: Callable[..., Any] = run_one,
+             together: Callable[[list[tuple]], list] | None = None, ensemble: int = 1) -> list:
     """Run ``(scenario, seed, steps)`` tasks, in worker processes when ``jobs`` > 1.
 
     ``work`` is what a task does (default :func:`run_one`), called with the task's items;
-    another must be a module-level function, so that spawned workers can import it.
+    another must be a module-level function, so that spawned workers can import it.  With
+    ``ensemble`` > 1, up to ``ensemble`` tasks in a row go to ``together`` as a list (a
+    module-level function that returns what ``work`` returns for each, such as
+    :func:`run_together`), which can advance their runs as one ensemble.  ``progress(n)`` is
+    called with the number of tasks each time some are done.
 
     Results come back in task order whatever the scheduling, and each run's numbers depend only
-    on its scenario and seed, so the number of workers never changes them.  Runs build no Mesa
-    agents, so a worker's memory stays flat across runs (40 runs: +5 MB); workers are not
-    recycled, since ``max_tasks_per_child`` deadlocks the pool on Python 3.11.  On any exception
-    (Ctrl-C included) the queued runs are cancelled and the workers terminated at once.
+    on its scenario and seed, so neither the number of workers nor ``ensemble`` changes them.
+    Runs build no Mesa agents, so a worker's memory stays flat across runs (40 runs: +5 MB);
+    workers are not recycled, since ``max_tasks_per_child`` deadlocks the pool on Python 3.11.
+    On any exception (Ctrl-C included) the queued runs are cancelled and the workers terminated
+    at once.
     """
+    if ensemble > 1 and together is not None:
+        batches = [(list(tasks[i:i + ensemble]),) for i in range(0, len(tasks), ensemble)]
+        done = _run_tasks(batches, jobs, progress, together, len)
+        return [result for batch in done for result in batch]
+    return _run_tasks(tasks, jobs, progress, work, lambda _: 1)
+
+
+def _run_tasks(tasks: Sequence[tuple], jobs: int, progress: Callable[[int], None] | None,
+               work: Callable[..., Any], size: Callable[[Any], int]) -> list:
     out: list = [None] * len(tasks)
     if jobs <= 1:
         for i, task in enumerate(tasks):
             out[i] = work(*task)
             if progress:
-                progress(1)
+                progress(size(out[i]))
         return out
     pool = worker_pool(jobs)
     try:
@@ -74,7 +94,7 @@ def run_many(tasks: Sequence[tuple], jobs: int = 1,
         for future in as_completed(futures):
             out[futures[future]] = future.result()
             if progress:
-                progress(1)
+                progress(size(out[futures[future]]))
     except BaseException:
         stop_now(pool)
         raise

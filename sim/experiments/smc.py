@@ -18,6 +18,7 @@ from pyabc.sampler import MappingSampler
 from pyabc.transition import NotEnoughParticles, Transition
 from pyabc.transition.util import smart_cov
 
+from sim.experiments.lockstep import sample_in_lockstep
 from sim.experiments.runs import worker_pool
 from sim.experiments.stopping import starting_workers, stop_now
 
@@ -43,22 +44,45 @@ def pyabc_warnings_only() -> Iterator[None]:
 class SeededSampler(MappingSampler):
     """pyabc's mapping sampler whose every task draws from its own seed, taken in order from a
     stream of ``seed``: which worker runs a task never changes what it draws.  ``pool_map`` is
-    a map function (a pool's, or the plain one)."""
+    a map function (a pool's, or the plain one).
 
-    def __init__(self, pool_map: Callable, seed: int) -> None:
+    With ``ensemble`` > 1 a worker takes tasks in batches and keeps up to ``ensemble`` of them
+    in flight, their runs advanced together (:mod:`sim.experiments.lockstep`): the same
+    particles, fewer passes of Python through the week."""
+
+    def __init__(self, pool_map: Callable, seed: int, ensemble: int = 1) -> None:
         super().__init__(map_=self._map)
         self._pool_map = pool_map
         self._seeds = np.random.default_rng(seed)
+        self.ensemble = ensemble
+
+    def __getstate__(self):
+        return super().__getstate__(), self.ensemble
+
+    def __setstate__(self, state) -> None:
+        base, self.ensemble = state
+        super().__setstate__(base)
 
     def _map(self, function: Callable, items: list) -> list:
-        seeds = self._seeds.integers(2**32 - 1, size=len(list(items)))
-        return self._pool_map(function, [int(s) for s in seeds])
+        seeds = [int(s) for s in self._seeds.integers(2**32 - 1, size=len(list(items)))]
+        # Two widths of tasks a batch, so that the ensemble stays full while the first tasks
+        # to be accepted make way for the next.
+        size = 1 if self.ensemble == 1 else 2 * self.ensemble
+        batches = [seeds[i:i + size] for i in range(0, len(seeds), size)]
+        return [task for batch in self._pool_map(function, batches) for task in batch]
 
-    def map_function(self, simulate_one, task_seed):
-        """Sample until one particle is accepted, drawing from ``task_seed``."""
+    def map_function(self, simulate_one, task_seeds):
+        """Sample until one particle is accepted for each of ``task_seeds``, each task drawing
+        from its own seed: ``(sample, simulations)`` a task."""
+        simulate_one = self.unpickle(simulate_one)
+        if self.ensemble > 1:
+            return sample_in_lockstep(simulate_one, task_seeds, self.ensemble,
+                                      self._create_empty_sample)
+        return [self._sample_alone(simulate_one, seed) for seed in task_seeds]
+
+    def _sample_alone(self, simulate_one, task_seed):
         np.random.seed(task_seed)
         random.seed(task_seed)
-        simulate_one = self.unpickle(simulate_one)
         sample = self._create_empty_sample()
         simulations = 0
         while True:

@@ -170,6 +170,9 @@ def _add_checks(sub) -> None:
                      help=_FORCE_HELP + ", and the --scenario-out file it wrote")
     cal.add_argument("--jobs", type=_positive, default=cores(),
                      help="worker processes (default: all cores)")
+    cal.add_argument("--ensemble", metavar="R", type=_positive, default=1,
+                     help="advance up to R runs together in each worker, the fit's and the "
+                          "predictions'; the same numbers (default 1: not reliably faster yet)")
     cal.add_argument("--yes", action="store_true", help=_YES_HELP)
     cal.add_argument("--scenario-out", type=Path, metavar="FILE",
                      help="also write the fitted scenario here (e.g. "

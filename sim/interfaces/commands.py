@@ -328,7 +328,8 @@ def calibrate(args: argparse.Namespace) -> int:
     if args.scenario_out is not None:
         calibration_report.check_scenario_out(args.scenario_out, args.force)
     with tempfile.TemporaryDirectory(prefix="blowback-abc-") as work:
-        result = calibration.fit(cal, jobs=args.jobs, workdir=Path(work))
+        result = calibration.fit(cal, jobs=args.jobs, workdir=Path(work),
+                                 ensemble=args.ensemble)
         calibration_report.write(result, out)
     if args.scenario_out is not None:
         calibration_report.write_scenario(result, args.scenario_out)
