@@ -257,7 +257,7 @@ def test_calibrate_end_to_end_at_a_tiny_size(tmp_path):
 
 
 def test_the_posterior_is_the_same_whatever_the_number_of_workers(tmp_path, capfd, caplog):
-    """... and pyabc says nothing below a warning meanwhile, while the levels the user set,
+    """... with runs advanced together or not, and pyabc says nothing below a warning meanwhile, while the levels the user set,
     pyabc's own and the root logger's, are as they were afterwards."""
     import pyabc  # noqa: F401 (its import sets its logger to INFO, with a handler on stderr)
 
@@ -272,8 +272,10 @@ def test_the_posterior_is_the_same_whatever_the_number_of_workers(tmp_path, capf
     with caplog.at_level(logging.DEBUG):
         one = calibration.fit(cal, jobs=1, workdir=tmp_path / "one")
         two = calibration.fit(cal, jobs=2, workdir=tmp_path / "two")
-    pd.testing.assert_frame_equal(one.posterior, two.posterior)
-    pd.testing.assert_frame_equal(one.figures, two.figures)
+        batched = calibration.fit(cal, jobs=2, workdir=tmp_path / "batched", ensemble=2)
+    for other in (two, batched):
+        pd.testing.assert_frame_equal(one.posterior, other.posterior)
+        pd.testing.assert_frame_equal(one.figures, other.figures)
     said = capfd.readouterr()
     assert not re.search(rf"^{PYABC_LOGGER}[.\w]* (DEBUG|INFO)", said.err, re.M), said.err
     assert not [r for r in caplog.records if r.name.split(".")[0] == PYABC_LOGGER

@@ -349,7 +349,7 @@ def run_abc(cal: Calibration, history: Path, jobs: int = 1, ensemble: int = 1) -
                            transitions=GaussianProposal(
                                {n: (math.log(r.low), math.log(r.high))
                                 for n, r in cal.priors.items()}),
-                           sampler=SeededSampler(pool_map, cal.seed, ensemble))
+                           sampler=SeededSampler(pool_map, cal.seed, ensemble, jobs))
         abc.sampler.show_progress = False
         abc.new(f"sqlite:///{history}", observed)
         abc.run(max_nr_populations=cal.generations)

@@ -46,15 +46,18 @@ class SeededSampler(MappingSampler):
     stream of ``seed``: which worker runs a task never changes what it draws.  ``pool_map`` is
     a map function (a pool's, or the plain one).
 
-    With ``ensemble`` > 1 a worker takes tasks in batches and keeps up to ``ensemble`` of them
-    in flight, their runs advanced together (:mod:`sim.experiments.lockstep`): the same
-    particles, fewer passes of Python through the week."""
+    With ``ensemble`` > 1 the tasks go to the ``workers`` in batches, as many for each, and a
+    worker keeps up to ``ensemble`` tasks of a batch in flight, their runs advanced together
+    (:mod:`sim.experiments.lockstep`): the same particles, fewer passes of Python through the
+    week."""
 
-    def __init__(self, pool_map: Callable, seed: int, ensemble: int = 1) -> None:
+    def __init__(self, pool_map: Callable, seed: int, ensemble: int = 1,
+                 workers: int = 1) -> None:
         super().__init__(map_=self._map)
         self._pool_map = pool_map
         self._seeds = np.random.default_rng(seed)
         self.ensemble = ensemble
+        self.workers = workers
 
     def __getstate__(self):
         return super().__getstate__(), self.ensemble
@@ -65,10 +68,15 @@ class SeededSampler(MappingSampler):
 
     def _map(self, function: Callable, items: list) -> list:
         seeds = [int(s) for s in self._seeds.integers(2**32 - 1, size=len(list(items)))]
-        # Two widths of tasks a batch, so that the ensemble stays full while the first tasks
-        # to be accepted make way for the next.
-        size = 1 if self.ensemble == 1 else 2 * self.ensemble
-        batches = [seeds[i:i + size] for i in range(0, len(seeds), size)]
+        if self.ensemble == 1:
+            batches = [[seed] for seed in seeds]
+        else:
+            # About two widths of tasks a batch, so that the ensemble stays full while the
+            # first tasks accepted make way for the next; as many batches for each worker,
+            # of sizes differing by one at most, so that none waits long for the last.
+            rounds = -(-len(seeds) // (self.workers * 2 * self.ensemble))
+            parts = np.array_split(np.arange(len(seeds)), rounds * self.workers)
+            batches = [[seeds[i] for i in part] for part in parts if len(part)]
         return [task for batch in self._pool_map(function, batches) for task in batch]
 
     def map_function(self, simulate_one, task_seeds):
