@@ -1,45 +1,51 @@
-"""Wall time of a calibration with its runs advanced together (``calibrate --ensemble R``)
-against one run at a time, on the shipped Mali calibration made smaller.
+"""Wall time and peak memory of ``blowback calibrate --ensemble R`` against one run at a time,
+on the shipped Mali calibration made smaller.
 
     python benchmarks/calibration.py --population 40 --generations 2 --draws 10 --ensemble 4
 
-Both fits run in the same process, alternated ``--repeats`` times (1 by default) after a small
-fit that compiles the kernels, on ``--jobs`` workers (2 by default).  Prints each fit's
-seconds, the ratio (above 1: advancing runs together is faster) and whether the two fits gave
-the same posterior, simulations and predictions, as they must.
+Both fits run as the command, each in a process of its own so that its peak memory (its own or
+a worker's) is its own, alternated ``--repeats`` times (1 by default) after a small fit that
+compiles the kernels, on ``--jobs`` workers (2 by default).  Prints each fit's seconds and
+peak, the ratio of the times (above 1: advancing runs together is faster) and whether the two
+fits wrote the same posterior, generations and predictions, as they must.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import re
+import sys
 import tempfile
-import time
 from pathlib import Path
 
-import pandas as pd
+from benchmarks.sweep import measured
 
-from sim.experiments import calibration
-
-SHIPPED = Path(__file__).resolve().parents[1] / "scenarios" / "calibration" / "mali.toml"
-
-
-def timed_fit(cal: calibration.Calibration, jobs: int, ensemble: int) -> tuple[float, object]:
-    """Seconds of one fit, and the fit."""
-    with tempfile.TemporaryDirectory(prefix="blowback-bench-abc-") as work:
-        start = time.perf_counter()
-        fit = calibration.fit(cal, jobs=jobs, workdir=Path(work), ensemble=ensemble)
-        return time.perf_counter() - start, fit
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "scenarios" / "calibration" / "mali.toml"
+COMPARED = ("posterior.csv", "generations.csv", "figures.csv", "years.csv")
 
 
-def same(one, other) -> bool:
-    """Whether two fits agree on every table they report."""
-    try:
-        for name in ("posterior", "generations", "figures", "years"):
-            pd.testing.assert_frame_equal(getattr(one, name), getattr(other, name))
-    except AssertionError:
-        return False
-    return True
+def smaller(folder: Path, population: int, generations: int, draws: int) -> Path:
+    """A copy of the shipped calibration file with these sizes, written in ``folder``."""
+    text = SHIPPED.read_text()
+    scenario = (SHIPPED.parent / re.search(r'^scenario = "(.+)"$', text, re.M)[1]).resolve()
+    for key, value in (("scenario", f'"{scenario.as_posix()}"'), ("population", population),
+                       ("generations", generations), ("predictive_draws", draws)):
+        text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)
+    path = folder / f"mali-{population}-{generations}-{draws}.toml"
+    path.write_text(text)
+    return path
+
+
+def fit(calibration: Path, out: Path, jobs: int, ensemble: int) -> tuple[float, float]:
+    """Seconds and peak MB of one ``blowback calibrate``."""
+    return measured([sys.executable, "-m", "sim", "calibrate", str(calibration), "--out",
+                     str(out), "--jobs", str(jobs), "--ensemble", str(ensemble), "--yes"])
+
+
+def same(one: Path, other: Path) -> bool:
+    """Whether two fits wrote the same tables."""
+    return all((one / name).read_bytes() == (other / name).read_bytes() for name in COMPARED)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,24 +58,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args(argv)
-    shipped = calibration.load_calibration(SHIPPED)
-    cal = dataclasses.replace(shipped, population=args.population,
-                              generations=args.generations, predictive_draws=args.draws)
-    warm = dataclasses.replace(shipped, population=2, generations=1, predictive_draws=1)
-    timed_fit(warm, 1, 2)
-    alone, together = [], []
-    for _ in range(args.repeats):
-        seconds, first = timed_fit(cal, args.jobs, 1)
-        alone.append(seconds)
-        seconds, second = timed_fit(cal, args.jobs, args.ensemble)
-        together.append(seconds)
-        print(f"one run at a time {alone[-1]:7.1f} s   --ensemble {args.ensemble} "
-              f"{together[-1]:7.1f} s   ratio {alone[-1] / together[-1]:.2f}   "
-              f"same fit: {'yes' if same(first, second) else 'NO'}")
-    simulations = int(first.generations["simulations"].sum())
+    with tempfile.TemporaryDirectory(prefix="blowback-bench-calibrate-") as tmp:
+        work = Path(tmp)
+        fit(smaller(work, 4, 1, 2), work / "warm", 1, 2)
+        calibration = smaller(work, args.population, args.generations, args.draws)
+        for k in range(args.repeats):
+            alone, alone_mb = fit(calibration, work / f"alone-{k}", args.jobs, 1)
+            together, together_mb = fit(calibration, work / f"together-{k}", args.jobs,
+                                        args.ensemble)
+            agree = same(work / f"alone-{k}", work / f"together-{k}")
+            print(f"one run at a time {alone:7.1f} s ({alone_mb:.0f} MB)   --ensemble "
+                  f"{args.ensemble} {together:7.1f} s ({together_mb:.0f} MB)   ratio "
+                  f"{alone / together:.2f}   same fit: {'yes' if agree else 'NO'}")
+        simulations = sum(int(line.split(",")[-1]) for line in
+                          (work / "alone-0" / "generations.csv").read_text().splitlines()[1:])
     print(f"{args.population} particles, {args.generations} generations: {simulations} "
-          f"simulations of {cal.fit_steps} weeks, then {2 * args.draws} predictive runs "
-          f"({args.jobs} workers)")
+          f"simulations, then {2 * args.draws} predictive runs ({args.jobs} workers)")
     return 0
 
 

@@ -46,20 +46,29 @@ def loops(runs: int, jobs: int, steps: int | None = None) -> float:
 _MEASURED = """
 import resource, subprocess, sys, time
 start = time.perf_counter()
-subprocess.run(sys.argv[1:], check=True, capture_output=True)
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
+if done.returncode:
+    sys.exit(done.returncode)
 print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 
-def _sweep(experiment: Path, out: Path, jobs: int, ensemble: int) -> tuple[float, float]:
-    """Wall time of a sweep, and the peak memory in MB of its largest process (its own or a
-    worker's), measured from a process of its own so that each sweep's peak is its own."""
-    done = subprocess.run([sys.executable, "-c", _MEASURED, sys.executable, "-m", "sim", "sweep",
-                           str(experiment), "--out", str(out), "--jobs", str(jobs),
-                           "--ensemble", str(ensemble)], check=True, cwd=ROOT,
+def measured(command: list[str]) -> tuple[float, float]:
+    """Wall time of a command, and the peak memory in MB of its largest process (its own or a
+    worker's), measured from a process of its own so that each command's peak is its own."""
+    done = subprocess.run([sys.executable, "-c", _MEASURED, *command], cwd=ROOT,
                           capture_output=True, text=True)
+    if done.returncode:
+        said = done.stderr.strip().splitlines()
+        raise RuntimeError(f"{' '.join(command[1:])} failed: {said[-1] if said else ''}")
     seconds, peak_kb = done.stdout.split()
     return float(seconds), float(peak_kb) / 1024
+
+
+def _sweep(experiment: Path, out: Path, jobs: int, ensemble: int) -> tuple[float, float]:
+    """Wall time and peak memory (:func:`measured`) of a sweep."""
+    return measured([sys.executable, "-m", "sim", "sweep", str(experiment), "--out", str(out),
+                     "--jobs", str(jobs), "--ensemble", str(ensemble)])
 
 
 def throughput(runs: int, jobs: int, steps: int | None = None,

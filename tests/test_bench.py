@@ -105,7 +105,7 @@ def test_report_names_each_missed_target_and_rewrites_only_its_table(tmp_path):
 def test_the_calibration_benchmark_times_two_fits_that_agree(capsys):
     from benchmarks.calibration import main
 
-    assert main(["--population", "2", "--generations", "1", "--draws", "1", "--ensemble", "2",
+    assert main(["--population", "4", "--generations", "1", "--draws", "2", "--ensemble", "2",
                  "--jobs", "1"]) == 0
     said = capsys.readouterr().out
     assert "same fit: yes" in said and "ratio" in said

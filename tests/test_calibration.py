@@ -257,8 +257,9 @@ def test_calibrate_end_to_end_at_a_tiny_size(tmp_path):
 
 
 def test_the_posterior_is_the_same_whatever_the_number_of_workers(tmp_path, capfd, caplog):
-    """... with runs advanced together or not, and pyabc says nothing below a warning meanwhile, while the levels the user set,
-    pyabc's own and the root logger's, are as they were afterwards."""
+    """... with runs advanced together or not, and pyabc says nothing below a warning
+    meanwhile, while the levels the user set, pyabc's own and the root logger's, are as they
+    were afterwards."""
     import pyabc  # noqa: F401 (its import sets its logger to INFO, with a handler on stderr)
 
     from sim.experiments.smc import PYABC_LOGGER
