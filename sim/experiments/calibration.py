@@ -26,7 +26,8 @@ up to the end of the fitting window, so later figures cannot leak into the fit; 
 are the targets as the sources would have recorded them at the particle's detection rates
 (counts and stocks on the log scale, shares as they are), and the distance between them and the
 record is pyabc's adaptive weighted L1 distance.  The generations' draws are seeded task by task
-from ``seed``, so the same file gives the same posterior whatever the number of workers.
+from ``seed``, so the same file gives the same posterior whatever the number of workers, and
+whether or not a worker advances its tasks' runs together (``ensemble``).
 """
 
 from __future__ import annotations
