@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pandas as pd
+
 from benchmarks.sweep import measured
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,8 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"one run at a time {alone:7.1f} s ({alone_mb:.0f} MB)   --ensemble "
                   f"{args.ensemble} {together:7.1f} s ({together_mb:.0f} MB)   ratio "
                   f"{alone / together:.2f}   same fit: {'yes' if agree else 'NO'}")
-        simulations = sum(int(line.split(",")[-1]) for line in
-                          (work / "alone-0" / "generations.csv").read_text().splitlines()[1:])
+        simulations = int(pd.read_csv(work / "alone-0" / "generations.csv")["simulations"].sum())
     print(f"{args.population} particles, {args.generations} generations: {simulations} "
           f"simulations, then {2 * args.draws} predictive runs ({args.jobs} workers)")
     return 0

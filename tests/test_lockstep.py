@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from sim.experiments.lockstep import sample_in_lockstep, simulated
+from sim.experiments.lockstep import sample_alone, sample_in_lockstep, simulated
 
 
 @dataclass
@@ -54,6 +54,13 @@ def alone(seeds):
         out.append((sample, len(sample)))
     assert set(toy.batches) == {1}
     return out
+
+
+def test_a_task_alone_makes_each_run_at_once():
+    seeds = [11, 5, 2024]
+    toy = Toy()
+    assert [sample_alone(toy, seed, list) for seed in seeds] == alone(seeds)
+    assert set(toy.batches) == {1}
 
 
 @pytest.mark.parametrize("width", [1, 2, 3, 7])

@@ -97,6 +97,16 @@ class Task:
         self.accepted = particle.accepted
 
 
+def sample_alone(simulate_one: Callable[[], Any], seed: int,
+                 empty_sample: Callable[[], Any]) -> tuple[Any, int]:
+    """Sample until one particle is accepted, drawing from ``seed``, the run made at once:
+    ``(sample, simulations)``."""
+    task = Task(seed, empty_sample())
+    while not task.accepted:
+        task.add(simulate_one())
+    return task.sample, task.simulations
+
+
 def sample_in_lockstep(simulate_one: Callable[[], Any], seeds: list[int], width: int,
                        empty_sample: Callable[[], Any]) -> list[tuple[Any, int]]:
     """Sample until one particle is accepted for each task seed in ``seeds``, up to ``width``

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -18,7 +17,7 @@ from pyabc.sampler import MappingSampler
 from pyabc.transition import NotEnoughParticles, Transition
 from pyabc.transition.util import smart_cov
 
-from sim.experiments.lockstep import sample_in_lockstep
+from sim.experiments.lockstep import sample_alone, sample_in_lockstep
 from sim.experiments.runs import worker_pool
 from sim.experiments.stopping import starting_workers, stop_now
 
@@ -86,19 +85,8 @@ class SeededSampler(MappingSampler):
         if self.ensemble > 1:
             return sample_in_lockstep(simulate_one, task_seeds, self.ensemble,
                                       self._create_empty_sample)
-        return [self._sample_alone(simulate_one, seed) for seed in task_seeds]
-
-    def _sample_alone(self, simulate_one, task_seed):
-        np.random.seed(task_seed)
-        random.seed(task_seed)
-        sample = self._create_empty_sample()
-        simulations = 0
-        while True:
-            particle = simulate_one()
-            simulations += 1
-            sample.append(particle)
-            if particle.accepted:
-                return sample, simulations
+        return [sample_alone(simulate_one, seed, self._create_empty_sample)
+                for seed in task_seeds]
 
 
 @contextlib.contextmanager
