@@ -76,3 +76,10 @@ def test_an_ensemble_in_plain_python_matches_compiled():
     for values, model in zip(plain, compiled.models, strict=True):
         expected = model.communities.cooperation.tolist() + model.records["recruits"]
         np.testing.assert_array_equal(np.asarray(values), np.asarray(expected))
+
+
+def test_many_runs_asked_to_go_together_without_a_way_to_are_refused():
+    from sim.experiments.runs import run_many
+
+    with pytest.raises(ValueError, match="ensemble=4 needs a `together` function"):
+        run_many([(_scenarios(2)[0], 1, 2)], ensemble=4)

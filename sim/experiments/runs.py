@@ -69,9 +69,13 @@ def run_many(tasks: Sequence[tuple], jobs: int = 1,
     Runs build no Mesa agents, so a worker's memory stays flat across runs (40 runs: +5 MB);
     workers are not recycled, since ``max_tasks_per_child`` deadlocks the pool on Python 3.11.
     On any exception (Ctrl-C included) the queued runs are cancelled and the workers terminated
-    at once.
+    at once.  ``ensemble`` > 1 without ``together`` is refused (ValueError): ``work`` makes one
+    run at a time, and advancing nothing together would only look as if it did.
     """
-    if ensemble > 1 and together is not None:
+    if ensemble > 1 and together is None:
+        raise ValueError(f"run_many: ensemble={ensemble} needs a `together` function that "
+                         "advances a list of tasks together; without one, use ensemble=1")
+    if ensemble > 1:
         batches = [(list(tasks[i:i + ensemble]),) for i in range(0, len(tasks), ensemble)]
         done = _run_tasks(batches, jobs, progress, together, len)
         return [result for batch in done for result in batch]
