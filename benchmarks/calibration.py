@@ -1,7 +1,7 @@
 """Wall time and peak memory of ``blowback calibrate --ensemble R`` against one run at a time,
 on the shipped Mali calibration made smaller.
 
-    python benchmarks/calibration.py --population 40 --generations 2 --draws 10 --ensemble 4
+    python -m benchmarks.calibration --population 40 --generations 2 --draws 10 --ensemble 4
 
 Both fits run as the command, each in a process of its own so that its peak memory (its own or
 a worker's) is its own, alternated ``--repeats`` times (1 by default) after a small fit that

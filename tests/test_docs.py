@@ -3,20 +3,24 @@
 Every command that README.md and docs/*.md quote either runs (the cheap ones: ``scenario``,
 ``--help``) or is read by the real parser with every file it names present and every scenario,
 ``--set`` and experiment it names accepted (the expensive ones: ``compare``, ``sweep``,
-``calibrate``…); the extras of ``pip install`` lines exist; Python snippets compile and import
-what exists.  And no document points outside the repository, at one machine's folders, or at the
-working sessions it was written in, which a reader cannot see.
+``calibrate``…); a benchmark script quoted with its arguments answers ``--help`` when started
+the way the document starts it; the extras of ``pip install`` lines exist; Python snippets
+compile and import what exists.  And no document points outside the repository, at one
+machine's folders, or at the working sessions it was written in, which a reader cannot see.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import importlib
 import importlib.util
 import json
 import re
 import shlex
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -191,9 +195,36 @@ def _pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 
+def _benchmark(tokens: list[str]) -> tuple[str, ...] | None:
+    """How a command starts a benchmark (``benchmarks/x.py`` or ``-m benchmarks.x``), if it
+    starts one."""
+    if not Path(tokens[0]).name.startswith("python") or len(tokens) < 2:
+        return None
+    if re.fullmatch(r"benchmarks/\w+\.py", tokens[1]):
+        return (tokens[1],)
+    if tokens[1] == "-m" and len(tokens) > 2 and tokens[2].startswith("benchmarks."):
+        return tuple(tokens[1:3])
+    return None
+
+
+@functools.cache
+def _help_of(started: tuple[str, ...]) -> tuple[int, str]:
+    """Exit status and standard error of ``python STARTED --help``, from the repository root,
+    as a reader would type it: the script's own imports must work when it is started that way."""
+    done = subprocess.run([sys.executable, *started, "--help"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    return done.returncode, done.stderr
+
+
 def _check_other(tokens: list[str]) -> None:
-    """pip's extras exist, pytest's markers are declared, python's modules and scripts exist."""
+    """pip's extras exist, pytest's markers are declared, python's modules and scripts exist,
+    and a benchmark starts."""
     _check_paths(tokens)
+    started = _benchmark(tokens)
+    if started is not None:
+        status, err = _help_of(started)
+        last = err.strip().splitlines()[-1:] or [""]
+        assert status == 0, f"python {' '.join(started)} --help exited {status}: {last[0]}"
     if "pip" in Path(tokens[0]).name and "install" in tokens:
         extras = set(_pyproject()["project"]["optional-dependencies"])
         for token in tokens:
