@@ -3,10 +3,11 @@
 Every command that README.md and docs/*.md quote either runs (the cheap ones: ``scenario``,
 ``--help``) or is read by the real parser with every file it names present and every scenario,
 ``--set`` and experiment it names accepted (the expensive ones: ``compare``, ``sweep``,
-``calibrate``…); a benchmark script quoted with its arguments answers ``--help`` when started
-the way the document starts it; the extras of ``pip install`` lines exist; Python snippets
-compile and import what exists.  And no document points outside the repository, at one
-machine's folders, or at the working sessions it was written in, which a reader cannot see.
+``calibrate``…); a script or module of the repository quoted with its arguments answers
+``--help`` when started the way the document starts it; the extras of ``pip install`` lines
+exist; Python snippets compile and import what exists.  And no document points outside the
+repository, at one machine's folders, or at the working sessions it was written in, which a
+reader cannot see.
 """
 
 from __future__ import annotations
@@ -195,14 +196,14 @@ def _pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 
-def _benchmark(tokens: list[str]) -> tuple[str, ...] | None:
-    """How a command starts a benchmark (``benchmarks/x.py`` or ``-m benchmarks.x``), if it
-    starts one."""
+def _started(tokens: list[str]) -> tuple[str, ...] | None:
+    """How a command starts a script of the repository (``benchmarks/x.py``) or one of its
+    modules (``-m benchmarks.x``, ``-m sim.classics.epstein``), if it starts one."""
     if not Path(tokens[0]).name.startswith("python") or len(tokens) < 2:
         return None
-    if re.fullmatch(r"benchmarks/\w+\.py", tokens[1]):
+    if tokens[1].endswith(".py") and (ROOT / tokens[1]).is_file():
         return (tokens[1],)
-    if tokens[1] == "-m" and len(tokens) > 2 and tokens[2].startswith("benchmarks."):
+    if tokens[1] == "-m" and len(tokens) > 2 and tokens[2].startswith(("benchmarks.", "sim.")):
         return tuple(tokens[1:3])
     return None
 
@@ -218,9 +219,9 @@ def _help_of(started: tuple[str, ...]) -> tuple[int, str]:
 
 def _check_other(tokens: list[str]) -> None:
     """pip's extras exist, pytest's markers are declared, python's modules and scripts exist,
-    and a benchmark starts."""
+    and a script or module of the repository starts."""
     _check_paths(tokens)
-    started = _benchmark(tokens)
+    started = _started(tokens)
     if started is not None:
         status, err = _help_of(started)
         last = err.strip().splitlines()[-1:] or [""]
