@@ -9,6 +9,7 @@ from conftest import small, without_jit
 
 from sim.core.ensemble import Ensemble, EnsembleError
 from sim.core.model import BlowbackModel
+from sim.core.scenario import default_scenario
 from sim.core.week import WEEK
 
 TINY = {"map.communities": 400, "map.width": 32, "map.height": 24, "insurgents.bands": 16,
@@ -83,3 +84,16 @@ def test_many_runs_asked_to_go_together_without_a_way_to_are_refused():
 
     with pytest.raises(ValueError, match="ensemble=4 needs a `together` function"):
         run_many([(_scenarios(2)[0], 1, 2)], ensemble=4)
+
+
+def test_the_runs_an_ensemble_may_hold_shrink_with_the_map_and_the_weeks():
+    from sim.core.ensemble import MOST_BYTES, most_runs
+
+    default = dict(default_scenario().params)
+    # The sizes the benchmarks advance together fit at the default size...
+    assert most_runs(default) >= 64
+    # ...fewer on a larger map or a longer run, and always one.
+    assert most_runs(default | {"map.communities": 40_000}) < most_runs(default)
+    assert most_runs(default | {"run.steps": 5_200}) < most_runs(default)
+    assert most_runs(default | {"map.communities": 10**9}) == 1
+    assert most_runs(default) * 3_000_000 <= MOST_BYTES

@@ -341,6 +341,22 @@ def test_a_task_takes_the_runs_of_one_map_size_at_the_head_of_the_queue(tmp_path
     assert first_runs(queue, 5) == list(queue)[:3]
     assert first_runs(queue, 2) == list(queue)[:2]
     assert first_runs(deque(list(queue)[3:5]), 4) == list(queue)[3:5]
+    # The last runs are shared among the tasks in flight: 12 runs, 6 tasks, 2 a task.
+    assert len(queue) == 12 and first_runs(queue, 5, tasks=6) == list(queue)[:2]
+    assert first_runs(queue, 5, tasks=100) == list(queue)[:1]
+
+
+def test_a_task_advances_no_more_runs_together_than_fit_in_an_ensembles_memory(
+        tmp_path, monkeypatch):
+    import sim.core.ensemble as ensemble
+
+    path = _experiment(tmp_path, "", seeds=6)
+    queue = deque(load_experiment(path).runs)
+    one_run = ensemble.MOST_BYTES // ensemble.most_runs({**queue[0].base.params})
+    monkeypatch.setattr(ensemble, "MOST_BYTES", 2 * one_run)
+    assert first_runs(queue, 5) == list(queue)[:2]
+    monkeypatch.setattr(ensemble, "MOST_BYTES", 1)
+    assert first_runs(queue, 5) == list(queue)[:1]
 
 
 def test_a_run_killing_the_worker_of_its_ensemble_is_found_alone_and_the_rest_resume(

@@ -32,6 +32,16 @@ SHAPE = ("map.communities", "map.width", "map.height", "run.steps")
 SHARED_ARRAYS = ("news_state", "news_insurgent", "neighbour_instability",
                  "neighbour_contractor")
 
+# What a run of an ensemble holds once run, its state and its weekly records: measured as the
+# resident memory of 8 runs run together, 520 weeks, at 4,000 and 16,000 communities, 3,072 and
+# 12,288 cells, 520 and 2,080 weeks (3.2 MB a run at the default size; the sum errs high).
+BYTES_PER_COMMUNITY = 250
+BYTES_PER_CELL = 650
+BYTES_PER_WEEK = 2_000
+# The most a task's ensemble may hold, whatever number of runs is asked to advance together:
+# beyond a few runs nothing more is saved (docs/PERFORMANCE.md), and a worker must stay small.
+MOST_BYTES = 512 * 2**20
+
 
 class EnsembleError(ValueError):
     """Runs that cannot be advanced together."""
@@ -113,6 +123,15 @@ def shape(params: Mapping[str, Any]) -> tuple:
     """The values of :data:`SHAPE` in ``params``: runs whose values are equal can be advanced
     together."""
     return tuple(params[name] for name in SHAPE)
+
+
+def most_runs(params: Mapping[str, Any]) -> int:
+    """The most runs of the map size and length of ``params`` that an ensemble advances
+    together within :data:`MOST_BYTES` (at least one)."""
+    communities, width, height, steps = shape(params)
+    one_run = (BYTES_PER_COMMUNITY * communities + BYTES_PER_CELL * width * height
+               + BYTES_PER_WEEK * steps)
+    return max(1, MOST_BYTES // one_run)
 
 
 def _stack_table(kind: type, tables: list) -> object:

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.core.ensemble import most_runs
 from sim.core.inputs import ScenarioError, expect, integer, read_document, show, unknown
 from sim.core.paths import CSV_LIMIT, input_file
 from sim.core.scenario import Scenario, load_scenario
@@ -350,11 +351,18 @@ def run_abc(cal: Calibration, history: Path, jobs: int = 1, ensemble: int = 1) -
                            transitions=GaussianProposal(
                                {n: (math.log(r.low), math.log(r.high))
                                 for n, r in cal.priors.items()}),
-                           sampler=SeededSampler(pool_map, cal.seed, ensemble, jobs))
+                           sampler=SeededSampler(pool_map, cal.seed, _width(cal, ensemble),
+                                                 jobs))
         abc.sampler.show_progress = False
         abc.new(f"sqlite:///{history}", observed)
         abc.run(max_nr_populations=cal.generations)
     return history
+
+
+def _width(cal: Calibration, ensemble: int) -> int:
+    """Runs a worker advances together: ``ensemble``, or fewer where they would not fit in an
+    ensemble's memory (:func:`~sim.core.ensemble.most_runs`)."""
+    return min(ensemble, most_runs(cal.scenario.params))
 
 
 def from_history(cal: Calibration, history: Path, jobs: int = 1,
@@ -380,7 +388,8 @@ def from_history(cal: Calibration, history: Path, jobs: int = 1,
                        p=posterior[WEIGHT].to_numpy())
     posterior_draws = [{n: float(posterior.at[i, n]) for n in names} for i in picks]
     # One pool for both (starting workers costs seconds); the posterior's seeds follow the prior's.
-    both = predict(cal, prior_draws + posterior_draws, jobs, progress, ensemble=ensemble)
+    both = predict(cal, prior_draws + posterior_draws, jobs, progress,
+                   ensemble=_width(cal, ensemble))
     before = both.iloc[:cal.predictive_draws].reset_index(drop=True)
     after = both.iloc[cal.predictive_draws:].reset_index(drop=True)
     return Fit(cal, posterior, generations, summarise_posterior(cal, posterior),

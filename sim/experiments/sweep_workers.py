@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.core.ensemble import shape
+from sim.core.ensemble import most_runs, shape
 from sim.experiments.experiment import Run
 from sim.experiments.runs import flat_summary, one_thread, run_together, worker_pool
 from sim.experiments.stopping import starting_workers, stop_now
@@ -160,8 +160,8 @@ def drive(pool: LocalPool | DaskPool, todo: list[Run], keep_series: bool,
     in_flight: dict[Future, list[Run]] = {}
     clean = False
 
-    def submit(source: deque[Run], size: int) -> None:
-        batch = first_runs(source, size)
+    def submit(source: deque[Run], size: int, tasks: int = 1) -> None:
+        batch = first_runs(source, size, tasks)
         # Taken off its queue only once submitted: a broken pool refuses it, to be run later.
         with starting_workers():
             future = pool.executor.submit(_execute, batch, keep_series)
@@ -176,7 +176,7 @@ def drive(pool: LocalPool | DaskPool, todo: list[Run], keep_series: bool,
                     submit(suspects, 1)
                     alone = True
                 while not (alone or suspects) and queue and len(in_flight) < pool.in_flight:
-                    submit(queue, ensemble)
+                    submit(queue, ensemble, pool.in_flight)
             except BrokenProcessPool:
                 broken = True
             complete = wait(in_flight, return_when=FIRST_COMPLETED).done if in_flight else set()
@@ -199,17 +199,25 @@ def drive(pool: LocalPool | DaskPool, todo: list[Run], keep_series: bool,
         pool.close(abandon=not clean)
 
 
-def first_runs(queue: deque[Run], size: int) -> list[Run]:
-    """The runs at the head of ``queue`` that one task advances together: at most ``size``,
-    all of the first one's map size and length."""
+def first_runs(queue: deque[Run], size: int, tasks: int = 1) -> list[Run]:
+    """The runs at the head of ``queue`` that one task advances together, all of the first
+    one's map size and length: at most ``size``, as many as fit in an ensemble's memory
+    (:func:`~sim.core.ensemble.most_runs`), and no more than an even share of the queue among
+    ``tasks`` tasks in flight, so that the last runs of a sweep are spread over its workers."""
+    head = _params(queue[0])
+    size = min(size, most_runs(head), -(-len(queue) // tasks))
     batch = [queue[0]]
-    while len(batch) < min(size, len(queue)) and _shape(queue[len(batch)]) == _shape(batch[0]):
+    while len(batch) < size and _shape(queue[len(batch)]) == shape(head):
         batch.append(queue[len(batch)])
     return batch
 
 
+def _params(run: Run) -> dict[str, Any]:
+    return {**run.base.params, **run.values}
+
+
 def _shape(run: Run) -> tuple:
-    return shape({**run.base.params, **run.values})
+    return shape(_params(run))
 
 
 def _collect(complete: set[Future], in_flight: dict[Future, list[Run]],
