@@ -59,6 +59,37 @@ def measure(sizes: list[int], weeks: int, repeats: int) -> list[dict]:
     return rows
 
 
+def by_mechanism(runs: int, weeks: int) -> dict:
+    """Where a run-week goes, by mechanism, for ``runs`` default runs made one by one and the
+    same runs advanced as one ensemble: µs a run-week of each, one numba thread, after three
+    weeks that are not timed (the models' and the ensemble's own ``clock``)."""
+    numba.set_num_threads(1)
+    base = default_scenario()
+    scenarios = [base.with_values({"run.seed": seed}) for seed in range(1, runs + 1)]
+    together(scenarios[:2], 2)
+    alone: dict[str, float] = {}
+    for scenario in scenarios:
+        model = BlowbackModel(scenario, agents=False).run(3)
+        model.clock = alone
+        model.run(weeks)
+    ensemble = Ensemble(scenarios).run(3)
+    ensemble.clock = {}
+    ensemble.run(weeks)
+    per_run_week = 1e6 / (runs * weeks)
+    return {"runs": runs, "weeks": weeks, "communities": len(ensemble.models[0].communities),
+            "alone_us": _mechanisms(alone, per_run_week),
+            "ensemble_us": _mechanisms(ensemble.clock, per_run_week)}
+
+
+def _mechanisms(clock: dict[str, float], scale: float) -> dict[str, float]:
+    """A clock's seconds by step, added up by mechanism (the label's part before its colon)."""
+    out: dict[str, float] = {}
+    for label, seconds in clock.items():
+        mechanism = label.split(":")[0]
+        out[mechanism] = out.get(mechanism, 0.0) + seconds * scale
+    return out
+
+
 @styled
 def plot(rows: list[dict], weeks: int, out: Path) -> None:
     """Runs per second of CPU against the number of runs advanced together."""

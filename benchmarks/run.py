@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FULL = dict(epstein=((40, 20, 2000), (200, 5, 200)), kernels=(10_000, 20, 2_000),
             scale=((10_000, 100_000, 1_000_000), 10), build=1_000_000,
             profile=(1_000_000, 5), profile_default=(4_000, 200), calling=(4_000, 2_000),
-            bandwidth=(800,), sweep=(1_000, 2, None, (4, 8)))
+            bandwidth=(800,), ensemble_profile=(4, 200), sweep=(1_000, 2, None, (4, 8)))
 TINY = dict(epstein=((12, 2, 5),), kernels=(300, 2, 20), scale=((1_000, 3_000), 2), build=5_000,
             profile=(3_000, 2), profile_default=(1_000, 2), calling=(1_000, 5), bandwidth=(16,),
-            sweep=(4, 2, 26, (2,)))
+            ensemble_profile=(2, 2), sweep=(4, 2, 26, (2,)))
 
 
 def machine() -> str:
@@ -66,6 +66,17 @@ def _print_split(prof: dict) -> None:
           f"kernels {prof['in_kernels_ms']:.3f} ms "
           f"({100 * prof['in_kernels_ms'] / prof['step_ms']:.0f}%, calling them included), "
           f"Python and numpy between them {prof['between_kernels_ms']:.3f} ms")
+
+
+def _print_ensemble(prof: dict) -> None:
+    alone, together = prof["alone_us"], prof["ensemble_us"]
+    print(f"where a run-week goes at {prof['communities']:,} communities, {prof['runs']} runs "
+          f"one by one against one ensemble of {prof['runs']} ({prof['weeks']} weeks, µs a "
+          "run-week; above 1: the ensemble is faster):")
+    rows = sorted(alone, key=lambda name: -alone[name])
+    for name, a, e in [(n, alone[n], together[n]) for n in rows] + [
+            ("all", sum(alone.values()), sum(together.values()))]:
+        print(f"{name:>60} {a:>8.1f} {e:>8.1f} {a / e:>6.2f}")
 
 
 def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
@@ -147,6 +158,8 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
               f"communities (tables of {calls['table_arrays']} arrays in all), kernel work "
               f"aside: {calls['plain_us']:.0f} µs with each table a plain tuple, as the model "
               f"passes them; {calls['named_us']:.0f} µs as named tuples")
+        _print_ensemble(figures.setdefault("ensemble_profile", _isolated(
+            "ensemble", "by_mechanism", *plan["ensemble_profile"])))
     if "sweep" in want:
         sw = figures["sweep"] = _isolated("sweep", "throughput", *plan["sweep"])
         weeks = f" ({sw['steps']} weeks each)" if sw.get("steps") else ""

@@ -44,6 +44,18 @@ def test_every_run_of_an_ensemble_is_the_run_made_alone():
                                           getattr(alone.communities, column), err_msg=column)
 
 
+def test_an_ensembles_clock_times_every_step_and_the_records_and_changes_no_number():
+    timed = Ensemble(_scenarios(6))
+    timed.clock = {}
+    timed.run()
+    assert set(timed.clock) == {step.label for step in WEEK} | {"record"}
+    assert all(seconds > 0 for seconds in timed.clock.values())
+    untimed = Ensemble(_scenarios(6)).run()
+    for one, other in zip(timed.models, untimed.models, strict=True):
+        pd.testing.assert_frame_equal(pd.DataFrame(one.records), pd.DataFrame(other.records),
+                                      check_exact=True)
+
+
 def test_the_runs_read_and_write_rows_of_the_ensembles_tables():
     ensemble = Ensemble(_scenarios(3))
     ensemble.models[2].communities.cooperation[5] = 0.25

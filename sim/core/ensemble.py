@@ -13,6 +13,7 @@ as across runs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
@@ -49,7 +50,11 @@ class EnsembleError(ValueError):
 
 class Ensemble:
     """``Ensemble(scenarios)`` builds a run of each scenario, without Mesa agents; ``step()``
-    advances every run one week and ``run()`` runs them all to their end."""
+    advances every run one week and ``run()`` runs them all to their end.  ``clock``, if set to
+    a dict, adds up the seconds each step of the week takes for all the runs, by the step's
+    label, and those of the records under ``"record"``, as a model's own ``clock`` does."""
+
+    clock: dict[str, float] | None = None
 
     def __init__(self, scenarios: Sequence[Scenario]) -> None:
         if not scenarios:
@@ -89,15 +94,22 @@ class Ensemble:
             raise RuntimeError(f"the runs have ended after {models[0].steps_total} steps")
         self._check_rows()
         weeks = [Week() for _ in models]
+        clock = self.clock
         with quiet(), threads_for(len(models[0].communities)):
             for step in WEEK:
+                start = time.perf_counter() if clock is not None else 0.0
                 if step.together is not None:
                     step.together(self, weeks)
                 else:
                     for model, week in zip(models, weeks, strict=True):
                         step.run(model, week)
+                if clock is not None:
+                    clock[step.label] = clock.get(step.label, 0.0) + time.perf_counter() - start
+        start = time.perf_counter() if clock is not None else 0.0
         for model, week in zip(models, weeks, strict=True):
             model.close_week(week)
+        if clock is not None:
+            clock["record"] = clock.get("record", 0.0) + time.perf_counter() - start
 
     def run(self, steps: int | None = None,
             progress: Callable[[int], object] | None = None) -> Ensemble:
