@@ -158,8 +158,9 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
               f"communities (tables of {calls['table_arrays']} arrays in all), kernel work "
               f"aside: {calls['plain_us']:.0f} µs with each table a plain tuple, as the model "
               f"passes them; {calls['named_us']:.0f} µs as named tuples")
-        _print_ensemble(figures.setdefault("ensemble_profile", _isolated(
-            "ensemble", "by_mechanism", *plan["ensemble_profile"])))
+        figures["ensemble_profile"] = _isolated("ensemble", "by_mechanism",
+                                                *plan["ensemble_profile"])
+        _print_ensemble(figures["ensemble_profile"])
     if "sweep" in want:
         sw = figures["sweep"] = _isolated("sweep", "throughput", *plan["sweep"])
         weeks = f" ({sw['steps']} weeks each)" if sw.get("steps") else ""

@@ -33,9 +33,9 @@ SHAPE = ("map.communities", "map.width", "map.height", "run.steps")
 SHARED_ARRAYS = ("news_state", "news_insurgent", "neighbour_instability",
                  "neighbour_contractor")
 
-# What a run of an ensemble holds once run, its state and its weekly records: measured as the
-# resident memory of 8 runs run together, 520 weeks, at 4,000 and 16,000 communities, 3,072 and
-# 12,288 cells, 520 and 2,080 weeks (3.2 MB a run at the default size; the sum errs high).
+# What a run of an ensemble holds once run, its state and its weekly records: the resident
+# memory 8 runs advanced together took, with 4,000 and 16,000 communities, 3,072 and 12,288
+# cells, 520 and 2,080 weeks (3.2 MB a run at the default size; the sum errs high).
 BYTES_PER_COMMUNITY = 250
 BYTES_PER_CELL = 650
 BYTES_PER_WEEK = 2_000
