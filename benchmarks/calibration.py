@@ -4,10 +4,11 @@ on the shipped Mali calibration made smaller.
     python -m benchmarks.calibration --population 40 --generations 2 --draws 10 --ensemble 4
 
 Both fits run as the command, each in a process of its own so that its peak memory (its own or
-a worker's) is its own, alternated ``--repeats`` times (1 by default) after a small fit that
-compiles the kernels, on ``--jobs`` workers (2 by default).  Prints each fit's seconds and
-peak, the ratio of the times (above 1: advancing runs together is faster) and whether the two
-fits wrote the same posterior, generations and predictions, as they must.
+a worker's) is its own, alternated ``--repeats`` times (1 by default) after two runs of the
+calibration's scenario that compile the kernels, on ``--jobs`` workers (2 by default).  Prints
+each fit's seconds and peak, the ratio of the times (above 1: advancing runs together is
+faster) and whether the two fits wrote the same posterior, generations and predictions, as
+they must.
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ def smaller(folder: Path, population: int, generations: int, draws: int) -> Path
     return path
 
 
+def warm_up(calibration: Path) -> None:
+    """Compile every kernel the fits call into numba's cache, which their processes read: two
+    runs of the calibration's scenario advanced together to its end, in this process."""
+    from sim.experiments.calibration import load_calibration
+    from sim.experiments.runs import advance
+
+    scenario = load_calibration(calibration).scenario
+    advance([scenario, scenario.with_values({"run.seed": scenario.params["run.seed"] + 1})])
+
+
 def fit(calibration: Path, out: Path, jobs: int, ensemble: int) -> tuple[float, float]:
     """Seconds and peak MB of one ``blowback calibrate``."""
     return measured([sys.executable, "-m", "sim", "calibrate", str(calibration), "--out",
@@ -62,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="blowback-bench-calibrate-") as tmp:
         work = Path(tmp)
-        fit(smaller(work, 4, 1, 2), work / "warm", 1, 2)
         calibration = smaller(work, args.population, args.generations, args.draws)
+        warm_up(calibration)
         for k in range(args.repeats):
             alone, alone_mb = fit(calibration, work / f"alone-{k}", args.jobs, 1)
             together, together_mb = fit(calibration, work / f"together-{k}", args.jobs,
