@@ -72,10 +72,16 @@ def state_side_deaths(dead_step, i):
 def cooperation_target(legitimacy, services, control, state_harm, insurgent_harm, gone):
     """Where cooperation with the state heads: up with legitimacy, services and protection and
     with harm by the armed groups; down with memories of state-side harm and displacement."""
-    x = (COOPERATION_LEGITIMACY * (legitimacy - 0.5) + COOPERATION_SERVICES * services
-         + COOPERATION_CONTROL * (control - 0.5) - COOPERATION_STATE_HARM * state_harm
-         + COOPERATION_INSURGENT_HARM * insurgent_harm - COOPERATION_DISPLACEMENT * gone)
+    x = cooperation_logit(legitimacy, services, control, state_harm, insurgent_harm, gone)
     return 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(cache=kernel_cache.CACHE, inline="always")
+def cooperation_logit(legitimacy, services, control, state_harm, insurgent_harm, gone):
+    """The logit of :func:`cooperation_target`: its terms, weighed, before the logistic."""
+    return (COOPERATION_LEGITIMACY * (legitimacy - 0.5) + COOPERATION_SERVICES * services
+            + COOPERATION_CONTROL * (control - 0.5) - COOPERATION_STATE_HARM * state_harm
+            + COOPERATION_INSURGENT_HARM * insurgent_harm - COOPERATION_DISPLACEMENT * gone)
 
 
 @njit(cache=kernel_cache.CACHE)

@@ -10,8 +10,6 @@ force may suppress support and recruitment for a while (Lyall's deterrence), wit
 
 from __future__ import annotations
 
-import math
-
 from numba import njit
 
 from sim import kernel_cache
@@ -78,12 +76,12 @@ def fear_after(fear, heard_state):
 
 
 @njit(cache=kernel_cache.CACHE, inline="always")
-def support_target(grievance, insurgent_harm, cooperation, deterrence, fear):
-    """Where support for the armed groups heads: up with grievance, down with their own abuses
-    and with cooperation, and down with fear when deterrence works."""
-    x = (SUPPORT_GRIEVANCE * (grievance - 0.5) - SUPPORT_HARM * insurgent_harm
-         - SUPPORT_COOPERATION * (cooperation - 0.5) - SUPPORT_FEAR * deterrence * fear)
-    return 1.0 / (1.0 + math.exp(-x))
+def support_logit(grievance, insurgent_harm, cooperation, deterrence, fear):
+    """Where support for the armed groups heads, as the logit of its target: up with grievance,
+    down with their own abuses and with cooperation, and down with fear when deterrence
+    works."""
+    return (SUPPORT_GRIEVANCE * (grievance - 0.5) - SUPPORT_HARM * insurgent_harm
+            - SUPPORT_COOPERATION * (cooperation - 0.5) - SUPPORT_FEAR * deterrence * fear)
 
 
 @njit(cache=kernel_cache.CACHE)
