@@ -11,6 +11,7 @@ import os
 
 import numba
 import numpy as np
+from numba.core.cpu import ParallelOptions
 
 # OpenMP's default is to spin between parallel regions; on a busy 2-core machine that made a
 # 10k-community step 35 times slower (72 ms against 2 ms, measured).  Idle threads sleep instead,
@@ -24,6 +25,18 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # communities, x0.94 at 20,000, x1.04 at 35,000 and x1.31 at 100,000 (docs/PERFORMANCE.md, "The
 # settled cells, and threads").
 PARALLEL_FROM = 30_000
+
+# What a parallel kernel runs in parallel: its ``prange`` loops, nothing else.  Numba's default
+# (``parallel=True``) also makes a parallel loop of each array it fills (``np.zeros``) and fuses
+# neighbouring loops; at the default size each parallel loop costs a start of the threads even
+# on one thread, and fusing put the attitudes' loops of ``exp`` back inside the loops around
+# them, which is what they stand alone to avoid.  A default week's ``spread_news`` took 37 us a
+# call with the default and 31 us with these options, ``update_attitudes`` 85 and 80 us, with
+# the same numbers.  An options object, not a dict: numba pops a dict's keys as it reads them,
+# so the kernel's next signature would be compiled with every option back on.
+PRANGE_ONLY = ParallelOptions({
+    "prange": True, "fusion": False, "numpy": False, "comprehension": False, "reduction": False,
+    "inplace_binop": False, "setitem": False, "stencil": False})
 
 
 @contextlib.contextmanager

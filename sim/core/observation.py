@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim import kernel_cache
+from sim.core.compiled import PRANGE_ONLY
 from sim.core.registry import TOTAL, Mechanism, Outcome, Step
 from sim.core.state import (
     COLUMNS,
@@ -42,7 +43,7 @@ def aggregate_cells(cell_start, settled, communities, deterrence, cells):
                      CellsView(*cells))
 
 
-@njit(cache=kernel_cache.CACHE, parallel=True)
+@njit(cache=kernel_cache.CACHE, parallel=PRANGE_ONLY)
 def _aggregate_cells(cell_start, settled, communities, deterrence, cells):
     # Arrays are taken out of their tuples before a parallel loop: numba loses writes made
     # through a tuple's field inside prange (seen with numba 0.68).
@@ -106,7 +107,7 @@ def tally_cells(cell_start, settled, communities, out, totals):
     _tally_cells(cell_start, settled, CommunitiesView(*communities), out, totals)
 
 
-@njit(cache=kernel_cache.CACHE, parallel=True)
+@njit(cache=kernel_cache.CACHE, parallel=PRANGE_ONLY)
 def _tally_cells(cell_start, settled, communities, out, totals):
     c = communities
     for s in prange(len(settled)):

@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim import kernel_cache
+from sim.core.compiled import PRANGE_ONLY
 from sim.core.registry import Mechanism, Param, Step
 from sim.core.state import INSURGENT, CommunitiesView
 from sim.mechanisms.m04_harm_and_news import cooperation_logit, heard, state_side_deaths
@@ -45,7 +46,7 @@ def update_attitudes(communities, cell_control, news_state, news_insurgent, legi
         CommunitiesView(*communities), cell_control, news_state, news_insurgent, legitimacy, k)
 
 
-@njit(cache=kernel_cache.CACHE, parallel=True)
+@njit(cache=kernel_cache.CACHE, parallel=PRANGE_ONLY)
 def _update_attitudes(communities, cell_control, news_state, news_insurgent, legitimacy, k):
     # fused: one pass over the communities reads each row once; a kernel per mechanism would
     # stream the whole population through memory five times a week.  The two logistic targets

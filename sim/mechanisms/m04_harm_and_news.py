@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim import kernel_cache
+from sim.core.compiled import PRANGE_ONLY
 from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import (
     CONTRACTOR,
@@ -104,7 +105,7 @@ def spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
         WorldView(*world), n_groups, CommunitiesView(*communities), ties, out_state, out_insurgent)
 
 
-@njit(cache=kernel_cache.CACHE, parallel=True)
+@njit(cache=kernel_cache.CACHE, parallel=PRANGE_ONLY)
 def _spread_news(world, n_groups, communities, ties, out_state, out_insurgent):
     # Only settled cells are visited: most of the map is empty, and its sums of nothing add
     # exactly zero to every total below.  Rows of empty cells are never read, so they are left

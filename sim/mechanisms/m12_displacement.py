@@ -7,6 +7,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim import kernel_cache
+from sim.core.compiled import PRANGE_ONLY
 from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import DISPLACED, N_PERPETRATORS, CommunitiesView
 from sim.mechanisms.m07_rent import lever
@@ -41,7 +42,7 @@ def displace(communities, cell_control, rates, out_fled):
     _displace(CommunitiesView(*communities), cell_control, rates, out_fled)
 
 
-@njit(cache=kernel_cache.CACHE, parallel=True)
+@njit(cache=kernel_cache.CACHE, parallel=PRANGE_ONLY)
 def _displace(communities, cell_control, rates, out_fled):
     displacement, insecurity_flight, return_rate, humanitarian = rates
     c = communities
