@@ -157,6 +157,31 @@ def test_a_small_map_runs_its_parallel_loops_on_one_thread_and_gives_the_threads
         numba.set_num_threads(before)
 
 
+def test_parallel_kernels_parallelise_their_prange_loops_alone():
+    """Every parallel kernel takes ``PRANGE_ONLY``, and it still says prange loops alone after
+    the kernels have been compiled: numba empties a dict of options as it reads it, which would
+    turn fusion and parallel array filling back on for a kernel's next signature."""
+    import pkgutil
+
+    from sim.core.compiled import PRANGE_ONLY
+
+    parallel = {}
+    packages = [importlib.import_module(f"sim.{p}") for p in ("core", "world", "mechanisms",
+                                                              "classics")]
+    for info in (i for p in packages for i in pkgutil.walk_packages(p.__path__, f"{p.__name__}.")
+                 if not i.name.endswith("__main__")):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            options = getattr(value, "targetoptions", None)
+            if options and options.get("parallel") and value.__module__ == info.name:
+                parallel[f"{info.name}.{name}"] = options["parallel"]
+    assert len(parallel) >= 5 and "sim.mechanisms.attitudes._update_attitudes" in parallel
+    assert all(options is PRANGE_ONLY for options in parallel.values()), parallel
+    BlowbackModel(small(**TINY), agents=False).run(2)
+    assert PRANGE_ONLY.prange and not (PRANGE_ONLY.fusion or PRANGE_ONLY.numpy
+                                       or PRANGE_ONLY.reduction or PRANGE_ONLY.setitem)
+
+
 def test_purposes_are_derived_from_their_names():
     """Each purpose is a hash of its name: stable across runs and processes, below 2^63, and
     different for every name the package uses."""
