@@ -182,6 +182,16 @@ def startup() -> dict:
     return timings
 
 
+def mechanism_totals(clock: dict[str, float], scale: float = 1.0) -> dict[str, float]:
+    """A clock's times by step, added up by mechanism (the label's part before its colon) and
+    multiplied by ``scale``."""
+    out: dict[str, float] = {}
+    for label, seconds in clock.items():
+        mechanism = label.split(":")[0]
+        out[mechanism] = out.get(mechanism, 0.0) + seconds * scale
+    return out
+
+
 def profile(communities: int, repeats: int) -> dict:
     """Where a weekly step's time goes at one size: each step of the week (by mechanism), each
     kernel alone on its captured inputs, and what no step accounts for.
@@ -213,12 +223,8 @@ def profile(communities: int, repeats: int) -> dict:
         model.run(repeats)
         step_ms = (time.perf_counter() - start) / repeats * 1e3
     steps_ms = {label: s / repeats * 1e3 for label, s in model.clock.items()}
-    mechanisms_ms: dict[str, float] = {}
-    for label, ms in steps_ms.items():
-        mechanism = label.split(":")[0]
-        mechanisms_ms[mechanism] = mechanisms_ms.get(mechanism, 0.0) + ms
     return {"communities": communities, "step_ms": step_ms, "steps_ms": steps_ms,
-            "mechanisms_ms": mechanisms_ms, "kernels_ms": kernel_ms,
+            "mechanisms_ms": mechanism_totals(steps_ms), "kernels_ms": kernel_ms,
             "in_kernels_ms": in_kernels[0] / repeats * 1e3,
             "between_kernels_ms": step_ms - in_kernels[0] / repeats * 1e3,
             "rest_ms": step_ms - sum(steps_ms.values())}

@@ -63,6 +63,9 @@ def by_mechanism(runs: int, weeks: int) -> dict:
     """Where a run-week goes, by mechanism, for ``runs`` default runs made one by one and the
     same runs advanced as one ensemble: µs a run-week of each, one numba thread, after three
     weeks that are not timed (the models' and the ensemble's own ``clock``)."""
+    # Imported here: this file also runs as a script, where ``benchmarks`` is not importable.
+    from benchmarks.conflict import mechanism_totals
+
     numba.set_num_threads(1)
     base = default_scenario()
     scenarios = [base.with_values({"run.seed": seed}) for seed in range(1, runs + 1)]
@@ -77,17 +80,8 @@ def by_mechanism(runs: int, weeks: int) -> dict:
     ensemble.run(weeks)
     per_run_week = 1e6 / (runs * weeks)
     return {"runs": runs, "weeks": weeks, "communities": len(ensemble.models[0].communities),
-            "alone_us": _mechanisms(alone, per_run_week),
-            "ensemble_us": _mechanisms(ensemble.clock, per_run_week)}
-
-
-def _mechanisms(clock: dict[str, float], scale: float) -> dict[str, float]:
-    """A clock's seconds by step, added up by mechanism (the label's part before its colon)."""
-    out: dict[str, float] = {}
-    for label, seconds in clock.items():
-        mechanism = label.split(":")[0]
-        out[mechanism] = out.get(mechanism, 0.0) + seconds * scale
-    return out
+            "alone_us": mechanism_totals(alone, per_run_week),
+            "ensemble_us": mechanism_totals(ensemble.clock, per_run_week)}
 
 
 @styled
