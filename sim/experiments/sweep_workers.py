@@ -206,18 +206,15 @@ def first_runs(queue: deque[Run], size: int, tasks: int = 1) -> list[Run]:
     ``tasks`` tasks in flight, so that the last runs of a sweep are spread over its workers."""
     head = _params(queue[0])
     size = min(size, most_runs(head), -(-len(queue) // tasks))
+    head_shape = shape(head)
     batch = [queue[0]]
-    while len(batch) < size and _shape(queue[len(batch)]) == shape(head):
+    while len(batch) < size and shape(_params(queue[len(batch)])) == head_shape:
         batch.append(queue[len(batch)])
     return batch
 
 
 def _params(run: Run) -> dict[str, Any]:
     return {**run.base.params, **run.values}
-
-
-def _shape(run: Run) -> tuple:
-    return shape(_params(run))
 
 
 def _collect(complete: set[Future], in_flight: dict[Future, list[Run]],
