@@ -22,8 +22,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # Below this many communities a week's parallel loops cost more to start than they save: each
 # wakes the sleeping threads (see above) for a loop of a few dozen microseconds.  Measured on 2
 # cores by benchmarks/threads.py, two threads against one paid x0.69 a week at 4,000
-# communities, x0.94 at 20,000, x1.04 at 35,000 and x1.31 at 100,000 (docs/PERFORMANCE.md, "The
-# settled cells, and threads").
+# communities, x0.94 at 20,000, x1.04 at 35,000 and x1.31 at 100,000 (docs/PERFORMANCE.md,
+# "Small maps run on one thread").
 PARALLEL_FROM = 30_000
 
 # What a parallel kernel runs in parallel: its ``prange`` loops, nothing else.  Numba's default
