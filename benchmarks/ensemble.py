@@ -59,10 +59,15 @@ def measure(sizes: list[int], weeks: int, repeats: int) -> list[dict]:
     return rows
 
 
-def by_mechanism(runs: int, weeks: int) -> dict:
+def by_mechanism(runs: int, weeks: int, repeats: int = 3) -> dict:
     """Where a run-week goes, by mechanism, for ``runs`` default runs made one by one and the
     same runs advanced as one ensemble: µs a run-week of each, one numba thread, after three
-    weeks that are not timed (the models' and the ensemble's own ``clock``)."""
+    weeks that are not timed (the models' and the ensemble's own ``clock``).
+
+    The two ways alternate ``repeats`` times, each time with new models. Each mechanism's time
+    is the median of its repeats, so that a moment when the machine is busy moves one repeat,
+    not the table; ``repeat_totals`` keeps each repeat's whole run-week, both ways.
+    """
     # Imported here: this file also runs as a script, where ``benchmarks`` is not importable.
     from benchmarks.conflict import mechanism_totals
 
@@ -70,18 +75,28 @@ def by_mechanism(runs: int, weeks: int) -> dict:
     base = default_scenario()
     scenarios = [base.with_values({"run.seed": seed}) for seed in range(1, runs + 1)]
     together(scenarios[:2], 2)
-    alone: dict[str, float] = {}
-    for scenario in scenarios:
-        model = BlowbackModel(scenario, agents=False).run(3)
-        model.clock = alone
-        model.run(weeks)
-    ensemble = Ensemble(scenarios).run(3)
-    ensemble.clock = {}
-    ensemble.run(weeks)
     per_run_week = 1e6 / (runs * weeks)
-    return {"runs": runs, "weeks": weeks, "communities": len(ensemble.models[0].communities),
-            "alone_us": mechanism_totals(alone, per_run_week),
-            "ensemble_us": mechanism_totals(ensemble.clock, per_run_week)}
+    alone_repeats, ensemble_repeats = [], []
+    for _ in range(repeats):
+        alone: dict[str, float] = {}
+        for scenario in scenarios:
+            model = BlowbackModel(scenario, agents=False).run(3)
+            model.clock = alone
+            model.run(weeks)
+        alone_repeats.append(mechanism_totals(alone, per_run_week))
+        ensemble = Ensemble(scenarios).run(3)
+        ensemble.clock = {}
+        ensemble.run(weeks)
+        ensemble_repeats.append(mechanism_totals(ensemble.clock, per_run_week))
+    return {"runs": runs, "weeks": weeks, "repeats": repeats,
+            "communities": len(ensemble.models[0].communities),
+            "alone_us": _medians(alone_repeats), "ensemble_us": _medians(ensemble_repeats),
+            "repeat_totals": [[sum(a.values()), sum(e.values())]
+                              for a, e in zip(alone_repeats, ensemble_repeats, strict=True)]}
+
+
+def _medians(repeats: list[dict[str, float]]) -> dict[str, float]:
+    return {name: statistics.median(r[name] for r in repeats) for name in repeats[0]}
 
 
 @styled

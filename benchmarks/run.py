@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FULL = dict(epstein=((40, 20, 2000), (200, 5, 200)), kernels=(10_000, 20, 2_000),
             scale=((10_000, 100_000, 1_000_000), 10), build=1_000_000,
             profile=(1_000_000, 5), profile_default=(4_000, 200), calling=(4_000, 2_000),
-            bandwidth=(800,), ensemble_profile=(4, 200), sweep=(1_000, 2, None, (4, 8)))
+            bandwidth=(800,), ensemble_profile=(4, 200, 3), sweep=(1_000, 2, None, (4, 8)))
 TINY = dict(epstein=((12, 2, 5),), kernels=(300, 2, 20), scale=((1_000, 3_000), 2), build=5_000,
             profile=(3_000, 2), profile_default=(1_000, 2), calling=(1_000, 5), bandwidth=(16,),
-            ensemble_profile=(2, 2), sweep=(4, 2, 26, (2,)))
+            ensemble_profile=(2, 2, 2), sweep=(4, 2, 26, (2,)))
 
 
 def machine() -> str:
@@ -72,11 +72,14 @@ def _print_ensemble(prof: dict) -> None:
     alone, together = prof["alone_us"], prof["ensemble_us"]
     print(f"where a run-week goes at {prof['communities']:,} communities, {prof['runs']} runs "
           f"one by one against one ensemble of {prof['runs']} ({prof['weeks']} weeks, µs a "
-          "run-week; above 1: the ensemble is faster):")
+          f"run-week, the median of {prof['repeats']} alternating repeats; above 1: the "
+          "ensemble is faster):")
     rows = sorted(alone, key=lambda name: -alone[name])
     for name, a, e in [(n, alone[n], together[n]) for n in rows] + [
             ("all", sum(alone.values()), sum(together.values()))]:
         print(f"{name:>60} {a:>8.1f} {e:>8.1f} {a / e:>6.2f}")
+    each = ", ".join(f"{a:.0f} against {e:.0f} ({a / e:.2f})" for a, e in prof["repeat_totals"])
+    print(f"{'the whole run-week in each repeat':>60}: {each}")
 
 
 def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
