@@ -438,6 +438,48 @@ def test_page_shows_it_is_computing_and_takes_no_second_click(monkeypatch):
         rc.close()
 
 
+def test_pause_holds_play_until_the_week_under_way_has_landed(monkeypatch):
+    import ipyvuetify as v
+
+    from sim.interfaces.dashboard.app import ADVANCE, Dashboard
+    from sim.interfaces.dashboard.session import Session as Held
+
+    # Each week of the loop is held until the test lets it go, as a slow week would be.
+    entered, release, step = threading.Semaphore(0), threading.Semaphore(0), Held.step
+
+    def held(self, n=1):
+        entered.release()
+        assert release.acquire(timeout=WAIT)
+        return step(self, n)
+
+    monkeypatch.setattr(Held, "step", held)
+    box, rc = solara.render(Dashboard(small("contractor_unchecked", **{"map.communities": 200})),
+                            handle_error=False)
+
+    def button(label):
+        return rc.find(v.Btn, children=[label]).widget
+
+    try:
+        button("Play").click()
+        assert entered.acquire(timeout=WAIT)  # the first week is under way
+        button("Pause").click()
+        assert button("Play").disabled
+        assert [button(b).disabled for b in ADVANCE] == [True] * len(ADVANCE)
+        assert _status(rc).attributes["data-step"] == "0"
+        release.release()
+        deadline = time.monotonic() + WAIT
+        while button("Play").disabled:
+            assert time.monotonic() < deadline, "the loop did not stop"
+            time.sleep(0.01)
+        assert _status(rc).attributes["data-step"] == "1"
+        assert not entered.acquire(timeout=0.5)  # no week after the one under way
+        assert [button(b).disabled for b in ADVANCE] == [False] * len(ADVANCE)
+    finally:
+        for _ in range(3):
+            release.release()
+        rc.close()
+
+
 def test_page_steps_and_a_slider_moves_the_model():
     import ipyvuetify as v
 

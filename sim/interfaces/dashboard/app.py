@@ -10,8 +10,6 @@ once instead of rebuilding it, and two regimes can run side by side on one seed.
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
@@ -23,7 +21,13 @@ from sim.core import outcomes
 from sim.core.scenario import Scenario, ScenarioError
 from sim.interfaces.dashboard import charts, page_values
 from sim.interfaces.dashboard import map as world_map
-from sim.interfaces.dashboard.computing import computing_text, use_advance, use_preparation
+from sim.interfaces.dashboard.computing import (
+    SPEEDS,
+    computing_text,
+    use_advance,
+    use_play,
+    use_preparation,
+)
 from sim.interfaces.dashboard.page_values import offered, switch
 from sim.interfaces.dashboard.server import (
     PREPARING,
@@ -49,10 +53,6 @@ from sim.interfaces.dashboard.session import (
 from sim.world.events import deployed
 
 SHIPPED = Path(__file__).resolve().parents[3] / "scenarios"
-# Weeks a second while playing, at most; "fast" is as fast as the page redraws.
-SPEEDS = {"slow": 2.0, "normal": 5.0, "fast": 1000.0}
-MIN_PAUSE = 0.005  # seconds between weeks: room for the buttons' clicks to get through
-DRAW_WAIT = 2.0  # seconds; a page that stopped drawing (closed tab) must not stall the loop
 LOG_LINES = 14
 # The buttons that advance the runs, and the weeks each runs: a week, or a year at once.
 ADVANCE = {"Step": 1, "+1 year": 52}
@@ -102,28 +102,10 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
     side = solara.use_reactive(BOTH)
     error = solara.use_reactive("")
 
-    # Set once a version is on the page: the play loop waits for it before the next week, so
-    # it never changes the state faster than the page redraws (Solara refuses such loops).
-    drawn = solara.use_memo(threading.Event, [])
-    solara.use_effect(drawn.set, [version])
-
     def refresh() -> None:
         set_version(lambda v: v + 1)
 
-    def play(cancel: threading.Event) -> None:
-        while playing.value and not cancel.is_set():
-            due = time.monotonic() + 1.0 / SPEEDS[speed.value]
-            if session.step() == 0:
-                playing.set(False)
-                break
-            drawn.clear()
-            refresh()
-            drawn.wait(timeout=DRAW_WAIT)
-            time.sleep(max(MIN_PAUSE, due - time.monotonic()))
-
-    # Not Solara's intrusive cancel: it traces every line of the model's step.
-    solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
-
+    looping = use_play(session, playing, speed, version, refresh)
     preparing = use_preparation(session)
     stepping, until, start = use_advance(session, refresh)
     busy = stepping.pending or preparing.pending
@@ -132,7 +114,7 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
         solara.Title(page_title(session.runs[0].scenario.name))
     solara.Style(PAGE_CSS)
     with solara.Column(classes=["bb-dashboard"], gap="4px"):
-        _Toolbar(session, version, choices, playing, speed, act,
+        _Toolbar(session, version, choices, (playing, looping.value), speed, act,
                  (busy, until.value, stepping.progress, preparing.pending), start)
         if error.value:
             solara.Error(error.value, classes=["bb-error"])
@@ -179,10 +161,11 @@ def _folder_of(scenario: str | Path | Scenario | None) -> Path:
 
 
 @solara.component
-def _Toolbar(session: Session, version: int, choices: dict, playing, speed, act,
+def _Toolbar(session: Session, version: int, choices: dict, play: tuple, speed, act,
              stepping: tuple[bool, int, float | None, bool], start: Callable[[int], None]):
     # Kept as typed: checked when Reset uses it, so a visitor's text never reaches the model.
     seed = solara.use_reactive(str(session.seed))
+    playing, looping = play
     model = session.model
 
     def choose(label) -> None:
@@ -203,13 +186,14 @@ def _Toolbar(session: Session, version: int, choices: dict, playing, speed, act,
         solara.InputText("seed", value=seed, continuous_update=True,
                          style={"max-width": "70px"})
         solara.Button("Reset", on_click=reset, color="primary", outlined=True, disabled=busy)
+        # Paused, Play waits for the loop to land the week it had under way.
         solara.Button("Pause" if playing.value else "Play", color="primary",
                       on_click=lambda: playing.set(not playing.value),
-                      disabled=session.finished or busy)
+                      disabled=session.finished or busy or (looping and not playing.value))
         for label, weeks in ADVANCE.items():
             solara.Button(label, color="primary", outlined=True,
                           on_click=lambda w=weeks: start(w),
-                          disabled=playing.value or session.finished or busy)
+                          disabled=playing.value or looping or session.finished or busy)
         _Choice(list(SPEEDS), speed.value, chosen("speed", speed, SPEEDS, act))
         # While computing, the status says so in its own place: the row keeps its width.
         if busy:

@@ -1,10 +1,13 @@
-"""The page's work off its own thread: preparing the model when the page opens, and advancing
-the runs on Step and +1 year, with what the page says meanwhile.  While either runs, the page
-shows a spinner and holds every control that would move the runs."""
+"""The page's work off its own thread: preparing the model when the page opens, advancing
+the runs on Step and +1 year, with what the page says meanwhile, and the loop behind Play.
+While the first two run, the page shows a spinner and holds every control that would move the
+runs."""
 
 from __future__ import annotations
 
 import io
+import threading
+import time
 from collections.abc import Callable
 
 import solara
@@ -12,6 +15,11 @@ from solara.lab import use_task
 
 from sim.interfaces.dashboard.server import PREPARED, prepare
 from sim.interfaces.dashboard.session import Session
+
+# Weeks a second while playing, at most; "fast" is as fast as the page redraws.
+SPEEDS = {"slow": 2.0, "normal": 5.0, "fast": 1000.0}
+MIN_PAUSE = 0.005  # seconds between weeks: room for the buttons' clicks to get through
+DRAW_WAIT = 2.0  # seconds; a page that stopped drawing (closed tab) must not stall the loop
 
 
 def use_preparation(session: Session):
@@ -58,3 +66,44 @@ def computing_text(session: Session, until: int) -> str:
     week = min(session.model.t + 1, until)
     return f"computing week {week}\u2026" if week >= until \
         else f"computing week {week} (to {until})\u2026"
+
+
+def use_play(session: Session, playing: solara.Reactive, speed: solara.Reactive, version: int,
+             refresh: Callable[[], None]) -> solara.Reactive:
+    """The hook behind Play: while ``playing``, a thread advances the runs a week at a time,
+    at most ``speed`` weeks a second and never faster than the page draws ``version``.
+
+    Returns ``looping``, true from the moment a loop starts until it has stopped.  A pause
+    takes effect once the week under way has landed, so the page holds Play and the buttons
+    that advance the runs until then, and the week it shows after a pause is the last.
+    """
+    looping = solara.use_reactive(False)
+    # Set once a version is on the page: the loop waits for it before the next week, so that
+    # it never changes the state faster than the page redraws (Solara refuses such loops).
+    drawn = solara.use_memo(threading.Event, [])
+    solara.use_effect(drawn.set, [version])
+    # Play right after Pause starts a loop while the last may still be landing its week: the
+    # new one waits for it, so that ``looping`` goes false only when no loop is left.
+    one_loop = solara.use_memo(threading.Lock, [])
+
+    def play(cancel: threading.Event) -> None:
+        if not playing.value:
+            return
+        with one_loop:
+            looping.set(True)
+            try:
+                while playing.value and not cancel.is_set():
+                    due = time.monotonic() + 1.0 / SPEEDS[speed.value]
+                    if session.step() == 0:
+                        playing.set(False)
+                        break
+                    drawn.clear()
+                    refresh()
+                    drawn.wait(timeout=DRAW_WAIT)
+                    time.sleep(max(MIN_PAUSE, due - time.monotonic()))
+            finally:
+                looping.set(False)
+
+    # Not Solara's intrusive cancel: it traces every line of the model's step.
+    solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
+    return looping
