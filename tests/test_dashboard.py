@@ -63,6 +63,17 @@ def test_step_advances_both_sides_together_and_stops_at_the_end(session):
     assert session.finished and session.step() == 0
 
 
+def test_a_week_no_longer_wanted_is_not_run(session):
+    asked = []
+
+    def wanted() -> bool:
+        asked.append(session.model.t)
+        return len(asked) <= 2
+
+    assert session.step(5, wanted=wanted) == 2
+    assert session.model.t == 2 and asked == [0, 1, 2]
+
+
 def test_side_by_side_shares_the_seed_and_the_regime_makes_the_difference(session):
     session.compare_with(small("contractor_unchecked"))
     session.step(30)
@@ -441,16 +452,17 @@ def test_page_shows_it_is_computing_and_takes_no_second_click(monkeypatch):
 def test_pause_holds_play_until_the_week_under_way_has_landed(monkeypatch):
     import ipyvuetify as v
 
+    from sim.core.model import BlowbackModel as Held
     from sim.interfaces.dashboard.app import ADVANCE, Dashboard
-    from sim.interfaces.dashboard.session import Session as Held
 
-    # Each week of the loop is held until the test lets it go, as a slow week would be.
+    # Each week of the loop is held while it runs, until the test lets it go, as a slow week
+    # would be.
     entered, release, step = threading.Semaphore(0), threading.Semaphore(0), Held.step
 
-    def held(self, n=1):
+    def held(self):
         entered.release()
         assert release.acquire(timeout=WAIT)
-        return step(self, n)
+        step(self)
 
     monkeypatch.setattr(Held, "step", held)
     box, rc = solara.render(Dashboard(small("contractor_unchecked", **{"map.communities": 200})),
@@ -477,6 +489,43 @@ def test_pause_holds_play_until_the_week_under_way_has_landed(monkeypatch):
     finally:
         for _ in range(3):
             release.release()
+        rc.close()
+
+
+def test_reset_while_playing_never_steps_the_rebuilt_runs(monkeypatch):
+    import ipyvuetify as v
+
+    from sim.interfaces.dashboard.app import Dashboard
+    from sim.interfaces.dashboard.session import Session as Held
+
+    # The loop's week is held after the loop decided to run it and before it takes the
+    # session, where a Reset can slip in between.
+    entered, release, step = threading.Event(), threading.Event(), Held.step
+
+    def held(self, n=1, wanted=None):
+        entered.set()
+        assert release.wait(WAIT)
+        return step(self, n, wanted)
+
+    monkeypatch.setattr(Held, "step", held)
+    box, rc = solara.render(Dashboard(small("contractor_unchecked", **{"map.communities": 200})),
+                            handle_error=False)
+
+    def button(label):
+        return rc.find(v.Btn, children=[label]).widget
+
+    try:
+        button("Play").click()
+        assert entered.wait(WAIT)
+        button("Reset").click()
+        release.set()
+        deadline = time.monotonic() + WAIT
+        while button("Play").disabled:
+            assert time.monotonic() < deadline, "the loop did not stop"
+            time.sleep(0.01)
+        assert _status(rc).attributes["data-step"] == "0"
+    finally:
+        release.set()
         rc.close()
 
 

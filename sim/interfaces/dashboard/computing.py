@@ -94,7 +94,7 @@ def use_play(session: Session, playing: solara.Reactive, speed: solara.Reactive,
             try:
                 while playing.value and not cancel.is_set():
                     due = time.monotonic() + 1.0 / SPEEDS[speed.value]
-                    if session.step() == 0:
+                    if session.step(wanted=lambda: playing.value) == 0:
                         playing.set(False)
                         break
                     drawn.clear()

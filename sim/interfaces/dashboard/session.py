@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -261,12 +262,16 @@ class Session:
         return [e for e in run.scenario.events if e.step == run.model.t and e.source == "page"]
 
     # --- acting -----------------------------------------------------------------------------
-    def step(self, n: int = 1) -> int:
-        """Advance every run ``n`` weeks together (fewer at the end); return weeks run."""
+    def step(self, n: int = 1, wanted: Callable[[], bool] | None = None) -> int:
+        """Advance every run ``n`` weeks together (fewer at the end); return weeks run.
+
+        ``wanted``, if given, is asked under the session's lock before each week: a week no
+        longer wanted (the page paused, reset or chose another scenario meanwhile) is not run,
+        so that it never lands on runs that a reset has just rebuilt."""
         done = 0
         with self.lock:
             for _ in range(n):
-                if self.finished:
+                if self.finished or (wanted is not None and not wanted()):
                     break
                 for run in self.runs:
                     run.model.step()
