@@ -449,11 +449,27 @@ def test_page_shows_it_is_computing_and_takes_no_second_click(monkeypatch):
         rc.close()
 
 
-def test_pause_holds_play_until_the_week_under_way_has_landed(monkeypatch):
+def _playing_page():
+    """A small page for the play loop's tests, and a function that finds its buttons."""
     import ipyvuetify as v
 
+    from sim.interfaces.dashboard.app import Dashboard
+
+    box, rc = solara.render(Dashboard(small("contractor_unchecked", **{"map.communities": 200})),
+                            handle_error=False)
+    return rc, lambda label: rc.find(v.Btn, children=[label]).widget
+
+
+def _until_play_is_back(button) -> None:
+    deadline = time.monotonic() + WAIT
+    while button("Play").disabled:
+        assert time.monotonic() < deadline, "the loop did not stop"
+        time.sleep(0.01)
+
+
+def test_pause_holds_play_until_the_week_under_way_has_landed(monkeypatch):
     from sim.core.model import BlowbackModel as Held
-    from sim.interfaces.dashboard.app import ADVANCE, Dashboard
+    from sim.interfaces.dashboard.app import ADVANCE
 
     # Each week of the loop is held while it runs, until the test lets it go, as a slow week
     # would be.
@@ -465,12 +481,7 @@ def test_pause_holds_play_until_the_week_under_way_has_landed(monkeypatch):
         step(self)
 
     monkeypatch.setattr(Held, "step", held)
-    box, rc = solara.render(Dashboard(small("contractor_unchecked", **{"map.communities": 200})),
-                            handle_error=False)
-
-    def button(label):
-        return rc.find(v.Btn, children=[label]).widget
-
+    rc, button = _playing_page()
     try:
         button("Play").click()
         assert entered.acquire(timeout=WAIT)  # the first week is under way
@@ -479,10 +490,7 @@ def test_pause_holds_play_until_the_week_under_way_has_landed(monkeypatch):
         assert [button(b).disabled for b in ADVANCE] == [True] * len(ADVANCE)
         assert _status(rc).attributes["data-step"] == "0"
         release.release()
-        deadline = time.monotonic() + WAIT
-        while button("Play").disabled:
-            assert time.monotonic() < deadline, "the loop did not stop"
-            time.sleep(0.01)
+        _until_play_is_back(button)
         assert _status(rc).attributes["data-step"] == "1"
         assert not entered.acquire(timeout=0.5)  # no week after the one under way
         assert [button(b).disabled for b in ADVANCE] == [False] * len(ADVANCE)
@@ -493,9 +501,6 @@ def test_pause_holds_play_until_the_week_under_way_has_landed(monkeypatch):
 
 
 def test_reset_while_playing_never_steps_the_rebuilt_runs(monkeypatch):
-    import ipyvuetify as v
-
-    from sim.interfaces.dashboard.app import Dashboard
     from sim.interfaces.dashboard.session import Session as Held
 
     # The loop's week is held after the loop decided to run it and before it takes the
@@ -508,21 +513,13 @@ def test_reset_while_playing_never_steps_the_rebuilt_runs(monkeypatch):
         return step(self, n, wanted)
 
     monkeypatch.setattr(Held, "step", held)
-    box, rc = solara.render(Dashboard(small("contractor_unchecked", **{"map.communities": 200})),
-                            handle_error=False)
-
-    def button(label):
-        return rc.find(v.Btn, children=[label]).widget
-
+    rc, button = _playing_page()
     try:
         button("Play").click()
         assert entered.wait(WAIT)
         button("Reset").click()
         release.set()
-        deadline = time.monotonic() + WAIT
-        while button("Play").disabled:
-            assert time.monotonic() < deadline, "the loop did not stop"
-            time.sleep(0.01)
+        _until_play_is_back(button)
         assert _status(rc).attributes["data-step"] == "0"
     finally:
         release.set()
