@@ -83,7 +83,8 @@ def use_play(session: Session, playing: solara.Reactive, speed: solara.Reactive,
     drawn = solara.use_memo(threading.Event, [])
     solara.use_effect(drawn.set, [version])
     # Play right after Pause starts a loop while the last may still be landing its week: the
-    # new one waits for it, so that ``looping`` goes false only when no loop is left.
+    # new one waits for it to end, so that two loops never take turns at the runs and each
+    # sets ``looping`` over its own span alone.
     one_loop = solara.use_memo(threading.Lock, [])
 
     def play(cancel: threading.Event) -> None:
