@@ -153,9 +153,16 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
                                                        *plan["profile_default"])
         _print_split(prof)
         _print_split(small)
-        print(f"by mechanism at {small['communities']:,} communities:")
+        print(f"by mechanism at {small['communities']:,} communities, and of that its kernels "
+              "(calling them included) and its Python and numpy between them:")
+        kernels_ms = small["mechanisms_in_kernels_ms"]
         for name, ms in sorted(small["mechanisms_ms"].items(), key=lambda kv: -kv[1]):
-            print(f"{name:>60} {ms:>8.3f} ms {100 * ms / small['step_ms']:>5.1f}%")
+            k = kernels_ms.get(name, 0.0)
+            print(f"{name:>60} {ms:>8.3f} ms {100 * ms / small['step_ms']:>5.1f}%   kernels "
+                  f"{k:.3f}, Python {ms - k:.3f}")
+        loop = "(the model's own loop, and the clock that times each step)"
+        print(f"{loop:>60} {small['rest_ms']:>8.3f} ms "
+              f"{100 * small['rest_ms'] / small['step_ms']:>5.1f}%")
         calls = figures["calling"] = _isolated("calling", "calling", *plan["calling"])
         print(f"calling the {calls['calls']} kernels of a week at {calls['communities']:,} "
               f"communities (tables of {calls['table_arrays']} arrays in all), kernel work "

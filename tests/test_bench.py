@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 
@@ -109,3 +110,17 @@ def test_the_calibration_benchmark_times_two_fits_that_agree(capsys):
                  "--jobs", "1"]) == 0
     said = capsys.readouterr().out
     assert "same fit: yes" in said and "ratio" in said
+
+
+def test_the_profile_splits_each_mechanism_into_its_kernels_and_its_python():
+    from benchmarks.conflict import profile
+
+    prof = profile(1_000, 3)
+    in_kernels = prof["mechanisms_in_kernels_ms"]
+    # Each kernel is timed within a step of the mechanism that owns it, so a mechanism's
+    # kernels never take longer than its steps, and together they are all the kernels' time.
+    assert set(in_kernels) <= set(prof["mechanisms_ms"])
+    assert {"attitudes", "observation", "M04 harm and news"} <= set(in_kernels)
+    for name, ms in in_kernels.items():
+        assert 0.0 < ms <= prof["mechanisms_ms"][name], name
+    assert sum(in_kernels.values()) == pytest.approx(prof["in_kernels_ms"])

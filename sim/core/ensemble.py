@@ -104,7 +104,9 @@ class Ensemble:
                     for model, week in zip(models, weeks, strict=True):
                         step.run(model, week)
                 if clock is not None:
-                    clock[step.label] = clock.get(step.label, 0.0) + time.perf_counter() - start
+                    # Stopped before the label is looked up, which is no part of the step.
+                    seconds = time.perf_counter() - start
+                    clock[step.label] = clock.get(step.label, 0.0) + seconds
         start = time.perf_counter() if clock is not None else 0.0
         for model, week in zip(models, weeks, strict=True):
             model.close_week(week)

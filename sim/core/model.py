@@ -114,7 +114,9 @@ class BlowbackModel(mesa.Model):
                 start = time.perf_counter() if clock is not None else 0.0
                 step.run(self, week)
                 if clock is not None:
-                    clock[step.label] = clock.get(step.label, 0.0) + time.perf_counter() - start
+                    # Stopped before the label is looked up, which is no part of the step.
+                    seconds = time.perf_counter() - start
+                    clock[step.label] = clock.get(step.label, 0.0) + seconds
         start = time.perf_counter() if clock is not None else 0.0
         self.close_week(week)
         if clock is not None:
