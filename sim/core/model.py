@@ -26,20 +26,22 @@ from sim.world.agents import create_agents
 
 
 class SeriesCollector(mesa.DataCollector):
-    """Mesa's DataCollector of the model's weekly series, filled from the model's records.
+    """Mesa's DataCollector of the model's weekly series: its columns are the model's records.
 
-    Mesa's ``collect`` deep-copies what each reporter returns, a cost paid 40-odd times a week
-    for values that are plain floats; this one appends the week's values as they are.
+    Mesa's ``collect`` deep-copies what each reporter returns into lists of its own, a cost
+    paid 40-odd times a week for values that are plain floats; here each column is the very
+    list of the model's records that each week's close appends to, so there is nothing left
+    to collect.
     """
 
-    def __init__(self, names: tuple[str, ...]) -> None:
+    def __init__(self, records: dict[str, list], names: tuple[str, ...]) -> None:
         # The reporters declare the columns and say what each holds, as Mesa's users read them.
         super().__init__(model_reporters={k: (lambda m, k=k: m.records[k][-1]) for k in names})
+        for name in names:
+            self.model_vars[name] = records[name]
 
     def collect(self, model) -> None:
-        """Append the last week's value of every series."""
-        for name, values in self.model_vars.items():
-            values.append(model.records[name][-1])
+        """Nothing to do: the columns are the model's records, already up to date."""
 
 
 class BlowbackModel(mesa.Model):
@@ -61,6 +63,8 @@ class BlowbackModel(mesa.Model):
         super().__init__(rng=self.seed)
         self.t = 0
         self.steps_total = int(p["run.steps"])
+        # No event may move the start (scenario.EVENT_LOCKED_SECTIONS): read once, not weekly.
+        self._first_day = self.scenario_spec.start_date()
         self.world = w = geography.build_world(p, self.seed)
         self.communities = Communities.create(
             w.community_cell, w.community_group, w.community_population,
@@ -72,7 +76,7 @@ class BlowbackModel(mesa.Model):
             if mechanism.setup is not None:
                 mechanism.setup(self)
         self.records: dict[str, list] = {"step": [], "date": []} | {k: [] for k in NAMES}
-        self.datacollector = SeriesCollector(NAMES)
+        self.datacollector = SeriesCollector(self.records, NAMES)
         self.agent_views = create_agents(self) if agents else None
         self.cell_totals = np.zeros((w.cells, COLUMNS))
         for step in AT_BUILD:
@@ -101,7 +105,7 @@ class BlowbackModel(mesa.Model):
         """The first day of the week the next ``step()`` runs; once the run has ended, the
         first day of its last week (``Scenario.end_date()``, the last ``records["date"]``):
         the model's date never passes the run's end."""
-        return self.scenario_spec.date_of(min(self.t, self.steps_total - 1))
+        return self._first_day + dt.timedelta(weeks=min(self.t, self.steps_total - 1))
 
     def step(self) -> None:
         """Advance the model one week: every step of :data:`sim.core.week.WEEK`, in order."""
@@ -125,7 +129,6 @@ class BlowbackModel(mesa.Model):
     def close_week(self, week: Week) -> None:
         """Record the week that the steps have run and move the model's clock on."""
         self._record(week)
-        self.datacollector.collect(self)
         self.t += 1
 
     def run(self, steps: int | None = None,

@@ -25,10 +25,8 @@ from sim.core.state import (
     PERPETRATORS,
     POPULATION,
     SUPPORT,
-    BandsView,
     CellsView,
     CommunitiesView,
-    ForcesView,
 )
 from sim.mechanisms.m05_recruitment import pool_term
 
@@ -82,19 +80,23 @@ def _aggregate_cells(cell_start, settled, communities, deterrence, cells):
 
 
 @njit(cache=kernel_cache.CACHE)
-def locate_units(units, bands, cells):
-    """Personnel of forces and fighters of each faction per cell."""
-    units, bands, cells = ForcesView(*units), BandsView(*bands), CellsView(*cells)
-    for c in range(len(cells.forces)):
-        cells.forces[c] = 0.0
-        cells.insurgents[c, 0] = 0.0
-        cells.insurgents[c, 1] = 0.0
-    for u in range(len(units.cell)):
-        if units.active[u]:
-            cells.forces[units.cell[u]] += units.strength[u]
-    for b in range(len(bands.cell)):
-        if bands.active[b]:
-            cells.insurgents[bands.cell[b], bands.faction[b]] += bands.strength[b]
+def locate_units(unit_cell, unit_strength, unit_active, band_cell, band_faction, band_strength,
+                 band_active, forces, insurgents):
+    """Personnel of forces (``forces``) and fighters of each faction (``insurgents``) per cell.
+
+    It takes the few columns it reads, not the forces', bands' and cells' tables: it runs four
+    times a week, and a call that takes the tables unboxes their 36 arrays (4.7 us a call at the
+    default size, against 2.8 us with these 9)."""
+    for c in range(len(forces)):
+        forces[c] = 0.0
+        insurgents[c, 0] = 0.0
+        insurgents[c, 1] = 0.0
+    for u in range(len(unit_cell)):
+        if unit_active[u]:
+            forces[unit_cell[u]] += unit_strength[u]
+    for b in range(len(band_cell)):
+        if band_active[b]:
+            insurgents[band_cell[b], band_faction[b]] += band_strength[b]
 
 
 @njit(cache=kernel_cache.CACHE)
@@ -140,7 +142,9 @@ def _start(model, week) -> None:
 
 def locate(model, week) -> None:
     """Recount forces and fighters per cell after someone moved or died."""
-    locate_units(model.forces.view(), model.bands.view(), model.cells.view())
+    f, b, cells = model.forces, model.bands, model.cells
+    locate_units(f.cell, f.strength, f.active, b.cell, b.faction, b.strength, b.active,
+                 cells.forces, cells.insurgents)
 
 
 def aggregate(model, week) -> None:
