@@ -63,8 +63,6 @@ class BlowbackModel(mesa.Model):
         super().__init__(rng=self.seed)
         self.t = 0
         self.steps_total = int(p["run.steps"])
-        # No event may move the start (scenario.EVENT_LOCKED_SECTIONS): read once, not weekly.
-        self._first_day = self.scenario_spec.start_date()
         self.world = w = geography.build_world(p, self.seed)
         self.communities = Communities.create(
             w.community_cell, w.community_group, w.community_population,
@@ -105,7 +103,7 @@ class BlowbackModel(mesa.Model):
         """The first day of the week the next ``step()`` runs; once the run has ended, the
         first day of its last week (``Scenario.end_date()``, the last ``records["date"]``):
         the model's date never passes the run's end."""
-        return self._first_day + dt.timedelta(weeks=min(self.t, self.steps_total - 1))
+        return self.scenario_spec.date_of(min(self.t, self.steps_total - 1))
 
     def step(self) -> None:
         """Advance the model one week: every step of :data:`sim.core.week.WEEK`, in order."""
