@@ -216,11 +216,12 @@ def profile(communities: int, repeats: int) -> dict:
     in_kernels: dict[str, float] = {}
 
     def timed(name, kernel):
+        label = owner[name]
+
         def call(*args):
             begin = time.perf_counter()
             out = kernel(*args)
-            in_kernels[owner[name]] = in_kernels.get(owner[name], 0.0) + (
-                time.perf_counter() - begin)
+            in_kernels[label] = in_kernels.get(label, 0.0) + time.perf_counter() - begin
             return out
         return call
 
