@@ -124,3 +124,31 @@ def test_the_profile_splits_each_mechanism_into_its_kernels_and_its_python():
     for name, ms in in_kernels.items():
         assert 0.0 < ms <= prof["mechanisms_ms"][name], name
     assert sum(in_kernels.values()) == pytest.approx(prof["in_kernels_ms"])
+
+
+def test_compiled_kernels_are_timed_on_the_threads_a_model_of_that_size_gives_them(monkeypatch):
+    import numba
+
+    import benchmarks.conflict as conflict
+    from sim.core.compiled import PARALLEL_FROM
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here: one thread is all either side could use")
+    threads = []
+
+    def timed(fn, args, repeats):
+        threads.append(numba.get_num_threads())
+        return 1e-6
+
+    monkeypatch.setattr(conflict, "_time_call", timed)
+    monkeypatch.setattr(conflict, "_plain_times", lambda calls, repeats: dict.fromkeys(calls, 1e-4))
+    before = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        rows = conflict.kernels(300, 1)
+    finally:
+        numba.set_num_threads(before)
+    # Below PARALLEL_FROM a model runs its kernels on one thread, as the plain side runs.
+    assert 300 < PARALLEL_FROM
+    assert len(threads) == len(rows) >= 20 and set(threads) == {1}
+    assert all(row["speedup"] == pytest.approx(100.0) for row in rows)
