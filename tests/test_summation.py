@@ -52,3 +52,22 @@ def test_the_sum_of_a_kind_is_the_masked_sum_and_count():
 def test_the_sums_in_plain_python_are_numpys_too():
     assert without_jit("import json\nfrom test_summation import mismatches\n"
                        "print(json.dumps(mismatches()))") == []
+
+
+def test_the_sums_are_compiled_for_any_count_not_for_a_count_of_zero():
+    """A count started at a literal 0 is typed as that value while numba infers its loop, and
+    had ``numpy_sum`` and its blocks compiled for it, two compilations more at a cold start."""
+    from numba import njit
+    from numba.core import types
+
+    from sim.core.summation import _block
+    from sim.mechanisms.territorial_control import held_share
+
+    # Fresh copies of the callers, typed here even where the kernels' cache holds them.
+    rng = np.random.default_rng(2)
+    njit(held_share.py_func)(rng.random((6, 4)), rng.random(6))
+    njit(sum_of_kind.py_func)(rng.integers(0, 3, 9), rng.random(9) < 0.7, _values(9, 9), 1)
+    for dispatcher in (numpy_sum, _block):
+        literal = [s for s in dispatcher.signatures
+                   if any(isinstance(t, types.Literal) for t in s)]
+        assert literal == [], dispatcher.__name__

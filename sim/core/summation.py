@@ -20,6 +20,9 @@ BLOCK = 128
 PARTIALS = 8
 # Deep enough for any array: each level halves what is left to split.
 DEPTH = 64
+# Where the first block starts: a numpy integer, which numba types as any int64.  A literal 0
+# is typed as that very value, and had _block compiled once more for it.
+FIRST = np.int64(0)
 
 
 @njit(cache=kernel_cache.CACHE)
@@ -31,7 +34,7 @@ def numpy_sum(values, n):
     cache has loaded a recursive kernel into a crashing process.  ``a + b`` is ``b + a`` to the
     last bit, so only which sums meet matters, not which comes first."""
     if n <= BLOCK:
-        return _block(values, 0, n)
+        return _block(values, FIRST, n)
     starts = np.empty(2 * DEPTH, np.int64)
     lengths = np.empty(2 * DEPTH, np.int64)  # -1: add the last two sums made
     sums = np.empty(DEPTH)
@@ -86,7 +89,7 @@ def sum_of_kind(kind, active, column, k):
     """``(column[rows].sum(), rows.sum())`` with ``rows = active & (kind == k)``, summed in
     numpy's order."""
     scratch = np.empty(len(column))
-    n = 0
+    n = np.int64(0)  # not a literal 0, for which numba would compile numpy_sum once more
     for u in range(len(kind)):
         if active[u] and kind[u] == k:
             scratch[n] = column[u]

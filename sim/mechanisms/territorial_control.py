@@ -61,7 +61,8 @@ def held_share(cell_totals, control):
     # numba compiles a sum again for each layout of array it is given.
     population = np.empty(cells)
     held = np.empty(cells)
-    n = 0
+    # Not a literal 0: numba would compile numpy_sum, and its blocks, for that very value.
+    n = np.int64(0)
     for c in range(cells):
         population[c] = cell_totals[c, POPULATION]
         if control[c] > HELD:
