@@ -70,8 +70,20 @@ def _spies(spy):
             setattr(importlib.import_module(owners[name]), name, kernel)
 
 
-def _time_call(fn, args, repeats: int) -> float:
-    """Median seconds per call, each call on its own copy of the inputs, made just before it.
+# A kernel's first call in plain Python pays for warming the interpreter's caches
+# (``update_region`` took 417 us, then 84 us a call), and the plain side used to be timed on two
+# calls: the median of the two counted the first, and cheap kernels read up to three times faster
+# compiled than they are.  The first call is not counted now, and a cheap kernel is called until
+# its calls take about these seconds, at most MOST_CALLS times.
+PLAIN_SECONDS = 0.2
+COMPILED_SECONDS = 0.02
+MOST_CALLS = 2_000
+
+
+def _time_call(fn, args, repeats: int, least_seconds: float = 0.0) -> float:
+    """Median seconds per call, each call on its own copy of the inputs, made just before it,
+    after one call that is not counted: ``repeats`` calls, or as many more as take about
+    ``least_seconds`` (at most :data:`MOST_CALLS`).
 
     The inputs are then in the caches, as in a model's step, where the kernels before have just
     touched them.  Copies made all at once before the first call (as until 2026-12) left each
@@ -80,21 +92,26 @@ def _time_call(fn, args, repeats: int) -> float:
     """
     from sim.core.compiled import quiet
 
-    times = []
+    def timed() -> float:
+        fresh = copy.deepcopy(args)
+        start = time.perf_counter()
+        fn(*fresh)
+        return time.perf_counter() - start
+
     with quiet():
-        for _ in range(repeats):
-            fresh = copy.deepcopy(args)
-            start = time.perf_counter()
-            fn(*fresh)
-            times.append(time.perf_counter() - start)
+        first = timed()
+        calls = repeats
+        if first > 0.0:
+            calls = min(MOST_CALLS, max(repeats, int(least_seconds / first)))
+        times = [timed() for _ in range(calls)]
     return statistics.median(times)
 
 
 _PLAIN = """
 import json, pickle, sys
-from benchmarks.conflict import _kernel, _time_call
+from benchmarks.conflict import PLAIN_SECONDS, _kernel, _time_call
 calls = pickle.load(open(sys.argv[1], "rb"))
-print(json.dumps({name: _time_call(_kernel(name), args, int(sys.argv[2]))
+print(json.dumps({name: _time_call(_kernel(name), args, int(sys.argv[2]), PLAIN_SECONDS)
                   for name, args in calls.items()}))
 """
 
@@ -125,7 +142,7 @@ def kernels(communities: int, repeats: int, bands: int | None = None) -> list[di
     calls = capture_kernel_calls(communities, bands)
     plain_times = _plain_times(calls, max(1, repeats // 10))
     with threads_for(communities):
-        compiled_times = {name: _time_call(kernel, args, repeats)
+        compiled_times = {name: _time_call(kernel, args, repeats, COMPILED_SECONDS)
                           for name, (kernel, args) in calls.items()}
     rows = []
     for name in calls:

@@ -136,7 +136,7 @@ def test_compiled_kernels_are_timed_on_the_threads_a_model_of_that_size_gives_th
         pytest.skip("numba has one thread here: one thread is all either side could use")
     threads = []
 
-    def timed(fn, args, repeats):
+    def timed(fn, args, repeats, least_seconds=0.0):
         threads.append(numba.get_num_threads())
         return 1e-6
 
@@ -152,3 +152,16 @@ def test_compiled_kernels_are_timed_on_the_threads_a_model_of_that_size_gives_th
     assert 300 < PARALLEL_FROM
     assert len(threads) == len(rows) >= 20 and set(threads) == {1}
     assert all(row["speedup"] == pytest.approx(100.0) for row in rows)
+
+
+def test_a_kernel_is_timed_after_a_first_call_that_is_not_counted():
+    """The first call of a plain kernel warms the interpreter's caches; a cheap kernel is called
+    until its calls add up to the seconds asked, within MOST_CALLS."""
+    from benchmarks.conflict import MOST_CALLS, _time_call
+
+    made = []
+    _time_call(made.append, (1,), 3)
+    assert len(made) == 1 + 3
+    made.clear()
+    _time_call(made.append, (1,), 3, least_seconds=1e9)
+    assert len(made) == 1 + MOST_CALLS
