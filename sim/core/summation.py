@@ -20,9 +20,10 @@ BLOCK = 128
 PARTIALS = 8
 # Deep enough for any array: each level halves what is left to split.
 DEPTH = 64
-# Where the first block starts: a numpy integer, which numba types as any int64.  A literal 0
-# is typed as that very value, and had _block compiled once more for it.
-FIRST = np.int64(0)
+# Zero as a numpy integer, which numba types as any int64, for a count or an index that starts
+# at zero and reaches numpy_sum: a literal 0 is typed as that very value, and numpy_sum and its
+# blocks were compiled once more for it.
+ZERO = np.int64(0)
 
 
 @njit(cache=kernel_cache.CACHE)
@@ -34,7 +35,7 @@ def numpy_sum(values, n):
     cache has loaded a recursive kernel into a crashing process.  ``a + b`` is ``b + a`` to the
     last bit, so only which sums meet matters, not which comes first."""
     if n <= BLOCK:
-        return _block(values, FIRST, n)
+        return _block(values, ZERO, n)
     starts = np.empty(2 * DEPTH, np.int64)
     lengths = np.empty(2 * DEPTH, np.int64)  # -1: add the last two sums made
     sums = np.empty(DEPTH)
@@ -89,7 +90,7 @@ def sum_of_kind(kind, active, column, k):
     """``(column[rows].sum(), rows.sum())`` with ``rows = active & (kind == k)``, summed in
     numpy's order."""
     scratch = np.empty(len(column))
-    n = np.int64(0)  # not a literal 0, for which numba would compile numpy_sum once more
+    n = ZERO
     for u in range(len(kind)):
         if active[u] and kind[u] == k:
             scratch[n] = column[u]

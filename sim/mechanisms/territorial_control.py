@@ -13,7 +13,7 @@ from numba import njit
 from sim import kernel_cache
 from sim.core.registry import Mechanism, Outcome, Step
 from sim.core.state import POPULATION, CellsView
-from sim.core.summation import numpy_sum
+from sim.core.summation import ZERO, numpy_sum
 from sim.world import geography
 
 # Administrative presence of the state per cell, in force-equivalents, by region (north,
@@ -61,8 +61,7 @@ def held_share(cell_totals, control):
     # numba compiles a sum again for each layout of array it is given.
     population = np.empty(cells)
     held = np.empty(cells)
-    # Not a literal 0: numba would compile numpy_sum, and its blocks, for that very value.
-    n = np.int64(0)
+    n = ZERO
     for c in range(cells):
         population[c] = cell_totals[c, POPULATION]
         if control[c] > HELD:
