@@ -1,5 +1,6 @@
 """Wall time and peak memory of ``blowback calibrate --ensemble R`` against one run at a time,
-on the shipped Mali calibration made smaller.
+on the shipped Mali calibration made smaller (fewer particles, generations and draws, and with
+``--communities`` a smaller map).
 
     python -m benchmarks.calibration --population 40 --generations 2 --draws 10 --ensemble 4
 
@@ -28,10 +29,17 @@ SHIPPED = ROOT / "scenarios" / "calibration" / "mali.toml"
 COMPARED = ("posterior.csv", "generations.csv", "figures.csv", "years.csv")
 
 
-def smaller(folder: Path, population: int, generations: int, draws: int) -> Path:
-    """A copy of the shipped calibration file with these sizes, written in ``folder``."""
+def smaller(folder: Path, population: int, generations: int, draws: int,
+            communities: int | None = None) -> Path:
+    """A copy of the shipped calibration file with these sizes, written in ``folder``; with
+    ``communities``, its scenario is extended onto a map of that many communities."""
     text = SHIPPED.read_text()
     scenario = (SHIPPED.parent / re.search(r'^scenario = "(.+)"$', text, re.M)[1]).resolve()
+    if communities is not None:
+        extended = folder / f"scenario-{communities}.toml"
+        extended.write_text(f'extends = "{scenario.as_posix()}"\n[map]\ncommunities = '
+                            f"{communities}\n")
+        scenario = extended
     for key, value in (("scenario", f'"{scenario.as_posix()}"'), ("population", population),
                        ("generations", generations), ("predictive_draws", draws)):
         text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)
@@ -70,10 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ensemble", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--communities", type=int, default=None,
+                        help="map size of the fitted scenario (default: the shipped one's)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="blowback-bench-calibrate-") as tmp:
         work = Path(tmp)
-        calibration = smaller(work, args.population, args.generations, args.draws)
+        calibration = smaller(work, args.population, args.generations, args.draws,
+                              args.communities)
         warm_up(calibration)
         for k in range(args.repeats):
             alone, alone_mb = fit(calibration, work / f"alone-{k}", args.jobs, 1)

@@ -107,7 +107,7 @@ def test_the_calibration_benchmark_times_two_fits_that_agree(capsys):
     from benchmarks.calibration import main
 
     assert main(["--population", "4", "--generations", "1", "--draws", "2", "--ensemble", "2",
-                 "--jobs", "1"]) == 0
+                 "--jobs", "1", "--communities", "300"]) == 0
     said = capsys.readouterr().out
     assert "same fit: yes" in said and "ratio" in said
 

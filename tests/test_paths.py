@@ -50,7 +50,8 @@ def _make(tmp_path: Path, kind: str) -> tuple[str, str]:
             large.truncate(17 * 2**20)
         return str(tmp_path / "large.toml"), "large.toml: too large (17.0 MiB)"
     if kind == "long":
-        return str(tmp_path / LONG), "(5,0"
+        long = str(tmp_path / LONG)
+        return long, f"({len(long):,} characters): a name too long for the system"
     if kind == "missing":
         return str(tmp_path / "missing.toml"), "missing.toml: no such file; allowed: a file"
     return kind, f"{kind}: a character device; allowed: a file of at most "
@@ -83,6 +84,16 @@ def test_a_path_on_the_command_line_is_refused_in_one_line(tmp_path, capsys, com
     status, out, err = blowback(capsys, *_command(tmp_path, command, path))
     assert_refused(status, err, expected)
     assert out == "" and set(tmp_path.iterdir()) == before
+
+
+def test_a_path_as_long_as_real_ones_is_shown_whole(tmp_path, capsys):
+    """Paths on a cluster's scratch space or in macOS's temporary folders run past 100
+    characters: the user must be able to copy the one named."""
+    missing = tmp_path / "scratch" / "projects" / "outsourced-counterinsurgency" / "missing.toml"
+    missing = Path(str(missing).ljust(200 - len("/missing.toml"), "x")) / "missing.toml"
+    assert len(str(missing)) >= 200
+    status, _, err = blowback(capsys, "scenario", str(missing))
+    assert_refused(status, err, f"{missing}: no such file")
 
 
 @pytest.mark.parametrize(("kind", "expected"), [

@@ -28,7 +28,9 @@ from sim.core.messages import ScenarioError
 
 TOML_LIMIT = 16 * 2**20
 CSV_LIMIT = 256 * 2**20
-_SHOWN_LENGTH = 80
+# Paths on clusters and in macOS's temporary folders often run past 100 characters, and must
+# stay whole to be copied; only a name far beyond any real one is shortened.
+_SHOWN_LENGTH = 240
 _KINDS = {stat.S_IFREG: "a file", stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO (named pipe)",
           stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
           stat.S_IFBLK: "a block device", stat.S_IFLNK: "a symbolic link"}
