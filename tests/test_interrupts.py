@@ -9,13 +9,17 @@ to the process (as ``kill`` does) or to its group (as a terminal's Ctrl-C does).
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+import traceback
 import weakref
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -29,7 +33,14 @@ from sim.experiments import workload
 from sim.experiments.calibration import HISTORY, load_calibration
 from sim.experiments.runs import run_many
 from sim.experiments.shards import survey
-from sim.experiments.stopping import Terminated, exit_status, stop_signals, unmasked_stops
+from sim.experiments.stopping import (
+    Terminated,
+    completed,
+    exit_status,
+    stop_signals,
+    stops_held,
+    unmasked_stops,
+)
 from sim.experiments.sweep import SHARD_SECONDS_ENV
 from sim.interfaces import cli
 from sim.interfaces.cli import _parser, main
@@ -252,6 +263,44 @@ def test_sigterm_becomes_terminated_and_later_signals_are_ignored():
     finally:
         signal.signal(signal.SIGINT, before[0])
         signal.signal(signal.SIGTERM, before[1])
+
+
+def test_a_stop_is_held_out_of_the_calls_into_a_pool():
+    """A stop that comes while the parent waits in a pool's code is raised once it is out of
+    it, and leaves no lock of the pool taken: one raised in a lock's ``__exit__`` left a pool's
+    queue locked, and the interpreter's exit waiting on it forever.  The signal comes from
+    another thread, which the system may deliver it to."""
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    never = Future()
+    # A stop raised inside ``wait`` can leave this process waiting on itself: end it instead.
+    faulthandler.dump_traceback_later(STOP_WITHIN, exit=True)
+    try:
+        with pytest.raises(Terminated) as stopped, stop_signals():
+            threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
+            completed({never})
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        signal.signal(signal.SIGINT, before[0])
+        signal.signal(signal.SIGTERM, before[1])
+    places = [Path(frame.filename) for frame in traceback.extract_tb(stopped.value.__traceback__)]
+    assert not [p for p in places if p.name == "threading.py" or "concurrent" in p.parts]
+    assert never._condition.acquire(blocking=False)
+    never._condition.release()
+
+
+def test_a_stop_within_nested_holds_is_raised_as_the_outer_one_ends():
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    reached = []
+    try:
+        with pytest.raises(KeyboardInterrupt), stop_signals(), stops_held():
+            with stops_held():
+                signal.raise_signal(signal.SIGINT)
+                reached.append("inner")
+            reached.append("outer")
+    finally:
+        signal.signal(signal.SIGINT, before[0])
+        signal.signal(signal.SIGTERM, before[1])
+    assert reached == ["inner", "outer"]
 
 
 def test_a_stop_that_lands_in_a_weakref_callback_still_stops_the_block():

@@ -11,7 +11,8 @@ import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
 from typing import Any
 
 import numba
@@ -21,7 +22,11 @@ from sim.core.ensemble import Ensemble, shape
 from sim.core.model import BlowbackModel
 from sim.core.scenario import Scenario
 from sim.experiments import results
-from sim.experiments.stopping import follow_parent, starting_workers, stop_now
+from sim.experiments.stopping import completed, follow_parent, outcome, stop_now, stops_held
+
+# Tasks queued per worker: enough to keep every worker busy, few enough that the parent holds
+# little and waits on few futures at a time.
+IN_FLIGHT_PER_WORKER = 4
 
 
 def run_one(scenario: Scenario, seed: int, steps: int | None) -> tuple[dict, pd.DataFrame]:
@@ -70,9 +75,10 @@ def run_many(tasks: Sequence[tuple], jobs: int = 1,
     Workers are not recycled, since ``max_tasks_per_child`` deadlocks the pool on Python 3.11;
     runs build no Mesa agents, and a worker lets its finished models go within a few hundred
     runs (:func:`in_worker`), so its memory stays flat across runs.
-    On any exception (Ctrl-C included) the queued runs are cancelled and the workers terminated
-    at once.  ``ensemble`` > 1 without ``together`` is refused (ValueError): ``work`` makes one
-    run at a time, and advancing nothing together would only look as if it did.
+    A worker is handed :data:`IN_FLIGHT_PER_WORKER` tasks at a time.  On any exception (Ctrl-C
+    included) the queued runs are cancelled and the workers terminated at once.  ``ensemble``
+    > 1 without ``together`` is refused (ValueError): ``work`` makes one run at a time, and
+    advancing nothing together would only look as if it did.
     """
     if ensemble > 1 and together is None:
         raise ValueError(f"run_many: ensemble={ensemble} needs a `together` function that "
@@ -93,18 +99,27 @@ def _run_tasks(tasks: Sequence[tuple], jobs: int, progress: Callable[[int], None
             if progress:
                 progress(size(out[i]))
         return out
-    pool = worker_pool(jobs)
+    todo = iter(enumerate(tasks))
+    in_flight: dict[Future, int] = {}
+    with stops_held():
+        pool = worker_pool(jobs)
     try:
-        with starting_workers():
-            futures = {pool.submit(work, *task): i for i, task in enumerate(tasks)}
-        for future in as_completed(futures):
-            out[futures[future]] = future.result()
-            if progress:
-                progress(size(out[futures[future]]))
+        while True:
+            with stops_held():
+                for i, task in islice(todo, IN_FLIGHT_PER_WORKER * jobs - len(in_flight)):
+                    in_flight[pool.submit(work, *task)] = i
+            if not in_flight:
+                break
+            for future in completed(in_flight):
+                i = in_flight.pop(future)
+                out[i] = outcome(future)
+                if progress:
+                    progress(size(out[i]))
+        with stops_held():
+            pool.shutdown()
     except BaseException:
         stop_now(pool)
         raise
-    pool.shutdown()
     return out
 
 

@@ -19,7 +19,7 @@ from pyabc.transition.util import smart_cov
 
 from sim.experiments.lockstep import sample_alone, sample_in_lockstep
 from sim.experiments.runs import worker_pool
-from sim.experiments.stopping import starting_workers, stop_now
+from sim.experiments.stopping import outcome, stop_now, stops_held
 
 # The logger all of pyabc's modules log under ("ABC.Sampler", "ABC.History", ...): it sets it
 # to INFO, with a handler of its own on stderr, when it is imported (above).
@@ -98,19 +98,21 @@ def worker_map(jobs: int) -> Iterator[Callable]:
     if jobs <= 1:
         yield lambda function, items: list(map(function, items))
         return
-    pool = worker_pool(jobs)
+    with stops_held():
+        pool = worker_pool(jobs)
 
     def mapped(function: Callable, items: list) -> list:
-        with starting_workers():
-            results = pool.map(function, items)
-        return list(results)
+        with stops_held():
+            futures = [pool.submit(function, item) for item in items]
+        return [outcome(future) for future in futures]
 
     try:
         yield mapped
     except BaseException:
         stop_now(pool)
         raise
-    pool.shutdown()
+    with stops_held():
+        pool.shutdown()
 
 
 class GaussianProposal(Transition):

@@ -3,9 +3,10 @@
 The parent alone decides to stop: Ctrl-C and SIGTERM become exceptions in it
 (:func:`stop_signals`), its pools cancel the queued runs and terminate the running ones
 (:func:`stop_now`), and the cleanup on the way out (temporary folders, the runs a sweep keeps) is
-the ordinary ``finally`` and ``except`` of the code in between.  A worker ignores Ctrl-C, which a
-terminal sends to the whole process group, from its start (:func:`starting_workers`), and exits
-by itself once its parent is gone, even one killed by SIGKILL (:func:`follow_parent`).
+the ordinary ``finally`` and ``except`` of the code in between.  Those exceptions are held out of
+the pools' own code (:func:`stops_held`, :func:`completed`), whose locks they could leave taken.
+A worker ignores Ctrl-C, which a terminal sends to the whole process group, from its start, and
+exits by itself once its parent is gone, even one killed by SIGKILL (:func:`follow_parent`).
 
 Standard library only: the command line imports this before any command runs.
 """
@@ -19,13 +20,17 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 # How often a worker looks whether its parent is still there (seconds).
 PARENT_CHECK = 0.5
 # How long a swallowed stop waits before it is sent again (seconds): past the callback it landed in.
 SIGNAL_AGAIN = 0.05
+# The longest a stop waits, held, while the parent waits on its workers (seconds).
+STOP_HELD = 0.1
+# The main thread's holds (:func:`stops_held`) under way, and the stop that came meanwhile.
+_HELD: dict[str, Any] = {"depth": 0, "stop": None}
 
 
 class Terminated(KeyboardInterrupt):
@@ -48,12 +53,11 @@ def stop_signals() -> Iterator[None]:
     """Within the block, SIGINT raises :class:`KeyboardInterrupt` and SIGTERM
     :class:`Terminated` in the main thread.
 
-    After the first of them both are ignored, for the rest of the process: the cleanup that
-    follows (terminating workers, removing temporary folders) must not be cut short by a second
-    Ctrl-C, which would leave processes or folders behind.  A stop that the garbage collector
-    swallowed (raised in a weakref callback) is raised again.  Without a signal, the handlers there
-    before are put back.  Outside the main thread (where Python cannot set handlers) the block
-    runs as it is.
+    After the first of them both are ignored, for the rest of the process: a second Ctrl-C must
+    not cut short the cleanup (terminating workers, removing temporary folders).  A stop within
+    :func:`stops_held` is raised as that block ends; one the garbage collector swallowed (raised
+    in a weakref callback) is raised again.  Without a signal, the handlers there before are put
+    back.  Outside the main thread (where Python cannot set handlers) the block runs as it is.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -73,7 +77,9 @@ def stop_signals() -> Iterator[None]:
         for each in before:
             signal.signal(each, signal.SIG_IGN)
         raised.append(Terminated() if number == signal.SIGTERM else KeyboardInterrupt())
-        raise raised[-1]
+        if not _HELD["depth"]:
+            raise raised[-1]
+        _HELD["stop"] = raised[-1]
 
     def swallowed(unraisable: Any) -> None:
         # The garbage collector runs weakref callbacks and finalisers wherever the main thread
@@ -139,6 +145,11 @@ def stop_now(executor: ProcessPoolExecutor) -> None:
     """Cancel the runs queued in ``executor`` and terminate its workers without waiting for the
     runs they hold: waiting (what ``shutdown(wait=True)`` and a ``with`` block do) would spend
     minutes on results that are thrown away, and the interpreter would wait for them at exit."""
+    with stops_held():
+        _stop_now(executor)
+
+
+def _stop_now(executor: ProcessPoolExecutor) -> None:
     # shutdown forgets the processes and the pool's manager thread, so they are taken first.
     processes = list((getattr(executor, "_processes", None) or {}).values())
     manager = getattr(executor, "_executor_manager_thread", None)
@@ -154,22 +165,53 @@ def stop_now(executor: ProcessPoolExecutor) -> None:
 
 
 @contextlib.contextmanager
-def starting_workers() -> Iterator[None]:
-    """Around the calls that start worker processes (a pool's creation, its ``submit``).
+def stops_held() -> Iterator[None]:
+    """Within the block, a Ctrl-C or SIGTERM that comes is held back, and raised as the block
+    ends, outside whatever was called in it.
 
-    A new worker takes seconds to import the model before :func:`follow_parent` runs, and a
-    Ctrl-C then would print its traceback.  So SIGINT is blocked in this thread meanwhile: a
-    worker starts with it blocked (the signal mask survives fork and exec) until it ignores it,
-    and a Ctrl-C that came meanwhile reaches this process when the block ends.
+    Every call the parent makes into a pool (creating it, ``submit``, waiting on its futures,
+    reading their results, shutting it down) is made within this block.  A stop raised where it
+    lands can land in a lock's ``__exit__`` before the lock is released: one that landed in
+    ``submit`` left the pool's queue of work locked, and the pool's manager thread, and with it
+    the interpreter's exit, waited on that lock forever (SIGTERM on a loaded machine, once in 32
+    tries).  The hold is kept by :func:`stop_signals`'s handler, whichever thread the signal
+    reached.  Ctrl-C is also blocked in this thread meanwhile (its signal mask): a worker started
+    within the block starts with it blocked (the mask survives fork and exec), for a Ctrl-C
+    would otherwise print the traceback of a worker still importing the model, until
+    :func:`follow_parent` ignores it.
     """
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    main = threading.current_thread() is threading.main_thread()
+    masked = hasattr(signal, "pthread_sigmask")
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if masked else None
+    _HELD["depth"] += main
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        if masked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        _HELD["depth"] -= main
+        if main and not _HELD["depth"] and _HELD["stop"] is not None:
+            stop, _HELD["stop"] = _HELD["stop"], None
+            raise stop
+
+
+def completed(futures: set[Future] | dict[Future, Any],
+             return_when: str = FIRST_COMPLETED) -> set[Future]:
+    """The futures of ``futures`` done, waited for as ``concurrent.futures.wait`` does (the
+    first done, or all of them with ``ALL_COMPLETED``), in spells of :data:`STOP_HELD` with the
+    stops held (:func:`stops_held`), so that a stop lands between the spells."""
+    while True:
+        with stops_held():
+            done, pending = wait(futures, timeout=STOP_HELD, return_when=return_when)
+        if (done and return_when == FIRST_COMPLETED) or not pending:
+            return done
+
+
+def outcome(future: Future) -> Any:
+    """``future.result()``, waited for with the stops held out of the future's locks."""
+    completed({future}, ALL_COMPLETED)
+    with stops_held():
+        return future.result()
 
 
 def follow_parent(parent: int) -> None:
@@ -182,7 +224,7 @@ def follow_parent(parent: int) -> None:
     started the worker ends, and a pool starts its workers from whichever thread submits.)
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):  # blocked by starting_workers, now ignored
+    if hasattr(signal, "pthread_sigmask"):  # blocked by stops_held, now ignored
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 

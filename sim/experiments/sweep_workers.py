@@ -11,7 +11,7 @@ import logging
 import os
 from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -20,14 +20,17 @@ import pandas as pd
 
 from sim.core.ensemble import most_runs, shape
 from sim.experiments.experiment import Run
-from sim.experiments.runs import flat_summary, one_thread, run_together, worker_pool
-from sim.experiments.stopping import starting_workers, stop_now
+from sim.experiments.runs import (
+    IN_FLIGHT_PER_WORKER,
+    flat_summary,
+    one_thread,
+    run_together,
+    worker_pool,
+)
+from sim.experiments.stopping import completed, stop_now, stops_held
 
 # How many times a run may be in flight in a worker process that dies before the sweep stops.
 MAX_ATTEMPTS = 3
-# Runs queued per worker: enough to keep every worker busy, few enough to bound the memory of
-# the parent, which holds the results of the runs in flight.
-IN_FLIGHT_PER_WORKER = 4
 TEST_KILL_ENV = "BLOWBACK_TEST_KILL_RUN"
 
 
@@ -50,7 +53,8 @@ class LocalPool:
         self.executor: Executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        return worker_pool(self._jobs)
+        with stops_held():
+            return worker_pool(self._jobs)
 
     def died(self, err: BaseException) -> bool:
         """Whether ``err`` says the run's worker process died (and with it the pool)."""
@@ -58,14 +62,16 @@ class LocalPool:
 
     def restart(self) -> None:
         """Replace the broken pool with fresh workers."""
-        self.executor.shutdown(wait=False, cancel_futures=True)
-        self.executor = self._start()
+        with stops_held():
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = self._start()
 
     def close(self, abandon: bool) -> None:
         """Stop the workers: after their runs, or at once when ``abandon``."""
         if abandon:
             stop_now(self.executor)
-        else:
+            return
+        with stops_held():
             self.executor.shutdown(wait=True)
 
 
@@ -163,7 +169,7 @@ def drive(pool: LocalPool | DaskPool, todo: list[Run], keep_series: bool,
     def submit(source: deque[Run], size: int, tasks: int = 1) -> None:
         batch = first_runs(source, size, tasks)
         # Taken off its queue only once submitted: a broken pool refuses it, to be run later.
-        with starting_workers():
+        with stops_held():
             future = pool.executor.submit(_execute, batch, keep_series)
         in_flight[future] = [source.popleft() for _ in batch]
 
@@ -179,12 +185,13 @@ def drive(pool: LocalPool | DaskPool, todo: list[Run], keep_series: bool,
                     submit(queue, ensemble, pool.in_flight)
             except BrokenProcessPool:
                 broken = True
-            complete = wait(in_flight, return_when=FIRST_COMPLETED).done if in_flight else set()
+            complete = completed(in_flight) if in_flight else set()
             lost = _collect(complete, in_flight, pool, finished, out, suspects)
             if not (lost or broken):
                 continue
             # Collect what the other runs in flight give (some had finished) and start afresh.
-            lost += _collect(wait(in_flight).done, in_flight, pool, finished, out, suspects)
+            lost += _collect(completed(in_flight, ALL_COMPLETED), in_flight, pool, finished, out,
+                             suspects)
             for run in lost:
                 attempts[run.run_id] += 1
                 if attempts[run.run_id] >= MAX_ATTEMPTS:
@@ -225,9 +232,11 @@ def _collect(complete: set[Future], in_flight: dict[Future, list[Run]],
     lost = []
     for future in complete:
         runs = in_flight.pop(future)
-        err = future.exception()
+        with stops_held():
+            err = future.exception()
+            results = future.result() if err is None else None
         if err is None:
-            for run, result in zip(runs, future.result(), strict=True):
+            for run, result in zip(runs, results, strict=True):
                 finished(run, result)
         elif pool.died(err):
             lost.extend(runs)
