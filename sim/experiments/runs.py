@@ -101,8 +101,7 @@ def _run_tasks(tasks: Sequence[tuple], jobs: int, progress: Callable[[int], None
         return out
     todo = iter(enumerate(tasks))
     in_flight: dict[Future, int] = {}
-    with stops_held():
-        pool = worker_pool(jobs)
+    pool = worker_pool(jobs)
     try:
         while True:
             with stops_held():
@@ -137,9 +136,11 @@ class WorkerPool(ProcessPoolExecutor):
 
 def worker_pool(jobs: int) -> WorkerPool:
     """``jobs`` worker processes, each started by :func:`start_worker`: by "spawn", since a
-    fork of a parent with numba's threads running can deadlock."""
-    return WorkerPool(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                      initializer=start_worker, initargs=(os.getpid(),))
+    fork of a parent with numba's threads running can deadlock.  Made with the stops held
+    (:func:`~sim.experiments.stopping.stops_held`), as every call into a pool is."""
+    with stops_held():
+        return WorkerPool(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                          initializer=start_worker, initargs=(os.getpid(),))
 
 
 def in_worker(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

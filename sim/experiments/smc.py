@@ -98,8 +98,7 @@ def worker_map(jobs: int) -> Iterator[Callable]:
     if jobs <= 1:
         yield lambda function, items: list(map(function, items))
         return
-    with stops_held():
-        pool = worker_pool(jobs)
+    pool = worker_pool(jobs)
 
     def mapped(function: Callable, items: list) -> list:
         with stops_held():

@@ -146,22 +146,18 @@ def stop_now(executor: ProcessPoolExecutor) -> None:
     runs they hold: waiting (what ``shutdown(wait=True)`` and a ``with`` block do) would spend
     minutes on results that are thrown away, and the interpreter would wait for them at exit."""
     with stops_held():
-        _stop_now(executor)
-
-
-def _stop_now(executor: ProcessPoolExecutor) -> None:
-    # shutdown forgets the processes and the pool's manager thread, so they are taken first.
-    processes = list((getattr(executor, "_processes", None) or {}).values())
-    manager = getattr(executor, "_executor_manager_thread", None)
-    executor.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(timeout=5)
-    # The manager closes its wake-up pipe once it sees the workers gone; the interpreter's exit
-    # writes to that pipe, and (Python 3.11) fails with a traceback if both happen at once.
-    if manager is not None:
-        manager.join(timeout=5)
+        # shutdown forgets the processes and the pool's manager thread, so they are taken first.
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        manager = getattr(executor, "_executor_manager_thread", None)
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+        # The manager closes its wake-up pipe once it sees the workers gone; the interpreter's exit
+        # writes to that pipe, and (Python 3.11) fails with a traceback if both happen at once.
+        if manager is not None:
+            manager.join(timeout=5)
 
 
 @contextlib.contextmanager

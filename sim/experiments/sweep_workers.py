@@ -53,8 +53,7 @@ class LocalPool:
         self.executor: Executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        with stops_held():
-            return worker_pool(self._jobs)
+        return worker_pool(self._jobs)
 
     def died(self, err: BaseException) -> bool:
         """Whether ``err`` says the run's worker process died (and with it the pool)."""
