@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,8 +64,6 @@ def without_jit(code: str) -> object:
     set before numba loads, so the code runs in a subprocess (from the repository's root, with
     ``tests/`` importable), where a RuntimeWarning is an error."""
     import json
-    import subprocess
-    import sys
 
     env = dict(os.environ, NUMBA_DISABLE_JIT="1",
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "tests"),
@@ -72,3 +72,45 @@ def without_jit(code: str) -> object:
                           capture_output=True, text=True, env=env, timeout=600, check=True,
                           cwd=ROOT)
     return json.loads(done.stdout)
+
+
+# Under pytest-xdist each worker, and each worker process of a sweep under test, would compile
+# the same kernels at the same time into an empty cache: on 2 cores, three or four compiles of a
+# minute each at once.  Two processes fill the cache first, side by side: one runs the model
+# alone and as an ensemble (the kernels and their ``together`` forms), the other Epstein's
+# Models I and II.
+COMPILE_KERNELS = (
+    """
+from sim.core.scenario import load_scenario
+from sim.experiments.runs import advance
+scenario = load_scenario("scenarios/mali_2013_2024.toml").with_overrides(
+    **{"map.communities": 300})
+advance([scenario], 60)
+advance([scenario, scenario.with_overrides(**{"run.seed": 2})], 60)
+""",
+    """
+from sim.classics.epstein import EpsteinCivilViolence, EpsteinEthnicViolence
+for model in (EpsteinCivilViolence(width=12, height=12),
+              EpsteinEthnicViolence(width=12, height=12)):
+    for _ in range(3):
+        model.step()
+""")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the kernels into the tests' cache before the workers of ``-n`` start (the
+    controller's hook runs before pytest-xdist's, which starts them).  A failure here is only
+    reported: the tests that run the same code fail with the whole error."""
+    config = session.config
+    if (hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", 0)
+            or os.environ.get("NUMBA_DISABLE_JIT") == "1"):
+        return
+    compiling = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, text=True,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for code in COMPILE_KERNELS]
+    for process in compiling:
+        _, err = process.communicate(timeout=900)
+        if process.returncode != 0:
+            last = (err.strip().splitlines() or [f"exit status {process.returncode}"])[-1]
+            config.get_terminal_writer().line(f"compiling the kernels before the tests failed: "
+                                              f"{last}")
