@@ -5,8 +5,8 @@ on the shipped Mali calibration made smaller (fewer particles, generations and d
     python -m benchmarks.calibration --population 40 --generations 2 --draws 10 --ensemble 4
 
 Both fits run as the command, each in a process of its own so that its peak memory (its own or
-a worker's) is its own, alternated ``--repeats`` times (1 by default) after two runs of the
-calibration's scenario that compile the kernels, on ``--jobs`` workers (2 by default).  Prints
+a worker's) is its own, alternated ``--repeats`` times (1 by default) once the kernels that
+runs alone and together call are compiled, on ``--jobs`` workers (2 by default).  Prints
 each fit's seconds and peak, the ratio of the times (above 1: advancing runs together is
 faster) and whether the two fits wrote the same posterior, generations and predictions, as
 they must.
@@ -48,16 +48,6 @@ def smaller(folder: Path, population: int, generations: int, draws: int,
     return path
 
 
-def warm_up(calibration: Path) -> None:
-    """Compile every kernel the fits call into numba's cache, which their processes read: two
-    runs of the calibration's scenario advanced together to its end, in this process."""
-    from sim.experiments.calibration import load_calibration
-    from sim.experiments.runs import advance
-
-    scenario = load_calibration(calibration).scenario
-    advance([scenario, scenario.with_values({"run.seed": scenario.params["run.seed"] + 1})])
-
-
 def fit(calibration: Path, out: Path, jobs: int, ensemble: int) -> tuple[float, float]:
     """Seconds and peak MB of one ``blowback calibrate``."""
     return measured([sys.executable, "-m", "sim", "calibrate", str(calibration), "--out",
@@ -71,6 +61,9 @@ def same(one: Path, other: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Time the two ways and print the comparison."""
+    from sim.experiments.calibration import load_calibration
+    from sim.experiments.runs import compile_kernels
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--population", type=int, default=40)
     parser.add_argument("--generations", type=int, default=2)
@@ -85,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         calibration = smaller(work, args.population, args.generations, args.draws,
                               args.communities)
-        warm_up(calibration)
+        compile_kernels(load_calibration(calibration).scenario)
         for k in range(args.repeats):
             alone, alone_mb = fit(calibration, work / f"alone-{k}", args.jobs, 1)
             together, together_mb = fit(calibration, work / f"together-{k}", args.jobs,

@@ -76,17 +76,14 @@ def without_jit(code: str) -> object:
 
 # Under pytest-xdist each worker, and each worker process of a sweep under test, would compile
 # the same kernels at the same time into an empty cache: on 2 cores, three or four compiles of a
-# minute each at once.  Two processes fill the cache first, side by side: one runs the model
-# alone and as an ensemble (the kernels and their ``together`` forms), the other Epstein's
-# Models I and II.
+# minute each at once.  Two processes fill the cache first, side by side: one compiles the
+# model's kernels and their ``together`` forms, the other runs Epstein's Models I and II.
 COMPILE_KERNELS = (
     """
 from sim.core.scenario import load_scenario
-from sim.experiments.runs import advance
-scenario = load_scenario("scenarios/mali_2013_2024.toml").with_overrides(
-    **{"map.communities": 300})
-advance([scenario], 60)
-advance([scenario, scenario.with_overrides(**{"run.seed": 2})], 60)
+from sim.experiments.runs import compile_kernels
+compile_kernels(load_scenario("scenarios/mali_2013_2024.toml").with_overrides(
+    **{"map.communities": 300}))
 """,
     """
 from sim.classics.epstein import EpsteinCivilViolence, EpsteinEthnicViolence
