@@ -183,5 +183,3 @@ def test_every_subcommand_is_generated():
             if action.dest in NOT_GENERATED or action.nargs == 0:
                 continue
             assert action.dest in VALUES or action.type is not None, action.dest
-
-

@@ -45,8 +45,6 @@ def test_run_json_alone_writes_no_folder(capsys, tiny, tmp_path, monkeypatch):
     assert json.loads(again) == json.loads((tmp_path / "kept" / "summary.json").read_text())
 
 
-
-
 def test_import_sim_is_light_and_reaches_every_named_module():
     texts = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
              *sorted((ROOT / "notebooks").glob("*.ipynb"))]

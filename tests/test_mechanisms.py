@@ -278,6 +278,7 @@ def test_m6_punishment_deters_and_contractors_outside_the_chain_escape_it():
     assert h_hi.sum() < h_lo.sum()
     # Inside the chain of command the host's justice reaches the contractor's teams, and they
     # restrain themselves (conduct); outside it they escape it.
+
     def contractor_restraint(m):
         return float(m.forces.restraint[m.forces.kind == CONTRACTOR].mean())
 
@@ -351,6 +352,7 @@ def test_m7_the_budget_binds_in_order_and_levers_stop_without_money():
         assert max(model.records["levers_funded"][12:]) == 0.0
         assert m07_rent.lever(model, "services") == 0.0
         assert model.pay_share[STATE] < 0.5
+
     def legitimacy(changes):
         return paired("base", lambda m: m.legitimacy, {"levers.services": 1.0, **changes},
                       {"levers.services": 0.0, **changes})
@@ -517,7 +519,6 @@ def test_m14_humanitarian_access_and_financial_enforcement():
     assert (hi < lo).all()
 
 
-
 def _mixed_cells(model, n: int) -> np.ndarray:
     """The ``n`` host cells with the most residents of their second-largest social group."""
     c = model.communities
@@ -593,6 +594,7 @@ def test_m15_militia_killings_are_counted_and_raise_the_victims_grievance():
                 > calm.communities.grievance[victims].mean())
         assert (armed.communities.memory[victims].mean()
                 > calm.communities.memory[victims].mean())
+
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 def test_unchecked_contractor_is_worse_than_accountable_over_ten_years(seed):

@@ -39,6 +39,7 @@ def _gather() -> tuple[Param, ...]:
             raise ValueError(f"parameter {p.name} is declared by both {seen[p.name]} and "
                              f"{p.mechanism}")
         seen[p.name] = p.mechanism
+
     def rank(p: Param) -> int:
         section = p.name.split(".")[0]
         return _ORDER.index(section) if section in _ORDER else len(_ORDER)

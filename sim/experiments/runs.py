@@ -57,7 +57,6 @@ def advance(scenarios: Sequence[Scenario], steps: int | None = None) -> list[Blo
     return [BlowbackModel(s, agents=False).run(steps) for s in scenarios]
 
 
-
 def compile_kernels(scenario: Scenario) -> None:
     """Compile into numba's cache the kernels that runs of ``scenario`` call, made alone and
     advanced together: two weeks of one run alone and of two runs as an ensemble, in this
@@ -65,6 +64,7 @@ def compile_kernels(scenario: Scenario) -> None:
     same kernels serve every map size and every later week."""
     advance([scenario], 2)
     advance([scenario, scenario.with_values({"run.seed": scenario.params["run.seed"] + 1})], 2)
+
 
 def run_many(tasks: Sequence[tuple], jobs: int = 1,
              progress: Callable[[int], None] | None = None,

@@ -94,4 +94,3 @@ class Reach(NamedTuple):
     vis: np.ndarray
     cvis: np.ndarray
     adj: np.ndarray
-
