@@ -94,6 +94,10 @@ for model in (EpsteinCivilViolence(width=12, height=12),
 """)
 
 
+# The longest the compiling may take before the tests start without it (seconds).
+COMPILE_SECONDS = 900
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Compile the kernels into the tests' cache before the workers of ``-n`` start (the
     controller's hook runs before pytest-xdist's, which starts them).  A failure here is only
@@ -106,7 +110,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                  for code in COMPILE_KERNELS]
     for process in compiling:
-        _, err = process.communicate(timeout=900)
+        try:
+            _, err = process.communicate(timeout=COMPILE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            err = f"no end after {COMPILE_SECONDS} s"
         if process.returncode != 0:
             last = (err.strip().splitlines() or [f"exit status {process.returncode}"])[-1]
             config.get_terminal_writer().line(f"compiling the kernels before the tests failed: "
