@@ -79,3 +79,25 @@ def configure() -> bool:
     else:
         os.environ["NUMBA_CACHE_DIR"] = str(folder)
     return CACHE
+
+
+# Written into the folder once the model's kernels are compiled into it (as
+# ``sim.experiments.runs.compile_kernels`` does), so that a process about to start workers can
+# tell whether they would each compile them.
+COMPILED_MARK = "kernels-compiled"
+
+
+def compiled() -> bool:
+    """Whether the kernels of this version of the source were compiled into the cache; False
+    where there is no cache."""
+    folder = os.environ.get("NUMBA_CACHE_DIR")
+    return CACHE and bool(folder) and (Path(folder) / COMPILED_MARK).is_file()
+
+
+def mark_compiled() -> None:
+    """Record in the cache's folder that the kernels are compiled into it (nothing where there
+    is no cache, or it cannot be written)."""
+    folder = os.environ.get("NUMBA_CACHE_DIR")
+    if CACHE and folder:
+        with contextlib.suppress(OSError):
+            (Path(folder) / COMPILED_MARK).touch()

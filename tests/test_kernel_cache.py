@@ -9,10 +9,12 @@ import subprocess
 import sys
 import tempfile
 
+import numba
 import pytest
 from conftest import ROOT
 
 from sim import kernel_cache
+from sim.experiments import runs
 
 
 def test_editing_any_module_changes_the_cache_folder(tmp_path, monkeypatch):
@@ -84,3 +86,29 @@ def test_with_nowhere_to_write_the_package_imports_and_runs(blocked):
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and done.stdout == "True\n", done.stderr
+
+
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="nothing is compiled without the JIT")
+def test_a_pool_into_an_empty_cache_compiles_the_kernels_first_and_once(tmp_path, monkeypatch):
+    """The process that starts the workers compiles the kernels and marks the folder, so that
+    the workers, and the pools after them, load what it compiled."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(kernel_cache, "CACHE", True)
+    compiles = []
+    compile_kernels = runs.compile_kernels
+    monkeypatch.setattr(runs, "compile_kernels",
+                        lambda scenario: compiles.append(compile_kernels(scenario)))
+    assert not kernel_cache.compiled()
+    runs.worker_pool(1).shutdown()
+    runs.compile_once()
+    assert len(compiles) == 1 and kernel_cache.compiled()
+    assert (tmp_path / kernel_cache.COMPILED_MARK).is_file()
+
+
+def test_without_a_cache_nothing_is_compiled_ahead(tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(kernel_cache, "CACHE", False)
+    monkeypatch.setattr(runs, "compile_kernels", lambda scenario: pytest.fail("compiled"))
+    runs.compile_once()
+    kernel_cache.mark_compiled()
+    assert not kernel_cache.compiled() and not any(tmp_path.iterdir())

@@ -18,15 +18,19 @@ from typing import Any
 import numba
 import pandas as pd
 
+from sim import kernel_cache
 from sim.core.ensemble import Ensemble, shape
 from sim.core.model import BlowbackModel
-from sim.core.scenario import Scenario
+from sim.core.scenario import Scenario, default_scenario
 from sim.experiments import results
 from sim.experiments.stopping import completed, follow_parent, outcome, stop_now, stops_held
 
 # Tasks queued per worker: enough to keep every worker busy, few enough that the parent holds
 # little and waits on few futures at a time.
 IN_FLIGHT_PER_WORKER = 4
+# The map :func:`compile_once` compiles on: the kernels are the same for every map size, and a
+# small one keeps the two weeks short.
+COMPILE_COMMUNITIES = 300
 
 
 def run_one(scenario: Scenario, seed: int, steps: int | None) -> tuple[dict, pd.DataFrame]:
@@ -64,6 +68,18 @@ def compile_kernels(scenario: Scenario) -> None:
     same kernels serve every map size and every later week."""
     advance([scenario], 2)
     advance([scenario, scenario.with_values({"run.seed": scenario.params["run.seed"] + 1})], 2)
+    kernel_cache.mark_compiled()
+
+
+def compile_once() -> None:
+    """Compile the kernels into numba's cache in this process (:func:`compile_kernels`, two
+    weeks of the default scenario on a small map), unless this version of the source already
+    compiled them there (:func:`sim.kernel_cache.compiled`) or nothing is compiled (no cache,
+    or ``NUMBA_DISABLE_JIT``).  Worker processes started into an empty cache would each compile
+    them at once: a minute each, and slower still when there are more workers than cores."""
+    if not kernel_cache.CACHE or numba.config.DISABLE_JIT or kernel_cache.compiled():
+        return
+    compile_kernels(default_scenario().with_values({"map.communities": COMPILE_COMMUNITIES}))
 
 
 def run_many(tasks: Sequence[tuple], jobs: int = 1,
@@ -145,8 +161,11 @@ class WorkerPool(ProcessPoolExecutor):
 
 def worker_pool(jobs: int) -> WorkerPool:
     """``jobs`` worker processes, each started by :func:`start_worker`: by "spawn", since a
-    fork of a parent with numba's threads running can deadlock.  Made with the stops held
-    (:func:`~sim.experiments.stopping.stops_held`), as every call into a pool is."""
+    fork of a parent with numba's threads running can deadlock.  The kernels are compiled first
+    where they are not yet in numba's cache (:func:`compile_once`), so that the workers load
+    them.  Made with the stops held (:func:`~sim.experiments.stopping.stops_held`), as every
+    call into a pool is."""
+    compile_once()
     with stops_held():
         return WorkerPool(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                           initializer=start_worker, initargs=(os.getpid(),))
