@@ -120,6 +120,16 @@ def test_notebook_runs_with_small_settings(path, monkeypatch):
     assert figures(nb) >= MIN_FIGURES[path.name]
 
 
+def test_the_quick_start_holds_at_its_defaults(monkeypatch):
+    """The quick start's sentences that hold only at its default size and seed are checked
+    there too (its ``DEFAULTS`` branches), a run of 4,000 communities for ten years: the small
+    settings skip them."""
+    nb = nbformat.read(NOTEBOOKS / "01_quick_start.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("assert DEFAULTS, 'not run at the defaults'"))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    execute(nb)
+
+
 def execute(nb: nbformat.NotebookNode) -> None:
     """Run every cell in a fresh kernel of this interpreter, from ``notebooks/``; a cell that
     raises (a failed assertion included) raises here."""

@@ -5,8 +5,8 @@ Model I (:class:`EpsteinCivilViolence`) is a drop-in replacement of Mesa's examp
 adds two ethnic groups that kill each other, peacekeepers, births and deaths.  docs/EPSTEIN.md
 gives the rules, the switches and where they depart from the paper.
 
-Every draw is a function of (seed, step, entity, purpose, k) with the package's own purposes
-(100 and up), so results do not depend on thread count or on ``NUMBA_DISABLE_JIT``.
+Every draw is a function of (seed, step, entity, purpose, k), with purposes of its own, named
+``epstein.*``, so results do not depend on thread count or on ``NUMBA_DISABLE_JIT``.
 
 The package, one idea a module, each importing only those listed before it:
 
