@@ -173,6 +173,20 @@ def test_a_manifest_that_is_not_a_sweeps_is_one_line(capsys, sweep, change, word
     assert_refused(*_resume(capsys, experiment, out)[::2], *words)
 
 
+def test_another_commands_folder_is_refused_without_a_trace_left_in_it(capsys, sweep,
+                                                                       tmp_path):
+    """A run's or a comparison's folder has a manifest too: the sweep refuses it before it
+    locks it, so that its own command can still replace it."""
+    experiment, _ = sweep
+    theirs = tmp_path / "a-run"
+    theirs.mkdir()
+    (theirs / "manifest.json").write_text(json.dumps({"format": "blowback-run/1"}))
+    (theirs / "summary.json").write_text("{}")
+    status, _, err = blowback(capsys, "sweep", str(experiment), "--out", str(theirs))
+    assert_refused(status, err, "not a Blowback sweep manifest")
+    assert sorted(p.name for p in theirs.iterdir()) == ["manifest.json", "summary.json"]
+
+
 def test_a_sweep_folder_without_resume_is_refused_mentioning_resume(capsys, sweep):
     experiment, out = sweep
     status, _, err = blowback(capsys, "sweep", str(experiment), "--out", str(out))

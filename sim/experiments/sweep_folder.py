@@ -57,11 +57,13 @@ def hold(out: Path) -> BaseFileLock:
     blocks its ``--resume``."""
     check_output_folder(out)
     check_outside_cwd(out)
-    if out.is_dir() and not (out / MANIFEST).exists() and any(
-            p.name not in (LOCK, PID) for p in out.iterdir()):
-        # Refused before the lock file is made: nothing is left in a folder that is not ours.
-        raise OutputError(f"{out}: not empty and not a sweep folder; choose a new folder for "
-                          "--out")
+    if out.is_dir() and any(p.name not in (LOCK, PID) for p in out.iterdir()):
+        # Refused before the lock file is made: nothing is left in a folder that is not ours,
+        # such as another command's output, which has a manifest of its own.
+        if not (out / MANIFEST).exists():
+            raise OutputError(f"{out}: not empty and not a sweep folder; choose a new folder "
+                              "for --out")
+        read_manifest(out)
     created = not out.exists()
     lock = FileLock(out / LOCK, thread_local=False, blocking=False)
     try:
