@@ -338,6 +338,8 @@ def test_figures_after_a_scripted_outcome_are_labelled_scripted(tmp_path):
     ("weight,insurgents.coercion\n1,abc\n", "insurgents.coercion", "finite number"),
     ("weight,insurgents.coercion\n1,7\n", "insurgents.coercion", "a number in"),
     ("weight,insurgents.coercion\n-1,0.002\n", "weight", "weights >= 0"),
+    ("weight,insurgents.coercion\n1e308,0.002\n1e308,0.003\n", "weight", "finite"),
+    ("weight,map.width\n1,10\n", "map.width", "real-valued parameters"),
     ("", None, "not a table"),
 ])
 def test_a_posterior_file_is_checked(tmp_path, content, column, allowed):

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +25,7 @@ from conftest import assert_refused as refused
 
 import sim.experiments.output as output
 from sim.core.paths import PathError
-from sim.experiments import sweep_folder
+from sim.experiments import compare, sweep_folder
 from sim.interfaces.cli import main
 
 # A tmpfs of its own that can be made read-only (needs root; skipped elsewhere).
@@ -237,6 +238,60 @@ def test_compare_and_sweep_out_dot_are_refused(capsys, scenario):
     status, _, err = blowback(capsys, "sweep", str(experiment), "--out", ".")
     assert_refused(status, err, "current folder")
     assert sorted(p.name for p in scenario.parent.iterdir()) == ["exp.toml", "tiny.toml"]
+
+
+@pytest.fixture
+def unwritable(tmp_path, monkeypatch) -> Path:
+    """A folder in which nothing can be made, as a folder of another user's or a read-only disk
+    behaves even for root: the temporary folders made in it are refused."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = tempfile.mkdtemp
+
+    def mkdtemp(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir) == locked:
+            raise PermissionError(13, "Permission denied")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    return locked
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_an_out_that_cannot_be_written_is_refused_before_any_run(capsys, scenario, unwritable,
+                                                                 monkeypatch, command):
+    from sim.interfaces import simulation
+
+    monkeypatch.setattr(simulation.Sim, "run", lambda *a, **k: pytest.fail("ran"))
+    monkeypatch.setattr(compare, "run_many", lambda *a, **k: pytest.fail("ran"))
+    go = _run if command == "run" else _compare
+    status, _, err = go(capsys, scenario, "--out", str(unwritable / "deep" / "o"))
+    assert_refused(status, err, "--out", "cannot write there", "Permission denied")
+    assert not any(unwritable.iterdir())
+
+
+def test_an_out_named_in_other_bytes_than_utf8_is_refused_in_one_line(tmp_path):
+    out = tmp_path / "o\udcffut"
+    with pytest.raises(PathError, match="not UTF-8"):
+        output.check_replaceable(out, frozenset())
+    with pytest.raises(PathError, match="not UTF-8"):
+        sweep_folder.hold(out)
+    assert not any(tmp_path.iterdir())
+
+
+def test_calibrate_refuses_a_scenario_out_inside_its_results_before_fitting(capsys, scenario,
+                                                                          monkeypatch):
+    pytest.importorskip("pyabc")
+    from sim.experiments import calibration
+
+    monkeypatch.setattr(calibration, "fit", lambda *a, **k: pytest.fail("fitted"))
+    cal = str(ROOT / "scenarios" / "calibration" / "mali.toml")
+    out = scenario.parent / "cal"
+    for inside in (out, out / "fitted.toml"):
+        status, _, err = blowback(capsys, "calibrate", cal, "--out", str(out),
+                                  "--scenario-out", str(inside))
+        assert_refused(status, err, "--scenario-out", "outside it")
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(("kind", "expected"), [

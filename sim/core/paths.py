@@ -154,6 +154,7 @@ def check_output_folder(path: str | os.PathLike) -> Path:
     """``path`` if an output folder can go there: nothing there yet, or a folder (whether its
     content may be replaced is :mod:`sim.experiments.output`'s to say); else a one-line
     :class:`PathError` (a NUL byte, a name too long, a loop of links, a file in the way)."""
+    _check_utf8(path, _OUTPUT)
     info = _looked_up(path, _OUTPUT, None, missing=None)
     if info is not None and not stat.S_ISDIR(info.st_mode):
         raise refuse(path, f"exists and is {_kind(info)}", _OUTPUT)
@@ -164,7 +165,18 @@ def check_output_file(path: str | os.PathLike) -> Path:
     """``path`` if an output file can go there: nothing there yet, or a file (whether it may be
     replaced is the command's to say); else a one-line :class:`PathError`, as for
     :func:`check_output_folder`."""
+    _check_utf8(path, _OUTPUT_FILE)
     info = _looked_up(path, _OUTPUT_FILE, None, missing=None)
     if info is not None and not stat.S_ISREG(info.st_mode):
         raise refuse(path, f"exists and is {_kind(info)}", _OUTPUT_FILE)
     return Path(path)
+
+
+def _check_utf8(path: str | os.PathLike, allowed: str) -> None:
+    # The manifests and Parquet files record the paths they are written to, in UTF-8: a name
+    # of other bytes would fail there, once the work is done.
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise refuse(ascii(os.fspath(path)), "a name that is not UTF-8",
+                     f"{allowed}, named in UTF-8") from None

@@ -63,11 +63,18 @@ def scenario_text(result: Fit, beside: Path, posterior: str | None = None) -> st
     return "\n".join(lines) + "\n"
 
 
-def check_scenario_out(path: Path, force: bool = True) -> None:
+def check_scenario_out(path: Path, force: bool = True, out: Path | None = None) -> None:
     """Refuse to overwrite a file this command did not write (nor the posterior beside it),
-    and one it did unless ``force``."""
+    and one it did unless ``force``; refuse a path in the folder ``out`` the results go to,
+    which is written whole and would then hold a file not its own."""
     check_output_file(path)
     check_output_file(posterior_path(path))
+    if out is not None:
+        folder = Path(out).resolve()
+        if any(p == folder or folder in p.parents
+               for p in (Path(path).resolve(), posterior_path(Path(path)).resolve())):
+            raise OutputError(f"--scenario-out: {path} is in the results' folder {out}; choose "
+                              "a path outside it, e.g. scenarios/NAME.toml")
     if path.exists() and not read_input(path).startswith(MARK.encode()):
         raise OutputError(f"{path}: exists and was not written by blowback calibrate; choose "
                           "another --scenario-out")

@@ -78,6 +78,7 @@ def check_replaceable(out: Path, own: frozenset[str], force: bool = False,
     What ``out`` is (a folder, or nothing yet) is checked by :func:`check_output_folder`."""
     check_output_folder(out)
     check_outside_cwd(out, flag)
+    check_writable(out, flag)
     if not out.exists():
         return
     names = {p.name for p in out.iterdir()}
@@ -87,6 +88,19 @@ def check_replaceable(out: Path, own: frozenset[str], force: bool = False,
     if names and not force:
         raise OutputError(f"{out}: already holds a result ({described(out)}); choose another "
                           f"{flag}, or add --force to replace it")
+
+
+def check_writable(out: Path, flag: str = "--out") -> None:
+    """Refuse ``out`` at once where the folder it would be made in cannot be written: the
+    commands write their results only when their work is done, which may be hours later."""
+    beside = out.absolute().parent
+    while not beside.exists() and beside != beside.parent:
+        beside = beside.parent
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=f".{out.name}-", dir=beside))
+    except OSError as err:
+        raise OutputError(f"{flag}: {out}: cannot write there ({err.strerror or err}); choose "
+                          f"another {flag}") from None
 
 
 def described(out: Path) -> str:

@@ -63,14 +63,19 @@ def load_posterior(path: str | Path) -> pd.DataFrame:
             problem = unknown("unknown parameter", column, BY_NAME)
             raise ScenarioError(file, column, f"{problem}; allowed: the model's parameters, "
                                 f"{DETECTION}<rate> or {WEIGHT}")
-        if param.type is not float or not (param.low <= values.min()
-                                           and values.max() <= param.high):
+        if param.type is not float:
+            raise ScenarioError(file, column, f"a parameter of {param.type.__name__} values, "
+                                "which a posterior does not draw; allowed: the model's "
+                                "real-valued parameters")
+        if not (param.low <= values.min() and values.max() <= param.high):
             raise ScenarioError(file, column, f"a value outside the parameter; allowed: "
                                 f"{param.allowed()}")
     weights = table[WEIGHT].to_numpy()
-    if (weights < 0).any() or weights.sum() <= 0:
-        raise ScenarioError(file, WEIGHT, "negative, or all zero; allowed: weights >= 0 that "
-                            "sum above 0")
+    with np.errstate(over="ignore"):  # a sum past the largest float is refused just below
+        total = weights.sum()
+    if (weights < 0).any() or not 0 < total < np.inf:
+        raise ScenarioError(file, WEIGHT, "negative, all zero, or too large to add up; allowed: "
+                            "weights >= 0 whose sum is above 0 and finite")
     return table
 
 

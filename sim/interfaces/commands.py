@@ -326,7 +326,7 @@ def calibrate(args: argparse.Namespace) -> int:
     out = args.out or calibration_report.default_out(cal)
     check_replaceable(out, calibration_report.FILES, args.force)
     if args.scenario_out is not None:
-        calibration_report.check_scenario_out(args.scenario_out, args.force)
+        calibration_report.check_scenario_out(args.scenario_out, args.force, out)
     with tempfile.TemporaryDirectory(prefix="blowback-abc-") as work:
         result = calibration.fit(cal, jobs=args.jobs, workdir=Path(work),
                                  ensemble=args.ensemble)
