@@ -27,6 +27,17 @@ def test_bench_rejects_unknown_sections():
     assert done.returncode == 2 and "warp" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("partial", [["--tiny"], ["--only", "epstein"]])
+def test_a_report_of_tiny_or_partial_figures_is_refused_before_measuring(partial):
+    before = {path: path.read_bytes() for path in (ROOT / "docs" / "performance.json",
+                                                   ROOT / "docs" / "PERFORMANCE.md")}
+    done = subprocess.run([sys.executable, "-m", "sim", "bench", "--report", *partial],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 2 and "--report" in done.stderr and not done.stdout
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert all(path.read_bytes() == content for path, content in before.items())
+
+
 def test_bench_compares_under_another_interpreter_and_names_a_bad_one(tmp_path):
     done = subprocess.run([sys.executable, "-m", "sim", "bench", "--tiny", "--only", "epstein",
                            "--mesa-python", sys.executable], capture_output=True, text=True,

@@ -188,7 +188,8 @@ def _add_tools(sub) -> None:
     bench.add_argument("--only", help="comma-separated subset of: " + ", ".join(BENCHMARKS))
     bench.add_argument("--report", action="store_true",
                        help="also write docs/performance.json, docs/img/performance.png and "
-                       "the table of docs/PERFORMANCE.md")
+                       "the table of docs/PERFORMANCE.md (a whole run: not with --tiny or "
+                       "--only)")
     bench.add_argument("--mesa-python", action="append", default=[], metavar="PYTHON",
                        help="also compare Epstein's classic with the Mesa of this interpreter "
                        "(e.g. a Python 3.12 environment with Mesa 3.5 and numba); repeatable")

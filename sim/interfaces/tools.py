@@ -30,6 +30,12 @@ def bench(args: argparse.Namespace) -> int:
             print(f"blowback: error: --only: unknown benchmark {sorted(unknown)[0]!r}; allowed: "
                   + ", ".join(BENCHMARKS), file=sys.stderr)
             return EXIT_USAGE
+    if args.report and (args.tiny or only is not None):
+        # The report replaces the published figures whole: tiny sizes, or some benchmarks
+        # alone, would leave a table of what was not measured together, or not at size.
+        print("blowback: error: --report: writes the figures of a whole run at full size; "
+              "allowed: without --tiny and --only", file=sys.stderr)
+        return EXIT_USAGE
     root = Path(__file__).resolve().parents[2]
     if not (root / "benchmarks" / "run.py").exists():
         print("blowback: error: bench: the benchmarks live in a source checkout "
