@@ -74,6 +74,13 @@ def good(tmp_path):
     (("low = 0.1, high = 1.0", "low = 0.1, high = -1.0"), "detection.acled.state.high",
      "(0, 1000]"),
     (("low = 0.1, high = 1.0", "low = 0.1"), "detection.acled.state", "a range"),
+    (("\"insurgents.coercion\" = { low = 0.001, high = 0.004 }",
+      "\"state.units\" = { low = 1, high = 20 }"), "parameters.state.units", "real-valued"),
+    (("\"insurgents.coercion\" = { low = 0.001, high = 0.004 }",
+      "\"contractor.present\" = { low = 0, high = 1 }"), "parameters.contractor.present",
+     "real-valued"),
+    (("[parameters]\n\"insurgents.coercion\" = { low = 0.001, high = 0.004 }\n", ""),
+     "parameters", "missing; allowed: a table [parameters]"),
 ])
 def test_bad_calibration_files_name_file_key_and_what_is_allowed(tmp_path, change, key,
                                                                   allowed):

@@ -188,7 +188,10 @@ def unknown(what: str, key: str, candidates: Any) -> str:
 
 
 def kind_of(value: Any) -> str:
-    """``value`` and what it is in TOML's words: ``"x" is a string``."""
+    """``value`` and what it is in TOML's words: ``"x" is a string``; None, which TOML cannot
+    write, is a key left out: ``missing``."""
+    if value is None:
+        return "missing"
     # datetime before date: a TOML date-time is both.
     names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
              dict: "a table", list: "an array", datetime.datetime: "a date-time",

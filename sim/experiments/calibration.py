@@ -46,6 +46,7 @@ import pandas as pd
 
 from sim.core.ensemble import most_runs
 from sim.core.inputs import ScenarioError, expect, integer, read_document, show, unknown
+from sim.core.parameters import BY_NAME
 from sim.core.paths import CSV_LIMIT, input_file
 from sim.core.scenario import Scenario, load_scenario
 from sim.experiments import detection, posterior, reference
@@ -116,6 +117,9 @@ def load_calibration(path: str | Path) -> Calibration:
     where = expect(file, "scenario", raw["scenario"], str, "a scenario file (a string)")
     scenario_path = input_file(Path(file).parent / where, where=(file, "scenario"))
     scenario = load_scenario(scenario_path)
+    if scenario.start_date() > reference.FIT_UNTIL:
+        raise ScenarioError(file, "scenario", f"starts after {reference.FIT_UNTIL}, the end of "
+                            "the fitting window; allowed: a scenario that starts before it")
     record = RECORD
     if "record" in raw:
         where = expect(file, "record", raw["record"], str, "a record file (a string)")
@@ -134,6 +138,9 @@ def load_calibration(path: str | Path) -> Calibration:
     ranges: dict[str, Range] = {}
     for pname, spec in _flat(parameters).items():
         where = f"parameters.{pname}"
+        if getattr(BY_NAME.get(pname), "type", float) is not float:  # unknown: check_axis's
+            raise ScenarioError(file, where, f"a parameter of {BY_NAME[pname].type.__name__} "
+                                "values; allowed: a real-valued parameter, which a prior draws")
         ranges[pname] = _positive(file, where, check_axis(file, where, pname, spec, "latin"))
     if not ranges:
         raise ScenarioError(file, "parameters", "empty; allowed: at least one range")
@@ -149,9 +156,6 @@ def load_calibration(path: str | Path) -> Calibration:
         rates[rname] = _rate(file, where, spec)
     cal = Calibration(name, description, Path(path), scenario, scenario_path, record, figures,
                       targets, population, generations, seed, draws, ranges, rates)
-    if cal.fit_steps < 1:
-        raise ScenarioError(file, "scenario", f"starts after {reference.FIT_UNTIL}, the end of "
-                            "the fitting window; allowed: a scenario that starts before it")
     return cal
 
 
