@@ -283,6 +283,23 @@ def test_bad_set_is_one_line_exit_2_and_no_output(tmp_path, case):
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("args", "said"), [
+    (["run", "--seed", str(2**62 + 1)], "--seed: run.seed: 4611686018427387905 is out of range"),
+    (["run", "--steps", "100000"], "--steps: run.steps: 100000 is out of range"),
+    (["compare", "--seeds", "2", "--first-seed", str(2**62)],
+     "--first-seed: 4611686018427387904 and 2 seeds pass the largest seed"),
+    (["compare", "--set", "run.seed=77"], "--set: run.seed: compare runs the seeds of"),
+])
+def test_an_option_out_of_range_is_named_as_typed(tmp_path, capsys, args, said):
+    command, *options = args
+    out = tmp_path / "out"
+    status, stdout, err = blowback_here(capsys, command, str(_small_scenario(tmp_path)),
+                                        *options, "--out", str(out))
+    assert status == 2 and not stdout and not out.exists()
+    assert len(err.strip().splitlines()) == 1 and err.startswith("blowback: error: ")
+    assert said in err
+
+
 class _SeenError(Exception):
     """Raised by a stand-in for the comparison once it has seen its scenarios."""
 

@@ -33,12 +33,13 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
     return dict(parse_setting("--set", text) for text in args.set)
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, int]:
+def _overrides(args: argparse.Namespace) -> dict[str, dict[str, int]]:
+    """The parameters ``--seed`` and ``--steps`` set, by option (the name its errors give)."""
     changes = {}
     if getattr(args, "seed", None) is not None:
-        changes["run.seed"] = args.seed
+        changes["--seed"] = {"run.seed": args.seed}
     if args.steps is not None:
-        changes["run.steps"] = args.steps
+        changes["--steps"] = {"run.steps": args.steps}
     return changes
 
 
@@ -48,8 +49,9 @@ def _configured(scenario: Scenario, args: argparse.Namespace) -> Scenario:
     values = settings(args)
     if values:
         scenario = scenario.with_values(values, "--set")
-    changes = _overrides(args)
-    return scenario.with_overrides(**changes) if changes else scenario
+    for option, changes in _overrides(args).items():
+        scenario = scenario.with_values(changes, option)
+    return scenario
 
 
 def _interrupted(stop: Any, out: Path, again: str) -> int:
@@ -97,12 +99,21 @@ def run(args: argparse.Namespace) -> int:
 
 def compare(args: argparse.Namespace) -> int:
     """``blowback compare``: run scenarios on common seeds, write and print the comparison."""
+    from sim.core.parameters import BY_NAME
     from sim.core.scenario import load_scenario
     from sim.experiments.compare import COMPARISON_FILES, default_out, write_comparison
     from sim.experiments.compare import compare as run_comparison
     from sim.experiments.output import check_replaceable
-    from sim.experiments.workload import check_duration, scenario_runs
+    from sim.experiments.workload import WorkloadError, check_duration, scenario_runs
 
+    top = BY_NAME["run.seed"].high
+    if args.first_seed + args.seeds - 1 > top:
+        raise WorkloadError(f"--first-seed: {args.first_seed} and {args.seeds} seeds pass the "
+                            f"largest seed, {top}; allowed: a first seed up to "
+                            f"{top - args.seeds + 1}")
+    if "run.seed" in settings(args):
+        raise WorkloadError("--set: run.seed: compare runs the seeds of --first-seed and "
+                            "--seeds; allowed: --first-seed N")
     scenarios = [_configured(load_scenario(path), args) for path in args.scenarios]
     check_duration([scenario_runs(args.seeds, s) for s in scenarios], args.jobs, args.yes)
     draws = fingerprint = None
