@@ -300,6 +300,21 @@ def test_an_option_out_of_range_is_named_as_typed(tmp_path, capsys, args, said):
     assert said in err
 
 
+@pytest.mark.parametrize(("args", "said"), [
+    (["validate", "--claims", ""], "--claims: an empty name; allowed: one or more of bennett"),
+    (["validate", "--claims", "bennett,"], "--claims: an empty name"),
+    (["validate", "--claims", "bennett, bennett"], "--claims: 'bennett' named twice"),
+    (["validate", "--claims", "benett"], "--claims: unknown name 'benett'"),
+    (["bench", "--only", ""], "--only: an empty name; allowed: one or more of epstein"),
+    (["bench", "--only", "sweep,sweep"], "--only: 'sweep' named twice"),
+])
+def test_a_list_option_names_each_choice_once(tmp_path, capsys, args, said):
+    status, stdout, err = blowback_here(capsys, *args, "--out", str(tmp_path / "out")) \
+        if args[0] == "validate" else blowback_here(capsys, *args)
+    assert status == 2 and not stdout and not (tmp_path / "out").exists()
+    assert len(err.strip().splitlines()) == 1 and said in err
+
+
 class _SeenError(Exception):
     """Raised by a stand-in for the comparison once it has seen its scenarios."""
 

@@ -26,6 +26,22 @@ BENCHMARKS = ("epstein", "kernels", "scale", "build", "startup", "profile", "swe
 CLAIMS = ("bennett", "condra_shapiro", "kalyvas", "lyall", "kress_szechtman")
 
 
+def subset(option: str, text: str, allowed: tuple[str, ...]) -> list[str]:
+    """The names of a comma-separated ``option`` (``--claims bennett,lyall``), each one of
+    ``allowed`` and named once; else a one-line :class:`ScenarioError` naming the option."""
+    from sim.core.messages import ScenarioError
+
+    names = [name.strip() for name in text.split(",")]
+    for k, name in enumerate(names):
+        if name not in allowed:
+            wrong = f"unknown name {name!r}" if name else "an empty name"
+            raise ScenarioError(option, None, f"{wrong}; allowed: one or more of "
+                                f"{', '.join(allowed)}, separated by commas")
+        if name in names[:k]:
+            raise ScenarioError(option, None, f"{name!r} named twice; allowed: each once")
+    return names
+
+
 def settings(args: argparse.Namespace) -> dict[str, Any]:
     """The ``--set KEY=VALUE`` options, each checked like a value in a scenario file."""
     from sim.core.inputs import parse_setting
@@ -298,14 +314,7 @@ def _progress_bar(total: int, desc: str):
 
 def validate(args: argparse.Namespace) -> int:
     """``blowback validate``: measure the literature's claims and write their table."""
-    names = list(CLAIMS)
-    if args.claims:
-        names = [name.strip() for name in args.claims.split(",")]
-        unknown = [n for n in names if n not in CLAIMS]
-        if unknown:
-            print(f"blowback: error: --claims: unknown claim {unknown[0]!r}; allowed: "
-                  + ", ".join(CLAIMS), file=sys.stderr)
-            return EXIT_USAGE
+    names = list(CLAIMS) if args.claims is None else subset("--claims", args.claims, CLAIMS)
     from sim.core.parameters import BY_NAME
     from sim.experiments import claims
     from sim.experiments.output import check_replaceable

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.interfaces.commands import BENCHMARKS, EXIT_USAGE, settings
+from sim.interfaces.commands import BENCHMARKS, EXIT_USAGE, settings, subset
 
 if TYPE_CHECKING:
     from sim.core.scenario import Scenario
@@ -22,14 +22,7 @@ if TYPE_CHECKING:
 
 def bench(args: argparse.Namespace) -> int:
     """``blowback bench``: the benchmarks of a source checkout (benchmarks/run.py)."""
-    only = None
-    if args.only:
-        only = {name.strip() for name in args.only.split(",")}
-        unknown = only - set(BENCHMARKS)
-        if unknown:
-            print(f"blowback: error: --only: unknown benchmark {sorted(unknown)[0]!r}; allowed: "
-                  + ", ".join(BENCHMARKS), file=sys.stderr)
-            return EXIT_USAGE
+    only = None if args.only is None else set(subset("--only", args.only, BENCHMARKS))
     if args.report and (args.tiny or only is not None):
         # The report replaces the published figures whole: tiny sizes, or some benchmarks
         # alone, would leave a table of what was not measured together, or not at size.
