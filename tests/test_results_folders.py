@@ -164,13 +164,21 @@ def test_validate_refuses_its_fixed_folder_before_running_anything(capsys, scena
     assert (out / "claims.csv").read_text() == "key\nbennett\n"
 
 
-def test_calibrate_refuses_an_existing_folder_and_scenario_before_fitting(capsys, scenario,
-                                                                         monkeypatch):
+@pytest.fixture
+def unfitted(monkeypatch) -> str:
+    """The shipped calibration file, whose fit fails the test if it starts."""
     pytest.importorskip("pyabc")
-    from sim.experiments import calibration, calibration_report
+    from sim.experiments import calibration
 
     monkeypatch.setattr(calibration, "fit", lambda *a, **k: pytest.fail("fitted"))
-    cal = str(ROOT / "scenarios" / "calibration" / "mali.toml")
+    return str(ROOT / "scenarios" / "calibration" / "mali.toml")
+
+
+def test_calibrate_refuses_an_existing_folder_and_scenario_before_fitting(capsys, scenario,
+                                                                         unfitted):
+    from sim.experiments import calibration_report
+
+    cal = unfitted
     out = scenario.parent / "cal"
     out.mkdir()
     (out / "posterior.csv").write_text("x\n1\n")
@@ -280,15 +288,10 @@ def test_an_out_named_in_other_bytes_than_utf8_is_refused_in_one_line(tmp_path):
 
 
 def test_calibrate_refuses_a_scenario_out_inside_its_results_before_fitting(capsys, scenario,
-                                                                          monkeypatch):
-    pytest.importorskip("pyabc")
-    from sim.experiments import calibration
-
-    monkeypatch.setattr(calibration, "fit", lambda *a, **k: pytest.fail("fitted"))
-    cal = str(ROOT / "scenarios" / "calibration" / "mali.toml")
+                                                                          unfitted):
     out = scenario.parent / "cal"
     for inside in (out, out / "fitted.toml"):
-        status, _, err = blowback(capsys, "calibrate", cal, "--out", str(out),
+        status, _, err = blowback(capsys, "calibrate", unfitted, "--out", str(out),
                                   "--scenario-out", str(inside))
         assert_refused(status, err, "--scenario-out", "outside it")
     assert not out.exists()
