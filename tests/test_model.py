@@ -67,6 +67,32 @@ def test_agents_are_views_of_the_arrays():
                                             "militia"}
 
 
+@pytest.mark.parametrize(("field", "value"), [
+    ("cooperation", float("nan")), ("cooperation", 1.5), ("cooperation", -0.1),
+    ("cooperation", "0.5"), ("cooperation", None), ("cooperation", True),
+    ("population", float("inf")), ("population", -100.0), ("memory", -1.0),
+])
+def test_a_community_refuses_a_value_its_kernels_cannot_take(field, value):
+    model = BlowbackModel(small("contractor_unchecked", **{"run.steps": 2}))
+    village = list(model.agents_by_type[Community])[3]
+    before = getattr(village, field)
+    with pytest.raises(ValueError, match=f"^{field}: .* cannot be set; allowed: a number"):
+        setattr(village, field, value)
+    assert getattr(village, field) == before
+
+
+def test_a_units_chosen_conduct_cannot_be_set_but_its_skill_can():
+    model = BlowbackModel(small("contractor_unchecked", **{"run.steps": 2}))
+    unit = next(iter(model.agents_by_type[ContractorUnit]))
+    for field in ("restraint", "discrimination", "discipline", "guard"):
+        with pytest.raises(AttributeError, match=f"^{field}: chosen by the unit each week"):
+            setattr(unit, field, 0.9)
+    unit.skill = 0.9
+    model.step()
+    assert unit.skill == 0.9 and model.forces.skill[unit.row] == 0.9
+    assert 0.45 <= unit.discrimination <= 0.9  # skill x (1/2 + restraint/2)
+
+
 def test_datacollector_records_every_series():
     model = BlowbackModel(small(**{"run.steps": 6}), agents=False).run()
     df = model.datacollector.get_model_vars_dataframe()

@@ -7,20 +7,40 @@ kernels see the change.  ``model.agents_by_type[Community]`` lists them.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import mesa
 
 from sim.core.state import CONTRACTOR, FACTIONS, PARTNER, PERPETRATORS, STATE
 from sim.world import geography
 
 
-def _field(store: str, name: str, doc: str):
+def _field(store: str, name: str, doc: str, high: float = math.inf):
+    """A property that reads and writes the row's value of ``model.<store>.<name>``; a value
+    written must be a number in [0, ``high``], as the kernels expect it."""
     def get(self):
         return float(getattr(getattr(self.model, store), name)[self.row])
 
     def set_(self, value):
+        if (not isinstance(value, numbers.Real) or isinstance(value, bool)
+                or not math.isfinite(value) or not 0.0 <= value <= high):
+            allowed = "a number of at least 0" if high == math.inf else f"a number in [0, {high:g}]"
+            raise ValueError(f"{name}: {value!r} cannot be set; allowed: {allowed}")
         getattr(getattr(self.model, store), name)[self.row] = value
 
     return property(get, set_, doc=doc)
+
+
+def _chosen(name: str, doc: str):
+    """A property that reads the row's ``model.forces.<name>``, which the unit chooses each
+    week (:mod:`sim.mechanisms.conduct`): a value written would be chosen over before use."""
+    def set_(self, value):
+        raise AttributeError(f"{name}: chosen by the unit each week from its incentives, so a "
+                             "value set here would not last; allowed: set skill, strength or "
+                             "firepower, or the scenario's parameters")
+
+    return property(_field("forces", name, doc).fget, set_, doc=doc)
 
 
 class Community(mesa.Agent):
@@ -35,9 +55,9 @@ class Community(mesa.Agent):
         super().__init__(model)
         self.row = row
 
-    cooperation = _field("communities", "cooperation", "cooperation with the state, 0-1")
-    grievance = _field("communities", "grievance", "grievance, 0-1")
-    support = _field("communities", "support", "support for the armed groups, 0-1")
+    cooperation = _field("communities", "cooperation", "cooperation with the state, 0-1", 1.0)
+    grievance = _field("communities", "grievance", "grievance, 0-1", 1.0)
+    support = _field("communities", "support", "support for the armed groups, 0-1", 1.0)
     population = _field("communities", "population", "residents alive and at home")
     displaced = _field("communities", "displaced", "residents currently displaced")
     memory = _field("communities", "memory", "memory of abuses by state-side forces")
@@ -82,11 +102,11 @@ class ForceUnit(mesa.Agent):
 
     strength = _field("forces", "strength", "personnel")
     firepower = _field("forces", "firepower", "force per person")
-    skill = _field("forces", "skill", "discrimination at full restraint (training)")
-    restraint = _field("forces", "restraint", "restraint chosen this week, 0-1")
-    discrimination = _field("forces", "discrimination", "share of force reaching combatants")
-    discipline = _field("forces", "discipline", "restraint as the risk of atrocities reads it")
-    guard = _field("forces", "guard", "share of effort on guarding mines")
+    skill = _field("forces", "skill", "discrimination at full restraint (training)", 1.0)
+    restraint = _chosen("restraint", "restraint chosen this week, 0-1")
+    discrimination = _chosen("discrimination", "share of force reaching combatants")
+    discipline = _chosen("discipline", "restraint as the risk of atrocities reads it")
+    guard = _chosen("guard", "share of effort on guarding mines")
 
     @property
     def cell(self) -> int:
