@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,6 +94,17 @@ def test_a_units_chosen_conduct_cannot_be_set_but_its_skill_can():
     model.step()
     assert unit.skill == 0.9 and model.forces.skill[unit.row] == 0.9
     assert 0.45 <= unit.discrimination <= 0.9  # skill x (1/2 + restraint/2)
+
+
+def test_a_model_with_agents_is_freed_once_let_go():
+    """Mesa 3.3 numbers agents from a table that kept each model alive: a notebook looping
+    over seeds grew by a model's arrays each time."""
+    model = BlowbackModel(small("contractor_unchecked", **{"run.steps": 2})).run()
+    assert list(model.agents_by_type[Community])[0].unique_id >= 1
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None
 
 
 def test_datacollector_records_every_series():

@@ -7,13 +7,34 @@ kernels see the change.  ``model.agents_by_type[Community]`` lists them.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
+import weakref
+from collections.abc import Iterator
 
 import mesa
 
 from sim.core.state import CONTRACTOR, FACTIONS, PARTNER, PERPETRATORS, STATE
 from sim.world import geography
+
+
+class _Numbering(weakref.WeakKeyDictionary):
+    """Each model's counter of agent ids, held no longer than the model: Mesa 3.3 numbers a
+    model's agents from a class-level table that keeps every model that ever made an agent
+    alive, with all its arrays, until the process ends."""
+
+    def __getitem__(self, model: mesa.Model) -> Iterator[int]:
+        if model not in self:
+            self[model] = itertools.count(1)
+        return super().__getitem__(model)
+
+
+class ModelAgent(mesa.Agent):
+    """A Mesa agent of this model, numbered as Mesa numbers them, without keeping its model
+    alive once the user lets it go."""
+
+    _ids = _Numbering()
 
 
 def _field(store: str, name: str, doc: str, high: float = math.inf):
@@ -43,7 +64,7 @@ def _chosen(name: str, doc: str):
     return property(_field("forces", name, doc).fget, set_, doc=doc)
 
 
-class Community(mesa.Agent):
+class Community(ModelAgent):
     """A village or population cluster: the people whose cooperation counterinsurgency lives on.
 
     Its cooperation with the state is "the most important short-term enabler of successful
@@ -93,7 +114,7 @@ class Community(mesa.Agent):
                 f"cooperation={self.cooperation:.2f} grievance={self.grievance:.2f}>")
 
 
-class ForceUnit(mesa.Agent):
+class ForceUnit(ModelAgent):
     """A unit that uses force: its discrimination decides whom its force reaches."""
 
     def __init__(self, model: mesa.Model, row: int) -> None:
@@ -141,7 +162,7 @@ class PartnerUnit(ForceUnit):
 _UNIT_CLASS = {STATE: StateForceUnit, CONTRACTOR: ContractorUnit, PARTNER: PartnerUnit}
 
 
-class InsurgentBand(mesa.Agent):
+class InsurgentBand(ModelAgent):
     """An armed-group cell, of one of two rival groups, that "recruit[s] and hide[s] among
     vulnerable communities"."""
 
@@ -167,7 +188,7 @@ class InsurgentBand(mesa.Agent):
         return bool(self.model.bands.active[self.row])
 
 
-class Partner(mesa.Agent):
+class Partner(ModelAgent):
     """A foreign military partner or the UN mission: intelligence, monitoring, training,
     mediation; it leaves when its relationship with the host falls below a threshold."""
 
@@ -186,7 +207,7 @@ class Partner(mesa.Agent):
         return self.model.partner_present if self.name == "partner" else self.model.un_present
 
 
-class Government(mesa.Agent):
+class Government(ModelAgent):
     """The host state: legitimacy, budget, sanctions exposure, and the oversight regime."""
 
     @property
@@ -205,7 +226,7 @@ class Government(mesa.Agent):
         return self.model.sanctions
 
 
-class NeighbourState(mesa.Agent):
+class NeighbourState(ModelAgent):
     """A neighbouring state with its own security choice, exposed to spill-over."""
 
     def __init__(self, model: mesa.Model, index: int) -> None:
