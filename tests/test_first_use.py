@@ -134,6 +134,27 @@ def test_plot_saves_by_suffix_and_says_where(capsys, short_run, tmp_path):
     assert not (tmp_path / "run.jpg").exists()
 
 
+@pytest.mark.parametrize("steps", [-3, 2.5, True, "3"])
+def test_run_takes_a_whole_number_of_weeks(steps):
+    sim = Sim(steps=6, communities=200, agents=False)
+    with pytest.raises(ValueError, match=r"^steps: .* allowed: an integer of at least 0"):
+        sim.run(steps)
+    assert sim.model.t == 0 and sim.run(0).model.t == 0 and sim.run(99).model.t == 6
+
+
+@pytest.mark.parametrize("columns", [(), ("recruits",), ("legitimacy", "nope")])
+def test_plot_names_what_it_can_draw(short_run, columns):
+    with pytest.raises(ValueError, match="cannot be plotted; allowed: a tuple of one or more of "
+                                         "civilian_deaths, cooperation_mean"):
+        short_run.plot(columns)
+    assert len(short_run.plot("legitimacy").axes) == 1
+
+
+def test_plot_before_any_week_says_to_run_first():
+    with pytest.raises(ValueError, match="no week has run yet: call run"):
+        Sim(steps=3, communities=200, agents=False).plot()
+
+
 def test_plot_outside_jupyter_says_once_how_to_see_it(capsys, short_run, monkeypatch):
     monkeypatch.setattr(simulation, "_told", [])
     monkeypatch.delitem(sys.modules, "ipykernel", raising=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,11 +47,17 @@ class Sim:
         self.model = BlowbackModel(scenario, agents=agents)
 
     def run(self, steps: int | None = None, progress: bool = False) -> Sim:
-        """Run to the end of the scenario (or ``steps`` more weeks); a progress bar if asked."""
+        """Run to the end of the scenario (or ``steps`` more weeks, as many as are left); a
+        progress bar if asked."""
+        if steps is not None and (not isinstance(steps, numbers.Integral) or steps < 0
+                                  or isinstance(steps, bool)):
+            raise ValueError(f"steps: {steps!r} is not a number of weeks; allowed: an integer "
+                             "of at least 0, or None for the rest of the run")
+        left = self.model.steps_total - self.model.t
         if not progress:
             self.model.run(steps)
             return self
-        total = self.model.steps_total - self.model.t if steps is None else steps
+        total = left if steps is None else min(steps, left)
         with tqdm(total=total, unit="week", desc=self.scenario.name) as bar:
             self.model.run(steps, progress=bar.update)
         return self
@@ -72,11 +79,20 @@ class Sim:
         it in a window (``plt.show()``).  A notebook shows it by itself; in a plain Python
         session with neither, the first call says how to see it.
         """
+        from sim.core.outcomes import shown
         from sim.interfaces.plotting import plot_run
 
         if path is not None and Path(path).suffix.lower() not in _FIGURE_SUFFIXES:
             raise ValueError(f"path: {str(path)!r} has no figure suffix; allowed: a file ending "
                              f"in {' or '.join(_FIGURE_SUFFIXES)}")
+        plotted = [o.name for o in shown("plot")]
+        if isinstance(columns, str):
+            columns = (columns,)
+        if columns is not None and (not columns or not set(columns) <= set(plotted)):
+            raise ValueError(f"columns: {columns!r} cannot be plotted; allowed: a tuple of "
+                             f"one or more of {', '.join(plotted)}")
+        if self.model.t == 0:
+            raise ValueError("no week has run yet: call run() first")
         fig = plot_run(self.results, self.model.event_log, columns)
         if path is not None:
             fig.savefig(path)
