@@ -114,19 +114,6 @@ def test_a_damaged_run_file_is_refused_naming_it(capsys, sweep, damage):
     assert not out.with_name("out-analysis").exists()
 
 
-def test_a_missing_run_file_is_refused_naming_it_and_resume_redoes_its_runs(capsys, sweep):
-    experiment, out = sweep
-    victim = _run_files(out)[0]
-    victim.unlink()
-    with pytest.raises(OutputError, match="missing, and with it 1 runs"):
-        load(out)
-    status, _, err = blowback(capsys, "analyse", str(out))
-    assert_refused(status, err, victim.name, "missing", "--resume")
-    status, stdout, err = _resume(capsys, experiment, out)
-    assert status == 0, err
-    assert "1 runs written" in stdout and len(load(out)) == 2
-
-
 def test_resume_redoes_the_damaged_runs_and_says_how_many(capsys, sweep):
     experiment, out = sweep
     _zero_rows(_run_files(out)[0])

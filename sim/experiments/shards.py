@@ -143,14 +143,11 @@ def append_line(out: Path, entry: dict[str, Any]) -> None:
 class Survey:
     """What a sweep folder's store holds: ``lines`` of the log; ``homes``, run id -> the index
     of the line it lives in; the files of ``live`` lines, ``stale`` files, ``foreign`` files
-    (named by no line), ``partial`` ones (shards left open by a killed writer), and ``lost``,
-    run id -> a file gone from the last line that lists it, for the runs that no complete line
-    holds any more."""
+    (named by no line), and ``partial`` ones (shards left open by a killed writer)."""
 
     lines: list[dict[str, Any]]
     homes: dict[str, int]
     live: list[int]
-    lost: dict[str, Path] = field(default_factory=dict)
     stale: list[Path] = field(default_factory=list)
     foreign: list[Path] = field(default_factory=list)
     partial: list[Path] = field(default_factory=list)
@@ -187,11 +184,9 @@ def survey(out: Path) -> Survey:
             for run in line["runs"]:
                 homes[run["run_id"]] = index
     live = sorted(set(homes.values()))
-    lost = {run["run_id"]: out / min(set(line["files"]) - on_disk)
-            for line in lines for run in line["runs"] if run["run_id"] not in homes}
     named = {name for line in lines for name in line["files"]}
     in_force = {name for index in live for name in lines[index]["files"]}
-    return Survey(lines, homes, live, lost,
+    return Survey(lines, homes, live,
                   stale=[out / name for name in sorted(on_disk & named - in_force)],
                   foreign=[out / name for name in sorted(on_disk - named)], partial=partial)
 

@@ -82,11 +82,6 @@ def plan(path: str | Path, scenario: str | Sequence[str] | None = None,
     if found.foreign:
         raise OutputError(f"{found.foreign[0]}: not recorded in the folder's log ({LOG}), so not "
                           "written there by Blowback; remove it, or rerun the sweep with --resume")
-    if found.lost:
-        gone = next(iter(found.lost.values()))
-        raise OutputError(f"{gone}: missing, and with it {len(found.lost)} runs of the folder's "
-                          "log that no other file holds; rerun the sweep with --resume to redo "
-                          "them")
     points = manifest.get("points")
     wanted = None
     if values and isinstance(points, list):
