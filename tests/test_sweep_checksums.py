@@ -114,6 +114,16 @@ def test_a_damaged_run_file_is_refused_naming_it(capsys, sweep, damage):
     assert not out.with_name("out-analysis").exists()
 
 
+def test_analyse_of_a_sweep_with_a_file_gone_says_how_many_runs_it_covers(capsys, sweep):
+    experiment, out = sweep
+    _run_files(out)[0].unlink()
+    status, _, err = blowback(capsys, "analyse", str(out))
+    assert status == 0 and f"{out} holds 1 of its experiment's 2 runs" in err
+    assert "--resume" in err and len(load(out)) == 1
+    assert _resume(capsys, experiment, out)[0] == 0 and len(load(out)) == 2
+    assert "holds" not in blowback(capsys, "analyse", str(out), "--force")[2]
+
+
 def test_resume_redoes_the_damaged_runs_and_says_how_many(capsys, sweep):
     experiment, out = sweep
     _zero_rows(_run_files(out)[0])
@@ -185,6 +195,22 @@ def test_another_commands_folder_is_refused_without_a_trace_left_in_it(capsys, s
     status, _, err = blowback(capsys, "sweep", str(experiment), "--out", str(theirs))
     assert_refused(status, err, "not a Blowback sweep manifest")
     assert sorted(p.name for p in theirs.iterdir()) == ["manifest.json", "summary.json"]
+
+
+def test_load_takes_one_column_by_name_and_refuses_a_where_that_is_no_mapping(finished):
+    _, out = finished
+    one = load(out, columns="civilian_deaths_total")
+    assert one.equals(load(out, columns=["civilian_deaths_total"])) and len(one) == 2
+    with pytest.raises(OutputError, match="where: .* is not a mapping; allowed: a dict"):
+        load(out, where=[("oversight.punishment", 0.9)])
+
+
+def test_the_series_of_a_sweep_that_kept_none_are_refused_not_empty(sweep):
+    _, out = sweep
+    doc = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps(doc | {"keep": "summary"}))
+    with pytest.raises(OutputError, match="kept each run's summary only"):
+        load_series(out)
 
 
 def test_a_sweep_folder_without_resume_is_refused_mentioning_resume(capsys, sweep):

@@ -62,6 +62,9 @@ def _selection(manifest: dict[str, Any], scenario: str | Sequence[str] | None,
     if unknown:
         raise OutputError(f"{path}: scenario {unknown[0]!r} is not one of this sweep's; allowed: "
                           f"{', '.join(map(repr, names))}")
+    if where is not None and not isinstance(where, Mapping):
+        raise OutputError(f"where: {where!r} is not a mapping; allowed: a dict of varied "
+                          "parameters and their values, {\"oversight.punishment\": [0.2, 0.8]}")
     values = {key: _as_set(value) for key, value in (where or {}).items()}
     for key in values:
         if key not in manifest["varied"]:
@@ -163,6 +166,8 @@ def load(path: str | Path, scenario: str | Sequence[str] | None = None,
     path = Path(path)
     manifest = read_manifest(path)
     scenarios, values = _selection(manifest, scenario, where, path)
+    if isinstance(columns, str):
+        columns = [columns]
     wanted = None if columns is None else [*ID_COLUMNS,
                                            *(c for c in columns if c not in ID_COLUMNS)]
     if manifest["format"] == run_files.FORMAT:
@@ -195,6 +200,9 @@ def load_series(path: str | Path, scenario: str | Sequence[str] | None = None,
     ``scenario`` and ``where`` as for :func:`load`."""
     path = Path(path)
     manifest = read_manifest(path)
+    if manifest.get("keep", "series") != "series":
+        raise OutputError(f"{path}: a sweep that kept each run's summary only (keep = "
+                          f"{manifest['keep']!r}); allowed: a sweep run with keep = \"series\"")
     if manifest["format"] == run_files.FORMAT:
         table = run_files.read(path, SERIES)
         if table is not None and (scenario is not None or where):

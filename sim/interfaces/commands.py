@@ -258,6 +258,7 @@ def analyse(args: argparse.Namespace) -> int:
     except AnalysisError as err:
         print(f"blowback: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    _say_runs_missing(args.results, len(runs))
     series = None
     if (args.results / "series").is_dir():
         from sim.experiments.sweep import load_series
@@ -267,6 +268,22 @@ def analyse(args: argparse.Namespace) -> int:
     print(result.text(wide=args.wide))
     print(f"\nFigures (PNG and SVG) and tables: {out}/")
     return 0
+
+
+def _say_runs_missing(folder: Path, found: int) -> None:
+    """Warn when a sweep folder holds fewer runs than its experiment has: a sweep still
+    running, stopped, or with a file gone, whose analysis covers the runs that are there."""
+    from sim.experiments.output import OutputError
+    from sim.experiments.sweep_folder import read_manifest
+
+    try:
+        total = read_manifest(folder).get("runs")
+    except OutputError:  # a comparison's folder: all its runs or none
+        return
+    if isinstance(total, int) and found < total:
+        print(f"blowback: warning: {folder} holds {found} of its experiment's {total} runs; "
+              "the analysis covers those, and blowback sweep EXPERIMENT --out "
+              f"{folder} --resume runs the others", file=sys.stderr)
 
 
 def sensitivity(args: argparse.Namespace) -> int:
