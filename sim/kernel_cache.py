@@ -87,17 +87,22 @@ def configure() -> bool:
 COMPILED_MARK = "kernels-compiled"
 
 
+def _compiled_mark() -> Path | None:
+    folder = os.environ.get("NUMBA_CACHE_DIR")
+    return Path(folder) / COMPILED_MARK if CACHE and folder else None
+
+
 def compiled() -> bool:
     """Whether the kernels of this version of the source were compiled into the cache; False
     where there is no cache."""
-    folder = os.environ.get("NUMBA_CACHE_DIR")
-    return CACHE and bool(folder) and (Path(folder) / COMPILED_MARK).is_file()
+    mark = _compiled_mark()
+    return mark is not None and mark.is_file()
 
 
 def mark_compiled() -> None:
     """Record in the cache's folder that the kernels are compiled into it (nothing where there
     is no cache, or it cannot be written)."""
-    folder = os.environ.get("NUMBA_CACHE_DIR")
-    if CACHE and folder:
+    mark = _compiled_mark()
+    if mark is not None:
         with contextlib.suppress(OSError):
-            (Path(folder) / COMPILED_MARK).touch()
+            mark.touch()

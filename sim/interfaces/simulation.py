@@ -53,10 +53,10 @@ class Sim:
                                   or isinstance(steps, bool)):
             raise ValueError(f"steps: {steps!r} is not a number of weeks; allowed: an integer "
                              "of at least 0, or None for the rest of the run")
-        left = self.model.steps_total - self.model.t
         if not progress:
             self.model.run(steps)
             return self
+        left = self.model.steps_total - self.model.t
         total = left if steps is None else min(steps, left)
         with tqdm(total=total, unit="week", desc=self.scenario.name) as bar:
             self.model.run(steps, progress=bar.update)
