@@ -36,7 +36,7 @@ SERVICES_GAIN = 0.25  # legitimacy the state drifts to, per unit of each lever
 RECONCILIATION_GAIN = 0.1
 JUSTICE_GAIN = 0.1
 MEDIATION_GAIN = 0.1
-UNPROTECTED_PER_MILLION = 5.0  # insurgent killings a week per million at which the cost is full
+UNPROTECTED_PER_MILLION = 5.0  # killings by armed groups and militias a week per million: full cost
 UNPROTECTED_COST = 0.02  # legitimacy lost in such a week, per unit of protection weight
 
 
