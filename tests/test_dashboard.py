@@ -18,15 +18,15 @@ from conftest import ROOT, small
 
 from sim.core import outcomes
 from sim.core.parameters import BY_NAME
+from sim.core.registry import INSTITUTION
 from sim.core.scenario import ScenarioError, default_scenario, load_scenario
 from sim.core.state import CONTRACTOR, STATE
 from sim.interfaces import cli
 from sim.interfaces.dashboard import charts, page_values, server
 from sim.interfaces.dashboard import map as world_map
+from sim.interfaces.dashboard.levers import ASSUMPTIONS, INJECTIONS, LEVERS
 from sim.interfaces.dashboard.page_values import PageValueError
 from sim.interfaces.dashboard.session import (
-    INJECTIONS,
-    LEVERS,
     Session,
     choice_of,
     counterpart,
@@ -53,6 +53,36 @@ def test_every_lever_is_a_registered_parameter_with_a_usable_range():
         for lever in group:
             assert lever.name in BY_NAME
             assert lever.is_switch or lever.low < lever.top <= BY_NAME[lever.name].high
+
+
+def test_the_levers_are_institutions_and_the_assumptions_stand_apart():
+    """A regime may differ from another only in its institutions: a lever that sets behaviour
+    is kept in its own group, named as an assumption."""
+    groups = dict(LEVERS)
+    assert list(groups)[-1] == ASSUMPTIONS
+    for group, levers in groups.items():
+        for lever in levers:
+            assert (lever.param.kind == INSTITUTION) == (group != ASSUMPTIONS), lever.name
+    assert {"partner.monitoring", "un.monitoring"} <= {lv.name for lv in groups["Oversight"]}
+
+
+def test_a_lever_dragged_within_a_week_leaves_one_line_and_an_unmoved_one_none(session):
+    session.step(1)
+    logged = len(session.model.event_log)
+    session.set_lever("oversight.punishment", session.lever_value("oversight.punishment"))
+    assert len(session.model.event_log) == logged
+    for value in (0.3, 0.4, 0.55):
+        session.set_lever("oversight.punishment", value)
+    assert session.model.event_log[logged:] == [
+        (session.model.date.isoformat(), "set oversight.punishment = 0.55")]
+    session.set_lever("levers.services", 0.5)
+    session.set_lever("oversight.punishment", 0.6)
+    session.step(1)
+    session.set_lever("oversight.punishment", 0.7)
+    assert [text for _, text in session.model.event_log[logged:]] == [
+        "set oversight.punishment = 0.55", "set levers.services = 0.5",
+        "set oversight.punishment = 0.6", "set oversight.punishment = 0.7"]
+    assert session.model.p["oversight.punishment"] == 0.7
 
 
 def test_step_advances_both_sides_together_and_stops_at_the_end(session):
@@ -844,7 +874,7 @@ def test_page_refuses_forged_values_with_a_short_message(same_names):
     try:
         forged = [(v.Select, {"label": "scenario"}, "/etc/passwd", "scenario: "),
                   (v.BtnToggle, {}, 7, "speed: 7 is not one of the choices"),
-                  (v.Slider, {}, "a lot", "state.discrimination: 'a lot'; allowed"),
+                  (v.Slider, {}, "a lot", "oversight.independent: 'a lot'; allowed"),
                   (v.Switch, {"label": "side by side"}, "yes", "side by side: 'yes'"),
                   (v.TextField, {"label": "seed"}, str(2**70), None)]
         for widget, where, value, message in forged:

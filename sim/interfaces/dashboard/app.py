@@ -28,6 +28,7 @@ from sim.interfaces.dashboard.computing import (
     use_play,
     use_preparation,
 )
+from sim.interfaces.dashboard.levers import INJECTIONS, LEVERS, PRESENCE, Lever
 from sim.interfaces.dashboard.page_values import offered, switch
 from sim.interfaces.dashboard.server import (
     PREPARING,
@@ -37,12 +38,8 @@ from sim.interfaces.dashboard.server import (
 )
 from sim.interfaces.dashboard.session import (
     BOTH,
-    INJECTIONS,
-    LEVERS,
-    PRESENCE,
     RIGHT,
     SIDES,
-    Lever,
     Session,
     choice_of,
     counterpart,
@@ -122,7 +119,7 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
             with solara.Column(classes=["bb-levers"]):
                 _Levers(session, _lever_state(session, side.value), side.value, act)
             with solara.Column(classes=["bb-views"], gap="4px"):
-                _Views(session, version, choices, layer, side, act, busy)
+                _Views(session, version, choices, (layer, side, playing), act, busy)
 
 
 def _acting(error: solara.Reactive, refresh: Callable[[], None]):
@@ -209,17 +206,16 @@ def _Toolbar(session: Session, version: int, choices: dict, play: tuple, speed, 
             "data-busy": str(busy).lower()})
 
 
-def _shown_side(session: Session, side: str) -> int:
-    """The run whose lever values the panel shows: the right one only when levers act on it."""
-    return 1 if side == RIGHT and session.side_by_side else 0
-
-
 def _lever_state(session: Session, side: str) -> tuple:
-    """The values the lever panel shows; the panel redraws only when one of them changes, not
-    every week (it is the largest part of the page)."""
-    shown = _shown_side(session, side)
-    return (tuple(session.lever_value(lv.name, shown) for _, group in LEVERS for lv in group)
-            + tuple(session.present(partner, shown) for partner in PRESENCE))
+    """The values the lever panel shows, of the right-hand run only when levers act on it; the
+    panel redraws only when one of them changes, not every week (it is the largest part of the
+    page).  The play loop redraws from its own thread while a click may switch side-by-side off:
+    ``session.runs`` is replaced whole, never changed in place, so one reading of it is
+    consistent (and the lock, held for a whole year of weeks, is not waited for)."""
+    runs = session.runs
+    run = runs[1] if side == RIGHT and len(runs) == 2 else runs[0]
+    return (tuple(run.lever_value(lv.name) for _, group in LEVERS for lv in group)
+            + tuple(run.present(partner) for partner in PRESENCE))
 
 
 @solara.component
@@ -239,7 +235,6 @@ def _Levers(session: Session, state: tuple, side: str, act):
 
 @solara.component
 def _LeverControl(session: Session, lever: Lever, value, side: str, act):
-    param = lever.param
     if lever.is_switch:
         solara.Switch(label=lever.label, value=bool(value),
                       on_value=lambda v: act(lambda: session.set_lever(lever.name, v, side))())
@@ -249,7 +244,7 @@ def _LeverControl(session: Session, lever: Lever, value, side: str, act):
         solara.Text(f"{lever.label}: {value:.3g}", classes=["bb-lever-label"])
         _Slider(value, lever.low, lever.top,
                lambda v: act(lambda: session.set_lever(lever.name, v, side))())
-        solara.Text(param.meaning, style={"font-size": "11px", "color": "#666"})
+        solara.Text(lever.meaning, style={"font-size": "11px", "color": "#666"})
 
 
 def restart_notice(session: Session) -> str:
@@ -258,10 +253,13 @@ def restart_notice(session: Session) -> str:
 
 
 @solara.component
-def _Views(session: Session, version: int, choices: dict, layer, side, act, busy: bool):
+def _Views(session: Session, version: int, choices: dict, shown: tuple, act, busy: bool):
+    layer, side, playing = shown
     notice = solara.use_reactive("")
 
     def pair(on) -> None:
+        # As a new scenario does, a new pairing stops the play: the runs are rebuilt.
+        playing.set(False)
         if switch("side by side", on):
             session.compare_with(counterpart(choices, session.runs[0].scenario))
             notice.set(restart_notice(session))
@@ -269,31 +267,36 @@ def _Views(session: Session, version: int, choices: dict, layer, side, act, busy
             session.single()
             notice.set("")
 
+    def choose_right(label) -> None:
+        playing.set(False)
+        session.choose(choices[offered("right-hand regime", label, choices)], 1)
+
+    # One reading of the runs for the whole redraw: the play loop steps them on its own thread.
+    with session.lock:
+        runs = list(session.runs)
+        paired, week = len(runs) == 2, session.model.t
+        maps = [world_map.svg(r.model, layer.value, r.scenario.name if paired else "")
+                for r in runs]
+        plots = [charts.svg([r.model for r in runs], o) for o in outcomes.shown("chart")]
+        logs = [_log_html(session, k) for k in range(len(runs))]
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="8px"):
         _Choice(list(world_map.LAYERS), layer.value,
                chosen("map layer", layer, world_map.LAYERS, act))
-        solara.Switch(label="side by side", value=session.side_by_side, disabled=busy,
+        solara.Switch(label="side by side", value=paired, disabled=busy,
                       on_value=lambda on: act(lambda: pair(on))())
-        if not session.side_by_side:
+        if not paired:
             solara.Text("(restarts both runs at week 0)", classes=["bb-notice"])
-    if session.side_by_side:
+    if paired:
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="8px"):
             solara.Select("right-hand regime", values=list(choices),
-                          value=choice_of(choices, session.runs[1].scenario),
-                          on_value=lambda label: act(lambda: session.choose(
-                              choices[offered("right-hand regime", label, choices)], 1))(),
+                          value=choice_of(choices, runs[1].scenario),
+                          on_value=lambda label: act(lambda: choose_right(label))(),
                           style={"min-width": "200px", "max-width": "250px"}, dense=True,
                           disabled=busy)
             solara.Text("levers and events act on")
             _Choice(list(SIDES), side.value, chosen("levers and events act on", side, SIDES, act))
-            if notice.value and session.model.t == 0:
+            if notice.value and week == 0:
                 solara.Text(notice.value, classes=["bb-notice", "bb-restarted"])
-    with session.lock:
-        maps = [world_map.svg(r.model, layer.value,
-                              r.scenario.name if session.side_by_side else "")
-                for r in session.runs]
-        plots = [charts.svg([r.model for r in session.runs], o) for o in outcomes.shown("chart")]
-        logs = [_log_html(session, k) for k in range(len(session.runs))]
     with solara.Row(style={"flex-wrap": "nowrap", "align-items": "flex-start"}, gap="6px"):
         for k, m in enumerate(maps):
             solara.HTML(unsafe_innerHTML=m, classes=["bb-map-view"],

@@ -23,98 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from sim.core.model import BlowbackModel
-from sim.core.parameters import BY_NAME
-from sim.core.registry import Param
 from sim.core.scenario import Event, Scenario, ScenarioError, default_scenario, load_scenario
 from sim.interfaces.dashboard import page_values
+from sim.interfaces.dashboard.levers import INJECTIONS, LEVER_BY_NAME
 from sim.world import events
 
 DEFAULT_NAME = "Defaults (no file)"
 # Sides a lever or an event acts on, in side-by-side mode.
 BOTH, LEFT, RIGHT = "both", "left", "right"
 SIDES = (BOTH, LEFT, RIGHT)
-
-
-@dataclass(frozen=True)
-class Lever:
-    """A parameter the class can move while the model runs, and the slider range shown."""
-
-    name: str
-    label: str
-    high: float | None = None  # None: the registry's upper bound
-
-    @property
-    def param(self) -> Param:
-        """The registry entry of the lever (unit, meaning, bounds)."""
-        return BY_NAME[self.name]
-
-    @property
-    def low(self) -> float:
-        """The lowest value the slider offers."""
-        return float(self.param.low or 0.0)
-
-    @property
-    def top(self) -> float:
-        """The highest value the slider offers."""
-        return float(self.high if self.high is not None else self.param.high)
-
-    @property
-    def is_switch(self) -> bool:
-        """True for yes/no parameters (a switch, not a slider)."""
-        return self.param.type is bool
-
-
-# The levers of the issue, grouped as the page shows them.
-LEVERS: tuple[tuple[str, tuple[Lever, ...]], ...] = (
-    ("Discrimination of each force", (
-        Lever("state.discrimination", "state forces"),
-        Lever("contractor.discrimination", "contractor"),
-        Lever("partner.discrimination", "partner"),
-    )),
-    ("Oversight", (
-        Lever("oversight.press", "detection: press and NGOs"),
-        Lever("oversight.independent", "detection: independent commission"),
-        Lever("oversight.investigation", "investigation"),
-        Lever("oversight.punishment", "punishment"),
-        Lever("contractor.in_chain_of_command", "contractor inside the chain of command"),
-        Lever("contractor.oversight_reach", "oversight reach outside the chain"),
-    )),
-    ("Sanctions", (
-        Lever("sanctions.level", "sanctions in force"),
-        Lever("sanctions.propensity", "sanctions per documented abuse"),
-    )),
-    ("Engagement", (
-        Lever("levers.services", "basic services"),
-        Lever("levers.reconciliation", "reconciliation"),
-        Lever("levers.justice", "justice mechanisms"),
-        Lever("levers.training", "human-rights training"),
-        Lever("levers.humanitarian_access", "humanitarian access"),
-        Lever("levers.arms_tracking", "arms tracking"),
-        Lever("levers.financial_enforcement", "financial enforcement"),
-    )),
-    ("Contractor contract", (
-        Lever("contractor.cost", "price (MUSD a week)", high=10.0),
-        Lever("contractor.concessions", "share paid in mining concessions"),
-        Lever("contractor.pay_per_result", "share of pay tied to results"),
-        Lever("contractor.transparent", "transparent, audited contract"),
-    )),
-)
-LEVER_BY_NAME: dict[str, Lever] = {lv.name: lv for _, group in LEVERS for lv in group}
-
-# Presence of the partners is a lever too, but it changes by an arrival or a departure.
-PRESENCE: dict[str, str] = {"partner": "foreign partner present", "un": "UN mission present"}
-
-# The buttons that inject an event now: label, event type, fields.  The atrocity names no
-# perpetrator: each run books it to a force it has deployed (see ``perpetrator``).
-INJECTIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "contractor arrives": ("contractor_arrives", {}),
-    "contractor leaves": ("contractor_leaves", {}),
-    "partner leaves": ("partner_leaves", {"partner": "partner"}),
-    "UN leaves": ("partner_leaves", {"partner": "un"}),
-    "mass-atrocity operation": ("mass_atrocity", {"near": "Mopti"}),
-    "sanctions": ("sanctions", {"level": 0.5}),
-    "coup in a neighbour": ("coup", {"country": "Burkina Faso"}),
-}
 
 
 # The regime the right-hand side opens on, by the left one's file: the pairs the seminar
@@ -200,6 +117,27 @@ class Run:
         own = dataclasses.replace(seeded, events=list(seeded.events))
         return cls(own, BlowbackModel(own, agents=False))
 
+    def lever_value(self, name: str) -> Any:
+        """The value of a lever in force (the model's, not the slider's)."""
+        if name == "sanctions.level":
+            return self.model.sanctions
+        return self.model.p[name]
+
+    def present(self, partner: str) -> bool:
+        """Whether the partner, the UN mission or the contractor is deployed, counting the
+        arrivals and departures queued for next week."""
+        here = getattr(self.model, f"{partner}_present")
+        for event in self.pending():
+            if event.type.endswith(("_arrives", "_leaves")) \
+                    and event.fields.get("partner", "contractor") == partner:
+                here = event.type.endswith("_arrives")
+        return here
+
+    def pending(self) -> list[Event]:
+        """Events injected this week, applied at the start of the next step."""
+        return [e for e in self.scenario.events
+                if e.step == self.model.t and e.source == "page"]
+
 
 class Session:
     """The runs the page shows, the seed they share, and the actions of the page.
@@ -234,22 +172,13 @@ class Session:
 
     def lever_value(self, name: str, side: int = 0) -> Any:
         """The value of a lever in force in one run (the model's, not the slider's)."""
-        model = self.runs[side].model
-        if name == "sanctions.level":
-            return model.sanctions
-        return model.p[name]
+        return self.runs[side].lever_value(name)
 
     def present(self, partner: str, side: int = 0) -> bool:
         """Whether the partner ("partner"), the UN mission ("un") or the contractor
-        ("contractor") is deployed, counting the arrivals and departures queued for next week
-        (so a switch shows what was asked)."""
-        model = self.runs[side].model
-        here = getattr(model, f"{partner}_present")
-        for event in self.pending(side):
-            if event.type.endswith(("_arrives", "_leaves")) \
-                    and event.fields.get("partner", "contractor") == partner:
-                here = event.type.endswith("_arrives")
-        return here
+        ("contractor") is deployed in one run, counting the arrivals and departures queued
+        for next week (so a switch shows what was asked)."""
+        return self.runs[side].present(partner)
 
     def perpetrator(self, side: int = 0) -> str:
         """Who commits an atrocity injected from the page in one run: the contractor when it is
@@ -258,8 +187,7 @@ class Session:
 
     def pending(self, side: int = 0) -> list[Event]:
         """Events injected this week, applied at the start of the next step."""
-        run = self.runs[side]
-        return [e for e in run.scenario.events if e.step == run.model.t and e.source == "page"]
+        return self.runs[side].pending()
 
     # --- acting -----------------------------------------------------------------------------
     def step(self, n: int = 1, wanted: Callable[[], bool] | None = None) -> int:
@@ -315,13 +243,14 @@ class Session:
             else page_values.number(name, value, lever.low, lever.top)
         with self.lock:
             for run in self._runs_of(side):
+                if run.lever_value(name) == value:
+                    continue
                 model = run.model
                 events.apply(model, "set", {"params": {name: value}}, 0)
                 if name == "sanctions.level":
                     # The slider is the level in force: lifting sanctions is a choice too.
                     model.sanctions = float(value)
-                model.event_log.append((model.date.isoformat(), f"set {name} = {value:g}"
-                                        if not lever.is_switch else f"set {name} = {value}"))
+                _log_setting(model, name, value if lever.is_switch else f"{value:g}")
 
     def set_presence(self, partner: str, present: bool, side: str = BOTH) -> None:
         """Queue the arrival or departure of the partner or the UN mission."""
@@ -368,3 +297,13 @@ class Session:
         """A run's scenario without the events injected from the page."""
         return dataclasses.replace(scenario, events=[e for e in scenario.events
                                                      if e.source != "page"])
+
+
+def _log_setting(model: BlowbackModel, name: str, shown: object) -> None:
+    """Log a lever's new value; a slider dragged through many values within one week leaves
+    one line, the last value, instead of one line (and one mark on every chart) for each."""
+    date, head = model.date.isoformat(), f"set {name} = "
+    log = model.event_log
+    if log and log[-1][0] == date and log[-1][1].startswith(head):
+        log.pop()
+    log.append((date, f"{head}{shown}"))
