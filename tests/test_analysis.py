@@ -71,3 +71,23 @@ def test_bad_baseline_and_folder_are_one_line_errors(sweep, tmp_path):
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     done = blowback("analyse", str(tmp_path))
     assert done.returncode == 2 and "not a Blowback results folder" in done.stderr
+
+
+def test_design_points_that_agree_to_three_digits_stay_apart():
+    """A group is a scenario at one design point: points whose values print alike at three
+    digits, or are all equal, are still told apart, and whole numbers print whole."""
+    values = {0: (0.1, 1000), 1: (0.1002, 1000), 2: (0.5, 1025), 3: (0.5, 1025)}
+    runs = pd.DataFrame([{"scenario": "A", "point": point, "seed": seed,
+                          "oversight.punishment": values[point][0],
+                          "map.communities": values[point][1],
+                          "civilian_deaths_total": float(10 * point + seed)}
+                         for point in values for seed in (1, 2, 3)])
+    table = analyse(runs).table
+    deaths = table[table["outcome"] == "civilian_deaths_total"].set_index("scenario")
+    assert list(deaths.index) == [
+        "A, punishment=0.1, communities=1000, point 0",
+        "A, punishment=0.1002, communities=1000, point 1",
+        "A, punishment=0.5, communities=1025, point 2",
+        "A, punishment=0.5, communities=1025, point 3"]
+    assert (deaths["n"] == 3).all()
+    assert list(deaths["mean"]) == [2.0, 12.0, 22.0, 32.0]

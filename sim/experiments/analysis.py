@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from sim.core.outcomes import BY_NAME, shown
@@ -57,13 +58,33 @@ class Analysis:
 
 def _groups(runs: pd.DataFrame) -> pd.Series:
     """One label per run: its scenario, and the values of its design point when the sweep
-    varied parameters (their columns have dotted names)."""
+    varied parameters (their columns have dotted names).  Each design point of a scenario gets
+    a label of its own: values are written with as many digits as it takes to tell the points
+    apart, and points whose values are all equal are told apart by their number."""
     label = runs["scenario"].astype(str)
     if runs["point"].nunique() <= 1:
         return label
-    for name in (c for c in runs.columns if "." in c):
-        label = label + f", {name.split('.')[-1]}=" + runs[name].map(lambda v: f"{v:.3g}")
-    return label
+    points = len(runs[["scenario", "point"]].drop_duplicates())
+    varied = [c for c in runs.columns if "." in c]
+    for digits in (3, 6, None):
+        named = label
+        for name in varied:
+            named = named + f", {name.split('.')[-1]}=" + runs[name].map(
+                lambda v, d=digits: _value(v, d))
+        if named.nunique() == points:
+            return named
+    return named + ", point " + runs["point"].astype(str)
+
+
+def _value(value: object, digits: int | None) -> str:
+    """A design point's value in a label: yes/no and whole numbers as they are, others to
+    ``digits`` significant digits (None: the fewest that give the number back exactly)."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value)).lower()
+    number = float(value)
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return repr(number) if digits is None else f"{number:.{digits}g}"
 
 
 def _tabled(runs: pd.DataFrame) -> list[Outcome]:
