@@ -49,10 +49,16 @@ def test_indices_find_the_parameter_that_matters(tmp_path):
     assert (result.ranking["share_differs"] == 0).all()
     first, other = experiment.scenarios
     # the difference in deaths (-100 x - 1) depends on recruitment alone; the differences in
-    # the other outcomes are constant, so they have no indices
+    # the other outcomes are constant, so their indices are undefined, and said to be
     diff = result.indices[result.indices["scenario"] == f"{first} - {other}"]
-    assert set(diff["outcome"]) == {"civilian deaths"}, diff
+    defined = diff.dropna(subset=["ST"])
+    assert set(defined["outcome"]) == {"civilian deaths"}, diff
+    assert set(diff["outcome"]) == {"civilian deaths", "insurgents at end", "cooperation"}
     assert st[(f"{first} - {other}", "civilian deaths", "insurgents.recruitment")] > 0.9
+    assert (f"{first} - {other} / cooperation: the same at every design point, no variance "
+            "to apportion") in result.text(wide=True)
+    assert "outside 0-1" not in result.text(wide=True)
+    sensitivity.plot_indices(result.indices)
     assert (result.worse[["share_worse", "share_worse_runs"]] == 0).all().all()
     assert list(result.worse["outcome"])[-1] == sensitivity.ALL
 
@@ -116,3 +122,16 @@ def test_non_sobol_experiment_is_refused(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 2 and "sobol" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_an_index_outside_zero_to_one_is_flagged_as_too_few_samples():
+    indices = pd.DataFrame([
+        {"scenario": "A", "outcome": "civilian deaths", "parameter": name, "S1": s1,
+         "S1_conf": 0.1, "ST": st, "ST_conf": 0.1}
+        for name, s1, st in (("a.rate", -0.84, 0.98), ("b.rate", 0.24, 1.4),
+                             ("c.rate", 0.3, 0.4))])
+    empty = pd.DataFrame()
+    lines = sensitivity.Sensitivity(indices, pd.DataFrame(columns=["outcome"]), empty,
+                                    []).text(wide=True).splitlines()
+    flagged = [line.split()[0] for line in lines if "outside 0-1: too few samples" in line]
+    assert flagged == ["a.rate", "b.rate"]

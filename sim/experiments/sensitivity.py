@@ -37,7 +37,9 @@ class Sensitivity:
     """Sobol indices per scenario and outcome, and the share of design points where the
     regimes rank differently from their most common order."""
 
-    indices: pd.DataFrame  # scenario, outcome, parameter, S1, S1_conf, ST, ST_conf
+    # scenario, outcome, parameter, S1, S1_conf, ST, ST_conf; NaN where the outcome is the
+    # same at every design point (no variance to apportion)
+    indices: pd.DataFrame
     ranking: pd.DataFrame  # outcome, modal ranking, share of points that differ
     # first scenario against each other: outcome, share of the points where it does worse
     # (its mean over seeds), and the share of seeds' paired differences that agree
@@ -51,10 +53,17 @@ class Sensitivity:
         lines = ["Sobol indices (first order S1 and total ST, with 95% confidence):"]
         for (scenario, outcome), sub in self.indices.groupby(["scenario", "outcome"],
                                                              sort=False):
+            if sub["ST"].isna().all():
+                lines.append(f"  {scenario} / {outcome}: the same at every design point, "
+                             "no variance to apportion")
+                continue
             lines.append(f"  {scenario} / {outcome}")
             for r in sub.itertuples():
+                # An index outside [0, 1] is an estimate's error, not a share of variance.
+                odd = "   (outside 0-1: too few samples)" if not (
+                    -0.05 <= r.S1 <= r.ST + 0.05 and r.ST <= 1.05) else ""
                 lines.append(f"    {r.parameter:<32} S1 {r.S1:6.2f} ± {r.S1_conf:4.2f}   "
-                             f"ST {r.ST:6.2f} ± {r.ST_conf:4.2f}")
+                             f"ST {r.ST:6.2f} ± {r.ST_conf:4.2f}{odd}")
         lines.append("\nRanking of the regimes (best first) and where it changes:")
         for r in self.ranking.itertuples():
             lines.append(f"  {r.outcome}: {r.modal_ranking}; differs at {r.share_differs:.0%} "
@@ -114,7 +123,10 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
         for o in shown("ranking"):
             values = table[o.column].to_numpy(dtype=float)
             if np.allclose(values, values[0], rtol=1e-9, atol=0.0):
-                continue  # no variance to apportion: the indices are undefined
+                rows += [{"scenario": scenario, "outcome": o.label, "parameter": name,
+                          "S1": np.nan, "S1_conf": np.nan, "ST": np.nan, "ST_conf": np.nan}
+                         for name in names]
+                continue
             result = sobol.analyze(problem, values,
                                    calc_second_order=second_order, seed=12345)
             for k, name in enumerate(names):
@@ -184,14 +196,17 @@ def plot_indices(indices: pd.DataFrame) -> Figure:
     scenario (whiskers: 95% confidence)."""
     import matplotlib.pyplot as plt
 
+    indices = indices.dropna(subset=["ST"])
     outcomes = list(dict.fromkeys(indices["outcome"]))
     style = looks(indices["scenario"])
     fig, axes = plt.subplots(1, len(outcomes), figsize=(6 * len(outcomes), 5.5), squeeze=False,
                              layout="constrained")
     for ax, outcome in zip(axes[0], outcomes, strict=True):
         sub = indices[indices["outcome"] == outcome]
-        wide = sub.pivot(index="parameter", columns="scenario", values="ST")[list(style)]
-        err = sub.pivot(index="parameter", columns="scenario", values="ST_conf")[list(style)]
+        wide = sub.pivot(index="parameter", columns="scenario", values="ST").reindex(
+            columns=list(style))
+        err = sub.pivot(index="parameter", columns="scenario", values="ST_conf").reindex(
+            columns=list(style))
         wide.plot.barh(ax=ax, xerr=err, legend=False,
                        color=[look.colour for look in style.values()])
         ax.set_title(f"{outcome}: total-order Sobol index")
