@@ -221,7 +221,7 @@ def test_compare_and_analyse_print_tables_that_fit_and_wide_on_request(tmp_path,
     status, out, err = blowback(capsys, "compare", *map(str, files), "--seeds", "2", "--steps",
                                 "3", "--jobs", "1", "--out", str(tmp_path / "c"))
     assert status == 0, err
-    assert _widest(_tables(out)) <= 100 and "bootstrap interval of the mean" in out
+    assert _widest(_tables(out)) <= 100 and "mean [95% interval] over the seeds" in out
     status, out, err = blowback(capsys, "analyse", str(tmp_path / "c"))
     assert status == 0, err
     assert _widest(_tables(out)) <= 100

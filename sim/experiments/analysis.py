@@ -13,7 +13,7 @@ import pandas as pd
 
 from sim.core.outcomes import BY_NAME, shown
 from sim.core.registry import Outcome
-from sim.experiments.compare import INTERVAL, format_table, summarise
+from sim.experiments.compare import INTERVAL, format_table, summarise, summarise_paired
 from sim.experiments.output import (
     FOLDER_FORMAT,
     MANIFEST,
@@ -93,8 +93,8 @@ def _tabled(runs: pd.DataFrame) -> list[Outcome]:
 
 
 def analyse(runs: pd.DataFrame, baseline: str | None = None) -> Analysis:
-    """Mean and 95% bootstrap interval per group, and differences against ``baseline`` (a
-    scenario name; default the first) paired on seed and design point."""
+    """Mean and 95% interval per group, and differences against ``baseline`` (a scenario
+    name; default the first) paired on seed and design point."""
     if runs.empty:
         raise AnalysisError("no finished runs to analyse")
     scenarios = list(dict.fromkeys(runs["scenario"]))
@@ -109,20 +109,17 @@ def analyse(runs: pd.DataFrame, baseline: str | None = None) -> Analysis:
     groups = list(dict.fromkeys(runs["group"]))
     table = summarise(runs.drop(columns="scenario").rename(columns={"group": "scenario"}),
                       groups, outcomes)
-    base = runs[runs["scenario"] == baseline].set_index(["point", "seed"])[cols]
-    paired = []
+    base = runs[runs["scenario"] == baseline].set_index(["point", "seed"])
+    pairs = []
     for name in scenarios:
         if name == baseline:
             continue
         other = runs[runs["scenario"] == name].set_index(["point", "seed"])
-        diff = (other[cols] - base).dropna(how="all")
-        paired.append(diff.reset_index().assign(scenario=other["group"].reindex(diff.index)
-                                                .to_numpy()))
-    if paired:
-        stacked = pd.concat(paired, ignore_index=True)
-        diffs = summarise(stacked, list(dict.fromkeys(stacked["scenario"])), outcomes)
-    else:
-        diffs = table.iloc[0:0]
+        other = other.loc[other.index.intersection(base.index, sort=False)]
+        for group in dict.fromkeys(other["group"]):
+            rows = other[other["group"] == group]
+            pairs.append((group, rows[cols], base.loc[rows.index, cols]))
+    diffs = summarise_paired(pairs, outcomes) if pairs else table.iloc[0:0]
     return Analysis(runs, table, diffs, baseline)
 
 

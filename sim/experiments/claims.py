@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from sim.core.scenario import Scenario, load_scenario
-from sim.experiments.compare import bootstrap_interval
 from sim.experiments.districts import DISTRICT, district_panels, two_way
+from sim.experiments.intervals import bootstrap_interval
 from sim.experiments.output import folded, write_report
 from sim.experiments.runs import run_many, run_one
 

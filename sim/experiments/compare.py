@@ -15,27 +15,15 @@ import pandas as pd
 from sim.core.outcomes import shown
 from sim.core.registry import Outcome
 from sim.core.scenario import Scenario, unique_names
+from sim.experiments.intervals import mean_interval, paired_share_interval, share_interval
 from sim.experiments.output import WIDTH, shortened, write_report
 from sim.experiments.runs import flat_summary, run_many
 
 NAME_WIDTH = 40  # characters of a scenario's name a narrow table shows
-INTERVAL = "mean [95% bootstrap interval of the mean] over the seeds"
+INTERVAL = ("mean [95% interval] over the seeds (t; shares of seeds: Wilson; paired shares: "
+            "Bonett-Price)")
 COMPARISON_FILES = frozenset({"runs.csv", "comparison.csv", "differences.csv", "comparison.txt",
                               "comparison.png"})
-
-
-def bootstrap_interval(values: np.ndarray, reps: int = 2000, level: float = 0.95
-                       ) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean (fixed seed: the same data give the same
-    interval)."""
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(12345)
-    means = values[rng.integers(0, len(values), size=(reps, len(values)))].mean(axis=1)
-    tail = (1.0 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(low), float(high)
 
 
 @dataclass
@@ -82,12 +70,9 @@ def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
     runs = pd.DataFrame(rows)
     table = summarise(runs, names)
     base = runs[runs["scenario"] == names[0]].set_index("seed")
-    paired = []
-    for name in names[1:]:
-        other = runs[runs["scenario"] == name].set_index("seed")
-        diff = other.drop(columns="scenario") - base.drop(columns="scenario")
-        paired.append(diff.reset_index().assign(scenario=name))
-    diffs = summarise(pd.concat(paired), names[1:]) if paired else table.iloc[0:0]
+    pairs = [(name, runs[runs["scenario"] == name].set_index("seed").loc[base.index], base)
+             for name in names[1:]]
+    diffs = summarise_paired(pairs) if pairs else table.iloc[0:0]
     return Comparison(runs, table, diffs, series)
 
 
@@ -101,18 +86,48 @@ def _outcomes_of(summary: dict[str, Any]) -> dict[str, Any]:
 
 def summarise(runs: pd.DataFrame, names: Sequence[str],
               outcomes: Sequence[Outcome] | None = None) -> pd.DataFrame:
-    """Mean and 95% bootstrap interval of each outcome's column (default: those of the
-    comparison table), per scenario of ``runs``."""
+    """Mean and 95% interval (:mod:`sim.experiments.intervals`) of each outcome's column
+    (default: those of the comparison table), per scenario of ``runs``."""
     outcomes = shown("comparison") if outcomes is None else outcomes
     rows = []
     for name in names:
         sub = runs[runs["scenario"] == name]
         for o in outcomes:
             values = sub[o.column].to_numpy(dtype=float)
-            low, high = bootstrap_interval(values)
+            low, high = share_interval(values) if o.kind is bool \
+                else mean_interval(values, within=_possible(o, values))
             rows.append({"scenario": name, "outcome": o.column, "label": o.label,
                          "mean": float(values.mean()), "low": low, "high": high,
                          "n": len(values)})
+    return pd.DataFrame(rows)
+
+
+def _possible(outcome: Outcome, values: np.ndarray) -> tuple[float, float]:
+    """The values an outcome's mean can take: a share's lie in [0, 1], a count's (an outcome
+    no seed took below zero) are never negative."""
+    if outcome.share:
+        return 0.0, 1.0
+    return (0.0 if (values >= 0).all() else -np.inf), np.inf
+
+
+def summarise_paired(pairs: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]],
+                     outcomes: Sequence[Outcome] | None = None) -> pd.DataFrame:
+    """Mean and 95% interval of each outcome's paired difference, per label: each of
+    ``pairs`` is a label, its runs' outcomes and the baseline's on the same seeds (the same
+    rows, in the same order); a pair missing either value is left out."""
+    outcomes = shown("comparison") if outcomes is None else outcomes
+    rows = []
+    for name, other, base in pairs:
+        for o in outcomes:
+            a = other[o.column].to_numpy(dtype=float)
+            b = base[o.column].to_numpy(dtype=float)
+            whole = ~(np.isnan(a) | np.isnan(b))
+            a, b = a[whole], b[whole]
+            low, high = paired_share_interval(a, b) if o.kind is bool \
+                else mean_interval(a - b)
+            rows.append({"scenario": name, "outcome": o.column, "label": o.label,
+                         "mean": float((a - b).mean()) if len(a) else float("nan"),
+                         "low": low, "high": high, "n": len(a)})
     return pd.DataFrame(rows)
 
 

@@ -1,0 +1,77 @@
+"""The comparisons' intervals over seeds (sim.experiments.intervals): what they are, and that
+they cover what they say at the seed counts a comparison uses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim.experiments.intervals import (
+    mean_interval,
+    paired_share_interval,
+    share_interval,
+)
+
+
+def test_the_mean_gets_students_t_interval():
+    values = np.array([2_626.0, 2_781.0, 2_952.0, 2_700.0])
+    expected = stats.t.interval(0.95, 3, loc=values.mean(), scale=stats.sem(values))
+    assert mean_interval(values) == pytest.approx(expected)
+    assert np.isnan(mean_interval(np.array([1.0]))).all()
+
+
+@pytest.mark.parametrize("seeds", [3, 5, 10])
+def test_the_mean_interval_covers_95_percent_at_few_seeds(seeds):
+    rng = np.random.default_rng(7)
+    covered = [low <= 0.0 <= high for low, high in
+               (mean_interval(rng.normal(size=seeds)) for _ in range(4_000))]
+    assert 0.94 <= np.mean(covered) <= 0.96
+
+
+def test_a_share_of_seeds_gets_wilsons_interval_which_never_collapses():
+    nine = np.array([1.0] * 9 + [0.0])
+    expected = stats.binomtest(9, 10).proportion_ci(method="wilson")
+    assert share_interval(nine) == pytest.approx((expected.low, expected.high))
+    low, high = share_interval(np.ones(10))
+    assert low == pytest.approx(0.7225, abs=1e-4) and high == pytest.approx(1.0)
+    low, high = share_interval(np.zeros(3))
+    assert low == pytest.approx(0.0) and high == pytest.approx(0.5615, abs=1e-4)
+
+
+def test_the_paired_difference_of_shares_is_bonett_and_prices():
+    same = paired_share_interval(np.ones(10), np.ones(10))
+    assert same == pytest.approx((-0.2310, 0.2310), abs=1e-4)  # 1.96 * sqrt(2 / 12 / 12)
+    assert paired_share_interval(np.ones(10), np.zeros(10))[0] > 0.5
+    # Many pairs: it meets the Wald interval of paired proportions.
+    both, first_only, second_only, neither = 794, 150, 86, 570
+    first = np.repeat([1.0, 1.0, 0.0, 0.0], [both, first_only, second_only, neither])
+    second = np.repeat([1.0, 0.0, 1.0, 0.0], [both, first_only, second_only, neither])
+    n = len(first)
+    d = (first_only - second_only) / n
+    half = 1.96 * np.sqrt(first_only + second_only - (first_only - second_only) ** 2 / n) / n
+    assert paired_share_interval(first, second) == pytest.approx((d - half, d + half), abs=1e-3)
+
+
+@pytest.mark.parametrize("cells", [(0.516, 0.024, 0.084, 0.376), (0.36, 0.24, 0.24, 0.16),
+                                   (0.25, 0.25, 0.25, 0.25), (0.9, 0.05, 0.03, 0.02)])
+def test_the_paired_interval_covers_95_percent_at_ten_seeds(cells):
+    """Exact coverage over every outcome of 10 seeds, for seeds where both regimes give 1,
+    only the first, only the second, or neither with the probabilities ``cells``."""
+    n, covered = 10, 0.0
+    truth = cells[1] - cells[2]
+    for counts in ((a, b, c, n - a - b - c) for a in range(n + 1) for b in range(n + 1 - a)
+                   for c in range(n + 1 - a - b)):
+        chance = stats.multinomial.pmf(counts, n, cells)
+        first = np.repeat([1.0, 1.0, 0.0, 0.0], counts)
+        second = np.repeat([1.0, 0.0, 1.0, 0.0], counts)
+        low, high = paired_share_interval(first, second)
+        covered += chance * (low - 1e-12 <= truth <= high + 1e-12)
+    assert covered >= 0.95
+
+
+def test_a_mean_interval_stays_within_what_the_mean_can_take():
+    skewed = np.array([0.0, 0.0, 3_000.0])
+    low, high = mean_interval(skewed, within=(0.0, np.inf))
+    assert low == 0.0 and high == pytest.approx(mean_interval(skewed)[1])
+    assert mean_interval(np.array([0.9, 0.99, 1.0]), within=(0.0, 1.0))[1] == 1.0
