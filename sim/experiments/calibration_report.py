@@ -180,8 +180,10 @@ def plot_posterior(priors: Mapping[str, Range], post: pd.DataFrame) -> Figure:
         bins = np.geomspace(r.low, r.high, 21)
         ax.hist(post[name], bins=bins, weights=post[WEIGHT], color="#0072B2", alpha=0.7,
                 density=True, label="posterior")
-        ax.hist(bins, bins=bins, weights=np.full(len(bins), 1.0 / len(bins)), color="black",
-                histtype="step", density=True, label="prior")
+        # Uniform on the log scale: each of the 20 bins holds a twentieth of the prior.
+        middles = np.sqrt(bins[:-1] * bins[1:])
+        ax.hist(middles, bins=bins, weights=np.full(len(middles), 1.0 / len(middles)),
+                color="black", histtype="step", density=True, label="prior")
         ax.set_xscale("log")
         # The unit on a line of its own: a source's rate has a long name and a long unit.
         ax.set_xlabel(axis_label(fitted(name)).replace(" (", "\n(", 1) + ", log scale",
