@@ -13,7 +13,13 @@ import pandas as pd
 
 from sim.core.outcomes import BY_NAME, shown
 from sim.core.registry import Outcome
-from sim.experiments.compare import INTERVAL, format_table, summarise, summarise_paired
+from sim.experiments.compare import (
+    INTERVAL,
+    format_table,
+    readings,
+    summarise,
+    summarise_paired,
+)
 from sim.experiments.output import (
     FOLDER_FORMAT,
     MANIFEST,
@@ -51,9 +57,10 @@ class Analysis:
     def text(self, wide: bool = False) -> str:
         """Both tables as text, in blocks that fit 100 characters (wide tables with
         ``wide``)."""
-        return (f"{INTERVAL}:\n" + format_table(self.table, wide)
-                + f"\n\nPaired difference against {self.baseline} "
-                "(same seeds and design point):\n" + format_table(self.differences, wide))
+        return (f"{INTERVAL}:\n" + readings(self.table) + format_table(self.table, wide)
+                + f"\n\nPaired difference against {self.baseline} (each group minus "
+                f"{self.baseline}, same seeds and design point):\n"
+                + format_table(self.differences, wide))
 
 
 def _groups(runs: pd.DataFrame) -> pd.Series:

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.core.outcomes import shown
-from sim.core.registry import Outcome
+from sim.core.outcomes import OUTCOMES, shown
+from sim.core.registry import TOTAL, Outcome
 from sim.core.scenario import Scenario, unique_names
 from sim.experiments.intervals import mean_interval, paired_share_interval, share_interval
-from sim.experiments.output import WIDTH, shortened, write_report
+from sim.experiments.output import WIDTH, folded, shortened, write_report
 from sim.experiments.runs import flat_summary, run_many
 
 NAME_WIDTH = 40  # characters of a scenario's name a narrow table shows
@@ -38,10 +38,10 @@ class Comparison:
     def text(self, wide: bool = False) -> str:
         """The table as text: one row per scenario, ``mean [low, high]`` per outcome, in blocks
         that fit 100 characters (one wide table with ``wide``)."""
-        return (f"{INTERVAL}:\n" + format_table(self.table, wide)
-                + "\n\nPaired difference against "
-                f"{self.table['scenario'].iloc[0]} (same seeds):\n"
-                + format_table(self.differences, wide))
+        base = self.table["scenario"].iloc[0]
+        return (f"{INTERVAL}:\n" + readings(self.table) + format_table(self.table, wide)
+                + f"\n\nPaired difference against {base} (each scenario minus {base}, "
+                "same seeds):\n" + format_table(self.differences, wide))
 
 
 def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
@@ -129,6 +129,18 @@ def summarise_paired(pairs: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]],
                          "mean": float((a - b).mean()) if len(a) else float("nan"),
                          "low": low, "high": high, "n": len(a)})
     return pd.DataFrame(rows)
+
+
+def readings(table: pd.DataFrame) -> str:
+    """The lines under a table's heading that say how its outcomes read a run: a total over
+    its weeks, the share of seeds for a yes/no outcome, else the value in its last week."""
+    by_column = {o.column: o for o in OUTCOMES if o.summary}
+    shown_here = [by_column[c] for c in dict.fromkeys(table["outcome"]) if c in by_column]
+    totals = [o.label for o in shown_here if o.reduce == TOTAL]
+    shares = [o.label for o in shown_here if o.kind is bool]
+    parts = ([f"totals over the run: {', '.join(totals)}"] if totals else []) + (
+        [f"share of seeds: {', '.join(shares)}"] if shares else [])
+    return folded("; ".join(parts + ["the others: the value in the last week"])) + "\n"
 
 
 def _fmt(x: float) -> str:
