@@ -161,12 +161,15 @@ def test_the_comparison_draws_deaths_per_calendar_year_and_shares_on_0_to_1(draw
     assert "middle 80% of seeds" in " ".join(t.get_text() for t in fig.legends[0].get_texts())
 
 
-def test_yearly_sums_each_calendar_years_weeks():
-    frame = _weeks(60)
-    per_year = yearly(frame, DEATHS)
-    in_2022 = frame[frame["date"].dt.year == 2022][DEATHS.name].sum()
-    assert per_year[2022] == pytest.approx(in_2022)
-    assert per_year.sum() == pytest.approx(frame[DEATHS.name].sum())
+def test_yearly_sums_each_calendar_years_days():
+    """A week across the new year is shared by its days: every whole year holds its 365 or 366
+    days' worth, none 53 weeks, and nothing is lost."""
+    frame = _weeks(520)
+    per_year = yearly(frame.assign(**{DEATHS.name: 7.0}), DEATHS)
+    assert per_year.to_dict() == pytest.approx(
+        {2022: 363, 2023: 365, 2024: 366, 2025: 365, 2026: 365, 2027: 365, 2028: 366,
+         2029: 365, 2030: 365, 2031: 355})
+    assert yearly(frame, DEATHS).sum() == pytest.approx(frame[DEATHS.name].sum())
 
 
 def _widest(text: str) -> int:

@@ -8,6 +8,7 @@ from :mod:`sim.interfaces.figure_style`.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Sequence
 
 import matplotlib.pyplot as plt
@@ -34,21 +35,34 @@ BAND_LABEL = "middle 80% of seeds (10th–90th percentile)"
 YEAR_WIDTH = 0.8 * 365.25  # days a year's bars take up on a date axis
 
 
+def _share_by_year(dates: pd.Series, values: np.ndarray) -> pd.Series:
+    """``values``, one a week starting on ``dates``, summed per calendar year, a week across
+    the new year shared between its two years by its days in each (a year holds 52 weeks and
+    one or two days, so giving each week to the year it starts in made some years 53 weeks)."""
+    start = pd.to_datetime(dates)
+    days_before = (pd.to_datetime((start.dt.year + 1).astype(str) + "-01-01") - start).dt.days
+    days_before = days_before.to_numpy()
+    first = values * np.clip(days_before, 0, 7) / 7.0
+    years = start.dt.year.to_numpy()
+    crosses = days_before < 7
+    per_year = pd.Series(first).groupby(years).sum()
+    return per_year.add(pd.Series((values - first)[crosses]).groupby(years[crosses] + 1).sum(),
+                        fill_value=0.0)
+
+
 def yearly(frame: pd.DataFrame, outcome: Outcome) -> pd.Series:
-    """A weekly flow summed per calendar year, indexed by year."""
-    years = pd.to_datetime(frame["date"]).dt.year
-    return frame[outcome.name].astype(float).groupby(years.to_numpy()).sum()
+    """A weekly flow summed per calendar year, indexed by year, the years the run covers only
+    in part included (:func:`_year_title` names them)."""
+    return _share_by_year(frame["date"], frame[outcome.name].astype(float).to_numpy())
 
 
 def _year_title(outcome: Outcome, dates: pd.Series) -> str:
-    """A flow's panel title: per calendar year, naming the years the run covers only in part."""
-    dates = pd.to_datetime(dates)
-    partial = []
-    if dates.iloc[0] - pd.Timestamp(dates.iloc[0].year, 1, 1) > pd.Timedelta(days=7):
-        partial.append(dates.iloc[0].year)
-    if pd.Timestamp(dates.iloc[-1].year, 12, 31) - dates.iloc[-1] > pd.Timedelta(days=7):
-        partial.append(dates.iloc[-1].year)
-    note = f" ({' and '.join(map(str, dict.fromkeys(partial)))} partial)" if partial else ""
+    """A flow's panel title: per calendar year, naming the years the run misses more than a
+    week of."""
+    covered = 7 * _share_by_year(dates, np.ones(len(dates)))
+    partial = [int(y) for y, days in covered.items()
+               if days < (366 if calendar.isleap(int(y)) else 365) - 7]
+    note = f" ({' and '.join(map(str, partial))} partial)" if partial else ""
     return f"{outcome.label} per calendar year{note}"
 
 
