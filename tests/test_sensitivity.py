@@ -13,7 +13,7 @@ from sim.experiments import sensitivity
 from sim.experiments.experiment import load_experiment
 
 
-def _experiment(tmp_path, samples: int, sampler: str = "sobol"):
+def _experiment(tmp_path, samples: int, sampler: str = "sobol", second_order: bool = False):
     for name in ("contractor_unchecked", "contractor_accountable"):
         (tmp_path / f"{name}.toml").write_text(
             f'extends = "{ROOT / "scenarios" / (name + ".toml")}"\n[map]\ncommunities = 300\n')
@@ -21,7 +21,7 @@ def _experiment(tmp_path, samples: int, sampler: str = "sobol"):
     path.write_text(
         'name = "tiny"\nscenarios = ["contractor_unchecked.toml", "contractor_accountable.toml"]\n'
         f'seeds = 1\nsteps = 15\n[vary]\nsampler = "{sampler}"\nsamples = {samples}\n'
-        + ('second_order = false\n' if sampler == "sobol" else "")
+        + (f'second_order = {str(second_order).lower()}\n' if sampler == "sobol" else "")
         + '"insurgents.recruitment" = { low = 0.0002, high = 0.0006 }\n'
         '"community.harm_sensitivity" = { low = 200.0, high = 800.0 }\n')
     return path
@@ -135,3 +135,27 @@ def test_an_index_outside_zero_to_one_is_flagged_as_too_few_samples():
                                     []).text(wide=True).splitlines()
     flagged = [line.split()[0] for line in lines if "outside 0-1: too few samples" in line]
     assert flagged == ["a.rate", "b.rate"]
+
+
+def test_second_order_indices_name_the_pair_that_acts_together(tmp_path):
+    """An outcome that is the product of the two parameters: their pair's second-order index
+    is clear of zero, and is written and printed."""
+    experiment = load_experiment(_experiment(tmp_path, 64, second_order=True))
+    points = pd.DataFrame(experiment.points)
+    x = (points["insurgents.recruitment"] - 0.0002) / 0.0004 - 0.5
+    y = (points["community.harm_sensitivity"] - 200.0) / 600.0 - 0.5
+    rows = [pd.DataFrame({"scenario": scenario, "point": range(len(points)), "seed": 1,
+                          "civilian_deaths_total": 100 * x * y + k, "insurgent_strength_final": x,
+                          "cooperation_mean_final": 0.5 + 0.1 * y})
+            for k, scenario in enumerate(experiment.scenarios)]
+    result = sensitivity.analyse(experiment, pd.concat(rows, ignore_index=True))
+    pairs = result.interactions.set_index(["scenario", "outcome"])
+    first = next(iter(experiment.scenarios))
+    deaths = pairs.loc[(first, "civilian deaths")]
+    assert (deaths["parameter"], deaths["other"]) == ("insurgents.recruitment",
+                                                      "community.harm_sensitivity")
+    assert deaths["S2"] > 0.5 and deaths["S2"] - deaths["S2_conf"] > 0  # all of it, in truth
+    text = result.text(wide=True)
+    assert (f"{first} / civilian deaths: insurgents.recruitment x community.harm_sensitivity"
+            in text)
+    assert f"{first} / insurgents at end: none" in text

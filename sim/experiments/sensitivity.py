@@ -5,7 +5,7 @@ the parameter space where it does not (scenario discovery, sim.experiments.disco
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,8 @@ from sim.interfaces.figure_style import OKABE_ITO, legend_outside, looks, share_
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-FILES = frozenset({"indices.csv", "ranking.csv", "worse.csv", "boxes.csv", "box_limits.csv",
+FILES = frozenset({"indices.csv", "interactions.csv", "ranking.csv", "worse.csv", "boxes.csv",
+                   "box_limits.csv",
                    "sensitivity.txt", "indices.png", "indices.svg", "worse.png", "worse.svg",
                    "boxes.png", "boxes.svg"})
 ALL = "all three at once"
@@ -46,6 +47,9 @@ class Sensitivity:
     worse: pd.DataFrame
     # first scenario against each other: PRIM's box of the points where it is not worse
     discoveries: list[discovery.Discovery]
+    # second-order indices (a design with ``second_order = true``): scenario, outcome,
+    # parameter, other, S2, S2_conf
+    interactions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def text(self, wide: bool = False) -> str:
         """The tables as text, long lines folded to 100 characters (kept whole with
@@ -64,6 +68,8 @@ class Sensitivity:
                     -0.05 <= r.S1 <= r.ST + 0.05 and r.ST <= 1.05) else ""
                 lines.append(f"    {r.parameter:<32} S1 {r.S1:6.2f} ± {r.S1_conf:4.2f}   "
                              f"ST {r.ST:6.2f} ± {r.ST_conf:4.2f}{odd}")
+        if len(self.interactions):
+            lines += _interaction_lines(self.interactions)
         lines.append("\nRanking of the regimes (best first) and where it changes:")
         for r in self.ranking.itertuples():
             lines.append(f"  {r.outcome}: {r.modal_ranking}; differs at {r.share_differs:.0%} "
@@ -118,7 +124,7 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
     first, *others = list(tables)
     # The indices of the difference say which parameters decide the comparison.
     tables |= {f"{first} - {other}": tables[first] - tables[other] for other in others}
-    rows = []
+    rows, pairs = [], []
     for scenario, table in tables.items():
         for o in shown("ranking"):
             values = table[o.column].to_numpy(dtype=float)
@@ -133,10 +139,27 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
                 rows.append({"scenario": scenario, "outcome": o.label, "parameter": name,
                              "S1": result["S1"][k], "S1_conf": result["S1_conf"][k],
                              "ST": result["ST"][k], "ST_conf": result["ST_conf"][k]})
+            if second_order:
+                pairs += [{"scenario": scenario, "outcome": o.label, "parameter": a,
+                           "other": names[k + 1 + j], "S2": result["S2"][k, k + 1 + j],
+                           "S2_conf": result["S2_conf"][k, k + 1 + j]}
+                          for k, a in enumerate(names) for j in range(len(names) - k - 1)]
     found = [discovery.discover(design, first, other, _gaps(tables[first], tables[other]))
              for other in others]
     return Sensitivity(pd.DataFrame(rows), _ranking(means, list(experiment.scenarios)),
-                       _worse(runs, first, others), found)
+                       _worse(runs, first, others), found, pd.DataFrame(pairs))
+
+
+def _interaction_lines(interactions: pd.DataFrame, most: int = 3) -> list[str]:
+    """The text of the second-order indices: per scenario and outcome, the largest pairs whose
+    interval excludes zero."""
+    lines = ["\nSecond-order indices (pairs whose 95% interval excludes zero, largest first):"]
+    for (scenario, outcome), sub in interactions.groupby(["scenario", "outcome"], sort=False):
+        clear = sub[sub["S2"] - sub["S2_conf"] > 0].nlargest(most, "S2")
+        lines.append(f"  {scenario} / {outcome}: " + ("; ".join(
+            f"{r.parameter} x {r.other} {r.S2:.2f} ± {r.S2_conf:.2f}"
+            for r in clear.itertuples()) or "none"))
+    return lines
 
 
 def _gaps(first: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
@@ -240,6 +263,8 @@ def write(result: Sensitivity, out: Path) -> Path:
     figures = {"indices": lambda: plot_indices(result.indices)}
     tables = {"indices.csv": result.indices, "ranking.csv": result.ranking,
               "worse.csv": result.worse}
+    if len(result.interactions):
+        tables["interactions.csv"] = result.interactions
     if len(result.worse):
         figures["worse"] = lambda: plot_worse(result.worse)
     if result.discoveries:
