@@ -140,18 +140,31 @@ def readings(table: pd.DataFrame) -> str:
     shares = [o.label for o in shown_here if o.kind is bool]
     parts = ([f"totals over the run: {', '.join(totals)}"] if totals else []) + (
         [f"share of seeds: {', '.join(shares)}"] if shares else [])
-    return folded("; ".join(parts + ["the others: the value in the last week"])) + "\n"
+    return folded("\n".join(parts + ["the others: the value in the last week"])) + "\n"
 
 
-def _fmt(x: float) -> str:
+def _fmt(x: float, decimals: int = 2) -> str:
     if not np.isfinite(x):
         return "-"
     ax = abs(x)
     if ax >= 100:
         return f"{x:,.0f}"
     if ax >= 10:
-        return f"{x:.1f}"
-    return f"{x:.2f}"
+        return f"{x:.{min(1, decimals)}f}"
+    return f"{x:.{decimals}f}"
+
+
+def _cell(mean: float, low: float, high: float) -> str:
+    """``mean [low, high]``, a small number with as many decimals as it takes for the interval's
+    half-width to show (none for a half-width of ten or more, one from one, else two to six): a
+    share whose interval is a few thousandths wide would otherwise print as one value three
+    times."""
+    half = (high - low) / 2
+    decimals = 2
+    if np.isfinite(half) and half > 0:
+        decimals = 0 if half >= 10 else 1 if half >= 1 else int(
+            min(6, max(2, -np.floor(np.log10(half)))))
+    return f"{_fmt(mean, decimals)} [{_fmt(low, decimals)}, {_fmt(high, decimals)}]"
 
 
 def format_table(table: pd.DataFrame, wide: bool = False) -> str:
@@ -162,8 +175,7 @@ def format_table(table: pd.DataFrame, wide: bool = False) -> str:
         return "(none)"
     labels = list(dict.fromkeys(table["label"]))
     names = list(dict.fromkeys(table["scenario"]))
-    cells = {(r.scenario, r.label): f"{_fmt(r.mean)} [{_fmt(r.low)}, {_fmt(r.high)}]"
-             for r in table.itertuples()}
+    cells = {(r.scenario, r.label): _cell(r.mean, r.low, r.high) for r in table.itertuples()}
     if wide:
         return _grid(["scenario"] + labels, [[n] + [cells[(n, lab)] for lab in labels]
                                              for n in names])
