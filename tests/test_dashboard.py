@@ -236,6 +236,21 @@ def test_charts_follow_the_series_and_mark_the_events(session):
     assert two.count("<polyline") == 2
 
 
+def test_the_contractors_revenue_is_charted_against_its_price(session):
+    """Sanctions bite only where the contractor's revenue falls below its price (M7, M10): the
+    chart draws the price a quarter, inside the plot even where no contractor earns anything."""
+    revenue = outcomes.BY_NAME["contractor_revenue"]
+    assert revenue in outcomes.shown("chart")
+    session.step(14)
+    price = 13 * session.model.p["contractor.cost"]
+    assert f'class="bb-threshold" data-value="{price:g}"' in charts.svg([session.model], revenue)
+    alone = Session(small("partner_led", **{"map.communities": 200}))
+    alone.step(2)
+    drawn = charts.svg([alone.model], revenue)
+    y = float(re.search(r'class="bb-threshold"[^>]* y1="([\d.]+)"', drawn).group(1))
+    assert charts.HEIGHT - 20 > y > 20  # between the plot's top and bottom edges
+
+
 def test_quarterly_deaths_are_13_week_sums(session):
     session.step(20)
     raw = np.array(session.model.records["civilian_deaths"])

@@ -191,8 +191,10 @@ def record(model, week) -> None:
 
 OUTCOMES = (
     Outcome("state_budget", "state budget", "MUSD", summary="state_budget_final"),
+    # Charted against its price: the contractor's effort falls only below it (sanctions, M10).
     Outcome("contractor_revenue", "contractor revenue", "MUSD/week",
-            summary="contractor_revenue_total", reduce=TOTAL, flow=True),
+            summary="contractor_revenue_total", reduce=TOTAL, flow=True,
+            shown=frozenset({"chart"}), title="contractor revenue a quarter (MUSD)"),
     Outcome("contractor_cash", "cash paid to the contractor", "MUSD/week",
             summary="contractor_cash_total", reduce=TOTAL, flow=True),
     Outcome("contractor_stake", "contractor earnings from conceded mines", "MUSD/week"),

@@ -63,7 +63,7 @@ def record(model, week) -> None:
 
 OUTCOMES = (
     Outcome("sanctions_level", "sanctions", "0-1", summary="sanctions_level_final", share=True,
-            shown=frozenset({"chart"}), title="sanctions in force"),
+            title="sanctions in force"),
 )
 MECHANISM = Mechanism("M10", "sanctions", PARAMETERS, OUTCOMES, setup=setup, record=record)
 SANCTIONS = Step(MECHANISM, "sanctions", update)

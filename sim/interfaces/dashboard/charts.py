@@ -19,9 +19,12 @@ from sim.core.registry import Outcome
 
 SIDE_COLOURS = ("#8c2d04", "#1f4e99")
 THRESHOLD_COLOUR = "#b8860b"
-# Lines drawn across a chart at a parameter's value: the outcome, the parameter, its label.
-THRESHOLDS = {"partner_relationship": ("partner.exit_threshold", "partner leaves below")}
+# Lines drawn across a chart at a parameter's value (a flow's charted as 13 weeks of it): the
+# outcome, the parameter, its label.
+THRESHOLDS = {"partner_relationship": ("partner.exit_threshold", "partner leaves below"),
+              "contractor_revenue": ("contractor.cost", "its price a quarter")}
 WIDTH, HEIGHT = 320, 130
+QUARTER = 13  # weeks a flow's chart sums
 _LEFT, _RIGHT, _TOP, _BOTTOM = 44, 8, 20, 20
 
 
@@ -29,7 +32,7 @@ def values(model: BlowbackModel, outcome: Outcome) -> np.ndarray:
     """The weekly series of one outcome for a model, as charted (flows summed over 13 weeks)."""
     raw = np.asarray(model.records[outcome.name], dtype=float)
     if outcome.flow and len(raw):
-        return np.convolve(raw, np.ones(13), mode="full")[: len(raw)]
+        return np.convolve(raw, np.ones(QUARTER), mode="full")[: len(raw)]
     return raw
 
 
@@ -65,20 +68,31 @@ def _label(x: float) -> str:
 def _thresholds(models: list[BlowbackModel], outcome: Outcome, top: float, px, py
                 ) -> list[str]:
     """The threshold line of ``outcome`` (:data:`THRESHOLDS`) at each model's value of its
-    parameter (once when both sides share it), labelled with the value."""
+    parameter (once when both sides share it; 13 weeks of it for a flow, charted as quarterly
+    sums), labelled with the value."""
     if outcome.name not in THRESHOLDS:
         return []
     name, label = THRESHOLDS[outcome.name]
+    weeks = QUARTER if outcome.flow else 1
     out = []
-    for value in dict.fromkeys(float(m.p[name]) for m in models):
+    for value in _threshold_values(models, outcome):
         y = float(py(np.array([value]))[0])
         out.append(f'<line class="bb-threshold" data-value="{value:g}" x1="{px(0):.1f}" '
                    f'x2="{px(models[0].steps_total - 1):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
                    f'stroke="{THRESHOLD_COLOUR}" stroke-width="1.2" stroke-dasharray="6,3">'
-                   f"<title>{escape(name)} = {value:g}</title></line>"
+                   f"<title>{escape(name)} = {value / weeks:g}"
+                   f"{' a week' if weeks > 1 else ''}</title></line>"
                    f'<text x="{px(0) + 4:.1f}" y="{y - 3:.1f}" font-size="10" '
                    f'fill="{THRESHOLD_COLOUR}">{escape(label)} {value:g}</text>')
     return out
+
+
+def _threshold_values(models: list[BlowbackModel], outcome: Outcome) -> list[float]:
+    """Where the threshold lines of ``outcome`` lie on its chart, once each."""
+    if outcome.name not in THRESHOLDS:
+        return []
+    weeks = QUARTER if outcome.flow else 1
+    return list(dict.fromkeys(weeks * float(m.p[THRESHOLDS[outcome.name][0]]) for m in models))
 
 
 def svg(models: list[BlowbackModel], outcome: Outcome) -> str:
@@ -87,8 +101,9 @@ def svg(models: list[BlowbackModel], outcome: Outcome) -> str:
     steps = max(1, first.steps_total - 1)
     series = [values(m, outcome) for m in models]
     finite = [s[np.isfinite(s)] for s in series]
-    top = 1.0 if outcome.share else _nice(max((float(f.max()) for f in finite if len(f)),
-                                            default=0.0))
+    top = 1.0 if outcome.share else _nice(max(
+        [float(f.max()) for f in finite if len(f)] + _threshold_values(models, outcome),
+        default=0.0))
     plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
 
     def px(step: float) -> float:
