@@ -23,9 +23,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 FILES = frozenset({"indices.csv", "interactions.csv", "ranking.csv", "worse.csv", "boxes.csv",
-                   "box_limits.csv",
-                   "sensitivity.txt", "indices.png", "indices.svg", "worse.png", "worse.svg",
-                   "boxes.png", "boxes.svg"})
+                   "box_limits.csv", "sensitivity.txt", "indices.png", "indices.svg",
+                   "worse.png", "worse.svg", "boxes.png", "boxes.svg"})
 ALL = "all three at once"
 
 
