@@ -520,3 +520,22 @@ def test_mixed_versions_goes_with_resume(tmp_path):
                      "--mixed-versions")
     assert done.returncode == 2 and "--mixed-versions goes with --resume" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_task_dask_dropped_is_told_apart_from_an_error_of_the_run():
+    """distributed's concurrent.futures wrapper fails unpacking the state of a task lost with
+    its worker: that run is run again, while an error raised by a run still stops the sweep."""
+    from pathlib import Path
+
+    from sim.experiments.sweep_workers import dropped_by_dask
+
+    def raised(filename: str) -> BaseException:
+        try:
+            exec(compile("typ, exc, tb = (1,)", filename, "exec"))
+        except ValueError as err:
+            return err
+        raise AssertionError("nothing raised")
+
+    assert dropped_by_dask(raised(str(Path("site-packages") / "distributed" / "cfexecutor.py")))
+    assert not dropped_by_dask(raised(str(Path("sim") / "experiments" / "runs.py")))
+    assert not dropped_by_dask(RuntimeError("a run's own error"))

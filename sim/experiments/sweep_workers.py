@@ -239,11 +239,24 @@ def _collect(complete: set[Future], in_flight: dict[Future, list[Run]],
                 finished(run, result)
         elif pool.died(err):
             lost.extend(runs)
-        elif len(runs) > 1:
+        elif len(runs) > 1 or dropped_by_dask(err):
             alone.extend(runs)
         else:
             _fail(runs[0], err, pool, out)
     return lost
+
+
+def dropped_by_dask(err: BaseException) -> bool:
+    """Whether ``err`` is no error of the run's but Dask's: a task whose worker died can end
+    neither finished nor failed while the scheduler recovers, and distributed's wrapper of it as a
+    ``concurrent.futures`` future then fails unpacking its state (a ``ValueError`` raised in
+    ``distributed/cfexecutor.py``). Such a run is run again, alone."""
+    innermost = err.__traceback__
+    while innermost is not None and innermost.tb_next is not None:
+        innermost = innermost.tb_next
+    return (isinstance(err, ValueError) and innermost is not None
+            and Path(innermost.tb_frame.f_code.co_filename).parts[-2:]
+            == ("distributed", "cfexecutor.py"))
 
 
 def _fail(run: Run, err: BaseException, pool: LocalPool | DaskPool, out: Path) -> None:
