@@ -32,7 +32,7 @@ def values(model: BlowbackModel, outcome: Outcome) -> np.ndarray:
     """The weekly series of one outcome for a model, as charted (flows summed over 13 weeks)."""
     raw = np.asarray(model.records[outcome.name], dtype=float)
     if outcome.flow and len(raw):
-        return np.convolve(raw, np.ones(QUARTER), mode="full")[: len(raw)]
+        return np.convolve(raw, np.ones(_weeks_charted(outcome)), mode="full")[: len(raw)]
     return raw
 
 
@@ -73,7 +73,7 @@ def _thresholds(models: list[BlowbackModel], outcome: Outcome, top: float, px, p
     if outcome.name not in THRESHOLDS:
         return []
     name, label = THRESHOLDS[outcome.name]
-    weeks = QUARTER if outcome.flow else 1
+    weeks = _weeks_charted(outcome)
     out = []
     for value in _threshold_values(models, outcome):
         y = float(py(np.array([value]))[0])
@@ -91,8 +91,13 @@ def _threshold_values(models: list[BlowbackModel], outcome: Outcome) -> list[flo
     """Where the threshold lines of ``outcome`` lie on its chart, once each."""
     if outcome.name not in THRESHOLDS:
         return []
-    weeks = QUARTER if outcome.flow else 1
+    weeks = _weeks_charted(outcome)
     return list(dict.fromkeys(weeks * float(m.p[THRESHOLDS[outcome.name][0]]) for m in models))
+
+
+def _weeks_charted(outcome: Outcome) -> int:
+    """The weeks of an outcome each point of its chart holds: a quarter of a flow, else one."""
+    return QUARTER if outcome.flow else 1
 
 
 def svg(models: list[BlowbackModel], outcome: Outcome) -> str:
