@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, assert_refused
 from conftest import blowback as blowback_here
 
 from sim.core.outcomes import shown
@@ -197,7 +197,7 @@ def test_scenario_diff_prints_differing_keys_with_kinds_in_registry_order():
     a, b = ROOT / "scenarios" / "partner_led.toml", ROOT / "scenarios" / "pressure.toml"
     done = blowback("scenario", str(a), "--diff", str(b))
     assert done.returncode == 0, done.stderr
-    rows = [line.split() for line in done.stdout.splitlines()]
+    rows = [line.split() for line in done.stdout.splitlines() if not line.startswith("event")]
     assert ["contractor.present", "institution", "false", "true"] in rows
     assert ["oversight.punishment", "institution", "0.6", "0.4"] in rows
     assert ["sanctions.propensity", "institution", "0.0", "0.3"] in rows
@@ -205,6 +205,52 @@ def test_scenario_diff_prints_differing_keys_with_kinds_in_registry_order():
     names = [row[0] for row in rows]
     assert names == sorted(names, key=order.index)
     assert "oversight.independent" not in names  # 0.3 in both
+
+
+def test_scenario_diff_prints_the_events_only_one_file_has(tmp_path, capsys):
+    base = tmp_path / "base.toml"
+    base.write_text('[[events]]\ndate = "2014-02"\ntype = "offensive"\nnear = "Mopti"\n'
+                    '[[events]]\ndate = "2015-03"\ntype = "sanctions"\nlevel = 0.5\n')
+    other = tmp_path / "other.toml"
+    other.write_text(f'extends = "{base.as_posix()}"\n[[events]]\ndate = "2014-06"\n'
+                     'type = "sanctions"\nlevel = 0.5\n')
+    status, out, err = blowback_here(capsys, "scenario", str(base), "--diff", str(other))
+    assert status == 0, err
+    assert out.splitlines() == [
+        f'event  2014-06-01  sanctions  {{"level": 0.5}}  only in {other}']
+    status, out, _ = blowback_here(capsys, "scenario", str(other), "--diff", str(base))
+    assert out.splitlines() == [
+        f'event  2014-06-01  sanctions  {{"level": 0.5}}  only in {other}']
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["scenarios/base.toml", "--steps"], "--steps and FILE do not go together"),
+    (["scenarios/base.toml", "--explain"], "--explain and FILE do not go together"),
+    (["--explain", "--steps"], "--explain and --steps do not go together"),
+    (["--explain", "--markdown", "--json"], "--json and --markdown do not go together"),
+    (["--explain", "--changed"], "--changed does not go with --explain"),
+    (["--steps", "--json"], "--json does not go with --steps; allowed with it: no other option"),
+    (["scenarios/base.toml", "--markdown"], "--markdown does not go with FILE"),
+    (["scenarios/base.toml", "--diff", "scenarios/base.toml", "--json"],
+     "--diff and --json do not go together"),
+    (["scenarios/base.toml", "--diff", "scenarios/base.toml", "--changed"],
+     "--diff and --changed do not go together"),
+    (["--markdown"], "give one of a FILE to check, --explain or --steps"),
+])
+def test_scenario_refuses_options_it_would_ignore(capsys, argv, expected):
+    status, out, err = blowback_here(capsys, "scenario", *argv)
+    assert_refused(status, err, expected)
+    assert out == ""
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["run", "scenarios/base.toml", "--out", ""], "argument --out: an empty path"),
+    (["compare", "scenarios/base.toml", "--out", " "], "argument --out: an empty path"),
+    (["analyse", "results", "--baseline", ""], "argument --baseline: an empty name"),
+])
+def test_an_empty_path_or_name_is_refused_not_read_as_the_default(capsys, argv, expected):
+    status, out, err = blowback_here(capsys, *argv)
+    assert status == 2 and expected in err and out == ""
 
 
 def test_scenario_diff_of_a_file_with_itself_prints_nothing():
@@ -267,7 +313,10 @@ BAD_SETS = {
     "out_of_range": ("oversight.punishment=1.5", "oversight.punishment", "a number in [0, 1]"),
     "not_toml": ("contractor.transparent=yes", "contractor.transparent", "true or false"),
     "no_equals": ("oversight.punishment", "KEY=VALUE", "allowed"),
-    "unquoted_date_text": ("run.start_date=soon", "run.start_date", "a date YYYY-MM-DD"),
+    "unquoted_date_text": ("run.start_date=soon", "run.start_date", "a Monday, YYYY-MM-DD"),
+    "not_a_monday": ('run.start_date="2013-01-01"', "run.start_date",
+                     "2013-01-01 is a Tuesday; allowed: a Monday, YYYY-MM-DD (the Monday of that "
+                     "week is 2012-12-31)"),
 }
 
 

@@ -164,3 +164,22 @@ def test_plot_outside_jupyter_says_once_how_to_see_it(capsys, short_run, monkeyp
     shown = []
     monkeypatch.setattr("matplotlib.pyplot.show", lambda: shown.append(True))
     assert len(short_run.plot(show=True).axes) >= 4 and shown == [True]
+
+
+def test_save_keeps_an_earlier_run_unless_told_to_replace_it(short_run, tmp_path):
+    import json
+
+    from sim.experiments.output import OutputError
+
+    out = short_run.save(tmp_path / "run")
+    first = (out / "summary.json").read_text()
+    with pytest.raises(OutputError, match=r"already holds a result .* add replace=True"):
+        short_run.save(out)
+    assert (out / "summary.json").read_text() == first
+    assert short_run.save(out, replace=True) == out
+    assert json.loads((out / "summary.json").read_text())["summary"]
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.txt").write_text("keep me")
+    with pytest.raises(OutputError, match="not Blowback's output"):
+        short_run.save(tmp_path / "mine", replace=True)
+    assert (tmp_path / "mine" / "thesis.txt").read_text() == "keep me"

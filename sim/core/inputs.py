@@ -175,6 +175,10 @@ def _iso_date(file: str, where: str, value: Any, allowed: str) -> str:
     day = parse_date(value)
     if day is None:
         raise ScenarioError(file, where, f"{show(value)} is not a date; allowed: {allowed}")
+    if day.weekday() != 0:
+        monday = day - datetime.timedelta(days=day.weekday())
+        raise ScenarioError(file, where, f"{day.isoformat()} is a {day:%A}; allowed: {allowed} "
+                            f"(the Monday of that week is {monday.isoformat()})")
     return day.isoformat()
 
 

@@ -16,7 +16,7 @@ from sim.core.week import MECHANISMS
 
 RUN: tuple[Param, ...] = (
     Param("run.start_date", "2013-01-07", None, None, "date",
-          "calendar date of step 0 (a Monday)", "run", kind=RUN_KIND),
+          "calendar date of step 0, the Monday its first week starts", "run", kind=RUN_KIND),
     Param("run.steps", 520, 1, 5200, "weeks", "length of the run; 520 weeks is ten years", "run",
           kind=RUN_KIND),
     Param("run.seed", 1, 0, 2**62, "-", "root seed: every random draw is keyed by it", "run",

@@ -53,7 +53,8 @@ class Param:
         if self.type is bool:
             return "true or false"
         if self.type is str:
-            return "a date YYYY-MM-DD" if self.unit == "date" else "a string"
+            # A step is a week from Monday to Sunday, so a date parameter names a Monday.
+            return "a Monday, YYYY-MM-DD" if self.unit == "date" else "a string"
         kind = "an integer" if self.type is int else "a number"
         return f"{kind} in [{_fmt(self.low)}, {_fmt(self.high)}]"
 

@@ -72,10 +72,12 @@ def check_outside_cwd(out: Path, flag: str = "--out") -> None:
 
 
 def check_replaceable(out: Path, own: frozenset[str], force: bool = False,
-                      flag: str = "--out") -> None:
+                      flag: str = "--out", force_flag: str = "--force") -> None:
     """Refuse to write ``out`` unless it is missing or empty, or holds only our own files (of
     ``own`` and a manifest) and ``force`` says to replace them; nothing else is ever replaced.
-    What ``out`` is (a folder, or nothing yet) is checked by :func:`check_output_folder`."""
+    ``flag`` and ``force_flag`` name the two settings in the message, as the caller's user
+    writes them.  What ``out`` is (a folder, or nothing yet) is checked by
+    :func:`check_output_folder`."""
     check_output_folder(out)
     check_outside_cwd(out, flag)
     check_writable(out, flag)
@@ -87,7 +89,7 @@ def check_replaceable(out: Path, own: frozenset[str], force: bool = False,
                           f"choose an empty or new folder for {flag}")
     if names and not force:
         raise OutputError(f"{out}: already holds a result ({described(out)}); choose another "
-                          f"{flag}, or add --force to replace it")
+                          f"{flag}, or add {force_flag} to replace it")
 
 
 def check_writable(out: Path, flag: str = "--out") -> None:

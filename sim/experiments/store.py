@@ -130,10 +130,7 @@ def _scan(path: Path, chosen: Plan, folder: str, columns: list[str] | None) -> p
     try:
         schema = pa.unify_schemas([pq.read_schema(f) for f in chosen.files],
                                   promote_options="permissive")
-        missing = [c for c in columns or [] if c not in schema.names]
-        if missing:
-            raise OutputError(f"{path}: columns: {missing[0]!r} is not a column of this sweep's "
-                              f"runs; allowed: {', '.join(schema.names)}")
+        _check_columns(path, columns, schema.names)
         parquet, local = ds.ParquetFileFormat(), fs.LocalFileSystem()
         fragments = []
         for file in chosen.files:
@@ -150,6 +147,28 @@ def _scan(path: Path, chosen: Plan, folder: str, columns: list[str] | None) -> p
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise OutputError(f"{path}: a shard is damaged ({first}); rerun the sweep with "
                           "--resume") from None
+
+
+def _check_columns(path: Path, columns: list[str] | None, names: list[str]) -> None:
+    """Refuse, in one line, a column asked for that the sweep's runs do not have."""
+    missing = [c for c in columns or [] if c not in names]
+    if missing:
+        raise OutputError(f"{path}: columns: {missing[0]!r} is not a column of this sweep's "
+                          f"runs; allowed: {', '.join(names)}")
+
+
+def _none_selected(path: Path, manifest: dict[str, Any], columns: list[str] | None
+                   ) -> pd.DataFrame:
+    """The empty frame of a load whose filters match no run, with the columns the sweep's runs
+    have (read from their files' footers, so that a column asked for is checked as when
+    runs match); a sweep with no finished run yet has only its ids and varied parameters."""
+    files = [] if manifest["format"] == run_files.FORMAT else plan(path).files
+    names = [*ID_COLUMNS, *manifest["varied"]]
+    if files:
+        names = pa.unify_schemas([pq.read_schema(f) for f in files],
+                                 promote_options="permissive").names
+        _check_columns(path, columns, names)
+    return pd.DataFrame(columns=columns or names)
 
 
 def load(path: str | Path, scenario: str | Sequence[str] | None = None,
@@ -175,7 +194,7 @@ def load(path: str | Path, scenario: str | Sequence[str] | None = None,
     else:
         table = _scan(path, plan(path, scenario, where), RUNS, wanted)
     if table is None:
-        return pd.DataFrame(columns=wanted or [*ID_COLUMNS, *manifest["varied"]])
+        return _none_selected(path, manifest, wanted)
     df = table.to_pandas()
     missing = [c for c in ID_COLUMNS if c not in df.columns]
     if missing:

@@ -38,6 +38,21 @@ def _integer_from(low: int):
     return parse
 
 
+def _path(text: str) -> Path:
+    """An argparse type: a path, refused when empty (``Path("")`` would be the current
+    folder, which the user did not name)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; allowed: the path of a file or folder")
+    return Path(text)
+
+
+def _name(text: str) -> str:
+    """An argparse type: a name, refused when empty (which would read as no name given)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty name; allowed: a scenario's name")
+    return text
+
+
 _positive = _integer_from(1)
 _seed = _integer_from(0)
 
@@ -65,7 +80,7 @@ def _add_runs(sub) -> None:
     run.add_argument("scenario", help="scenario file (TOML)")
     run.add_argument("--seed", type=_seed, help="root seed (default: the scenario's run.seed)")
     run.add_argument("--steps", type=_positive, help="weeks to run (default: run.steps)")
-    run.add_argument("--out", type=Path,
+    run.add_argument("--out", type=_path,
                      help="output folder (default: results/<scenario>-seed<N>-<hash>, the hash "
                      "of the scenario as run)")
     run.add_argument("--force", action="store_true", help=_FORCE_HELP)
@@ -82,11 +97,11 @@ def _add_runs(sub) -> None:
     cmp_.add_argument("--jobs", type=_positive, default=cores(),
                       help="worker processes (default: all cores)")
     cmp_.add_argument("--yes", action="store_true", help=_YES_HELP)
-    cmp_.add_argument("--out", type=Path, help="output folder (default: results/compare-<hash>)")
+    cmp_.add_argument("--out", type=_path, help="output folder (default: results/compare-<hash>)")
     cmp_.add_argument("--force", action="store_true", help=_FORCE_HELP)
     cmp_.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                       help=_SET_HELP + "; applied to every scenario")
-    cmp_.add_argument("--posterior", type=Path, metavar="FILE",
+    cmp_.add_argument("--posterior", type=_path, metavar="FILE",
                       help="a calibration's posterior (e.g. scenarios/mali_calibrated.posterior"
                       ".csv): seed k of every scenario runs with the k-th draw from it (--set "
                       "keys keep their values)")
@@ -99,7 +114,7 @@ def _add_experiments(sub) -> None:
                          "resumably")
     swp.add_argument("experiment", nargs="?",
                      help="experiment file (TOML; see scenarios/experiments/)")
-    swp.add_argument("--out", type=Path, help="sweep folder (default: results/sweep-<hash>)")
+    swp.add_argument("--out", type=_path, help="sweep folder (default: results/sweep-<hash>)")
     swp.add_argument("--jobs", type=_positive, default=cores(),
                      help="local worker processes (default: all cores)")
     swp.add_argument("--yes", action="store_true", help=_YES_HELP)
@@ -113,14 +128,14 @@ def _add_experiments(sub) -> None:
     swp.add_argument("--mixed-versions", action="store_true",
                      help="with --resume: finish a sweep started with other model code or "
                           "library versions (recorded in its manifest)")
-    swp.add_argument("--compact", metavar="FOLDER", type=Path,
+    swp.add_argument("--compact", metavar="FOLDER", type=_path,
                      help="merge the shards of the sweep in FOLDER into one file (instead of "
                           "running an experiment)")
 
     sens = sub.add_parser("sensitivity", help="Sobol indices of the outcomes over an "
                           "experiment's ranges (sampler = \"sobol\"), and ranking flips")
     sens.add_argument("experiment", help="experiment file with sampler = \"sobol\"")
-    sens.add_argument("--out", type=Path, help="sweep folder, reused if it exists (default: "
+    sens.add_argument("--out", type=_path, help="sweep folder, reused if it exists (default: "
                       "results/sweep-<hash>); the analysis goes beside it, OUT-sensitivity")
     sens.add_argument("--jobs", type=_positive, default=cores(),
                       help="local worker processes (default: all cores)")
@@ -133,9 +148,10 @@ def _add_experiments(sub) -> None:
     _add_wide(sens)
 
     ana = sub.add_parser("analyse", help="tables and figures of a sweep's (or compare's) runs")
-    ana.add_argument("results", type=Path, help="a sweep folder (or a compare folder)")
-    ana.add_argument("--baseline", help="scenario name to pair against (default: the first)")
-    ana.add_argument("--out", type=Path, help="output folder (default: RESULTS-analysis)")
+    ana.add_argument("results", type=_path, help="a sweep folder (or a compare folder)")
+    ana.add_argument("--baseline", type=_name,
+                     help="scenario name to pair against (default: the first)")
+    ana.add_argument("--out", type=_path, help="output folder (default: RESULTS-analysis)")
     ana.add_argument("--force", action="store_true", help=_FORCE_HELP)
     _add_wide(ana)
 
@@ -155,7 +171,7 @@ def _add_checks(sub) -> None:
     val.add_argument("--jobs", type=_positive, default=cores(),
                      help="worker processes (default: all cores)")
     val.add_argument("--yes", action="store_true", help=_YES_HELP)
-    val.add_argument("--out", type=Path, default=Path("results") / "validation",
+    val.add_argument("--out", type=_path, default=Path("results") / "validation",
                      help="output folder (default: results/validation)")
     val.add_argument("--force", action="store_true", help=_FORCE_HELP)
     _add_wide(val)
@@ -164,7 +180,7 @@ def _add_checks(sub) -> None:
                          "to the public record up to 2021 (ABC-SMC), then retrodict 2022-2024 "
                          "without refitting")
     cal.add_argument("calibration", help="calibration file (TOML; see scenarios/calibration/)")
-    cal.add_argument("--out", type=Path,
+    cal.add_argument("--out", type=_path,
                      help="output folder (default: results/calibrate-<file name>-<hash>)")
     cal.add_argument("--force", action="store_true",
                      help=_FORCE_HELP + ", and the --scenario-out file it wrote")
@@ -174,7 +190,7 @@ def _add_checks(sub) -> None:
                      help="advance up to R runs together in each worker, the fit's and the "
                           "predictions'; the same numbers (default 1: not reliably faster yet)")
     cal.add_argument("--yes", action="store_true", help=_YES_HELP)
-    cal.add_argument("--scenario-out", type=Path, metavar="FILE",
+    cal.add_argument("--scenario-out", type=_path, metavar="FILE",
                      help="also write the fitted scenario here (e.g. "
                      "scenarios/mali_calibrated.toml), and its posterior beside it "
                      "(<name>.posterior.csv)")

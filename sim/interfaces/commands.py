@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     sim.run(progress=sys.stderr.isatty() and not args.json)
     doc = json.loads(json.dumps(run_document(sim.model), default=str))
     if keep:
-        sim.save(out)
+        sim.save(out, replace=args.force)
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0

@@ -13,6 +13,7 @@ from tqdm import tqdm
 from sim.core.model import BlowbackModel
 from sim.core.scenario import Scenario, default_scenario, load_scenario
 from sim.experiments import results
+from sim.experiments.output import check_replaceable
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -105,9 +106,16 @@ class Sim:
             _tell_how_to_see()
         return fig
 
-    def save(self, out: str | Path) -> Path:
-        """Write the series (Parquet) and summary with provenance (JSON) into ``out``."""
-        return results.write_run(self.model, Path(out))
+    def save(self, out: str | Path, replace: bool = False) -> Path:
+        """Write the series (Parquet) and summary with provenance (JSON) into ``out``.
+
+        A folder that already holds a run is kept unless ``replace`` is true, as the command
+        line keeps it without ``--force``; a folder holding other files is never replaced.
+        """
+        out = Path(out)
+        check_replaceable(out, results.RUN_FILES, replace, flag="out",
+                          force_flag="replace=True")
+        return results.write_run(self.model, out)
 
 
 _FIGURE_SUFFIXES = (".png", ".svg")

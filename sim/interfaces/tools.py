@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +101,10 @@ def scenario(args: argparse.Namespace) -> int:
     )
     from sim.core.week import describe
 
+    conflict = _scenario_conflict(args)
+    if conflict:
+        print(f"blowback: error: scenario: {conflict}", file=sys.stderr)
+        return EXIT_USAGE
     if args.explain:
         if args.markdown:
             print(parameter_table(), end="")
@@ -110,15 +115,14 @@ def scenario(args: argparse.Namespace) -> int:
         print("One week, in order (sim/core/week.py):")
         print(describe())
         return 0
-    if not args.file:
-        print("blowback: error: scenario: give a FILE to check, --explain or --steps",
-              file=sys.stderr)
-        return EXIT_USAGE
     scenario = load_scenario(args.file)
     if args.diff is not None:
         other = load_scenario(args.diff)
         for param, mine, theirs in scenario.differences(other):
             print(f"{param.name}  {param.kind}  {_toml(mine)}  {_toml(theirs)}")
+        for date, kind, fields, where in _event_differences(scenario, other, args.file,
+                                                             args.diff):
+            print(f"event  {date}  {kind}  {fields}  only in {where}")
         return 0
     changed = {param.name for param, _, _ in scenario.differences(default_scenario())}
     if args.json:
@@ -127,6 +131,50 @@ def scenario(args: argparse.Namespace) -> int:
         return 0
     _print_resolved(scenario, changed, args.changed)
     return 0
+
+
+# What each way of calling ``blowback scenario`` takes besides itself, and the options no call
+# takes together.
+_SCENARIO_MODES = {"--explain": ("--json", "--markdown"), "--steps": (),
+                   "FILE": ("--diff", "--changed", "--json")}
+_SCENARIO_EXCLUSIVE = (("--json", "--markdown"), ("--diff", "--json"), ("--diff", "--changed"))
+
+
+def _scenario_conflict(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options of a ``blowback scenario`` call, in words; None if
+    nothing.  An option that the call would not use is refused rather than ignored."""
+    given = {flag for flag, on in (("--explain", args.explain), ("--steps", args.steps),
+                                   ("FILE", args.file is not None),
+                                   ("--diff", args.diff is not None), ("--changed", args.changed),
+                                   ("--json", args.json), ("--markdown", args.markdown)) if on}
+    modes = [mode for mode in _SCENARIO_MODES if mode in given]
+    if len(modes) != 1:
+        return ("give one of a FILE to check, --explain or --steps" if not modes
+                else f"{' and '.join(modes)} do not go together; give one of them")
+    extra = sorted(given - {modes[0], *_SCENARIO_MODES[modes[0]]})
+    if extra:
+        allowed = ", ".join(_SCENARIO_MODES[modes[0]]) or "no other option"
+        return f"{', '.join(extra)} does not go with {modes[0]}; allowed with it: {allowed}"
+    for pair in _SCENARIO_EXCLUSIVE:
+        if set(pair) <= given:
+            return f"{pair[0]} and {pair[1]} do not go together; give one of them"
+    return None
+
+
+def _event_differences(scenario: Scenario, other: Scenario, name: str,
+                       other_name: str) -> list[tuple[str, str, str, str]]:
+    """The events one scenario has and the other has not, as (date, type, fields as JSON, the
+    file that has it), in date order; an event written twice in one and once in the other
+    is one of the differences."""
+    def counted(events) -> Counter:
+        return Counter(json.dumps([e.date, e.type, e.fields], sort_keys=True, default=str)
+                       for e in events)
+
+    mine, theirs = counted(scenario.events), counted(other.events)
+    rows = [(*json.loads(text)[:2], json.dumps(json.loads(text)[2]), where)
+            for difference, where in ((mine - theirs, name), (theirs - mine, other_name))
+            for text in difference.elements()]
+    return sorted(rows, key=lambda row: row[0])
 
 
 def _print_resolved(scenario: Scenario, changed: set[str], only_changed: bool) -> None:
