@@ -17,7 +17,7 @@ FULL = dict(epstein=((40, 20, 2000), (200, 5, 200)), kernels=(10_000, 20, 2_000)
             profile=(1_000_000, 5), profile_default=(4_000, 200), calling=(4_000, 2_000),
             bandwidth=(800,), ensemble_profile=(4, 200, 3), sweep=(1_000, 2, None, (4, 8)))
 TINY = dict(epstein=((12, 2, 5),), kernels=(300, 2, 20), scale=((1_000, 3_000), 2), build=5_000,
-            profile=(3_000, 2), profile_default=(1_000, 2), calling=(1_000, 5), bandwidth=(16,),
+            profile=(3_000, 2), profile_default=(1_000, 2), calling=(1_000, 5, 6), bandwidth=(16,),
             ensemble_profile=(2, 2, 2), sweep=(4, 2, 26, (2,)))
 
 
@@ -164,7 +164,7 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
         print(f"{loop:>60} {small['rest_ms']:>8.3f} ms "
               f"{100 * small['rest_ms'] / small['step_ms']:>5.1f}%")
         calls = figures["calling"] = _isolated("calling", "calling", *plan["calling"])
-        print(f"calling the {calls['calls']} kernels of a week at {calls['communities']:,} "
+        print(f"calling {calls['calls']} kernel calls of a week at {calls['communities']:,} "
               f"communities (tables of {calls['table_arrays']} arrays in all), kernel work "
               f"aside: {calls['plain_us']:.0f} µs with each table a plain tuple, as the model "
               f"passes them; {calls['named_us']:.0f} µs as named tuples")

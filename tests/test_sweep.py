@@ -267,6 +267,28 @@ def test_dask_cluster_gives_the_same_rows_even_when_a_worker_dies(reference, tmp
                                   check_exact=True)
 
 
+def test_a_sweep_on_a_cluster_compiles_the_kernels_once_before_its_runs(reference, tmp_path,
+                                                                        monkeypatch):
+    """Workers that share the sweep's kernel cache then load the kernels; a sweep with nothing
+    left to run compiles nothing."""
+    distributed = pytest.importorskip("distributed")
+    from sim.experiments import sweep
+
+    path, rows = reference
+    compiled: list[int] = []
+    monkeypatch.setattr(sweep, "compile_once", lambda: compiled.append(len(compiled)))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", scheduler_port=0,
+                                  dashboard_address=":0") as cluster:
+        run_sweep(load_experiment(path), tmp_path / "dask", scheduler=cluster.scheduler_address)
+        assert compiled == [0]
+        run_sweep(load_experiment(path), tmp_path / "dask", scheduler=cluster.scheduler_address,
+                  resume=True)
+    assert compiled == [0]
+    pd.testing.assert_frame_equal(_by_id(load(tmp_path / "dask")), _by_id(rows),
+                                  check_exact=True)
+
+
 def test_a_run_dask_gives_up_on_is_reported_in_one_line_without_dask_noise(reference,
                                                                           tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")

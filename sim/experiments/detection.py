@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from sim.core.registry import Param
@@ -66,12 +67,12 @@ def kind_of(source: str, kind: str) -> str:
 
 
 def weekly(series: pd.DataFrame, source: str, kinds: tuple[str, ...] = tuple(KINDS),
-           rates: Mapping[str, float] = TRUTH) -> pd.Series:
+           rates: Mapping[str, float] = TRUTH) -> np.ndarray:
     """The civilian deaths by perpetrators of ``kinds`` that ``source`` would record each week
-    at the detection ``rates`` (a missing rate is 1)."""
-    total = pd.Series(0.0, index=series.index)
+    at the detection ``rates`` (a missing rate is 1), one value a row of ``series``."""
+    total = np.zeros(len(series))
     for kind in kinds:
         rate = rates.get(kind_of(source, kind), 1.0)
         for column in KINDS[kind]:
-            total += rate * series[column]
+            total += rate * series[column].to_numpy(dtype=float)
     return total

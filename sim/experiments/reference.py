@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.experiments import detection
@@ -64,31 +65,30 @@ class Figure:
         return "matches"
 
 
-def _dates(series: pd.DataFrame) -> pd.Series:
+def _dates(series: pd.DataFrame) -> np.ndarray:
     """The middle day of each weekly step: a week counts in the period that holds its middle
     (the week of 28 February 2022 is a March week), so no week counts twice."""
-    return pd.to_datetime(series["date"]) + pd.Timedelta(days=3)
+    return pd.to_datetime(series["date"]).to_numpy() + np.timedelta64(3, "D")
 
 
-def _sum_over(weekly: pd.Series, series: pd.DataFrame, start: str, end: str) -> float:
+def _sum_over(weekly: np.ndarray, series: pd.DataFrame, start: str, end: str) -> float:
     """The sum of a weekly count (aligned with ``series``) over the weeks whose middle lies in
     [start, end]; NaN if the run begins after ``start`` (the period is not all in the run)."""
     when = _dates(series)
-    if when.iloc[0] - pd.Timedelta(days=7) > pd.Timestamp(start):
+    if when[0] - np.timedelta64(7, "D") > np.datetime64(start):
         return float("nan")
-    return float(weekly[(when >= start) & (when <= end)].sum())
+    return float(weekly[(when >= np.datetime64(start)) & (when <= np.datetime64(end))].sum())
 
 
 def _between(series: pd.DataFrame, column: str, start: str, end: str) -> float:
     """The sum of one of the run's weekly counts over [start, end] (:func:`_sum_over`)."""
-    return _sum_over(series[column], series, start, end)
+    return _sum_over(series[column].to_numpy(dtype=float), series, start, end)
 
 
 def _stock_at(series: pd.DataFrame, column: str, day: str) -> float:
     """The value of a stock at the end of the last week whose middle is on or before ``day``."""
-    when = _dates(series)
-    before = series.loc[when <= day, column]
-    return float(before.iloc[-1]) if len(before) else float("nan")
+    before = series[column].to_numpy(dtype=float)[_dates(series) <= np.datetime64(day)]
+    return float(before[-1]) if len(before) else float("nan")
 
 
 def atrocity_toll(series: pd.DataFrame, start: str = "2022-03-01", end: str = "2022-03-31"
@@ -96,7 +96,8 @@ def atrocity_toll(series: pd.DataFrame, start: str = "2022-03-01", end: str = "2
     """The largest single event's toll in a window (an operation's month): what the model has
     for one operation's mass killing."""
     when = _dates(series)
-    window = series.loc[(when >= start) & (when <= end), "largest_event"]
+    inside = (when >= np.datetime64(start)) & (when <= np.datetime64(end))
+    window = series["largest_event"].to_numpy(dtype=float)[inside]
     return float(window.max()) if len(window) else 0.0
 
 

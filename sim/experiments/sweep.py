@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from sim.experiments.experiment import Experiment, Run
 from sim.experiments.output import OutputError
+from sim.experiments.runs import compile_once
 from sim.experiments.shards import SHARD_RUNS, SHARD_SECONDS, ShardWriter, survey
 from sim.experiments.stopping import exit_status, unmasked_stops
 from sim.experiments.store import load, load_series
@@ -153,6 +154,10 @@ def _run_todo(experiment: Experiment, out: Path, done: set[str], cluster: DaskPo
             bar.update(1)
 
     try:
+        if cluster is not None and todo:
+            # Into the kernel cache of this home (or of NUMBA_CACHE_DIR): cluster workers that
+            # share it load the kernels instead of each compiling them at once on its first run.
+            compile_once()
         pool = cluster or LocalPool(max(1, min(jobs, len(todo))))
         with unmasked_stops():
             try:
