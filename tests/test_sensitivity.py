@@ -102,6 +102,25 @@ def test_cli_runs_the_sweep_and_writes_tables_and_chart(tmp_path, capsys):
     assert boxes[["coverage", "density", "mass"]].stack().between(0, 1).all()
     assert (report / "boxes.png").stat().st_size > 5_000
     assert "PRIM boxes" in stdout
+    # Two samples over two parameters: 8 design points, of which 4 are points of their own.
+    assert len(load_experiment(path).points) == 8 and (boxes["points"] == 4).all()
+
+
+@pytest.mark.parametrize("second_order", [False, True])
+def test_the_independent_points_are_the_a_and_b_rows_of_saltellis_design(second_order):
+    """Every other row of the design shares all but one value with its A or its B row."""
+    from SALib.sample import sobol
+
+    problem = {"num_vars": 5, "names": list("abcde"), "bounds": [[0.0, 1.0]] * 5}
+    rows = sobol.sample(problem, 8, calc_second_order=second_order, seed=3)
+    own = sensitivity.independent_points(len(rows), 5, second_order)
+    assert len(own) == 16
+    shared = [[int((rows[i] == rows[j]).sum()) for j in own if j != i] for i in own]
+    assert max(map(max, shared)) == 0
+    block = len(rows) // 8
+    for i in set(range(len(rows))) - set(own):
+        a, b = rows[i - i % block], rows[i - i % block + block - 1]
+        assert max((rows[i] == a).sum(), (rows[i] == b).sum()) == 4
 
 
 def test_a_machine_without_the_workbench_is_told_before_any_run(tmp_path, monkeypatch):

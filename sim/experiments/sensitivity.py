@@ -143,10 +143,23 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
                            "other": names[k + 1 + j], "S2": result["S2"][k, k + 1 + j],
                            "S2_conf": result["S2_conf"][k, k + 1 + j]}
                           for k, a in enumerate(names) for j in range(len(names) - k - 1)]
-    found = [discovery.discover(design, first, other, _gaps(tables[first], tables[other]))
+    own = independent_points(n_points, len(names), second_order)
+    found = [discovery.discover(design.iloc[own], first, other,
+                                _gaps(tables[first], tables[other]).iloc[own].reset_index(
+                                    drop=True))
              for other in others]
     return Sensitivity(pd.DataFrame(rows), _ranking(means, list(experiment.scenarios)),
                        _worse(runs, first, others), found, pd.DataFrame(pairs))
+
+
+def independent_points(points: int, parameters: int, second_order: bool) -> np.ndarray:
+    """The rows of Saltelli's design that are points of their own: each base sample's first
+    and last rows (its matrices A and B).  Every other row copies all but one of the values of
+    its A row (or of its B row), so a test that counted the rows as independent points, as
+    PRIM's quasi-p-values do, would overstate its significance."""
+    block = 2 * parameters + 2 if second_order else parameters + 2
+    starts = np.arange(0, points, block)
+    return np.sort(np.concatenate([starts, starts + block - 1]))
 
 
 def _interaction_lines(interactions: pd.DataFrame, most: int = 3) -> list[str]:
