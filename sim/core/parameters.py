@@ -25,7 +25,7 @@ RUN: tuple[Param, ...] = (
 # The order in which --explain lists the sections; a section of a new mechanism comes after.
 _ORDER: tuple[str, ...] = ("run", "map", "state", "contractor", "engagement", "insurgents",
                            "community", "partner", "un", "relations", "oversight", "conduct",
-                           "government", "sanctions", "region", "levers")
+                           "government", "sanctions", "region", "levers", "politics")
 
 
 def _gather() -> tuple[Param, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core import rng
-from sim.core.registry import Mechanism, Step
+from sim.core.registry import Mechanism, Param, Step
 from sim.core.state import CONTRACTOR, PARTNER, STATE, Abuse
 from sim.mechanisms.m02_attrition import forced_atrocity
 from sim.world import deployment, geography
@@ -15,16 +15,29 @@ ATROCITY_SIZE = rng.purpose("events.atrocity_size")
 _UNIT_FIELDS = {"firepower": "firepower", "discrimination": "skill", "reach": "reach"}
 _KIND_OF = {"state": STATE, "contractor": CONTRACTOR, "partner": PARTNER}
 
-# What the events do: the model's assumptions, sized to be felt without dominating a run
-# (docs/ODD.md, section 3.3).
+# Where the events act: the model's assumptions (docs/ODD.md, section 3.3).
 HOTSPOT_RADIUS = 2  # cells around the named town where an operation looks for its target
 SCHEDULED_TOLL_SCALE = 10.0  # a scheduled atrocity's smallest toll, in engagement.atrocity_min
-PEACE_GRIEVANCE_KEPT = 0.7  # share of the north's grievance a peace agreement leaves
-PEACE_MEMORY_KEPT = 0.5  # share of the north's memory of abuses it leaves
-PEACE_LEGITIMACY = 0.03  # legitimacy the state gains by it
-COUP_LEGITIMACY = 0.05  # legitimacy a coup in the host costs
-COUP_RELATIONSHIP = 0.15  # relationship with each partner it costs
-NEIGHBOUR_COUP_INSTABILITY = 0.3  # instability a coup adds to a neighbour
+
+# How much the political events move the actors: sized to be felt without dominating a run,
+# and as uncertain as any behaviour parameter, so declared to be swept and fitted like one.
+PARAMETERS = (
+    Param("politics.peace_grievance_kept", 0.7, 0.0, 1.0, "share",
+          "share of the northern communities' grievance a peace agreement leaves",
+          kind="behaviour"),
+    Param("politics.peace_memory_kept", 0.5, 0.0, 1.0, "share",
+          "share of the northern communities' memory of abuses a peace agreement leaves",
+          kind="behaviour"),
+    Param("politics.peace_legitimacy", 0.03, 0.0, 1.0, "legitimacy",
+          "legitimacy the state gains by a peace agreement", kind="behaviour"),
+    Param("politics.coup_legitimacy", 0.05, 0.0, 1.0, "legitimacy",
+          "legitimacy a coup in the host costs the state", kind="behaviour"),
+    Param("politics.coup_relationship", 0.15, 0.0, 1.0, "relationship",
+          "relationship with each partner (and the UN) a coup in the host costs",
+          kind="behaviour"),
+    Param("politics.neighbour_coup_instability", 0.3, 0.0, 1.0, "instability",
+          "instability a coup in a neighbour adds to it", kind="behaviour"),
+)
 
 
 def _town_cell(model, name: str) -> int:
@@ -89,9 +102,9 @@ def apply(model, kind: str, fields: dict, entity: int) -> Abuse | None:
     elif kind == "peace_agreement":
         c = model.communities
         north = c.group == 0
-        c.grievance[north] *= PEACE_GRIEVANCE_KEPT
-        c.memory[north] *= PEACE_MEMORY_KEPT
-        model.legitimacy = min(1.0, model.legitimacy + PEACE_LEGITIMACY)
+        c.grievance[north] *= p["politics.peace_grievance_kept"]
+        c.memory[north] *= p["politics.peace_memory_kept"]
+        model.legitimacy = min(1.0, model.legitimacy + p["politics.peace_legitimacy"])
     elif kind == "offensive":
         _offensive(model, _town_cell(model, fields["near"]))
     elif kind == "set":
@@ -177,14 +190,16 @@ def describe(kind: str, fields: dict, abuse: Abuse | None = None, there: bool = 
 
 
 def _coup(model, country: str) -> None:
+    p = model.p
     if country == "host":
-        model.legitimacy = max(0.0, model.legitimacy - COUP_LEGITIMACY)
+        model.legitimacy = max(0.0, model.legitimacy - p["politics.coup_legitimacy"])
         for name in model.relationship:
-            model.relationship[name] = max(0.0, model.relationship[name] - COUP_RELATIONSHIP)
+            model.relationship[name] = max(0.0, model.relationship[name]
+                                           - p["politics.coup_relationship"])
         return
     k = geography.NEIGHBOURS.index(country)
     model.neighbour_instability[k] = min(1.0, model.neighbour_instability[k]
-                                         + NEIGHBOUR_COUP_INSTABILITY)
+                                         + p["politics.neighbour_coup_instability"])
 
 
 def _offensive(model, cell: int) -> None:
@@ -214,5 +229,5 @@ def _scheduled(model, week) -> None:
     week.scheduled = apply_due(model)
 
 
-MECHANISM = Mechanism("events", "the scenario's dated events")
+MECHANISM = Mechanism("events", "the scenario's dated events", PARAMETERS)
 EVENTS = Step(MECHANISM, "dated events", _scheduled)
