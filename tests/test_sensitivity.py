@@ -133,14 +133,31 @@ def test_a_machine_without_the_workbench_is_told_before_any_run(tmp_path, monkey
         sensitivity.check(load_experiment(_experiment(tmp_path, 2)))
 
 
-def test_non_sobol_experiment_is_refused(tmp_path):
-    path = _experiment(tmp_path, 4, sampler="latin")
+def test_a_factorial_experiment_is_refused(tmp_path):
+    path = tmp_path / "grid.toml"
+    path.write_text(f'name = "grid"\nscenarios = ["{ROOT / "scenarios" / "base.toml"}"]\n'
+                    'seeds = 1\nsteps = 2\n[vary]\n"insurgents.recruitment" = [0.0002, 0.0006]\n')
     with pytest.raises(sensitivity.SensitivityError):
         sensitivity.check(load_experiment(path))
     done = subprocess.run([sys.executable, "-m", "sim", "sensitivity", str(path)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert done.returncode == 2 and "sobol" in done.stderr
+    assert done.returncode == 2 and '"sobol"' in done.stderr and '"latin"' in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_latin_design_gives_boxes_on_every_point_and_no_indices(tmp_path, capsys):
+    path = _experiment(tmp_path, 12, sampler="latin")
+    out = tmp_path / "sw"
+    status, stdout, err = blowback(capsys, "sensitivity", str(path), "--out", str(out), "--jobs",
+                                   "1")
+    assert status == 0, err
+    report = tmp_path / "sw-sensitivity"
+    assert "No Sobol indices" in stdout and "PRIM boxes" in stdout
+    assert pd.read_csv(report / "indices.csv").empty
+    assert not (report / "indices.png").exists()
+    boxes = pd.read_csv(report / "boxes.csv")
+    assert (boxes["points"] == 12).all() and (report / "boxes.png").exists()
+    assert len(pd.read_csv(report / "worse.csv")) == 4
 
 
 def test_an_index_outside_zero_to_one_is_flagged_as_too_few_samples():
@@ -178,3 +195,20 @@ def test_second_order_indices_name_the_pair_that_acts_together(tmp_path):
     assert (f"{first} / civilian deaths: insurgents.recruitment x community.harm_sensitivity"
             in text)
     assert f"{first} / insurgents at end: none" in text
+
+
+def test_the_discovery_experiment_spans_the_sensitivity_experiments_ranges():
+    """discovery.toml is the Latin twin of sensitivity.toml: same regimes, seeds, weeks and
+    ranges, so that its boxes are read in the same space as the indices."""
+    import tomllib
+
+    folder = ROOT / "scenarios" / "experiments"
+    sobol, latin = (tomllib.loads((folder / f"{name}.toml").read_text())
+                    for name in ("sensitivity", "discovery"))
+    assert latin["vary"].pop("sampler") == "latin" and sobol["vary"].pop("sampler") == "sobol"
+    for doc in (sobol, latin):
+        for key in ("samples", "second_order"):
+            doc["vary"].pop(key, None)
+    assert latin["vary"] == sobol["vary"]
+    assert all(latin[k] == sobol[k] for k in ("scenarios", "seeds", "steps", "keep"))
+    assert len(load_experiment(folder / "discovery.toml").points) == 300

@@ -29,13 +29,13 @@ ALL = "all three at once"
 
 
 class SensitivityError(ValueError):
-    """An experiment that cannot give Sobol indices (one line, for the CLI)."""
+    """An experiment whose design the analysis cannot use (one line, for the CLI)."""
 
 
 @dataclass
 class Sensitivity:
-    """Sobol indices per scenario and outcome, and the share of design points where the
-    regimes rank differently from their most common order."""
+    """Sobol indices per scenario and outcome (none for a Latin design), and the share of
+    design points where the regimes rank differently from their most common order."""
 
     # scenario, outcome, parameter, S1, S1_conf, ST, ST_conf; NaN where the outcome is the
     # same at every design point (no variance to apportion)
@@ -53,7 +53,8 @@ class Sensitivity:
     def text(self, wide: bool = False) -> str:
         """The tables as text, long lines folded to 100 characters (kept whole with
         ``wide``)."""
-        lines = ["Sobol indices (first order S1 and total ST, with 95% confidence):"]
+        lines = ["Sobol indices (first order S1 and total ST, with 95% confidence):"
+                 if len(self.indices) else "No Sobol indices: the design is not Saltelli's."]
         for (scenario, outcome), sub in self.indices.groupby(["scenario", "outcome"],
                                                              sort=False):
             if sub["ST"].isna().all():
@@ -84,11 +85,13 @@ class Sensitivity:
 
 
 def check(experiment: Experiment) -> None:
-    """Refuse experiments whose design cannot give Sobol indices, and a machine without the
-    packages of the analysis (before any run is spent)."""
-    if experiment.sampler != "sobol":
+    """Refuse experiments whose design gives neither Sobol indices nor points spread over the
+    whole space, and a machine without the packages of the analysis (before any run is
+    spent)."""
+    if experiment.sampler not in ("sobol", "latin"):
         raise SensitivityError(f"{experiment.path}: vary.sampler: {experiment.sampler!r} gives "
-                               "no Sobol indices; allowed: \"sobol\"")
+                               "neither Sobol indices nor independent points for PRIM; allowed: "
+                               "\"sobol\" (indices and boxes) or \"latin\" (boxes only)")
     import importlib.util
 
     missing = [name for name in ("SALib", "ema_workbench")
@@ -99,16 +102,14 @@ def check(experiment: Experiment) -> None:
 
 
 def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
-    """Sobol indices of each outcome (mean over seeds at each design point), per scenario."""
-    from SALib.analyze import sobol
-
+    """Sobol indices of each outcome (mean over seeds at each design point), per scenario, for
+    a Sobol design; the share of points where the first scenario does worse, and PRIM's boxes
+    of where it is not, for a Sobol or a Latin design."""
     check(experiment)
     vary = tomllib.loads(experiment.text).get("vary", {})
     second_order = bool(vary.get("second_order", True))
     names = experiment.varied
     design = pd.DataFrame(experiment.points)[names]
-    problem = {"num_vars": len(names), "names": names,
-               "bounds": [[float(design[n].min()), float(design[n].max())] for n in names]}
     columns = [o.column for o in shown("ranking")]
     means = runs.groupby(["scenario", "point"], sort=False)[columns].mean()
     n_points = len(experiment.points)
@@ -123,6 +124,30 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
     first, *others = list(tables)
     # The indices of the difference say which parameters decide the comparison.
     tables |= {f"{first} - {other}": tables[first] - tables[other] for other in others}
+    rows, pairs, own = [], [], np.arange(n_points)
+    if experiment.sampler == "sobol":
+        rows, pairs = _indices(tables, design, second_order)
+        own = independent_points(n_points, len(names), second_order)
+    found = [discovery.discover(design.iloc[own], first, other,
+                                _gaps(tables[first], tables[other]).iloc[own].reset_index(
+                                    drop=True))
+             for other in others]
+    indices = pd.DataFrame(rows, columns=["scenario", "outcome", "parameter", "S1", "S1_conf",
+                                          "ST", "ST_conf"])
+    return Sensitivity(indices, _ranking(means, list(experiment.scenarios)),
+                       _worse(runs, first, others), found, pd.DataFrame(pairs))
+
+
+def _indices(tables: dict[str, pd.DataFrame], design: pd.DataFrame,
+             second_order: bool) -> tuple[list[dict], list[dict]]:
+    """Each scenario's and outcome's first- and total-order indices of every parameter (NaN
+    where the outcome is the same at every point), and the second-order ones of every pair
+    when the design has them."""
+    from SALib.analyze import sobol
+
+    names = list(design.columns)
+    problem = {"num_vars": len(names), "names": names,
+               "bounds": [[float(design[n].min()), float(design[n].max())] for n in names]}
     rows, pairs = [], []
     for scenario, table in tables.items():
         for o in shown("ranking"):
@@ -143,13 +168,7 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
                            "other": names[k + 1 + j], "S2": result["S2"][k, k + 1 + j],
                            "S2_conf": result["S2_conf"][k, k + 1 + j]}
                           for k, a in enumerate(names) for j in range(len(names) - k - 1)]
-    own = independent_points(n_points, len(names), second_order)
-    found = [discovery.discover(design.iloc[own], first, other,
-                                _gaps(tables[first], tables[other]).iloc[own].reset_index(
-                                    drop=True))
-             for other in others]
-    return Sensitivity(pd.DataFrame(rows), _ranking(means, list(experiment.scenarios)),
-                       _worse(runs, first, others), found, pd.DataFrame(pairs))
+    return rows, pairs
 
 
 def independent_points(points: int, parameters: int, second_order: bool) -> np.ndarray:
@@ -272,7 +291,7 @@ def plot_worse(worse: pd.DataFrame) -> Figure:
 
 def write(result: Sensitivity, out: Path) -> Path:
     """Write the tables and the chart (PNG, SVG) into ``out`` atomically."""
-    figures = {"indices": lambda: plot_indices(result.indices)}
+    figures = {"indices": lambda: plot_indices(result.indices)} if len(result.indices) else {}
     tables = {"indices.csv": result.indices, "ranking.csv": result.ranking,
               "worse.csv": result.worse}
     if len(result.interactions):

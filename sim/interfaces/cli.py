@@ -133,8 +133,10 @@ def _add_experiments(sub) -> None:
                           "running an experiment)")
 
     sens = sub.add_parser("sensitivity", help="Sobol indices of the outcomes over an "
-                          "experiment's ranges (sampler = \"sobol\"), and ranking flips")
-    sens.add_argument("experiment", help="experiment file with sampler = \"sobol\"")
+                          "experiment's ranges (sampler = \"sobol\"), ranking flips, and "
+                          "PRIM boxes of where the first regime is not worse")
+    sens.add_argument("experiment", help="experiment file with sampler = \"sobol\" (indices "
+                      "and boxes) or \"latin\" (boxes, on independent points)")
     sens.add_argument("--out", type=_path, help="sweep folder, reused if it exists (default: "
                       "results/sweep-<hash>); the analysis goes beside it, OUT-sensitivity")
     sens.add_argument("--jobs", type=_positive, default=cores(),
