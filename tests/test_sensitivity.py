@@ -133,6 +133,17 @@ def test_a_machine_without_the_workbench_is_told_before_any_run(tmp_path, monkey
         sensitivity.check(load_experiment(_experiment(tmp_path, 2)))
 
 
+def test_a_latin_design_needs_no_salib(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "SALib" else real(name, *a))
+    sensitivity.check(load_experiment(_experiment(tmp_path, 4, sampler="latin")))
+    with pytest.raises(sensitivity.SensitivityError, match="needs SALib"):
+        sensitivity.check(load_experiment(_experiment(tmp_path, 2)))
+
+
 def test_a_factorial_experiment_is_refused(tmp_path):
     path = tmp_path / "grid.toml"
     path.write_text(f'name = "grid"\nscenarios = ["{ROOT / "scenarios" / "base.toml"}"]\n'

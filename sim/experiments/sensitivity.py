@@ -94,8 +94,8 @@ def check(experiment: Experiment) -> None:
                                "\"sobol\" (indices and boxes) or \"latin\" (boxes only)")
     import importlib.util
 
-    missing = [name for name in ("SALib", "ema_workbench")
-               if importlib.util.find_spec(name) is None]
+    needed = ("SALib", "ema_workbench") if experiment.sampler == "sobol" else ("ema_workbench",)
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
         raise SensitivityError(f"{experiment.path}: the analysis needs {' and '.join(missing)}, "
                                "not installed; pip install 'blowback[sensitivity]'")
