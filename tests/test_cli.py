@@ -247,6 +247,9 @@ def test_scenario_refuses_options_it_would_ignore(capsys, argv, expected):
     (["run", "scenarios/base.toml", "--out", ""], "argument --out: an empty path"),
     (["compare", "scenarios/base.toml", "--out", " "], "argument --out: an empty path"),
     (["analyse", "results", "--baseline", ""], "argument --baseline: an empty name"),
+    (["run", ""], "argument scenario: an empty name"),
+    (["compare", "scenarios/base.toml", ""], "argument scenarios: an empty name"),
+    (["scenario", "scenarios/base.toml", "--diff", ""], "argument --diff: an empty name"),
 ])
 def test_an_empty_path_or_name_is_refused_not_read_as_the_default(capsys, argv, expected):
     status, out, err = blowback_here(capsys, *argv)

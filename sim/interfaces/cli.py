@@ -46,6 +46,13 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+def _file(text: str) -> str:
+    """An argparse type: the name of an input file, refused when empty (no file has it)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty name; allowed: the path of a file")
+    return text
+
+
 def _name(text: str) -> str:
     """An argparse type: a name, refused when empty (which would read as no name given)."""
     if not text.strip():
@@ -77,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 def _add_runs(sub) -> None:
     """The commands that run scenarios: one (run) or several on common seeds (compare)."""
     run = sub.add_parser("run", help="run one scenario and write its results")
-    run.add_argument("scenario", help="scenario file (TOML)")
+    run.add_argument("scenario", type=_file, help="scenario file (TOML)")
     run.add_argument("--seed", type=_seed, help="root seed (default: the scenario's run.seed)")
     run.add_argument("--steps", type=_positive, help="weeks to run (default: run.steps)")
     run.add_argument("--out", type=_path,
@@ -90,7 +97,8 @@ def _add_runs(sub) -> None:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
 
     cmp_ = sub.add_parser("compare", help="compare scenarios on common random numbers")
-    cmp_.add_argument("scenarios", nargs="+", help="scenario files; the first is the baseline")
+    cmp_.add_argument("scenarios", type=_file, nargs="+",
+                      help="scenario files; the first is the baseline")
     cmp_.add_argument("--seeds", type=_positive, default=10, help="seeds per scenario (10)")
     cmp_.add_argument("--first-seed", type=_seed, default=1, help="first seed (1)")
     cmp_.add_argument("--steps", type=_positive, help="weeks to run (default: each run.steps)")
@@ -112,7 +120,7 @@ def _add_experiments(sub) -> None:
     """The commands of experiment files: sweep, sensitivity, analyse."""
     swp = sub.add_parser("sweep", help="run an experiment: scenarios x parameter points x seeds, "
                          "resumably")
-    swp.add_argument("experiment", nargs="?",
+    swp.add_argument("experiment", type=_file, nargs="?",
                      help="experiment file (TOML; see scenarios/experiments/)")
     swp.add_argument("--out", type=_path, help="sweep folder (default: results/sweep-<hash>)")
     swp.add_argument("--jobs", type=_positive, default=cores(),
@@ -135,8 +143,9 @@ def _add_experiments(sub) -> None:
     sens = sub.add_parser("sensitivity", help="Sobol indices of the outcomes over an "
                           "experiment's ranges (sampler = \"sobol\"), ranking flips, and "
                           "PRIM boxes of where the first regime is not worse")
-    sens.add_argument("experiment", help="experiment file with sampler = \"sobol\" (indices "
-                      "and boxes) or \"latin\" (boxes, on independent points)")
+    sens.add_argument("experiment", type=_file,
+                      help="experiment file with sampler = \"sobol\" (indices and boxes) or "
+                      "\"latin\" (boxes, on independent points)")
     sens.add_argument("--out", type=_path, help="sweep folder, reused if it exists (default: "
                       "results/sweep-<hash>); the analysis goes beside it, OUT-sensitivity")
     sens.add_argument("--jobs", type=_positive, default=cores(),
@@ -181,7 +190,8 @@ def _add_checks(sub) -> None:
     cal = sub.add_parser("calibrate", help="fit the posterior of parameters and detection rates "
                          "to the public record up to 2021 (ABC-SMC), then retrodict 2022-2024 "
                          "without refitting")
-    cal.add_argument("calibration", help="calibration file (TOML; see scenarios/calibration/)")
+    cal.add_argument("calibration", type=_file,
+                     help="calibration file (TOML; see scenarios/calibration/)")
     cal.add_argument("--out", type=_path,
                      help="output folder (default: results/calibrate-<file name>-<hash>)")
     cal.add_argument("--force", action="store_true",
@@ -214,7 +224,8 @@ def _add_tools(sub) -> None:
 
     dash = sub.add_parser("dashboard", help="the seminar dashboard in the browser, on this "
                           "machine only unless --allow-remote (needs the dashboard extra)")
-    dash.add_argument("scenario", nargs="?", help="scenario file to open (default: the defaults)")
+    dash.add_argument("scenario", type=_file, nargs="?",
+                      help="scenario file to open (default: the defaults)")
     dash.add_argument("--port", type=_integer_from(1), default=8765, help="port (8765)")
     dash.add_argument("--host", default="127.0.0.1",
                       help="address to listen on (default 127.0.0.1: this machine only); "
@@ -235,11 +246,12 @@ def _add_tools(sub) -> None:
                       help=_SET_HELP + "; applied to the scenario the page opens")
 
     scen = sub.add_parser("scenario", help="check a scenario file, or explain every parameter")
-    scen.add_argument("file", nargs="?", help="scenario file to check and print resolved")
+    scen.add_argument("file", type=_file, nargs="?",
+                      help="scenario file to check and print resolved")
     scen.add_argument("--explain", action="store_true",
                       help="print every parameter: default, allowed range, unit, kind (world, "
                       "behaviour, institution or run), mechanism, meaning")
-    scen.add_argument("--diff", metavar="OTHER",
+    scen.add_argument("--diff", metavar="OTHER", type=_file,
                       help="print the parameters whose resolved values differ between FILE and "
                       "OTHER, one a line in registry order: name, kind, FILE's value, OTHER's")
     scen.add_argument("--changed", action="store_true",
