@@ -38,28 +38,19 @@ def _integer_from(low: int):
     return parse
 
 
-def _path(text: str) -> Path:
-    """An argparse type: a path, refused when empty (``Path("")`` would be the current
-    folder, which the user did not name)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty path; allowed: the path of a file or folder")
-    return Path(text)
+def _not_empty(empty: str, allowed: str, convert=str):
+    """An argparse type: the text converted, refused when empty (``Path("")`` would be the
+    current folder and ``--baseline ""`` the default, neither of which the user named)."""
+    def parse(text: str):
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"an empty {empty}; allowed: {allowed}")
+        return convert(text)
+    return parse
 
 
-def _file(text: str) -> str:
-    """An argparse type: the name of an input file, refused when empty (no file has it)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty name; allowed: the path of a file")
-    return text
-
-
-def _name(text: str) -> str:
-    """An argparse type: a name, refused when empty (which would read as no name given)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty name; allowed: a scenario's name")
-    return text
-
-
+_path = _not_empty("path", "the path of a file or folder", Path)
+_file = _not_empty("name", "the path of a file")
+_name = _not_empty("name", "a scenario's name")
 _positive = _integer_from(1)
 _seed = _integer_from(0)
 

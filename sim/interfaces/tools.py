@@ -154,7 +154,8 @@ def _scenario_conflict(args: argparse.Namespace) -> str | None:
     extra = sorted(given - {modes[0], *_SCENARIO_MODES[modes[0]]})
     if extra:
         allowed = ", ".join(_SCENARIO_MODES[modes[0]]) or "no other option"
-        return f"{', '.join(extra)} does not go with {modes[0]}; allowed with it: {allowed}"
+        verb = "does" if len(extra) == 1 else "do"
+        return f"{', '.join(extra)} {verb} not go with {modes[0]}; allowed with it: {allowed}"
     for pair in _SCENARIO_EXCLUSIVE:
         if set(pair) <= given:
             return f"{pair[0]} and {pair[1]} do not go together; give one of them"
@@ -171,9 +172,11 @@ def _event_differences(scenario: Scenario, other: Scenario, name: str,
                        for e in events)
 
     mine, theirs = counted(scenario.events), counted(other.events)
-    rows = [(*json.loads(text)[:2], json.dumps(json.loads(text)[2]), where)
-            for difference, where in ((mine - theirs, name), (theirs - mine, other_name))
-            for text in difference.elements()]
+    rows = []
+    for difference, where in ((mine - theirs, name), (theirs - mine, other_name)):
+        for text in difference.elements():
+            date, kind, fields = json.loads(text)
+            rows.append((date, kind, json.dumps(fields), where))
     return sorted(rows, key=lambda row: row[0])
 
 
