@@ -21,7 +21,7 @@ from nbclient.exceptions import CellExecutionError
 NOTEBOOKS = ROOT / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 
-# Two seeds is the fewest a bootstrap interval can be drawn from.
+# Two seeds is the fewest an interval over seeds can be drawn from.
 SMALL = {"SEEDS": 2, "COMMUNITIES": 600, "STEPS": 52, "JOBS": 1}
 
 # Checked in the notebook's kernel after its last cell, with the small settings in force.

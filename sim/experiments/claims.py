@@ -9,6 +9,7 @@ them with fewer seeds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ import pandas as pd
 
 from sim.core.scenario import Scenario, load_scenario
 from sim.experiments.districts import DISTRICT, district_panels, two_way
-from sim.experiments.intervals import bootstrap_interval
+from sim.experiments.intervals import mean_interval
 from sim.experiments.output import folded, write_report
 from sim.experiments.runs import run_many, run_one
 
@@ -73,8 +74,14 @@ def scenario(name: str, **changes: Any) -> Scenario:
     return spec.with_overrides(**changes) if changes else spec
 
 
-def _interval(values: np.ndarray) -> tuple[float, float, float]:
-    low, high = bootstrap_interval(values)
+# What a ratio's and a relative change's means can be: t intervals of skewed seeds cross them.
+RATIO, CHANGE = (0.0, math.inf), (-1.0, math.inf)
+
+
+def _interval(values: np.ndarray, within: tuple[float, float] = (-math.inf, math.inf)
+              ) -> tuple[float, float, float]:
+    """The mean over seeds and its Student's t 95% interval, cut to ``within``."""
+    low, high = mean_interval(values, within=within)
     return float(np.mean(values)), low, high
 
 
@@ -164,8 +171,8 @@ def kalyvas(seeds: Sequence[int], jobs: int = 1, steps: int = 260,
             into.append(rate_rough[mask].sum() / base if base > 0 else np.nan)
     both = ~(np.isnan(contested) | np.isnan(held))
     contested, held = np.array(contested)[both], np.array(held)[both]
-    ratio, r_low, r_high = _interval(contested)
-    held_ratio, h_low, h_high = _interval(held)
+    ratio, r_low, r_high = _interval(contested, RATIO)
+    held_ratio, h_low, h_high = _interval(held, RATIO)
     gap, g_low, g_high = _interval(contested - held)
     return ClaimResult(
         "kalyvas", "Kalyvas 2006, The Logic of Violence in Civil War",
@@ -218,9 +225,9 @@ def lyall(seeds: Sequence[int], jobs: int = 1, deterrence: float = 0.6, rough: f
             now.append(violence[0][first].sum() / max(violence[1][first].sum(), 1e-9))
             after.append(violence[0][last].sum() / max(violence[1][last].sum(), 1e-9))
         ratios[fear], later[fear] = np.array(now), np.array(after)
-    ratio, low, high = _interval(ratios[deterrence])
-    without, w_low, w_high = _interval(ratios[0.0])
-    after_ratio, a_low, a_high = _interval(later[deterrence])
+    ratio, low, high = _interval(ratios[deterrence], RATIO)
+    without, w_low, w_high = _interval(ratios[0.0], RATIO)
+    after_ratio, a_low, a_high = _interval(later[deterrence], RATIO)
     return ClaimResult(
         "lyall", "Lyall 2009, JCR 53(3)",
         "a regime exists where heavy, indiscriminate force suppresses insurgent attacks for a "
@@ -270,7 +277,7 @@ def kress_szechtman(seeds: Sequence[int], jobs: int = 1, steps: int = 1040,
     year = 52
     change = (strength[:len(poor), :, -year:].mean(axis=2)
               / strength[:len(poor), :, -4 * year:-3 * year].mean(axis=2) - 1)
-    changes = [_interval(c) for c in change]  # (estimate, low, high) per firepower
+    changes = [_interval(c, CHANGE) for c in change]  # (estimate, low, high) per firepower
     furthest = max(range(len(poor)), key=lambda i: max(abs(changes[i][1]), abs(changes[i][2])))
     est, low, high = changes[furthest]
     end = poor_share[:, :, -1]
@@ -325,7 +332,7 @@ def bennett(seeds: Sequence[int], jobs: int = 1, steps: int = 1040,
     duration = _weeks_to_defeat(strength).reshape(len(accuracy), len(firepower), len(seeds))
     jump = (duration[:-1] / duration[1:]).max(axis=0)  # (firepower, seeds)
     ends = duration[-1] < strength.shape[-1]
-    tip, low, high = _interval(jump[ends]) if ends.any() else (float("nan"),) * 3
+    tip, low, high = _interval(jump[ends], RATIO) if ends.any() else (float("nan"),) * 3
     log_d = np.log(duration).mean(axis=2)
     by_accuracy = float(np.ptp(log_d.mean(axis=1)))
     by_firepower = float(np.ptp(log_d.mean(axis=0)))
@@ -347,12 +354,7 @@ def bennett(seeds: Sequence[int], jobs: int = 1, steps: int = 1040,
 
 
 CLAIMS: dict[str, Callable[..., ClaimResult]] = {
-    "bennett": bennett,
-    "condra_shapiro": condra_shapiro,
-    "kalyvas": kalyvas,
-    "lyall": lyall,
-    "kress_szechtman": kress_szechtman,
-}
+    claim.__name__: claim for claim in (bennett, condra_shapiro, kalyvas, lyall, kress_szechtman)}
 
 
 def evaluate(names: Sequence[str] | None = None, seeds: int = 20, first_seed: int = 1,

@@ -64,18 +64,3 @@ def paired_share_interval(other: np.ndarray, base: np.ndarray,
     d = only_other - only_base
     half = z * math.sqrt(max(0.0, (only_other + only_base - d * d) / (n + 2)))
     return max(-1.0, d - half), min(1.0, d + half)
-
-
-def bootstrap_interval(values: np.ndarray, reps: int = 2000, level: float = LEVEL
-                       ) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean (fixed seed: the same data give the same
-    interval): for statistics with no interval of their own, over many seeds
-    (:mod:`sim.experiments.claims`)."""
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(12345)
-    means = values[rng.integers(0, len(values), size=(reps, len(values)))].mean(axis=1)
-    tail = (1.0 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(low), float(high)

@@ -70,12 +70,13 @@ def _thresholds(models: list[BlowbackModel], outcome: Outcome, top: float, px, p
     """The threshold line of ``outcome`` (:data:`THRESHOLDS`) at each model's value of its
     parameter (once when both sides share it; 13 weeks of it for a flow, charted as quarterly
     sums), labelled with the value."""
-    if outcome.name not in THRESHOLDS:
+    lines = _threshold_values(models, outcome)
+    if not lines:
         return []
     name, label = THRESHOLDS[outcome.name]
     weeks = _weeks_charted(outcome)
     out = []
-    for value in _threshold_values(models, outcome):
+    for value in lines:
         y = float(py(np.array([value]))[0])
         out.append(f'<line class="bb-threshold" data-value="{value:g}" x1="{px(0):.1f}" '
                    f'x2="{px(models[0].steps_total - 1):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
