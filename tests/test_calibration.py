@@ -422,3 +422,21 @@ def test_the_proposal_is_one_gaussian_over_the_population_mixed_with_the_prior()
     draws = pd.DataFrame([dict(proposal.rvs_single()) for _ in range(2000)])
     outside = ((draws - population.mean()).abs() > 6 * population.std()).any(axis=1).mean()
     assert 0.0 < outside < 0.1  # a few come from the prior's box
+
+
+def test_no_figure_takes_over_the_distance_and_none_the_model_misses_is_ignored():
+    from sim.experiments.smc import robust_distance
+
+    rng = np.random.default_rng(4)
+    samples = np.stack([rng.normal(0.0, 1.0, 400),      # spread 1, the record at its middle
+                        1e-5 * rng.normal(0.0, 1.0, 400),  # a share kept near 0; the record 0.004
+                        np.zeros(400),                    # no simulation moves; the record 0.06
+                        np.zeros(400)], axis=1)          # no simulation moves; the record agrees
+    observed = np.array([0.0, 0.004, 0.06, 0.0])
+    scales = robust_distance().scale_function(samples=samples, s0=observed,
+                                              s_ids=["a", "b", "c", "d"])
+    mad = np.median(np.abs(samples - np.median(samples, axis=0)), axis=0)
+    assert scales[0] == pytest.approx(2 * mad[0], rel=0.1)  # the record at the middle: twice
+    # the near-constant share is scaled by how far the record is, not by its tiny spread
+    assert scales[1] == pytest.approx(0.004, rel=0.01) and scales[1] > 100 * mad[1]
+    assert scales[2] == pytest.approx(0.06) and scales[3] == 0.0

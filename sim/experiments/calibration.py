@@ -25,7 +25,8 @@ and scales known to an order of magnitude.  A simulation runs the scenario on a 
 up to the end of the fitting window, so later figures cannot leak into the fit; its statistics
 are the targets as the sources would have recorded them at the particle's detection rates
 (counts and stocks on the log scale, shares as they are), and the distance between them and the
-record is pyabc's adaptive weighted L1 distance.  The generations' draws are seeded task by task
+record is pyabc's adaptive weighted L1 distance, robust to figures the model cannot reach
+(:func:`~sim.experiments.smc.robust_distance`).  The generations' draws are seeded task by task
 from ``seed``, so the same file gives the same posterior whatever the number of workers, and
 whether or not a worker advances its tasks' runs together (``ensemble``).
 """
@@ -95,8 +96,7 @@ class Calibration:
     @property
     def fit_steps(self) -> int:
         """Weeks from the scenario's start to the end of the fitting window."""
-        days = (reference.FIT_UNTIL - self.scenario.start_date()).days
-        return days // 7 + 1
+        return (reference.FIT_UNTIL - self.scenario.start_date()).days // 7 + 1
 
     @property
     def priors(self) -> dict[str, Range]:
@@ -338,7 +338,7 @@ def run_abc(cal: Calibration, history: Path, jobs: int = 1, ensemble: int = 1) -
     together (:class:`~sim.experiments.smc.SeededSampler`)."""
     import pyabc
 
-    from sim.experiments.smc import GaussianProposal, SeededSampler, worker_map
+    from sim.experiments.smc import GaussianProposal, SeededSampler, robust_distance, worker_map
 
     # pyabc works on the logarithms, where the priors are uniform and its Gaussian
     # perturbations keep their scale across an order of magnitude.
@@ -350,7 +350,7 @@ def run_abc(cal: Calibration, history: Path, jobs: int = 1, ensemble: int = 1) -
     observed = {f.key: statistic(f, f.value) for f in cal.targets}
     history.unlink(missing_ok=True)
     with worker_map(jobs) as pool_map:
-        abc = pyabc.ABCSMC(simulator, prior, pyabc.AdaptivePNormDistance(p=1),
+        abc = pyabc.ABCSMC(simulator, prior, robust_distance(),
                            population_size=cal.population,
                            transitions=GaussianProposal(
                                {n: (math.log(r.low), math.log(r.high))
