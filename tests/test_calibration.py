@@ -207,6 +207,16 @@ def test_verdicts(bound, low, median, high, verdict):
     assert figure.verdict(low, median, high) == verdict
 
 
+def test_a_run_above_an_at_least_figure_is_at_no_distance_from_it():
+    lower_bound = reference.Figure("x", "x", 500.0, "at_least", "s", reference.FIT_UNTIL, len)
+    point = reference.Figure("x", "x", 500.0, "about", "s", reference.FIT_UNTIL, len)
+    observed = lower_bound.statistic(lower_bound.value)
+    assert lower_bound.statistic(2000.0) == observed
+    assert lower_bound.statistic(100.0) < observed
+    assert point.statistic(2000.0) > point.statistic(500.0)
+    assert np.isnan(lower_bound.statistic(float("nan")))
+
+
 def _small_mali(tmp_path, extra: str = ""):
     scenario = tmp_path / "small_mali.toml"
     scenario.write_text(f'extends = "{(SCENARIOS / "mali_2013_2024.toml").as_posix()}"\n'

@@ -230,11 +230,6 @@ def _targets(file: str, listed: Any,
 
 # --- running -------------------------------------------------------------------------------
 
-def statistic(figure: reference.Figure, value: float) -> float:
-    """What the distance compares: a count or stock on the log scale, a share as it is."""
-    return value if figure.unit == "share" else math.log1p(max(value, 0.0))
-
-
 @dataclass(frozen=True)
 class Simulator:
     """pyabc's model: one run up to the end of the fitting window on a seed drawn from the
@@ -252,7 +247,7 @@ class Simulator:
         spec = self.scenario.with_overrides(**params, **{"run.seed": seed})
         series = simulated(spec, self.series)
         figures = reference.by_key_of(self.record)
-        return {k: statistic(figures[k], figures[k].read(series, rates)) for k in self.keys}
+        return {k: figures[k].statistic(figures[k].read(series, rates)) for k in self.keys}
 
     def series(self, specs: list[Scenario]) -> list[pd.DataFrame]:
         """The weekly series of each scenario run up to the end of the fitting window, the runs
@@ -347,7 +342,7 @@ def run_abc(cal: Calibration, history: Path, jobs: int = 1, ensemble: int = 1) -
                                   for n, r in cal.priors.items()})
     keys = tuple(f.key for f in cal.targets)
     simulator = Simulator(cal.scenario, cal.fit_steps, str(cal.record), keys)
-    observed = {f.key: statistic(f, f.value) for f in cal.targets}
+    observed = {f.key: f.statistic(f.value) for f in cal.targets}
     history.unlink(missing_ok=True)
     with worker_map(jobs) as pool_map:
         abc = pyabc.ABCSMC(simulator, prior, robust_distance(),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,14 @@ class Figure:
     def fittable(self) -> bool:
         """Whether the figure lies inside the fitting window."""
         return self.last_day <= FIT_UNTIL
+
+    def statistic(self, value: float) -> float:
+        """What a calibration's distance compares of a run's ``value`` and of the figure's:
+        a count or stock on the log scale, a share as it is; a run that reaches an "at least"
+        figure is as close to it as the figure itself."""
+        if self.bound == "at_least" and value > self.value:
+            value = self.value
+        return value if self.unit == "share" else math.log1p(max(value, 0.0))
 
     def verdict(self, low: float, median: float, high: float) -> str:
         """How a model interval [low, high] with its median compares with the figure:
