@@ -38,7 +38,7 @@ def robust_distance() -> AdaptivePNormDistance:
     would; and a statistic that no simulation moved (the UN's share by international forces)
     weighed nothing however far it was off.  With the second, the largest share of a figure is
     10% and they weigh as 46 would.  A statistic on which every simulation agrees with the
-    record still weighs nothing, as it tells the particles apart no more than before."""
+    record still weighs nothing: it cannot tell one particle from another."""
     return AdaptivePNormDistance(p=1, scale_function=cmad)
 
 
