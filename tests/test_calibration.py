@@ -435,7 +435,7 @@ def test_the_proposal_is_one_gaussian_over_the_population_mixed_with_the_prior()
 
 
 def test_no_figure_takes_over_the_distance_and_none_the_model_misses_is_ignored():
-    from sim.experiments.smc import robust_distance
+    from sim.experiments.distance import robust_distance
 
     rng = np.random.default_rng(4)
     samples = np.stack([rng.normal(0.0, 1.0, 400),      # spread 1, the record at its middle
@@ -450,3 +450,32 @@ def test_no_figure_takes_over_the_distance_and_none_the_model_misses_is_ignored(
     # the near-constant share is scaled by how far the record is, not by its tiny spread
     assert scales[1] == pytest.approx(0.004, rel=0.01) and scales[1] > 100 * mad[1]
     assert scales[2] == pytest.approx(0.06) and scales[3] == 0.0
+
+
+def test_the_record_far_from_a_statistic_the_model_barely_moves_no_longer_takes_the_distance():
+    from sim.experiments.distance import effective_figures, weights
+
+    rng = np.random.default_rng(5)
+    samples = pd.DataFrame({f"count{k}": rng.normal(0.0, 1.0, 300) for k in range(8)}
+                           | {"share": 1e-5 * rng.normal(0.0, 1.0, 300)})
+    observed = pd.Series({f"count{k}": 0.0 for k in range(8)} | {"share": 0.004})
+    table = weights(samples, observed)
+    assert table.loc["share", "share_by_spread"] > 0.9
+    assert table.loc["share", "share"] < 0.25
+    assert table["share"].sum() == pytest.approx(1.0)
+    assert effective_figures(table["share_by_spread"]) < 1.3 < 7 < effective_figures(
+        table["share"]) <= 9
+
+
+def test_a_prior_sample_is_the_same_whatever_the_number_of_workers(tmp_path):
+    from sim.experiments.distance import prior_sample, record_statistics, weights
+
+    cal = calibration.load_calibration(write(tmp_path, GOOD.format(
+        scenario=_small_mali(tmp_path).as_posix())))
+    one = prior_sample(cal, draws=3, seed=2, jobs=1)
+    assert one.equals(prior_sample(cal, draws=3, seed=2, jobs=2))
+    assert list(one.columns) == [f.key for f in cal.targets] and len(one) == 3
+    assert not one.equals(prior_sample(cal, draws=3, seed=3, jobs=1))
+    table = weights(one, record_statistics(cal))
+    assert set(table.index) == set(one.columns)
+    assert table["share"].sum() == pytest.approx(1.0)

@@ -26,7 +26,7 @@ up to the end of the fitting window, so later figures cannot leak into the fit; 
 are the targets as the sources would have recorded them at the particle's detection rates
 (counts and stocks on the log scale, shares as they are), and the distance between them and the
 record is pyabc's adaptive weighted L1 distance, robust to figures the model cannot reach
-(:func:`~sim.experiments.smc.robust_distance`).  The generations' draws are seeded task by task
+(:func:`~sim.experiments.distance.robust_distance`).  The generations' draws are seeded task by task
 from ``seed``, so the same file gives the same posterior whatever the number of workers, and
 whether or not a worker advances its tasks' runs together (``ensemble``).
 """
@@ -102,6 +102,11 @@ class Calibration:
     def priors(self) -> dict[str, Range]:
         """Every fitted quantity's prior range, the parameters first."""
         return {**self.ranges, **{f"detection.{k}": r for k, r in self.rates.items()}}
+
+    def simulator(self) -> Simulator:
+        """pyabc's model of this calibration: its targets read off a run to the window's end."""
+        return Simulator(self.scenario, self.fit_steps, str(self.record),
+                         tuple(f.key for f in self.targets))
 
 
 def load_calibration(path: str | Path) -> Calibration:
@@ -333,16 +338,16 @@ def run_abc(cal: Calibration, history: Path, jobs: int = 1, ensemble: int = 1) -
     together (:class:`~sim.experiments.smc.SeededSampler`)."""
     import pyabc
 
-    from sim.experiments.smc import GaussianProposal, SeededSampler, robust_distance, worker_map
+    from sim.experiments.distance import record_statistics, robust_distance
+    from sim.experiments.smc import GaussianProposal, SeededSampler, worker_map
 
     # pyabc works on the logarithms, where the priors are uniform and its Gaussian
     # perturbations keep their scale across an order of magnitude.
     prior = pyabc.Distribution(**{n: pyabc.RV("uniform", math.log(r.low),
                                               math.log(r.high) - math.log(r.low))
                                   for n, r in cal.priors.items()})
-    keys = tuple(f.key for f in cal.targets)
-    simulator = Simulator(cal.scenario, cal.fit_steps, str(cal.record), keys)
-    observed = {f.key: f.statistic(f.value) for f in cal.targets}
+    simulator = cal.simulator()
+    observed = record_statistics(cal).to_dict()
     history.unlink(missing_ok=True)
     with worker_map(jobs) as pool_map:
         abc = pyabc.ABCSMC(simulator, prior, robust_distance(),

@@ -1,7 +1,7 @@
 """What the calibration plugs into pyabc's ABC-SMC: a sampler seeded task by task, so that a
 fit is reproducible whatever the number of workers, the map over worker processes it samples
 with, a proposal that keeps the importance weights even when twenty quantities are fitted at
-once, a distance that no single figure takes over, and a quiet pyabc."""
+once, and a quiet pyabc."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pandas as pd
 import scipy.stats as st
-from pyabc import AdaptivePNormDistance, Parameter
-from pyabc.distance import cmad
+from pyabc import Parameter
 from pyabc.sampler import MappingSampler
 from pyabc.transition import NotEnoughParticles, Transition
 from pyabc.transition.util import smart_cov
@@ -25,21 +24,6 @@ from sim.experiments.stopping import outcome, stop_now, stops_held
 # The logger all of pyabc's modules log under ("ABC.Sampler", "ABC.History", ...): it sets it
 # to INFO, with a handler of its own on stderr, when it is imported (above).
 PYABC_LOGGER = "ABC"
-
-
-def robust_distance() -> AdaptivePNormDistance:
-    """pyabc's adaptive weighted L1 distance with each statistic divided, generation by
-    generation, by its median absolute deviation over the simulations plus their median
-    absolute deviation from the record (Schälte et al. 2022, Bioinformatics 38(4)).
-
-    By the first term alone, a share that the model keeps near zero where the record has a few
-    deaths (ACLED's partner in 2019: a spread of 2e-5 against 0.004) took 62% of the distance,
-    on average over 160 draws of the Mali calibration's prior, so that 89 figures weighed as 2.6
-    would; and a statistic that no simulation moved (the UN's share by international forces)
-    weighed nothing however far it was off.  With the second, the largest share of a figure is
-    10% and they weigh as 46 would.  A statistic on which every simulation agrees with the
-    record still weighs nothing: it cannot tell one particle from another."""
-    return AdaptivePNormDistance(p=1, scale_function=cmad)
 
 
 @contextlib.contextmanager
