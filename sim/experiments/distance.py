@@ -64,16 +64,12 @@ def weights(samples: pd.DataFrame, observed: pd.Series) -> pd.DataFrame:
     MAD alone as the scale (``share_by_spread``) and with MAD + MADO (``share``).  A statistic
     whose scale is zero weighs nothing, as in pyabc."""
     observed = observed[samples.columns]
-    mad = (samples - samples.median()).abs().median()
-    mado = (samples - observed).abs().median()
-    table = pd.DataFrame({"record": observed, "median": samples.median(), "mad": mad,
-                          "mado": mado})
+    median = samples.median()
     off = (samples - observed).abs()
+    mad, mado = (samples - median).abs().median(), off.median()
+    table = pd.DataFrame({"record": observed, "median": median, "mad": mad, "mado": mado})
     for column, scale in (("share_by_spread", mad), ("share", mad + mado)):
-        weight = pd.Series(np.where(np.isclose(scale, 0.0), 0.0,
-                                    1.0 / scale.where(~np.isclose(scale, 0.0), 1.0)),
-                           index=scale.index)
-        parts = off * weight
+        parts = off * (1.0 / scale).where(~np.isclose(scale, 0.0), 0.0)
         table[column] = parts.div(parts.sum(axis=1), axis=0).mean()
     return table.sort_values("share", ascending=False)
 
