@@ -18,6 +18,17 @@ from sim.core.scenario import load_scenario  # noqa: E402
 SCENARIOS = ROOT / "scenarios"
 
 
+@pytest.fixture(autouse=True)
+def _figures_closed_after_each_test():
+    """Close the pyplot figures a test leaves open (the API returns its figures to the caller,
+    as a notebook wants): past 20 open in one worker, pyplot warns, and warnings are errors, so
+    a test would fail for what other tests on its worker drew before it."""
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
+
+
 @pytest.fixture(scope="session")
 def scenarios_dir() -> Path:
     """The shipped scenario files."""

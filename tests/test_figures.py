@@ -233,3 +233,5 @@ def test_compare_and_analyse_print_tables_that_fit_and_wide_on_request(tmp_path,
     assert status == 0, err
     assert re.search(r"^scenario .* state territory$", out, re.MULTILINE)
     assert _widest(_tables(out)) > 100
+    # A command saves its figures and closes them: a sweep's many reports keep none in memory.
+    assert not plt.get_fignums()

@@ -287,13 +287,15 @@ def save_figure(fig: Any, folder: Path, name: str,
     close it."""
     import matplotlib.pyplot as plt
 
-    for ext in formats:
-        fig.savefig(folder / f"{name}.{ext}", dpi=DPI)
-        # The layout the first drawing found holds for the other formats: laying out again
-        # (constrained layout) took about a third of each further file's time.
-        if fig.get_layout_engine() is not None:
-            fig.set_layout_engine("none")
-    plt.close(fig)
+    try:
+        for ext in formats:
+            fig.savefig(folder / f"{name}.{ext}", dpi=DPI)
+            # The layout the first drawing found holds for the other formats: laying out again
+            # (constrained layout) took about a third of each further file's time.
+            if fig.get_layout_engine() is not None:
+                fig.set_layout_engine("none")
+    finally:
+        plt.close(fig)
 
 
 def folded(text: str, width: int = WIDTH) -> str:
