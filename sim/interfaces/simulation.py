@@ -78,7 +78,9 @@ class Sim:
 
         ``path`` saves it there, PNG or SVG by the suffix, and says where; ``show=True`` opens
         it in a window (``plt.show()``).  A notebook shows it by itself; in a plain Python
-        session with neither, the first call says how to see it.
+        session with neither, the first call says how to see it.  The figure stays open in
+        pyplot, as pandas' plots do: a script that plots many runs closes each
+        (``plt.close(fig)``).
         """
         from sim.core.outcomes import shown
         from sim.interfaces.plotting import plot_run
