@@ -158,6 +158,17 @@ def test_figures_read_weeks_by_their_middle_day():
     assert reference.atrocity_toll(series, "2021-03-01", "2021-03-31") == 500.0
 
 
+def test_the_record_of_one_groups_fighters_reads_that_group_on_its_day():
+    dates = pd.date_range("2018-01-01", periods=60, freq="7D")  # Mondays
+    series = pd.DataFrame({"date": dates, "insurgent_strength": np.full(60, 1e6),
+                           "insurgent_strength_a": np.arange(60.0)})
+    jnim = reference.BY_KEY["jnim_fighters:2018-12-31"]
+    assert (jnim.value, jnim.unit, jnim.fittable) == (800.0, "fighters", True)
+    # the week of 24 December 2018 is the last whose middle falls in 2018
+    assert jnim.read(series) == 51.0
+    assert jnim.statistic(799.0) == pytest.approx(np.log(800.0))
+
+
 def test_each_source_records_its_share_of_each_kind_of_perpetrator():
     series = _weeks(civilian_deaths_state=2.0, civilian_deaths_contractor=1.0,
                     civilian_deaths_partner=1.0, civilian_deaths_insurgent=4.0,

@@ -156,7 +156,8 @@ def plot_years(years: pd.DataFrame) -> Figure:
                    alpha=0.12, label="retrodicted years")
         ax.set_title(reference.READERS[name][0], fontsize=10)
         unit = reference.series_unit(name)
-        ax.set_ylabel("share (0–1)" if unit == "share" else f"{unit} per year")
+        ax.set_ylabel("share (0–1)" if unit == "share" else f"{unit}, 31 December"
+                      if name in reference.STOCKS else f"{unit} per year")
         ax.set_xlabel("year")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if unit == "share":

@@ -105,13 +105,14 @@ def read_run(series: pd.DataFrame, record: str | None = None,
 # The yearly series of the fit that are predicted for every year (a stock on 31 December).
 YEARLY = ("acled_civilian_fatalities", "ucdp_one_sided_government", "ucdp_one_sided_nonstate",
           *(f"acled_vac_share_{kind}" for kind in detection.KINDS), "un_civilians_killed",
-          "idps", "burkina_acled_fatalities")
+          "idps", "burkina_acled_fatalities", "jnim_fighters")
 
 
 def yearly_figures(first: int, last: int) -> list[reference.Figure]:
     """A figure of every series of :data:`YEARLY` for every whole year from ``first`` to
     ``last``, keyed like the record's (``series:year``; a stock ``series:YYYY-12-31``)."""
-    return [reference.figure(s, dt.date(y, 1, 1), dt.date(y, 12, 31)) if s != "idps"
+    return [reference.figure(s, dt.date(y, 1, 1), dt.date(y, 12, 31))
+            if s not in reference.STOCKS
             else reference.figure(s, dt.date(y, 12, 31), dt.date(y, 12, 31))
             for s in YEARLY for y in range(first, last + 1)]
 

@@ -149,8 +149,11 @@ def _contractor_share(series: pd.DataFrame, start: str, end: str, rates: Rates) 
     return seen * _between(series, "civilian_deaths_contractor", start, end) / total
 
 
-def _displaced(series: pd.DataFrame, start: str, end: str, rates: Rates) -> float:
-    return _stock_at(series, "displaced", end)
+def _stock(column: str) -> Reader:
+    """A reader of a stock of the run (``column``) on the figure's day."""
+    def read(series: pd.DataFrame, start: str, end: str, rates: Rates) -> float:
+        return _stock_at(series, column, end)
+    return read
 
 
 def _atrocity(series: pd.DataFrame, start: str, end: str, rates: Rates) -> float:
@@ -171,7 +174,10 @@ _UN_SHARES = {"armed_groups": ("armed_groups",), "militias": ("militias",),
 # How the model's counterpart of each series is read, over the figure's period [start, end]
 # and through the sources' detection rates; and what the series is called in a table.
 READERS: dict[str, tuple[str, Reader]] = {
-    "idps": ("internally displaced", _displaced),
+    "idps": ("internally displaced", _stock("displaced")),
+    # The UN monitoring team's estimate is of JNIM alone: the model's faction A, placed in the
+    # north and centre, where the rival B starts in the east, as IS Sahel did.
+    "jnim_fighters": ("fighters of the main armed group (JNIM)", _stock("insurgent_strength_a")),
     "un_civilians_killed": ("civilians killed (UN)", _recorded("un")),
     "un_civilians_killed_quarter": ("civilians killed in a quarter (UN)", _recorded("un")),
     "un_civilians_killed_excl_mass_atrocity": ("civilians killed, the mass atrocity excluded "
@@ -234,9 +240,13 @@ def vac_shares(record: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=record.columns)
 
 
+# The series of READERS that are stocks, counted on a day, with their unit.
+STOCKS = {"idps": "persons", "jnim_fighters": "fighters"}
+
+
 def series_unit(series: str) -> str:
     """The unit of a series of :data:`READERS` when its record names none."""
-    return "share" if "share" in series else "persons" if series == "idps" else "deaths"
+    return "share" if "share" in series else STOCKS.get(series, "deaths")
 
 
 def figure(series: str, start: dt.date, end: dt.date, value: float = float("nan"),

@@ -220,9 +220,11 @@ def grow(model, week) -> None:
 
 
 def record(model, week) -> None:
-    """Fighters at the end of the week, recruits, and support for the armed groups."""
+    """Fighters at the end of the week, in all and of armed group A, recruits, and support for
+    the armed groups."""
     b = model.bands
     week.row["insurgent_strength"] = float(b.strength[b.active].sum())
+    week.row["insurgent_strength_a"] = float(b.strength[b.active & (b.faction == 0)].sum())
     week.row["recruits"] = week.recruits
     week.row["support_mean"] = week.mean(SUPPORT)
 
@@ -232,6 +234,8 @@ OUTCOMES = (
             summary="insurgent_strength_final", shown=frozenset({"table", "ranking", "plot",
                                                                   "chart"}),
             title="insurgent fighters", better="lower"),
+    # The record counts one group's fighters (JNIM's, sim.experiments.reference), not both.
+    Outcome("insurgent_strength_a", "fighters of armed group A", "fighters"),
     Outcome("recruits", "recruits", "fighters/week", summary="recruits_total", reduce=TOTAL,
             flow=True, shown=frozenset({"table"})),
     Outcome("support_mean", "support for armed groups", "0-1", share=True),
