@@ -117,9 +117,9 @@ def test_datacollector_records_every_series():
 
 def test_group_as_fighters_are_its_active_bands_and_a_part_of_all_fighters():
     model = BlowbackModel(small("contractor_unchecked"), agents=False)
-    b = model.bands
     for _ in range(52):
         model.step()
+        b = model.bands
         a = model.records["insurgent_strength_a"][-1]
         assert a == b.strength[b.active & (b.faction == 0)].sum()
         assert 0 < a < model.records["insurgent_strength"][-1]
