@@ -33,6 +33,20 @@ def test_prim_names_the_corner_where_the_first_is_not_worse():
     assert "one is not worse than two" in text and "b" in text and "<= " in text
 
 
+def test_a_design_of_counts_gets_its_boxes():
+    """A design that varies counts (communities, units) holds integers, and PRIM, pasting a box
+    back out, puts its limits half-way between two of them (here 21.5 units, which an integer
+    column refused)."""
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"communities": rng.integers(200, 601, 48), "units": rng.integers(10, 61, 48),
+                      "rate": rng.uniform(size=48)})
+    gaps = pd.DataFrame({"deaths": rng.normal(size=48) + 0.01 * x["units"]})
+    found = discovery.discover(x, "one", "two", gaps)
+    assert found.boxes.iloc[0]["points"] == 48
+    for r in found.limits.itertuples():
+        assert r.range_low <= r.low <= r.high <= r.range_high, r.parameter
+
+
 def test_when_it_is_worse_everywhere_the_box_names_where_the_gap_is_smallest():
     """Worse at every point, least where c is small: the cases are the weakest tenth, and the
     box bounds c from above."""

@@ -157,7 +157,9 @@ def discover(x: pd.DataFrame, first: str, other: str, gaps: pd.DataFrame) -> Dis
     points ``x`` (one row a point, one column a varied parameter).  Where the points where
     ``first`` is not worse are scattered (no restriction survives), the box is that of the
     weakest tenth instead."""
-    x = x.reset_index(drop=True)
+    # PRIM writes its limits, half-way between two points' values, into the design's own
+    # columns: an integer parameter's (units, communities) must take 13.5.
+    x = x.reset_index(drop=True).astype(float)
     gaps = gaps.reindex(range(len(x)))
     boxes, limits, chosen = [], [], {}
     for outcome in gaps.columns:
