@@ -47,6 +47,22 @@ def test_a_design_of_counts_gets_its_boxes():
         assert r.range_low <= r.low <= r.high <= r.range_high, r.parameter
 
 
+def test_a_design_of_one_point_is_its_own_box():
+    """PRIM needs cases and non-cases; one point is all cases (the weakest tenth of one)."""
+    found = discovery.discover(_design(1), "one", "two", pd.DataFrame({"deaths": [0.3]}))
+    box = found.boxes.iloc[0]
+    assert (box["n_cases"], box["coverage"], box["density"], box["mass"]) == (1, 1.0, 1.0, 1.0)
+    assert found.limits.empty and "no restriction" in found.text()
+
+
+def test_where_the_first_is_never_worse_its_cases_are_where_it_does_best():
+    x = _design()
+    found = discovery.discover(x, "one", "two", pd.DataFrame({"deaths": -0.1 - x["c"]}))
+    assert found.boxes.iloc[0]["not_worse"] == len(x)
+    assert "points where its advantage is largest" in found.text()
+    assert found.limits.set_index("parameter").loc["c", "low"] > 0.75
+
+
 def test_when_it_is_worse_everywhere_the_box_names_where_the_gap_is_smallest():
     """Worse at every point, least where c is small: the cases are the weakest tenth, and the
     box bounds c from above."""

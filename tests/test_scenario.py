@@ -19,6 +19,7 @@ from sim.core.scenario import (
     load_scenario,
     parameter_table,
 )
+from sim.world import deployment
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -281,6 +282,23 @@ params = { "run.seed" = 3 }
 """)
     message = assert_one_line(error_of(path), "x.toml", "events[0].params.run.seed")
     assert "cannot be set by an event" in message
+
+
+@pytest.mark.parametrize("name, value", [("state.units", 0), ("insurgents.bands", 0),
+                                         ("contractor.present", "true"),
+                                         ("community.displaced_at_start", 0.1)])
+def test_set_cannot_change_what_is_read_only_when_the_run_is_built(tmp_path, name, value):
+    """Who is deployed where at the start is placed once: a `set` event would change nothing."""
+    path = write(tmp_path, "x.toml", f"""
+[[events]]
+date = "2022-02"
+type = "set"
+params = {{ "{name}" = {value} }}
+""")
+    message = assert_one_line(error_of(path), "x.toml", f"events[0].params.{name}")
+    assert "read once, when the run is built" in message and "partner_arrives" in message
+    assert {p.name for p in BY_NAME.values() if p.at_start} == {
+        *(p.name for p in deployment.PARAMETERS), "community.displaced_at_start"}
 
 
 def test_set_checks_parameter_values(tmp_path):

@@ -156,6 +156,29 @@ def test_a_factorial_experiment_is_refused(tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+def test_a_design_that_moves_no_outcome_has_no_index_to_draw(tmp_path, capsys):
+    """Sanctions' blowback, in fifteen weeks without sanctions, changes nothing: every index is
+    undefined, and the report is written without their chart."""
+    path = _experiment(tmp_path, 2)
+    text = path.read_text().split("[vary]")[0]
+    path.write_text(text + '[vary]\nsampler = "sobol"\nsamples = 2\nsecond_order = false\n'
+                    '"sanctions.blowback" = { low = 0.0, high = 1.0 }\n')
+    status, stdout, err = blowback(capsys, "sensitivity", str(path), "--out",
+                                   str(tmp_path / "sw"), "--jobs", "1")
+    assert status == 0, err
+    report = tmp_path / "sw-sensitivity"
+    assert pd.read_csv(report / "indices.csv")["ST"].isna().all()
+    assert not (report / "indices.png").exists() and (report / "worse.png").exists()
+    assert f"Tables and charts (boxes, worse; PNG, SVG): {report}/" in stdout
+
+
+def test_one_scenario_has_no_comparison_but_a_table_with_its_columns():
+    runs = pd.DataFrame(columns=["scenario", "point", "seed", "civilian_deaths_total",
+                                 "insurgent_strength_final", "cooperation_mean_final"])
+    assert list(sensitivity._worse(runs, "only", [])) == [
+        "scenario", "other", "outcome", "share_worse", "share_worse_runs"]
+
+
 def test_a_latin_design_gives_boxes_on_every_point_and_no_indices(tmp_path, capsys):
     path = _experiment(tmp_path, 12, sampler="latin")
     out = tmp_path / "sw"

@@ -31,7 +31,8 @@ class Param:
     """One parameter: a default, a type, an allowed range, what it means and its kind.
 
     ``kind`` is one of :data:`KINDS` (``run`` for the run's own); a mechanism refuses any
-    other when it is declared.
+    other when it is declared.  ``at_start``: read once, when the run is built (who is deployed
+    where at the start), so an event cannot change it.
     """
 
     name: str
@@ -42,6 +43,7 @@ class Param:
     meaning: str
     mechanism: str = ""
     kind: str = field(default="", kw_only=True)
+    at_start: bool = field(default=False, kw_only=True)
 
     @property
     def type(self) -> type:

@@ -212,6 +212,11 @@ def _check_field(file: str, where: str, f: EventField, value: Any) -> Any:
             raise ScenarioError(
                 file, key, "cannot be set by an event; allowed: parameters outside run.* and map.*"
             )
+        if name in BY_NAME and BY_NAME[name].at_start:
+            raise ScenarioError(
+                file, key, "is read once, when the run is built, and cannot be set by an event; "
+                "allowed: parameters read every week (who arrives or leaves: the events "
+                "contractor_arrives, contractor_leaves, partner_arrives, partner_leaves)")
         checked[name] = check_param(file, key, name, v)
     return checked
 

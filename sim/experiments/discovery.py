@@ -63,8 +63,11 @@ class Discovery:
             else:
                 why = ("scattered, in no box" if MIN_CASES <= box.not_worse
                        <= box.points - MIN_CASES else "too few or too many for a box")
+                # Where the first is never worse, its "weakest" points are its best ones.
+                rank = ("disadvantage is smallest" if box.not_worse < box.points
+                        else "advantage is largest")
                 what = (f"not worse at {box.not_worse} of {box.points} points ({why}); the "
-                        f"{box.n_cases} points where its disadvantage is smallest")
+                        f"{box.n_cases} points where its {rank}")
             lines.append(f"  {box.outcome}: {what}; PRIM's box holds {box.coverage:.0%} of "
                          f"them, they are {box.density:.0%} of its points, and it is "
                          f"{box.mass:.0%} of the space:")
@@ -93,7 +96,8 @@ def relative_gap(first: pd.Series, other: pd.Series, worse_sign: int) -> pd.Seri
 
 def cases_of_interest(gap: pd.Series) -> tuple[np.ndarray, str]:
     """The points where ``first`` is not worse, or, when they (or the rest) are too few, the
-    tenth where its disadvantage is smallest; and which of the two it is."""
+    tenth where its disadvantage is smallest (its advantage largest, where it is never worse);
+    and which of the two it is."""
     not_worse = (gap <= 0).to_numpy()
     if MIN_CASES <= not_worse.sum() <= len(gap) - MIN_CASES:
         return not_worse, NOT_WORSE
@@ -111,6 +115,10 @@ def find_box(x: pd.DataFrame, cases: np.ndarray, outcome: str,
     of its peeling trajectory with the largest coverage whose density reaches ``DENSITY``
     (else the densest), less the restrictions that could be chance; its statistics and, per
     restricted parameter, its limits and quasi-p-value."""
+    if cases.all() or not cases.any():
+        # PRIM needs cases and non-cases (a design of one point has only one kind): the box is
+        # the whole space.
+        return _stats(x, cases, outcome, kind, float(cases.any()), float(cases.mean()), 1.0), []
     with warnings.catch_warnings():
         # The workbench warns on import about parallel back-ends PRIM does not use, and while
         # peeling about pandas features it uses that newer pandas deprecates.
@@ -134,9 +142,8 @@ def find_box(x: pd.DataFrame, cases: np.ndarray, outcome: str,
             i = len(box.peeling_trajectory) - 1
         trajectory = box.peeling_trajectory
     row = trajectory.loc[i]
-    stats = {"outcome": outcome, "cases": kind, "n_cases": int(cases.sum()), "points": len(x),
-             "coverage": float(row["coverage"]), "density": float(row["density"]),
-             "mass": float(row["mass"])}
+    stats = _stats(x, cases, outcome, kind, float(row["coverage"]), float(row["density"]),
+                   float(row["mass"]))
     lims = box.box_lims[i]
     limits = [{"outcome": outcome, "parameter": name,
                "low": float(lims.loc[0, name]), "high": float(lims.loc[1, name]),
@@ -144,6 +151,13 @@ def find_box(x: pd.DataFrame, cases: np.ndarray, outcome: str,
                "qp": _qp(sides)} for name, sides in box.qp[i].items()]
     limits.sort(key=lambda r: r["qp"])
     return stats, limits
+
+
+def _stats(x: pd.DataFrame, cases: np.ndarray, outcome: str, kind: str, coverage: float,
+           density: float, mass: float) -> dict:
+    """A box's row of the boxes' table."""
+    return {"outcome": outcome, "cases": kind, "n_cases": int(cases.sum()), "points": len(x),
+            "coverage": coverage, "density": density, "mass": mass}
 
 
 def _qp(sides: list[float]) -> float:

@@ -224,7 +224,8 @@ def _worse(runs: pd.DataFrame, first: str, others: list[str]) -> pd.DataFrame:
         rows.append({"scenario": first, "other": other, "outcome": ALL,
                      "share_worse": float(point_sign.all(axis=1).mean()),
                      "share_worse_runs": float(sign.all(axis=1).mean())})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["scenario", "other", "outcome", "share_worse",
+                                       "share_worse_runs"])
 
 
 def _worse_sign(o: Outcome) -> int:
@@ -291,7 +292,9 @@ def plot_worse(worse: pd.DataFrame) -> Figure:
 
 def write(result: Sensitivity, out: Path) -> Path:
     """Write the tables and the chart (PNG, SVG) into ``out`` atomically."""
-    figures = {"indices": lambda: plot_indices(result.indices)} if len(result.indices) else {}
+    # An outcome that no parameter moves has no index (NaN), and a design may move none.
+    computed = result.indices["ST"].notna().any() if len(result.indices) else False
+    figures = {"indices": lambda: plot_indices(result.indices)} if computed else {}
     tables = {"indices.csv": result.indices, "ranking.csv": result.ranking,
               "worse.csv": result.worse}
     if len(result.interactions):

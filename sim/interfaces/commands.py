@@ -316,7 +316,9 @@ def sensitivity(args: argparse.Namespace) -> int:
     result = global_sensitivity.analyse(experiment, load(out))
     written = global_sensitivity.write(result, analysis)
     print(result.text(wide=args.wide))
-    print(f"\nTables and chart (PNG, SVG): {written}/")
+    charts = sorted(path.stem for path in written.glob("*.png"))
+    drawn = f" and charts ({', '.join(charts)}; PNG, SVG)" if charts else ""
+    print(f"\nTables{drawn}: {written}/")
     return 0
 
 

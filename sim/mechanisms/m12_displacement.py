@@ -22,7 +22,7 @@ PARAMETERS = (
           "share of displaced who return each week", kind="behaviour"),
     Param("community.displaced_at_start", 0.0, 0.0, 0.5, "share",
           "share of every community already displaced when the run begins (a war under way)",
-          kind="world"),
+          kind="world", at_start=True),
 )
 
 MOST_FLEEING = 0.5  # most of a community that flees in one week: the model's assumption
