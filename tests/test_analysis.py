@@ -91,3 +91,14 @@ def test_design_points_that_agree_to_three_digits_stay_apart():
         "A, punishment=0.5, communities=1025, point 3"]
     assert (deaths["n"] == 3).all()
     assert list(deaths["mean"]) == [2.0, 12.0, 22.0, 32.0]
+
+
+def test_two_varied_parameters_of_one_last_name_keep_their_sections():
+    runs = pd.DataFrame([{"scenario": "A", "point": point, "seed": 1,
+                          "contractor.present": contractor, "partner.present": False,
+                          "civilian_deaths_total": float(point)}
+                         for point, contractor in enumerate((True, False))])
+    table = analyse(runs).table
+    assert set(table["scenario"]) == {
+        "A, contractor.present=true, partner.present=false",
+        "A, contractor.present=false, partner.present=false"}

@@ -73,10 +73,14 @@ def _groups(runs: pd.DataFrame) -> pd.Series:
         return label
     points = len(runs[["scenario", "point"]].drop_duplicates())
     varied = [c for c in runs.columns if "." in c]
+    # A parameter goes by its last name unless another varied one shares it (two `present`s).
+    last = [name.split(".")[-1] for name in varied]
+    short = {name: end if last.count(end) == 1 else name for name, end in zip(varied, last,
+                                                                               strict=True)}
     for digits in (3, 6, None):
         named = label
         for name in varied:
-            named = named + f", {name.split('.')[-1]}=" + runs[name].map(
+            named = named + f", {short[name]}=" + runs[name].map(
                 lambda v, d=digits: _value(v, d))
         if named.nunique() == points:
             return named
