@@ -19,7 +19,6 @@ from sim.core.scenario import (
     load_scenario,
     parameter_table,
 )
-from sim.world import deployment
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -297,8 +296,11 @@ params = {{ "{name}" = {value} }}
 """)
     message = assert_one_line(error_of(path), "x.toml", f"events[0].params.{name}")
     assert "read once, when the run is built" in message and "partner_arrives" in message
+    # Units and strengths are read when their actor arrives, by an event too; a band's
+    # strength is also the size at which it splits.
     assert {p.name for p in BY_NAME.values() if p.at_start} == {
-        *(p.name for p in deployment.PARAMETERS), "community.displaced_at_start"}
+        "state.units", "state.strength", "contractor.present", "partner.present", "un.present",
+        "insurgents.bands", "insurgents.rival_share", "community.displaced_at_start"}
 
 
 def test_set_checks_parameter_values(tmp_path):
