@@ -70,7 +70,8 @@ MAP = {
 
 def _event(steps: int) -> st.SearchStrategy:
     towns = [t[0] for t in TOWNS]
-    settable = [p for p in PARAMETERS if p.name.split(".")[0] not in ("run", "map")]
+    settable = [p for p in PARAMETERS
+                if p.name.split(".")[0] not in ("run", "map") and not p.at_start]
     kinds = st.one_of(
         st.builds(lambda u, s: {"type": "contractor_arrives", "units": u, "strength": s},
                   st.integers(0, COUNT_CAP), st.floats(0, 10_000)),
