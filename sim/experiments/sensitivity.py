@@ -292,9 +292,10 @@ def plot_worse(worse: pd.DataFrame) -> Figure:
 
 def write(result: Sensitivity, out: Path) -> Path:
     """Write the tables and the chart (PNG, SVG) into ``out`` atomically."""
-    # An outcome that no parameter moves has no index (NaN), and a design may move none.
-    computed = result.indices["ST"].notna().any() if len(result.indices) else False
-    figures = {"indices": lambda: plot_indices(result.indices)} if computed else {}
+    # An outcome that no parameter moves has no index (NaN), a design may move none, and a
+    # Latin design has no index at all.
+    drawn = result.indices["ST"].notna().any()
+    figures = {"indices": lambda: plot_indices(result.indices)} if drawn else {}
     tables = {"indices.csv": result.indices, "ranking.csv": result.ranking,
               "worse.csv": result.worse}
     if len(result.interactions):
