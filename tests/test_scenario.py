@@ -296,6 +296,9 @@ params = {{ "{name}" = {value} }}
 """)
     message = assert_one_line(error_of(path), "x.toml", f"events[0].params.{name}")
     assert "read once, when the run is built" in message and "partner_arrives" in message
+
+
+def test_only_what_is_read_when_the_run_is_built_is_marked_so():
     # Units and strengths are read when their actor arrives, by an event too; a band's
     # strength is also the size at which it splits.
     assert {p.name for p in BY_NAME.values() if p.at_start} == {
