@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+from sim.core.model import BlowbackModel
 from sim.core.parameters import BY_NAME, PARAMETERS
 from sim.core.scenario import (
     Event,
@@ -19,6 +20,9 @@ from sim.core.scenario import (
     load_scenario,
     parameter_table,
 )
+from sim.core.schedule import EVENT_LOCKED_SECTIONS
+from sim.interfaces.dashboard.levers import LEVERS
+from sim.world.events import APPLIED_BY_SET
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -285,7 +289,9 @@ params = { "run.seed" = 3 }
 
 @pytest.mark.parametrize("name, value", [("state.units", 0), ("insurgents.bands", 0),
                                          ("contractor.present", "true"),
-                                         ("community.displaced_at_start", 0.1)])
+                                         ("community.displaced_at_start", 0.1),
+                                         ("community.cooperation", 0.2),
+                                         ("government.budget", 50)])
 def test_set_cannot_change_what_is_read_only_when_the_run_is_built(tmp_path, name, value):
     """Who is deployed where at the start is placed once: a `set` event would change nothing."""
     path = write(tmp_path, "x.toml", f"""
@@ -298,12 +304,39 @@ params = {{ "{name}" = {value} }}
     assert "read once, when the run is built" in message and "partner_arrives" in message
 
 
-def test_only_what_is_read_when_the_run_is_built_is_marked_so():
+class _Reads(dict):
+    """A model's parameters that note each one read."""
+
+    def __init__(self, params: dict) -> None:
+        super().__init__(params)
+        self.read: set[str] = set()
+
+    def __getitem__(self, name: str):
+        self.read.add(name)
+        return super().__getitem__(name)
+
+    def get(self, name: str, default=None):
+        self.read.add(name)
+        return super().get(name, default)
+
+
+def test_what_no_week_reads_is_marked_as_read_when_the_run_is_built():
+    """The Mali scenario brings every actor in and out, so each parameter an arrival, a
+    departure or a week reads is read during its run: those it never reads are read once, when
+    the run is built (a `set` event would change nothing), unless `set` applies them itself."""
+    model = BlowbackModel(load_scenario(ROOT / "scenarios" / "mali_2013_2024.toml"), agents=False)
+    model.p = _Reads(model.p)
+    model.run()
+    unread = {name for name in BY_NAME if name.split(".")[0] not in EVENT_LOCKED_SECTIONS
+              and name not in model.p.read}
+    assert unread - APPLIED_BY_SET == {p.name for p in BY_NAME.values() if p.at_start}
     # Units and strengths are read when their actor arrives, by an event too; a band's
     # strength is also the size at which it splits.
-    assert {p.name for p in BY_NAME.values() if p.at_start} == {
-        "state.units", "state.strength", "contractor.present", "partner.present", "un.present",
-        "insurgents.bands", "insurgents.rival_share", "community.displaced_at_start"}
+    assert {"contractor.units", "partner.strength", "insurgents.strength"} <= model.p.read
+
+
+def test_no_lever_of_the_dashboard_is_read_only_when_the_run_is_built():
+    assert not [lv.name for _, group in LEVERS for lv in group if lv.param.at_start]
 
 
 def test_set_checks_parameter_values(tmp_path):

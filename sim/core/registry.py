@@ -32,7 +32,7 @@ class Param:
 
     ``kind`` is one of :data:`KINDS` (``run`` for the run's own); a mechanism refuses any
     other when it is declared.  ``at_start``: read once, when the run is built (who is deployed
-    where at the start), so an event cannot change it.
+    where, the communities' first attitudes, the first budget), so an event cannot change it.
     """
 
     name: str

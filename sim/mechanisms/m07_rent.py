@@ -56,7 +56,7 @@ PARAMETERS = (
     # Kind institution: the security budget, what it may borrow and the revenue allotted are the
     # government's choice.
     Param("government.budget", 300.0, -1e6, 1e6, "MUSD", "security budget at the start",
-          kind="institution"),
+          kind="institution", at_start=True),
     Param("government.borrowing_limit", 0.0, 0.0, 1e6, "MUSD",
           "most the host can borrow: the budget's floor is minus this", kind="institution"),
     Param("government.revenue", 12.0, 0.0, 1e4, "MUSD/week", "revenue allotted to security",

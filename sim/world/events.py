@@ -14,6 +14,10 @@ ATROCITY_SIZE = rng.purpose("events.atrocity_size")
 # A parameter of a kind of force and the column of its units it sets (discrimination is skill).
 _UNIT_FIELDS = {"firepower": "firepower", "discrimination": "skill", "reach": "reach"}
 _KIND_OF = {"state": STATE, "contractor": CONTRACTOR, "partner": PARTNER}
+# The parameters a `set` event applies itself, besides changing them in the model's parameters:
+# the unit fields it writes on the units deployed, and the sanctions it raises.
+APPLIED_BY_SET = frozenset({f"{s}.{k}" for s in _KIND_OF for k in _UNIT_FIELDS}
+                           | {"sanctions.level"})
 
 # Where the events act: the model's assumptions (docs/ODD.md, section 3.3).
 HOTSPOT_RADIUS = 2  # cells around the named town where an operation looks for its target

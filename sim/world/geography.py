@@ -128,8 +128,9 @@ PARAMETERS = (
           "ethnic mixing of the centre: share of central communities of the minority groups",
           kind="world"),
     Param("community.cooperation", 0.5, 0.0, 1.0, "0-1", "initial cooperation with the state",
-          kind="world"),
-    Param("community.grievance", 0.25, 0.0, 1.0, "0-1", "initial grievance", kind="world"),
+          kind="world", at_start=True),
+    Param("community.grievance", 0.25, 0.0, 1.0, "0-1", "initial grievance", kind="world",
+          at_start=True),
 )
 MECHANISM = Mechanism("map", "the map and its communities", PARAMETERS)
 
