@@ -63,6 +63,18 @@ def test_where_the_first_is_never_worse_its_cases_are_where_it_does_best():
     assert found.limits.set_index("parameter").loc["c", "low"] > 0.75
 
 
+def test_a_scenario_against_itself_has_nothing_to_discover():
+    """Equal at every point: no point ranks above another, so every point is a case, the box
+    is the whole space and the text says so, rather than naming an advantage by design order."""
+    x = _design()
+    found = discovery.discover(x, "one", "one", pd.DataFrame({"deaths": np.zeros(len(x))}))
+    box = found.boxes.iloc[0]
+    assert box["cases"] == discovery.EQUAL and box["n_cases"] == len(x)
+    assert found.limits.empty and box["mass"] == 1.0
+    assert "the same as one at all 400 points" in found.text()
+    assert "advantage" not in found.text()
+
+
 def test_when_it_is_worse_everywhere_the_box_names_where_the_gap_is_smallest():
     """Worse at every point, least where c is small: the cases are the weakest tenth, and the
     box bounds c from above."""

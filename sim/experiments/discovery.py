@@ -37,6 +37,7 @@ DENSITY = 0.8
 SIGNIFICANT = 0.05
 NOT_WORSE = "not worse"
 WEAKEST_CASES = "weakest tenth"
+EQUAL = "equal everywhere"
 
 
 @dataclass
@@ -58,6 +59,10 @@ class Discovery:
         """One paragraph per outcome, naming the box's restrictions."""
         lines = [f"Where {self.first} is not worse than {self.other} (PRIM boxes):"]
         for box in self.boxes.itertuples():
+            if box.cases == EQUAL:
+                lines.append(f"  {box.outcome}: the same as {self.other} at all {box.points} "
+                             "points; there is nothing to discover")
+                continue
             if box.cases == NOT_WORSE:
                 what = f"the {box.n_cases} points where it is not worse"
             else:
@@ -97,8 +102,11 @@ def relative_gap(first: pd.Series, other: pd.Series, worse_sign: int) -> pd.Seri
 def cases_of_interest(gap: pd.Series) -> tuple[np.ndarray, str]:
     """The points where ``first`` is not worse, or, when they (or the rest) are too few, the
     tenth where its disadvantage is smallest (its advantage largest, where it is never worse);
-    and which of the two it is."""
+    and which of the two it is.  Where the two are equal at every point (a scenario against
+    itself), no point ranks above another: every point is a case."""
     not_worse = (gap <= 0).to_numpy()
+    if not_worse.all() and (gap == 0).all():
+        return not_worse, EQUAL
     if MIN_CASES <= not_worse.sum() <= len(gap) - MIN_CASES:
         return not_worse, NOT_WORSE
     return weakest(gap), WEAKEST_CASES
