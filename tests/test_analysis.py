@@ -102,3 +102,19 @@ def test_two_varied_parameters_of_one_last_name_keep_their_sections():
     assert set(table["scenario"]) == {
         "A, contractor.present=true, partner.present=false",
         "A, contractor.present=false, partner.present=false"}
+
+
+def test_a_comparison_of_scenarios_named_like_numbers_or_missing_values(tmp_path):
+    """runs.csv is text: a scenario named "2025" or "NA" is read back as that name, not as a
+    number or a missing value, so that analyse finds it, as a baseline too."""
+    for name, parent in (("NA", "partner_led"), ("2025", "contractor_unchecked")):
+        (tmp_path / f"{name}.toml").write_text(
+            f'name = "{name}"\nextends = "{ROOT / "scenarios" / (parent + ".toml")}"\n'
+            "[map]\ncommunities = 200\n")
+    out = tmp_path / "cmp"
+    assert main(["compare", str(tmp_path / "NA.toml"), str(tmp_path / "2025.toml"), "--seeds", "2",
+                 "--steps", "3", "--out", str(out)]) == 0
+    assert set(load(out)["scenario"]) == {"NA", "2025"}
+    done = blowback("analyse", str(out), "--out", str(tmp_path / "an"), "--baseline", "2025")
+    assert done.returncode == 0, done.stderr
+    assert "Paired difference against 2025" in done.stdout

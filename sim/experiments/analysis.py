@@ -258,9 +258,13 @@ def _comparison_runs(path: Path) -> pd.DataFrame:
     file = verified(path, "runs.csv", redo)
     try:
         runs = pd.read_csv(file)
+        missing = [c for c in ("scenario", "seed") if c not in runs.columns]
+        if not missing:
+            # A scenario's name is text whatever it reads as ("2025", "NA", "null", "").
+            runs["scenario"] = pd.read_csv(file, usecols=["scenario"], dtype=str,
+                                           keep_default_na=False)["scenario"]
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise OutputError(f"{file}: not a table of runs ({err}); {redo}") from None
-    missing = [c for c in ("scenario", "seed") if c not in runs.columns]
     if missing or runs.empty:
         raise OutputError(f"{file}: not a table of runs (no rows, or no "
                           f"{', '.join(missing) or 'rows'}); {redo}")
