@@ -369,6 +369,13 @@ def test_figures_after_a_scripted_outcome_are_labelled_scripted(tmp_path):
     ("weight,insurgents.coercion\n1e308,0.002\n1e308,0.003\n", "weight", "finite"),
     ("weight,map.width\n1,10\n", "map.width", "real-valued parameters"),
     ("", None, "not a table"),
+    ("weight\n1\n2\n", None, "a column for each fitted parameter"),
+    ("weight,detection.un.all\n1,0.5\n", None, "draws no parameter"),
+    ("weight,insurgents.coercion,detection.bogus\n1,0.002,1\n", "detection.bogus",
+     "detection.un.all"),
+    ("weight,insurgents.coercion,detection.un.all\n1,0.002,-5\n", "detection.un.all", ">= 0"),
+    ("weight,insurgents.coercion,insurgents.coercion\n1,0.002,0.003\n", "insurgents.coercion",
+     "given twice"),
 ])
 def test_a_posterior_file_is_checked(tmp_path, content, column, allowed):
     path = tmp_path / "posterior.csv"

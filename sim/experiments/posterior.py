@@ -9,6 +9,7 @@ by weight carries the calibration's uncertainty into any other experiment:
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 from collections.abc import Mapping
@@ -34,12 +35,16 @@ def split(draw: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]
 
 def load_posterior(path: str | Path) -> pd.DataFrame:
     """A posterior file: one row a particle, its ``weight`` and fitted quantities, checked (a
-    scenario parameter must be the model's and inside its range); each mistake is one line
-    naming the file and the column."""
-    from sim.core.parameters import BY_NAME
-
+    scenario parameter must be the model's and inside its range, a detection rate one of the
+    sources', and at least one parameter drawn); each mistake is one line naming the file and
+    the column."""
     file = str(path)
     text = read_text(file, CSV_LIMIT)
+    header = next(csv.reader(io.StringIO(text)), [])
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise ScenarioError(file, twice[0], "a column given twice; allowed: each parameter, "
+                            f"{DETECTION}<rate> and {WEIGHT} once")
     try:
         table = pd.read_csv(io.StringIO(text))
     except (ValueError, pd.errors.ParserError) as err:
@@ -50,26 +55,11 @@ def load_posterior(path: str | Path) -> pd.DataFrame:
         raise ScenarioError(file, WEIGHT, "missing, or no particles; allowed: the posterior.csv "
                             "of blowback calibrate")
     for column in table.columns:
-        column = str(column)
-        values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
-        if not np.isfinite(values).all():
-            raise ScenarioError(file, column, "holds a value that is not a finite number; "
-                                "allowed: numbers")
-        table[column] = values
-        if column == WEIGHT or column.startswith(DETECTION):
-            continue
-        param = BY_NAME.get(column)
-        if param is None:
-            problem = unknown("unknown parameter", column, BY_NAME)
-            raise ScenarioError(file, column, f"{problem}; allowed: the model's parameters, "
-                                f"{DETECTION}<rate> or {WEIGHT}")
-        if param.type is not float:
-            raise ScenarioError(file, column, f"a parameter of {param.type.__name__} values, "
-                                "which a posterior does not draw; allowed: the model's "
-                                "real-valued parameters")
-        if not (param.low <= values.min() and values.max() <= param.high):
-            raise ScenarioError(file, column, f"a value outside the parameter; allowed: "
-                                f"{param.allowed()}")
+        table[column] = _checked(file, str(column), table[column])
+    if all(c == WEIGHT or str(c).startswith(DETECTION) for c in table.columns):
+        raise ScenarioError(file, None, "draws no parameter of the model, so every draw would "
+                            "run the scenario as it is; allowed: the posterior.csv of blowback "
+                            "calibrate, a column for each fitted parameter")
     weights = table[WEIGHT].to_numpy()
     with np.errstate(over="ignore"):  # a sum past the largest float is refused just below
         total = weights.sum()
@@ -77,6 +67,33 @@ def load_posterior(path: str | Path) -> pd.DataFrame:
         raise ScenarioError(file, WEIGHT, "negative, all zero, or too large to add up; allowed: "
                             "weights >= 0 whose sum is above 0 and finite")
     return table
+
+
+def _checked(file: str, column: str, raw: pd.Series) -> np.ndarray:
+    """A column's values as numbers, once the column is known and its values allowed."""
+    from sim.core.parameters import BY_NAME
+    from sim.experiments.detection import DECLARED
+
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        raise ScenarioError(file, column, "holds a value that is not a finite number; "
+                            "allowed: numbers")
+    if column == WEIGHT:
+        return values
+    param = DECLARED.get(column) if column.startswith(DETECTION) else BY_NAME.get(column)
+    if param is None:
+        known = DECLARED if column.startswith(DETECTION) else BY_NAME
+        problem = unknown("unknown parameter or rate", column, known)
+        raise ScenarioError(file, column, f"{problem}; allowed: the model's parameters, "
+                            f"the rates {', '.join(DECLARED)}, or {WEIGHT}")
+    if param.type is not float:
+        raise ScenarioError(file, column, f"a parameter of {param.type.__name__} values, "
+                            "which a posterior does not draw; allowed: the model's "
+                            "real-valued parameters")
+    if values.min() < param.low or (param.high is not None and values.max() > param.high):
+        allowed = param.allowed() if param.high is not None else f"a number >= {param.low:g}"
+        raise ScenarioError(file, column, f"a value outside the parameter; allowed: {allowed}")
+    return values
 
 
 def draws(table: pd.DataFrame, n: int, seed: int, rates: bool = False
