@@ -367,6 +367,15 @@ def test_a_list_option_names_each_choice_once(tmp_path, capsys, args, said):
     assert len(err.strip().splitlines()) == 1 and said in err
 
 
+def test_validate_refuses_a_single_seed(tmp_path, capsys):
+    """A claim is judged on a 95% interval over the seeds, which one seed cannot give: it would
+    fail every claim on an interval of NaN."""
+    status, stdout, err = blowback_here(capsys, "validate", "--claims", "lyall", "--seeds", "1",
+                                        "--out", str(tmp_path / "out"))
+    assert status == 2 and not stdout and not (tmp_path / "out").exists()
+    assert "--seeds: 1 must be at least 2" in err
+
+
 class _SeenError(Exception):
     """Raised by a stand-in for the comparison once it has seen its scenarios."""
 

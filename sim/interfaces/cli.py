@@ -169,7 +169,9 @@ def _add_checks(sub) -> None:
     val = sub.add_parser("validate", help="measure the literature's patterns (Bennett, "
                          "Condra-Shapiro, Kalyvas, Lyall, Kress-Szechtman) over many seeds")
     val.add_argument("--claims", help="comma-separated subset of: " + ", ".join(CLAIMS))
-    val.add_argument("--seeds", type=_positive, default=20, help="seeds per setting (20)")
+    val.add_argument("--seeds", type=_integer_from(2), default=20,
+                     help="seeds per setting, at least 2: a claim is judged on a 95%% interval "
+                          "over them (20)")
     val.add_argument("--jobs", type=_positive, default=cores(),
                      help="worker processes (default: all cores)")
     val.add_argument("--yes", action="store_true", help=_YES_HELP)
