@@ -81,6 +81,10 @@ def good(tmp_path):
      "real-valued"),
     (("[parameters]\n\"insurgents.coercion\" = { low = 0.001, high = 0.004 }\n", ""),
      "parameters", "missing; allowed: a table [parameters]"),
+    (("\"insurgents.coercion\" = { low = 0.001, high = 0.004 }",
+      "\"insurgents.coercion\" = { low = 0.001, high = 0.004 }\n"
+      "insurgents.coercion = { low = 0.002, high = 0.003 }"), "parameters.insurgents.coercion",
+     "given twice"),
 ])
 def test_bad_calibration_files_name_file_key_and_what_is_allowed(tmp_path, change, key,
                                                                   allowed):

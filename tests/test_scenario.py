@@ -339,6 +339,19 @@ def test_no_lever_of_the_dashboard_is_read_only_when_the_run_is_built():
     assert not [lv.name for _, group in LEVERS for lv in group if lv.param.at_start]
 
 
+def test_set_refuses_a_parameter_given_twice(tmp_path):
+    """Quoted, `"oversight.punishment"` is one key; unquoted inside a table, the same name:
+    one of the two values would be dropped without a word."""
+    path = write(tmp_path, "x.toml", """
+[[events]]
+date = "2022-02"
+type = "set"
+params = { "oversight.punishment" = 1.0, oversight = { punishment = 0.5 } }
+""")
+    message = assert_one_line(error_of(path), "x.toml", "events[0].params.oversight.punishment")
+    assert "given twice" in message
+
+
 def test_set_checks_parameter_values(tmp_path):
     path = write(tmp_path, "x.toml", """
 [[events]]

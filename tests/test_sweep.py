@@ -113,6 +113,8 @@ def _by_id(df: pd.DataFrame) -> pd.DataFrame:
     ('[vary]\n"state.discrimination" = { low = 0.3, high = 0.9 }\n',
      "vary.state.discrimination.levels", "missing"),
     ('keep = "everything"\n', "keep", "allowed: one of summary, series"),
+    ('[vary]\n"oversight.punishment" = [0.1, 0.9]\noversight.punishment = [0.3, 0.5]\n',
+     "vary.oversight.punishment", "given twice"),
     ('[vary]\n"state.units" = { low = 1, high = 5000, levels = 5000 }\n'
      '"state.strength" = { low = 1, high = 900, levels = 900 }\n', "vary", "4,500,000 points"),
 ])

@@ -15,6 +15,7 @@ import json
 import numbers
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,26 @@ def expect(file: str, where: str, value: Any, kind: type, allowed: str) -> Any:
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         raise ScenarioError(file, where, f"{kind_of(value)}; allowed: {allowed}")
     return value
+
+
+def dotted(file: str, where: str, table: dict[str, Any],
+           nested: Callable[[str, Any], bool]) -> dict[str, Any]:
+    """``table`` by dotted name, each value of a key that ``nested(name, value)`` calls a
+    sub-table read as its own keys under ``name.``.  TOML reads a quoted ``"a.b" = 1`` as one
+    key and an unquoted ``a.b = 1`` as a table ``a``: both name ``a.b``, and a name given both
+    ways is refused rather than one value silently dropped."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if nested(key, value):
+            items = dotted(file, where, {f"{key}.{k}": v for k, v in value.items()}, nested)
+        else:
+            items = {key: value}
+        for name, v in items.items():
+            if name in flat:
+                raise ScenarioError(file, f"{where}.{name}", "given twice, as a quoted key and "
+                                    "as a table; allowed: each key once")
+            flat[name] = v
+    return flat
 
 
 def check_param(file: str, where: str, name: str, value: Any) -> Any:

@@ -19,6 +19,7 @@ from sim.core.inputs import (
     ScenarioError,
     check_param,
     check_value,
+    dotted,
     expect,
     parse_date,
     show,
@@ -206,7 +207,7 @@ def _check_field(file: str, where: str, f: EventField, value: Any) -> Any:
         return value
     expect(file, where, value, dict, check.allowed())
     checked = {}
-    for name, v in _flatten(value).items():
+    for name, v in dotted(file, where, value, lambda _, v: isinstance(v, dict)).items():
         key = f"{where}.{name}"
         if name.split(".", 1)[0] in EVENT_LOCKED_SECTIONS and name in BY_NAME:
             raise ScenarioError(
@@ -219,18 +220,6 @@ def _check_field(file: str, where: str, f: EventField, value: Any) -> Any:
                 "contractor_arrives, contractor_leaves, partner_arrives, partner_leaves)")
         checked[name] = check_param(file, key, name, v)
     return checked
-
-
-def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    # TOML reads an unquoted dotted key `oversight.punishment = 1` as a nested table.
-    flat: dict[str, Any] = {}
-    for key, value in table.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
 
 
 def _event_date(file: str, where: str, value: Any) -> datetime.date:

@@ -46,7 +46,15 @@ import numpy as np
 import pandas as pd
 
 from sim.core.ensemble import most_runs
-from sim.core.inputs import ScenarioError, expect, integer, read_document, show, unknown
+from sim.core.inputs import (
+    ScenarioError,
+    dotted,
+    expect,
+    integer,
+    read_document,
+    show,
+    unknown,
+)
 from sim.core.parameters import BY_NAME
 from sim.core.paths import CSV_LIMIT, input_file
 from sim.core.scenario import Scenario, load_scenario
@@ -141,7 +149,7 @@ def load_calibration(path: str | Path) -> Calibration:
     parameters = expect(file, "parameters", raw.get("parameters"), dict,
                         "a table [parameters] of ranges { low = ..., high = ... }")
     ranges: dict[str, Range] = {}
-    for pname, spec in _flat(parameters).items():
+    for pname, spec in dotted(file, "parameters", parameters, _section).items():
         where = f"parameters.{pname}"
         if getattr(BY_NAME.get(pname), "type", float) is not float:  # unknown: check_axis's
             raise ScenarioError(file, where, f"a parameter of {BY_NAME[pname].type.__name__} "
@@ -153,7 +161,7 @@ def load_calibration(path: str | Path) -> Calibration:
     known = (*detection.RATES, *detection.SCALES)
     table = expect(file, "detection", raw.get("detection", {}), dict,
                    "a table [detection] of ranges { low = ..., high = ... }")
-    for rname, spec in _flat(table).items():
+    for rname, spec in dotted(file, "detection", table, _section).items():
         where = f"detection.{rname}"
         if rname not in known:
             raise ScenarioError(file, where, f"{unknown('unknown rate', rname, known)}; "
@@ -164,16 +172,9 @@ def load_calibration(path: str | Path) -> Calibration:
     return cal
 
 
-def _flat(table: dict[str, Any]) -> dict[str, Any]:
+def _section(_: str, value: Any) -> bool:
     # An unquoted `engagement.harm_rate = {...}` reads as a sub-table [parameters.engagement].
-    flat: dict[str, Any] = {}
-    for key, value in table.items():
-        if isinstance(value, dict) and not ({"low", "high"} & set(value)):
-            for sub, v in value.items():
-                flat[f"{key}.{sub}"] = v
-        else:
-            flat[key] = value
-    return flat
+    return isinstance(value, dict) and not ({"low", "high"} & set(value))
 
 
 def _positive(file: str, where: str, span: Any) -> Range:

@@ -13,7 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.inputs import ScenarioError, check_value, expect, integer, kind_of, show, unknown
+from sim.core.inputs import (
+    ScenarioError,
+    check_value,
+    dotted,
+    expect,
+    integer,
+    kind_of,
+    show,
+    unknown,
+)
 from sim.core.parameters import BY_NAME, SECTIONS
 from sim.core.registry import Param
 
@@ -45,7 +54,7 @@ def design(file: str, vary: Any) -> tuple[str, list[str], list[dict[str, Any]]]:
         raise ScenarioError(file, "vary.sampler",
                             f"{problem}; allowed: one of {', '.join(SAMPLERS)}")
     specs: dict[str, list[Any] | Range] = {}
-    for name, value in _flatten(vary).items():
+    for name, value in dotted(file, "vary", vary, _section).items():
         if name in VARY_OPTIONS:
             continue
         specs[name] = check_axis(file, f"vary.{name}", name, value, sampler)
@@ -93,16 +102,9 @@ def _random_points(file: str, vary: dict[str, Any], sampler: str, specs: dict[st
             for row in unit]
 
 
-def _flatten(vary: dict[str, Any]) -> dict[str, Any]:
+def _section(name: str, value: Any) -> bool:
     # TOML reads an unquoted `oversight.punishment = [...]` as a table [vary.oversight].
-    flat: dict[str, Any] = {}
-    for key, value in vary.items():
-        if key in SECTIONS and key not in BY_NAME and isinstance(value, dict):
-            for sub, v in value.items():
-                flat[f"{key}.{sub}"] = v
-        else:
-            flat[key] = value
-    return flat
+    return name in SECTIONS and name not in BY_NAME and isinstance(value, dict)
 
 
 def check_axis(file: str, where: str, name: str, value: Any, sampler: str
