@@ -339,6 +339,14 @@ def test_no_lever_of_the_dashboard_is_read_only_when_the_run_is_built():
     assert not [lv.name for _, group in LEVERS for lv in group if lv.param.at_start]
 
 
+def test_a_parameter_quoted_as_one_key_says_how_to_write_it(tmp_path):
+    """Experiment files quote a parameter's full name ("oversight.punishment" = [...]); copied
+    into a scenario, the same line must say how a scenario writes it, not suggest itself."""
+    path = write(tmp_path, "x.toml", '"oversight.punishment" = 0.1\n')
+    message = assert_one_line(error_of(path), "x.toml", "oversight.punishment")
+    assert "unquoted" in message and "[oversight]" in message and "did you mean" not in message
+
+
 def test_set_refuses_a_parameter_given_twice(tmp_path):
     """Quoted, `"oversight.punishment"` is one key; unquoted inside a table, the same name:
     one of the two values would be dropped without a word."""

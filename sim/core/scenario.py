@@ -288,6 +288,11 @@ def _check_document(file: str, raw: dict[str, Any]) -> _Doc:
         elif key == "events":
             tables = expect(file, key, value, list, "an array of tables [[events]]")
             doc.events = [check_event(file, i, ev) for i, ev in enumerate(tables)]
+        elif key in BY_NAME:
+            section, name = key.split(".", 1)
+            raise ScenarioError(file, key, "a parameter's name quoted as one key, which a "
+                                f"scenario does not read; allowed: {key} = ... unquoted, or "
+                                f"{name} = ... in the table [{section}]")
         else:
             what = "unknown section" if isinstance(value, dict) else "unknown key"
             candidates = (*SECTIONS, *TOP_LEVEL_KEYS, *BY_NAME)
