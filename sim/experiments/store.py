@@ -29,7 +29,7 @@ from sim.experiments import run_files
 from sim.experiments.output import OutputError, check_digest
 from sim.experiments.parquet_parts import check_footer, check_row_groups
 from sim.experiments.shards import LOG, RUNS, SERIES, survey
-from sim.experiments.sweep_folder import read_manifest
+from sim.experiments.sweep_folder import MANIFEST, read_manifest
 
 __all__ = ["ID_COLUMNS", "Plan", "finished_runs", "load", "load_series", "plan"]
 
@@ -87,7 +87,13 @@ def plan(path: str | Path, scenario: str | Sequence[str] | None = None,
                           "written there by Blowback; remove it, or rerun the sweep with --resume")
     points = manifest.get("points")
     wanted = None
-    if values and isinstance(points, list):
+    if values:
+        if not (isinstance(points, list) and all(isinstance(p, dict) for p in points)):
+            raise OutputError(f"{path / MANIFEST}: points are missing or not as blowback sweep "
+                              "writes them (one table of varied values a design point), so "
+                              "where cannot be read; a sweep's manifest is not edited by hand")
+        # Python's equality, as the experiment file gave the levels: 0 and -0.0 are 0.0, and
+        # True is 1, whatever types the parameter's column holds.
         wanted = {i for i, point in enumerate(points)
                   if all(point.get(key) in allowed for key, allowed in values.items())}
     files, runs, mixed, lines = [], set(), False, {}
@@ -105,9 +111,12 @@ def plan(path: str | Path, scenario: str | Sequence[str] | None = None,
     by_id = mixed or (folder != RUNS and (scenarios is not None or bool(values)))
     expression = pc.field("run_id").isin(sorted(runs)) if by_id else None
     if folder == RUNS:
-        for column, allowed in [("scenario", scenarios), *values.items()]:
+        # By the scenario's name and the design point's number, not by the varied values: a
+        # value's column may hold integers in one shard and floats in another, and pyarrow
+        # skips a row group of 0.0s whose statistics read -0.0 to 0.0 when asked for 0.0.
+        for column, allowed in (("scenario", scenarios), ("point", wanted)):
             if allowed is not None:
-                test = pc.field(column).isin(sorted(allowed, key=repr))
+                test = pc.field(column).isin(sorted(allowed))
                 expression = test if expression is None else expression & test
     return Plan(files, frozenset(runs), expression, lines)
 
