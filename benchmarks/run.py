@@ -58,7 +58,11 @@ def _isolated(module: str, function: str, *args, python: str = sys.executable) -
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
         raise BenchmarkError(f"{python}: {module}.{function} failed: {lines[-1]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    printed = done.stdout.strip().splitlines()
+    try:
+        return json.loads(printed[-1])
+    except (IndexError, ValueError):
+        raise BenchmarkError(f"{python}: {module}.{function} printed no result") from None
 
 
 def _print_split(prof: dict) -> None:
@@ -129,7 +133,10 @@ def run(tiny: bool = False, only: set[str] | None = None, report: bool = False,
         b = figures["build"]
         print(f"\nBuilding {b['communities']:,} communities: {b['seconds']:.2f} s, peak memory "
               f"{b['peak_mb']:,.0f} MB (process; {b['before_mb']:,.0f} MB before building)")
-    if "startup" in want and not tiny:
+    if "startup" in want and tiny:
+        print("\n`blowback run scenarios/base.toml`, whole process: not timed with --tiny (a "
+              "start from an empty numba cache takes its full time at any size)")
+    elif "startup" in want:
         figures["startup"] = _isolated("conflict", "startup")
         s = figures["startup"]
         print(f"\n`blowback run scenarios/base.toml`, whole process: cold {s['cold']:.1f} s, "

@@ -8,6 +8,8 @@ import sys
 import pytest
 from conftest import ROOT
 
+from benchmarks.run import BenchmarkError, _isolated
+
 
 def test_bench_runs_on_tiny_sizes():
     done = subprocess.run([sys.executable, "-m", "sim", "bench", "--tiny"], capture_output=True,
@@ -49,15 +51,24 @@ def test_bench_compares_under_another_interpreter_and_names_a_bad_one(tmp_path):
                              text=True, cwd=ROOT, timeout=60)
     assert missing.returncode == 2 and "--mesa-python" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1 and "Traceback" not in missing.stderr
-    # An interpreter that runs but cannot import the model: one line naming it, no figures.
+    # A program that runs but cannot import Mesa, or is no Python at all (it exits 0 and prints
+    # nothing), and a folder: each refused in one line before any benchmark runs.
     broken = tmp_path / "broken-python"
     broken.write_text("#!/bin/sh\necho 'ModuleNotFoundError: no mesa here' >&2\nexit 1\n")
-    broken.chmod(0o755)
-    failed = subprocess.run([sys.executable, "-m", "sim", "bench", "--tiny", "--only", "epstein",
-                             "--mesa-python", str(broken)], capture_output=True, text=True,
-                            cwd=ROOT, timeout=300)
-    assert failed.returncode == 1 and str(broken) in failed.stderr
-    assert "no mesa here" in failed.stderr and "Traceback" not in failed.stderr
+    silent = tmp_path / "silent"
+    silent.write_text("#!/bin/sh\nexit 0\n")
+    for program in (broken, silent):
+        program.chmod(0o755)
+    for program, said in ((broken, "no mesa here"), (silent, "nothing printed"),
+                          (tmp_path, "is a folder")):
+        failed = subprocess.run([sys.executable, "-m", "sim", "bench", "--tiny", "--only",
+                                 "startup", "--mesa-python", str(program)], capture_output=True,
+                                text=True, cwd=ROOT, timeout=300)
+        assert failed.returncode == 2 and not failed.stdout and str(program) in failed.stderr
+        assert said in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
+    # A section whose interpreter prints no result is named, not a traceback.
+    with pytest.raises(BenchmarkError, match="printed no result"):
+        _isolated("epstein", "compare", 12, 1, 1, python=str(silent))
 
 
 def _figures(ratio: float, slowest_kernel: float) -> dict:

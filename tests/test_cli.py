@@ -367,6 +367,15 @@ def test_a_list_option_names_each_choice_once(tmp_path, capsys, args, said):
     assert len(err.strip().splitlines()) == 1 and said in err
 
 
+def test_an_empty_scheduler_address_is_refused_not_run_locally(tmp_path, capsys):
+    """`--scheduler "$UNSET"` meant a cluster: running on this machine instead would be silent."""
+    status, stdout, err = blowback_here(capsys, "sweep", str(ROOT / "scenarios" / "experiments"
+                                                          / "sensitivity.toml"),
+                                        "--scheduler", "", "--out", str(tmp_path / "out"))
+    assert status == 2 and not stdout and not (tmp_path / "out").exists()
+    assert "--scheduler: an empty address" in err
+
+
 def test_validate_refuses_a_single_seed(tmp_path, capsys):
     """A claim is judged on a 95% interval over the seeds, which one seed cannot give: it would
     fail every claim on an interval of NaN."""

@@ -268,6 +268,38 @@ def test_compact_through_the_command_line(capsys, copy, tmp_path):
                        f"{option[0]} does not go with it")
 
 
+@pytest.mark.parametrize("taken", ["one", "folder"])
+def test_a_series_file_taken_away_is_named_and_its_rows_are_kept(copy, sharded, capsys, taken):
+    """A shard's rows file is renamed into place last, so no crash leaves it without its
+    series: a series file gone was taken away, and its runs would be read as never run and
+    their rows removed as stale.  Every command names it and keeps the rows; once the rows
+    file is moved out too, --resume redoes exactly those runs."""
+    experiment, _, rows, series = sharded
+    victim = sorted((copy / "series").glob("shard-*.parquet"))[1]
+    rows_file = copy / "runs" / victim.name
+    if taken == "one":
+        victim.unlink()
+    else:
+        shutil.rmtree(copy / "series")
+    before = sorted(p.name for p in (copy / "runs").iterdir())
+    first = victim.name if taken == "one" else "shard-000000.parquet"
+    with pytest.raises(OutputError, match=f"series/{first}: missing, though its shard's rows"):
+        load(copy)
+    with pytest.raises(OutputError, match="missing"):
+        compaction.compact(copy)
+    assert_refused(*blowback(capsys, "sweep", str(experiment), "--out", str(copy),
+                             "--resume")[::2], "put it back")
+    assert sorted(p.name for p in (copy / "runs").iterdir()) == before
+    if taken == "folder":
+        shutil.rmtree(copy / "runs")
+    else:
+        rows_file.unlink()
+    report = run_sweep(load_experiment(experiment), copy, jobs=1, resume=True)
+    assert report.written == (8 if taken == "folder" else 2)
+    pd.testing.assert_frame_equal(load(copy), rows, check_exact=True)
+    pd.testing.assert_frame_equal(load_series(copy), series, check_exact=True)
+
+
 def test_a_damaged_shard_stops_a_merge_naming_it_and_leaves_the_folder(copy):
     victim = sorted((copy / "runs").glob("shard-*.parquet"))[1]
     data = bytearray(victim.read_bytes())

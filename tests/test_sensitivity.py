@@ -102,6 +102,9 @@ def test_cli_runs_the_sweep_and_writes_tables_and_chart(tmp_path, capsys):
     assert boxes[["coverage", "density", "mass"]].stack().between(0, 1).all()
     assert (report / "boxes.png").stat().st_size > 5_000
     assert "PRIM boxes" in stdout
+    # Its gap is the smallest of the three: at most zero where it is not worse on one of them.
+    combined = next(line for line in stdout.splitlines() if line.startswith(f"  {sensitivity.ALL}"))
+    assert "not worse on at least one of the three" in combined
     # Two samples over two parameters: 8 design points, of which 4 are points of their own.
     assert len(load_experiment(path).points) == 8 and (boxes["points"] == 4).all()
 

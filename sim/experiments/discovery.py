@@ -15,7 +15,8 @@ quasi-p-value are dropped, the least significant first, before a box is reported
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,6 +55,9 @@ class Discovery:
     boxes: pd.DataFrame
     # scenario, other, outcome, parameter, low, high, range_low, range_high, qp
     limits: pd.DataFrame
+    # What a gap of at most zero means, by outcome, where "not worse" would mislead (a gap
+    # that is the smallest of several is at most zero where the first is not worse on one).
+    meaning: Mapping[str, str] = field(default_factory=dict)
 
     def text(self) -> str:
         """One paragraph per outcome, naming the box's restrictions."""
@@ -63,15 +67,16 @@ class Discovery:
                 lines.append(f"  {box.outcome}: the same as {self.other} at all {box.points} "
                              "points; there is nothing to discover")
                 continue
+            not_worse = self.meaning.get(box.outcome, "not worse")
             if box.cases == NOT_WORSE:
-                what = f"the {box.n_cases} points where it is not worse"
+                what = f"the {box.n_cases} points where it is {not_worse}"
             else:
                 why = ("scattered, in no box" if MIN_CASES <= box.not_worse
                        <= box.points - MIN_CASES else "too few or too many for a box")
                 # Where the first is never worse, its "weakest" points are its best ones.
                 rank = ("disadvantage is smallest" if box.not_worse < box.points
                         else "advantage is largest")
-                what = (f"not worse at {box.not_worse} of {box.points} points ({why}); the "
+                what = (f"{not_worse} at {box.not_worse} of {box.points} points ({why}); the "
                         f"{box.n_cases} points where its {rank}")
             lines.append(f"  {box.outcome}: {what}; PRIM's box holds {box.coverage:.0%} of "
                          f"them, they are {box.density:.0%} of its points, and it is "
@@ -174,11 +179,13 @@ def _qp(sides: list[float]) -> float:
     return float(max((q for q in sides if q >= 0), default=1.0))
 
 
-def discover(x: pd.DataFrame, first: str, other: str, gaps: pd.DataFrame) -> Discovery:
+def discover(x: pd.DataFrame, first: str, other: str, gaps: pd.DataFrame,
+             meaning: Mapping[str, str] | None = None) -> Discovery:
     """A PRIM box per outcome (column of ``gaps``, :func:`relative_gap`) over the design
     points ``x`` (one row a point, one column a varied parameter).  Where the points where
     ``first`` is not worse are scattered (no restriction survives), the box is that of the
-    weakest tenth instead."""
+    weakest tenth instead.  ``meaning``: what a gap of at most zero means, by outcome, where
+    it is not simply "not worse"."""
     # PRIM writes its limits, half-way between two points' values, into the design's own
     # columns: an integer parameter's (units, communities) must take 13.5.
     x = x.reset_index(drop=True).astype(float)
@@ -197,7 +204,7 @@ def discover(x: pd.DataFrame, first: str, other: str, gaps: pd.DataFrame) -> Dis
     columns = ["scenario", "other", "outcome", "parameter", "low", "high", "range_low",
                "range_high", "qp"]
     return Discovery(first, other, x, gaps, pd.DataFrame(chosen), pd.DataFrame(boxes),
-                     pd.DataFrame(limits, columns=columns))
+                     pd.DataFrame(limits, columns=columns), dict(meaning or {}))
 
 
 @styled

@@ -130,7 +130,7 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
         own = independent_points(n_points, len(names), second_order)
     found = [discovery.discover(design.iloc[own], first, other,
                                 _gaps(tables[first], tables[other]).iloc[own].reset_index(
-                                    drop=True))
+                                    drop=True), {ALL: "not worse on at least one of the three"})
              for other in others]
     indices = pd.DataFrame(rows, columns=["scenario", "outcome", "parameter", "S1", "S1_conf",
                                           "ST", "ST_conf"])

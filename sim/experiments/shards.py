@@ -143,7 +143,8 @@ def append_line(out: Path, entry: dict[str, Any]) -> None:
 class Survey:
     """What a sweep folder's store holds: ``lines`` of the log; ``homes``, run id -> the index
     of the line it lives in; the files of ``live`` lines, ``stale`` files, ``foreign`` files
-    (named by no line), and ``partial`` ones (shards left open by a killed writer)."""
+    (named by no line), ``partial`` ones (shards left open by a killed writer), and ``missing``
+    ones: gone from a shard whose rows file is in place, so taken away after it was closed."""
 
     lines: list[dict[str, Any]]
     homes: dict[str, int]
@@ -151,6 +152,7 @@ class Survey:
     stale: list[Path] = field(default_factory=list)
     foreign: list[Path] = field(default_factory=list)
     partial: list[Path] = field(default_factory=list)
+    missing: list[Path] = field(default_factory=list)
 
     def files(self, index: int, folder: str) -> list[str]:
         """The files of line ``index`` in ``folder`` (relative to the sweep folder)."""
@@ -167,8 +169,8 @@ class Survey:
 
 
 def survey(out: Path) -> Survey:
-    """Where each run of ``out`` lives, and which files are stale, foreign or partial."""
-    lines = read_log(out)
+    """Where each run of ``out`` lives, and which files are stale, foreign, partial or
+    missing."""
     on_disk, partial = set(), []
     for folder in (RUNS, SERIES):
         if not (out / folder).is_dir():
@@ -178,6 +180,9 @@ def survey(out: Path) -> Survey:
                 partial.append(path)
             elif path.suffix == ".parquet" and not path.name.startswith("."):
                 on_disk.add(f"{folder}/{path.name}")
+    # The log after the files: a shard's line is appended before its files are renamed into
+    # place, so every file listed has its line in what is read, even while a sweep writes.
+    lines = read_log(out)
     homes: dict[str, int] = {}
     for index, line in enumerate(lines):
         if set(line["files"]) <= on_disk:
@@ -188,7 +193,33 @@ def survey(out: Path) -> Survey:
     in_force = {name for index in live for name in lines[index]["files"]}
     return Survey(lines, homes, live,
                   stale=[out / name for name in sorted(on_disk & named - in_force)],
-                  foreign=[out / name for name in sorted(on_disk - named)], partial=partial)
+                  foreign=[out / name for name in sorted(on_disk - named)], partial=partial,
+                  missing=_missing(out, lines, homes, on_disk))
+
+
+def _missing(out: Path, lines: list[dict[str, Any]], homes: dict[str, int],
+             on_disk: set[str]) -> list[Path]:
+    """The files gone from shards whose rows file is in place and some of whose runs live
+    nowhere else.  A shard's rows file is renamed into place last, so a crash never leaves it
+    without the shard's other files; a merge removes a shard only once its runs live in the
+    merged one."""
+    gone = set()
+    for line in lines:
+        names = set(line["files"])
+        rows_in_place = any(name.startswith(f"{RUNS}/") for name in names & on_disk)
+        if (rows_in_place and not names <= on_disk
+                and any(run["run_id"] not in homes for run in line["runs"])):
+            gone |= names - on_disk
+    return [out / name for name in sorted(gone)]
+
+
+def check_not_missing(found: Survey) -> None:
+    """Refuse, in one line naming the first, files gone from shards whose rows are in place:
+    without them those runs would be read as never run, and their rows removed as stale."""
+    if found.missing:
+        raise OutputError(f"{found.missing[0]}: missing, though its shard's rows file is in "
+                          "place; put it back, or move that rows file out of the folder and "
+                          "rerun the sweep with --resume to redo its runs")
 
 
 def check_line(out: Path, line: dict[str, Any]) -> None:

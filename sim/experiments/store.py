@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from sim.experiments import run_files
 from sim.experiments.output import OutputError, check_digest
 from sim.experiments.parquet_parts import check_footer, check_row_groups
-from sim.experiments.shards import LOG, RUNS, SERIES, survey
+from sim.experiments.shards import LOG, RUNS, SERIES, check_not_missing, survey
 from sim.experiments.sweep_folder import MANIFEST, read_manifest
 
 __all__ = ["ID_COLUMNS", "Plan", "finished_runs", "load", "load_series", "plan"]
@@ -84,7 +84,8 @@ def plan(path: str | Path, scenario: str | Sequence[str] | None = None,
     found = survey(path)
     if found.foreign:
         raise OutputError(f"{found.foreign[0]}: not recorded in the folder's log ({LOG}), so not "
-                          "written there by Blowback; remove it, or rerun the sweep with --resume")
+                          "written there by Blowback; move it out of the folder")
+    check_not_missing(found)
     points = manifest.get("points")
     wanted = None
     if values:

@@ -35,7 +35,15 @@ from sim.experiments import run_files
 from sim.experiments.experiment import Experiment
 from sim.experiments.output import OutputError, check_outside_cwd, write_atomic
 from sim.experiments.results import git_commit, model_code, versions
-from sim.experiments.shards import LOG, RUNS, SERIES, damaged_lines, remove, survey
+from sim.experiments.shards import (
+    LOG,
+    RUNS,
+    SERIES,
+    check_not_missing,
+    damaged_lines,
+    remove,
+    survey,
+)
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -103,9 +111,7 @@ def prepare(out: Path, experiment: Experiment, resume: bool,
 def _check_or_start(out: Path, experiment: Experiment, resume: bool,
                     mixed_versions: bool) -> tuple[set[str], int]:
     if not any(p.name not in (LOCK, PID) for p in out.iterdir()):
-        (out / RUNS).mkdir(parents=True, exist_ok=True)
-        if experiment.keep == "series":
-            (out / SERIES).mkdir(exist_ok=True)
+        _make_folders(out, experiment)
         _write_manifest(out, _manifest(experiment))
         return set(), 0
     if not (out / MANIFEST).is_file():
@@ -136,6 +142,7 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
         raise OutputError(f"{found.foreign[0]}: not recorded in the folder's log ({LOG}), so "
                           "not written there by this sweep; move it out of the folder, then "
                           "rerun with --resume")
+    check_not_missing(found)
     damaged = damaged_lines(out, found)
     if {run.run_id for run in experiment.runs} <= set(found.homes) and not damaged:
         # Finished: resuming adds no run, so no versions can mix (its analysis may be redone).
@@ -146,12 +153,21 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
     redone = sum(1 for home in found.homes.values() if home in damaged)
     remove([*found.partial, *found.stale,
             *(out / name for index in damaged for name in found.lines[index]["files"])])
+    # A folder of shards taken away with every file in it is made again for the runs redone.
+    _make_folders(out, experiment)
     done = set(survey(out).homes)
     manifest.setdefault("resumptions", []).append({
         "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "runs_done": len(done), "runs_redone": redone, **now})
     _write_manifest(out, manifest)
     return done, redone
+
+
+def _make_folders(out: Path, experiment: Experiment) -> None:
+    """The folders a sweep's shards go into."""
+    (out / RUNS).mkdir(parents=True, exist_ok=True)
+    if experiment.keep == "series":
+        (out / SERIES).mkdir(exist_ok=True)
 
 
 def _finished_second_format(out: Path, experiment: Experiment, resume: bool

@@ -118,6 +118,7 @@ def _add_experiments(sub) -> None:
                      help="local worker processes (default: all cores)")
     swp.add_argument("--yes", action="store_true", help=_YES_HELP)
     swp.add_argument("--scheduler", metavar="ADDRESS",
+                     type=_not_empty("address", "a Dask scheduler's, tcp://host:8786"),
                      help="run on this Dask scheduler (tcp://host:8786) instead of locally")
     swp.add_argument("--ensemble", metavar="R", type=_positive, default=1,
                      help="advance up to R runs of one map size together in each task of a "

@@ -10,12 +10,19 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.interfaces.commands import BENCHMARKS, EXIT_USAGE, settings, subset
+
+# How long a --mesa-python may take to import Mesa and numba when it is checked (a cold start of
+# numba on a slow disk takes seconds).
+MESA_PYTHON_CHECK_SECONDS = 60
+# What that check has it print once both are imported.
+_READY = "mesa and numba imported"
 
 if TYPE_CHECKING:
     from sim.core.scenario import Scenario
@@ -36,10 +43,10 @@ def bench(args: argparse.Namespace) -> int:
               f"(benchmarks/ not found beside {root / 'sim'})", file=sys.stderr)
         return EXIT_USAGE
     for python in args.mesa_python:
-        if not (shutil.which(python) or os.access(python, os.X_OK)):
-            print(f"blowback: error: --mesa-python: {python!r} is not an executable "
-                  "interpreter; allowed: the path of a Python with Mesa and numba",
-                  file=sys.stderr)
+        problem = _not_a_mesa_python(python)
+        if problem:
+            print(f"blowback: error: --mesa-python: {python!r} {problem}; allowed: the path of "
+                  "a Python with Mesa and numba", file=sys.stderr)
             return EXIT_USAGE
     sys.path.insert(0, str(root))
     from benchmarks.run import BenchmarkError
@@ -51,6 +58,27 @@ def bench(args: argparse.Namespace) -> int:
         print(f"blowback: error: bench: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def _not_a_mesa_python(python: str) -> str | None:
+    """Why ``python`` cannot run the benchmarks' other-interpreter sections, or None: checked
+    before any work, so that a wrong path does not stop the benchmarks half-way."""
+    found = shutil.which(python) or python
+    if Path(found).is_dir():
+        return "is a folder"
+    if not os.access(found, os.X_OK):
+        return "is not an executable file"
+    try:
+        done = subprocess.run([found, "-c", f"import mesa, numba; print({_READY!r})"],
+                              capture_output=True, timeout=MESA_PYTHON_CHECK_SECONDS,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"cannot be run ({getattr(err, 'strerror', None) or type(err).__name__})"
+    if done.stdout.decode(errors="replace").strip() != _READY:
+        said = done.stderr.decode(errors="replace").strip().splitlines()
+        why = said[-1] if said else f"exit status {done.returncode}, nothing printed"
+        return f"is not a Python that imports Mesa and numba ({why})"
+    return None
 
 
 def dashboard(args: argparse.Namespace) -> int:
