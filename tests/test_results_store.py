@@ -300,6 +300,46 @@ def test_a_series_file_taken_away_is_named_and_its_rows_are_kept(copy, sharded, 
     pd.testing.assert_frame_equal(load_series(copy), series, check_exact=True)
 
 
+def test_a_load_that_a_merge_overtakes_reads_the_merged_file(copy, sharded, monkeypatch):
+    """A --compact beside a load removes the shards the load chose once the merged file is in
+    force: the load plans again and reads the merged file; where every plan is overtaken it
+    says so, rather than call a shard damaged."""
+    _, _, rows, series = sharded
+    real = store._scan
+    merges = []
+
+    def overtaken(path, chosen, folder, columns):
+        if not merges:
+            merges.append(compaction.compact(copy))
+        return real(path, chosen, folder, columns)
+
+    monkeypatch.setattr(store, "_scan", overtaken)
+    pd.testing.assert_frame_equal(load(copy), rows, check_exact=True)
+    assert merges[0].merged == 4
+    pd.testing.assert_frame_equal(load_series(copy), series, check_exact=True)
+
+    # Each plan finds the files in place, and each scan finds them gone.
+    moved: list[Path] = []
+    real_plan = store.plan
+
+    def planned(*args):
+        while moved:
+            gone = moved.pop()
+            gone.with_name(gone.name + ".moved").rename(gone)
+        return real_plan(*args)
+
+    def always_overtaken(path, chosen, folder, columns):
+        for file in chosen.files:
+            file.rename(file.with_name(file.name + ".moved"))
+            moved.append(file)
+        return real(path, chosen, folder, columns)
+
+    monkeypatch.setattr(store, "plan", planned)
+    monkeypatch.setattr(store, "_scan", always_overtaken)
+    with pytest.raises(OutputError, match="removed while they were read, 3 times"):
+        load(copy)
+
+
 def test_a_damaged_shard_stops_a_merge_naming_it_and_leaves_the_folder(copy):
     victim = sorted((copy / "runs").glob("shard-*.parquet"))[1]
     data = bytearray(victim.read_bytes())

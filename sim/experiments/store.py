@@ -34,6 +34,8 @@ from sim.experiments.sweep_folder import MANIFEST, read_manifest
 __all__ = ["ID_COLUMNS", "Plan", "finished_runs", "load", "load_series", "plan"]
 
 ID_COLUMNS = ["run_id", "scenario", "seed", "point"]
+# How many times a load plans its reading when files it chose are removed under it.
+READ_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,26 @@ def _scan(path: Path, chosen: Plan, folder: str, columns: list[str] | None) -> p
                           "--resume") from None
 
 
+def _read(path: Path, scenario: str | Sequence[str] | None, where: Mapping[str, Any] | None,
+          folder: str, columns: list[str] | None) -> pa.Table | None:
+    """:func:`_scan` of what :func:`plan` chooses, planned again where a file it chose was
+    removed before it was read: a ``--compact`` running beside the load, which removes the
+    shards it merged once the merged file is in force."""
+    attempt = 1
+    while True:
+        chosen = plan(path, scenario, where, folder)
+        try:
+            return _scan(path, chosen, folder, columns)
+        except OutputError as err:
+            if all(f.exists() for f in chosen.files):
+                raise
+            if attempt == READ_TRIES:
+                raise OutputError(f"{err} (its files were removed while they were read, "
+                                  f"{READ_TRIES} times: is a --compact or --resume of it "
+                                  "running?)") from None
+        attempt += 1
+
+
 def _check_columns(path: Path, columns: list[str] | None, names: list[str]) -> None:
     """Refuse, in one line, a column asked for that the sweep's runs do not have."""
     missing = [c for c in columns or [] if c not in names]
@@ -202,7 +224,7 @@ def load(path: str | Path, scenario: str | Sequence[str] | None = None,
     if manifest["format"] == run_files.FORMAT:
         table = run_files.read(path, RUNS)
     else:
-        table = _scan(path, plan(path, scenario, where), RUNS, wanted)
+        table = _read(path, scenario, where, RUNS, wanted)
     if table is None:
         return _none_selected(path, manifest, wanted)
     df = table.to_pandas()
@@ -238,7 +260,7 @@ def load_series(path: str | Path, scenario: str | Sequence[str] | None = None,
             ids = load(path, scenario, where, columns=[])["run_id"]
             table = table.filter(pc.field("run_id").isin(list(ids)))
     else:
-        table = _scan(path, plan(path, scenario, where, SERIES), SERIES, None)
+        table = _read(path, scenario, where, SERIES, None)
     if table is None:
         return pd.DataFrame(columns=["run_id", "step"])
     return table.to_pandas().sort_values(["run_id", "step"], kind="stable").reset_index(drop=True)
