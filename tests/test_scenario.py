@@ -347,6 +347,14 @@ def test_a_parameter_quoted_as_one_key_says_how_to_write_it(tmp_path):
     assert "unquoted" in message and "[oversight]" in message and "did you mean" not in message
 
 
+@pytest.mark.parametrize(("key", "kind"), [("scenarios", "an experiment file"),
+                                         ("record", "a calibration file")])
+def test_an_experiment_or_calibration_given_as_a_scenario_is_named_so(tmp_path, key, kind):
+    path = write(tmp_path, "x.toml", f'{key} = ["a.toml"]\n')
+    message = assert_one_line(error_of(path), "x.toml", key)
+    assert kind in message and "not of a scenario" in message
+
+
 def test_set_refuses_a_parameter_given_twice(tmp_path):
     """Quoted, `"oversight.punishment"` is one key; unquoted inside a table, the same name:
     one of the two values would be dropped without a word."""

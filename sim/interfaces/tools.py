@@ -183,7 +183,8 @@ def _scenario_conflict(args: argparse.Namespace) -> str | None:
     if extra:
         allowed = ", ".join(_SCENARIO_MODES[modes[0]]) or "no other option"
         verb = "does" if len(extra) == 1 else "do"
-        return f"{', '.join(extra)} {verb} not go with {modes[0]}; allowed with it: {allowed}"
+        return (f"{', '.join(extra)} {verb} not go with {modes[0]}; allowed with {modes[0]}: "
+                f"{allowed}")
     for pair in _SCENARIO_EXCLUSIVE:
         if set(pair) <= given:
             return f"{pair[0]} and {pair[1]} do not go together; give one of them"
