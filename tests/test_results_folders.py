@@ -112,6 +112,17 @@ def test_force_never_replaces_a_folder_with_foreign_files(capsys, scenario):
     assert sorted(p.name for p in out.iterdir()) == ["summary.json", "thesis.docx"]
 
 
+def test_another_commands_folder_is_named_as_such(capsys, scenario):
+    """A sweep's folder given to `run --out` is Blowback's, but not a run's: it is refused
+    as another command's results, not as the user's own files."""
+    out = scenario.parent / "a-sweep"
+    (out / "runs").mkdir(parents=True)
+    (out / "manifest.json").write_text(json.dumps({"format": "blowback-sweep/3"}))
+    status, _, err = _run(capsys, scenario, "--out", str(out), "--force")
+    assert_refused(status, err, "holds the results of another command (a sweep)")
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "runs"]
+
+
 def test_an_empty_folder_is_written_without_force(capsys, scenario):
     out = scenario.parent / "empty"
     out.mkdir()

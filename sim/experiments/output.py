@@ -85,8 +85,10 @@ def check_replaceable(out: Path, own: frozenset[str], force: bool = False,
         return
     names = {p.name for p in out.iterdir()}
     if not names <= own | {MANIFEST}:
-        raise OutputError(f"{out}: holds files that are not Blowback's output; "
-                          f"choose an empty or new folder for {flag}")
+        other = _other_command(out)
+        holds = (f"holds the results of another command ({other})" if other
+                 else "holds files that are not Blowback's output")
+        raise OutputError(f"{out}: {holds}; choose an empty or new folder for {flag}")
     if names and not force:
         raise OutputError(f"{out}: already holds a result ({described(out)}); choose another "
                           f"{flag}, or add {force_flag} to replace it")
@@ -103,6 +105,19 @@ def check_writable(out: Path, flag: str = "--out") -> None:
     except OSError as err:
         raise OutputError(f"{flag}: {out}: cannot write there ({err.strerror or err}); choose "
                           f"another {flag}") from None
+
+
+def _other_command(out: Path) -> str | None:
+    """What another Blowback command's results folder holds, from its manifest; None where
+    ``out`` has no manifest of Blowback's."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        doc = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        kind = str(doc.get("format", ""))
+        if kind.startswith("blowback-sweep/"):
+            return "a sweep"
+        if kind == FOLDER_FORMAT:
+            return described(out)
+    return None
 
 
 def described(out: Path) -> str:
