@@ -96,6 +96,22 @@ def test_bad_calibration_files_name_file_key_and_what_is_allowed(tmp_path, chang
     assert allowed in message
 
 
+def test_a_record_of_no_series_the_model_reads_says_so(tmp_path):
+    """Where a record holds nothing the model's series can be read against, the list of
+    series a target may name is empty: the record is named as the mistake."""
+    (tmp_path / "mine.csv").write_text(
+        "series,year,date,value,unit,source,note,start,bound\n"
+        "my_series,2015,,10,deaths,X,,,\n")
+    path = write(tmp_path, good(tmp_path).read_text().replace(
+        'targets = ["un_civilians_killed:2021", "acled_civilian_fatalities"]',
+        'record = "mine.csv"\ntargets = ["my_series"]'))
+    with pytest.raises(ScenarioError) as err:
+        calibration.load_calibration(path)
+    message = str(err.value)
+    assert "\n" not in message and "record: holds no figure" in message
+    assert "un_civilians_killed" in message
+
+
 def test_a_missing_scenario_is_one_line_and_exit_2(tmp_path, capsys):
     path = write(tmp_path, GOOD.format(scenario="nowhere.toml"))
     assert main(["calibrate", str(path), "--out", str(tmp_path / "out")]) == 2

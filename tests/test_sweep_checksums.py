@@ -228,6 +228,16 @@ def test_a_held_lock_refuses_a_second_sweep_naming_its_process(capsys, sweep):
     assert _resume(capsys, experiment, out)[0] == 0
 
 
+def test_a_held_lock_refuses_a_merge_saying_to_wait(capsys, sweep):
+    """--compact has no --out to choose: it says to compact the folder once the sweep ends."""
+    _, out = sweep
+    (out / PID).write_text("424242")
+    with FileLock(out / LOCK, thread_local=False):
+        status, _, err = blowback(capsys, "sweep", "--compact", str(out))
+        assert_refused(status, err, "another sweep (process 424242)")
+        assert "compact it once it has" in err and "--out" not in err
+
+
 def test_sweep_files_get_the_modes_of_the_umask(sweep):
     _, out = sweep
     for file in [*_run_files(out), out / "manifest.json", out / LOG]:

@@ -207,6 +207,10 @@ def _targets(file: str, listed: Any,
     for f in figures:
         if f.fittable:
             by_series.setdefault(f.series, []).append(f)
+    if not by_series:
+        raise ScenarioError(file, "record", "holds no figure the model's series can be read "
+                            "against up to the fitting window; allowed: a record with rows of "
+                            f"the series {', '.join(reference.READERS)}")
     allowed = f"a list of series ({', '.join(by_series)}) or figures (series:period)"
     if listed is None:
         raise ScenarioError(file, "targets", f"missing; allowed: {allowed}")

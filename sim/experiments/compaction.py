@@ -68,7 +68,7 @@ def compact(out: str | Path) -> Compaction:
     if manifest["format"] != FORMAT:
         raise OutputError(f"{out}: a sweep of an earlier Blowback (one file a run, "
                           f"{manifest['format']}), which has no shards to merge; it loads as it is")
-    lock = hold(out)
+    lock = hold(out, "compact it once it has")
     try:
         found = survey(out)
         leftovers = [*found.partial, *found.stale]

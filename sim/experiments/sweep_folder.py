@@ -59,10 +59,11 @@ _MANIFEST_KEYS = {"experiment_hash": str, "varied": list, "scenarios": list, "se
 _OPTIONAL_KEYS = {"resumptions": list}
 
 
-def hold(out: Path) -> BaseFileLock:
+def hold(out: Path, instead: str = "choose another --out") -> BaseFileLock:
     """Create ``out`` if needed and lock it for this sweep; return the lock, whose release
     frees it.  The system drops the lock of a process that dies, so a killed sweep never
-    blocks its ``--resume``."""
+    blocks its ``--resume``.  ``instead``: what the user can do rather than wait, if a sweep
+    holds it."""
     check_output_folder(out)
     check_outside_cwd(out)
     if out.is_dir() and any(p.name not in (LOCK, PID) for p in out.iterdir()):
@@ -83,7 +84,7 @@ def hold(out: Path) -> BaseFileLock:
         except OSError:
             holder = "?"
         raise OutputError(f"{out}: another sweep (process {holder}) is writing to this folder; "
-                          "wait for it to end, or choose another --out") from None
+                          f"wait for it to end, or {instead}") from None
     except OSError as err:
         if created:
             with contextlib.suppress(OSError):
