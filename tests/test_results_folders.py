@@ -308,6 +308,21 @@ def test_calibrate_refuses_a_scenario_out_inside_its_results_before_fitting(caps
     assert not out.exists()
 
 
+def test_calibrate_refuses_a_scenario_out_inside_another_results_folder(capsys, scenario,
+                                                                        unfitted):
+    """Another command's results folder is checked against its manifest: a scenario written
+    into it (or into a sweep's runs/) would make it a folder of foreign files."""
+    other = scenario.parent / "a-sweep"
+    (other / "runs").mkdir(parents=True)
+    (other / "manifest.json").write_text(json.dumps({"format": "blowback-sweep/3"}))
+    for inside in (other / "fitted.toml", other / "runs" / "fitted.toml"):
+        status, _, err = blowback(capsys, "calibrate", unfitted, "--out",
+                                  str(scenario.parent / "cal"), "--scenario-out", str(inside))
+        assert_refused(status, err, "inside a results folder of Blowback's", "a sweep")
+    assert sorted(p.name for p in other.iterdir()) == ["manifest.json", "runs"]
+    assert not (scenario.parent / "cal").exists()
+
+
 @pytest.mark.parametrize(("kind", "expected"), [
     ("file", "exists and is a file; allowed: a new folder, or a folder of Blowback's output"),
     ("fifo", "exists and is a FIFO (named pipe); allowed: a new folder"),

@@ -21,7 +21,13 @@ from sim.core.registry import Param
 from sim.experiments import detection, reference
 from sim.experiments.calibration import HISTORY, Calibration, Fit
 from sim.experiments.design import Range
-from sim.experiments.output import OutputError, atomic_folder, save_figure, write_atomic
+from sim.experiments.output import (
+    OutputError,
+    atomic_folder,
+    results_held,
+    save_figure,
+    write_atomic,
+)
 from sim.experiments.posterior import WEIGHT
 from sim.experiments.predictive import CHECKED, FITTED, RETRODICTED, SCRIPTED
 from sim.interfaces.figure_style import NEUTRAL, axis_label, legend_outside, share_axis, styled
@@ -75,6 +81,12 @@ def check_scenario_out(path: Path, force: bool = True, out: Path | None = None) 
                for p in (Path(path).resolve(), posterior_path(Path(path)).resolve())):
             raise OutputError(f"--scenario-out: {path} is in the results' folder {out}; choose "
                               "a path outside it, e.g. scenarios/NAME.toml")
+    for folder in Path(path).resolve().parents:
+        held = results_held(folder)
+        if held:
+            raise OutputError(f"--scenario-out: {path} is inside a results folder of Blowback's "
+                              f"({folder}: {held}), whose files are checked against its "
+                              "manifest; choose a path outside it, e.g. scenarios/NAME.toml")
     if path.exists() and not read_input(path).startswith(MARK.encode()):
         raise OutputError(f"{path}: exists and was not written by blowback calibrate; choose "
                           "another --scenario-out")

@@ -85,7 +85,7 @@ def check_replaceable(out: Path, own: frozenset[str], force: bool = False,
         return
     names = {p.name for p in out.iterdir()}
     if not names <= own | {MANIFEST}:
-        other = _other_command(out)
+        other = results_held(out)
         holds = (f"holds the results of another command ({other})" if other
                  else "holds files that are not Blowback's output")
         raise OutputError(f"{out}: {holds}; choose an empty or new folder for {flag}")
@@ -107,9 +107,9 @@ def check_writable(out: Path, flag: str = "--out") -> None:
                           f"another {flag}") from None
 
 
-def _other_command(out: Path) -> str | None:
-    """What another Blowback command's results folder holds, from its manifest; None where
-    ``out`` has no manifest of Blowback's."""
+def results_held(out: Path) -> str | None:
+    """What a Blowback command's results folder holds, from its manifest; None where ``out``
+    has no manifest of Blowback's."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
         doc = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
         kind = str(doc.get("format", ""))
