@@ -46,15 +46,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.ensemble import most_runs
-from sim.core.inputs import (
-    ScenarioError,
-    dotted,
-    expect,
-    integer,
-    read_document,
-    show,
-    unknown,
-)
+from sim.core.inputs import ScenarioError, dotted, expect, integer, read_document, show, unknown
 from sim.core.parameters import BY_NAME
 from sim.core.paths import CSV_LIMIT, input_file
 from sim.core.scenario import Scenario, load_scenario

@@ -152,8 +152,12 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
     now = _code_and_versions()
     _check_same_code(out, manifest, now, mixed_versions)
     redone = sum(1 for home in found.homes.values() if home in damaged)
+    # A damaged shard's rows file goes first: a rows file left without its series is what
+    # survey takes for a series taken away by hand (shards.check_not_missing).
     remove([*found.partial, *found.stale,
-            *(out / name for index in damaged for name in found.lines[index]["files"])])
+            *(out / name for index in damaged
+              for name in sorted(found.lines[index]["files"],
+                                 key=lambda name: not name.startswith(f"{RUNS}/")))])
     # A folder of shards taken away with every file in it is made again for the runs redone.
     _make_folders(out, experiment)
     done = set(survey(out).homes)
