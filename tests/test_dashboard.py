@@ -301,6 +301,73 @@ def test_the_event_log_has_no_departure_of_a_force_that_is_not_there():
     assert not partner_led.model.partner_present
 
 
+def test_an_arrival_of_a_force_already_there_changes_nothing_and_says_so():
+    session = Session(small("contractor_unchecked", **{"map.communities": 200}))
+    session.step()
+    f = session.model.forces
+    hired = (f.active & (f.kind == CONTRACTOR)).sum()
+    un = session.model.relationship["un"]
+    for label in ("contractor arrives", "partner leaves", "partner leaves"):
+        session.inject_button(label)
+    session.inject("partner_arrives", {"partner": "un"})
+    assert session.runs[0].previews() == [
+        "the contractor already deployed: no one arrives", "partner forces leave",
+        "no partner forces deployed to withdraw", "the UN mission already deployed: no one arrives"]
+    session.step()
+    log = [text for _, text in session.model.event_log]
+    assert log == ["the contractor already deployed: no one arrives", "partner forces leave",
+                   "no partner forces deployed to withdraw",
+                   "the UN mission already deployed: no one arrives"]
+    # No second contingent, and the UN's relationship is not reset by an arrival of nothing.
+    assert (f.active & (f.kind == CONTRACTOR)).sum() == hired and not session.model.partner_present
+    assert session.model.relationship["un"] <= un
+
+
+def test_the_same_press_in_the_same_week_draws_alike_whatever_was_pressed_before():
+    """An injected atrocity is keyed by its order among the week's injections of its kind, so
+    that an earlier press on one side (here one that does nothing) does not change its toll."""
+    session = Session(small("base", **{"map.communities": 400}))
+    session.compare_with(small("base", **{"map.communities": 400}))
+    session.step(2)
+    session.inject_button("partner leaves", side="left")
+    session.step(3)
+    session.inject_button("mass-atrocity operation")
+    session.step()
+    left, right = (run.model.event_log[-1] for run in session.runs)
+    assert left == right and "civilians killed" in left[1]
+
+
+@pytest.mark.parametrize(("kind", "fields", "key"), [
+    ("partner_arrives", {"partner": "contractor"}, "partner"),
+    ("sanctions", {"level": 7}, "level"),
+    ("coup", {"country": "France"}, "country"),
+    ("mass_atrocity", {}, "near"),
+    ("bogus", {}, "type"),
+])
+def test_an_injection_is_checked_as_a_scenarios_event_and_never_stops_the_run(kind, fields,
+                                                                               key):
+    session = Session(small("base", **{"map.communities": 200}))
+    session.step()
+    with pytest.raises(ScenarioError) as err:
+        session.inject(kind, fields)
+    assert f"events[0].{key}" in str(err.value) and "\n" not in str(err.value)
+    assert session.pending() == [] and session.step() == 1
+
+
+def test_a_forces_skill_lever_shows_the_skill_in_force():
+    """Training raises the state units' skill above the parameter; the lever shows the units'
+    mean, so that moving it up from what it shows never lowers their skill."""
+    session = Session(small("contractor_unchecked", **{"map.communities": 400}))
+    session.set_lever("levers.training", 1.0)
+    session.step(52)
+    f = session.model.forces
+    mean = f.skill[f.active & (f.kind == STATE)].mean()
+    assert session.lever_value("state.discrimination") == mean > session.model.p[
+        "state.discrimination"]
+    session.set_lever("state.discrimination", min(1.0, mean + 0.01))
+    assert (f.skill[f.active & (f.kind == STATE)] > mean).all()
+
+
 def test_an_atrocity_injected_with_no_contractor_is_booked_to_a_force_present():
     session = Session(small("partner_led", **{"map.communities": 200}))
     session.step()

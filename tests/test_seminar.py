@@ -40,8 +40,11 @@ def test_the_atrocity_costs_what_any_hidden_contractor_abuse_costs(exits):
     p = Session(SCENARIO).model.p
     cost = p["relations.abuse_penalty"] * (1 + p["relations.opacity_weight"])
     assert f"drops by only {cost:g}" in SEMINAR
-    for (_, without), (_, pressed) in exits.values():
-        assert without[0] - pressed[0] == pytest.approx(cost, rel=1e-9)
+    drops = [without[0] - pressed[0] for (_, without), (_, pressed) in exits.values()]
+    # Documented, it costs that much whatever its toll; a monitor may miss it.
+    assert all(d == pytest.approx(cost, rel=1e-9) or d == 0.0 for d in drops)
+    missed = sum(d == 0.0 for d in drops)
+    assert f"by nothing where no monitor documents it (on {missed} of seeds 1 to 10)" in SEMINAR
 
 
 def test_the_exit_moves_as_the_seminar_says(exits):

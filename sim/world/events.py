@@ -11,9 +11,15 @@ from sim.mechanisms.m02_attrition import forced_atrocity
 from sim.world import deployment, geography
 
 ATROCITY_SIZE = rng.purpose("events.atrocity_size")
+# The source of the events injected while a run goes (the dashboard's buttons), and the first
+# entity of their draws, beyond any scenario's count of events.
+INJECTED = "page"
+INJECTED_ENTITY = 1_000_000
 # A parameter of a kind of force and the column of its units it sets (discrimination is skill).
 _UNIT_FIELDS = {"firepower": "firepower", "discrimination": "skill", "reach": "reach"}
 _KIND_OF = {"state": STATE, "contractor": CONTRACTOR, "partner": PARTNER}
+# The parameter of each force's skill, and the kind of units whose skill a `set` overwrites.
+SKILL_OF = {f"{section}.discrimination": kind for section, kind in _KIND_OF.items()}
 # The parameters a `set` event applies itself, besides changing them in the model's parameters:
 # the unit fields it writes on the units deployed, and the sanctions it raises.
 APPLIED_BY_SET = frozenset({f"{s}.{k}" for s in _KIND_OF for k in _UNIT_FIELDS}
@@ -68,10 +74,18 @@ def _hotspot_near(model, cell: int) -> int:
 def apply_due(model) -> list[Abuse]:
     """Apply the events of the current step; return the abuses they caused, for oversight."""
     abuses = []
+    injected: dict[str, int] = {}
     for index, event in enumerate(model.scenario_spec.events):
         if event.step == model.t:
+            entity = index
+            if event.source == INJECTED:
+                # Keyed by its order among the week's injections of its kind, not by its place
+                # in the list, which earlier presses move: two runs given the same press in
+                # the same week draw alike.
+                entity = INJECTED_ENTITY + injected.get(event.type, 0)
+                injected[event.type] = injected.get(event.type, 0) + 1
             there = deployed(model, event.type, event.fields)
-            abuse = apply(model, event.type, event.fields, index)
+            abuse = apply(model, event.type, event.fields, entity)
             model.event_log.append((event.date, describe(event.type, event.fields, abuse,
                                                          there)))
             if abuse is not None:
@@ -81,8 +95,11 @@ def apply_due(model) -> list[Abuse]:
 
 def apply(model, kind: str, fields: dict, entity: int) -> Abuse | None:
     """Apply one event now (the dashboard's buttons use this too); ``entity`` keys its draws
-    (the event's index in the scenario)."""
+    (the event's index in the scenario).  An arrival of an actor already deployed changes
+    nothing."""
     p = model.p
+    if kind.endswith("_arrives") and deployed(model, kind, fields):
+        return None
     if kind == "contractor_arrives":
         deployment.deploy_contractor(model, int(fields.get("units", p["contractor.units"])),
                                      float(fields.get("strength", p["contractor.strength"])))
@@ -161,10 +178,12 @@ def deployed(model, kind: str, fields: dict) -> bool:
     return actor is None or bool(getattr(model, f"{actor}_present"))
 
 
-def describe(kind: str, fields: dict, abuse: Abuse | None = None, there: bool = True) -> str:
+def describe(kind: str, fields: dict, abuse: Abuse | None = None,
+             there: bool | None = None) -> str:
     """One line of the event log for an applied event: what, where, by whom and the toll
     (``abuse``: what the event caused, as :func:`apply` returned it; ``there``: whether the
-    actor a departure names was deployed, as :func:`deployed` said before it was applied)."""
+    actor an arrival or a departure names was deployed, as :func:`deployed` said before it was
+    applied, None if not known)."""
     if kind == "mass_atrocity":
         who = ACTOR_NAMES[fields.get("perpetrator", "contractor")]
         if abuse is None:
@@ -172,10 +191,12 @@ def describe(kind: str, fields: dict, abuse: Abuse | None = None, there: bool = 
                    f"no {who.removeprefix('the ')} deployed"
         return f"mass atrocity near {fields['near']} by {who}: " \
                f"{abuse.deaths:.0f} civilians killed"
-    if kind.endswith("_leaves") and not there:
+    if kind.endswith("_leaves") and there is False:
         # Nothing left: a line saying it leaves would show an actor the run never had.
         return f"no {ACTOR_NAMES[mover(kind, fields)].removeprefix('the ')} deployed " \
                "to withdraw"
+    if kind.endswith("_arrives") and there is True and mover(kind, fields) is not None:
+        return f"{ACTOR_NAMES[mover(kind, fields)]} already deployed: no one arrives"
     if kind in ("partner_arrives", "partner_leaves"):
         plural, singular = ("arrive", "arrives") if kind == "partner_arrives" \
             else ("leave", "leaves")

@@ -44,10 +44,8 @@ from sim.interfaces.dashboard.session import (
     choice_of,
     counterpart,
     log_line,
-    planned,
     scenario_choices,
 )
-from sim.world.events import deployed
 
 SHIPPED = Path(__file__).resolve().parents[3] / "scenarios"
 LOG_LINES = 14
@@ -336,8 +334,7 @@ def _log_html(session: Session, side: int) -> str:
     """The event log of one run, newest first, with the events still queued on top: each
     line says when, what, where, by whom and the toll (:func:`log_line`)."""
     run = session.runs[side]
-    lines = [f"<li><i>next week: {escape(planned(e, deployed(run.model, e.type, e.fields)))}"
-             "</i></li>" for e in session.pending(side)]
+    lines = [f"<li><i>next week: {escape(text)}</i></li>" for text in run.previews()]
     lines += [f"<li>{escape(log_line(date, text))}</li>"
               for date, text in reversed(run.model.event_log[-LOG_LINES:])]
     title = f"Event log, {escape(run.scenario.name)}"

@@ -24,6 +24,7 @@ from typing import Any
 
 from sim.core.model import BlowbackModel
 from sim.core.scenario import Event, Scenario, ScenarioError, default_scenario, load_scenario
+from sim.core.schedule import check_event
 from sim.interfaces.dashboard import page_values
 from sim.interfaces.dashboard.levers import INJECTIONS, LEVER_BY_NAME
 from sim.world import events
@@ -60,9 +61,10 @@ def log_line(date: str | dt.date, text: str) -> str:
     return f"{day:%d %b %Y} \u2014 {text[:1].upper()}{text[1:]}"
 
 
-def planned(event: Event, there: bool = True) -> str:
+def planned(event: Event, there: bool | None = None) -> str:
     """What a queued event will do, in the words of the event log (its toll is not known;
-    ``there``: whether the actor a departure names is deployed, :func:`events.deployed`)."""
+    ``there``: whether the actor an arrival or a departure names will be deployed when it
+    applies, :func:`events.deployed`, None if not known)."""
     if event.type == "mass_atrocity":
         who = events.ACTOR_NAMES[event.fields.get("perpetrator", "contractor")]
         return f"mass atrocity near {event.fields['near']} by {who}"
@@ -118,9 +120,15 @@ class Run:
         return cls(own, BlowbackModel(own, agents=False))
 
     def lever_value(self, name: str) -> Any:
-        """The value of a lever in force (the model's, not the slider's)."""
+        """The value of a lever in force (the model's, not the slider's): for a force's skill,
+        the mean skill of its units deployed, training gained included."""
         if name == "sanctions.level":
             return self.model.sanctions
+        if name in events.SKILL_OF:
+            f = self.model.forces
+            deployed = f.active & (f.kind == events.SKILL_OF[name])
+            if deployed.any():
+                return float(f.skill[deployed].mean())
         return self.model.p[name]
 
     def present(self, partner: str) -> bool:
@@ -136,7 +144,21 @@ class Run:
     def pending(self) -> list[Event]:
         """Events injected this week, applied at the start of the next step."""
         return [e for e in self.scenario.events
-                if e.step == self.model.t and e.source == "page"]
+                if e.step == self.model.t and e.source == events.INJECTED]
+
+    def previews(self) -> list[str]:
+        """The events injected this week in the words of the event log, each judged on who
+        will be deployed when it applies, after the events queued before it."""
+        here: dict[str, bool] = {}
+        lines = []
+        for event in self.pending():
+            actor = events.mover(event.type, event.fields)
+            there = None
+            if actor is not None:
+                there = here.get(actor, events.deployed(self.model, event.type, event.fields))
+                here[actor] = event.type.endswith("_arrives")
+            lines.append(planned(event, there))
+        return lines
 
 
 class Session:
@@ -280,10 +302,14 @@ class Session:
         model = run.model
         if model.t >= model.steps_total:
             return
+        # Checked as a scenario file's event is: one that would fail when applied would stop
+        # every later step, after the events queued before it had been applied again.
+        written = check_event("the page", self._injected,
+                              {"date": model.date.isoformat(), "type": kind, **fields})
         self._injected += 1
         run.scenario.events.append(Event(
-            date=model.date.isoformat(), step=model.t, type=kind, fields=dict(fields),
-            source="page", index=self._injected))
+            date=model.date.isoformat(), step=model.t, type=kind, fields=written.fields,
+            source=events.INJECTED, index=self._injected))
 
     def _runs_of(self, side: str) -> list[Run]:
         if side not in SIDES:
@@ -296,7 +322,7 @@ class Session:
     def _original(scenario: Scenario) -> Scenario:
         """A run's scenario without the events injected from the page."""
         return dataclasses.replace(scenario, events=[e for e in scenario.events
-                                                     if e.source != "page"])
+                                                     if e.source != events.INJECTED])
 
 
 def _log_setting(model: BlowbackModel, name: str, shown: object) -> None:
