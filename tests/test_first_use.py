@@ -183,3 +183,17 @@ def test_save_keeps_an_earlier_run_unless_told_to_replace_it(short_run, tmp_path
     with pytest.raises(OutputError, match="not Blowback's output"):
         short_run.save(tmp_path / "mine", replace=True)
     assert (tmp_path / "mine" / "thesis.txt").read_text() == "keep me"
+    with pytest.raises(ValueError, match="replace: 'no'; allowed: True or False"):
+        short_run.save(out, replace="no")
+    assert json.loads((out / "summary.json").read_text())["summary"]
+
+
+def test_a_run_is_saved_only_once_it_has_ended(tmp_path):
+    """A saved run's provenance redoes it whole: a run stopped early would be redone longer."""
+    from sim import Sim
+
+    partial = Sim(communities=300, steps=6, seed=4).run(2)
+    with pytest.raises(ValueError, match="gone 2 of its 6 weeks"):
+        partial.save(tmp_path / "partial")
+    assert not (tmp_path / "partial").exists()
+    assert partial.run().save(tmp_path / "whole").is_dir()

@@ -3,6 +3,8 @@ they cover what they say at the seed counts a comparison uses."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -75,3 +77,21 @@ def test_a_mean_interval_stays_within_what_the_mean_can_take():
     low, high = mean_interval(skewed, within=(0.0, np.inf))
     assert low == 0.0 and high == pytest.approx(mean_interval(skewed)[1])
     assert mean_interval(np.array([0.9, 0.99, 1.0]), within=(0.0, 1.0))[1] == 1.0
+
+
+def test_a_mean_with_a_value_missing_has_no_interval():
+    """max and min drop a NaN: the interval of a mean that is not known was (-inf, inf)."""
+    assert all(math.isnan(v) for v in mean_interval(np.array([3.0, np.nan, 4.0])))
+    assert all(math.isnan(v) for v in mean_interval(np.array([3.0, np.inf]), within=(0, 9)))
+
+
+@pytest.mark.parametrize(("kwargs", "said"), [
+    ({"seeds": 0}, "seeds: 0"), ({"seeds": 2.5}, "seeds: 2.5"), ({"seeds": True}, "seeds"),
+    ({"scenarios": []}, "Scenario objects"), ({"scenarios": ["base.toml"]}, "load_scenario"),
+])
+def test_compare_in_python_refuses_what_it_cannot_run(kwargs, said):
+    from sim.core.scenario import default_scenario
+    from sim.experiments.compare import compare
+
+    with pytest.raises(ValueError, match=said):
+        compare(**({"scenarios": [default_scenario()], "seeds": 2} | kwargs))

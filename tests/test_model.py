@@ -227,3 +227,39 @@ def test_a_table_view_is_kept_until_an_array_is_replaced():
     forces.add(1, np.array([5]), 20.0, 1.0, 0.5, 2)
     assert forces.view() is not view
     assert list(ForcesView(*forces.view()).cell) == [3, 4, 5]
+
+
+@pytest.mark.parametrize(("name", "value", "said"), [
+    ("community.adaptation", -3.0, "out of range"),
+    ("community.adaptaton", 0.0, "did you mean community.adaptation?"),
+    ("oversight.punishment", "0.9", "is a string"),
+    ("state.units", 100, "read once, when the run is built"),
+    ("run.seed", 3, "read once, when the run is built"),
+])
+def test_a_parameter_set_mid_run_is_checked_as_a_set_event_is(name, value, said):
+    """Notebooks set `model.p[...]` between steps: a value the kernels cannot take, a typo or a
+    parameter read only at the start is refused in one line, not run or ignored."""
+    from sim.core.messages import ScenarioError
+
+    model = BlowbackModel(small("contractor_unchecked", **{"map.communities": 300,
+                                                            "run.steps": 10}), agents=False)
+    model.run(2)
+    before = dict(model.p)
+    with pytest.raises(ScenarioError) as err:
+        model.p[name] = value
+    assert said in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(ScenarioError):
+        model.p.update({name: value})
+    assert dict(model.p) == before
+    model.p["community.adaptation"] = 0.0
+    assert model.run().t == 10
+
+
+def test_mesa_run_model_stops_at_the_end_and_run_refuses_a_number_of_weeks_that_is_not():
+    model = BlowbackModel(small("base", **{"map.communities": 300, "run.steps": 5}))
+    assert model.running
+    model.run_model()
+    assert (model.t, model.running) == (5, False)
+    for steps in (-1, 2.5, True, "2"):
+        with pytest.raises(ValueError, match="is not a number of weeks"):
+            model.run(steps)

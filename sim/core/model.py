@@ -9,6 +9,7 @@ Communities, units, bands, partners, the government and the neighbours are also 
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import time
 from collections.abc import Callable
 
@@ -16,6 +17,7 @@ import mesa
 import numpy as np
 
 from sim.core.compiled import quiet, threads_for
+from sim.core.inputs import RunParameters
 from sim.core.outcomes import NAMES, totals
 from sim.core.scenario import Scenario, default_scenario
 from sim.core.state import COLUMNS, Cells, Communities, Forces, Week
@@ -58,7 +60,7 @@ class BlowbackModel(mesa.Model):
     def __init__(self, scenario: Scenario | None = None, *, agents: bool = True) -> None:
         # Not ``self.scenario``: Mesa 3.5 owns that name for its own experimental Scenario.
         self.scenario_spec = scenario if scenario is not None else default_scenario()
-        p = self.p = dict(self.scenario_spec.params)
+        p = self.p = RunParameters(self.scenario_spec.params)
         self.seed = int(p["run.seed"])
         super().__init__(rng=self.seed)
         self.t = 0
@@ -128,10 +130,16 @@ class BlowbackModel(mesa.Model):
         """Record the week that the steps have run and move the model's clock on."""
         self._record(week)
         self.t += 1
+        # Mesa's run_model() steps while the model is running.
+        self.running = self.t < self.steps_total
 
     def run(self, steps: int | None = None,
             progress: Callable[[int], object] | None = None) -> BlowbackModel:
         """Run ``steps`` weeks (default: to the scenario's end); ``progress(n)`` after each."""
+        if steps is not None and (not isinstance(steps, numbers.Integral) or steps < 0
+                                  or isinstance(steps, bool)):
+            raise ValueError(f"steps: {steps!r} is not a number of weeks; allowed: an integer "
+                             "of at least 0, or None for the rest of the run")
         end = self.steps_total if steps is None else min(self.steps_total, self.t + steps)
         while self.t < end:
             self.step()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,11 @@ def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
     posterior, :mod:`sim.experiments.posterior`), seed k of every scenario runs with the k-th
     set: the worlds differ across seeds by the calibration's uncertainty as well as by chance,
     and stay paired across scenarios."""
+    if isinstance(seeds, bool) or not isinstance(seeds, numbers.Integral) or seeds < 1:
+        raise ValueError(f"seeds: {seeds!r}; allowed: an integer of at least 1")
+    if not scenarios or not all(isinstance(s, Scenario) for s in scenarios):
+        raise ValueError("scenarios: allowed: one or more Scenario objects (load_scenario(PATH) "
+                         "reads a file)")
     names = unique_names(scenarios)
     seed_list = [first_seed + k for k in range(seeds)]
     if draws is not None and len(draws) != seeds:

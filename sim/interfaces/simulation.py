@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,10 +49,6 @@ class Sim:
     def run(self, steps: int | None = None, progress: bool = False) -> Sim:
         """Run to the end of the scenario (or ``steps`` more weeks, as many as are left); a
         progress bar if asked."""
-        if steps is not None and (not isinstance(steps, numbers.Integral) or steps < 0
-                                  or isinstance(steps, bool)):
-            raise ValueError(f"steps: {steps!r} is not a number of weeks; allowed: an integer "
-                             "of at least 0, or None for the rest of the run")
         if not progress:
             self.model.run(steps)
             return self
@@ -114,10 +109,17 @@ class Sim:
         A folder that already holds a run is kept unless ``replace`` is true, as the command
         line keeps it without ``--force``; a folder holding other files is never replaced.
         """
+        if not isinstance(replace, bool):
+            raise ValueError(f"replace: {replace!r}; allowed: True or False")
+        m = self.model
+        if m.t < m.steps_total:
+            raise ValueError(f"the run has gone {m.t} of its {m.steps_total} weeks, and a saved "
+                             "run is a whole one (its provenance redoes it): run it to its end "
+                             "first (.run()), or build it with steps=N for a shorter run")
         out = Path(out)
         check_replaceable(out, results.RUN_FILES, replace, flag="out",
                           force_flag="replace=True")
-        return results.write_run(self.model, out)
+        return results.write_run(m, out)
 
 
 _FIGURE_SUFFIXES = (".png", ".svg")
