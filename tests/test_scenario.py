@@ -445,3 +445,21 @@ def test_the_odd_parameter_appendix_is_the_registry():
     block = odd.split("<!-- BEGIN GENERATED DEFAULTS -->\n")[1].split(
         "<!-- END GENERATED DEFAULTS -->")[0]
     assert block == parameter_table()
+
+
+def test_a_scenarios_parameters_are_read_only():
+    """A value written into params would run unchecked under the old content hash; a changed
+    scenario is made by with_overrides. Copies and pickles keep every value."""
+    import copy
+
+    scenario = default_scenario()
+    for change in (lambda p: p.__setitem__("oversight.punishment", 7.0),
+                   lambda p: p.update({"oversight.punishment": 0.5}),
+                   lambda p: p.pop("oversight.punishment")):
+        with pytest.raises(TypeError, match="read-only; allowed: scenario.with_overrides"):
+            change(scenario.params)
+    assert scenario.params == default_scenario().params
+    assert pickle.loads(pickle.dumps(scenario)) == scenario == copy.deepcopy(scenario)
+    changed = scenario.with_overrides(**{"oversight.punishment": 0.5})
+    assert changed.params["oversight.punishment"] == 0.5
+    assert changed.content_hash != scenario.content_hash

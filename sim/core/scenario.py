@@ -52,6 +52,22 @@ TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "description", "extends", "replace_ev
 _OVERRIDES = "<overrides>"
 
 
+class ScenarioParameters(dict):
+    """A scenario's parameters, read-only: a changed scenario is a new one, made by
+    :meth:`Scenario.with_overrides`, which checks each value and gives it its own hash."""
+
+    def _refuse(self, *_: Any, **__: Any) -> None:
+        raise TypeError("a scenario's params are read-only; allowed: scenario.with_overrides("
+                        "**{name: value}), which checks the value and updates content_hash")
+
+    __setitem__ = __delitem__ = update = pop = popitem = setdefault = clear = _refuse
+    __ior__ = _refuse
+
+    def __reduce__(self) -> tuple:
+        # A copy or a pickle is built whole, not set key by key.
+        return (type(self), (dict(self),))
+
+
 @dataclass
 class Scenario:
     """A checked scenario: every parameter's value, the events in order, and provenance.
@@ -69,6 +85,10 @@ class Scenario:
     path: Path | None
     content_hash: str
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        # A value written into params would run unchecked under the old content hash.
+        self.params = ScenarioParameters(self.params)
 
     def start_date(self) -> datetime.date:
         """The calendar date of step 0."""
