@@ -354,6 +354,16 @@ def test_an_injection_is_checked_as_a_scenarios_event_and_never_stops_the_run(ki
     assert session.pending() == [] and session.step() == 1
 
 
+def test_a_run_that_has_ended_takes_no_lever_and_no_event():
+    session = Session(small("base", **{"map.communities": 200, "run.steps": 3}))
+    session.step(3)
+    log = list(session.model.event_log)
+    session.set_lever("oversight.punishment", 0.9)
+    session.inject_button("sanctions")
+    assert session.model.event_log == log and session.pending() == []
+    assert session.lever_value("oversight.punishment") != 0.9
+
+
 def test_a_forces_skill_lever_shows_the_skill_in_force():
     """Training raises the state units' skill above the parameter; the lever shows the units'
     mean, so that moving it up from what it shows never lowers their skill."""

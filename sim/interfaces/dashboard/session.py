@@ -257,7 +257,9 @@ class Session:
             self.runs = self.runs[:1]
 
     def set_lever(self, name: str, value: Any, side: str = BOTH) -> None:
-        """Move a lever now in the runs of ``side``; logged in each run's event log."""
+        """Move a lever now in the runs of ``side``; logged in each run's event log.  A run
+        that has ended is left as it is, as an injection into it is: no week is left for the
+        move to act on."""
         lever = LEVER_BY_NAME.get(name)
         if lever is None:
             raise KeyError(f"{name} is not a dashboard lever")
@@ -265,7 +267,7 @@ class Session:
             else page_values.number(name, value, lever.low, lever.top)
         with self.lock:
             for run in self._runs_of(side):
-                if run.lever_value(name) == value:
+                if run.lever_value(name) == value or run.model.t >= run.model.steps_total:
                     continue
                 model = run.model
                 events.apply(model, "set", {"params": {name: value}}, 0)
