@@ -364,20 +364,6 @@ def test_a_run_that_has_ended_takes_no_lever_and_no_event():
     assert session.lever_value("oversight.punishment") != 0.9
 
 
-def test_a_forces_skill_lever_shows_the_skill_in_force():
-    """Training raises the state units' skill above the parameter; the lever shows the units'
-    mean, so that moving it up from what it shows never lowers their skill."""
-    session = Session(small("contractor_unchecked", **{"map.communities": 400}))
-    session.set_lever("levers.training", 1.0)
-    session.step(52)
-    f = session.model.forces
-    mean = f.skill[f.active & (f.kind == STATE)].mean()
-    assert session.lever_value("state.discrimination") == mean > session.model.p[
-        "state.discrimination"]
-    session.set_lever("state.discrimination", min(1.0, mean + 0.01))
-    assert (f.skill[f.active & (f.kind == STATE)] > mean).all()
-
-
 def test_an_atrocity_injected_with_no_contractor_is_booked_to_a_force_present():
     session = Session(small("partner_led", **{"map.communities": 200}))
     session.step()

@@ -17,9 +17,9 @@ import mesa
 import numpy as np
 
 from sim.core.compiled import quiet, threads_for
-from sim.core.inputs import RunParameters
 from sim.core.outcomes import NAMES, totals
 from sim.core.scenario import Scenario, default_scenario
+from sim.core.schedule import RunParameters
 from sim.core.state import COLUMNS, Cells, Communities, Forces, Week
 from sim.core.week import AT_BUILD, MECHANISMS, WEEK
 from sim.mechanisms import territorial_control

@@ -36,6 +36,35 @@ EVENT_LOCKED_SECTIONS: tuple[str, ...] = ("run", "map")
 _MONTH_RE = re.compile(r"\d{4}-\d{2}")
 
 
+class RunParameters(dict):
+    """A run's parameters (``model.p``), read as a dict.  A value set while the run goes is
+    checked as a scenario's ``set`` event checks it: a known parameter, of its type and in its
+    range, and not one read only when the run is built, so that a typo or an impossible value
+    is refused in one line rather than run (or silently ignored)."""
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        param = BY_NAME.get(name)
+        if param is not None and (param.at_start
+                                  or name.split(".", 1)[0] in EVENT_LOCKED_SECTIONS):
+            raise ScenarioError("model.p", name, "is read once, when the run is built, so "
+                                "changing it now changes nothing; allowed: parameters read "
+                                "every week (set the others in the scenario: with_overrides)")
+        super().__setitem__(name, check_param("model.p", str(name), name, value))
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Set each value as ``self[name] = value`` does, checked."""
+        for name, value in dict(*args, **kwargs).items():
+            self[name] = value
+
+    def __ior__(self, other: Any) -> RunParameters:
+        self.update(other)
+        return self
+
+    def __reduce__(self) -> tuple:
+        # A copy or a pickle is built whole, as the model built it, not set key by key.
+        return (type(self), (dict(self),))
+
+
 @dataclass(frozen=True)
 class Event:
     """A scheduled event: its date (ISO ``YYYY-MM-DD``), step (week), type and fields.

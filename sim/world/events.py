@@ -18,8 +18,6 @@ INJECTED_ENTITY = 1_000_000
 # A parameter of a kind of force and the column of its units it sets (discrimination is skill).
 _UNIT_FIELDS = {"firepower": "firepower", "discrimination": "skill", "reach": "reach"}
 _KIND_OF = {"state": STATE, "contractor": CONTRACTOR, "partner": PARTNER}
-# The parameter of each force's skill, and the kind of units whose skill a `set` overwrites.
-SKILL_OF = {f"{section}.discrimination": kind for section, kind in _KIND_OF.items()}
 # The parameters a `set` event applies itself, besides changing them in the model's parameters:
 # the unit fields it writes on the units deployed, and the sanctions it raises.
 APPLIED_BY_SET = frozenset({f"{s}.{k}" for s in _KIND_OF for k in _UNIT_FIELDS}

@@ -120,15 +120,11 @@ class Run:
         return cls(own, BlowbackModel(own, agents=False))
 
     def lever_value(self, name: str) -> Any:
-        """The value of a lever in force (the model's, not the slider's): for a force's skill,
-        the mean skill of its units deployed, training gained included."""
+        """The value of a lever as last set (the model's, not the slider's).  A force's skill
+        is the value its units were last given: training raises a unit's own skill from it
+        afterwards, and moving the lever gives every unit the new value (its help says so)."""
         if name == "sanctions.level":
             return self.model.sanctions
-        if name in events.SKILL_OF:
-            f = self.model.forces
-            deployed = f.active & (f.kind == events.SKILL_OF[name])
-            if deployed.any():
-                return float(f.skill[deployed].mean())
         return self.model.p[name]
 
     def present(self, partner: str) -> bool:
