@@ -40,7 +40,7 @@ from sim.experiments.shards import (
     Survey,
     append_line,
     check_line,
-    check_not_missing,
+    check_written,
     remove,
     run_checksum,
     shard_name,
@@ -72,10 +72,7 @@ def compact(out: str | Path) -> Compaction:
     try:
         found = survey(out)
         leftovers = [*found.partial, *found.stale]
-        if found.foreign:
-            raise OutputError(f"{found.foreign[0]}: not recorded in the folder's log, so not "
-                              "written there by this sweep; move it out of the folder first")
-        check_not_missing(found)
+        check_written(found, " first")
         for index in found.live:
             check_line(out, found.lines[index])
         remove(leftovers)

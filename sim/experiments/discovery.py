@@ -110,7 +110,7 @@ def cases_of_interest(gap: pd.Series) -> tuple[np.ndarray, str]:
     and which of the two it is.  Where the two are equal at every point (a scenario against
     itself), no point ranks above another: every point is a case."""
     not_worse = (gap <= 0).to_numpy()
-    if not_worse.all() and (gap == 0).all():
+    if (gap == 0).all():
         return not_worse, EQUAL
     if MIN_CASES <= not_worse.sum() <= len(gap) - MIN_CASES:
         return not_worse, NOT_WORSE

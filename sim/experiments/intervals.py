@@ -24,9 +24,8 @@ LEVEL = 0.95
 def mean_interval(values: np.ndarray, level: float = LEVEL,
                   within: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float]:
     """Student's t interval of the mean of ``values`` (NaN below two values, or with one not a
-    finite number), cut to
-    ``within``, the values the mean can take (a count's mean is never below zero, however
-    skewed its few seeds)."""
+    finite number), cut to ``within``, the values the mean can take (a count's mean is never
+    below zero, however skewed its few seeds)."""
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n < 2 or not np.isfinite(values).all():

@@ -213,9 +213,14 @@ def _missing(out: Path, lines: list[dict[str, Any]], homes: dict[str, int],
     return [out / name for name in sorted(gone)]
 
 
-def check_not_missing(found: Survey) -> None:
-    """Refuse, in one line naming the first, files gone from shards whose rows are in place:
-    without them those runs would be read as never run, and their rows removed as stale."""
+def check_written(found: Survey, then: str) -> None:
+    """Refuse, in one line naming the first, a file of the store that the sweep did not write
+    (named by no line of the log), or one taken away from a shard whose rows are in place
+    (without it those runs would be read as never run, and their rows removed as stale).
+    ``then`` ends the advice to move the foreign file out (`` first``, ``, then rerun ...``)."""
+    if found.foreign:
+        raise OutputError(f"{found.foreign[0]}: not recorded in the folder's log ({LOG}), so not "
+                          f"written there by the sweep; move it out of the folder{then}")
     if found.missing:
         raise OutputError(f"{found.missing[0]}: missing, though its shard's rows file is in "
                           "place; put it back, or move that rows file out of the folder and "

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from sim.experiments import run_files
 from sim.experiments.output import OutputError, check_digest
 from sim.experiments.parquet_parts import check_footer, check_row_groups
-from sim.experiments.shards import LOG, RUNS, SERIES, check_not_missing, survey
+from sim.experiments.shards import RUNS, SERIES, check_written, survey
 from sim.experiments.sweep_folder import MANIFEST, read_manifest
 
 __all__ = ["ID_COLUMNS", "Plan", "finished_runs", "load", "load_series", "plan"]
@@ -84,10 +84,7 @@ def plan(path: str | Path, scenario: str | Sequence[str] | None = None,
     manifest = read_manifest(path)
     scenarios, values = _selection(manifest, scenario, where, path)
     found = survey(path)
-    if found.foreign:
-        raise OutputError(f"{found.foreign[0]}: not recorded in the folder's log ({LOG}), so not "
-                          "written there by Blowback; move it out of the folder")
-    check_not_missing(found)
+    check_written(found, "")
     points = manifest.get("points")
     wanted = None
     if values:

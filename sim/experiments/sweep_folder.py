@@ -36,10 +36,9 @@ from sim.experiments.experiment import Experiment
 from sim.experiments.output import OutputError, check_outside_cwd, write_atomic
 from sim.experiments.results import git_commit, model_code, versions
 from sim.experiments.shards import (
-    LOG,
     RUNS,
     SERIES,
-    check_not_missing,
+    check_written,
     damaged_lines,
     remove,
     survey,
@@ -139,11 +138,7 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
         raise OutputError(
             f"{out}: already holds {len(found.homes)} of {len(experiment.runs)} runs of this "
             "experiment; add --resume to finish it, or choose a new --out")
-    if found.foreign:
-        raise OutputError(f"{found.foreign[0]}: not recorded in the folder's log ({LOG}), so "
-                          "not written there by this sweep; move it out of the folder, then "
-                          "rerun with --resume")
-    check_not_missing(found)
+    check_written(found, ", then rerun with --resume")
     damaged = damaged_lines(out, found)
     if {run.run_id for run in experiment.runs} <= set(found.homes) and not damaged:
         # Finished: resuming adds no run, so no versions can mix (its analysis may be redone).
@@ -153,7 +148,7 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
     _check_same_code(out, manifest, now, mixed_versions)
     redone = sum(1 for home in found.homes.values() if home in damaged)
     # A damaged shard's rows file goes first: a rows file left without its series is what
-    # survey takes for a series taken away by hand (shards.check_not_missing).
+    # survey takes for a series taken away by hand (shards.check_written).
     remove([*found.partial, *found.stale,
             *(out / name for index in damaged
               for name in sorted(found.lines[index]["files"],

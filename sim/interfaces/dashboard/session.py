@@ -130,12 +130,8 @@ class Run:
     def present(self, partner: str) -> bool:
         """Whether the partner, the UN mission or the contractor is deployed, counting the
         arrivals and departures queued for next week."""
-        here = getattr(self.model, f"{partner}_present")
-        for event in self.pending():
-            if event.type.endswith(("_arrives", "_leaves")) \
-                    and event.fields.get("partner", "contractor") == partner:
-                here = event.type.endswith("_arrives")
-        return here
+        _, after = self._queued()
+        return after.get(partner, getattr(self.model, f"{partner}_present"))
 
     def pending(self) -> list[Event]:
         """Events injected this week, applied at the start of the next step."""
@@ -145,16 +141,23 @@ class Run:
     def previews(self) -> list[str]:
         """The events injected this week in the words of the event log, each judged on who
         will be deployed when it applies, after the events queued before it."""
+        queued, _ = self._queued()
+        return [planned(event, there) for event, there in queued]
+
+    def _queued(self) -> tuple[list[tuple[Event, bool | None]], dict[str, bool]]:
+        """The events injected this week, each with whether the actor it moves will be
+        deployed when it applies (None: it moves no one); and who is deployed after them all,
+        of the actors they move."""
         here: dict[str, bool] = {}
-        lines = []
+        queued = []
         for event in self.pending():
             actor = events.mover(event.type, event.fields)
             there = None
             if actor is not None:
                 there = here.get(actor, events.deployed(self.model, event.type, event.fields))
                 here[actor] = event.type.endswith("_arrives")
-            lines.append(planned(event, there))
-        return lines
+            queued.append((event, there))
+        return queued, here
 
 
 class Session:
