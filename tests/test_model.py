@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import gc
+import pickle
 import weakref
 
 import numpy as np
@@ -105,6 +107,23 @@ def test_a_model_with_agents_is_freed_once_let_go():
     del model
     gc.collect()
     assert gone() is None
+
+
+def test_a_model_pickled_or_copied_mid_run_goes_on_as_the_original():
+    """A notebook saves a model, or hands it to another process, part-way through a run: Mesa's
+    collector held a lambda for each series, which pickle refused."""
+    model = BlowbackModel(small("contractor_unchecked", **{"run.steps": 12}))
+    for _ in range(5):
+        model.step()
+    copies = [pickle.loads(pickle.dumps(model)), copy.deepcopy(model)]
+    for other in [model, *copies]:
+        other.run()
+    for other in copies:
+        assert other.records == model.records
+        community = list(other.agents_by_type[Community])[0]
+        assert community.cooperation == other.communities.cooperation[community.row]
+        assert other.datacollector.get_model_vars_dataframe().equals(
+            model.datacollector.get_model_vars_dataframe())
 
 
 def test_datacollector_records_every_series():

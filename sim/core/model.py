@@ -27,6 +27,17 @@ from sim.world import deployment, geography
 from sim.world.agents import create_agents
 
 
+class LastRecord:
+    """A reporter of the week's value of one series, picklable where a lambda is not."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, model: BlowbackModel) -> object:
+        """The value the model recorded for this series in its last week."""
+        return model.records[self.name][-1]
+
+
 class SeriesCollector(mesa.DataCollector):
     """Mesa's DataCollector of the model's weekly series: its columns are the model's records.
 
@@ -38,7 +49,7 @@ class SeriesCollector(mesa.DataCollector):
 
     def __init__(self, records: dict[str, list], names: tuple[str, ...]) -> None:
         # The reporters declare the columns and say what each holds, as Mesa's users read them.
-        super().__init__(model_reporters={k: (lambda m, k=k: m.records[k][-1]) for k in names})
+        super().__init__(model_reporters={k: LastRecord(k) for k in names})
         for name in names:
             self.model_vars[name] = records[name]
 
