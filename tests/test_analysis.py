@@ -118,3 +118,16 @@ def test_a_comparison_of_scenarios_named_like_numbers_or_missing_values(tmp_path
     done = blowback("analyse", str(out), "--out", str(tmp_path / "an"), "--baseline", "2025")
     assert done.returncode == 0, done.stderr
     assert "Paired difference against 2025" in done.stdout
+
+
+def test_rows_that_differ_past_the_name_width_print_whole():
+    """A narrow table cuts long group names, but not where the cut makes two rows read alike:
+    groups of a sweep that differ only in their design point's last value stay apart."""
+    runs = pd.DataFrame([{"scenario": "Contractor, accountable", "point": point, "seed": seed,
+                          "oversight.punishment": 0.2, "state.discrimination": level,
+                          "civilian_deaths_total": float(seed + 10 * point)}
+                         for point, level in enumerate((0.3, 0.6)) for seed in (1, 2)])
+    text = analyse(runs).text()
+    for level in (0.3, 0.6):
+        assert f"Contractor, accountable, punishment=0.2, discrimination={level}  " in text
+    assert max(len(line) for line in text.splitlines() if not line.startswith("Paired")) <= 100

@@ -185,7 +185,7 @@ def format_table(table: pd.DataFrame, wide: bool = False) -> str:
     if wide:
         return _grid(["scenario"] + labels, [[n] + [cells[(n, lab)] for lab in labels]
                                              for n in names])
-    shown_names = [shortened(n, NAME_WIDTH) for n in names]
+    shown_names = _row_names(names)
     room = WIDTH - max(len("scenario"), *map(len, shown_names))
     widths = {lab: 2 + max(len(lab), *(len(cells[(n, lab)]) for n in names)) for lab in labels}
     blocks: list[list[str]] = [[]]
@@ -197,6 +197,14 @@ def format_table(table: pd.DataFrame, wide: bool = False) -> str:
                               [[short] + [cells[(n, lab)] for lab in block]
                                for n, short in zip(names, shown_names, strict=True)])
                         for block in blocks)
+
+
+def _row_names(names: Sequence[str]) -> list[str]:
+    """Each row's name as a narrow table shows it: cut to :data:`NAME_WIDTH` characters, or
+    whole where the cut would make two rows alike (groups of a sweep that differ only in the
+    last values of their design point), since rows that read the same cannot be told apart."""
+    cut = [shortened(n, NAME_WIDTH) for n in names]
+    return cut if len(set(cut)) == len(cut) else list(names)
 
 
 def _grid(head: list[str], body: list[list[str]]) -> str:
