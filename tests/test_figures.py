@@ -235,3 +235,11 @@ def test_compare_and_analyse_print_tables_that_fit_and_wide_on_request(tmp_path,
     assert _widest(_tables(out)) > 100
     # A command saves its figures and closes them: a sweep's many reports keep none in memory.
     assert not plt.get_fignums()
+
+
+def test_the_boxes_run_down_in_the_order_of_the_tables_rows(drawn):
+    """The first group's box is on top, as its row is first in the table."""
+    for ax in (a for a in drawn["distributions"].axes if a.get_visible()):
+        ticks = sorted(ax.get_yticklabels(), key=lambda t: -ax.transData.transform(
+            (0, t.get_position()[1]))[1])
+        assert [t.get_text() for t in ticks] == ["regime 0", "regime 1", "regime 2"]

@@ -153,6 +153,7 @@ def plot_distributions(runs: pd.DataFrame) -> Figure:
         for box, g in zip(boxes["boxes"], groups, strict=True):
             box.set(facecolor=style[g].colour, alpha=0.45)
         ax.set_yticks(range(1, len(groups) + 1), groups)
+        ax.invert_yaxis()  # the first group on top, in the order of the tables' rows
         ax.set_title(o.label)
         ax.set_xlabel(_unit_label(o))
         ax.set_ylabel("regime")
