@@ -95,3 +95,28 @@ def test_compare_in_python_refuses_what_it_cannot_run(kwargs, said):
 
     with pytest.raises(ValueError, match=said):
         compare(**({"scenarios": [default_scenario()], "seeds": 2} | kwargs))
+
+
+def test_scenarios_of_different_lengths_are_not_compared(tmp_path, capsys):
+    """Totals over 10 weeks against totals over 30 are no paired difference: compare refuses
+    them, before any run, and compares them given one --steps."""
+    from conftest import ROOT, blowback
+
+    from sim.core.scenario import default_scenario
+    from sim.experiments.compare import compare
+
+    short, long = (default_scenario().with_overrides(**{"run.steps": n}) for n in (10, 30))
+    with pytest.raises(ValueError, match="different numbers of weeks"):
+        compare([short, long], seeds=2)
+    files = []
+    for name, steps in (("short", 10), ("long", 30)):
+        files.append(str(tmp_path / f"{name}.toml"))
+        (tmp_path / f"{name}.toml").write_text(
+            f'name = "{name}"\nextends = "{ROOT / "scenarios" / "base.toml"}"\n'
+            f"[map]\ncommunities = 200\n[run]\nsteps = {steps}\n")
+    status, _, err = blowback(capsys, "compare", *files, "--seeds", "2", "--out",
+                              str(tmp_path / "c"))
+    assert status == 2 and "(short 10, long 30)" in err
+    status, _, err = blowback(capsys, "compare", *files, "--seeds", "2", "--steps", "2",
+                              "--out", str(tmp_path / "c"))
+    assert status == 0, err

@@ -61,6 +61,7 @@ def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
         raise ValueError("scenarios: allowed: one or more Scenario objects (load_scenario(PATH) "
                          "reads a file)")
     names = unique_names(scenarios)
+    check_lengths(scenarios, steps)
     seed_list = [first_seed + k for k in range(seeds)]
     if draws is not None and len(draws) != seeds:
         raise ValueError(f"{len(draws)} draws for {seeds} seeds")
@@ -80,6 +81,23 @@ def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
              for name in names[1:]]
     diffs = summarise_paired(pairs) if pairs else table.iloc[0:0]
     return Comparison(runs, table, diffs, series)
+
+
+class ComparisonError(ValueError):
+    """Scenarios that cannot be compared as given (one line, for the CLI)."""
+
+
+def check_lengths(scenarios: Sequence[Scenario], steps: int | None = None) -> None:
+    """Refuse scenarios that run for different numbers of weeks (``steps``, where given, runs
+    each for that many): their totals, and so their paired differences, would cover different
+    spans of time."""
+    weeks = [steps or s.params["run.steps"] for s in scenarios]
+    if len(set(weeks)) > 1:
+        each = ", ".join(f"{name} {n}" for name, n in zip(unique_names(scenarios), weeks,
+                                                          strict=True))
+        raise ComparisonError(f"the scenarios run for different numbers of weeks ({each}), so "
+                              "their totals and differences would cover different spans; "
+                              "allowed: scenarios of one run.steps, or --steps N for all")
 
 
 def _outcomes_of(summary: dict[str, Any]) -> dict[str, Any]:

@@ -117,7 +117,13 @@ def compare(args: argparse.Namespace) -> int:
     """``blowback compare``: run scenarios on common seeds, write and print the comparison."""
     from sim.core.parameters import BY_NAME
     from sim.core.scenario import load_scenario
-    from sim.experiments.compare import COMPARISON_FILES, default_out, write_comparison
+    from sim.experiments.compare import (
+        COMPARISON_FILES,
+        ComparisonError,
+        check_lengths,
+        default_out,
+        write_comparison,
+    )
     from sim.experiments.compare import compare as run_comparison
     from sim.experiments.output import check_replaceable
     from sim.experiments.workload import WorkloadError, check_duration, scenario_runs
@@ -131,6 +137,11 @@ def compare(args: argparse.Namespace) -> int:
         raise WorkloadError("--set: run.seed: compare runs the seeds of --first-seed and "
                             "--seeds; allowed: --first-seed N")
     scenarios = [_configured(load_scenario(path), args) for path in args.scenarios]
+    try:
+        check_lengths(scenarios)
+    except ComparisonError as err:
+        print(f"blowback: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     check_duration([scenario_runs(args.seeds, s) for s in scenarios], args.jobs, args.yes)
     draws = fingerprint = None
     if args.posterior is not None:
