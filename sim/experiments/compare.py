@@ -15,7 +15,7 @@ import pandas as pd
 
 from sim.core.outcomes import OUTCOMES, shown
 from sim.core.registry import TOTAL, Outcome
-from sim.core.scenario import Scenario, unique_names
+from sim.core.scenario import Scenario, ScenarioError, unique_names
 from sim.experiments.intervals import mean_interval, paired_share_interval, share_interval
 from sim.experiments.output import WIDTH, folded, shortened, write_report
 from sim.experiments.runs import flat_summary, run_many
@@ -83,10 +83,6 @@ def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
     return Comparison(runs, table, diffs, series)
 
 
-class ComparisonError(ValueError):
-    """Scenarios that cannot be compared as given (one line, for the CLI)."""
-
-
 def check_lengths(scenarios: Sequence[Scenario], steps: int | None = None) -> None:
     """Refuse scenarios that run for different numbers of weeks (``steps``, where given, runs
     each for that many): their totals, and so their paired differences, would cover different
@@ -95,9 +91,9 @@ def check_lengths(scenarios: Sequence[Scenario], steps: int | None = None) -> No
     if len(set(weeks)) > 1:
         each = ", ".join(f"{name} {n}" for name, n in zip(unique_names(scenarios), weeks,
                                                           strict=True))
-        raise ComparisonError(f"the scenarios run for different numbers of weeks ({each}), so "
-                              "their totals and differences would cover different spans; "
-                              "allowed: scenarios of one run.steps, or --steps N for all")
+        raise ScenarioError("run.steps", None, f"the scenarios run for different numbers of "
+                            f"weeks ({each}), so their totals and differences would cover "
+                            "different spans; allowed: one run.steps, or --steps N for all")
 
 
 def _outcomes_of(summary: dict[str, Any]) -> dict[str, Any]:

@@ -119,7 +119,6 @@ def compare(args: argparse.Namespace) -> int:
     from sim.core.scenario import load_scenario
     from sim.experiments.compare import (
         COMPARISON_FILES,
-        ComparisonError,
         check_lengths,
         default_out,
         write_comparison,
@@ -137,11 +136,7 @@ def compare(args: argparse.Namespace) -> int:
         raise WorkloadError("--set: run.seed: compare runs the seeds of --first-seed and "
                             "--seeds; allowed: --first-seed N")
     scenarios = [_configured(load_scenario(path), args) for path in args.scenarios]
-    try:
-        check_lengths(scenarios)
-    except ComparisonError as err:
-        print(f"blowback: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    check_lengths(scenarios)
     check_duration([scenario_runs(args.seeds, s) for s in scenarios], args.jobs, args.yes)
     draws = fingerprint = None
     if args.posterior is not None:
