@@ -243,3 +243,8 @@ def test_the_boxes_run_down_in_the_order_of_the_tables_rows(drawn):
         ticks = sorted(ax.get_yticklabels(), key=lambda t: -ax.transData.transform(
             (0, t.get_position()[1]))[1])
         assert [t.get_text() for t in ticks] == ["regime 0", "regime 1", "regime 2"]
+
+
+def test_the_comparison_says_how_many_seeds_each_mean_is_over(drawn):
+    """Regime a has two seeds and b one: the title says 1–2, not the first regime's 2."""
+    assert "mean over 1–2 seeds" in drawn["comparison"].get_suptitle()

@@ -127,7 +127,9 @@ def plot_comparison(runs: dict[str, list[pd.DataFrame]]) -> Figure:
     handles = [Patch(color=look.colour, label=name) for name, look in style.items()]
     handles.append(Patch(color=NEUTRAL, alpha=0.3, label=f"band, whiskers: {BAND_LABEL}"))
     legend_outside(fig, handles, [h.get_label() for h in handles])
-    n = len(next(iter(runs.values())))
+    # A sweep analysed before it finished has fewer seeds in some groups than in others.
+    counts = sorted({len(frames) for frames in runs.values()})
+    n = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
     fig.suptitle(f"Regimes compared on common random numbers: mean over {n} seeds and the "
                  "middle 80% of seeds")
     return fig
