@@ -354,14 +354,21 @@ def test_an_injection_is_checked_as_a_scenarios_event_and_never_stops_the_run(ki
     assert session.pending() == [] and session.step() == 1
 
 
-def test_a_run_that_has_ended_takes_no_lever_and_no_event():
+def test_a_run_that_has_ended_takes_no_lever_and_no_event_and_says_so():
     session = Session(small("base", **{"map.communities": 200, "run.steps": 3}))
     session.step(3)
     log = list(session.model.event_log)
-    session.set_lever("oversight.punishment", 0.9)
+    for value in (0.8, 0.9):
+        session.set_lever("oversight.punishment", value)
     session.inject_button("sanctions")
+    session.inject("mass_atrocity", {"near": "Mopti"})
     assert session.model.event_log == log and session.pending() == []
     assert session.lever_value("oversight.punishment") != 0.9
+    end = session.model.date.isoformat()
+    assert session.runs[0].notes == [
+        (end, "set oversight.punishment = 0.9: not applied, the run has ended"),
+        (end, "sanctions at level 0.5: not applied, the run has ended"),
+        (end, "mass atrocity near Mopti by the contractor: not applied, the run has ended")]
 
 
 def test_an_atrocity_injected_with_no_contractor_is_booked_to_a_force_present():
@@ -658,6 +665,25 @@ def test_page_steps_and_a_slider_moves_the_model():
         log = next(w for w in rc.find(solara.widgets.HTML).widgets
                    if w.attributes.get("class") == "bb-log")
         assert "next week: mass atrocity near Mopti by the contractor" in log.unsafe_innerHTML
+    finally:
+        rc.close()
+
+
+def test_page_says_that_an_event_pressed_after_the_end_is_not_applied():
+    import ipyvuetify as v
+
+    from sim.interfaces.dashboard.app import Dashboard
+
+    box, rc = solara.render(Dashboard(small("contractor_unchecked", **{
+        "map.communities": 200, "run.steps": 2})), handle_error=False)
+    try:
+        _advance(rc, "+1 year")
+        assert _status(rc).attributes["data-step"] == "2"
+        rc.find(v.Btn, children=["mass-atrocity operation"]).widget.click()
+        log = next(w for w in rc.find(solara.widgets.HTML).widgets
+                   if w.attributes.get("class") == "bb-log")
+        assert ("Mass atrocity near Mopti by the contractor: not applied, the run has ended"
+                in log.unsafe_innerHTML)
     finally:
         rc.close()
 

@@ -331,10 +331,13 @@ def _Slider(value: float, low: float, high: float, on_value: Callable[[object], 
 
 
 def _log_html(session: Session, side: int) -> str:
-    """The event log of one run, newest first, with the events still queued on top: each
-    line says when, what, where, by whom and the toll (:func:`log_line`)."""
+    """The event log of one run, newest first, with the events still queued on top, or what
+    was asked of it once it had ended: each line says when, what, where, by whom and the toll
+    (:func:`log_line`)."""
     run = session.runs[side]
     lines = [f"<li><i>next week: {escape(text)}</i></li>" for text in run.previews()]
+    lines += [f"<li class='bb-refused'><i>{escape(log_line(date, text))}</i></li>"
+              for date, text in reversed(run.notes[-LOG_LINES:])]
     lines += [f"<li>{escape(log_line(date, text))}</li>"
               for date, text in reversed(run.model.event_log[-LOG_LINES:])]
     title = f"Event log, {escape(run.scenario.name)}"

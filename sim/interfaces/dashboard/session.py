@@ -18,7 +18,7 @@ import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +106,13 @@ def _load(source: str | Path | Scenario | None) -> Scenario:
 
 @dataclass
 class Run:
-    """One side of the dashboard: a scenario and the model built from it."""
+    """One side of the dashboard: a scenario and the model built from it, and the notes the
+    page adds to its event log (a lever moved or an event injected once the run had ended):
+    (date, text) as in the model's log, but kept apart from it, which records the run alone."""
 
     scenario: Scenario
     model: BlowbackModel
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
     def build(cls, scenario: Scenario, seed: int) -> Run:
@@ -118,6 +121,20 @@ class Run:
         seeded = scenario.with_overrides(**{"run.seed": seed})
         own = dataclasses.replace(seeded, events=list(seeded.events))
         return cls(own, BlowbackModel(own, agents=False))
+
+    @property
+    def ended(self) -> bool:
+        """True when the run has reached its last week."""
+        return self.model.t >= self.model.steps_total
+
+    def refuse(self, what: str, head: str | None = None) -> None:
+        """Note in the run's log that ``what`` was not done, since the run has ended; a note
+        starting with ``head`` just before it is replaced (a slider dragged after the end
+        leaves one note, as it leaves one line while the run goes on)."""
+        if head is not None and self.notes and self.notes[-1][1].startswith(head):
+            self.notes.pop()
+        self.notes.append((self.model.date.isoformat(),
+                           f"{what}: not applied, the run has ended"))
 
     def lever_value(self, name: str) -> Any:
         """The value of a lever as last set (the model's, not the slider's).  A force's skill
@@ -257,8 +274,8 @@ class Session:
 
     def set_lever(self, name: str, value: Any, side: str = BOTH) -> None:
         """Move a lever now in the runs of ``side``; logged in each run's event log.  A run
-        that has ended is left as it is, as an injection into it is: no week is left for the
-        move to act on."""
+        that has ended is left as it is, as an injection into it is (no week is left for the
+        move to act on), and its notes say so (:meth:`Run.refuse`)."""
         lever = LEVER_BY_NAME.get(name)
         if lever is None:
             raise KeyError(f"{name} is not a dashboard lever")
@@ -266,14 +283,18 @@ class Session:
             else page_values.number(name, value, lever.low, lever.top)
         with self.lock:
             for run in self._runs_of(side):
-                if run.lever_value(name) == value or run.model.t >= run.model.steps_total:
+                shown = value if lever.is_switch else f"{value:g}"
+                if run.ended:
+                    run.refuse(f"set {name} = {shown}", head=f"set {name} = ")
+                    continue
+                if run.lever_value(name) == value:
                     continue
                 model = run.model
                 events.apply(model, "set", {"params": {name: value}}, 0)
                 if name == "sanctions.level":
                     # The slider is the level in force: lifting sanctions is a choice too.
                     model.sanctions = float(value)
-                _log_setting(model, name, value if lever.is_switch else f"{value:g}")
+                _log_setting(model, name, shown)
 
     def set_presence(self, partner: str, present: bool, side: str = BOTH) -> None:
         """Queue the arrival or departure of the partner or the UN mission."""
@@ -282,7 +303,8 @@ class Session:
 
     def inject(self, kind: str, fields: dict[str, Any], side: str = BOTH) -> None:
         """Queue an event for this week in the runs of ``side``: it is applied at the start
-        of the next step, where the scenario's own events are, and logged then."""
+        of the next step, where the scenario's own events are, and logged then.  A run that
+        has ended takes none, and its notes say so (:meth:`Run.refuse`)."""
         with self.lock:
             for run in self._runs_of(side):
                 self._queue(run, kind, fields)
@@ -301,16 +323,17 @@ class Session:
     # --- internals ----------------------------------------------------------------------------
     def _queue(self, run: Run, kind: str, fields: dict[str, Any]) -> None:
         model = run.model
-        if model.t >= model.steps_total:
-            return
         # Checked as a scenario file's event is: one that would fail when applied would stop
         # every later step, after the events queued before it had been applied again.
         written = check_event("the page", self._injected,
                               {"date": model.date.isoformat(), "type": kind, **fields})
+        event = Event(date=model.date.isoformat(), step=model.t, type=kind,
+                      fields=written.fields, source=events.INJECTED, index=self._injected + 1)
+        if run.ended:
+            run.refuse(planned(event))
+            return
         self._injected += 1
-        run.scenario.events.append(Event(
-            date=model.date.isoformat(), step=model.t, type=kind, fields=written.fields,
-            source=events.INJECTED, index=self._injected))
+        run.scenario.events.append(event)
 
     def _runs_of(self, side: str) -> list[Run]:
         if side not in SIDES:
