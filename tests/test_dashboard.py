@@ -93,6 +93,45 @@ def test_step_advances_both_sides_together_and_stops_at_the_end(session):
     assert session.finished and session.step() == 0
 
 
+def test_side_by_side_the_longer_run_goes_on_to_its_own_end(tiny):
+    tiny.compare_with(small("contractor_accountable", **{"map.communities": 200,
+                                                          "run.steps": 3}))
+    left, right = (r.model for r in tiny.runs)
+    assert tiny.step(5) == 5 and (left.t, right.t) == (5, 3) and not tiny.finished
+    ended = list(right.records["civilian_deaths"])
+    assert tiny.clock is left and tiny.step(500) == 104 - 5
+    assert tiny.finished and tiny.step() == 0 and left.t == 104
+    assert right.t == 3 and right.records["civilian_deaths"] == ended
+    # The chart's axis spans the longer run: the shorter one's line stops after 3 weeks of 104.
+    chart = charts.svg([right, left], next(o for o in outcomes.shown("chart")
+                                                if o.name == "civilian_deaths"))
+    ends = [float(line.split()[-1].split(",")[0]) for line in
+            re.findall(r' points="([^"]+)"', chart)]
+    assert ends[0] < ends[1] / 4 and ends[1] <= charts.WIDTH
+
+
+def test_page_side_by_side_says_which_run_has_ended_and_steps_the_other():
+    import ipyvuetify as v
+
+    from sim.interfaces.dashboard.app import Dashboard
+
+    box, rc = solara.render(Dashboard(small("contractor_unchecked", **{
+        "map.communities": 200, "run.steps": 2})), handle_error=False)
+    try:
+        rc.find(v.Switch, label="side by side").widget.v_model = True
+        _advance(rc)
+        _advance(rc)
+        assert _status(rc).attributes["data-step"] == "2"
+        assert not rc.find(v.Btn, children=["Step"]).widget.disabled
+        _advance(rc)
+        assert _status(rc).attributes["data-step"] == "3"
+        maps = [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets
+                if w.attributes.get("class") == "bb-map-view"]
+        assert ["(ended at week 2)" in m for m in maps] == [True, False]
+    finally:
+        rc.close()
+
+
 def test_a_week_no_longer_wanted_is_not_run(session):
     asked = []
 

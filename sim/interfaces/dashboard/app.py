@@ -40,6 +40,7 @@ from sim.interfaces.dashboard.session import (
     BOTH,
     RIGHT,
     SIDES,
+    Run,
     Session,
     choice_of,
     counterpart,
@@ -161,7 +162,7 @@ def _Toolbar(session: Session, version: int, choices: dict, play: tuple, speed, 
     # Kept as typed: checked when Reset uses it, so a visitor's text never reaches the model.
     seed = solara.use_reactive(str(session.seed))
     playing, looping = play
-    model = session.model
+    model = session.clock
 
     def choose(label) -> None:
         playing.set(False)
@@ -273,8 +274,7 @@ def _Views(session: Session, version: int, choices: dict, shown: tuple, act, bus
     with session.lock:
         runs = list(session.runs)
         paired, week = len(runs) == 2, session.model.t
-        maps = [world_map.svg(r.model, layer.value, r.scenario.name if paired else "")
-                for r in runs]
+        maps = [world_map.svg(r.model, layer.value, titled(r) if paired else "") for r in runs]
         plots = [charts.svg([r.model for r in runs], o) for o in outcomes.shown("chart")]
         logs = [_log_html(session, k) for k in range(len(runs))]
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="8px"):
@@ -330,6 +330,13 @@ def _Slider(value: float, low: float, high: float, on_value: Callable[[object], 
                      hide_details=True)
 
 
+def titled(run: Run) -> str:
+    """A run's scenario name as its map and its log are titled, with the week it ended at
+    once it has (side by side, the other run may go on)."""
+    name = run.scenario.name
+    return f"{name} (ended at week {run.model.t})" if run.ended else name
+
+
 def _log_html(session: Session, side: int) -> str:
     """The event log of one run, newest first, with the events still queued on top, or what
     was asked of it once it had ended: each line says when, what, where, by whom and the toll
@@ -340,7 +347,7 @@ def _log_html(session: Session, side: int) -> str:
               for date, text in reversed(run.notes[-LOG_LINES:])]
     lines += [f"<li>{escape(log_line(date, text))}</li>"
               for date, text in reversed(run.model.event_log[-LOG_LINES:])]
-    title = f"Event log, {escape(run.scenario.name)}"
+    title = f"Event log, {escape(titled(run))}"
     return (f"<div data-side='{side}'><b>{title}</b><ul style='margin:0; padding-left:16px'>"
             f"{''.join(lines) or '<li>none yet</li>'}</ul></div>")
 

@@ -102,8 +102,9 @@ def _weeks_charted(outcome: Outcome) -> int:
 
 
 def svg(models: list[BlowbackModel], outcome: Outcome) -> str:
-    """The chart of one outcome for one model, or for two side by side on the same axes."""
-    first = models[0]
+    """The chart of one outcome for one model, or for two side by side on the same axes: the
+    axis spans the longer run, and a shorter one's line stops where it ended."""
+    first = max(models, key=lambda m: m.steps_total)
     steps = max(1, first.steps_total - 1)
     series = [values(m, outcome) for m in models]
     finite = [s[np.isfinite(s)] for s in series]

@@ -54,7 +54,8 @@ def use_advance(session: Session, refresh: Callable[[], None]):
     def start(weeks: int) -> None:
         if stepping.pending:  # a click the disabled button should not have sent
             return
-        until.set(min(session.model.t + weeks, session.model.steps_total))
+        clock = session.clock
+        until.set(min(clock.t + weeks, clock.steps_total))
         stepping(weeks)
 
     return stepping, until, start
@@ -63,7 +64,7 @@ def use_advance(session: Session, refresh: Callable[[], None]):
 def computing_text(session: Session, until: int) -> str:
     """What the page says while a Step or a year is computing: the week under way and,
     for several weeks, the week it runs to."""
-    week = min(session.model.t + 1, until)
+    week = min(session.clock.t + 1, until)
     return f"computing week {week}\u2026" if week >= until \
         else f"computing week {week} (to {until})\u2026"
 

@@ -205,8 +205,15 @@ class Session:
 
     @property
     def finished(self) -> bool:
-        """True when a run has reached its last week."""
-        return any(r.model.t >= r.model.steps_total for r in self.runs)
+        """True when every run has reached its last week: side by side, the longer run goes
+        on after the shorter has ended."""
+        return all(r.ended for r in self.runs)
+
+    @property
+    def clock(self) -> BlowbackModel:
+        """The model of the run that goes on longest (the left one of two as long): its week
+        is the session's, the week every run not yet ended is at."""
+        return max(self.runs, key=lambda r: r.model.steps_total).model
 
     def lever_value(self, name: str, side: int = 0) -> Any:
         """The value of a lever in force in one run (the model's, not the slider's)."""
@@ -229,7 +236,8 @@ class Session:
 
     # --- acting -----------------------------------------------------------------------------
     def step(self, n: int = 1, wanted: Callable[[], bool] | None = None) -> int:
-        """Advance every run ``n`` weeks together (fewer at the end); return weeks run.
+        """Advance every run not yet ended ``n`` weeks together (fewer at the end of the
+        longest); return weeks run.  A run that has ended stays at its last week.
 
         ``wanted``, if given, is asked under the session's lock before each week: a week no
         longer wanted (the page paused, reset or chose another scenario meanwhile) is not run,
@@ -240,7 +248,8 @@ class Session:
                 if self.finished or (wanted is not None and not wanted()):
                     break
                 for run in self.runs:
-                    run.model.step()
+                    if not run.ended:
+                        run.model.step()
                 done += 1
         return done
 
