@@ -727,6 +727,63 @@ def test_page_says_that_an_event_pressed_after_the_end_is_not_applied():
         rc.close()
 
 
+def _in_force_lines(rc) -> dict[str, str]:
+    """The in-force lines under the levers, by the lever's label."""
+    import ipyvuetify as v
+
+    spans = [str(w.children[0]) if w.children else "" for w in rc.find(v.Html, tag="span").widgets]
+    labels = [k for k, text in enumerate(spans) if text.endswith(tuple("0123456789"))
+              and ": " in text]
+    return {spans[k].split(":")[0]: spans[k + 1] for k in labels
+            if spans[k + 1].startswith(("acts at", "in force"))}
+
+
+def _counted(component, drawn: list):
+    """``component``, noting its name in ``drawn`` each time it is drawn."""
+    @solara.component
+    def counted(*args):
+        drawn.append(component.f.__name__)
+        return component.f(*args)
+
+    return counted
+
+
+def test_page_shows_what_acts_under_each_lever_without_redrawing_the_panel(monkeypatch):
+    """With the seven engagement levers at 1 and no budget, the levers' bill is part paid: each
+    says the level it acts at, as the state forces' skill says the units' own, raised by
+    training; these lines change weekly while the lever controls are not drawn again."""
+    import ipyvuetify as v
+
+    from sim.interfaces.dashboard import app
+
+    drawn = []
+    for part in ("_Levers", "_LeverControl"):
+        monkeypatch.setattr(app, part, _counted(getattr(app, part), drawn))
+    box, rc = solara.render(app.Dashboard(small("contractor_unchecked", **{
+        "map.communities": 200, "government.budget": 0.0})), handle_error=False)
+    try:
+        sliders = rc.find(v.Slider).widgets
+        names = [lv.name for _, g in LEVERS for lv in g if not lv.is_switch]
+        for k, name in enumerate(names):
+            if name.startswith("levers."):
+                sliders[k].v_model = 1.0
+        _advance(rc)
+        before = _in_force_lines(rc)
+        drawn.clear()
+        _advance(rc)
+        _advance(rc)
+        after = _in_force_lines(rc)
+        assert drawn == []
+        engagement = {lv.label for group, g in LEVERS if group == "Engagement" for lv in g}
+        assert engagement < set(after) and "state forces' skill" in after
+        funded = {after[label] for label in engagement}
+        assert len(funded) == 1 and re.fullmatch(r"acts at 0\.\d+: level \u00d7 0\.\d+, .*",
+                                                 funded.pop())
+        assert after["state forces' skill"] != before["state forces' skill"]
+    finally:
+        rc.close()
+
+
 def test_page_side_by_side_draws_two_maps():
     import ipyvuetify as v
 

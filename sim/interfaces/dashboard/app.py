@@ -106,6 +106,8 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
     stepping, until, start = use_advance(session, refresh)
     busy = stepping.pending or preparing.pending
     act = _acting(error, refresh)
+    # Redrawn every week, but only where a note changes (:func:`_InForce`).
+    in_force = solara.use_reactive(_lever_run(session, side.value).in_force())
     if titled:
         solara.Title(page_title(session.runs[0].scenario.name))
     solara.Style(PAGE_CSS)
@@ -116,7 +118,8 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
             solara.Error(error.value, classes=["bb-error"])
         with solara.Row(style={"flex-wrap": "nowrap", "align-items": "flex-start"}):
             with solara.Column(classes=["bb-levers"]):
-                _Levers(session, _lever_state(session, side.value), side.value, act)
+                _Levers(session, _lever_state(session, side.value), side.value, act,
+                        in_force)
             with solara.Column(classes=["bb-views"], gap="4px"):
                 _Views(session, version, choices, (layer, side, playing), act, busy)
 
@@ -205,26 +208,31 @@ def _Toolbar(session: Session, version: int, choices: dict, play: tuple, speed, 
             "data-busy": str(busy).lower()})
 
 
-def _lever_state(session: Session, side: str) -> tuple:
-    """The values the lever panel shows, of the right-hand run only when levers act on it; the
-    panel redraws only when one of them changes, not every week (it is the largest part of the
-    page).  The play loop redraws from its own thread while a click may switch side-by-side off:
+def _lever_run(session: Session, side: str) -> Run:
+    """The run the lever panel shows: the right-hand one only when levers act on it.  The play
+    loop redraws from its own thread while a click may switch side-by-side off:
     ``session.runs`` is replaced whole, never changed in place, so one reading of it is
     consistent (and the lock, held for a whole year of weeks, is not waited for)."""
     runs = session.runs
-    run = runs[1] if side == RIGHT and len(runs) == 2 else runs[0]
+    return runs[1] if side == RIGHT and len(runs) == 2 else runs[0]
+
+
+def _lever_state(session: Session, side: str) -> tuple:
+    """The values the lever panel shows (:func:`_lever_run`); the panel redraws only when one
+    of them changes, not every week (it is the largest part of the page)."""
+    run = _lever_run(session, side)
     return (tuple(run.lever_value(lv.name) for _, group in LEVERS for lv in group)
             + tuple(run.present(partner) for partner in PRESENCE))
 
 
 @solara.component
-def _Levers(session: Session, state: tuple, side: str, act):
+def _Levers(session: Session, state: tuple, side: str, act, in_force: solara.Reactive):
     solara.Text("Levers (they act at once)", style={"font-size": "16px", "font-weight": "bold"})
     values = iter(state)
     for group, levers in LEVERS:
         with solara.Card(group, margin=0, style={"margin-bottom": "6px"}):
             for lever in levers:
-                _LeverControl(session, lever, next(values), side, act)
+                _LeverControl(session, lever, next(values), side, act, in_force)
     with solara.Card("Partners", margin=0):
         for partner, label in PRESENCE.items():
             solara.Switch(label=label, value=next(values),
@@ -233,17 +241,28 @@ def _Levers(session: Session, state: tuple, side: str, act):
 
 
 @solara.component
-def _LeverControl(session: Session, lever: Lever, value, side: str, act):
+def _LeverControl(session: Session, lever: Lever, value, side: str, act,
+                  in_force: solara.Reactive):
     if lever.is_switch:
         solara.Switch(label=lever.label, value=bool(value),
                       on_value=lambda v: act(lambda: session.set_lever(lever.name, v, side))())
         return
-    # The label shows the value in force in the model, not the slider's own.
+    # The label shows the value last set in the model, not the slider's own.
     with solara.Column(gap="0px", classes=["bb-lever"]):
         solara.Text(f"{lever.label}: {value:.3g}", classes=["bb-lever-label"])
         _Slider(value, lever.low, lever.top,
                lambda v: act(lambda: session.set_lever(lever.name, v, side))())
+        _InForce(lever.name, in_force)
         solara.Text(lever.meaning, style={"font-size": "11px", "color": "#666"})
+
+
+@solara.component
+def _InForce(name: str, in_force: solara.Reactive):
+    """What acts in the model where it differs from the value set (:meth:`Run.in_force`).  It
+    reads ``in_force`` itself, so that a change redraws this line alone: the panel around it
+    keeps its arguments, and is not redrawn every week."""
+    solara.Text(in_force.value.get(name, ""), classes=["bb-in-force"],
+                style={"font-size": "11px", "color": "#7a4b00"})
 
 
 def restart_notice(session: Session) -> str:

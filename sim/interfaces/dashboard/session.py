@@ -25,14 +25,21 @@ from typing import Any
 from sim.core.model import BlowbackModel
 from sim.core.scenario import Event, Scenario, ScenarioError, default_scenario, load_scenario
 from sim.core.schedule import check_event
+from sim.core.state import CONTRACTOR, PARTNER, STATE
 from sim.interfaces.dashboard import page_values
 from sim.interfaces.dashboard.levers import INJECTIONS, LEVER_BY_NAME
+from sim.mechanisms import m07_rent
 from sim.world import events
 
 DEFAULT_NAME = "Defaults (no file)"
 # Sides a lever or an event acts on, in side-by-side mode.
 BOTH, LEFT, RIGHT = "both", "left", "right"
 SIDES = (BOTH, LEFT, RIGHT)
+# The engagement levers (M13, M14): each acts at its level times the levers' funding (M7).
+ENGAGEMENT = "levers."
+# The lever of each force's skill, and the kind of units whose skill it sets.
+SKILL_OF = {"state.discrimination": STATE, "contractor.discrimination": CONTRACTOR,
+            "partner.discrimination": PARTNER}
 
 
 # The regime the right-hand side opens on, by the left one's file: the pairs the seminar
@@ -139,10 +146,32 @@ class Run:
     def lever_value(self, name: str) -> Any:
         """The value of a lever as last set (the model's, not the slider's).  A force's skill
         is the value its units were last given: training raises a unit's own skill from it
-        afterwards, and moving the lever gives every unit the new value (its help says so)."""
+        afterwards, and moving the lever gives every unit the new value (its help says so; what
+        is in force is :meth:`in_force`'s)."""
         if name == "sanctions.level":
             return self.model.sanctions
         return self.model.p[name]
+
+    def in_force(self) -> dict[str, str]:
+        """What the page says beside each lever whose value in force differs, as shown, from
+        the value last set: an engagement lever acts at its level times the share of the
+        levers' bill the budget pays (:func:`m07_rent.lever`), and training raises a force's
+        skill past the value its units were given."""
+        model, f = self.model, self.model.forces
+        out = {}
+        for name in LEVER_BY_NAME:
+            if name.startswith(ENGAGEMENT):
+                value = m07_rent.lever(model, name.removeprefix(ENGAGEMENT))
+                text = f"acts at {value:.3g}: level \u00d7 {model.lever_funding:.3g}, the share " \
+                       "of the levers' bill paid"
+            elif name in SKILL_OF and (deployed := f.active & (f.kind == SKILL_OF[name])).any():
+                value = float(f.skill[deployed].mean())
+                text = f"in force: {value:.3g}, the units' mean skill, training included"
+            else:
+                continue
+            if f"{value:.3g}" != f"{self.lever_value(name):.3g}":
+                out[name] = text
+        return out
 
     def present(self, partner: str) -> bool:
         """Whether the partner, the UN mission or the contractor is deployed, counting the
