@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -192,6 +193,54 @@ def test_a_manifest_whose_points_are_not_the_sweeps_is_one_line(copy, points):
     with pytest.raises(OutputError) as err:
         sim.results.load(copy, where={PUNISHMENT: 0.1})
     assert "\n" not in str(err.value) and "manifest.json: points" in str(err.value)
+
+
+def _edit_points(out: Path, edit: str, checksum: bool) -> None:
+    """Reorder the manifest's points (``swapped``) or give the first the second's values
+    (``edited``); without ``checksum``, as a manifest written before points_sha256 was."""
+    manifest = out / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    points = doc["points"]
+    doc["points"] = points[::-1] if edit == "swapped" else [points[1], *points[1:]]
+    if not checksum:
+        doc.pop("points_sha256")
+    manifest.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("edit", ["swapped", "edited"])
+def test_a_manifest_whose_points_were_edited_is_refused_by_every_reader(sharded, copy, capsys,
+                                                                        edit):
+    """Runs are stored under their point's number: points reordered or edited in the manifest
+    would have where choose runs of other values.  Its checksum of the points refuses it."""
+    experiment = sharded[0]
+    _edit_points(copy, edit, checksum=True)
+    for read in (load, load_series):
+        for where in (None, {PUNISHMENT: 0.9}):
+            with pytest.raises(OutputError, match="manifest.json: points differ from those the "
+                                                  "sweep recorded"):
+                read(copy, where=where)
+    before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    for args in (["analyse", str(copy)], ["sweep", "--compact", str(copy)],
+                 ["sweep", str(experiment), "--out", str(copy), "--resume"]):
+        assert_refused(*blowback(capsys, *args)[::2], "manifest.json: points differ")
+    assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("edit", ["swapped", "edited"])
+def test_points_edited_in_a_manifest_without_their_checksum_are_refused_by_where(
+        sharded, copy, edit):
+    """A manifest without points_sha256 (a sweep started before it): the rows chosen carry
+    their point's values, which must be the manifest's."""
+    _, _, rows, series = sharded
+    _edit_points(copy, edit, checksum=False)
+    for read in (load, load_series, partial(load, columns=["civilian_deaths_total"])):
+        with pytest.raises(OutputError) as err:
+            read(copy, where={PUNISHMENT: 0.9})
+        assert "\n" not in str(err.value)
+        assert f"{copy / 'manifest.json'}: point " in str(err.value), err.value
+        assert "but its runs were run with 0.1" in str(err.value)
+    pd.testing.assert_frame_equal(load(copy), rows, check_exact=True)
+    pd.testing.assert_frame_equal(load_series(copy), series, check_exact=True)
 
 
 class Killed(BaseException):

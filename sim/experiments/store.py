@@ -7,13 +7,15 @@ parameter opens only the files holding matching runs (:func:`plan`), and pyarrow
 scan of those reads only the row groups whose statistics can match (filter pushdown).  What
 is read is first checked against its line: with a filter, the footer and those row groups
 (:mod:`sim.experiments.parquet_parts`), else the whole file's size and sha256; a damaged file is
-refused in one line naming it.  Nothing is unpickled.  Folders of the second format (one file
-a run, :mod:`sim.experiments.run_files`) load too.
+refused in one line naming it.  The runs a ``where`` chooses are checked against their design
+points' values in the manifest, which are checked against their sha256 when it is read.
+Nothing is unpickled.  Folders of the second format (one file a run,
+:mod:`sim.experiments.run_files`) load too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,6 +202,21 @@ def _none_selected(path: Path, manifest: dict[str, Any], columns: list[str] | No
     return pd.DataFrame(columns=columns or names)
 
 
+def _check_points(path: Path, points: list[dict[str, Any]], df: pd.DataFrame,
+                  keys: Iterable[str]) -> None:
+    """Refuse, in one line naming the manifest, a run whose varied value differs from its
+    design point's there: the manifest's points chose it, so it is not what was asked for."""
+    for key in keys:
+        for point, value in zip(df["point"].tolist(), df[key].tolist(), strict=True):
+            recorded = points[point].get(key) if 0 <= point < len(points) else None
+            # Python's equality, as where's values are compared with the points'.
+            if recorded != value:
+                raise OutputError(f"{path / MANIFEST}: point {point} has {key} = {recorded!r}, "
+                                  f"but its runs were run with {value!r}, so where cannot "
+                                  "choose runs by its points; a sweep's manifest is written "
+                                  "by blowback sweep, not by hand: put its points back")
+
+
 def load(path: str | Path, scenario: str | Sequence[str] | None = None,
          where: Mapping[str, Any] | None = None,
          columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -221,7 +238,9 @@ def load(path: str | Path, scenario: str | Sequence[str] | None = None,
     if manifest["format"] == run_files.FORMAT:
         table = run_files.read(path, RUNS)
     else:
-        table = _read(path, scenario, where, RUNS, wanted)
+        # The varied values asked for are read too, to check the points that chose the runs.
+        read = wanted and [*wanted, *(key for key in values if key not in wanted)]
+        table = _read(path, scenario, where, RUNS, read)
     if table is None:
         return _none_selected(path, manifest, wanted)
     df = table.to_pandas()
@@ -229,6 +248,9 @@ def load(path: str | Path, scenario: str | Sequence[str] | None = None,
     if missing:
         raise OutputError(f"{path / RUNS}: holds a file that is not a run of this sweep (no "
                           f"{', '.join(missing)}); remove it")
+    if manifest["format"] != run_files.FORMAT and values:
+        _check_points(path, manifest["points"], df, values)
+        df = df[wanted] if wanted else df
     if manifest["format"] == run_files.FORMAT:
         keep = pd.Series(True, index=df.index)
         for column, allowed in [("scenario", scenarios), *values.items()]:
@@ -257,6 +279,9 @@ def load_series(path: str | Path, scenario: str | Sequence[str] | None = None,
             ids = load(path, scenario, where, columns=[])["run_id"]
             table = table.filter(pc.field("run_id").isin(list(ids)))
     else:
+        if where:
+            # The series hold no varied values: the rows of the same runs are checked instead.
+            load(path, scenario, where, columns=[])
         table = _read(path, scenario, where, SERIES, None)
     if table is None:
         return pd.DataFrame(columns=["run_id", "step"])

@@ -3,7 +3,8 @@
 A sweep folder holds::
 
     manifest.json            the experiment (hash, text, design, seeds), each scenario's resolved
-                             parameters, versions and git commit; written before the first run
+                             parameters, versions and git commit; written before the first run,
+                             with a sha256 of the design points, which readers check
     runs/, series/, shards.jsonl
                              the finished runs, in Parquet shards, and the log of which run
                              lives where (:mod:`sim.experiments.shards`)
@@ -30,6 +31,7 @@ from typing import Any
 
 from filelock import BaseFileLock, FileLock, Timeout
 
+from sim.core.inputs import content_hash
 from sim.core.paths import check_output_folder
 from sim.experiments import run_files
 from sim.experiments.experiment import Experiment
@@ -54,8 +56,9 @@ SWEEP_FORMATS = (OLD_FORMAT, run_files.FORMAT, FORMAT)
 # What the code reads from a manifest, by type: anything else is refused in one line.
 _MANIFEST_KEYS = {"experiment_hash": str, "varied": list, "scenarios": list, "seeds": list,
                   "runs": int, "versions": dict, "model_code": str}
-# Written by resumptions only, so absent from a sweep never resumed.
-_OPTIONAL_KEYS = {"resumptions": list}
+# Written by resumptions only, so absent from a sweep never resumed; the points' checksum is
+# absent from the manifests of sweeps started before it was recorded.
+_OPTIONAL_KEYS = {"resumptions": list, "points_sha256": str}
 
 
 def hold(out: Path, instead: str = "choose another --out") -> BaseFileLock:
@@ -210,6 +213,7 @@ def _manifest(experiment: Experiment) -> dict[str, Any]:
         "sampler": experiment.sampler,
         "varied": experiment.varied,
         "points": experiment.points,
+        "points_sha256": content_hash(experiment.points),
         "runs": len(experiment.runs),
         "scenarios": [
             {"name": name, "file": experiment.scenario_files[name],
@@ -264,4 +268,10 @@ def read_manifest(out: Path) -> dict[str, Any]:
                ) or not all(isinstance(v, str) for v in doc["varied"]):
         raise OutputError(f"{out / MANIFEST}: scenarios or varied are not as blowback sweep "
                           "writes them (named scenarios, parameter names)")
+    if "points_sha256" in doc and content_hash(doc.get("points")) != doc["points_sha256"]:
+        # A run is stored under its point's number: points reordered or edited would have
+        # where choose other runs than the values asked for.
+        raise OutputError(f"{out / MANIFEST}: points differ from those the sweep recorded "
+                          "(points_sha256), so its runs' design points cannot be told; a sweep's "
+                          "manifest is written by blowback sweep, not by hand: put them back")
     return doc
