@@ -5,8 +5,10 @@ a folder of the second format (one file a run) still loads."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from filelock import FileLock
-from test_results_folders import assert_refused, blowback
+from test_results_folders import assert_refused, blowback, tree
 from test_sweep import _experiment
 
 import sim.experiments.output as output
@@ -141,6 +143,38 @@ def test_a_damaged_series_file_is_redone_with_its_run(capsys, sweep):
     status, stdout, err = _resume(capsys, experiment, out)
     assert status == 0 and "1 redone" in stdout, err
     assert blowback(capsys, "analyse", str(out))[0] == 0
+
+
+def _forbid(monkeypatch, victim: Path) -> None:
+    """Make ``victim`` unreadable, as a user without read permission finds it (a chmod would
+    not do: the tests may run as root, who reads all)."""
+    real = Path.open
+
+    def forbidden(self, *args, **kwargs):
+        if self == victim:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", forbidden)
+
+
+@pytest.mark.parametrize("folder", ["runs", "series"])
+def test_an_unreadable_shard_is_named_and_kept_not_taken_for_damaged(capsys, sweep,
+                                                                     monkeypatch, folder):
+    """A shard there but unreadable (its permissions) is not damaged: --resume would remove it
+    and redo its runs.  Every reader names it in one line, and the folder is left as it was."""
+    experiment, out = sweep
+    victim = sorted((out / folder).glob("*.parquet"))[0]
+    before = tree(out)
+    _forbid(monkeypatch, victim)
+    said = f"{victim}: unreadable (Permission denied); it is kept as it is"
+    for args in (["sweep", str(experiment), "--out", str(out), "--resume", "--jobs", "1"],
+                 ["sweep", "--compact", str(out)]):
+        assert_refused(*blowback(capsys, *args)[::2], said)
+    with pytest.raises(OutputError, match=re.escape(said)):
+        (load if folder == "runs" else load_series)(out)
+    monkeypatch.undo()
+    assert tree(out) == before
 
 
 def test_a_run_file_not_written_by_the_sweep_is_refused(capsys, sweep):
@@ -286,3 +320,14 @@ def test_a_sweep_of_the_second_format_loads_and_is_not_added_to(capsys, sweep, t
     status, _, err = _resume(capsys, experiment, old)
     assert_refused(status, err, "blowback-sweep/2", "--out NEW-FOLDER")
     assert len(load(old)) == 1
+
+
+def test_an_unreadable_run_file_of_the_second_format_is_named(capsys, sweep, tmp_path,
+                                                              monkeypatch):
+    experiment, out = sweep
+    old = tmp_path / "old"
+    _second_format(out, old)
+    victim = sorted((old / "runs").glob("*.parquet"))[0]
+    _forbid(monkeypatch, victim)
+    assert_refused(*_resume(capsys, experiment, old)[::2],
+                   f"{victim}: unreadable (Permission denied)")

@@ -253,12 +253,21 @@ def check_digest(path: Path, recorded: Mapping[str, Any] | None, redo: str) -> P
                           f"there by Blowback; remove it, or {redo}")
     try:
         found = digest(path)
-    except OSError as err:
+    except FileNotFoundError as err:
         raise OutputError(f"{path}: unreadable ({err.strerror or err}); {redo}") from None
+    except OSError as err:
+        raise unreadable(path, err) from None
     if found != {"size": recorded["size"], "sha256": recorded["sha256"]}:
         raise OutputError(f"{path}: damaged ({found['size']} bytes, checksum differs from the "
                           f"one recorded when it was written); {redo}")
     return path
+
+
+def unreadable(path: Path, err: OSError) -> OutputError:
+    """The one-line refusal of a file that is there but cannot be read (its permissions, a
+    failing disk): not damaged, so nothing is to be redone, and a sweep's runs in it are kept."""
+    return OutputError(f"{path}: unreadable ({err.strerror or err}); it is kept as it is: make "
+                       "it readable (its permissions) and try again")
 
 
 def verified(folder: Path, name: str, redo: str) -> Path:

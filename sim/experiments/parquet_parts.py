@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from sim.experiments.output import OutputError
+from sim.experiments.output import OutputError, unreadable
 
 
 def spans(path: Path) -> list[tuple[int, int]]:
@@ -109,5 +109,7 @@ def _compare(path: Path, recorded: Mapping[str, Any], named: list[tuple[str, int
                 if _sha256(f, start, stop) != sha256:
                     raise OutputError(f"{path}: damaged (its {what} differs from the one "
                                       f"recorded when it was written); {redo}")
-    except OSError as err:
+    except FileNotFoundError as err:
         raise OutputError(f"{path}: unreadable ({err.strerror or err}); {redo}") from None
+    except OSError as err:
+        raise unreadable(path, err) from None

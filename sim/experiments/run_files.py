@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from sim.experiments.output import OutputError, check_digest, digest
+from sim.experiments.output import OutputError, check_digest, digest, unreadable
 
 FORMAT = "blowback-sweep/2"
 CHECKSUMS = "checksums.jsonl"
@@ -64,7 +64,11 @@ def damaged_runs(out: Path) -> set[str]:
     damaged = set()
     for folder in ("runs", "series"):
         for run_id, file in finished_files(out / folder).items():
-            if recorded.get(f"{folder}/{file.name}") != digest(file):
+            try:
+                found = digest(file)
+            except OSError as err:
+                raise unreadable(file, err) from None
+            if recorded.get(f"{folder}/{file.name}") != found:
                 damaged.add(run_id)
     return damaged
 

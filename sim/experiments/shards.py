@@ -46,7 +46,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.experiments.output import FILE_MODE, OutputError, check_digest, digest, sync
+from sim.experiments.output import FILE_MODE, OutputError, check_digest, digest, sync, unreadable
 from sim.experiments.parquet_parts import parquet_digest, valid_parts
 
 LOG = "shards.jsonl"
@@ -242,8 +242,11 @@ def damaged_lines(out: Path, found: Survey) -> list[int]:
             try:
                 same = digest(out / name) == {"size": recorded["size"],
                                               "sha256": recorded["sha256"]}
-            except OSError:
+            except FileNotFoundError:
                 same = False
+            except OSError as err:
+                # A file there but unreadable is not damaged: its runs are not to be redone.
+                raise unreadable(out / name, err) from None
             if not same:
                 damaged.append(index)
                 break

@@ -14,7 +14,8 @@ A sweep folder holds::
 ``--resume`` (:func:`prepare`) skips exactly the runs of closed shards whose files match their
 line; it removes what a killed sweep left (a shard left open, files superseded by a merge) and
 the files of damaged shards, whose runs are run again.  A file no line names is not the
-sweep's: it is refused, never removed.  Folders of the second format (one file a run) load as
+sweep's: it is refused, never removed, and so is a file that cannot be read (its permissions),
+which is not damaged.  Folders of the second format (one file a run) load as
 they are; a finished one may be resumed (nothing to add), an unfinished one is finished into a
 new folder.  Folders of the first format, written before checksums, are refused with a line
 saying to redo them.
