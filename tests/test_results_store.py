@@ -5,6 +5,7 @@ still loads and resumes exactly."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from functools import partial
 from pathlib import Path
@@ -239,6 +240,32 @@ def test_points_edited_in_a_manifest_without_their_checksum_are_refused_by_where
         assert "\n" not in str(err.value)
         assert f"{copy / 'manifest.json'}: point " in str(err.value), err.value
         assert "but its runs were run with 0.1" in str(err.value)
+    pd.testing.assert_frame_equal(load(copy), rows, check_exact=True)
+    pd.testing.assert_frame_equal(load_series(copy), series, check_exact=True)
+
+
+def test_a_shard_copied_in_from_another_sweep_with_its_line_is_refused(sharded, copy, capsys,
+                                                                       tmp_path):
+    """A shard of another experiment's sweep, copied in under a free number with its line
+    appended to the log, was read as this sweep's: runs of other seeds, and points twice."""
+    experiment, _, rows, series = sharded
+    other = tmp_path / "other"
+    other.mkdir()
+    run_sweep(load_experiment(_experiment(other, GRID, seeds=1, steps=2)), other / "out",
+              jobs=1, shard_runs=8)
+    line, = read_log(other / "out")
+    stranger = copy / "runs" / "shard-000009.parquet"
+    shutil.copyfile(other / "out" / "runs" / "shard-000000.parquet", stranger)
+    with (copy / LOG).open("a") as log:
+        log.write(json.dumps(line | {"shard": 9, "files": {
+            "runs/shard-000009.parquet": line["files"]["runs/shard-000000.parquet"]}}) + "\n")
+    said = f"{stranger}: holds run {line['runs'][0]['run_id']}, which is not a run of this sweep"
+    for read in (load, load_series, partial(load, where={PUNISHMENT: 0.1}), compaction.compact):
+        with pytest.raises(OutputError, match=re.escape(said)):
+            read(copy)
+    assert_refused(*blowback(capsys, "sweep", str(experiment), "--out", str(copy),
+                             "--resume")[::2], said)
+    stranger.unlink()
     pd.testing.assert_frame_equal(load(copy), rows, check_exact=True)
     pd.testing.assert_frame_equal(load_series(copy), series, check_exact=True)
 

@@ -46,7 +46,7 @@ from sim.experiments.shards import (
     shard_name,
     survey,
 )
-from sim.experiments.sweep_folder import FORMAT, hold, read_manifest
+from sim.experiments.sweep_folder import FORMAT, check_runs, hold, read_manifest
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ def compact(out: str | Path) -> Compaction:
         found = survey(out)
         leftovers = [*found.partial, *found.stale]
         check_written(found, " first")
+        check_runs(out, manifest, found)
         for index in found.live:
             check_line(out, found.lines[index])
         remove(leftovers)

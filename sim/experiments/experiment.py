@@ -124,7 +124,7 @@ def load_experiment(path: str | Path) -> Experiment:
     settings = {k: v for k, v in raw.items() if k not in ("scenarios", "name", "description")}
     digest = content_hash({"settings": settings, "points": points,
                            "scenarios": [[n, s.content_hash] for n, s in scenarios.items()]})
-    runs = [Run(_run_id(digest, name_, point, seed), name_, seed, point, values, scenario)
+    runs = [Run(run_id_of(digest, name_, point, seed), name_, seed, point, values, scenario)
             for name_, scenario in scenarios.items()
             for point, values in enumerate(points)
             for seed in seed_list]
@@ -132,7 +132,9 @@ def load_experiment(path: str | Path) -> Experiment:
                       keep, sampler, varied, points, digest, runs)
 
 
-def _run_id(experiment_hash: str, scenario: str, point: int, seed: int) -> str:
+def run_id_of(experiment_hash: str, scenario: str, point: int, seed: int) -> str:
+    """The id of the run of ``scenario`` at design point ``point`` with ``seed`` in the
+    experiment of that hash: no run of another experiment has it."""
     key = json.dumps([experiment_hash, scenario, point, seed], ensure_ascii=False)
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 

@@ -26,7 +26,8 @@ Reading (:func:`survey`): a line is *complete* when every file it names is in pl
 lives in the last complete line that lists it (``--compact`` writes a merged shard whose line
 lists the runs of the shards it replaces, then removes them).  A named file whose line no run
 lives in any more is stale, ignored by readers and removed by ``--resume`` and ``--compact``;
-a Parquet file that no line names was not written by the sweep and is refused.
+a Parquet file that no line names was not written by the sweep and is refused, and so is one
+whose line lists runs of another experiment (:func:`sim.experiments.sweep_folder.check_runs`).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from sim.experiments import run_files
 from sim.experiments.output import OutputError, check_digest
 from sim.experiments.parquet_parts import check_footer, check_row_groups
 from sim.experiments.shards import RUNS, SERIES, check_written, survey
-from sim.experiments.sweep_folder import MANIFEST, read_manifest
+from sim.experiments.sweep_folder import MANIFEST, check_runs, read_manifest
 
 __all__ = ["ID_COLUMNS", "Plan", "finished_runs", "load", "load_series", "plan"]
 
@@ -87,6 +87,7 @@ def plan(path: str | Path, scenario: str | Sequence[str] | None = None,
     scenarios, values = _selection(manifest, scenario, where, path)
     found = survey(path)
     check_written(found, "")
+    check_runs(path, manifest, found)
     points = manifest.get("points")
     wanted = None
     if values:

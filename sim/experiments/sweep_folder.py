@@ -35,12 +35,14 @@ from filelock import BaseFileLock, FileLock, Timeout
 from sim.core.inputs import content_hash
 from sim.core.paths import check_output_folder
 from sim.experiments import run_files
-from sim.experiments.experiment import Experiment
+from sim.experiments.experiment import Experiment, run_id_of
 from sim.experiments.output import OutputError, check_outside_cwd, write_atomic
 from sim.experiments.results import git_commit, model_code, versions
 from sim.experiments.shards import (
+    LOG,
     RUNS,
     SERIES,
+    Survey,
     check_written,
     damaged_lines,
     remove,
@@ -143,6 +145,7 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
             f"{out}: already holds {len(found.homes)} of {len(experiment.runs)} runs of this "
             "experiment; add --resume to finish it, or choose a new --out")
     check_written(found, ", then rerun with --resume")
+    check_runs(out, manifest, found)
     damaged = damaged_lines(out, found)
     if {run.run_id for run in experiment.runs} <= set(found.homes) and not damaged:
         # Finished: resuming adds no run, so no versions can mix (its analysis may be redone).
@@ -165,6 +168,20 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
         "runs_done": len(done), "runs_redone": redone, **now})
     _write_manifest(out, manifest)
     return done, redone
+
+
+def check_runs(out: Path, manifest: dict[str, Any], found: Survey) -> None:
+    """Refuse, in one line naming its rows file, a shard in force holding a run that is not
+    one of this sweep's: copied in, with its line of the log, from a sweep of another
+    experiment, its rows would be read as this sweep's."""
+    for index in found.live:
+        for run in found.lines[index]["runs"]:
+            if run["run_id"] != run_id_of(manifest["experiment_hash"], run.get("scenario"),
+                                          run.get("point"), run.get("seed")):
+                file = out / found.files(index, RUNS)[0]
+                raise OutputError(f"{file}: holds run {run['run_id']}, which is not a run of this "
+                                  f"sweep (its line in {LOG} came from another sweep); move it, "
+                                  "and its series file, out of the folder")
 
 
 def _make_folders(out: Path, experiment: Experiment) -> None:
