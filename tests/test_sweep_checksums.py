@@ -177,6 +177,28 @@ def test_an_unreadable_shard_is_named_and_kept_not_taken_for_damaged(capsys, swe
     assert tree(out) == before
 
 
+@pytest.mark.parametrize("folder", ["runs", "series"])
+def test_a_folder_of_the_sweep_that_cannot_be_listed_is_named_in_one_line(capsys, sweep,
+                                                                          monkeypatch, folder):
+    """``runs/`` or ``series/`` without read permission stopped every reader with a traceback."""
+    experiment, out = sweep
+    before = tree(out)
+    real = Path.iterdir
+
+    def forbidden(self):
+        if self == out / folder:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", forbidden)
+    said = f"{out / folder}: Permission denied; it is left as it is"
+    for args in (["analyse", str(out)], ["sweep", "--compact", str(out)],
+                 ["sweep", str(experiment), "--out", str(out), "--resume", "--jobs", "1"]):
+        assert_refused(*blowback(capsys, *args)[::2], said)
+    monkeypatch.undo()
+    assert tree(out) == before
+
+
 def test_a_run_file_not_written_by_the_sweep_is_refused(capsys, sweep):
     _, out = sweep
     shutil.copyfile(_run_files(out)[0], out / "runs" / "stranger.parquet")

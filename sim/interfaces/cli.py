@@ -316,6 +316,13 @@ def _command(argv: list[str] | None) -> int:
         except (ScenarioError, OutputError, WorkloadError) as err:
             print(f"blowback: error: {shown(str(err), keep='')}", file=sys.stderr)
             return EXIT_USAGE
+        except PermissionError as err:
+            # A file or folder the user may not read or write (a results folder's runs/, a
+            # cluster's shared disk): its owner can fix it, and nothing else is wrong.
+            where = err.filename if err.filename is not None else "a file"
+            print(f"blowback: error: {shown(str(where), keep='')}: {err.strerror or err}; it "
+                  "is left as it is: change its permissions and try again", file=sys.stderr)
+            return EXIT_USAGE
         except KeyboardInterrupt as stop:
             print("blowback: interrupted; nothing was written", file=sys.stderr)
             return exit_status(stop)
