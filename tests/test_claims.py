@@ -95,3 +95,28 @@ def test_claims_table_and_files(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["claims.csv", "claims.md", "manifest.json"]
     assert "Kalyvas 2006" in (out / "claims.md").read_text()
     assert "of 1 claims hold" in claims.text(table)
+
+
+def test_a_seed_without_violence_to_compare_is_left_out_of_lyalls_ratio(monkeypatch):
+    """A seed where the contractor struck no district in both arms divided 0 by 1e-9: its
+    ratio of 0 read as suppression, and pulled the mean and the interval down."""
+    import numpy as np
+
+    weeks, districts = 3 * 52, 4
+
+    def panel(seed: int, violence: float) -> dict:
+        struck = np.zeros((weeks, districts))
+        if seed != 3:
+            struck[:, 0] = 1.0
+        return {"contractor": struck, "attacks": np.full((weeks, districts), violence),
+                "insurgent_harm": np.zeros((weeks, districts))}
+
+    def panels(specs, seeds, steps, jobs):
+        # The arms alternate rough, careful: rough sees twice the careful arm's violence.
+        return [[panel(s, 2.0 if k % 2 == 0 else 1.0) for s in seeds] for k in range(len(specs))]
+
+    monkeypatch.setattr(claims, "district_panels", panels)
+    result = claims.lyall([1, 2, 3, 4])
+    assert result.seeds == 3
+    assert result.estimate == pytest.approx(2.0)
+    assert result.detail["ratio_without_deterrence"] == pytest.approx(2.0)

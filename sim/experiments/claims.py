@@ -85,6 +85,11 @@ def _interval(values: np.ndarray, within: tuple[float, float] = (-math.inf, math
     return float(np.mean(values)), low, high
 
 
+def _ratio(rough: float, careful: float) -> float:
+    """One seed's ratio of the two arms, NaN where the careful arm has nothing to divide by."""
+    return rough / careful if careful > 0 else math.nan
+
+
 # --- the claims ---------------------------------------------------------------------------
 
 def _within(y: np.ndarray, *xs: np.ndarray) -> np.ndarray:
@@ -204,7 +209,8 @@ def lyall(seeds: Sequence[int], jobs: int = 1, deterrence: float = 0.6, rough: f
     or do not (0).  The statistic is insurgent violence (attacks on forces plus civilians killed
     by armed groups) in the first ``window`` weeks in the districts the contractor operated in
     during those weeks in both arms, rough over careful; the same ratio in the last half of
-    year 3 tells whether the suppression lasts.
+    year 3 tells whether the suppression lasts.  A seed whose discriminate arm saw no such
+    violence has no ratio, and is left out.
     """
     steps = 3 * 52
     first, last = slice(0, window), slice(steps - 26, steps)
@@ -222,12 +228,16 @@ def lyall(seeds: Sequence[int], jobs: int = 1, deterrence: float = 0.6, rough: f
                       & (spared["contractor"][first].sum(axis=0) > 0))
             violence = [p["attacks"][:, struck] + p["insurgent_harm"][:, struck]
                         for p in (shelled, spared)]
-            now.append(violence[0][first].sum() / max(violence[1][first].sum(), 1e-9))
-            after.append(violence[0][last].sum() / max(violence[1][last].sum(), 1e-9))
+            now.append(_ratio(violence[0][first].sum(), violence[1][first].sum()))
+            after.append(_ratio(violence[0][last].sum(), violence[1][last].sum()))
         ratios[fear], later[fear] = np.array(now), np.array(after)
-    ratio, low, high = _interval(ratios[deterrence], RATIO)
-    without, w_low, w_high = _interval(ratios[0.0], RATIO)
-    after_ratio, a_low, a_high = _interval(later[deterrence], RATIO)
+    # A seed whose careful arm saw no violence there (or where the contractor struck no district
+    # in both arms) has no ratio: counted as 0, it would read as suppression.
+    kept = {fear: r[np.isfinite(r)] for fear, r in ratios.items()}
+    ratio, low, high = _interval(kept[deterrence], RATIO)
+    without, w_low, w_high = _interval(kept[0.0], RATIO)
+    after_ratio, a_low, a_high = _interval(later[deterrence][np.isfinite(later[deterrence])],
+                                           RATIO)
     return ClaimResult(
         "lyall", "Lyall 2009, JCR 53(3)",
         "a regime exists where heavy, indiscriminate force suppresses insurgent attacks for a "
@@ -240,7 +250,7 @@ def lyall(seeds: Sequence[int], jobs: int = 1, deterrence: float = 0.6, rough: f
         "0 (the sign is not hard-wired)",
         ratio, low, high,
         {"force_suppresses_attacks": bool(high < 1.0),
-         "not_without_fear": bool(without >= 1.0)}, len(seeds),
+         "not_without_fear": bool(without >= 1.0)}, len(kept[deterrence]),
         {"ratio_without_deterrence": without, "without_low": w_low, "without_high": w_high,
          "ratio_in_year_3": after_ratio, "year_3_low": a_low, "year_3_high": a_high})
 
