@@ -79,6 +79,21 @@ def test_a_mean_interval_stays_within_what_the_mean_can_take():
     assert mean_interval(np.array([0.9, 0.99, 1.0]), within=(0.0, 1.0))[1] == 1.0
 
 
+def test_a_paired_difference_of_a_0_to_1_quantity_stays_within_one_either_way():
+    import pandas as pd
+
+    from sim.core.outcomes import shown
+    from sim.experiments.compare import summarise_paired
+
+    share = next(o for o in shown("comparison") if o.share)
+    count = next(o for o in shown("comparison") if not o.share and o.kind is float)
+    other = pd.DataFrame({share.column: [1.0, 1.0, 0.0], count.column: [1.0, 1.0, 0.0]})
+    base = pd.DataFrame({share.column: [0.0, 0.0, 0.0], count.column: [0.0, 0.0, 0.0]})
+    rows = summarise_paired([("other", other, base)], [share, count]).set_index("outcome")
+    assert rows.loc[share.column, "high"] == 1.0 and rows.loc[share.column, "low"] < 0
+    assert rows.loc[count.column, "high"] > 1.0  # a count's difference is not bounded
+
+
 def test_a_mean_with_a_value_missing_has_no_interval():
     """max and min drop a NaN: the interval of a mean that is not known was (-inf, inf)."""
     assert all(math.isnan(v) for v in mean_interval(np.array([3.0, np.nan, 4.0])))

@@ -143,8 +143,9 @@ def summarise_paired(pairs: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]],
             b = base[o.column].to_numpy(dtype=float)
             whole = ~(np.isnan(a) | np.isnan(b))
             a, b = a[whole], b[whole]
+            # Two values of a 0-1 quantity differ by at most 1 either way.
             low, high = paired_share_interval(a, b) if o.kind is bool \
-                else mean_interval(a - b)
+                else mean_interval(a - b, within=(-1.0, 1.0) if o.share else (-np.inf, np.inf))
             rows.append({"scenario": name, "outcome": o.column, "label": o.label,
                          "mean": float((a - b).mean()) if len(a) else float("nan"),
                          "low": low, "high": high, "n": len(a)})
