@@ -22,6 +22,8 @@ OKABE_ITO: tuple[str, ...] = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#0072
                               "#D55E00", "#CC79A7", "#F0E442")
 MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P")
 LINE_STYLES: tuple[str, ...] = ("-", "--", ":", "-.")
+# Inches a figure keeps above the top of its axes (the title).
+LEGEND_TOP = 0.7
 NEUTRAL = "#999999"  # points and bands that belong to no group
 HIGHLIGHT = "#D55E00"  # vermillion: the cases a figure singles out
 
@@ -104,7 +106,8 @@ def legend_outside(where: Any, handles: Sequence[Any] | None = None,
                    labels: Sequence[str] | None = None, title: str | None = None) -> Any:
     """A legend beside the data, never over it: right of the axes for one axes, below all
     panels for a figure (``where`` is an axes or a figure; the figure must use the constrained
-    layout, which makes room for it)."""
+    layout, which makes room for it).  Long labels (a sweep's groups) take fewer columns below
+    the panels, and the figure grows where the legend would otherwise take the data's room."""
     from matplotlib.figure import Figure
 
     if handles is None:
@@ -114,11 +117,39 @@ def legend_outside(where: Any, handles: Sequence[Any] | None = None,
                 found.setdefault(label, handle)
         labels, handles = list(found), list(found.values())
     if isinstance(where, Figure):
-        columns = min(len(handles), 4)
-        return where.legend(handles, labels, loc="outside lower center", ncols=columns,
+        return _below(where, handles, labels, title)
+    legend = where.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                          borderaxespad=0.0, title=title)
+    _fit_beside(where.get_figure(), legend)
+    return legend
+
+
+def _below(fig: Any, handles: Sequence[Any], labels: Sequence[str], title: str | None) -> Any:
+    """A legend below the panels in as many columns (up to four) as fit the figure's width;
+    the figure grows by what the legend takes beyond a fifth of its height, so that the panels
+    keep theirs, and in width for a label wider than the figure."""
+    for columns in range(min(len(handles), 4), 0, -1):
+        legend = fig.legend(handles, labels, loc="outside lower center", ncols=columns,
                             title=title)
-    return where.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                        borderaxespad=0.0, title=title)
+        box = legend.get_window_extent()
+        if columns == 1 or box.width <= 0.95 * fig.bbox.width:
+            break
+        legend.remove()  # a legend's columns are fixed when it is made
+    fig.set_figwidth(max(fig.get_figwidth(), box.width / 0.95 / fig.dpi))
+    fig.set_figheight(fig.get_figheight() + max(0.0, box.height / fig.dpi
+                                                - fig.get_figheight() / 5))
+    return legend
+
+
+def _fit_beside(fig: Any, legend: Any) -> None:
+    """The figure grows by what the legend right of its axes takes beyond a quarter of its width,
+    so that the data keep theirs (and the title centred over them stays on the image), and
+    grows in height to hold a legend longer than the axes are high."""
+    box = legend.get_window_extent()
+    width, height = box.width / fig.dpi, box.height / fig.dpi
+    fig.set_figwidth(fig.get_figwidth() + max(0.0, width - fig.get_figwidth() / 4))
+    # Below the axes' top, where the legend starts, lie all but the title's room.
+    fig.set_figheight(max(fig.get_figheight(), height + LEGEND_TOP))
 
 
 P = ParamSpec("P")
