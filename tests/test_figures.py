@@ -120,10 +120,13 @@ def test_every_module_that_draws_uses_the_style():
 def test_every_axis_states_what_it_shows_and_legends_stay_off_the_data(drawn):
     for name, fig in drawn.items():
         axes = [ax for ax in fig.axes if ax.get_visible()]
-        for ax in axes:  # stacked panels sharing x name it once, under the lowest
+        # Stacked panels sharing x name it once, under the lowest; panels side by side sharing
+        # y name it at the left of each row.
+        for ax in axes:
             shared = ax.get_shared_x_axes().get_siblings(ax)
             assert any(a.get_xlabel() for a in shared), (name, ax.get_title())
-            assert ax.get_ylabel(), (name, ax.get_title())
+            shared = ax.get_shared_y_axes().get_siblings(ax)
+            assert any(a.get_ylabel() for a in shared), (name, ax.get_title())
         boxes = [ax.get_window_extent() for ax in axes]
         legends = fig.legends + [ax.get_legend() for ax in axes if ax.get_legend()]
         for legend in legends:
@@ -238,8 +241,11 @@ def test_compare_and_analyse_print_tables_that_fit_and_wide_on_request(tmp_path,
 
 
 def test_the_boxes_run_down_in_the_order_of_the_tables_rows(drawn):
-    """The first group's box is on top, as its row is first in the table."""
-    for ax in (a for a in drawn["distributions"].axes if a.get_visible()):
+    """The first group's box is on top, as its row is first in the table; the panels share
+    their groups, named once, left of each row."""
+    named = [ax for ax in drawn["distributions"].axes if ax.get_yticklabels()]
+    assert [ax.get_subplotspec().colspan.start for ax in named] == [0, 0]
+    for ax in named:
         ticks = sorted(ax.get_yticklabels(), key=lambda t: -ax.transData.transform(
             (0, t.get_position()[1]))[1])
         assert [t.get_text() for t in ticks] == ["regime 0", "regime 1", "regime 2"]
@@ -248,3 +254,4 @@ def test_the_boxes_run_down_in_the_order_of_the_tables_rows(drawn):
 def test_the_comparison_says_how_many_seeds_each_mean_is_over(drawn):
     """Regime a has two seeds and b one: the title says 1–2, not the first regime's 2."""
     assert "mean over 1–2 seeds" in drawn["comparison"].get_suptitle()
+

@@ -30,7 +30,14 @@ from sim.experiments.output import (
 )
 from sim.experiments.sweep import load as load_sweep
 from sim.experiments.sweep_folder import SWEEP_FORMATS
-from sim.interfaces.figure_style import legend_outside, looks, share_axis, styled, unit_of
+from sim.interfaces.figure_style import (
+    legend_outside,
+    looks,
+    share_axis,
+    styled,
+    unit_of,
+    widen_for_labels,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -142,7 +149,8 @@ def plot_distributions(runs: pd.DataFrame) -> Figure:
     outcomes = _tabled(runs)[:6]
     groups = list(dict.fromkeys(runs["group"]))
     style = looks(groups)
-    fig, axes = plt.subplots(2, 3, figsize=(16, max(7.0, 4 + 0.5 * len(groups))),
+    # The panels share their groups: the names stand once, left of each row.
+    fig, axes = plt.subplots(2, 3, figsize=(16, max(7.0, 4 + 0.5 * len(groups))), sharey=True,
                              squeeze=False, layout="constrained")
     for ax, o in zip(axes.ravel(), outcomes, strict=False):
         data = [runs.loc[runs["group"] == g, o.column].to_numpy(dtype=float) for g in groups]
@@ -152,13 +160,16 @@ def plot_distributions(runs: pd.DataFrame) -> Figure:
                                       "markeredgecolor": "black"})
         for box, g in zip(boxes["boxes"], groups, strict=True):
             box.set(facecolor=style[g].colour, alpha=0.45)
-        ax.set_yticks(range(1, len(groups) + 1), groups)
-        ax.invert_yaxis()  # the first group on top, in the order of the tables' rows
         ax.set_title(o.label)
         ax.set_xlabel(_unit_label(o))
-        ax.set_ylabel("regime")
         if o.share:
             share_axis(ax, "x")
+    # After the boxes, which set ticks of their own: the panels' y axes are one.
+    axes[0, 0].set_yticks(range(1, len(groups) + 1), groups)
+    axes[0, 0].invert_yaxis()  # the first group on top, in the order of the tables' rows
+    widen_for_labels(fig, axes[0, 0], columns=3, data=3.5)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("regime")
     for ax in axes.ravel()[len(outcomes):]:
         ax.set_visible(False)
     fig.suptitle("Outcomes after the run, one box per regime (line: median, whiskers 1.5 IQR, "

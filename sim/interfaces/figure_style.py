@@ -22,7 +22,9 @@ OKABE_ITO: tuple[str, ...] = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#0072
                               "#D55E00", "#CC79A7", "#F0E442")
 MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P")
 LINE_STYLES: tuple[str, ...] = ("-", "--", ":", "-.")
-# Inches a figure keeps above the top of its axes (the title).
+# Inches a panel takes beside its data (ticks, axis label, gaps) and that a figure keeps above
+# the top of its axes (the title).
+PANEL_MARGIN = 0.5
 LEGEND_TOP = 0.7
 NEUTRAL = "#999999"  # points and bands that belong to no group
 HIGHLIGHT = "#D55E00"  # vermillion: the cases a figure singles out
@@ -150,6 +152,15 @@ def _fit_beside(fig: Any, legend: Any) -> None:
     fig.set_figwidth(fig.get_figwidth() + max(0.0, width - fig.get_figwidth() / 4))
     # Below the axes' top, where the legend starts, lie all but the title's room.
     fig.set_figheight(max(fig.get_figheight(), height + LEGEND_TOP))
+
+
+def widen_for_labels(fig: Any, ax: Any, columns: int, data: float) -> None:
+    """Widen ``fig`` where ``ax``'s y tick labels (a sweep's group names) are long, so that
+    each of the ``columns`` panels of a row, whose labels appear once at its left, keeps
+    ``data`` inches for its data."""
+    widest = max((label.get_window_extent().width for label in ax.get_yticklabels()),
+                 default=0.0) / fig.dpi
+    fig.set_figwidth(max(fig.get_figwidth(), widest + columns * (data + PANEL_MARGIN)))
 
 
 P = ParamSpec("P")
