@@ -23,7 +23,14 @@ import numpy as np
 import pandas as pd
 
 from sim.core.parameters import BY_NAME
-from sim.interfaces.figure_style import HIGHLIGHT, NEUTRAL, axis_label, legend_outside, styled
+from sim.interfaces.figure_style import (
+    HIGHLIGHT,
+    NEUTRAL,
+    axis_label,
+    legend_outside,
+    styled,
+    wrapped,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -237,7 +244,8 @@ def _panel(ax, found: Discovery, box, rectangle) -> None:
     horizontal = (x[names[0]].rename(axis_label(BY_NAME[names[0]])) if names
                   else pd.Series(np.arange(len(x)), name="design point (index)"))
     vertical = (x[names[1]].rename(axis_label(BY_NAME[names[1]])) if len(names) > 1
-                else pd.Series(100 * gap.to_numpy(), name=f"how much worse {found.first} is (%)"))
+                else pd.Series(100 * gap.to_numpy(),
+                               name=wrapped(f"how much worse {found.first} is (%)", 45)))
     ax.scatter(horizontal[~cases], vertical[~cases], s=12, color=NEUTRAL, label="other points")
     ax.scatter(horizontal[cases], vertical[cases], s=16, color=HIGHLIGHT, label=box.cases)
     if names:
@@ -248,5 +256,6 @@ def _panel(ax, found: Discovery, box, rectangle) -> None:
                                fill=False, edgecolor="black", linewidth=1.5))
     ax.set_xlabel(horizontal.name)
     ax.set_ylabel(vertical.name)
-    ax.set_title(f"{box.outcome} (vs {found.other})\ncoverage {box.coverage:.0%}, "
-                 f"density {box.density:.0%}", fontsize=11)
+    # A long scenario name, wrapped, keeps the title over its panel.
+    ax.set_title(wrapped(f"{box.outcome} (vs {found.other})", 50)
+                 + f"\ncoverage {box.coverage:.0%}, density {box.density:.0%}", fontsize=11)

@@ -17,7 +17,15 @@ from sim.core.registry import Outcome
 from sim.experiments import discovery
 from sim.experiments.experiment import Experiment
 from sim.experiments.output import folded, write_report
-from sim.interfaces.figure_style import OKABE_ITO, legend_outside, looks, share_axis, styled
+from sim.interfaces.figure_style import (
+    OKABE_ITO,
+    legend_outside,
+    looks,
+    share_axis,
+    styled,
+    widen_for_labels,
+    wrapped,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -277,14 +285,19 @@ def plot_worse(worse: pd.DataFrame) -> Figure:
     outcome, one group per other scenario."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 0.6 * len(worse) + 2.5), layout="constrained")
+    # A long scenario name would take the label past the bars and off the image: wrapped, each
+    # further line of it gets room of its own.
+    xlabel = wrapped(f"share where {worse['scenario'].iloc[0]} does worse (0–1)", 60)
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(worse) + 2.5 + 0.25 * xlabel.count("\n")),
+                           layout="constrained")
     labels = [f"{r.outcome} (vs {r.other})" for r in worse.itertuples()]
     y = np.arange(len(worse))[::-1]
     ax.barh(y, worse["share_worse"], color=OKABE_ITO[5], alpha=0.8, label="design points")
     ax.scatter(worse["share_worse_runs"], y, color="black", zorder=3, label="paired runs")
     ax.set_yticks(y, labels)
+    widen_for_labels(fig, ax, columns=1, data=4.5)
     share_axis(ax, "x")
-    ax.set_xlabel(f"share where {worse['scenario'].iloc[0]} does worse (0–1)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("outcome (against which scenario)")
     legend_outside(fig)
     return fig

@@ -10,6 +10,7 @@ under :func:`styled`, so that its type sizes hold whatever the caller's matplotl
 from __future__ import annotations
 
 import functools
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
@@ -152,6 +153,12 @@ def _fit_beside(fig: Any, legend: Any) -> None:
     fig.set_figwidth(fig.get_figwidth() + max(0.0, width - fig.get_figwidth() / 4))
     # Below the axes' top, where the legend starts, lie all but the title's room.
     fig.set_figheight(max(fig.get_figheight(), height + LEGEND_TOP))
+
+
+def wrapped(text: str, width: int) -> str:
+    """``text`` broken at spaces into lines of at most ``width`` characters (a word longer than
+    that stays whole), for a title or axis label that names a long group."""
+    return textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False)
 
 
 def widen_for_labels(fig: Any, ax: Any, columns: int, data: float) -> None:
