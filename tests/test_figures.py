@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT, blowback
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from sim.core.outcomes import BY_NAME, OUTCOMES, shown
 from sim.core.parameters import BY_NAME as PARAMETERS
@@ -23,6 +24,7 @@ from sim.experiments import calibration_report, claims, discovery, reference
 from sim.experiments.analysis import plot_distributions, plot_tradeoff
 from sim.experiments.calibration import Fit
 from sim.experiments.design import Range
+from sim.experiments.output import DPI, save_figure
 from sim.experiments.posterior import WEIGHT
 from sim.experiments.sensitivity import Sensitivity, plot_indices, plot_worse
 from sim.interfaces.figure_style import OKABE_ITO, axis_label, looks
@@ -255,3 +257,68 @@ def test_the_comparison_says_how_many_seeds_each_mean_is_over(drawn):
     """Regime a has two seeds and b one: the title says 1–2, not the first regime's 2."""
     assert "mean over 1–2 seeds" in drawn["comparison"].get_suptitle()
 
+
+# A sweep's groups: a scenario and its design point, the longest names a figure is given.
+LONG = [f"Contractor, {kind}, punishment={p}, discrimination={d}"
+        for kind in ("unchecked", "accountable") for p in (0.2, 0.8) for d in (0.3, 0.6)]
+
+
+def _long_named() -> dict[str, plt.Figure]:
+    """The figures that name groups, each given the long names of a sweep's groups."""
+    runs = pd.DataFrame([{"group": g, "scenario": g, "seed": s,
+                          **{o.column: RNG.random() for o in OUTCOMES if o.column}}
+                         for g in LONG for s in range(3)])
+    indices = pd.DataFrame([{"scenario": sc, "outcome": out, "parameter": p, "ST": 0.3,
+                             "ST_conf": 0.05} for sc in LONG[:4]
+                            for out in ("deaths", "insurgents") for p in ("x", "y")])
+    worse = pd.DataFrame({"scenario": LONG[0], "other": LONG[1:3], "outcome": "deaths",
+                          "share_worse": [0.2, 0.7], "share_worse_runs": [0.3, 0.6]})
+    x = pd.DataFrame(np.random.default_rng(7).uniform(size=(200, 3)), columns=list(DESIGNED))
+    found = discovery.discover(x, LONG[0], LONG[1],
+                               pd.DataFrame({"deaths": np.where(x[DESIGNED[0]] < 0.3, -1, 1)}))
+    return {"distributions": plot_distributions(runs), "tradeoff": plot_tradeoff(runs),
+            "comparison": plot_comparison({g: [_weeks(60)] for g in LONG}),
+            "indices": plot_indices(indices), "worse": plot_worse(worse),
+            "discovery": discovery.plot([found])}
+
+
+def _drawn_texts(fig: plt.Figure):
+    """Every text the figure draws: titles, labels, legends, and the tick labels in view."""
+    yield from fig.texts
+    for legend in fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]:
+        yield from [*legend.get_texts(), legend.get_title()]
+    for ax in (a for a in fig.axes if a.get_visible()):
+        yield from [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            for locs, ticks in ((axis.get_majorticklocs(), axis.get_major_ticks),
+                                (axis.get_minorticklocs(), axis.get_minor_ticks)):
+                axis.get_ticklabels(minor=ticks == axis.get_minor_ticks)  # brings them up to date
+                for tick in ticks(len(locs)):
+                    if low <= tick.get_loc() <= high:
+                        yield from (t for t in (tick.label1, tick.label2) if t.get_visible())
+
+
+@pytest.mark.parametrize("figures", [_figures, _long_named], ids=["short names", "long names"])
+def test_every_text_lies_within_the_saved_image_and_the_data_keep_their_room(figures,
+                                                                              tmp_path):
+    """A sweep's long group names neither push a label, a title or a legend off the image nor
+    squeeze a panel's data to a sliver."""
+    off, squeezed = [], []
+    for name, fig in figures().items():
+        save_figure(fig, tmp_path, name.replace(" ", "_"), ("png",))
+        fig.set_dpi(DPI)  # as saved, in the layout saving fixed
+        renderer = FigureCanvasAgg(fig).get_renderer()  # saving closed the figure's own
+        fig.draw(renderer)
+        image = fig.bbox.padded(1)  # a pixel's rounding
+        for text in _drawn_texts(fig):
+            if text.get_visible() and text.get_text():
+                box = text.get_window_extent(renderer)
+                if not all(image.containsx(x) for x in (box.x0, box.x1)) or not all(
+                        image.containsy(y) for y in (box.y0, box.y1)):
+                    off.append((name, text.get_text()))
+        for ax in (a for a in fig.axes if a.get_visible()):
+            width, height = ax.get_position().size * fig.get_size_inches()
+            if width < 2.5 or height < 1.5:
+                squeezed.append((name, ax.get_title(), round(width, 1), round(height, 1)))
+    assert not off and not squeezed
