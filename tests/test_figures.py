@@ -253,6 +253,15 @@ def test_the_boxes_run_down_in_the_order_of_the_tables_rows(drawn):
         assert [t.get_text() for t in ticks] == ["regime 0", "regime 1", "regime 2"]
 
 
+def test_the_boxes_say_whether_each_is_a_regime_or_a_regime_at_a_design_point(drawn):
+    assert "one box per regime (" in drawn["distributions"].get_suptitle()
+    runs = _runs(2).assign(group=lambda df: df["scenario"] + ", punishment=0.2")
+    fig = plot_distributions(runs)
+    assert "one box per regime and design point" in fig.get_suptitle()
+    assert fig.axes[0].get_ylabel() == "regime and design point"
+    plt.close(fig)
+
+
 def test_the_comparison_says_how_many_seeds_each_mean_is_over(drawn):
     """Regime a has two seeds and b one: the title says 1–2, not the first regime's 2."""
     assert "mean over 1–2 seeds" in drawn["comparison"].get_suptitle()

@@ -168,11 +168,13 @@ def plot_distributions(runs: pd.DataFrame) -> Figure:
     axes[0, 0].set_yticks(range(1, len(groups) + 1), groups)
     axes[0, 0].invert_yaxis()  # the first group on top, in the order of the tables' rows
     widen_for_labels(fig, axes[0, 0], columns=3, data=3.5)
+    # A sweep's groups are a regime at one of its design points.
+    box = "regime" if set(groups) <= set(runs["scenario"]) else "regime and design point"
     for ax in axes[:, 0]:
-        ax.set_ylabel("regime")
+        ax.set_ylabel(box)
     for ax in axes.ravel()[len(outcomes):]:
         ax.set_visible(False)
-    fig.suptitle("Outcomes after the run, one box per regime (line: median, whiskers 1.5 IQR, "
+    fig.suptitle(f"Outcomes after the run, one box per {box} (line: median, whiskers 1.5 IQR, "
                  "triangle: mean)")
     return fig
 
