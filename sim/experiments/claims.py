@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.scenario import Scenario, load_scenario
-from sim.experiments.districts import DISTRICT, district_panels, two_way
+from sim.experiments.districts import DISTRICT, district_panels, fixed_effects
 from sim.experiments.intervals import mean_interval
 from sim.experiments.output import folded, write_report
 from sim.experiments.runs import run_many, run_one
@@ -92,12 +92,6 @@ def _ratio(rough: float, careful: float) -> float:
 
 # --- the claims ---------------------------------------------------------------------------
 
-def _within(y: np.ndarray, *xs: np.ndarray) -> np.ndarray:
-    """Coefficients of a two-way fixed-effects regression of ``y`` on ``xs`` (district, week)."""
-    design = np.stack([two_way(x).ravel() for x in xs], axis=1)
-    return np.linalg.lstsq(design, two_way(y).ravel(), rcond=None)[0]
-
-
 def condra_shapiro(seeds: Sequence[int], jobs: int = 1, steps: int = 520,
                    lead: int = 26, lag: int = 4) -> ClaimResult:
     """Condra & Shapiro (2012): state-side civilian casualties are followed by more insurgent
@@ -124,10 +118,10 @@ def condra_shapiro(seeds: Sequence[int], jobs: int = 1, steps: int = 520,
         past = np.array([p["attacks"][t - lag:t].sum(axis=0) for t in rows])
         state, insurgent, fighters, support, cooperation = (p[k][rows] for k in (
             "state_harm", "insurgent_harm", "insurgents", "support", "cooperation"))
-        coefs.append(_within(y, state, insurgent, past, fighters)[:2])
-        per_death.append(_within(p["support"][rows + lead] - support, state, insurgent,
-                                 support, cooperation, fighters)[:2])
-        per_support.append(_within(y, support, past, fighters)[0])
+        coefs.append(fixed_effects(y, state, insurgent, past, fighters)[:2])
+        per_death.append(fixed_effects(p["support"][rows + lead] - support, state, insurgent,
+                                       support, cooperation, fighters)[:2])
+        per_support.append(fixed_effects(y, support, past, fighters)[0])
     coefs, per_death = np.array(coefs), np.array(per_death)
     state, s_low, s_high = _interval(coefs[:, 0])
     insurgent, i_low, i_high = _interval(coefs[:, 1])
@@ -230,14 +224,11 @@ def lyall(seeds: Sequence[int], jobs: int = 1, deterrence: float = 0.6, rough: f
                         for p in (shelled, spared)]
             now.append(_ratio(violence[0][first].sum(), violence[1][first].sum()))
             after.append(_ratio(violence[0][last].sum(), violence[1][last].sum()))
-        ratios[fear], later[fear] = np.array(now), np.array(after)
-    # A seed whose careful arm saw no violence there (or where the contractor struck no district
-    # in both arms) has no ratio: counted as 0, it would read as suppression.
-    kept = {fear: r[np.isfinite(r)] for fear, r in ratios.items()}
-    ratio, low, high = _interval(kept[deterrence], RATIO)
-    without, w_low, w_high = _interval(kept[0.0], RATIO)
-    after_ratio, a_low, a_high = _interval(later[deterrence][np.isfinite(later[deterrence])],
-                                           RATIO)
+        # A seed with nothing to divide by has no ratio: as 0, it would read as suppression.
+        ratios[fear], later[fear] = (r[np.isfinite(r)] for r in (np.array(now), np.array(after)))
+    ratio, low, high = _interval(ratios[deterrence], RATIO)
+    without, w_low, w_high = _interval(ratios[0.0], RATIO)
+    after_ratio, a_low, a_high = _interval(later[deterrence], RATIO)
     return ClaimResult(
         "lyall", "Lyall 2009, JCR 53(3)",
         "a regime exists where heavy, indiscriminate force suppresses insurgent attacks for a "
@@ -250,7 +241,7 @@ def lyall(seeds: Sequence[int], jobs: int = 1, deterrence: float = 0.6, rough: f
         "0 (the sign is not hard-wired)",
         ratio, low, high,
         {"force_suppresses_attacks": bool(high < 1.0),
-         "not_without_fear": bool(without >= 1.0)}, len(kept[deterrence]),
+         "not_without_fear": bool(without >= 1.0)}, len(ratios[deterrence]),
         {"ratio_without_deterrence": without, "without_low": w_low, "without_high": w_high,
          "ratio_in_year_3": after_ratio, "year_3_low": a_low, "year_3_high": a_high})
 

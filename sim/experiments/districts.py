@@ -79,3 +79,9 @@ def district_panels(specs: Sequence[Scenario], seeds: Sequence[int], steps: int 
 def two_way(a: np.ndarray) -> np.ndarray:
     """Remove district and week means (two-way fixed effects on a balanced panel)."""
     return a - a.mean(axis=0, keepdims=True) - a.mean(axis=1, keepdims=True) + a.mean()
+
+
+def fixed_effects(y: np.ndarray, *xs: np.ndarray) -> np.ndarray:
+    """Coefficients of a two-way fixed-effects regression of ``y`` on ``xs`` (district, week)."""
+    design = np.stack([two_way(x).ravel() for x in xs], axis=1)
+    return np.linalg.lstsq(design, two_way(y).ravel(), rcond=None)[0]
