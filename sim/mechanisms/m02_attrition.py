@@ -2,10 +2,10 @@
 
 A unit's discrimination d is the share of its force that reaches combatants; the rest falls on
 civilians.  For a unit of strength s, firepower f and effort e (the share of its pay received,
-M7) in a cell with ins fighters, pop residents and support sup, where the bands are located
-(M3: intelligence x (1 - concealment)):
+M7), giving the share guard of its effort to mines (conduct), in a cell with ins fighters, pop
+residents and support sup, where the bands are located (M3: intelligence x (1 - concealment)):
 
-    op       = s * f * e
+    op       = s * f * e * (1 - guard)
     contact  = ins / (ins + 50)
     kills    = Poisson(kill_rate * op * d * (located + 0.1 * (1 - located)) * contact)
                capped at 0.3 * ins

@@ -8,7 +8,8 @@ opaque contract: "security becomes a revenue stream rather than a public good").
 
     conceded   = c * M                                   (c = 0 without a contractor)
     stake      = mining_revenue * conceded               (model.contractor_stake, MUSD/week)
-    skim       = 0.5 * mining_revenue * M_at * (1 - c)   (guarded sites it does not hold)
+    skim       = min(0.5 * mining_revenue * M_at * (1 - c),
+                     mining_revenue * (M - conceded))  (guarded sites it does not hold)
     income     = (revenue + mining_revenue * (M - conceded) - skim) * (1 - blowback * sanctions)
     available  = budget + income + borrowing_limit
 
@@ -18,7 +19,7 @@ arrears), then the levers (levers.cost * their summed levels).  What is not paid
 becomes arrears; the budget never falls below -borrowing_limit.
 
     contractor revenue = (cash paid + stake + skim) * (1 - pressure * sanctions)
-                         * (1 - 0.5 * financial_enforcement)
+                         * (1 - 0.5 * financial_enforcement * lever funding)
     contractor effort  = min(1, revenue / price) * max(0, 1 - arrears / (tolerance * price))
     state effort      += pay_response * (share of state pay paid - state effort)
     lever funding      = share of the lever bill paid: every lever acts at level * funding
