@@ -41,7 +41,7 @@ PARAMETERS = (
           kind="behaviour"),
 )
 
-# The model's assumptions (docs/ODD.md, "Armed groups").
+# The model's assumptions (docs/ODD.md 7.5, "M5 Recruitment and concealment").
 FORCES_HALF = 200.0  # personnel in a cell at which attacks on them are half as deadly as can be
 RIVAL_LETHALITY = 0.5  # lethality against rival fighters, per unit against forces
 # Share of its full effect an attack on forces reaches where no resident informs the band:

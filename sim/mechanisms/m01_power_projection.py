@@ -27,8 +27,8 @@ PARAMETERS = (
     Param("partner.reach", 8, 0, 256, "cells/week", "mobility (helicopters)", kind="behaviour"),
 )
 
-# The weights of a unit's choice of cell are the model's assumptions (docs/ODD.md, "Deployment"),
-# not figures from a source.
+# The weights of a unit's choice of cell are the model's assumptions (docs/ODD.md 7.1, "M1 Power
+# projection"), not figures from a source.
 KNOWN_WITHOUT_INTELLIGENCE = 0.3  # share of a cell's fighters known with no intelligence
 KNOWN_HALF = 150.0  # known fighters at which their pull is half its most
 PEOPLE_HALF = 1e5  # residents at which their pull is half its most

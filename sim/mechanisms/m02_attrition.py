@@ -86,7 +86,8 @@ OUTCOMES = (
     Outcome("contractor_discrimination", "contractor discrimination", "share", share=True),
 )
 
-# The shapes of an engagement are the model's assumptions (docs/ODD.md, "Engagements").
+# The shapes of an engagement are the model's assumptions (docs/ODD.md 7.2, "M2 Attrition over
+# discrimination").
 CONTACT_HALF = 50.0  # fighters in a cell at which contact is half its most
 KILL_CAP = 0.3  # most of a cell's fighters one unit can kill in a week
 BLIND_SHARE = 0.1  # share of the force aimed at combatants that finds bands not located

@@ -45,7 +45,8 @@ PARAMETERS = (
           kind="behaviour"),
 )
 
-# Weights of the cooperation target's logit: the model's assumptions (docs/ODD.md, "Attitudes").
+# Weights of the cooperation target's logit: the model's assumptions (docs/ODD.md 7.4, "M4 Harm
+# erodes cooperation").
 COOPERATION_LEGITIMACY = 3.0
 COOPERATION_SERVICES = 1.5
 COOPERATION_CONTROL = 1.5

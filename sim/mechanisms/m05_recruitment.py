@@ -33,7 +33,7 @@ PARAMETERS = (
           "desertion and losses outside combat", kind="behaviour"),
 )
 
-# The shapes below are the model's assumptions (docs/ODD.md, "Armed groups").
+# The shapes below are the model's assumptions (docs/ODD.md 7.5, "M5 Recruitment and concealment").
 PRESENCE_HALF = 200.0  # fighters in a cell at which recruiting is half as effective as it gets
 FEAR_KEEP = 0.85  # share of last week's fear kept
 FEAR_NEW = 0.15  # weight of this week's news in it

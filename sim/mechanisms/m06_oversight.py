@@ -43,8 +43,8 @@ PARAMETERS = (
           kind="institution"),
 )
 
-# The model's assumption (docs/ODD.md, "Oversight"): share of the gap to certainty that full
-# justice mechanisms (M13) close.
+# The model's assumption (docs/ODD.md 7.6, "M6 Oversight and command responsibility"): share of
+# the gap to certainty that full justice mechanisms (M13) close.
 JUSTICE_LIFT = 0.6
 # Purposes of the draws of each step of oversight, by the source of the abuse.
 SOURCES = ("operation", "atrocity", "event")

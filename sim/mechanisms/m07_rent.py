@@ -74,7 +74,7 @@ PARAMETERS = (
 
 LEVERS = ("justice", "training", "reconciliation", "services", "arms_tracking",
           "financial_enforcement", "humanitarian_access")
-# The model's assumptions (docs/ODD.md, "Rent").
+# The model's assumptions (docs/ODD.md 7.7, "M7 Rent extraction").
 SKIM = 0.5  # share of a guarded mine's output that contractor teams skim
 ENFORCEMENT_SQUEEZE = 0.5  # share of contractor revenue full financial enforcement cuts
 

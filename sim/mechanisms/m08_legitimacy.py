@@ -27,7 +27,7 @@ PARAMETERS = (
           "economic hardship H of Epstein's G=H(1-L)", kind="world"),
 )
 
-# The model's assumptions (docs/ODD.md, "Legitimacy").
+# The model's assumptions (docs/ODD.md 7.8, "M8 Legitimacy").
 MEMORY_DISTRUST = 0.5  # share of legitimacy a community's full memory of abuses takes away
 MEMORY_HARDSHIP = 0.5  # hardship added by a full memory of abuses
 HUMANITARIAN_RELIEF = 0.6  # share of the hardship of displacement humanitarian access removes

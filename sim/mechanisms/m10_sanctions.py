@@ -23,7 +23,7 @@ PARAMETERS = (
           "contract terms published and audited (no illicit financing)", kind="institution"),
 )
 
-# The model's assumptions (docs/ODD.md, "Sanctions").
+# The model's assumptions (docs/ODD.md 7.10, "M10 Sanctions").
 ILLICIT_FACTOR = 2.0  # opaque contracts paid in concessions double the chance
 STEP = 0.25  # rise of the sanctions level per decision
 SANCTION = rng.purpose("m10.sanction")

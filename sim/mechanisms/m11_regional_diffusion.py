@@ -34,7 +34,7 @@ PARAMETERS = (
           "reach of bands across borders: sanctuary and inflow from neighbours", kind="behaviour"),
 )
 
-# The model's assumptions (docs/ODD.md, "Region").
+# The model's assumptions (docs/ODD.md 7.11, "M11 Regional diffusion").
 WEEKS_OF_A_YEAR = 53  # territory gain is measured against the week a year before
 ARMS_TRACKING_CUT = 0.5  # share of spill-over full arms tracking stops
 BORDER_DEATHS_FULL = 10.0  # deaths a week near a border at which spill-over is full

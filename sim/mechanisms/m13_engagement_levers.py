@@ -30,7 +30,7 @@ PARAMETERS = (
 )
 
 # Skill gained a week by the host's own programme at full level: the model's
-# assumption, twice the partner's default rate (docs/ODD.md, "Levers").
+# assumption, twice the partner's default rate (docs/ODD.md 7.13, "M13 Engagement levers").
 HOST_TRAINING_RATE = 0.004
 
 

@@ -53,7 +53,7 @@ PARAMETERS = (
           "civilians, if it does not arm them", kind="institution"),
 )
 
-# The model's assumptions (docs/ODD.md, "M15 Community militias").
+# The model's assumptions (docs/ODD.md 7.15, "M15 Community militias").
 FORCES_HALF = 200.0  # personnel in a cell at which the state's absence is halved (as M1's posts)
 MOBILISABLE = 0.01  # most of a group's residents in its militia: Dan Na Ambassagou was reported
 #                     to claim a few thousand fighters among about a million Dogon

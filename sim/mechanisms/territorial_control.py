@@ -19,7 +19,7 @@ from sim.world import geography
 # Administrative presence of the state per cell, in force-equivalents, by region (north,
 # centre, south) and in towns: what holds a cell when no unit is there.  Control at the start by
 # region.  Both are the model's assumptions, set so that the state holds the south and the
-# towns and contests the north (docs/ODD.md, "Control").
+# towns and contests the north (docs/ODD.md 7.8, "M8 Legitimacy").
 ADMIN = np.array([30.0, 400.0, 2000.0])
 ADMIN_TOWN = 3000.0
 CONTROL_AT_START = np.array([0.3, 0.7, 0.95])

@@ -103,7 +103,7 @@ WorldView = World.View = view_type(World)
 
 # The stylised map's shapes: rough figures of Mali's geography (latitudes of the Sahel's
 # regions, the river valley's density), chosen by eye for a map that looks and behaves right,
-# not measured (docs/ODD.md, "The map").
+# not measured (docs/ODD.md 5.1, "The generated map").
 MAP_STREAM = rng.purpose("world.map")  # spawn key of the map's random stream
 NORTH_FROM_LAT = 17.0  # the north starts at this latitude
 CENTRE_FROM_LAT = 13.6  # the centre, at this one
