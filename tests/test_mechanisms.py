@@ -617,3 +617,19 @@ def test_unchecked_contractor_is_worse_than_accountable_over_ten_years(seed):
 def test_regions_and_groups_are_named():
     assert len(geography.GROUPS) == 5 and len(geography.NEIGHBOURS) == 7
     assert pd.Series(geography.REGIONS).is_unique
+
+
+def test_an_atrocity_that_killed_no_one_is_not_counted_as_an_abuse():
+    """A dated atrocity whose toll floors to 0 (half a community of one) reaches oversight as
+    an abuse of no deaths, which review passes over; the week's count of abuses did not."""
+    from sim.core.state import CONTRACTOR, Abuse, Week
+    from sim.mechanisms import m06_oversight
+
+    model = BlowbackModel(small(**{"run.steps": 2}), agents=False)
+    week = Week(abuses=[Abuse("operation", 0, CONTRACTOR, 3.0)],
+                scheduled=[Abuse("event", 0, CONTRACTOR, 0.0)])
+    m06_oversight.review(model, week)
+    m06_oversight.record(model, week)
+    assert week.row["abuses"] == 1.0
+    assert week.review.unit_abuses.sum() == 1.0
+

@@ -133,7 +133,8 @@ def review(model, week) -> None:
 
 def record(model, week) -> None:
     """Abuses of the week, documented and punished."""
-    week.row["abuses"] = float(len(week.all_abuses()))
+    # An atrocity that found no one to kill (a community of one) is no abuse, as review says.
+    week.row["abuses"] = float(sum(abuse.deaths > 0 for abuse in week.all_abuses()))
     week.row["abuses_detected"] = float(week.review.documented.sum())
     week.row["abuses_punished"] = float(week.review.punished.sum())
 
