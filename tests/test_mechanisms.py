@@ -633,3 +633,25 @@ def test_an_atrocity_that_killed_no_one_is_not_counted_as_an_abuse():
     assert week.row["abuses"] == 1.0
     assert week.review.unit_abuses.sum() == 1.0
 
+
+
+@pytest.mark.parametrize("cross_border", [0.0, 0.5])
+def test_a_band_that_cannot_cross_borders_splits_at_home(cross_border):
+    """With ``insurgents.cross_border`` at 0 a band never moves abroad (``move_bands``), and a
+    split did put the new half there, out of every force's reach until it next moved."""
+    from sim.core.state import Bands
+    from sim.mechanisms.m05_recruitment import split_bands
+
+    world = geography.build_world(defaults(), 1)
+    w, country = world.width, world.cell_country
+    # A host cell with a neighbour's cell in its 3 x 3 block.
+    border = next(c for c in range(len(country)) if country[c] == 0 and any(
+        country[y * w + x] != 0 for x in range(max(0, c % w - 1), min(w, c % w + 2))
+        for y in range(max(0, c // w - 1), min(world.height, c // w + 2))))
+    abroad = 0
+    for step in range(200):
+        bands = Bands.create(np.zeros(1, np.int64), np.array([border]), 400.0, capacity=2)
+        split_bands(1, step, w, world.height, country, cross_border, bands.view(), 100.0, 3.0)
+        assert bands.active.all() and bands.strength.tolist() == [200.0, 200.0]
+        abroad += int(country[bands.cell[1]] != 0)
+    assert (abroad == 0) if cross_border == 0.0 else (abroad > 0)

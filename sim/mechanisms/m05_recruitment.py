@@ -167,8 +167,11 @@ def recruit(seed, step, world, bands, cells, neighbour_instability, rates):
 
 
 @njit(cache=kernel_cache.CACHE)
-def split_bands(seed, step, width, height, bands, split_size, dissolve_size):
-    """Large bands split (a new cell in a neighbouring cell); remnants below a size dissolve."""
+def split_bands(seed, step, width, height, cell_country, cross_border, bands, split_size,
+                dissolve_size):
+    """Large bands split (a new band in a neighbouring cell); remnants below a size dissolve.
+    Bands that cannot cross borders (``cross_border`` of 0, as :func:`move_bands` reads it)
+    keep a new band drawn abroad in its parent's cell."""
     bands = BandsView(*bands)
     n = len(bands.cell)
     for b in range(n):
@@ -196,7 +199,10 @@ def split_bands(seed, step, width, height, bands, split_size, dissolve_size):
         bands.strength[b] = half
         bands.strength[free] = half
         bands.faction[free] = bands.faction[b]
-        bands.cell[free] = y * width + x
+        new = y * width + x
+        if cell_country[new] != 0 and cross_border <= 0.0:
+            new = c
+        bands.cell[free] = new
         bands.active[free] = True
 
 
@@ -216,7 +222,8 @@ def grow(model, week) -> None:
                            model.neighbour_instability, rates)
     week.recruits = float(model.bands.recruits.sum())
     split = p["insurgents.strength"] if p["insurgents.strength"] > 0 else DEFAULT_BAND
-    split_bands(model.seed, model.t, w.width, w.height, model.bands.view(), split, DISSOLVE_SIZE)
+    split_bands(model.seed, model.t, w.width, w.height, w.cell_country,
+                p["insurgents.cross_border"], model.bands.view(), split, DISSOLVE_SIZE)
 
 
 def record(model, week) -> None:
