@@ -1,8 +1,8 @@
 """M2 Attrition over discrimination: operations trade combatant kills against civilian harm.
 
 A unit's discrimination d is the share of its force that reaches combatants; the rest falls on
-civilians.  For a unit of strength s, firepower f and effort e (the share of its pay received,
-M7), giving the share guard of its effort to mines (conduct), in a cell with ins fighters, pop
+civilians.  For a unit of strength s, firepower f and effort e (its kind's, from its pay: M7's
+``pay_share``), giving the share guard of its effort to mines (conduct), in a cell with ins fighters, pop
 residents and support sup, where the bands are located (M3: intelligence x (1 - concealment)):
 
     op       = s * f * e * (1 - guard)
@@ -257,7 +257,7 @@ def operate(model, week) -> None:
     """Every unit's operation of the week; each operation or atrocity that kills civilians is
     an abuse for oversight."""
     f, c = model.forces, model.communities
-    kind_effort = model.pay_share  # effort of each kind: the share of its pay received (M7)
+    kind_effort = model.pay_share  # effort of each kind, from what it is paid (M7)
     tolls = Tolls(np.zeros(len(f)), np.zeros(len(f)))
     force_operations(model.seed, model.t, f.view(), kind_effort, model.world.cell_start,
                      c.view(), model.cells.view(), engagement_rates(model.p), tolls)
