@@ -2,8 +2,9 @@
 
 A unit's discrimination d is the share of its force that reaches combatants; the rest falls on
 civilians.  For a unit of strength s, firepower f and effort e (its kind's, from its pay: M7's
-``pay_share``), giving the share guard of its effort to mines (conduct), in a cell with ins fighters, pop
-residents and support sup, where the bands are located (M3: intelligence x (1 - concealment)):
+``pay_share``), giving the share guard of its effort to mines (conduct), in a cell with ins
+fighters, pop residents and support sup, where the bands are located (M3: intelligence x
+(1 - concealment)):
 
     op       = s * f * e * (1 - guard)
     contact  = ins / (ins + 50)
