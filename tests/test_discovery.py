@@ -110,3 +110,17 @@ def test_the_figure_has_a_panel_per_outcome():
     fig = discovery.plot([discovery.discover(x, "one", "two", gaps)])
     assert len(fig.axes) == 2
     assert fig.axes[0].patches, "the box is drawn"
+
+
+def test_scattered_points_where_the_first_does_better_are_not_called_its_disadvantage():
+    """Not worse at a random half of the points (in no box): the weakest tenth are all points
+    where it does better, so the text names its advantage, not its disadvantage."""
+    x = _design()
+    gaps = pd.DataFrame({"deaths": np.random.default_rng(1).normal(size=len(x))})
+    found = discovery.discover(x, "one", "two", gaps)
+    box = found.boxes.iloc[0]
+    assert box["cases"] == discovery.WEAKEST_CASES and box["not_worse"] >= box["n_cases"]
+    assert (gaps["deaths"][found.cases["deaths"]] < 0).all()
+    assert "scattered, in no box" in found.text()
+    assert "points where its advantage is largest" in found.text()
+    assert "disadvantage" not in found.text()

@@ -80,8 +80,10 @@ class Discovery:
             else:
                 why = ("scattered, in no box" if MIN_CASES <= box.not_worse
                        <= box.points - MIN_CASES else "too few or too many for a box")
-                # Where the first is never worse, its "weakest" points are its best ones.
-                rank = ("disadvantage is smallest" if box.not_worse < box.points
+                # The cases are the smallest gaps: where the first is not worse at as many
+                # points as there are cases (scattered, or nearly everywhere), every case is a
+                # point where it does better, and its "weakest" points are its best ones.
+                rank = ("disadvantage is smallest" if box.not_worse < box.n_cases
                         else "advantage is largest")
                 what = (f"{not_worse} at {box.not_worse} of {box.points} points ({why}); the "
                         f"{box.n_cases} points where its {rank}")
