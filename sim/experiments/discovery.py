@@ -7,8 +7,9 @@ For each outcome the cases of interest are the design points where the first reg
 (its mean over seeds).  When there are too few of them for a box to mean anything (the headline
 holds nearly everywhere), or they are scattered so that no restriction survives its
 significance test, the cases are instead the tenth of the points where its disadvantage is
-smallest relative to the other regime's level: the box then names the conditions that weaken the
-headline, which are the mechanisms that hold it up.  Restrictions that could be chance by their
+smallest relative to the other regime's level (its advantage largest, where it is not worse at
+that many points): the box then names the conditions that weaken the headline, which are the
+mechanisms that hold it up.  Restrictions that could be chance by their
 quasi-p-value are dropped, the least significant first, before a box is reported.
 """
 
@@ -115,9 +116,9 @@ def relative_gap(first: pd.Series, other: pd.Series, worse_sign: int) -> pd.Seri
 
 def cases_of_interest(gap: pd.Series) -> tuple[np.ndarray, str]:
     """The points where ``first`` is not worse, or, when they (or the rest) are too few, the
-    tenth where its disadvantage is smallest (its advantage largest, where it is never worse);
-    and which of the two it is.  Where the two are equal at every point (a scenario against
-    itself), no point ranks above another: every point is a case."""
+    tenth where its disadvantage is smallest (its advantage largest, where it is not worse
+    at that many points); and which of the two it is.  Where the two are equal at every point
+    (a scenario against itself), no point ranks above another: every point is a case."""
     not_worse = (gap <= 0).to_numpy()
     if (gap == 0).all():
         return not_worse, EQUAL
