@@ -124,3 +124,17 @@ def test_scattered_points_where_the_first_does_better_are_not_called_its_disadva
     assert "scattered, in no box" in found.text()
     assert "points where its advantage is largest" in found.text()
     assert "disadvantage" not in found.text()
+
+
+def test_where_most_points_are_cases_the_box_is_their_region_not_the_whole_space():
+    """Not worse wherever a > 0.15: the whole space is dense already (85% cases), but a box
+    with the same coverage is denser, so that box is reported, not "scattered, in no box"."""
+    x = _design()
+    gaps = pd.DataFrame({"deaths": np.where(x["a"] > 0.15, -0.1, 0.2 + x["b"])})
+    found = discovery.discover(x, "one", "two", gaps)
+    box = found.boxes.iloc[0]
+    assert box["cases"] == discovery.NOT_WORSE and box["n_cases"] == (x["a"] > 0.15).sum()
+    assert box["coverage"] == 1.0 and box["density"] > 0.95
+    limits = found.limits.set_index("parameter")
+    assert list(limits.index) == ["a"] and 0.1 < limits.loc["a", "low"] <= 0.15
+    assert "scattered" not in found.text()

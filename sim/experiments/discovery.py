@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 MIN_CASES = 10
 WEAKEST = 0.1
 # The box reported is the largest-coverage one on PRIM's peeling trajectory whose density
-# reaches this (Bryant & Lempert's trade-off, fixed before looking); else the densest.
+# reaches this, the densest of those (Bryant & Lempert's trade-off, fixed before looking); else
+# the densest.
 DENSITY = 0.8
 # A restriction whose quasi-p-value exceeds this could be chance (Bryant & Lempert's test).
 SIGNIFICANT = 0.05
@@ -135,9 +136,9 @@ def weakest(gap: pd.Series) -> np.ndarray:
 def find_box(x: pd.DataFrame, cases: np.ndarray, outcome: str,
              kind: str) -> tuple[dict, list[dict]]:
     """PRIM's first box for ``cases`` over the design ``x`` (with the default index): the box
-    of its peeling trajectory with the largest coverage whose density reaches ``DENSITY``
-    (else the densest), less the restrictions that could be chance; its statistics and, per
-    restricted parameter, its limits and quasi-p-value."""
+    of its peeling trajectory with the largest coverage whose density reaches ``DENSITY``, the
+    densest of those (else the densest), less the restrictions that could be chance; its
+    statistics and, per restricted parameter, its limits and quasi-p-value."""
     if cases.all() or not cases.any():
         # PRIM needs cases and non-cases (a design of one point has only one kind): the box is
         # the whole space.
@@ -154,8 +155,11 @@ def find_box(x: pd.DataFrame, cases: np.ndarray, outcome: str,
         algorithm = prim.Prim(x, cases.astype(int), threshold=0.5)
         box = algorithm.find_box()
         trajectory = box.peeling_trajectory
-        dense = trajectory[trajectory["density"] >= DENSITY]
-        i = int(dense["coverage"].idxmax() if len(dense) else trajectory["density"].idxmax())
+        # Of dense boxes of equal coverage, the densest: where most points are cases the whole
+        # space is dense already, and would hide the region they lie in behind "no box".
+        dense = trajectory[trajectory["density"] >= DENSITY].sort_values(
+            ["coverage", "density"], ascending=False, kind="stable")
+        i = int(dense.index[0] if len(dense) else trajectory["density"].idxmax())
         box.select(i)
         # Peeling trims slivers off parameters by chance: the least significant restriction
         # is dropped, one at a time, until every one left passes (each drop adds the wider
