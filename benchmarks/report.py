@@ -50,10 +50,12 @@ def table(figures: dict) -> str:
                     f"{sc[0]['communities']:,} | {_verdict(ratio <= 2, f'{ratio:.2f}')} | ≤ 2 |")
     if "build" in figures:
         b = figures["build"]
-        seconds = _verdict(b["seconds"] <= 10 and b["peak_mb"] <= 1024, f"{b['seconds']:.2f} s")
+        # Each figure against its own target, so that a miss names the figure that missed.
+        seconds = _verdict(b["seconds"] <= 10, f"{b['seconds']:.2f} s")
+        peak = _verdict(b["peak_mb"] <= 1024, f"{b['peak_mb']:,.0f} MB")
         rows.append(
             f"| building {b['communities']:,} communities | {seconds}; the process peaks at "
-            f"{b['peak_mb']:,.0f} MB, {b['peak_mb'] - b['before_mb']:,.0f} MB above its "
+            f"{peak}, {b['peak_mb'] - b['before_mb']:,.0f} MB above its "
             f"{b['before_mb']:,.0f} MB before building | ≤ 10 s, ≤ 1 GB |")
     if "startup" in figures:
         s = figures["startup"]

@@ -187,3 +187,15 @@ def test_a_kernel_is_timed_after_a_first_call_that_is_not_counted():
     made.clear()
     _time_call(made.append, (1,), 3, least_seconds=1e9)
     assert len(made) == 1 + MOST_CALLS
+
+
+@pytest.mark.parametrize(("seconds", "peak_mb", "missed", "met"), [
+    (0.2, 1500.0, "**1,500 MB: target not met**", "**0.20 s**"),
+    (12.0, 300.0, "**12.00 s: target not met**", "**300 MB**")])
+def test_the_build_row_names_the_figure_that_missed_its_target(seconds, peak_mb, missed, met):
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.report import table
+
+    build = {"communities": 1_000_000, "seconds": seconds, "peak_mb": peak_mb, "before_mb": 250.0}
+    row = table({"build": build}).splitlines()[-1]
+    assert missed in row and met in row and row.count("not met") == 1
