@@ -182,7 +182,8 @@ start = time.perf_counter()
 model = BlowbackModel(s, agents=False)
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024, "before_mb": before / 1024}))
+per_mb = 1024 * 1024 if sys.platform == "darwin" else 1024  # ru_maxrss: kB, bytes on macOS
+print(json.dumps({"seconds": seconds, "peak_mb": peak / per_mb, "before_mb": before / per_mb}))
 """
 
 

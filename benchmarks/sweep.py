@@ -49,7 +49,10 @@ start = time.perf_counter()
 done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
 if done.returncode:
     sys.exit(done.returncode)
-print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+# ru_maxrss is in kB on Linux and in bytes on macOS.
+per_mb = 1024 * 1024 if sys.platform == "darwin" else 1024
+print(time.perf_counter() - start,
+      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / per_mb)
 """
 
 
@@ -61,8 +64,8 @@ def measured(command: list[str]) -> tuple[float, float]:
     if done.returncode:
         said = done.stderr.strip().splitlines()
         raise RuntimeError(f"{' '.join(command[1:])} failed: {said[-1] if said else ''}")
-    seconds, peak_kb = done.stdout.split()
-    return float(seconds), float(peak_kb) / 1024
+    seconds, peak_mb = done.stdout.split()
+    return float(seconds), float(peak_mb)
 
 
 def _sweep(experiment: Path, out: Path, jobs: int, ensemble: int) -> tuple[float, float]:

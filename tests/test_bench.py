@@ -199,3 +199,13 @@ def test_the_build_row_names_the_figure_that_missed_its_target(seconds, peak_mb,
     build = {"communities": 1_000_000, "seconds": seconds, "peak_mb": peak_mb, "before_mb": 250.0}
     row = table({"build": build}).splitlines()[-1]
     assert missed in row and met in row and row.count("not met") == 1
+
+
+def test_a_peak_of_memory_is_read_in_megabytes_whatever_the_platform():
+    """``ru_maxrss`` counts kB on Linux and bytes on macOS: read as kB there, every peak of the
+    table would be 1,024 times too large."""
+    from benchmarks.sweep import measured
+
+    _, peak = measured([sys.executable, "-c", "held = bytearray(300 * 2**20); held[::4096] = "
+                        "b'x' * len(held[::4096])"])
+    assert 300 <= peak < 600
