@@ -7,8 +7,9 @@ parameter opens only the files holding matching runs (:func:`plan`), and pyarrow
 scan of those reads only the row groups whose statistics can match (filter pushdown).  What
 is read is first checked against its line: with a filter, the footer and those row groups
 (:mod:`sim.experiments.parquet_parts`), else the whole file's size and sha256; a damaged file is
-refused in one line naming it.  The runs a ``where`` chooses are checked against their design
-points' values in the manifest, which are checked against their sha256 when it is read.
+refused in one line naming it.  The manifest's design points are checked against their sha256
+when it is read; a manifest written before it recorded that has its points checked against the
+values of the runs a ``where`` chooses.
 Nothing is unpickled.  Folders of the second format (one file a run,
 :mod:`sim.experiments.run_files`) load too.
 """
@@ -31,7 +32,7 @@ from sim.experiments import run_files
 from sim.experiments.output import OutputError, check_digest
 from sim.experiments.parquet_parts import check_footer, check_row_groups
 from sim.experiments.shards import RUNS, SERIES, check_written, survey
-from sim.experiments.sweep_folder import MANIFEST, check_runs, read_manifest
+from sim.experiments.sweep_folder import MANIFEST, POINTS_SHA256, check_runs, read_manifest
 
 __all__ = ["ID_COLUMNS", "Plan", "finished_runs", "load", "load_series", "plan"]
 
@@ -236,11 +237,14 @@ def load(path: str | Path, scenario: str | Sequence[str] | None = None,
         columns = [columns]
     wanted = None if columns is None else [*ID_COLUMNS,
                                            *(c for c in columns if c not in ID_COLUMNS)]
+    # Points read with their checksum are as the sweep ran them; those of a manifest written
+    # before it was recorded are checked against the runs they choose.
+    check = values if manifest["format"] != run_files.FORMAT and POINTS_SHA256 not in manifest \
+        else {}
     if manifest["format"] == run_files.FORMAT:
         table = run_files.read(path, RUNS)
     else:
-        # The varied values asked for are read too, to check the points that chose the runs.
-        read = wanted and [*wanted, *(key for key in values if key not in wanted)]
+        read = wanted and [*wanted, *(key for key in check if key not in wanted)]
         table = _read(path, scenario, where, RUNS, read)
     if table is None:
         return _none_selected(path, manifest, wanted)
@@ -249,8 +253,8 @@ def load(path: str | Path, scenario: str | Sequence[str] | None = None,
     if missing:
         raise OutputError(f"{path / RUNS}: holds a file that is not a run of this sweep (no "
                           f"{', '.join(missing)}); remove it")
-    if manifest["format"] != run_files.FORMAT and values:
-        _check_points(path, manifest["points"], df, values)
+    if check:
+        _check_points(path, manifest["points"], df, check)
         df = df[wanted] if wanted else df
     if manifest["format"] == run_files.FORMAT:
         keep = pd.Series(True, index=df.index)
@@ -280,7 +284,7 @@ def load_series(path: str | Path, scenario: str | Sequence[str] | None = None,
             ids = load(path, scenario, where, columns=[])["run_id"]
             table = table.filter(pc.field("run_id").isin(list(ids)))
     else:
-        if where:
+        if where and POINTS_SHA256 not in manifest:
             # The series hold no varied values: the rows of the same runs are checked instead.
             load(path, scenario, where, columns=[])
         table = _read(path, scenario, where, SERIES, None)

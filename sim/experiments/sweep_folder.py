@@ -59,9 +59,11 @@ SWEEP_FORMATS = (OLD_FORMAT, run_files.FORMAT, FORMAT)
 # What the code reads from a manifest, by type: anything else is refused in one line.
 _MANIFEST_KEYS = {"experiment_hash": str, "varied": list, "scenarios": list, "seeds": list,
                   "runs": int, "versions": dict, "model_code": str}
+# The checksum of the design points, checked whenever a manifest is read (read_manifest).
+POINTS_SHA256 = "points_sha256"
 # Written by resumptions only, so absent from a sweep never resumed; the points' checksum is
 # absent from the manifests of sweeps started before it was recorded.
-_OPTIONAL_KEYS = {"resumptions": list, "points_sha256": str}
+_OPTIONAL_KEYS = {"resumptions": list, POINTS_SHA256: str}
 
 
 def hold(out: Path, instead: str = "choose another --out") -> BaseFileLock:
@@ -231,7 +233,7 @@ def _manifest(experiment: Experiment) -> dict[str, Any]:
         "sampler": experiment.sampler,
         "varied": experiment.varied,
         "points": experiment.points,
-        "points_sha256": content_hash(experiment.points),
+        POINTS_SHA256: content_hash(experiment.points),
         "runs": len(experiment.runs),
         "scenarios": [
             {"name": name, "file": experiment.scenario_files[name],
@@ -286,7 +288,7 @@ def read_manifest(out: Path) -> dict[str, Any]:
                ) or not all(isinstance(v, str) for v in doc["varied"]):
         raise OutputError(f"{out / MANIFEST}: scenarios or varied are not as blowback sweep "
                           "writes them (named scenarios, parameter names)")
-    if "points_sha256" in doc and content_hash(doc.get("points")) != doc["points_sha256"]:
+    if POINTS_SHA256 in doc and content_hash(doc.get("points")) != doc[POINTS_SHA256]:
         # A run is stored under its point's number: points reordered or edited would have
         # where choose other runs than the values asked for.
         raise OutputError(f"{out / MANIFEST}: points differ from those the sweep recorded "
