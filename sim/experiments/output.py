@@ -18,6 +18,7 @@ any program's would, not the private 0700 and 0600 of temporary files: a lab gro
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -251,16 +252,24 @@ def check_digest(path: Path, recorded: Mapping[str, Any] | None, redo: str) -> P
     if recorded is None:
         raise OutputError(f"{path}: not recorded in the folder's checksums, so not written "
                           f"there by Blowback; remove it, or {redo}")
-    try:
-        found = digest(path)
-    except FileNotFoundError as err:
-        raise OutputError(f"{path}: unreadable ({err.strerror or err}); {redo}") from None
-    except OSError as err:
-        raise unreadable(path, err) from None
+    found = digest_if_there(path)
+    if found is None:
+        raise OutputError(f"{path}: unreadable ({os.strerror(errno.ENOENT)}); {redo}")
     if found != {"size": recorded["size"], "sha256": recorded["sha256"]}:
         raise OutputError(f"{path}: damaged ({found['size']} bytes, checksum differs from the "
                           f"one recorded when it was written); {redo}")
     return path
+
+
+def digest_if_there(path: Path) -> dict[str, Any] | None:
+    """``path``'s :func:`digest`, None where it is gone; a file there that cannot be read is
+    refused in one line (:func:`unreadable`): it is not damaged, and nothing is to be redone."""
+    try:
+        return digest(path)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise unreadable(path, err) from None
 
 
 def unreadable(path: Path, err: OSError) -> OutputError:

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from sim.experiments.output import OutputError, check_digest, digest, unreadable
+from sim.experiments.output import OutputError, check_digest, digest_if_there
 
 FORMAT = "blowback-sweep/2"
 CHECKSUMS = "checksums.jsonl"
@@ -59,16 +59,13 @@ def check_files(out: Path, folder: str) -> dict[str, Path]:
 
 
 def damaged_runs(out: Path) -> set[str]:
-    """The runs whose row or series file is damaged, cut short, edited or not recorded."""
+    """The runs whose row or series file is damaged, cut short, edited, gone or not recorded; a
+    file there but unreadable is refused in one line, since its run is not to be redone."""
     recorded = checksums(out)
     damaged = set()
     for folder in ("runs", "series"):
         for run_id, file in finished_files(out / folder).items():
-            try:
-                found = digest(file)
-            except OSError as err:
-                raise unreadable(file, err) from None
-            if recorded.get(f"{folder}/{file.name}") != found:
+            if recorded.get(f"{folder}/{file.name}") != digest_if_there(file):
                 damaged.add(run_id)
     return damaged
 

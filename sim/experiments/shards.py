@@ -47,7 +47,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.experiments.output import FILE_MODE, OutputError, check_digest, digest, sync, unreadable
+from sim.experiments.output import (
+    FILE_MODE,
+    OutputError,
+    check_digest,
+    digest_if_there,
+    sync,
+)
 from sim.experiments.parquet_parts import parquet_digest, valid_parts
 
 LOG = "shards.jsonl"
@@ -236,19 +242,13 @@ def check_line(out: Path, line: dict[str, Any]) -> None:
 
 
 def damaged_lines(out: Path, found: Survey) -> list[int]:
-    """The live lines of which a file is damaged, cut short or edited."""
+    """The live lines of which a file is damaged, cut short, edited or gone; a file there but
+    unreadable is refused in one line, since its runs are not to be redone."""
     damaged = []
     for index in found.live:
         for name, recorded in found.lines[index]["files"].items():
-            try:
-                same = digest(out / name) == {"size": recorded["size"],
-                                              "sha256": recorded["sha256"]}
-            except FileNotFoundError:
-                same = False
-            except OSError as err:
-                # A file there but unreadable is not damaged: its runs are not to be redone.
-                raise unreadable(out / name, err) from None
-            if not same:
+            if digest_if_there(out / name) != {"size": recorded["size"],
+                                               "sha256": recorded["sha256"]}:
                 damaged.append(index)
                 break
     return damaged
