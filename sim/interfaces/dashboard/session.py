@@ -25,7 +25,7 @@ from typing import Any
 from sim.core.model import BlowbackModel
 from sim.core.scenario import Event, Scenario, ScenarioError, default_scenario, load_scenario
 from sim.core.schedule import check_event
-from sim.core.state import CONTRACTOR, PARTNER, STATE
+from sim.core.state import FORCE_KINDS
 from sim.interfaces.dashboard import page_values
 from sim.interfaces.dashboard.levers import INJECTIONS, LEVER_BY_NAME
 from sim.mechanisms import m07_rent
@@ -35,11 +35,6 @@ DEFAULT_NAME = "Defaults (no file)"
 # Sides a lever or an event acts on, in side-by-side mode.
 BOTH, LEFT, RIGHT = "both", "left", "right"
 SIDES = (BOTH, LEFT, RIGHT)
-# The engagement levers (M13, M14): each acts at its level times the levers' funding (M7).
-ENGAGEMENT = "levers."
-# The lever of each force's skill, and the kind of units whose skill it sets.
-SKILL_OF = {"state.discrimination": STATE, "contractor.discrimination": CONTRACTOR,
-            "partner.discrimination": PARTNER}
 
 
 # The regime the right-hand side opens on, by the left one's file: the pairs the seminar
@@ -160,11 +155,16 @@ class Run:
         model, f = self.model, self.model.forces
         out = {}
         for name in LEVER_BY_NAME:
-            if name.startswith(ENGAGEMENT):
-                value = m07_rent.lever(model, name.removeprefix(ENGAGEMENT))
+            # The engagement levers are levers.*; a force's skill is <its kind>.discrimination.
+            section, _, key = name.partition(".")
+            if section == "levers":
+                value = m07_rent.lever(model, key)
                 text = f"acts at {value:.3g}: level \u00d7 {model.lever_funding:.3g}, the share " \
                        "of the levers' bill paid"
-            elif name in SKILL_OF and (deployed := f.active & (f.kind == SKILL_OF[name])).any():
+            elif key == "discrimination" and section in FORCE_KINDS:
+                deployed = f.active & (f.kind == FORCE_KINDS.index(section))
+                if not deployed.any():
+                    continue
                 value = float(f.skill[deployed].mean())
                 text = f"in force: {value:.3g}, the units' mean skill, training included"
             else:
