@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +70,22 @@ def assert_refused(status: int, err: str, expected: str | None = None) -> None:
     assert "Traceback" not in err
     if expected is not None:
         assert expected in err, err
+
+
+def dashboard_address(server: subprocess.Popen, log: Path, seconds: float = 120) -> str:
+    """The address ``blowback dashboard --port 0`` printed to ``log`` once it is serving: the
+    port is the one its sockets were given, so no other program can have taken it between a
+    test's choice and the server's start."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = re.search(r"Blowback dashboard: (http://\S+)", log.read_text())
+        if found:
+            return found.group(1) + "/"
+        if server.poll() is not None:
+            pytest.fail(f"the dashboard exited ({server.returncode}): {log.read_text()[-2000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"the dashboard printed no address within {seconds:.0f} s")
+        time.sleep(0.3)
 
 
 def without_jit(code: str) -> object:

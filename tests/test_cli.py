@@ -425,13 +425,14 @@ def test_dashboard_set_is_checked_before_serving_and_reaches_the_page(monkeypatc
     from sim.interfaces.dashboard import server
 
     served = []
-    monkeypatch.setattr(server, "check_port", lambda host, port: None)
+    held = object()
+    monkeypatch.setattr(server, "listen", lambda host, port: held)
     monkeypatch.setattr(server, "serve", lambda *args: served.append(args))
     path = str(ROOT / "scenarios" / "pressure.toml")
     assert main(["dashboard", path, "--set", "levers.justice=1.5"]) == 2
     assert served == []
     assert main(["dashboard", path, "--set", "levers.justice=0.7"]) == 0
-    assert served == [(path, "127.0.0.1", 8765, None, ["levers.justice=0.7"],
+    assert served == [(path, "127.0.0.1", held, None, ["levers.justice=0.7"],
                        ["127.0.0.1", "localhost", "[::1]"], "Blowback \u2014 Pressure")]
 
     from sim.interfaces.dashboard.app import served_scenario

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import solara
 import solara.widgets
-from conftest import ROOT, small
+from conftest import ROOT, dashboard_address, small
 
 from sim.core import outcomes
 from sim.core.parameters import BY_NAME
@@ -890,10 +890,41 @@ def test_an_allowed_host_that_is_no_host_name_is_refused(name):
         "lab-pc.local", "[fe80::1]"]
 
 
+def _close(sockets: list[socket.socket]) -> None:
+    for sock in sockets:
+        sock.close()
+
+
 @needs_ipv6
 def test_the_ipv6_loopback_can_be_listened_on():
-    server.check_port("::1", _free_port(socket.AF_INET6, "::1"))
-    server.check_port("[::1]", _free_port(socket.AF_INET6, "::1"))
+    for host in ("::1", "[::1]"):
+        sockets = server.listen(host, _free_port(socket.AF_INET6, "::1"))
+        assert [sock.family for sock in sockets] == [socket.AF_INET6]
+        _close(sockets)
+
+
+def test_the_port_is_held_from_the_check_on_so_no_other_program_takes_it():
+    sockets = server.listen("127.0.0.1", 0)
+    try:
+        port = sockets[0].getsockname()[1]
+        assert port > 0
+        with socket.socket() as other, pytest.raises(OSError):
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            other.bind(("127.0.0.1", port))
+            other.listen()
+        with pytest.raises(ScenarioError, match=f"^--port: 127.0.0.1:{port} is already in use"):
+            server.listen("127.0.0.1", port)
+    finally:
+        _close(sockets)
+
+
+def test_port_0_gives_every_address_of_the_name_the_same_free_port():
+    sockets = server.listen("localhost", 0)
+    try:
+        ports = {sock.getsockname()[1] for sock in sockets}
+        assert len(sockets) >= 1 and len(ports) == 1 and ports != {0}
+    finally:
+        _close(sockets)
 
 
 @pytest.mark.parametrize("family, host", [(socket.AF_INET, "127.0.0.1"),
@@ -905,13 +936,13 @@ def test_a_port_in_use_is_blamed_on_the_port(family, host):
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(ScenarioError, match=f"^--port: .*:{port} is already in use"):
-            server.check_port(host, port)
+            server.listen(host, port)
 
 
 @pytest.mark.parametrize("host", ["192.0.2.1", "no-such-host.invalid"])
 def test_an_address_not_of_this_machine_is_blamed_on_the_host(host):
     with pytest.raises(ScenarioError, match=f"^--host: {host} is not"):
-        server.check_port(host, 8799)
+        server.listen(host, 8799)
 
 
 def _asgi(kind: str, host: str | None) -> tuple[bool, list[dict]]:
@@ -983,12 +1014,12 @@ def test_allow_remote_warns_that_the_page_has_no_password(extra, answers, monkey
                                                           capsys):
     served = []
     monkeypatch.setattr(server, "serve", lambda *a: served.append(a))
-    port = _free_port()
-    assert cli.main(["dashboard", "--host", "0.0.0.0", "--allow-remote", "--port", str(port),
+    assert cli.main(["dashboard", "--host", "0.0.0.0", "--allow-remote", "--port", "0",
                      *extra]) == 0
     err = capsys.readouterr().err
     assert err.startswith("blowback: warning: --host 0.0.0.0: ") and err.count("\n") == 1
     assert "no password" in err and "can run the model" in err and answers in err
+    _close(served[0][2])
     assert served[0][5] == (["*"] if not extra else ["lab-pc", "localhost", "127.0.0.1",
                                                      "[::1]"])
 
@@ -1119,11 +1150,11 @@ def test_page_is_titled_by_the_scenario_and_picks_by_file(same_names):
 def test_served_on_ipv6_loopback_it_answers_only_its_own_host_names(same_names, tmp_path):
     import http.client
 
-    port = _free_port(socket.AF_INET6, "::1")
-    log = (tmp_path / "server.log").open("w")
+    log_path = tmp_path / "server.log"
+    log = log_path.open("w")
     served = subprocess.Popen([sys.executable, "-m", "sim", "dashboard",
                                str(same_names / "pressure.toml"), "--host", "::1",
-                               "--port", str(port)], cwd=ROOT, stdout=log, stderr=log)
+                               "--port", "0"], cwd=ROOT, stdout=log, stderr=log)
 
     def get(host: str, **headers) -> tuple[int, str]:
         conn = http.client.HTTPConnection("::1", port, timeout=10)
@@ -1136,14 +1167,17 @@ def test_served_on_ipv6_loopback_it_answers_only_its_own_host_names(same_names, 
             conn.close()
 
     try:
-        deadline = time.monotonic() + 90
+        address = dashboard_address(served, log_path, seconds=90)
+        assert address.startswith("http://[::1]:")
+        port = int(address.rstrip("/").rsplit(":", 1)[1])
+        deadline = time.monotonic() + 60
         while True:
-            assert served.poll() is None, (tmp_path / "server.log").read_text()
+            assert served.poll() is None, log_path.read_text()
             try:
                 status, page = get(f"[::1]:{port}")
                 break
             except OSError:
-                assert time.monotonic() < deadline, "the dashboard did not answer in 90 s"
+                assert time.monotonic() < deadline, "the dashboard did not answer in 60 s"
                 time.sleep(0.3)
         assert status == 200 and "<title>Blowback \u2014 Pressure</title>" in page
         assert get("localhost")[0] == 200

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, dashboard_address
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -60,34 +59,25 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def dashboard_url(tmp_path):
-    """``blowback dashboard`` started on a free port; its URL once it answers."""
-    port = _free_port()
-    log = (tmp_path / "server.log").open("w")
+    """``blowback dashboard`` started on a port it picks; its URL once the page answers."""
+    log_path = tmp_path / "server.log"
+    log = log_path.open("w")
     server = subprocess.Popen([sys.executable, "-m", "sim", "dashboard", str(SCENARIO),
-                               "--port", str(port)], cwd=ROOT, stdout=log,
+                               "--port", "0"], cwd=ROOT, stdout=log,
                               stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 120
+        url = dashboard_address(server, log_path)
+        deadline = time.monotonic() + 60
         while True:
-            if server.poll() is not None:
-                pytest.fail(f"the dashboard exited ({server.returncode}): "
-                            + (tmp_path / "server.log").read_text()[-2000:])
             try:
                 with urllib.request.urlopen(url, timeout=5) as answer:
                     if answer.status == 200:
                         break
             except OSError:
                 if time.monotonic() > deadline:
-                    pytest.fail("the dashboard did not answer within 120 s")
+                    pytest.fail("the dashboard did not answer within 60 s of printing its address")
                 time.sleep(0.5)
         yield url
     finally:

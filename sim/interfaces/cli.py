@@ -220,7 +220,8 @@ def _add_tools(sub) -> None:
                           "machine only unless --allow-remote (needs the dashboard extra)")
     dash.add_argument("scenario", type=_file, nargs="?",
                       help="scenario file to open (default: the defaults)")
-    dash.add_argument("--port", type=_integer_from(1), default=8765, help="port (8765)")
+    dash.add_argument("--port", type=_integer_from(0), default=8765,
+                      help="port (8765; 0: a free port, the one the address printed gives)")
     dash.add_argument("--host", default="127.0.0.1",
                       help="address to listen on (default 127.0.0.1: this machine only); "
                       "another loopback (::1, localhost) is fine, any other address needs "

@@ -89,7 +89,7 @@ def dashboard(args: argparse.Namespace) -> int:
     from sim.interfaces.dashboard import server
 
     if args.port > 65535:
-        print(f"blowback: error: --port: {args.port}; allowed: an integer in [1, 65535]",
+        print(f"blowback: error: --port: {args.port}; allowed: an integer in [0, 65535]",
               file=sys.stderr)
         return EXIT_USAGE
     # Checked here, so that a mistake is one line before any server starts.
@@ -106,13 +106,13 @@ def dashboard(args: argparse.Namespace) -> int:
         print("blowback: error: dashboard: solara is missing; install the dashboard extra: "
               "pip install -e '.[dashboard]'", file=sys.stderr)
         return EXIT_USAGE
-    server.check_port(args.host, args.port)
+    sockets = server.listen(args.host, args.port)
     if warning:
         hosts = "any Host name; --allowed-host NAME limits it to NAME" if names == ["*"] \
             else f"the Host names {', '.join(names)}; --allowed-host NAME adds one"
         print(f"blowback: warning: --host {args.host}: the dashboard is {warning} (it answers "
               f"{hosts})", file=sys.stderr)
-    server.serve(args.scenario, args.host, args.port, args.seed, args.set, names,
+    server.serve(args.scenario, args.host, sockets, args.seed, args.set, names,
                  server.page_title(scenario.name))
     return 0
 

@@ -123,10 +123,11 @@ def allowed_hosts(host: str, extra: Sequence[str] = ()) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def check_port(host: str, port: int) -> None:
-    """Fail with one line, before any import of the server, when the address cannot be
-    listened on; the line names the cause: the port in use, or the address not this
-    machine's."""
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Sockets listening on every address of ``host``, all on ``port`` (0: a free port the
+    system picks), held from before the model compiles until the server takes them, so that no
+    other program can take the port in between.  Fails with one line naming the cause: the
+    port in use, or the address not this machine's."""
     where = f"{url_host(host)}:{port}"
     try:
         found = socket.getaddrinfo(_bare(host), port, type=socket.SOCK_STREAM,
@@ -135,13 +136,29 @@ def check_port(host: str, port: int) -> None:
         raise ScenarioError("--host", None, f"{host} is not a known address ({err.strerror}); "
                             f"allowed: {LOOPBACK_ALLOWED}, or an address of this machine") \
             from None
-    for family, kind, proto, _, address in found:
-        with socket.socket(family, kind, proto) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(found):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                # As asyncio does: "::" would otherwise take the IPv4 port that the
+                # 0.0.0.0 entry of the same name binds next.
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if len(sockets) > 1:
+                # Port 0 picked a port for the first address; the others share it.
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])
             try:
-                probe.bind(address)
+                sock.bind(address)
+                sock.listen()
             except OSError as err:
                 raise _bind_error(host, port, where, err) from None
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
 def _bind_error(host: str, port: int, where: str, err: OSError) -> ScenarioError:
@@ -189,16 +206,18 @@ def prepare(scenario: Scenario, out=None) -> None:
     PREPARED.set()
 
 
-def serve(scenario: str | Path | None, host: str, port: int, seed: int | None,
-          settings: Sequence[str] = (), names: Sequence[str] = ("*",),
+def serve(scenario: str | Path | None, host: str, sockets: list[socket.socket],
+          seed: int | None, settings: Sequence[str] = (), names: Sequence[str] = ("*",),
           title: str = "Blowback") -> None:
-    """Run the dashboard server until interrupted; the page opens on ``scenario`` with the
-    ``--set`` options ``settings`` (``KEY=VALUE``) applied, and answers the Host ``names``
-    (see :func:`allowed_hosts`); ``title`` is the tab's title before the page draws."""
+    """Run the dashboard server on ``sockets`` (see :func:`listen`) until interrupted; the page
+    opens on ``scenario`` with the ``--set`` options ``settings`` (``KEY=VALUE``) applied, and
+    answers the Host ``names`` (see :func:`allowed_hosts`); ``title`` is the tab's title
+    before the page draws."""
     os.environ[SCENARIO_ENV] = str(Path(scenario).resolve()) if scenario else ""
     os.environ[SEED_ENV] = "" if seed is None else str(seed)
     os.environ[SETTINGS_ENV] = json.dumps(list(settings))
     prepare(served_scenario())
+    port = sockets[0].getsockname()[1]
     # Read by Solara when it is imported: the page to serve; no usage reports, no version
     # check online (a seminar room may have no network, and a page should not phone home).
     os.environ["SOLARA_APP"] = APP
@@ -220,4 +239,4 @@ def serve(scenario: str | Path | None, host: str, port: int, seed: int | None,
     config = uvicorn.Config(guarded(app, names), host=_bare(host), port=port,
                             log_config=LOGGING_CONFIG, log_level="warning")
     print(f"Blowback dashboard: http://{url_host(host)}:{port}  (Ctrl-C stops it)", flush=True)
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=sockets)
