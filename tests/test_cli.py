@@ -425,7 +425,7 @@ def test_dashboard_set_is_checked_before_serving_and_reaches_the_page(monkeypatc
     from sim.interfaces.dashboard import server
 
     served = []
-    held = object()
+    held: list = []
     monkeypatch.setattr(server, "listen", lambda host, port: held)
     monkeypatch.setattr(server, "serve", lambda *args: served.append(args))
     path = str(ROOT / "scenarios" / "pressure.toml")

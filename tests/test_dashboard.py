@@ -1019,7 +1019,7 @@ def test_allow_remote_warns_that_the_page_has_no_password(extra, answers, monkey
     err = capsys.readouterr().err
     assert err.startswith("blowback: warning: --host 0.0.0.0: ") and err.count("\n") == 1
     assert "no password" in err and "can run the model" in err and answers in err
-    _close(served[0][2])
+    assert [sock.fileno() for sock in served[0][2]] == [-1], "the socket was left open"
     assert served[0][5] == (["*"] if not extra else ["lab-pc", "localhost", "127.0.0.1",
                                                      "[::1]"])
 

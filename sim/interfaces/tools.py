@@ -107,13 +107,17 @@ def dashboard(args: argparse.Namespace) -> int:
               "pip install -e '.[dashboard]'", file=sys.stderr)
         return EXIT_USAGE
     sockets = server.listen(args.host, args.port)
-    if warning:
-        hosts = "any Host name; --allowed-host NAME limits it to NAME" if names == ["*"] \
-            else f"the Host names {', '.join(names)}; --allowed-host NAME adds one"
-        print(f"blowback: warning: --host {args.host}: the dashboard is {warning} (it answers "
-              f"{hosts})", file=sys.stderr)
-    server.serve(args.scenario, args.host, sockets, args.seed, args.set, names,
-                 server.page_title(scenario.name))
+    try:
+        if warning:
+            hosts = "any Host name; --allowed-host NAME limits it to NAME" if names == ["*"] \
+                else f"the Host names {', '.join(names)}; --allowed-host NAME adds one"
+            print(f"blowback: warning: --host {args.host}: the dashboard is {warning} (it "
+                  f"answers {hosts})", file=sys.stderr)
+        server.serve(args.scenario, args.host, sockets, args.seed, args.set, names,
+                     server.page_title(scenario.name))
+    finally:
+        for sock in sockets:
+            sock.close()
     return 0
 
 
