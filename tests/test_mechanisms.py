@@ -635,6 +635,57 @@ def test_an_atrocity_that_killed_no_one_is_not_counted_as_an_abuse():
 
 
 
+def test_a_split_finds_a_row_however_full_the_bands_table_is():
+    """A band of 1,000 at a split size of 100 splits three times in one pass (1,000 into 500
+    and 500, the new half into 250 and 250, the newest into 125 and 125): ``make_room`` adds
+    exactly the three rows, where a full table kept the band whole."""
+    from types import SimpleNamespace
+
+    from sim.core.state import Bands
+    from sim.mechanisms.m05_recruitment import SPLIT_FACTOR, make_room, split_bands
+
+    world = geography.build_world(defaults(), 1)
+    host = int(np.flatnonzero(world.cell_country == 0)[0])
+    model = SimpleNamespace(bands=Bands.create(np.zeros(1, np.int64), np.array([host]), 1000.0,
+                                               capacity=1), agent_views=None)
+    make_room(model, SPLIT_FACTOR * 100.0)
+    assert len(model.bands) == 4
+    split_bands(1, 0, world.width, world.height, world.cell_country, 0.5, model.bands.view(),
+                100.0, 3.0)
+    assert model.bands.active.all()
+    assert sorted(model.bands.strength.tolist()) == [125.0, 125.0, 250.0, 500.0]
+
+
+def test_a_run_whose_bands_table_fills_is_the_run_of_a_table_with_room(monkeypatch):
+    """The bands' table grows when a split finds no free row, so a run that starts with no
+    spare row is the run of a table with room for every band, and each added row has its
+    Mesa agent."""
+    from dataclasses import fields
+
+    from sim.core.state import Bands
+    from sim.world import deployment
+    from sim.world.agents import InsurgentBand
+
+    runs, starts = [], []
+    for room, spare in ((0, 0), (40, 8)):
+        monkeypatch.setattr(deployment, "BAND_ROOM", room)
+        monkeypatch.setattr(deployment, "BAND_SPARE", spare)
+        model = BlowbackModel(small("contractor_unchecked"))
+        starts.append(len(model.bands))
+        model.run()
+        runs.append(model)
+    tight, roomy = runs
+    n = len(tight.bands)
+    assert starts[0] == tight.p["insurgents.bands"] < n <= starts[1]
+    assert len(tight.agents_by_type[InsurgentBand]) == n
+    for f in fields(Bands):
+        np.testing.assert_array_equal(getattr(tight.bands, f.name),
+                                      getattr(roomy.bands, f.name)[:n])
+    assert not roomy.bands.active[n:].any()
+    np.testing.assert_array_equal(tight.communities.dead, roomy.communities.dead)
+    np.testing.assert_array_equal(tight.communities.cooperation, roomy.communities.cooperation)
+
+
 @pytest.mark.parametrize("cross_border", [0.0, 0.5])
 def test_a_band_that_cannot_cross_borders_splits_at_home(cross_border):
     """With ``insurgents.cross_border`` at 0 a band never moves abroad (``move_bands``), and a

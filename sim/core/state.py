@@ -161,7 +161,8 @@ _FORCE_DTYPES = dict(kind=np.int64, cell=np.int64, reach=np.int64, active=np.boo
 
 @dataclass
 class Bands(ArrayTable):
-    """Insurgent bands of the two rival armed groups; free rows are reused when a band splits."""
+    """Insurgent bands of the two rival armed groups; free rows are reused when a band splits,
+    and rows are added when too few are free (:func:`sim.mechanisms.m05_recruitment.grow`)."""
 
     faction: np.ndarray
     cell: np.ndarray
@@ -182,6 +183,14 @@ class Bands(ArrayTable):
         bands.strength[:n] = strength
         bands.active[:n] = strength > 0
         return bands
+
+    def add_rows(self, n: int) -> range:
+        """Append ``n`` free rows (no band, no fighters); return their indices."""
+        start = len(self)
+        for f in fields(self):
+            column = getattr(self, f.name)
+            setattr(self, f.name, np.concatenate([column, np.zeros(n, column.dtype)]))
+        return range(start, start + n)
 
     def __len__(self) -> int:
         return len(self.faction)

@@ -10,6 +10,7 @@ force may suppress support and recruitment for a while (Lyall's deterrence), wit
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from sim import kernel_cache
@@ -222,8 +223,26 @@ def grow(model, week) -> None:
                            model.neighbour_instability, rates)
     week.recruits = float(model.bands.recruits.sum())
     split = p["insurgents.strength"] if p["insurgents.strength"] > 0 else DEFAULT_BAND
+    make_room(model, SPLIT_FACTOR * split)
     split_bands(model.seed, model.t, w.width, w.height, w.cell_country,
                 p["insurgents.cross_border"], model.bands.view(), split, DISSOLVE_SIZE)
+
+
+def make_room(model, threshold: float) -> None:
+    """Add free rows to the bands' table where fewer are free than the splits of this week may
+    take, so that no band stays whole for want of a row.  A band of ``s`` fighters at or above
+    ``threshold`` splits, and the half in its new row, visited later in the same pass, splits
+    again while it is still at or above it: at most ``1 + log2(s / threshold)`` rows a band.
+    The table at least doubles, so it grows a few times in a run."""
+    bands = model.bands
+    splitting = bands.strength[bands.active & (bands.strength >= threshold)]
+    needed = int(np.sum(1.0 + np.floor(np.log2(splitting / threshold))))
+    short = needed - int(np.count_nonzero(~bands.active))
+    if short <= 0:
+        return
+    rows = bands.add_rows(max(short, len(bands)))
+    if getattr(model, "agent_views", None) is not None:
+        model.agent_views.add_bands(rows)
 
 
 def record(model, week) -> None:

@@ -253,8 +253,7 @@ class AgentViews:
         for row in range(len(model.communities)):
             Community(model, row)
         self.add_units(range(len(model.forces)))
-        for row in range(len(model.bands)):
-            InsurgentBand(model, row)
+        self.add_bands(range(len(model.bands)))
         model.partners = {name: Partner(model, name) for name in ("partner", "un")}
         model.government = Government(model)
         model.neighbours = [NeighbourState(model, k) for k in range(len(geography.NEIGHBOURS))]
@@ -263,6 +262,11 @@ class AgentViews:
         """Create the agents of newly added force units."""
         for row in rows:
             _UNIT_CLASS[int(self.model.forces.kind[row])](self.model, int(row))
+
+    def add_bands(self, rows) -> None:
+        """Create the agents of rows added to the bands' table."""
+        for row in rows:
+            InsurgentBand(self.model, int(row))
 
 
 def create_agents(model: mesa.Model) -> AgentViews:

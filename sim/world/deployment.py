@@ -49,8 +49,10 @@ PLACEMENT_STREAM = rng.purpose("world.placement")
 TOWN_WEIGHT = 50.0
 # The rival group starts in the east: its weight grows east of this share of the map's width.
 RIVAL_EAST_FROM = 0.6
-BAND_ROOM = 3  # bands' table holds this many times the starting bands (they split) ...
-BAND_SPARE = 8  # ... plus a few
+# The bands' table starts with room for this many times the starting bands, plus a few, as
+# they split; it grows when a split finds no free row (m05_recruitment.make_room).
+BAND_ROOM = 3
+BAND_SPARE = 8
 CAPITAL, GAO = 0, 6  # towns of geography.TOWNS where the contractor and the partner arrive
 
 
