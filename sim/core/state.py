@@ -162,7 +162,8 @@ _FORCE_DTYPES = dict(kind=np.int64, cell=np.int64, reach=np.int64, active=np.boo
 @dataclass
 class Bands(ArrayTable):
     """Insurgent bands of the two rival armed groups; free rows are reused when a band splits,
-    and rows are added when too few are free (:func:`sim.mechanisms.m05_recruitment.grow`)."""
+    and rows are added when too few are free
+    (:func:`sim.mechanisms.m05_recruitment.make_room`)."""
 
     faction: np.ndarray
     cell: np.ndarray
