@@ -32,11 +32,14 @@ PUNISHMENT = "oversight.punishment"
 @pytest.fixture(scope="module")
 def sharded(tmp_path_factory) -> tuple[Path, Path, pd.DataFrame, pd.DataFrame]:
     """A finished sweep of 8 runs keeping series, in 4 shards of 2 runs (one worker, so that
-    a shard holds one scenario at one point): its experiment, folder, rows and series."""
+    a shard holds one scenario at one point; no time limit, which on a slow machine closed the
+    first shard, open through the kernels' compilation, after one run): its experiment, folder,
+    rows and series."""
     folder = tmp_path_factory.mktemp("sharded")
     experiment = _experiment(folder, 'keep = "series"\n' + GRID, seeds=2, steps=4)
     out = folder / "out"
-    run_sweep(load_experiment(experiment), out, jobs=1, shard_runs=2)
+    run_sweep(load_experiment(experiment), out, jobs=1, shard_runs=2,
+              shard_seconds=float("inf"))
     return experiment, out, load(out), load_series(out)
 
 
@@ -252,7 +255,7 @@ def test_a_shard_copied_in_from_another_sweep_with_its_line_is_refused(sharded, 
     other = tmp_path / "other"
     other.mkdir()
     run_sweep(load_experiment(_experiment(other, GRID, seeds=1, steps=2)), other / "out",
-              jobs=1, shard_runs=8)
+              jobs=1, shard_runs=8, shard_seconds=float("inf"))
     line, = read_log(other / "out")
     stranger = copy / "runs" / "shard-000009.parquet"
     shutil.copyfile(other / "out" / "runs" / "shard-000000.parquet", stranger)
