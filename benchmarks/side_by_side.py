@@ -3,6 +3,11 @@
     git worktree add /tmp/before <commit>
     python benchmarks/side_by_side.py /tmp/before --sizes 10000 1000000 --repeats 3
 
+With ``--python``, the other checkout runs under another interpreter (with its own packages);
+given this checkout as the other, that compares interpreters on the same code:
+
+    python benchmarks/side_by_side.py . --python .venv-mesa35/bin/python --sizes 4000
+
 Each measurement is a fresh process of one checkout (alternating, so that both see the same
 load) that builds the unchecked-contractor scenario at a size, warms up for 3 weeks, and times
 more weeks in CPU time on one numba thread: on a shared machine CPU time moves less with the
@@ -45,11 +50,12 @@ print(json.dumps((time.process_time() - start) / steps * 1e3))
 """
 
 
-def step_ms(root: Path, communities: int, cache: Path) -> float:
-    """CPU milliseconds per weekly step of ``root``'s model at ``communities``."""
+def step_ms(root: Path, communities: int, cache: Path, python: str = sys.executable) -> float:
+    """CPU milliseconds per weekly step of ``root``'s model at ``communities``, run by the
+    interpreter ``python``."""
     steps = STEPS.get(communities, 8)
     env = os.environ | {"NUMBA_CACHE_DIR": str(cache), "NUMBA_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", _STEP, str(root), str(communities), str(steps)],
+    done = subprocess.run([python, "-c", _STEP, str(root), str(communities), str(steps)],
                           env=env, capture_output=True, text=True, cwd=tempfile.gettempdir())
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
@@ -62,14 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("other", type=Path, help="another checkout of the project")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--python", default=sys.executable,
+                        help="the interpreter that runs the other checkout (default: this one)")
     args = parser.parse_args(argv)
-    roots = {"this": ROOT, "other": args.other.resolve()}
+    # Absolute, since each step runs elsewhere; not resolved, which would leave a venv.
+    roots = {"this": (ROOT, sys.executable),
+             "other": (args.other.resolve(), os.path.abspath(args.python))}
     times: dict[tuple[str, int], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeats):
-            for label, root in roots.items():
+            for label, (root, python) in roots.items():
                 for n in args.sizes:
-                    ms = step_ms(root, n, Path(tmp) / label)
+                    ms = step_ms(root, n, Path(tmp) / label, python)
                     times.setdefault((label, n), []).append(ms)
     for n in args.sizes:
         this, other = times[("this", n)], times[("other", n)]
