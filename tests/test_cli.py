@@ -13,6 +13,8 @@ from conftest import ROOT, assert_refused
 from conftest import blowback as blowback_here
 
 from sim.core.outcomes import shown
+from sim.core.state import PERPETRATORS
+from sim.interfaces.commands import PERPETRATOR_WORDS
 
 SUMMARY_KEYS = {
     "civilian_deaths", "combatant_deaths", "insurgent_strength_final", "recruits_total",
@@ -47,8 +49,13 @@ def test_run_writes_series_and_summary_with_provenance(tmp_path):
     assert pd.api.types.is_datetime64_any_dtype(df["date"])
     doc = json.loads((out / "summary.json").read_text())
     assert SUMMARY_KEYS <= set(doc["summary"])
-    assert set(doc["summary"]["civilian_deaths"]) >= {"total", "state", "contractor",
-                                                       "insurgent"}
+    assert set(doc["summary"]["civilian_deaths"]) == {"total", *PERPETRATORS}
+    # The printed breakdown names every perpetrator, so that its parts add up to the total.
+    deaths = doc["summary"]["civilian_deaths"]
+    line, = [x for x in done.stdout.splitlines() if "civilian deaths" in x]
+    assert line.strip() == "civilian deaths {:,.0f} ({})".format(deaths["total"], ", ".join(
+        f"{PERPETRATOR_WORDS.get(who, who)} {deaths[who]:,.0f}" for who in PERPETRATORS))
+    assert "militias" in line and "armed groups" in line
     prov = doc["provenance"]
     assert prov["seed"] == 4 and prov["parameters"]["run.steps"] == 30
     assert len(prov["scenario_hash"]) == 64

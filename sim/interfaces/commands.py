@@ -24,6 +24,8 @@ BENCHMARKS = ("epstein", "kernels", "scale", "build", "startup", "profile", "swe
 # The claims of `blowback validate` (sim.experiments.claims.CLAIMS; named here to keep start-up
 # light).
 CLAIMS = ("bennett", "condra_shapiro", "kalyvas", "lyall", "kress_szechtman")
+# How `blowback run` names the perpetrators whose key is not the word a reader expects.
+PERPETRATOR_WORDS = {"insurgent": "armed groups", "militia": "militias"}
 
 
 def subset(option: str, text: str, allowed: tuple[str, ...]) -> list[str]:
@@ -80,6 +82,7 @@ def _interrupted(stop: Any, out: Path, again: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """``blowback run``: run one scenario, write its series and summary, print the summary."""
     from sim.core.scenario import load_scenario
+    from sim.core.state import PERPETRATORS
 
     scenario = _configured(load_scenario(args.scenario), args)
     seed = scenario.params["run.seed"]
@@ -103,9 +106,8 @@ def run(args: argparse.Namespace) -> int:
     s = doc["summary"]
     deaths = s["civilian_deaths"]
     print(f"{scenario.name}: {s['start_date']} to {s['end_date']}, seed {seed}")
-    print(f"  civilian deaths {deaths['total']:,.0f} (state {deaths['state']:,.0f}, contractor "
-          f"{deaths['contractor']:,.0f}, partner {deaths['partner']:,.0f}, insurgent "
-          f"{deaths['insurgent']:,.0f})")
+    by = ", ".join(f"{PERPETRATOR_WORDS.get(who, who)} {deaths[who]:,.0f}" for who in PERPETRATORS)
+    print(f"  civilian deaths {deaths['total']:,.0f} ({by})")
     print(f"  insurgents at end {s['insurgent_strength_final']:,.0f}, recruits "
           f"{s['recruits_total']:,.0f}, cooperation {s['cooperation_mean_final']:.2f}, "
           f"legitimacy {s['legitimacy_final']:.2f}, displaced {s['displaced_final']:,.0f}")
