@@ -108,6 +108,21 @@ def test_compare_prints_table_and_writes_figure(tmp_path):
     assert list(dict.fromkeys(table["label"])) == [o.label for o in shown("comparison")]
 
 
+def test_an_interval_of_no_width_prints_as_its_column_does():
+    """A contractor's deaths where it is absent are 0 on every seed: "0 [0, 0]" among counts,
+    not "0.00 [0.00, 0.00]"; a share every seed gives alike keeps its column's decimals."""
+    from sim.experiments.compare import format_table
+
+    rows = [("absent", "deaths", 0.0, 0.0, 0.0), ("present", "deaths", 3283.0, 2584.0, 3982.0),
+            ("absent", "stays", 1.0, 1.0, 1.0), ("present", "stays", 0.5, 0.24, 0.76),
+            ("absent", "alike", 0.0, 0.0, 0.0), ("present", "alike", 0.0, 0.0, 0.0)]
+    table = pd.DataFrame(rows, columns=["scenario", "label", "mean", "low", "high"])
+    absent, present = format_table(table, wide=True).splitlines()[2:]
+    assert absent.split()[1:] == ["0", "[0,", "0]", "1.00", "[1.00,", "1.00]",
+                                  "0.00", "[0.00,", "0.00]"]
+    assert present.split()[1:4] == ["3,283", "[2,584,", "3,982]"]
+
+
 def test_compare_results_do_not_depend_on_workers(tmp_path, capsys):
     a = _small_scenario(tmp_path, "partner_led")
     outs = []

@@ -175,16 +175,20 @@ def _fmt(x: float, decimals: int = 2) -> str:
     return f"{x:.{decimals}f}"
 
 
-def _cell(mean: float, low: float, high: float) -> str:
-    """``mean [low, high]``, a small number with as many decimals as it takes for the interval's
-    half-width to show (none for a half-width of ten or more, one from one, else two to six): a
-    share whose interval is a few thousandths wide would otherwise print as one value three
-    times."""
+def _decimals(low: float, high: float) -> int | None:
+    """As many decimals as it takes for the interval's half-width to show: none for a
+    half-width of ten or more, one from one, else two to six (a share whose interval is a few
+    thousandths wide would otherwise print as one value three times); None for an interval of
+    no width, which shows none."""
     half = (high - low) / 2
-    decimals = 2
-    if np.isfinite(half) and half > 0:
-        decimals = 0 if half >= 10 else 1 if half >= 1 else int(
-            min(6, max(2, -np.floor(np.log10(half)))))
+    if not (np.isfinite(half) and half > 0):
+        return None
+    return 0 if half >= 10 else 1 if half >= 1 else int(
+        min(6, max(2, -np.floor(np.log10(half)))))
+
+
+def _cell(mean: float, low: float, high: float, decimals: int) -> str:
+    """``mean [low, high]`` with ``decimals`` for the numbers under 100."""
     return f"{_fmt(mean, decimals)} [{_fmt(low, decimals)}, {_fmt(high, decimals)}]"
 
 
@@ -196,7 +200,17 @@ def format_table(table: pd.DataFrame, wide: bool = False) -> str:
         return "(none)"
     labels = list(dict.fromkeys(table["label"]))
     names = list(dict.fromkeys(table["scenario"]))
-    cells = {(r.scenario, r.label): _cell(r.mean, r.low, r.high) for r in table.itertuples()}
+    shown = {(r.scenario, r.label): _decimals(r.low, r.high) for r in table.itertuples()}
+    # An interval of no width (an outcome every seed gives alike, such as a contractor's deaths
+    # where it is absent) takes the fewest decimals of its column's others, so that "0 [0, 0]"
+    # sits among counts and "1.00 [1.00, 1.00]" among shares; two if its column has no other.
+    fewest = {lab: min((d for (_, lb), d in shown.items() if lb == lab and d is not None),
+                       default=2) for lab in labels}
+    cells = {}
+    for r in table.itertuples():
+        decimals = shown[(r.scenario, r.label)]
+        cells[(r.scenario, r.label)] = _cell(r.mean, r.low, r.high,
+                                             fewest[r.label] if decimals is None else decimals)
     if wide:
         return _grid(["scenario"] + labels, [[n] + [cells[(n, lab)] for lab in labels]
                                              for n in names])
