@@ -14,6 +14,7 @@ module :mod:`sim.experiments.store`) import what they need.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 from sim import kernel_cache
@@ -45,4 +46,8 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_NAMES) | set(_SHORT))
+    # What a session can reach from here (tab completion, dir(sim)): the three-line start's
+    # names, the short names and the subpackages, not the imports this file works with.
+    packages = {path.name for path in Path(__file__).parent.iterdir()
+                if (path / "__init__.py").is_file()}
+    return sorted({"__version__", *_NAMES, *_SHORT, *packages})

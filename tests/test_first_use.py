@@ -68,6 +68,18 @@ def test_import_sim_is_light_and_reaches_every_named_module():
     assert done.stdout.strip() == "", f"not reachable after `import sim`:\n{done.stdout}"
 
 
+def test_dir_of_sim_lists_what_a_session_reaches_and_each_is_there():
+    """Tab completion in a notebook offers the names of the start, the short names and the
+    subpackages, each reachable, and not the imports the package works with."""
+    import sim
+
+    listed = dir(sim)
+    assert {"Sim", "load_scenario", "results", "sweep", "experiments", "core"} <= set(listed)
+    assert not {"importlib", "Any", "annotations", "Path", "submodules"} & set(listed)
+    for name in listed:
+        assert getattr(sim, name) is not None, name
+
+
 def test_one_end_date_everywhere(capsys, tiny, tmp_path):
     assert load_scenario(SCENARIOS / "base.toml").end_date().isoformat() == "2031-12-15"
     scenario = load_scenario(tiny)
