@@ -80,6 +80,20 @@ def test_dir_of_sim_lists_what_a_session_reaches_and_each_is_there():
         assert getattr(sim, name) is not None, name
 
 
+def test_a_scenario_a_sim_and_a_model_say_in_one_line_what_they_are():
+    """What a notebook shows when a cell ends with one of them: its name, seed and week, not a
+    memory address or every one of the scenario's parameters."""
+    import sim
+
+    scenario = sim.load_scenario(ROOT / "scenarios" / "mali_2013_2024.toml")
+    said = repr(scenario)
+    assert said.startswith("<Scenario 'Mali 2013-2024' (mali_2013_2024.toml): ")
+    assert f"{len(scenario.events)} events" in said and len(said) < 120
+    run = sim.Sim(scenario, communities=300, agents=False).run(10)
+    where = "'Mali 2013-2024', seed 1: week 10 of 627, 11 Mar 2013>"
+    assert (repr(run), repr(run.model)) == (f"<Sim {where}", f"<BlowbackModel {where}")
+
+
 def test_one_end_date_everywhere(capsys, tiny, tmp_path):
     assert load_scenario(SCENARIOS / "base.toml").end_date().isoformat() == "2031-12-15"
     scenario = load_scenario(tiny)

@@ -93,6 +93,10 @@ class BlowbackModel(mesa.Model):
         for step in AT_BUILD:
             step.run(self, Week())
 
+    def __repr__(self) -> str:
+        return (f"<BlowbackModel {self.scenario_spec.name!r}, seed {self.seed}: week {self.t} of "
+                f"{self.steps_total}, {self.date:%d %b %Y}>")
+
     # --- changes of actors (events and thresholds) -------------------------------------------
     def deploy_contractor(self, units: int, strength: float) -> None:
         """A contractor arrives at the capital with ``units`` teams (M1)."""

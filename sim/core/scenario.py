@@ -90,6 +90,12 @@ class Scenario:
         # A value written into params would run unchecked under the old content hash.
         self.params = ScenarioParameters(self.params)
 
+    def __repr__(self) -> str:
+        # Not the dataclass's: it prints every one of the hundred-odd parameters.
+        where = self.path.name if self.path is not None else "no file"
+        return (f"<Scenario {self.name!r} ({where}): {len(self.params)} parameters, "
+                f"{len(self.events)} events, sha256 {self.content_hash[:12]}>")
+
     def start_date(self) -> datetime.date:
         """The calendar date of step 0."""
         return datetime.date.fromisoformat(self.params["run.start_date"])

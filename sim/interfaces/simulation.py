@@ -46,6 +46,11 @@ class Sim:
         self.scenario = scenario
         self.model = BlowbackModel(scenario, agents=agents)
 
+    def __repr__(self) -> str:
+        m = self.model
+        return (f"<Sim {self.scenario.name!r}, seed {m.seed}: week {m.t} of {m.steps_total}, "
+                f"{m.date:%d %b %Y}>")
+
     def run(self, steps: int | None = None, progress: bool = False) -> Sim:
         """Run to the end of the scenario (or ``steps`` more weeks, as many as are left); a
         progress bar if asked."""
