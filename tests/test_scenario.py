@@ -355,6 +355,34 @@ def test_an_experiment_or_calibration_given_as_a_scenario_is_named_so(tmp_path, 
     assert kind in message and "not of a scenario" in message
 
 
+@pytest.mark.parametrize(("given", "read_as", "first", "says"), [
+    ("base.toml", "experiment", "run", "a section of a scenario file, not of an experiment file"),
+    ("calibration/mali.toml", "experiment", "scenario",
+     "a key of a calibration file, not of an experiment file"),
+    ("base.toml", "calibration", "run", "a section of a scenario file, not of a calibration file"),
+    ("experiments/punishment_grid.toml", "calibration", "scenarios",
+     "a key of an experiment file, not of a calibration file"),
+])
+def test_a_file_of_one_kind_read_as_another_is_named_as_what_it_is(given, read_as, first, says):
+    """`blowback sweep scenarios/base.toml` said "run: unknown key": the file is a scenario,
+    and the line says so and which kind of file the command reads."""
+    from sim.experiments.calibration import load_calibration
+    from sim.experiments.experiment import load_experiment
+
+    path = ROOT / "scenarios" / given
+    with pytest.raises(ScenarioError) as info:
+        (load_experiment if read_as == "experiment" else load_calibration)(path)
+    message = assert_one_line(info.value, str(path), first)
+    allowed = {"experiment": "an experiment file", "calibration": "a calibration file"}[read_as]
+    assert says in message and f"allowed: {allowed} (blowback " in message
+
+
+def test_a_word_put_at_the_wrong_level_of_the_right_file_gets_a_suggestion(tmp_path):
+    """``seed`` at the top of a scenario is ``run.seed`` misplaced, not a calibration file."""
+    message = assert_one_line(error_of(write(tmp_path, "x.toml", "seed = 3\n")), "x.toml", "seed")
+    assert "did you mean run.seed?" in message and "calibration" not in message
+
+
 def test_set_refuses_a_parameter_given_twice(tmp_path):
     """Quoted, `"oversight.punishment"` is one key; unquoted inside a table, the same name:
     one of the two values would be dropped without a word."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.core.messages import ScenarioError
-from sim.core.parameters import BY_NAME
+from sim.core.parameters import BY_NAME, SECTIONS
 from sim.core.paths import TOML_LIMIT, read_input
 from sim.core.registry import Param
 
@@ -60,15 +60,43 @@ def read_toml(file: str) -> dict[str, Any]:
     return parse_toml(file, read_text(file))
 
 
-def read_document(file: str, top_keys: tuple[str, ...]) -> tuple[str, dict[str, Any], str, str]:
-    """Read a TOML file of the project's (experiment, calibration): its text, its table, and
-    its ``name`` (default: the file's stem) and ``description``, refusing keys outside
-    ``top_keys``; each mistake is one line naming file and key."""
+SCENARIO_FILE = "a scenario file (blowback run; scenarios/*.toml)"
+EXPERIMENT_FILE = "an experiment file (blowback sweep; scenarios/experiments/*.toml)"
+CALIBRATION_FILE = "a calibration file (blowback calibrate; scenarios/calibration/*.toml)"
+# Top-level keys that only one kind of the project's files has: one of them in a file read as
+# another kind says which file it is, not "unknown key".  A scenario's parameter sections are
+# among its keys too.  Words that a hand may put at the wrong level of the right file (seed,
+# steps, parameters) are left out: for those, "did you mean" helps more.
+KIND_OF_KEY: dict[str, str] = (
+    dict.fromkeys(("extends", "events", "replace_events", *SECTIONS), SCENARIO_FILE)
+    | dict.fromkeys(("scenarios", "vary", "first_seed", "keep"), EXPERIMENT_FILE)
+    | dict.fromkeys(("scenario", "record", "targets", "generations", "predictive_draws",
+                     "detection"), CALIBRATION_FILE))
+
+
+def other_kind(file: str, key: str, kind: str) -> ScenarioError | None:
+    """The error for ``key`` in ``file``, read as ``kind``, where the key says the file is of
+    another kind; None where it does not."""
+    other = KIND_OF_KEY.get(key)
+    if other is None or other == kind:
+        return None
+    what = "section" if key in SECTIONS else "key"
+    return ScenarioError(file, key, f"a {what} of {other.split(' (')[0]}, not of "
+                         f"{kind.split(' (')[0]}; allowed: {kind}")
+
+
+def read_document(file: str, top_keys: tuple[str, ...],
+                  kind: str) -> tuple[str, dict[str, Any], str, str]:
+    """Read a TOML file of the project's of ``kind`` (:data:`EXPERIMENT_FILE`,
+    :data:`CALIBRATION_FILE`): its text, its table, and its ``name`` (default: the file's stem)
+    and ``description``, refusing keys outside ``top_keys``; each mistake is one line naming
+    file and key, and a file of another kind is named as such."""
     text = read_text(file)
     raw = parse_toml(file, text)
     for key in raw:
         if key not in top_keys:
-            raise ScenarioError(file, str(key), unknown("unknown key", str(key), top_keys))
+            raise other_kind(file, str(key), kind) or ScenarioError(
+                file, str(key), unknown("unknown key", str(key), top_keys))
     name = expect(file, "name", raw.get("name", Path(file).stem), str, "a string")
     description = expect(file, "description", raw.get("description", ""), str, "a string")
     return text, raw, name, description

@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from sim.core.inputs import (
+    SCENARIO_FILE,
     ScenarioError,
     check_param,
     content_hash,
     expect,
     kind_of,
+    other_kind,
     read_toml,
     unknown,
 )
@@ -302,14 +304,6 @@ def _build(doc: _Doc, path: Path | None, fallback_name: str, file: str) -> Scena
 # --- checking one document ------------------------------------------------------------------
 
 
-# Keys that say a file is an experiment or a calibration, given where a scenario was expected.
-_OTHER_FILES = {"scenarios": "an experiment file (blowback sweep)",
-                "vary": "an experiment file (blowback sweep)",
-                "scenario": "a calibration file (blowback calibrate)",
-                "record": "a calibration file (blowback calibrate)",
-                "targets": "a calibration file (blowback calibrate)"}
-
-
 def _check_document(file: str, raw: dict[str, Any]) -> _Doc:
     doc = _Doc()
     for key, value in raw.items():
@@ -327,9 +321,8 @@ def _check_document(file: str, raw: dict[str, Any]) -> _Doc:
             raise ScenarioError(file, key, "a parameter's name quoted as one key, which a "
                                 f"scenario does not read; allowed: {key} = ... unquoted, or "
                                 f"{name} = ... in the table [{section}]")
-        elif key in _OTHER_FILES:
-            raise ScenarioError(file, str(key), f"a key of {_OTHER_FILES[key]}, not of a "
-                                "scenario; allowed: a scenario file (scenarios/*.toml)")
+        elif (error := other_kind(file, str(key), SCENARIO_FILE)) is not None:
+            raise error
         else:
             what = "unknown section" if isinstance(value, dict) else "unknown key"
             candidates = (*SECTIONS, *TOP_LEVEL_KEYS, *BY_NAME)

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.core import inputs
 from sim.core.ensemble import most_runs
 from sim.core.inputs import ScenarioError, dotted, expect, integer, read_document, show, unknown
 from sim.core.parameters import BY_NAME
@@ -115,7 +116,7 @@ def load_calibration(path: str | Path) -> Calibration:
     if importlib.util.find_spec("pyabc") is None:
         raise ScenarioError(file, None, "calibration needs pyabc, which is not installed; "
                             "pip install 'blowback[calibrate]'")
-    _, raw, name, description = read_document(file, TOP_KEYS)
+    _, raw, name, description = read_document(file, TOP_KEYS, inputs.CALIBRATION_FILE)
     if "scenario" not in raw:
         raise ScenarioError(file, "scenario", "missing; allowed: a scenario file, relative to "
                             "this file")

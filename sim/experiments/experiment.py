@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.core.inputs import (
+    EXPERIMENT_FILE,
     ScenarioError,
     check_value,
     content_hash,
@@ -101,7 +102,7 @@ class Experiment:
 def load_experiment(path: str | Path) -> Experiment:
     """Read and check an experiment file, load its scenarios and resolve every run."""
     file = str(path)
-    text, raw, name, description = read_document(file, TOP_KEYS)
+    text, raw, name, description = read_document(file, TOP_KEYS, EXPERIMENT_FILE)
     if "seeds" not in raw:
         raise ScenarioError(file, "seeds", "missing; allowed: an integer, how many seeds")
     seeds = integer(file, "seeds", raw["seeds"], 1, 1_000_000)
