@@ -356,25 +356,31 @@ def test_an_experiment_or_calibration_given_as_a_scenario_is_named_so(tmp_path, 
 
 
 @pytest.mark.parametrize(("given", "read_as", "first", "says"), [
-    ("base.toml", "experiment", "run", "a section of a scenario file, not of an experiment file"),
+    ("base.toml", "experiment", "run", "a section of a scenario file, which blowback run reads"),
     ("calibration/mali.toml", "experiment", "scenario",
-     "a key of a calibration file, not of an experiment file"),
-    ("base.toml", "calibration", "run", "a section of a scenario file, not of a calibration file"),
+     "a key of a calibration file, which blowback calibrate reads"),
+    ("base.toml", "calibration", "run", "a section of a scenario file, which blowback run reads"),
     ("experiments/punishment_grid.toml", "calibration", "scenarios",
-     "a key of an experiment file, not of a calibration file"),
+     "a key of an experiment file, which blowback sweep reads"),
+    ("epstein/model1_run1.toml", "scenario", "model",
+     "a key of a run of Epstein's classic, which python -m sim.classics.epstein reads"),
 ])
 def test_a_file_of_one_kind_read_as_another_is_named_as_what_it_is(given, read_as, first, says):
     """`blowback sweep scenarios/base.toml` said "run: unknown key": the file is a scenario,
-    and the line says so and which kind of file the command reads."""
+    and the line says so, which command reads it and which kind of file was wanted."""
     from sim.experiments.calibration import load_calibration
     from sim.experiments.experiment import load_experiment
 
     path = ROOT / "scenarios" / given
+    read = {"experiment": load_experiment, "calibration": load_calibration,
+            "scenario": load_scenario}[read_as]
     with pytest.raises(ScenarioError) as info:
-        (load_experiment if read_as == "experiment" else load_calibration)(path)
+        read(path)
     message = assert_one_line(info.value, str(path), first)
-    allowed = {"experiment": "an experiment file", "calibration": "a calibration file"}[read_as]
-    assert says in message and f"allowed: {allowed} (blowback " in message
+    allowed = {"experiment": "an experiment file (scenarios/experiments/*.toml)",
+               "calibration": "a calibration file (scenarios/calibration/*.toml)",
+               "scenario": "a scenario file (scenarios/*.toml)"}[read_as]
+    assert message.endswith(f"{says}, not of {allowed.split(' (')[0]}; allowed: {allowed}")
 
 
 def test_a_word_put_at_the_wrong_level_of_the_right_file_gets_a_suggestion(tmp_path):

@@ -17,7 +17,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sim.core.messages import ScenarioError
 from sim.core.parameters import BY_NAME, SECTIONS
@@ -60,33 +60,46 @@ def read_toml(file: str) -> dict[str, Any]:
     return parse_toml(file, read_text(file))
 
 
-SCENARIO_FILE = "a scenario file (blowback run; scenarios/*.toml)"
-EXPERIMENT_FILE = "an experiment file (blowback sweep; scenarios/experiments/*.toml)"
-CALIBRATION_FILE = "a calibration file (blowback calibrate; scenarios/calibration/*.toml)"
+class FileKind(NamedTuple):
+    """A kind of the project's input files: what it is called, the command that reads it and
+    where such files live."""
+
+    name: str
+    command: str
+    folder: str
+
+
+SCENARIO_FILE = FileKind("a scenario file", "blowback run", "scenarios/*.toml")
+EXPERIMENT_FILE = FileKind("an experiment file", "blowback sweep", "scenarios/experiments/*.toml")
+CALIBRATION_FILE = FileKind("a calibration file", "blowback calibrate",
+                            "scenarios/calibration/*.toml")
+EPSTEIN_FILE = FileKind("a run of Epstein's classic", "python -m sim.classics.epstein",
+                        "scenarios/epstein/*.toml")
 # Top-level keys that only one kind of the project's files has: one of them in a file read as
 # another kind says which file it is, not "unknown key".  A scenario's parameter sections are
 # among its keys too.  Words that a hand may put at the wrong level of the right file (seed,
 # steps, parameters) are left out: for those, "did you mean" helps more.
-KIND_OF_KEY: dict[str, str] = (
+KIND_OF_KEY: dict[str, FileKind] = (
     dict.fromkeys(("extends", "events", "replace_events", *SECTIONS), SCENARIO_FILE)
     | dict.fromkeys(("scenarios", "vary", "first_seed", "keep"), EXPERIMENT_FILE)
     | dict.fromkeys(("scenario", "record", "targets", "generations", "predictive_draws",
-                     "detection"), CALIBRATION_FILE))
+                     "detection"), CALIBRATION_FILE)
+    | {"model": EPSTEIN_FILE})
 
 
-def other_kind(file: str, key: str, kind: str) -> ScenarioError | None:
+def other_kind(file: str, key: str, kind: FileKind) -> ScenarioError | None:
     """The error for ``key`` in ``file``, read as ``kind``, where the key says the file is of
     another kind; None where it does not."""
     other = KIND_OF_KEY.get(key)
     if other is None or other == kind:
         return None
     what = "section" if key in SECTIONS else "key"
-    return ScenarioError(file, key, f"a {what} of {other.split(' (')[0]}, not of "
-                         f"{kind.split(' (')[0]}; allowed: {kind}")
+    return ScenarioError(file, key, f"a {what} of {other.name}, which {other.command} reads, "
+                         f"not of {kind.name}; allowed: {kind.name} ({kind.folder})")
 
 
 def read_document(file: str, top_keys: tuple[str, ...],
-                  kind: str) -> tuple[str, dict[str, Any], str, str]:
+                  kind: FileKind) -> tuple[str, dict[str, Any], str, str]:
     """Read a TOML file of the project's of ``kind`` (:data:`EXPERIMENT_FILE`,
     :data:`CALIBRATION_FILE`): its text, its table, and its ``name`` (default: the file's stem)
     and ``description``, refusing keys outside ``top_keys``; each mistake is one line naming
