@@ -15,8 +15,11 @@ from sim.classics.epstein.runs import open_run
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m sim.classics.epstein outbursts RUN.toml`` or ``... bench``."""
-    parser = argparse.ArgumentParser(prog="python -m sim.classics.epstein",
-                                     description=main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.classics.epstein",
+        description="Epstein's civil-violence model (Models I and II): the outbursts of one of "
+                    "the paper's runs (scenarios/epstein/*.toml), or its speed against Mesa's "
+                    "example.")
     sub = parser.add_subparsers(dest="command", required=True)
     o = sub.add_parser("outbursts", help="waiting times and sizes of outbursts of a run file")
     o.add_argument("run", type=Path)
