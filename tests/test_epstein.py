@@ -317,3 +317,35 @@ def test_run_files_load_and_unknown_keys_are_named(tmp_path):
     bad.write_text('model = "III"\n')
     with pytest.raises(ValueError, match=r"bad\.toml: key 'model'"):
         load_run(bad)
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["outbursts", "nope.toml"], "nope.toml: cannot read run file"),
+    (["outbursts", "scenarios/base.toml"], "key 'model' is None"),
+    (["outbursts", "scenarios/epstein/model1_run1.toml", "--set", "bogus=1"],
+     "cannot change 'bogus'; allowed: an argument of Model I other than seed"),
+    (["outbursts", "scenarios/epstein/model1_run1.toml", "--set", "width=-3"],
+     "model1_run1.toml, width = -3: "),
+    (["outbursts", "scenarios/epstein/model1_run1.toml", "--set", "width"],
+     "--set width: not KEY=VALUE"),
+])
+def test_the_classics_command_refuses_bad_input_in_one_line(argv, said, capsys, monkeypatch):
+    """A missing or foreign run file, or a bad --set, gave a traceback."""
+    from sim.classics.epstein.cli import main
+
+    monkeypatch.chdir(ROOT)
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert not out and err.startswith("python -m sim.classics.epstein: error: ")
+    assert said in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [["outbursts", "x.toml", "--seeds", "0"],
+                                  ["outbursts", "x.toml", "--skip", "-1"],
+                                  ["bench", "--sizes", "1"]])
+def test_the_classics_command_refuses_counts_out_of_range(argv, capsys):
+    from sim.classics.epstein.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2 and "must be at least" in capsys.readouterr().err

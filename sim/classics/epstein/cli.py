@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sim.classics.epstein.bench import benchmark
 from sim.classics.epstein.bursts import outburst_stats
 from sim.classics.epstein.runs import open_run
+from sim.interfaces.cli import integer_from
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,32 +25,50 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "example.")
     sub = parser.add_subparsers(dest="command", required=True)
     o = sub.add_parser("outbursts", help="waiting times and sizes of outbursts of a run file")
-    o.add_argument("run", type=Path)
-    o.add_argument("--seeds", type=int, default=10)
-    o.add_argument("--steps", type=int, default=None, help="default: the file's max_iters")
-    o.add_argument("--threshold", type=int, default=50)
-    o.add_argument("--skip", type=int, default=100, help="transient steps left out")
+    o.add_argument("run", type=Path, help="a run file (scenarios/epstein/*.toml)")
+    o.add_argument("--seeds", type=integer_from(1), default=10, help="runs, seeds 0 to N-1")
+    o.add_argument("--steps", type=integer_from(1), default=None,
+                   help="default: the file's max_iters")
+    o.add_argument("--threshold", type=integer_from(1), default=50,
+                   help="active citizens at which an outburst starts")
+    o.add_argument("--skip", type=integer_from(0), default=100, help="transient steps left out")
     o.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change an argument of the file (VALUE in TOML), e.g. ratio='\"round\"'")
     b = sub.add_parser("bench", help="agent-steps per second against Mesa's example")
-    b.add_argument("--sizes", type=int, nargs="+", default=[40, 200])
-    b.add_argument("--mesa-steps", type=int, default=20)
-    b.add_argument("--steps", type=int, default=2000)
-    b.add_argument("--batches", type=int, default=5)
+    b.add_argument("--sizes", type=integer_from(2), nargs="+", default=[40, 200],
+                   help="sides of the square grid")
+    b.add_argument("--mesa-steps", type=integer_from(1), default=20)
+    b.add_argument("--steps", type=integer_from(1), default=2000)
+    b.add_argument("--batches", type=integer_from(1), default=5)
     args = parser.parse_args(argv)
     if args.command == "outbursts":
-        changes = {k: v for item in args.set for k, v in tomllib.loads(item).items()}
-        frames = []
-        for seed in range(args.seeds):
-            model = open_run(args.run, seed=seed, **changes)
-            for _ in range(args.steps or model.max_iters):
-                model.step()
-            frames.append(model.series_frame())
-        stats = outburst_stats(frames, args.threshold, args.skip)
-        print(json.dumps({"run": str(args.run), "seeds": args.seeds, "changes": changes}
-                         | stats, indent=1))
+        try:
+            result = _outbursts(args)
+        except (OSError, ValueError) as err:
+            # A bad run file or --set: one line, as the project's commands say it.
+            print(f"{parser.prog}: error: {err}", file=sys.stderr)
+            return 2
+        print(json.dumps(result, indent=1))
     else:
         for size in args.sizes:
             print(json.dumps(benchmark(size, args.mesa_steps, args.steps, args.batches)),
                   flush=True)
     return 0
+
+
+def _outbursts(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``outbursts`` command's result: its run, seeds and changes, and the statistics."""
+    changes = {}
+    for item in args.set:
+        try:
+            changes |= tomllib.loads(item)
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"--set {item}: not KEY=VALUE with VALUE in TOML ({err})") from None
+    frames = []
+    for seed in range(args.seeds):
+        model = open_run(args.run, seed=seed, **changes)
+        for _ in range(args.steps or model.max_iters):
+            model.step()
+        frames.append(model.series_frame())
+    stats = outburst_stats(frames, args.threshold, args.skip)
+    return {"run": str(args.run), "seeds": args.seeds, "changes": changes} | stats

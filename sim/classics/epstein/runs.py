@@ -26,7 +26,11 @@ def load_run(path: str | Path) -> dict[str, Any]:
     constructor arguments as top-level keys and lists changes as ``[[schedule]]`` tables.
     Unknown keys raise ``ValueError`` naming the file and the key.
     """
-    path = Path(path)
+    return _read(Path(path))[1]
+
+
+def _read(path: Path) -> tuple[str, dict[str, Any]]:
+    """The model a run file names, and its constructor keyword arguments (:func:`load_run`)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, tomllib.TOMLDecodeError) as err:
@@ -46,12 +50,23 @@ def load_run(path: str | Path) -> dict[str, Any]:
         check_schedule(kwargs.get("schedule"), _MODELS[model]._scheduled)
     except ValueError as err:
         raise ValueError(f"{path}: {err}") from None
-    return kwargs
+    return model, kwargs
 
 
 def open_run(path: str | Path, seed: int | None = None,
              **changes: Any) -> EpsteinCivilViolence | EpsteinEthnicViolence:
-    """Build the model a run file describes, with a seed and any arguments changed."""
-    model = tomllib.loads(Path(path).read_text(encoding="utf-8-sig")).get("model")
-    kwargs = load_run(path) | {"seed": seed} | changes
-    return _MODELS[model](**kwargs)
+    """Build the model a run file describes, with a seed and any arguments changed; a change
+    of an argument the model does not take, or a value it refuses, raises ``ValueError`` naming
+    the file and the changes."""
+    model, kwargs = _read(Path(path))
+    allowed = [k for k in inspect.signature(_MODELS[model]).parameters if k != "seed"]
+    for key in changes:
+        if key not in allowed:
+            raise ValueError(f"{path}: cannot change {key!r}; allowed: an argument of Model "
+                             f"{model} other than seed ({', '.join(allowed)})")
+    try:
+        return _MODELS[model](**(kwargs | {"seed": seed} | changes))
+    except (ValueError, TypeError) as err:
+        # The model's own checks know the value, not where it came from.
+        changed = "".join(f", {k} = {v!r}" for k, v in changes.items())
+        raise ValueError(f"{path}{changed}: {err}") from None
