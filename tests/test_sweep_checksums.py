@@ -253,6 +253,23 @@ def test_another_commands_folder_is_refused_without_a_trace_left_in_it(capsys, s
     assert sorted(p.name for p in theirs.iterdir()) == ["manifest.json", "summary.json"]
 
 
+def test_a_comparisons_folder_given_to_a_sweeps_reader_is_named_as_one(capsys, sweep, tmp_path):
+    """`sim.results.load` and `--resume` of a comparison's folder said "not a Blowback sweep
+    manifest"; they say what the folder holds, and where a comparison's runs are read."""
+    experiment, _ = sweep
+    theirs = tmp_path / "cmp"
+    theirs.mkdir()
+    (theirs / "manifest.json").write_text(json.dumps(
+        {"format": "blowback-folder/1", "what": "a comparison of A, B on seeds 1-2"}))
+    (theirs / "runs.csv").write_text("scenario,seed\n")
+    said = f"{theirs}: holds a comparison of A, B on seeds 1-2, not a sweep; its runs: " \
+           "sim.analysis.load(folder)"
+    with pytest.raises(OutputError, match=re.escape(said)):
+        load(theirs)
+    status, _, err = blowback(capsys, "sweep", str(experiment), "--out", str(theirs), "--resume")
+    assert_refused(status, err, said)
+
+
 def test_load_takes_one_column_by_name_and_refuses_a_where_that_is_no_mapping(finished):
     _, out = finished
     one = load(out, columns="civilian_deaths_total")

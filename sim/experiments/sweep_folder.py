@@ -36,7 +36,13 @@ from sim.core.inputs import content_hash
 from sim.core.paths import check_output_folder
 from sim.experiments import run_files
 from sim.experiments.experiment import Experiment, run_id_of
-from sim.experiments.output import OutputError, check_outside_cwd, write_atomic
+from sim.experiments.output import (
+    FOLDER_FORMAT,
+    OutputError,
+    check_outside_cwd,
+    described,
+    write_atomic,
+)
 from sim.experiments.results import git_commit, model_code, versions
 from sim.experiments.shards import (
     LOG,
@@ -277,6 +283,11 @@ def read_manifest(out: Path) -> dict[str, Any]:
         raise OutputError(f"{out}: a sweep written before Blowback recorded checksums, so its "
                           "run files cannot be checked; redo it: blowback sweep EXPERIMENT "
                           "--out NEW-FOLDER")
+    if isinstance(doc, dict) and doc.get("format") == FOLDER_FORMAT:
+        # Another command's results: say what they are, and for a comparison what reads them.
+        reader = ("; its runs: sim.analysis.load(folder)" if (out / "runs.csv").exists()
+                  else "")
+        raise OutputError(f"{out}: holds {described(out)}, not a sweep{reader}")
     if not isinstance(doc, dict) or doc.get("format") not in (run_files.FORMAT, FORMAT):
         raise OutputError(f"{out / MANIFEST}: not a Blowback sweep manifest ({FORMAT})")
     optional = {k: kind for k, kind in _OPTIONAL_KEYS.items() if k in doc}
