@@ -160,6 +160,22 @@ def test_plot_saves_by_suffix_and_says_where(capsys, short_run, tmp_path):
     assert not (tmp_path / "run.jpg").exists()
 
 
+def test_a_runs_figure_is_titled_by_its_run_and_each_label_fits_its_panel(short_run):
+    """The figure said only "Blowback run", and the label "population under state control
+    (0–1)" ran into the panel above it."""
+    import matplotlib.pyplot as plt
+
+    fig = short_run.plot()
+    try:
+        assert fig.get_suptitle() == f"{short_run.scenario.name}, seed {short_run.model.seed}"
+        fig.canvas.draw()
+        for ax in fig.axes:
+            label, panel = ax.yaxis.label, ax.get_window_extent()
+            assert label.get_window_extent().height <= panel.height, label.get_text()
+    finally:
+        plt.close(fig)
+
+
 @pytest.mark.parametrize("steps", [-3, 2.5, True, "3"])
 def test_run_takes_a_whole_number_of_weeks(steps):
     sim = Sim(steps=6, communities=200, agents=False)

@@ -28,11 +28,13 @@ from sim.interfaces.figure_style import (
     looks,
     share_axis,
     styled,
+    wrapped,
 )
 
 BAND = (10, 90)  # the percentiles of the seeds a comparison's band spans
 BAND_LABEL = "middle 80% of seeds (10th–90th percentile)"
 YEAR_WIDTH = 0.8 * 365.25  # days a year's bars take up on a date axis
+RUN_LABEL_WIDTH = 22  # characters of a y label that fit the height of one of a run's panels
 
 
 def _share_by_year(dates: pd.Series, values: np.ndarray) -> pd.Series:
@@ -72,8 +74,9 @@ def _mid_year(years: Iterable[int]) -> np.ndarray:
 
 @styled
 def plot_run(df: pd.DataFrame, event_log: Iterable[tuple[str, str]] = (),
-             columns: Sequence[str] | None = None) -> Figure:
-    """The main series of one run against its dates, with its events marked (grey lines)."""
+             columns: Sequence[str] | None = None, title: str = "Blowback run") -> Figure:
+    """The main series of one run against its dates, with its events marked (grey lines),
+    under ``title``."""
     chosen = [o for o in shown("plot") if columns is None or o.name in columns]
     fig, axes = plt.subplots(len(chosen), 1, figsize=(10, 2.6 * len(chosen)), sharex=True,
                              squeeze=False, layout="constrained")
@@ -88,13 +91,15 @@ def plot_run(df: pd.DataFrame, event_log: Iterable[tuple[str, str]] = (),
                     color="#0072B2")
         if o.share:
             share_axis(ax)
-        ax.set_ylabel(axis_label(o, per_year=o.flow), wrap=True)
+        # Broken into lines that fit the panel's height: one line ran into the panels next
+        # to it ("population under state control (0–1)").
+        ax.set_ylabel(wrapped(axis_label(o, per_year=o.flow), RUN_LABEL_WIDTH))
         for date, _ in event_log:
             ax.axvline(pd.Timestamp(date), color=NEUTRAL, lw=0.6, zorder=0)
     axes[-1, 0].set_xlabel("date (grey lines: events)")
     axes[-1, 0].xaxis_date()
     date_axis(axes[-1, 0])
-    fig.suptitle("Blowback run")
+    fig.suptitle(title)
     return fig
 
 

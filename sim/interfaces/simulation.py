@@ -96,7 +96,8 @@ class Sim:
                              f"one or more of {', '.join(plotted)}")
         if self.model.t == 0:
             raise ValueError("no week has run yet: call run() first")
-        fig = plot_run(self.results, self.model.event_log, columns)
+        fig = plot_run(self.results, self.model.event_log, columns,
+                       f"{self.scenario.name}, seed {self.model.seed}")
         if path is not None:
             fig.savefig(path)
             print(f"Figure saved to {path}")
