@@ -46,7 +46,9 @@ def share_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, flo
     p = float(values.mean())
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At a share of 0 (or 1) the bound there is exactly 0 (or 1); rounding left it at 6e-17
+    # (or 1 - 1e-16), a written interval that missed its own mean.
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def paired_share_interval(other: np.ndarray, base: np.ndarray,
