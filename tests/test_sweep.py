@@ -563,3 +563,19 @@ def test_a_task_dask_dropped_is_told_apart_from_an_error_of_the_run():
     assert dropped_by_dask(raised(str(Path("site-packages") / "distributed" / "cfexecutor.py")))
     assert not dropped_by_dask(raised(str(Path("sim") / "experiments" / "runs.py")))
     assert not dropped_by_dask(RuntimeError("a run's own error"))
+
+
+@pytest.mark.parametrize("keep", ["summary", "series"])
+def test_the_sweep_names_the_files_it_wrote(tmp_path, keep):
+    """The closing line lists the series shards where the sweep keeps the series, and only
+    there: an analyst reading it should not go looking for files that are not there, nor miss
+    ones that are."""
+    path = _experiment(tmp_path, f'keep = "{keep}"\n', seeds=1, steps=4)
+    out = tmp_path / "out"
+    done = _blowback("sweep", str(path), "--jobs", "1", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    listed = done.stdout.splitlines()[1]
+    assert "runs/shard-*.parquet" in listed and any((out / "runs").glob("shard-*.parquet"))
+    series = any((out / "series").glob("shard-*.parquet"))
+    assert series == (keep == "series")
+    assert ("series/shard-*.parquet" in listed) == series

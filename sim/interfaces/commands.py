@@ -226,7 +226,8 @@ def sweep(args: argparse.Namespace) -> int:
     redone = f" ({report.redone} redone: their files were damaged)" if report.redone else ""
     print(f"{experiment.name}: {report.written} runs written{redone}, {report.skipped} already "
           f"done, {report.total} in all")
-    print(f"  in {out}/ (manifest.json, shards.jsonl, runs/shard-*.parquet); in Python: "
+    series = ", series/shard-*.parquet" if experiment.keep == "series" else ""
+    print(f"  in {out}/ (manifest.json, shards.jsonl, runs/shard-*.parquet{series}); in Python: "
           f"import sim; sim.results.load({str(out)!r})")
     return 0
 
