@@ -94,6 +94,9 @@ def test_compare_prints_table_and_writes_figure(tmp_path):
     assert "Contractor, accountable" in done.stdout and "Contractor, unchecked" in done.stdout
     assert "civilian deaths" in done.stdout and "Paired difference" in done.stdout
     assert (out / "comparison.png").stat().st_size > 10_000
+    # The closing line names every file written but the manifest (runs.csv was left out).
+    closing = done.stdout.splitlines()[-1]
+    assert all(p.name in closing for p in out.iterdir() if p.name != "manifest.json"), closing
     table = pd.read_csv(out / "comparison.csv")
     assert set(table["scenario"]) == {"Contractor, accountable", "Contractor, unchecked"}
     assert (table["low"] <= table["mean"] + 1e-9).all()

@@ -169,7 +169,8 @@ def compare(args: argparse.Namespace) -> int:
     if args.posterior is not None:
         print(f"\nSeed k of every scenario ran with the k-th of {args.seeds} draws from the "
               f"posterior {args.posterior}.")
-    print(f"\nFigure: {out / 'comparison.png'}   Tables: {out}/comparison.csv, differences.csv")
+    print(f"\nFigure: {out / 'comparison.png'}   Tables: {out}/comparison.csv, differences.csv,"
+          " runs.csv (each run), comparison.txt (as printed)")
     return 0
 
 
