@@ -349,3 +349,20 @@ def test_a_session_word_or_machine_path_is_caught():
                  "commit `653fb6f`", "plus uncommitted changes", "as in the last session"):
         assert ELSEWHERE.search(text), text
     assert not ELSEWHERE.search("a shared virtual machine; the git commit of a run")
+
+
+def test_the_readme_names_every_file_a_results_folder_holds():
+    """Each file `run`, `compare` and `analyse` write is named in README.md (a figure by its name
+    without the extension where it comes in PNG and SVG), and so are the columns of a
+    comparison's tables."""
+    from sim.experiments.analysis import ANALYSIS_FILES
+    from sim.experiments.compare import COMPARISON_FILES
+    from sim.experiments.results import RUN_FILES
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quoted = set(re.findall(r"`([^`\s]+)`", readme))
+    missing = [name for name in sorted(RUN_FILES | COMPARISON_FILES | ANALYSIS_FILES)
+               if name not in quoted and Path(name).stem not in quoted]
+    assert not missing, f"README.md does not name {missing}"
+    columns = ["scenario", "outcome", "label", "mean", "low", "high", "n", "seed"]
+    assert not [c for c in columns if c not in quoted], "comparison.csv's columns"
