@@ -111,6 +111,15 @@ def test_compare_prints_table_and_writes_figure(tmp_path):
     assert list(dict.fromkeys(table["label"])) == [o.label for o in shown("comparison")]
 
 
+def test_a_mean_that_rounds_to_zero_prints_without_a_sign():
+    """A paired difference of -0.00001 prints as "0.000", not "-0.000"; its bounds keep theirs."""
+    from sim.experiments.compare import format_table
+
+    table = pd.DataFrame([("b", "grievance", -1.0e-5, -0.0052, 0.0051)],
+                         columns=["scenario", "label", "mean", "low", "high"])
+    assert format_table(table).splitlines()[2].split()[1:] == ["0.000", "[-0.005,", "0.005]"]
+
+
 def test_an_interval_of_no_width_prints_as_its_column_does():
     """A contractor's deaths where it is absent are 0 on every seed: "0 [0, 0]" among counts,
     not "0.00 [0.00, 0.00]"; a share every seed gives alike keeps its column's decimals."""

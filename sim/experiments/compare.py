@@ -168,11 +168,9 @@ def _fmt(x: float, decimals: int = 2) -> str:
     if not np.isfinite(x):
         return "-"
     ax = abs(x)
-    if ax >= 100:
-        return f"{x:,.0f}"
-    if ax >= 10:
-        return f"{x:.{min(1, decimals)}f}"
-    return f"{x:.{decimals}f}"
+    text = f"{x:,.0f}" if ax >= 100 else f"{x:.{min(1, decimals) if ax >= 10 else decimals}f}"
+    # A small negative mean rounds to zero, not to "-0.000", which reads as a decrease.
+    return text.removeprefix("-") if float(text.replace(",", "")) == 0 else text
 
 
 def _decimals(low: float, high: float) -> int | None:
