@@ -122,17 +122,21 @@ def test_a_mean_that_rounds_to_zero_prints_without_a_sign():
 
 def test_an_interval_of_no_width_prints_as_its_column_does():
     """A contractor's deaths where it is absent are 0 on every seed: "0 [0, 0]" among counts,
-    not "0.00 [0.00, 0.00]"; a share every seed gives alike keeps its column's decimals."""
+    not "0.00 [0.00, 0.00]"; a share every seed gives alike keeps its column's decimals; a
+    column with no width anywhere (one seed) prints whole numbers whole, others with two."""
     from sim.experiments.compare import format_table
 
+    nan = float("nan")
     rows = [("absent", "deaths", 0.0, 0.0, 0.0), ("present", "deaths", 3283.0, 2584.0, 3982.0),
             ("absent", "stays", 1.0, 1.0, 1.0), ("present", "stays", 0.5, 0.24, 0.76),
-            ("absent", "alike", 0.0, 0.0, 0.0), ("present", "alike", 0.0, 0.0, 0.0)]
+            ("absent", "alike", 0.0, 0.0, 0.0), ("present", "alike", 39.0, nan, nan),
+            ("absent", "mean", 0.25, nan, nan), ("present", "mean", 0.5, nan, nan)]
     table = pd.DataFrame(rows, columns=["scenario", "label", "mean", "low", "high"])
     absent, present = format_table(table, wide=True).splitlines()[2:]
     assert absent.split()[1:] == ["0", "[0,", "0]", "1.00", "[1.00,", "1.00]",
-                                  "0.00", "[0.00,", "0.00]"]
+                                  "0", "[0,", "0]", "0.25", "[-,", "-]"]
     assert present.split()[1:4] == ["3,283", "[2,584,", "3,982]"]
+    assert present.split()[7:] == ["39", "[-,", "-]", "0.50", "[-,", "-]"]
 
 
 def test_compare_results_do_not_depend_on_workers(tmp_path, capsys):

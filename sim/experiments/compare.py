@@ -200,10 +200,13 @@ def format_table(table: pd.DataFrame, wide: bool = False) -> str:
     names = list(dict.fromkeys(table["scenario"]))
     shown = {(r.scenario, r.label): _decimals(r.low, r.high) for r in table.itertuples()}
     # An interval of no width (an outcome every seed gives alike, such as a contractor's deaths
-    # where it is absent) takes the fewest decimals of its column's others, so that "0 [0, 0]"
-    # sits among counts and "1.00 [1.00, 1.00]" among shares; two if its column has no other.
+    # where it is absent, or any outcome of one seed) takes the fewest decimals of its column's
+    # others, so that "0 [0, 0]" sits among counts and "1.00 [1.00, 1.00]" among shares; where
+    # no cell of the column has a width, none for whole numbers and two for the others.
+    whole = {lab: bool(np.all(np.mod(table.loc[table["label"] == lab, "mean"], 1) == 0))
+             for lab in labels}
     fewest = {lab: min((d for (_, lb), d in shown.items() if lb == lab and d is not None),
-                       default=2) for lab in labels}
+                       default=0 if whole[lab] else 2) for lab in labels}
     cells = {}
     for r in table.itertuples():
         decimals = shown[(r.scenario, r.label)]
