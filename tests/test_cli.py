@@ -52,6 +52,10 @@ def test_run_writes_series_and_summary_with_provenance(tmp_path):
     assert set(doc["summary"]["civilian_deaths"]) == {"total", *PERPETRATORS}
     # The printed breakdown names every perpetrator, so that its parts add up to the total.
     deaths = doc["summary"]["civilian_deaths"]
+    # The end date is the first day of the last week, and the line says so.
+    assert done.stdout.splitlines()[0].endswith(
+        f": 30 weeks from {doc['summary']['start_date']} (the last from "
+        f"{doc['summary']['end_date']}), seed 4")
     line, = [x for x in done.stdout.splitlines() if "civilian deaths" in x]
     assert line.strip() == "civilian deaths {:,.0f} ({})".format(deaths["total"], ", ".join(
         f"{PERPETRATOR_WORDS.get(who, who)} {deaths[who]:,.0f}" for who in PERPETRATORS))

@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     s = doc["summary"]
     deaths = s["civilian_deaths"]
-    print(f"{scenario.name}: {s['start_date']} to {s['end_date']}, seed {seed}")
+    print(f"{scenario.name}: {s['steps']:,} weeks from {s['start_date']} (the last from "
+          f"{s['end_date']}), seed {seed}")
     by = ", ".join(f"{PERPETRATOR_WORDS.get(who, who)} {deaths[who]:,.0f}" for who in PERPETRATORS)
     print(f"  civilian deaths {deaths['total']:,.0f} ({by})")
     print(f"  insurgents at end {s['insurgent_strength_final']:,.0f}, recruits "
