@@ -349,3 +349,105 @@ def test_the_classics_command_refuses_counts_out_of_range(argv, capsys):
     with pytest.raises(SystemExit) as stop:
         main(argv)
     assert stop.value.code == 2 and "must be at least" in capsys.readouterr().err
+
+
+_TEN = {"width": 10, "height": 10}
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "error", "message"), [
+    (EpsteinCivilViolence, dict(width=0), ValueError,
+     "width 0: expected a whole number of at least 1"),
+    (EpsteinCivilViolence, dict(height=-5), ValueError, "height -5: expected a whole number"),
+    (EpsteinCivilViolence, dict(width=10.5), ValueError, "width 10.5: expected a whole number"),
+    (EpsteinCivilViolence, dict(width="10"), TypeError, "width '10': expected a number"),
+    (EpsteinCivilViolence, dict(citizen_density=-0.2), ValueError,
+     "citizen_density -0.2: expected a number from 0 to 1"),
+    (EpsteinCivilViolence, dict(cop_density=-0.1), ValueError, "cop_density -0.1: expected"),
+    (EpsteinCivilViolence, dict(citizen_density=1.5, cop_density=0), ValueError,
+     "citizen_density 1.5: expected a number from 0 to 1"),
+    (EpsteinCivilViolence, dict(citizen_density=0.9, cop_density=0.2), ValueError,
+     "Cop density + citizen density must be less than 1"),
+    (EpsteinCivilViolence, dict(cop_density="0.1"), TypeError, "cop_density '0.1': expected"),
+    # A string or None third argument was taken for a Mesa 3.4+ scenario, and ignored.
+    (EpsteinCivilViolence, dict(citizen_density="0.7"), TypeError, "citizen_density '0.7'"),
+    (EpsteinCivilViolence, dict(citizen_density=None), TypeError, "citizen_density None"),
+    (EpsteinCivilViolence, dict(citizen_vision=-1), ValueError,
+     "citizen_vision -1: expected a finite number of at least 0"),
+    (EpsteinCivilViolence, dict(max_jail_term=-1), ValueError,  # was: jailed for good
+     "max_jail_term -1: expected a whole number of at least 0 or math.inf"),
+    (EpsteinCivilViolence, dict(max_jail_term=2.5), ValueError, "max_jail_term 2.5: expected"),
+    (EpsteinCivilViolence, dict(max_jail_term=float("nan")), ValueError, "max_jail_term nan"),
+    (EpsteinCivilViolence, dict(legitimacy=2), ValueError,
+     "legitimacy 2: expected a number from 0 to 1"),
+    (EpsteinCivilViolence, dict(legitimacy=float("nan")), ValueError, "legitimacy nan"),
+    (EpsteinCivilViolence, dict(arrest_prob_constant=-1), ValueError,
+     "arrest_prob_constant -1: expected a finite number of at least 0"),
+    (EpsteinCivilViolence, dict(max_iters="5"), TypeError, "max_iters '5': expected a number"),
+    (EpsteinCivilViolence, dict(movement="no"), TypeError,
+     "movement 'no': expected True or False"),
+    (EpsteinCivilViolence, dict(seed=1.5), TypeError,
+     "seed 1.5: expected None or an integer from 0 to 2**63 - 1"),
+    (EpsteinCivilViolence, dict(seed="12"), TypeError, "seed '12': expected None or"),
+    (EpsteinCivilViolence, dict(seed=True), TypeError, "seed True: expected None or"),
+    (EpsteinCivilViolence, dict(seed=-1), ValueError, "seed -1: expected None or"),
+    (EpsteinCivilViolence, dict(seed=2**70), ValueError, f"seed {2**70}: expected None or"),
+    (EpsteinCivilViolence, dict(rng=1.5), TypeError,  # was: seed 1
+     "rng 1.5: expected None, a numpy Generator or an integer from 0 to 2**63 - 1"),
+    (EpsteinCivilViolence, dict(ratio=[]), ValueError,
+     "ratio []: expected one of continuous, floor, round"),
+    (EpsteinEthnicViolence, dict(fission_probability=2), ValueError,
+     "fission_probability 2: expected a number from 0 to 1"),
+    (EpsteinEthnicViolence, dict(death_age=-1), ValueError, "death_age -1: expected a whole"),
+    (EpsteinEthnicViolence, dict(blue_legitimacy=5), ValueError,
+     "blue_legitimacy 5: expected a number from 0 to 1"),
+    (EpsteinEthnicViolence, dict(width=0), ValueError, "width 0: expected a whole number"),
+    (EpsteinEthnicViolence, dict(seed=1.5), TypeError, "seed 1.5: expected None or"),
+])
+def test_bad_arguments_are_named_with_what_is_allowed(cls, kwargs, error, message):
+    """They failed deep in numpy or the neighbourhood code, or were taken silently."""
+    with pytest.raises(error, match=re.escape(message)):
+        cls(**(_TEN | kwargs))
+
+
+def test_legitimacy_set_between_steps_is_checked():
+    m = EpsteinCivilViolence(**_TEN, seed=1)
+    with pytest.raises(ValueError, match=re.escape("legitimacy 1.5: expected a number from")):
+        m.legitimacy = 1.5
+    m.legitimacy = 0.5
+    assert m.legitimacy == 0.5
+
+
+def test_whole_numbers_given_as_floats_build_the_same_model():
+    a = _series(EpsteinCivilViolence(10.0, 10, max_jail_term=30.0, seed=np.int64(4)), 5)
+    pd.testing.assert_frame_equal(a, _series(EpsteinCivilViolence(10, 10, max_jail_term=30,
+                                                                  seed=4), 5))
+
+
+@pytest.mark.parametrize(("schedule", "message"), [
+    ({"parameter": "legitimacy", "at": 1, "value": 0.5},
+     "schedule: expected a list of changes (mappings)"),
+    ("legitimacy", "schedule: expected a list of changes (mappings)"),
+    ([5], "schedule[0] 5: expected a mapping"),
+    ([dict(parameter="legitimacy", at=True, value=0.5)],
+     "schedule[0].at True: expected a step number >= 1"),
+    ([dict(parameter="legitimacy", at=1, value="x")],
+     "schedule[0].value 'x': expected a number"),
+    ([dict(parameter="cop_density", at=1, value=2.0)],
+     "schedule[0].value 2.0: expected a number from 0 to 1"),
+    ([dict(parameter="cop_density", at=1, value=-1.0)], "schedule[0].value -1.0: expected"),
+    ([dict(parameter="legitimacy", at=1, every=1, change="a", until=0.2)],
+     "schedule[0].change 'a': expected a number"),
+    ([dict(parameter="legitimacy", at=1, every=1, change=-0.1, until=-1)],
+     "schedule[0].until -1: expected a number from 0 to 1"),
+])
+def test_bad_schedules_are_named_when_the_model_is_built(schedule, message):
+    """They failed in the first step that applied them, or were taken silently."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        EpsteinCivilViolence(**_TEN, seed=1, schedule=schedule)
+
+
+def test_a_run_file_with_a_schedule_table_not_a_list_is_named(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('model = "I"\n[schedule]\nparameter = "legitimacy"\nat = 2\nvalue = 0.5\n')
+    with pytest.raises(ValueError, match=r"bad\.toml: schedule: expected a list of changes"):
+        load_run(bad)

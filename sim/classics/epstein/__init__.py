@@ -14,6 +14,7 @@ The package, one idea a module, each importing only those listed before it:
 * :mod:`~sim.classics.epstein.lattice`: cell searches, placing, footprints in the count field;
 * :mod:`~sim.classics.epstein.rules`: the ratio C / A, arrest, release, killing, fission;
 * :mod:`~sim.classics.epstein.kernels`: the step of every agent, filling the grid, counts;
+* :mod:`~sim.classics.epstein.settings`: the models' arguments, checked;
 * :mod:`~sim.classics.epstein.schedule`: changes of a parameter during a run, checked;
 * :mod:`~sim.classics.epstein.base`: the Mesa model that Model I and Model II share;
 * :mod:`~sim.classics.epstein.models`: Model I and Model II;

@@ -19,7 +19,6 @@ import pandas as pd
 
 from sim.classics.epstein.kernels import adjust_cops, populate, step_kernel, tally
 from sim.classics.epstein.layout import (
-    ACTIVATION_ORDERS,
     ACTIVE,
     AGE,
     ARREST_P,
@@ -31,7 +30,6 @@ from sim.classics.epstein.layout import (
     GROUP,
     HARDSHIP_COL,
     JAIL,
-    JAIL_MODES,
     JAILED,
     KIND,
     N_OUT,
@@ -58,7 +56,8 @@ from sim.classics.epstein.layout import (
     Y,
 )
 from sim.classics.epstein.schedule import MODEL_I_SCHEDULED, check_schedule
-from sim.classics.neighbourhood import SHAPES, count_field, fold, kept_field, offsets, spans
+from sim.classics.epstein.settings import check_settings, number
+from sim.classics.neighbourhood import count_field, fold, kept_field, offsets, spans
 from sim.core.compiled import quiet
 
 # np.errstate costs 2 us a step; only plain Python (NUMBA_DISABLE_JIT) wraps uint64 with warnings.
@@ -69,23 +68,6 @@ _SERIES = (("active", O_ACTIVE), ("quiet", O_QUIET), ("arrested", O_JAILED), ("c
 _ETHNIC_SERIES = (("blue", O_BLUE), ("green", O_GREEN), ("blue_active", O_BLUE_ACTIVE),
                   ("green_active", O_GREEN_ACTIVE), ("blue_killed", O_BLUE_KILLED),
                   ("green_killed", O_GREEN_KILLED), ("births", O_BIRTHS), ("deaths", O_DEATHS))
-
-
-def _check_settings(citizen_density: float, cop_density: float, *, ratio: str, jail: str,
-                    neighbourhood: str, activation_order: str) -> None:
-    """``ValueError`` for densities over 1 and for a switch that is none of its choices."""
-    if cop_density + citizen_density > 1:
-        raise ValueError("Cop density + citizen density must be less than 1")
-    if ratio not in RATIOS:
-        raise ValueError(f"ratio {ratio!r}: expected one of {', '.join(RATIOS)}")
-    if jail not in JAIL_MODES:
-        raise ValueError(f"jail {jail!r}: expected one of {', '.join(JAIL_MODES)}")
-    if neighbourhood not in SHAPES:
-        raise ValueError(f"neighbourhood {neighbourhood!r}: expected one of "
-                         f"{', '.join(SHAPES)}")
-    if activation_order not in ACTIVATION_ORDERS:
-        raise ValueError(f"activation_order {activation_order!r}: expected one of "
-                         f"{', '.join(ACTIVATION_ORDERS)}")
 
 
 class EpsteinBase(mesa.Model):
@@ -104,9 +86,8 @@ class EpsteinBase(mesa.Model):
                fission_probability: float = 0.0, death_age: int = 0,
                activation_order: str = "Random") -> None:
         """Set the model up: what the subclasses' constructors share."""
+        check_settings({k: v for k, v in locals().items() if k != "self"})
         super().__init__(rng=seed)
-        _check_settings(citizen_density, cop_density, ratio=ratio, jail=jail,
-                        neighbourhood=neighbourhood, activation_order=activation_order)
         self.width, self.height = int(width), int(height)
         self.movement = movement
         self.cop_movement = movement if cop_movement is None else cop_movement
@@ -268,7 +249,8 @@ class EpsteinBase(mesa.Model):
 
     @legitimacy.setter
     def legitimacy(self, value: float) -> None:
-        self.legitimacies[BLUE] = self.legitimacies[GREEN] = float(value)
+        value = number("legitimacy", value, 0.0, 1.0)
+        self.legitimacies[BLUE] = self.legitimacies[GREEN] = value
 
     def step(self) -> None:
         """Advance the model by one step and collect data."""

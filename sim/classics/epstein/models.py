@@ -20,6 +20,8 @@ import numpy as np
 
 from sim.classics.epstein.base import EpsteinBase
 from sim.classics.epstein.schedule import MODEL_II_SCHEDULED
+from sim.classics.epstein.settings import number
+from sim.classics.epstein.settings import seed as check_seed
 
 
 class EpsteinCivilViolence(EpsteinBase):
@@ -66,7 +68,7 @@ class EpsteinCivilViolence(EpsteinBase):
                  ratio: str = "round", neighbourhood: str = "von_neumann", jail: str = "stay",
                  cop_movement: bool | None = None, activation_order: str = "Random",
                  schedule: Sequence[Mapping[str, Any]] | None = None) -> None:
-        if not isinstance(citizen_density, numbers.Real) and scenario is None:
+        if scenario is None and _is_scenario(citizen_density):
             # Mesa 3.4+'s example takes (width, height, scenario): its third argument.
             scenario = citizen_density
             citizen_density = inspect.signature(EpsteinCivilViolence).parameters[
@@ -80,7 +82,7 @@ class EpsteinCivilViolence(EpsteinBase):
                         activation_order=activation_order)
         if scenario is not None:
             settings, rng = _from_mesa_scenario(scenario, settings, rng)
-        legitimacy = settings.pop("legitimacy")
+        legitimacy = number("legitimacy", settings.pop("legitimacy"), 0.0, 1.0)
         self._build(width=width, height=height, **settings, cop_movement=cop_movement,
                     seed=_seed_of(seed, rng), ratio=ratio, jail=jail, schedule=schedule,
                     legitimacies=(legitimacy, legitimacy))
@@ -124,8 +126,10 @@ class EpsteinEthnicViolence(EpsteinBase):
                  ratio: str = "round", neighbourhood: str = "euclidean", jail: str = "leave",
                  cop_movement: bool | None = None,
                  schedule: Sequence[Mapping[str, Any]] | None = None) -> None:
-        blue = legitimacy if blue_legitimacy is None else blue_legitimacy
-        green = legitimacy if green_legitimacy is None else green_legitimacy
+        blue, green = (number(name, legitimacy if value is None else value, 0.0, 1.0)
+                       for name, value in (("blue_legitimacy", blue_legitimacy),
+                                           ("green_legitimacy", green_legitimacy)))
+        number("legitimacy", legitimacy, 0.0, 1.0)
         self._build(width=width, height=height, citizen_density=citizen_density,
                     cop_density=cop_density, citizen_vision=citizen_vision,
                     cop_vision=cop_vision, max_jail_term=max_jail_term,
@@ -140,6 +144,17 @@ class EpsteinEthnicViolence(EpsteinBase):
 # Mesa's EpsteinScenario (Mesa 3.4 and later) names its settings as the arguments here, but
 # for the neighbourhood, which it gives as a grid type.
 _GRID_TYPES = {"Von Neumann": "von_neumann", "Moore": "moore"}
+# What an EpsteinScenario has that a number, a string or None has not.
+_SCENARIO_FIELDS = ("citizen_density", "cop_density", "citizen_vision", "cop_vision",
+                    "legitimacy", "max_jail_term", "active_threshold", "arrest_prob_constant",
+                    "movement", "max_iters", "activation_order", "grid_type", "rng")
+
+
+def _is_scenario(value: Any) -> bool:
+    """Whether a third argument is Mesa 3.4+'s scenario rather than Mesa 3.3's citizen density
+    (a wrong density, a string or None, is then refused as a density)."""
+    return (not isinstance(value, (numbers.Real, str)) and value is not None
+            and any(hasattr(value, name) for name in _SCENARIO_FIELDS))
 
 
 def _from_mesa_scenario(scenario: Any, settings: dict[str, Any],
@@ -175,6 +190,9 @@ def _seed_of(seed: int | None, rng: int | np.random.Generator | None) -> int | N
     one draw, so the same generator state gives the same run)."""
     if seed is not None and rng is not None:
         raise ValueError("seed and rng: give one of them")
+    check_seed("seed", seed)
+    if not isinstance(rng, np.random.Generator):
+        check_seed("rng", rng, also="a numpy Generator")
     if isinstance(rng, np.random.Generator):
         return int(rng.integers(2**62))
     return seed if rng is None else int(rng)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sim.classics.epstein.settings import number
+
 # What a schedule may change: Model I, and Model II, whose two groups may see legitimacy apart.
 MODEL_I_SCHEDULED = ("legitimacy", "cop_density")
 MODEL_II_SCHEDULED = MODEL_I_SCHEDULED + ("blue_legitimacy", "green_legitimacy")
@@ -20,24 +22,44 @@ MODEL_II_SCHEDULED = MODEL_I_SCHEDULED + ("blue_legitimacy", "green_legitimacy")
 def check_schedule(schedule: Sequence[Mapping[str, Any]] | None,
                    allowed: tuple[str, ...]) -> list[dict[str, Any]]:
     """The changes of ``schedule`` as plain dicts, each checked: a parameter of ``allowed``,
-    the keys of a jump or of a ramp, whole step numbers.  ``ValueError`` names the first wrong
-    change and what was expected."""
-    out = []
-    for n, change in enumerate(schedule or ()):
-        change = dict(change)
-        where = f"schedule[{n}]"
-        name = change.get("parameter")
-        if name not in allowed:
-            raise ValueError(f"{where}.parameter {name!r}: expected one of {', '.join(allowed)}")
-        keys = {"parameter", "at", "value"} if "value" in change else {
-            "parameter", "at", "every", "change", "until"}
-        if set(change) != keys:
-            raise ValueError(f"{where}: keys {sorted(change)}; expected {sorted(keys)} "
-                             "(a jump: parameter, at, value; a ramp: parameter, at, every, "
-                             "change, until)")
-        if not isinstance(change["at"], int) or change["at"] < 1:
-            raise ValueError(f"{where}.at {change['at']!r}: expected a step number >= 1")
-        if "every" in change and (not isinstance(change["every"], int) or change["every"] < 1):
-            raise ValueError(f"{where}.every {change['every']!r}: expected an integer >= 1")
-        out.append(change)
-    return out
+    the keys of a jump or of a ramp, whole step numbers, values (``value``, ``until``) from 0 to
+    1 and a numeric ``change``.  ``ValueError`` names the first wrong change and what was
+    expected."""
+    if schedule is None:
+        return []
+    if isinstance(schedule, (str, bytes, Mapping)) or not isinstance(schedule, Sequence):
+        raise ValueError(f"schedule: expected a list of changes (mappings), got {schedule!r}")
+    return [_check_change(f"schedule[{n}]", change, allowed)
+            for n, change in enumerate(schedule)]
+
+
+def _check_change(where: str, change: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """One change of a schedule, checked (:func:`check_schedule`), as a plain dict."""
+    if not isinstance(change, Mapping):
+        raise ValueError(f"{where} {change!r}: expected a mapping (a jump: parameter, at, "
+                         "value; a ramp: parameter, at, every, change, until)")
+    change = dict(change)
+    name = change.get("parameter")
+    if not isinstance(name, str) or name not in allowed:
+        raise ValueError(f"{where}.parameter {name!r}: expected one of {', '.join(allowed)}")
+    keys = {"parameter", "at", "value"} if "value" in change else {
+        "parameter", "at", "every", "change", "until"}
+    if set(change) != keys:
+        raise ValueError(f"{where}: keys {sorted(change)}; expected {sorted(keys)} "
+                         "(a jump: parameter, at, value; a ramp: parameter, at, every, "
+                         "change, until)")
+    for key in ("at", "every"):
+        value = change.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{where}.{key} {value!r}: expected a step number >= 1"
+                             if key == "at" else
+                             f"{where}.{key} {value!r}: expected an integer >= 1")
+    try:
+        for key in ("value", "until"):
+            if key in change:
+                number(f"{where}.{key}", change[key], 0.0, 1.0)
+        if "change" in change:
+            number(f"{where}.change", change["change"])
+    except TypeError as err:  # a run file's mistakes are ValueErrors (sim.classics.epstein.runs)
+        raise ValueError(str(err)) from None
+    return change
