@@ -451,3 +451,14 @@ def test_a_run_file_with_a_schedule_table_not_a_list_is_named(tmp_path):
     bad.write_text('model = "I"\n[schedule]\nparameter = "legitimacy"\nat = 2\nvalue = 0.5\n')
     with pytest.raises(ValueError, match=r"bad\.toml: schedule: expected a list of changes"):
         load_run(bad)
+
+
+@pytest.mark.parametrize(("change", "until"), [(-0.01, 0.8), (0.01, 0.2)])
+def test_a_ramp_never_moves_against_its_change(change, until):
+    """A falling ramp whose ``until`` lay above the current value set it to ``until`` (up), and
+    a rising one below it set it down."""
+    m = EpsteinCivilViolence(**_TEN, seed=1, legitimacy=0.5, schedule=[
+        dict(parameter="legitimacy", at=2, every=2, change=change, until=until)])
+    for _ in range(4):
+        m.step()
+    assert m.series_frame()["legitimacy"].tolist() == [0.5] * 5

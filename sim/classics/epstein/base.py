@@ -214,9 +214,10 @@ class EpsteinBase(mesa.Model):
                 if self.t == at:
                     self._set(name, change["value"])
             elif (self.t - at) % change["every"] == 0:
-                value = self._get(name) + change["change"]
-                bound = change["until"]
-                value = max(value, bound) if change["change"] < 0 else min(value, bound)
+                now, step, bound = self._get(name), change["change"], change["until"]
+                # Never past until, nor against the change (a value already past it stays).
+                value = (max(now + step, min(bound, now)) if step < 0 else
+                         min(now + step, max(bound, now)))
                 self._set(name, value)
 
     def _get(self, name: str) -> float:
