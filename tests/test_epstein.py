@@ -462,3 +462,18 @@ def test_a_ramp_never_moves_against_its_change(change, until):
     for _ in range(4):
         m.step()
     assert m.series_frame()["legitimacy"].tolist() == [0.5] * 5
+
+
+def test_outbursts_prints_strict_json_with_null_where_no_outburst(capsys, monkeypatch):
+    """Statistics of no outburst came out as NaN, which is not JSON (jq and browsers refuse)."""
+    from sim.classics.epstein.cli import main
+
+    monkeypatch.chdir(ROOT)
+    assert main(["outbursts", "scenarios/epstein/model1_run1.toml", "--seeds", "1",
+                 "--steps", "20"]) == 0  # the 100 steps skipped leave none
+
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+
+    result = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert result["outbursts"] == 0 and result["wait_mean"] is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tomllib
 from collections.abc import Sequence
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # A bad run file or --set: one line, as the project's commands say it.
             print(f"{parser.prog}: error: {err}", file=sys.stderr)
             return 2
-        print(json.dumps(result, indent=1))
+        print(json.dumps(result, indent=1, allow_nan=False))
     else:
         for size in args.sizes:
             print(json.dumps(benchmark(size, args.mesa_steps, args.steps, args.batches)),
@@ -71,4 +72,6 @@ def _outbursts(args: argparse.Namespace) -> dict[str, Any]:
             model.step()
         frames.append(model.series_frame())
     stats = outburst_stats(frames, args.threshold, args.skip)
+    # JSON has no NaN: a statistic that no outburst defines is null.
+    stats = {k: None if math.isnan(v) else v for k, v in stats.items()}
     return {"run": str(args.run), "seeds": args.seeds, "changes": changes} | stats
