@@ -112,7 +112,7 @@ def test_one_end_date_everywhere(capsys, tiny, tmp_path):
     assert model.date == scenario.end_date() == shown[-1]
     status, out, err = blowback(capsys, "run", str(tiny), "--out", str(tmp_path / "run"))
     assert status == 0, err
-    assert f"2022-01-03 to {end}, seed 1" in out.splitlines()[0]
+    assert f"weeks from 2022-01-03 (the last from {end}), seed 1" in out.splitlines()[0]
 
 
 def test_scenario_listing_marks_what_differs_from_the_defaults(capsys, tiny):
