@@ -25,7 +25,7 @@ from sim.interfaces.commands import BENCHMARKS, CLAIMS, EXIT_USAGE
 from sim.version import __version__
 
 
-def integer_from(low: int):
+def _integer_from(low: int):
     """An argparse type: an integer of at least ``low``."""
     def parse(text: str) -> int:
         try:
@@ -51,8 +51,8 @@ def _not_empty(empty: str, allowed: str, convert=str):
 _path = _not_empty("path", "the path of a file or folder", Path)
 _file = _not_empty("name", "the path of a file")
 _name = _not_empty("name", "a scenario's name")
-_positive = integer_from(1)
-_seed = integer_from(0)
+_positive = _integer_from(1)
+_seed = _integer_from(0)
 
 _FORCE_HELP = "replace the output folder if it already holds a result of this command"
 
@@ -170,7 +170,7 @@ def _add_checks(sub) -> None:
     val = sub.add_parser("validate", help="measure the literature's patterns (Bennett, "
                          "Condra-Shapiro, Kalyvas, Lyall, Kress-Szechtman) over many seeds")
     val.add_argument("--claims", help="comma-separated subset of: " + ", ".join(CLAIMS))
-    val.add_argument("--seeds", type=integer_from(2), default=20,
+    val.add_argument("--seeds", type=_integer_from(2), default=20,
                      help="seeds per setting, at least 2: a claim is judged on a 95%% interval "
                           "over them (20)")
     val.add_argument("--jobs", type=_positive, default=cores(),
@@ -220,7 +220,7 @@ def _add_tools(sub) -> None:
                           "machine only unless --allow-remote (needs the dashboard extra)")
     dash.add_argument("scenario", type=_file, nargs="?",
                       help="scenario file to open (default: the defaults)")
-    dash.add_argument("--port", type=integer_from(0), default=8765,
+    dash.add_argument("--port", type=_integer_from(0), default=8765,
                       help="port (8765; 0: a free port, the one the address printed gives)")
     dash.add_argument("--host", default="127.0.0.1",
                       help="address to listen on (default 127.0.0.1: this machine only); "

@@ -7,14 +7,25 @@ import json
 import math
 import sys
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from sim.classics.epstein.bench import benchmark
 from sim.classics.epstein.bursts import outburst_stats
 from sim.classics.epstein.runs import open_run
-from sim.interfaces.cli import integer_from
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``low`` (the classic keeps to itself, so it
+    does not borrow the conflict model's command line for this)."""
+    def whole(text: str) -> int:
+        if not text.strip().lstrip("+-").isdigit():
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
+        if int(text) < low:
+            raise argparse.ArgumentTypeError(f"{text} must be at least {low}")
+        return int(text)
+    return whole
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,20 +38,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     o = sub.add_parser("outbursts", help="waiting times and sizes of outbursts of a run file")
     o.add_argument("run", type=Path, help="a run file (scenarios/epstein/*.toml)")
-    o.add_argument("--seeds", type=integer_from(1), default=10, help="runs, seeds 0 to N-1")
-    o.add_argument("--steps", type=integer_from(1), default=None,
+    o.add_argument("--seeds", type=_at_least(1), default=10, help="runs, seeds 0 to N-1")
+    o.add_argument("--steps", type=_at_least(1), default=None,
                    help="default: the file's max_iters")
-    o.add_argument("--threshold", type=integer_from(1), default=50,
+    o.add_argument("--threshold", type=_at_least(1), default=50,
                    help="active citizens at which an outburst starts")
-    o.add_argument("--skip", type=integer_from(0), default=100, help="transient steps left out")
+    o.add_argument("--skip", type=_at_least(0), default=100, help="transient steps left out")
     o.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change an argument of the file (VALUE in TOML), e.g. ratio='\"round\"'")
     b = sub.add_parser("bench", help="agent-steps per second against Mesa's example")
-    b.add_argument("--sizes", type=integer_from(2), nargs="+", default=[40, 200],
+    b.add_argument("--sizes", type=_at_least(2), nargs="+", default=[40, 200],
                    help="sides of the square grid")
-    b.add_argument("--mesa-steps", type=integer_from(1), default=20)
-    b.add_argument("--steps", type=integer_from(1), default=2000)
-    b.add_argument("--batches", type=integer_from(1), default=5)
+    b.add_argument("--mesa-steps", type=_at_least(1), default=20)
+    b.add_argument("--steps", type=_at_least(1), default=2000)
+    b.add_argument("--batches", type=_at_least(1), default=5)
     args = parser.parse_args(argv)
     if args.command == "outbursts":
         try:
