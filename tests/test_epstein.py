@@ -409,6 +409,12 @@ def test_bad_arguments_are_named_with_what_is_allowed(cls, kwargs, error, messag
         cls(**(_TEN | kwargs))
 
 
+def test_model_ii_names_its_shared_legitimacy_when_that_is_wrong():
+    """A wrong ``legitimacy`` was reported as ``blue_legitimacy``, which was not given."""
+    with pytest.raises(ValueError, match=r"^legitimacy 2: expected a number from 0 to 1"):
+        EpsteinEthnicViolence(**_TEN, legitimacy=2)
+
+
 def test_legitimacy_set_between_steps_is_checked():
     m = EpsteinCivilViolence(**_TEN, seed=1)
     with pytest.raises(ValueError, match=re.escape("legitimacy 1.5: expected a number from")):

@@ -126,10 +126,11 @@ class EpsteinEthnicViolence(EpsteinBase):
                  ratio: str = "round", neighbourhood: str = "euclidean", jail: str = "leave",
                  cop_movement: bool | None = None,
                  schedule: Sequence[Mapping[str, Any]] | None = None) -> None:
-        blue, green = (number(name, legitimacy if value is None else value, 0.0, 1.0)
+        # The shared legitimacy first: a group's own, left out, is that one.
+        legitimacy = number("legitimacy", legitimacy, 0.0, 1.0)
+        blue, green = (legitimacy if value is None else number(name, value, 0.0, 1.0)
                        for name, value in (("blue_legitimacy", blue_legitimacy),
                                            ("green_legitimacy", green_legitimacy)))
-        number("legitimacy", legitimacy, 0.0, 1.0)
         self._build(width=width, height=height, citizen_density=citizen_density,
                     cop_density=cop_density, citizen_vision=citizen_vision,
                     cop_vision=cop_vision, max_jail_term=max_jail_term,
@@ -190,9 +191,8 @@ def _seed_of(seed: int | None, rng: int | np.random.Generator | None) -> int | N
     one draw, so the same generator state gives the same run)."""
     if seed is not None and rng is not None:
         raise ValueError("seed and rng: give one of them")
-    check_seed("seed", seed)
-    if not isinstance(rng, np.random.Generator):
-        check_seed("rng", rng, also="a numpy Generator")
     if isinstance(rng, np.random.Generator):
         return int(rng.integers(2**62))
+    # The seed itself is checked with the other settings (check_settings), where it arrives.
+    check_seed("rng", rng, also="a numpy Generator")
     return seed if rng is None else int(rng)

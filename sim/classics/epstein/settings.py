@@ -81,10 +81,12 @@ def seed(name: str, value: Any, also: str = "") -> None:
 
 
 def check_settings(s: dict[str, Any]) -> None:
-    """Check the arguments that Model I and Model II share (and Model II's own, when given).
+    """Check the arguments of :meth:`~sim.classics.epstein.base.EpsteinBase._build`, which
+    Model I and Model II share (the legitimacies are checked by the models, under the names
+    their callers gave).
 
-    ``s`` holds them by the constructors' names.  The densities must also sum to at most 1,
-    with the message of Mesa's example.
+    ``s`` holds them by name.  The densities must also sum to at most 1, with the message of
+    Mesa's example.
     """
     for name in ("width", "height"):
         whole(name, s[name], 1)
@@ -95,15 +97,12 @@ def check_settings(s: dict[str, Any]) -> None:
                          f"{s['citizen_density']!r} + cop_density {s['cop_density']!r})")
     for name in ("citizen_vision", "cop_vision"):
         number(name, s[name], 0.0)
-    for name, (low, high) in {"legitimacy": (0.0, 1.0), "active_threshold": (-math.inf, math.inf),
-                              "arrest_prob_constant": (0.0, math.inf),
-                              "fission_probability": (0.0, 1.0)}.items():
-        if name in s:
-            number(name, s[name], low, high)
+    number("active_threshold", s["active_threshold"])
+    number("arrest_prob_constant", s["arrest_prob_constant"], 0.0)
+    number("fission_probability", s["fission_probability"], 0.0, 1.0)
     whole("max_jail_term", s["max_jail_term"], 0, infinite=True)
     whole("max_iters", s["max_iters"], 0)
-    if "death_age" in s:
-        whole("death_age", s["death_age"], 0)
+    whole("death_age", s["death_age"], 0)
     switch("movement", s["movement"])
     switch("cop_movement", s["cop_movement"], none=True)
     seed("seed", s["seed"])
