@@ -56,8 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "outbursts":
         try:
             result = _outbursts(args)
-        except (OSError, ValueError) as err:
-            # A bad run file or --set: one line, as the project's commands say it.
+        except ValueError as err:
+            # A bad run file or --set (open_run and _outbursts say each as a ValueError): one
+            # line, as the project's commands say it.
             print(f"{parser.prog}: error: {err}", file=sys.stderr)
             return 2
         print(json.dumps(result, indent=1, allow_nan=False))

@@ -48,12 +48,10 @@ def _check_change(where: str, change: Any, allowed: tuple[str, ...]) -> dict[str
         raise ValueError(f"{where}: keys {sorted(change)}; expected {sorted(keys)} "
                          "(a jump: parameter, at, value; a ramp: parameter, at, every, "
                          "change, until)")
-    for key in ("at", "every"):
-        value = change.get(key, 1)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{where}.{key} {value!r}: expected a step number >= 1"
-                             if key == "at" else
-                             f"{where}.{key} {value!r}: expected an integer >= 1")
+    for key, what in (("at", "a step number"), ("every", "an integer")):
+        value = change.get(key)
+        if key in change and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{where}.{key} {value!r}: expected {what} >= 1")
     try:
         for key in ("value", "until"):
             if key in change:
