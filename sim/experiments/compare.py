@@ -198,20 +198,19 @@ def format_table(table: pd.DataFrame, wide: bool = False) -> str:
         return "(none)"
     labels = list(dict.fromkeys(table["label"]))
     names = list(dict.fromkeys(table["scenario"]))
-    shown = {(r.scenario, r.label): _decimals(r.low, r.high) for r in table.itertuples()}
-    # An interval of no width (an outcome every seed gives alike, such as a contractor's deaths
-    # where it is absent, or any outcome of one seed) takes the fewest decimals of its column's
-    # others, so that "0 [0, 0]" sits among counts and "1.00 [1.00, 1.00]" among shares; where
-    # no cell of the column has a width, none for whole numbers and two for the others.
-    whole = {lab: bool(np.all(np.mod(table.loc[table["label"] == lab, "mean"], 1) == 0))
-             for lab in labels}
-    fewest = {lab: min((d for (_, lb), d in shown.items() if lb == lab and d is not None),
-                       default=0 if whole[lab] else 2) for lab in labels}
     cells = {}
-    for r in table.itertuples():
-        decimals = shown[(r.scenario, r.label)]
-        cells[(r.scenario, r.label)] = _cell(r.mean, r.low, r.high,
-                                             fewest[r.label] if decimals is None else decimals)
+    for label, rows in table.groupby("label", sort=False):
+        decimals = [_decimals(low, high)
+                    for low, high in zip(rows["low"], rows["high"], strict=True)]
+        # An interval of no width (an outcome every seed gives alike, such as a contractor's
+        # deaths where it is absent, or any outcome of one seed) takes the fewest decimals of
+        # its column's others, so that "0 [0, 0]" sits among counts and "1.00 [1.00, 1.00]"
+        # among shares; where no cell of the column has a width, none for whole numbers and
+        # two for the others.
+        widths = [d for d in decimals if d is not None]
+        fewest = min(widths) if widths else 0 if bool((rows["mean"] % 1 == 0).all()) else 2
+        for r, d in zip(rows.itertuples(), decimals, strict=True):
+            cells[(r.scenario, label)] = _cell(r.mean, r.low, r.high, fewest if d is None else d)
     if wide:
         return _grid(["scenario"] + labels, [[n] + [cells[(n, lab)] for lab in labels]
                                              for n in names])
