@@ -373,6 +373,10 @@ _TEN = {"width": 10, "height": 10}
     (EpsteinCivilViolence, dict(citizen_density=None), TypeError, "citizen_density None"),
     (EpsteinCivilViolence, dict(citizen_vision=-1), ValueError,
      "citizen_vision -1: expected a finite number of at least 0"),
+    (EpsteinCivilViolence, dict(citizen_vision=1.7), ValueError,  # was: vision 1
+     "citizen_vision 1.7: the von_neumann neighbourhood counts whole cells"),
+    (EpsteinCivilViolence, dict(cop_vision=2.5, neighbourhood="moore"), ValueError,
+     "cop_vision 2.5: the moore neighbourhood counts whole cells; expected a whole number"),
     (EpsteinCivilViolence, dict(max_jail_term=-1), ValueError,  # was: jailed for good
      "max_jail_term -1: expected a whole number of at least 0 or math.inf"),
     (EpsteinCivilViolence, dict(max_jail_term=2.5), ValueError, "max_jail_term 2.5: expected"),

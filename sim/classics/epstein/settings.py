@@ -109,3 +109,11 @@ def check_settings(s: dict[str, Any]) -> None:
     for name, choices in (("ratio", RATIOS), ("jail", JAIL_MODES),
                           ("neighbourhood", SHAPES), ("activation_order", ACTIVATION_ORDERS)):
         choice(name, s[name], choices)
+    if s["neighbourhood"] != "euclidean":
+        # Only the Euclidean disc has a fractional radius; the grid shapes count whole steps,
+        # so a vision of 1.7 would be read as 1 without a word.
+        for name in ("citizen_vision", "cop_vision"):
+            if s[name] != int(s[name]):
+                raise ValueError(f"{name} {s[name]!r}: the {s['neighbourhood']} neighbourhood "
+                                 "counts whole cells; expected a whole number, or "
+                                 "neighbourhood='euclidean' for a fractional radius")
