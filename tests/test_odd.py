@@ -20,3 +20,36 @@ def test_every_parameter_is_named_in_the_text():
     missing = [p.name for p in PARAMETERS
                if not re.search(r"(?<![\w.])" + re.escape(p.name) + r"(?![\w])", TEXT)]
     assert not missing, f"named only in the appendix: {missing}"
+
+
+def _listed_half_saturations() -> set[float]:
+    """The numbers of section 8.1's list of half-saturation constants (2·10⁴ is 20000)."""
+    listed = re.search(r"all half-saturation constants \(([^)]*)\)", TEXT)
+    assert listed, "section 8.1 lists no half-saturation constants"
+    superscript = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+    numbers = set()
+    for item in re.split(r",\s*", " ".join(listed.group(1).split())):
+        if item.startswith("10") and item[2:3] in "⁰¹²³⁴⁵⁶⁷⁸⁹" and item[2:3]:  # 10⁵
+            item = "1·" + item
+        item = item.translate(superscript)
+        factor, _, power = item.partition("·10")
+        numbers.add(float(factor) * 10 ** int(power or 0))
+    return numbers
+
+
+def test_the_half_saturation_constants_are_all_listed():
+    """Section 8.1 says it lists *all* the half-saturation constants that sit in the code: every
+    ``*_HALF`` constant of a mechanism is among them."""
+    import importlib
+    import pkgutil
+
+    import sim.mechanisms
+
+    listed = _listed_half_saturations()
+    missing = []
+    for info in pkgutil.iter_modules(sim.mechanisms.__path__):
+        module = importlib.import_module(f"sim.mechanisms.{info.name}")
+        for name, value in vars(module).items():
+            if name.endswith("_HALF") and isinstance(value, float) and value not in listed:
+                missing.append(f"{info.name}.{name} = {value:g}")
+    assert not missing, f"not in ODD 8.1's list {sorted(listed)}: {missing}"
