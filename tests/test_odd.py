@@ -53,3 +53,26 @@ def test_the_half_saturation_constants_are_all_listed():
             if name.endswith("_HALF") and isinstance(value, float) and value not in listed:
                 missing.append(f"{info.name}.{name} = {value:g}")
     assert not missing, f"not in ODD 8.1's list {sorted(listed)}: {missing}"
+
+
+def test_the_scenario_table_names_every_key_a_file_sets_beyond_institutions():
+    """Section 1.1's table says what each scenario file changes; a key that is not an
+    institution (the regimes may differ only in institutions) must be named in its row, so that
+    a reader sees where a file sets the world or behaviour."""
+    import tomllib
+
+    kinds = {p.name: p.kind for p in PARAMETERS}
+    rows = [line for line in TEXT.splitlines() if re.match(r"\| [\d–-]+ \|", line)]
+    assert rows, "section 1.1 has no table of scenario files"
+    unnamed = []
+    for row in rows:
+        for file in re.findall(r"`(\w+\.toml)`", row)[:1]:
+            data = tomllib.loads((ROOT / "scenarios" / file).read_text(encoding="utf-8"))
+            for section, table in data.items():
+                if not isinstance(table, dict):
+                    continue
+                for key in table:
+                    name = f"{section}.{key}"
+                    if kinds.get(name) in ("world", "behaviour") and name not in row:
+                        unnamed.append(f"{file}: {name} ({kinds[name]})")
+    assert not unnamed, f"set but not named in ODD 1.1's table: {unnamed}"
