@@ -91,9 +91,9 @@ class Outcome:
     ``summary`` is its key in a run's summary ("" if the summary leaves it out; a dot nests it,
     as in ``civilian_deaths.total``), read off the series by ``reduce`` (the sum of the weeks,
     the last week, or the largest).  ``shown`` names the reports that list it: ``table`` (the
-    comparison and analysis tables), ``ranking`` (sensitivity; ``better`` says which way is
-    better), ``plot`` (a run's figure) and ``chart`` (the dashboard).  ``title`` is the longer
-    label of plots and charts.
+    comparison and analysis tables), ``comparison`` (the comparison table alone), ``ranking``
+    (sensitivity; ``better`` says which way is better), ``plot`` (a run's figure) and ``chart``
+    (the dashboard).  ``title`` is the longer label of plots and charts.
     """
 
     name: str
