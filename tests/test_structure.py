@@ -274,3 +274,25 @@ def test_mechanism_modules():
         if "MECHANISM" not in declared:
             offenders.append(f"{path}:1  {name}  no module-level MECHANISM")
     assert not offenders, report("mechanism modules", offenders)
+
+
+def test_no_half_saturation_is_a_bare_number():
+    """A ratio ``x / (x + K)`` of a mechanism names its ``K`` (CONTRIBUTING: every number that
+    shapes behaviour is a declared parameter or a named constant with its source).  Ratios of a
+    bare number over a sum (the logistic's ``1 / (1 + e)``) are shapes, not constants."""
+    def literals(node: ast.AST) -> list[ast.Constant]:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
+            return literals(node.left) + literals(node.right)
+        numeric = isinstance(node, ast.Constant) and type(node.value) in (int, float)
+        return [node] if numeric else []
+
+    offenders = []
+    for path, tree in sources().items():
+        if MECHANISMS.relative_to(ROOT) not in path.parents:
+            continue
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
+                    and not isinstance(node.left, ast.Constant)
+                    and isinstance(node.right, ast.BinOp) and literals(node.right)):
+                offenders.append(f"{path}:{node.lineno}  {ast.unparse(node)}")
+    assert not offenders, report("half-saturations written as a bare number", offenders)

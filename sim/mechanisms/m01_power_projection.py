@@ -32,6 +32,7 @@ PARAMETERS = (
 KNOWN_WITHOUT_INTELLIGENCE = 0.3  # share of a cell's fighters known with no intelligence
 KNOWN_HALF = 150.0  # known fighters at which their pull is half its most
 PEOPLE_HALF = 1e5  # residents at which their pull is half its most
+MINES_HALF = 1.0  # mining sites at which their pull is half its most
 CROWDING = 0.6  # push away from cells other units already hold
 CROWDING_HALF = 500.0  # personnel at which that push is half its most
 DISTANCE_COST = 0.01  # per cell moved
@@ -74,7 +75,7 @@ def deploy_forces(seed, step, world, units, cells):
                 pop = cells.population[c]
                 score = w_known * known / (known + KNOWN_HALF)
                 score += w_people * (pop / (pop + PEOPLE_HALF)) * (1.0 - cells.control[c])
-                score += w_mines * world.cell_mine[c] / (1.0 + world.cell_mine[c])
+                score += w_mines * world.cell_mine[c] / (MINES_HALF + world.cell_mine[c])
                 score -= CROWDING * cells.forces[c] / (cells.forces[c] + CROWDING_HALF)
                 dist = max(abs(x - x0), abs(y - y0))
                 score -= DISTANCE_COST * dist

@@ -26,6 +26,9 @@ CONTROL_AT_START = np.array([0.3, 0.7, 0.95])
 PRESENCE_KEEP = 0.9  # share of last week's presence remembered
 INSURGENT_WEIGHT = 3.0  # a fighter's presence against a soldier's
 CONTROL_SPEED = 0.1  # speed at which control moves towards the balance of presences
+# Presence (force-equivalents) at which the state alone, unopposed, holds a cell half: a cell
+# where no one is present heads to no control.  The model's assumption.
+PRESENCE_HALF = 1.0
 HELD = 0.5  # control above which a cell counts as the state's
 
 
@@ -38,7 +41,7 @@ def update_control(cells, cell_admin, legitimacy):
         cells.insurgent_presence[c] = PRESENCE_KEEP * cells.insurgent_presence[c] \
             + cells.insurgents[c, 0] + cells.insurgents[c, 1]
         state = cells.force_presence[c] + cell_admin[c] * legitimacy
-        target = state / (state + INSURGENT_WEIGHT * cells.insurgent_presence[c] + 1.0)
+        target = state / (state + INSURGENT_WEIGHT * cells.insurgent_presence[c] + PRESENCE_HALF)
         cells.control[c] += CONTROL_SPEED * (target - cells.control[c])
 
 
