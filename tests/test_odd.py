@@ -76,3 +76,15 @@ def test_the_scenario_table_names_every_key_a_file_sets_beyond_institutions():
                     if kinds.get(name) in ("world", "behaviour") and name not in row:
                         unnamed.append(f"{file}: {name} ({kinds[name]})")
     assert not unnamed, f"set but not named in ODD 1.1's table: {unnamed}"
+
+
+def test_the_initial_support_is_the_named_share_of_grievance_that_section_5_2_states():
+    """A community starts supporting the armed groups at ``INITIAL_SUPPORT`` times its grievance,
+    a named constant (CONTRIBUTING), and section 5.2 states that number."""
+    import numpy as np
+
+    from sim.core.state import INITIAL_SUPPORT, Communities
+
+    made = Communities.create(np.zeros(2, np.int64), np.zeros(2, np.int8), np.ones(2), 0.5, 0.3)
+    assert np.all(made.support == INITIAL_SUPPORT * 0.3)
+    assert f"support = {INITIAL_SUPPORT:g} × grievance" in " ".join(TEXT.split())

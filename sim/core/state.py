@@ -24,6 +24,9 @@ FACTIONS: tuple[str, ...] = ("armed group A", "armed group B")
 # weighted sums of attitudes, displaced, and civilian deaths of the week by perpetrator.
 POPULATION, COOPERATION, GRIEVANCE, SUPPORT, DISPLACED, DEAD = 0, 1, 2, 3, 4, 5
 COLUMNS = DEAD + len(PERPETRATORS)
+# A community's support for the armed groups at the start, per unit of its grievance then:
+# the model's assumption (docs/ODD.md 5.2, "Initial state").
+INITIAL_SUPPORT = 0.5
 
 
 def _zeros(n: int, dtype=np.float64, *shape: int) -> np.ndarray:
@@ -93,7 +96,7 @@ class Communities(ArrayTable):
             initial_population=population.copy(), displaced=_zeros(n),
             dead=_zeros(n, np.float64, N_PERPETRATORS),
             dead_step=_zeros(n, np.float64, N_PERPETRATORS), cooperation=np.full(n, cooperation),
-            support=np.full(n, 0.5 * grievance), grievance=np.full(n, grievance),
+            support=np.full(n, INITIAL_SUPPORT * grievance), grievance=np.full(n, grievance),
             memory=_zeros(n), insurgent_memory=_zeros(n), fear=_zeros(n),
         )
 
