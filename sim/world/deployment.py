@@ -45,8 +45,11 @@ PARAMETERS = (
 
 # The placement streams' spawn key, with the kind of actor after it.
 PLACEMENT_STREAM = rng.purpose("world.placement")
-# State units garrison towns and populous cells: weight sqrt(people) + this per town.
+# State units garrison towns and populous cells: weight sqrt(people) + this per town.  The
+# model's assumption (docs/ODD.md 5.2), as are the two placement numbers below.
 TOWN_WEIGHT = 50.0
+# A band's weight of a cell is sqrt(people) + this, so that empty desert can hold bands too.
+BAND_CELL_FLOOR = 1.0
 # The rival group starts in the east: its weight grows east of this share of the map's width.
 RIVAL_EAST_FROM = 0.6
 # The bands' table starts with room for this many times the starting bands, plus a few, as
@@ -107,7 +110,7 @@ def place_bands(model) -> Bands:
     rival = rng.random(n) < p["insurgents.rival_share"]
     pop = _cell_population(model)
     north_centre = np.isin(w.cell_region, (geography.NORTH, geography.CENTRE))
-    weight_a = np.where(north_centre, np.sqrt(pop) + 1.0, 0.0)
+    weight_a = np.where(north_centre, np.sqrt(pop) + BAND_CELL_FLOOR, 0.0)
     east = np.clip((np.arange(w.cells) % w.width) / w.width - RIVAL_EAST_FROM, 0.0, None)
     weight_b = weight_a * east
     if weight_b.sum() <= 0:

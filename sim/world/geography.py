@@ -25,7 +25,8 @@ NEIGHBOURS: tuple[str, ...] = (
     "Algeria", "Mauritania", "Senegal", "Guinea", "Côte d'Ivoire", "Burkina Faso", "Niger",
 )
 # Anchor of each neighbour's territory (cells outside the host go to the nearest anchor) and
-# its instability at the start of the run (the central Sahel states were the fragile ones).
+# its instability at the start of the run (the central Sahel states were the fragile ones):
+# the model's assumption, on the 0-1 scale of M11 (docs/ODD.md 5.2).
 _NEIGHBOUR_ANCHORS = np.array(
     [(2.0, 24.0), (-10.0, 20.0), (-14.5, 14.5), (-11.0, 10.0), (-6.0, 8.5), (-1.5, 12.3),
      (5.0, 15.5)]
@@ -50,10 +51,14 @@ GROUPS: tuple[str, ...] = (
     "northern nomads", "central herders", "central farmers", "river peoples", "southern farmers",
 )
 # Probability of each social group by region; the centre's row is set by map.centre_mixing.
+# A stylised map: the model's assumption (docs/ODD.md 5.1).
 _GROUP_SHARES = {
     NORTH: (0.65, 0.1, 0.0, 0.25, 0.0),
     SOUTH: (0.0, 0.1, 0.05, 0.0, 0.85),
 }
+
+# The centre's mixed share (map.centre_mixing) is this share herders, the rest river peoples.
+CENTRE_HERDERS = 0.75
 
 TOWNS: tuple[tuple[str, float, float, float], ...] = (
     # name, lon, lat, share of the national population
@@ -240,7 +245,8 @@ def _settle(rng: np.random.Generator, n: int, centres: np.ndarray, in_host: np.n
 def _groups(rng: np.random.Generator, comm_region: np.ndarray, mixing: float) -> np.ndarray:
     """Each community's social group, drawn from its region's shares."""
     shares = dict(_GROUP_SHARES)
-    shares[CENTRE] = (0.0, 0.75 * mixing, 1.0 - mixing, 0.25 * mixing, 0.0)
+    shares[CENTRE] = (0.0, CENTRE_HERDERS * mixing, 1.0 - mixing,
+                      (1.0 - CENTRE_HERDERS) * mixing, 0.0)
     u = rng.random(len(comm_region))
     group = np.zeros(len(comm_region), dtype=np.int8)
     for reg, probs in shares.items():
