@@ -18,6 +18,8 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from sim.core.scenario import load_scenario
+
 NOTEBOOKS = ROOT / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 
@@ -153,3 +155,31 @@ def test_a_failed_assertion_in_a_cell_fails_the_run():
     with pytest.raises(CellExecutionError, match="the sentence above is false"):
         execute(nb)
     assert nb.cells[2].execution_count is None, "the cells after a failed one do not run"
+
+
+def markdown_lines(nb: nbformat.NotebookNode) -> list[str]:
+    """The lines of a notebook's markdown cells."""
+    return [line for cell in nb.cells if cell.cell_type == "markdown"
+            for line in cell.source.splitlines()]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_the_prose_wraps_at_100_columns(path):
+    # Table rows cannot be wrapped; every other line of prose can.
+    long = [line[:60] for line in markdown_lines(nbformat.read(path, as_version=4))
+            if len(line) > 100 and not line.startswith("|")]
+    assert not long, long
+
+
+def test_partner_led_is_described_by_what_its_file_sets():
+    """partner_led.toml sets independent monitoring, investigation and punishment (0.3, 0.6,
+    0.6, the accountable contractor's); the model has no "integrated command" to set."""
+    scenario = load_scenario(ROOT / "scenarios" / "partner_led.toml")
+    assert scenario.params["oversight.investigation"] > 0.4  # above the base world's
+    assert scenario.params["oversight.punishment"] > 0.4
+    for name, start in (("03_regimes.ipynb", "| Partner-led |"), ("04_seminar_exercise.ipynb",
+                                                                   "- **A — Partner-led.**")):
+        text = "\n".join(markdown_lines(nbformat.read(NOTEBOOKS / name, as_version=4)))
+        described = text[text.index(start):].split("No contractor")[0].split("no contractor")[0]
+        assert "integrated command" not in described, name
+        assert "investigat" in described and "punish" in described, name
