@@ -183,3 +183,17 @@ def test_partner_led_is_described_by_what_its_file_sets():
         described = text[text.index(start):].split("No contractor")[0].split("no contractor")[0]
         assert "integrated command" not in described, name
         assert "investigat" in described and "punish" in described, name
+
+
+def test_an_experiment_run_twice_leaves_one_row_in_the_mechanisms_table(monkeypatch):
+    """Running a cell of ``02_mechanisms`` again, as a student does, replaces its row of the
+    table of all the experiments; it used to add a second one."""
+    nb = nbformat.read(NOTEBOOKS / "02_mechanisms.ipynb", as_version=4)
+    shrink(nb)
+    code = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    m8 = next(source for source in code if 'experiment("M8"' in source)
+    monkeypatch.chdir(NOTEBOOKS)
+    namespace = {"display": lambda *_: None}
+    for source in [*code[:3], m8, m8]:  # the parameters, the small settings, the helpers
+        exec(source, namespace)  # noqa: S102 - the notebook's own cells
+    assert len(namespace["findings"]) == 1
