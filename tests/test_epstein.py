@@ -427,6 +427,27 @@ def test_legitimacy_set_between_steps_is_checked():
     assert m.legitimacy == 0.5
 
 
+def test_cop_density_set_between_steps_posts_the_cops_as_a_schedule_does():
+    """Setting it changed nothing until a schedule read it."""
+    def cops(model):
+        return int((model.agent_frame()["type"] == "cop").sum())
+
+    by_hand = EpsteinCivilViolence(20, 20, cop_density=0.05, seed=3)
+    scheduled = EpsteinCivilViolence(20, 20, cop_density=0.05, seed=3,
+                                     schedule=[dict(parameter="cop_density", at=4, value=0.1)])
+    for _ in range(3):
+        by_hand.step()
+        scheduled.step()
+    by_hand.cop_density = 0.1
+    assert by_hand.cop_density == 0.1 and cops(by_hand) == 40
+    by_hand.cop_density = 0.02
+    assert cops(by_hand) == 8
+    with pytest.raises(ValueError, match=re.escape("cop_density -0.1: expected a number from")):
+        by_hand.cop_density = -0.1
+    scheduled.step()
+    assert cops(scheduled) == 40
+
+
 def test_whole_numbers_given_as_floats_build_the_same_model():
     a = _series(EpsteinCivilViolence(10.0, 10, max_jail_term=30.0, seed=np.int64(4)), 5)
     pd.testing.assert_frame_equal(a, _series(EpsteinCivilViolence(10, 10, max_jail_term=30,

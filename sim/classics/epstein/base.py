@@ -95,7 +95,7 @@ class EpsteinBase(mesa.Model):
         self.ratio, self.neighbourhood, self.jail = ratio, neighbourhood, jail
         self.activation_order = activation_order
         self.seed_key = int(seed) if seed is not None else int(self.rng.integers(2**62))
-        self.cop_density = float(cop_density)
+        self._cop_density = float(cop_density)
         self.legitimacies = [float(v) for v in legitimacies]
         self.active_threshold = float(active_threshold)
         self.arrest_prob_constant = float(arrest_prob_constant)
@@ -223,7 +223,7 @@ class EpsteinBase(mesa.Model):
     def _get(self, name: str) -> float:
         """The current value of a schedulable parameter ("legitimacy" reads the blues')."""
         if name == "cop_density":
-            return self.cop_density
+            return self._cop_density
         if name == "green_legitimacy":
             return self.legitimacies[GREEN]
         return self.legitimacies[BLUE]
@@ -231,8 +231,8 @@ class EpsteinBase(mesa.Model):
     def _set(self, name: str, value: float) -> None:
         """Set a schedulable parameter; a new cop density posts or withdraws cops now."""
         if name == "cop_density":
-            self.cop_density = float(value)
-            target = int(round(self.cop_density * self.width * self.height))
+            self._cop_density = float(value)
+            target = int(round(self._cop_density * self.width * self.height))
             self._room(target)
             with quiet():
                 self._n = adjust_cops(self.seed_key, self.t, target, self._n, self._state,
@@ -242,6 +242,17 @@ class EpsteinBase(mesa.Model):
             self.legitimacies[BLUE] = float(value)
         if name in ("legitimacy", "green_legitimacy"):
             self.legitimacies[GREEN] = float(value)
+
+    @property
+    def cop_density(self) -> float:
+        """Cops per cell of the grid.  Set between steps, it posts or withdraws cops at once, at
+        random, as a schedule's jump does at the start of a step (Mesa's example reads it only
+        when the model is built)."""
+        return self._cop_density
+
+    @cop_density.setter
+    def cop_density(self, value: float) -> None:
+        self._set("cop_density", number("cop_density", value, 0.0, 1.0))
 
     @property
     def legitimacy(self) -> float:
