@@ -210,6 +210,47 @@ def test_an_index_outside_zero_to_one_is_flagged_as_too_few_samples():
     assert flagged == ["a.rate", "b.rate"]
 
 
+def test_each_poor_index_is_flagged_for_what_it_is_and_counted_in_a_warning():
+    """A first order above the total is not "outside 0-1"; an interval wider than 0-1 says
+    nothing; one base sample gives no interval (SALib's bootstrap gives ± 0.00 there). The
+    header says how the intervals were found and the warning counts the indices flagged."""
+    nan = float("nan")
+    indices = pd.DataFrame([
+        {"scenario": "A", "outcome": "civilian deaths", "parameter": name, "S1": s1,
+         "S1_conf": c1, "ST": st, "ST_conf": ct}
+        for name, s1, c1, st, ct in (("a.above", 0.15, 0.11, 0.03, 0.04),
+                                     ("b.wide", 0.15, 0.50, 0.47, 3.68),
+                                     ("c.none", 0.4, nan, 0.5, nan),
+                                     ("d.fine", 0.3, 0.1, 0.4, 0.1))])
+    text = sensitivity.Sensitivity(indices, pd.DataFrame(columns=["outcome"]), pd.DataFrame(),
+                                   [], base_samples=4).text(wide=True)
+    flags = {line.split()[0]: line.split("(", 1)[-1] for line in text.splitlines()
+             if line.startswith("    ")}
+    assert flags["a.above"] == "S1 above ST: too few samples)"
+    assert flags["b.wide"] == "interval wider than 0-1: too few samples)"
+    assert flags["c.none"] == "no interval from one base sample: too few samples)"
+    assert "±  n/a" in text and "too few" not in text.split("d.fine")[1]
+    assert "from 4 base samples" in text and "bootstrap" in text
+    assert "Warning: 3 of 4 indices are flagged" in text
+
+
+def test_one_base_sample_gives_no_interval(tmp_path):
+    """SALib resamples the base samples: with one, every resample is that sample, and its
+    interval of width 0 is written as none (NaN), not as an exact index."""
+    experiment = load_experiment(_experiment(tmp_path, 1))
+    points = pd.DataFrame(experiment.points)
+    x = points["insurgents.recruitment"] * 1e4 + points["community.harm_sensitivity"] / 100
+    rows = [pd.DataFrame({"scenario": scenario, "point": range(len(points)), "seed": 1,
+                          "civilian_deaths_total": x * (1 + k), "insurgent_strength_final": x,
+                          "cooperation_mean_final": 0.1 * x + k})
+            for k, scenario in enumerate(experiment.scenarios)]
+    result = sensitivity.analyse(experiment, pd.concat(rows, ignore_index=True))
+    assert result.base_samples == 1
+    defined = result.indices.dropna(subset=["ST"])
+    assert len(defined) and defined[["S1_conf", "ST_conf"]].isna().all().all()
+    assert "no interval from one base sample" in result.text(wide=True)
+
+
 def test_second_order_indices_name_the_pair_that_acts_together(tmp_path):
     """An outcome that is the product of the two parameters: their pair's second-order index
     is clear of zero, and is written and printed."""

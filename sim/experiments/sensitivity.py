@@ -34,6 +34,13 @@ FILES = frozenset({"indices.csv", "interactions.csv", "ranking.csv", "worse.csv"
                    "box_limits.csv", "sensitivity.txt", "indices.png", "indices.svg",
                    "worse.png", "worse.svg", "boxes.png", "boxes.svg"})
 ALL = "all three at once"
+# SALib's intervals: 1.96 times the standard deviation of the index over resamples (with
+# replacement) of the base samples.
+RESAMPLES = 100
+CONFIDENCE = f"SALib: 1.96 × the index's standard deviation over {RESAMPLES} resamples"
+# An estimate this far outside what a share of variance can be is an error of the estimate,
+# not rounding.
+SLACK = 0.05
 
 
 class SensitivityError(ValueError):
@@ -57,25 +64,13 @@ class Sensitivity:
     # second-order indices (a design with ``second_order = true``): scenario, outcome,
     # parameter, other, S2, S2_conf
     interactions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # the base samples N of a Saltelli design, which the bootstrap of the intervals resamples
+    base_samples: int = 0
 
     def text(self, wide: bool = False) -> str:
         """The tables as text, long lines folded to 100 characters (kept whole with
         ``wide``)."""
-        lines = ["Sobol indices (first order S1 and total ST, with 95% confidence):"
-                 if len(self.indices) else "No Sobol indices: the design is not Saltelli's."]
-        for (scenario, outcome), sub in self.indices.groupby(["scenario", "outcome"],
-                                                             sort=False):
-            if sub["ST"].isna().all():
-                lines.append(f"  {scenario} / {outcome}: the same at every design point, "
-                             "no variance to apportion")
-                continue
-            lines.append(f"  {scenario} / {outcome}")
-            for r in sub.itertuples():
-                # An index outside [0, 1] is an estimate's error, not a share of variance.
-                odd = "   (outside 0-1: too few samples)" if not (
-                    -0.05 <= r.S1 <= r.ST + 0.05 and r.ST <= 1.05) else ""
-                lines.append(f"    {r.parameter:<32} S1 {r.S1:6.2f} ± {r.S1_conf:4.2f}   "
-                             f"ST {r.ST:6.2f} ± {r.ST_conf:4.2f}{odd}")
+        lines = _index_lines(self.indices, self.base_samples)
         if len(self.interactions):
             lines += _interaction_lines(self.interactions)
         lines.append("\nRanking of the regimes (best first) and where it changes:")
@@ -132,10 +127,11 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
     first, *others = list(tables)
     # The indices of the difference say which parameters decide the comparison.
     tables |= {f"{first} - {other}": tables[first] - tables[other] for other in others}
-    rows, pairs, own = [], [], np.arange(n_points)
+    rows, pairs, own, base_samples = [], [], np.arange(n_points), 0
     if experiment.sampler == "sobol":
         rows, pairs = _indices(tables, design, second_order)
         own = independent_points(n_points, len(names), second_order)
+        base_samples = len(own) // 2
     found = [discovery.discover(design.iloc[own], first, other,
                                 _gaps(tables[first], tables[other]).iloc[own].reset_index(
                                     drop=True), {ALL: "not worse on at least one of the three"})
@@ -143,7 +139,8 @@ def analyse(experiment: Experiment, runs: pd.DataFrame) -> Sensitivity:
     indices = pd.DataFrame(rows, columns=["scenario", "outcome", "parameter", "S1", "S1_conf",
                                           "ST", "ST_conf"])
     return Sensitivity(indices, _ranking(means, list(experiment.scenarios)),
-                       _worse(runs, first, others), found, pd.DataFrame(pairs))
+                       _worse(runs, first, others), found, pd.DataFrame(pairs),
+                       base_samples)
 
 
 def _indices(tables: dict[str, pd.DataFrame], design: pd.DataFrame,
@@ -154,6 +151,7 @@ def _indices(tables: dict[str, pd.DataFrame], design: pd.DataFrame,
     from SALib.analyze import sobol
 
     names = list(design.columns)
+    block = 2 * len(names) + 2 if second_order else len(names) + 2
     problem = {"num_vars": len(names), "names": names,
                "bounds": [[float(design[n].min()), float(design[n].max())] for n in names]}
     rows, pairs = [], []
@@ -165,8 +163,13 @@ def _indices(tables: dict[str, pd.DataFrame], design: pd.DataFrame,
                           "S1": np.nan, "S1_conf": np.nan, "ST": np.nan, "ST_conf": np.nan}
                          for name in names]
                 continue
-            result = sobol.analyze(problem, values,
-                                   calc_second_order=second_order, seed=12345)
+            result = sobol.analyze(problem, values, calc_second_order=second_order,
+                                   num_resamples=RESAMPLES, seed=12345)
+            if len(values) <= block:
+                # One base sample: every resample is that sample, and the "interval" of
+                # width 0 would read as an exact index.
+                for key in {"S1_conf", "ST_conf", "S2_conf"} & set(result):
+                    result[key] = np.full_like(result[key], np.nan)
             for k, name in enumerate(names):
                 rows.append({"scenario": scenario, "outcome": o.label, "parameter": name,
                              "S1": result["S1"][k], "S1_conf": result["S1_conf"][k],
@@ -189,10 +192,59 @@ def independent_points(points: int, parameters: int, second_order: bool) -> np.n
     return np.sort(np.concatenate([starts, starts + block - 1]))
 
 
+def _index_lines(indices: pd.DataFrame, base_samples: int) -> list[str]:
+    """The text of the first- and total-order indices: how their intervals were found, each
+    index flagged where its estimate is too poor to read, and a warning that counts them."""
+    if not len(indices):
+        return ["No Sobol indices: the design is not Saltelli's."]
+    lines = [f"Sobol indices from {base_samples} base samples: first order S1 and total ST, "
+             f"each ± the half-width of its 95% bootstrap interval ({CONFIDENCE}):"]
+    flags = {}
+    for (scenario, outcome), sub in indices.groupby(["scenario", "outcome"], sort=False):
+        if sub["ST"].isna().all():
+            lines.append(f"  {scenario} / {outcome}: the same at every design point, "
+                         "no variance to apportion")
+            continue
+        lines.append(f"  {scenario} / {outcome}")
+        for r in sub.itertuples():
+            flags[r.Index] = _poor(r)
+            odd = f"   ({flags[r.Index]}: too few samples)" if flags[r.Index] else ""
+            lines.append(f"    {r.parameter:<32} S1 {r.S1:6.2f} ± {_half(r.S1_conf)}   "
+                         f"ST {r.ST:6.2f} ± {_half(r.ST_conf)}{odd}")
+    poor = sum(bool(flag) for flag in flags.values())
+    if poor:
+        lines.insert(1, f"  Warning: {poor} of {len(flags)} indices are flagged as too poor to "
+                     f"read (outside 0-1, S1 above ST, or an interval wider than 0-1): "
+                     f"{base_samples} base samples are too few for them; the intervals narrow "
+                     "as one over the square root of the base samples.")
+    return lines
+
+
+def _poor(r) -> str:
+    """Why an index's estimate cannot be read as a share of variance, or "" if it can: an
+    index outside [0, 1] or a first order above the total is an estimate's error, an interval
+    wider than [0, 1] says nothing, and one base sample gives no interval at all."""
+    if not (np.isfinite(r.S1_conf) and np.isfinite(r.ST_conf)):
+        return "no interval from one base sample"
+    if not (-SLACK <= r.S1 <= 1 + SLACK and -SLACK <= r.ST <= 1 + SLACK):
+        return "outside 0-1"
+    if r.S1 > r.ST + SLACK:
+        return "S1 above ST"
+    if max(r.S1_conf, r.ST_conf) > 0.5:
+        return "interval wider than 0-1"
+    return ""
+
+
+def _half(conf: float) -> str:
+    """An interval's half-width, or n/a where there is none."""
+    return f"{conf:4.2f}" if np.isfinite(conf) else " n/a"
+
+
 def _interaction_lines(interactions: pd.DataFrame, most: int = 3) -> list[str]:
     """The text of the second-order indices: per scenario and outcome, the largest pairs whose
     interval excludes zero."""
-    lines = ["\nSecond-order indices (pairs whose 95% interval excludes zero, largest first):"]
+    lines = ["\nSecond-order indices (pairs whose 95% bootstrap interval excludes zero, largest "
+             "first):"]
     for (scenario, outcome), sub in interactions.groupby(["scenario", "outcome"], sort=False):
         clear = sub[sub["S2"] - sub["S2_conf"] > 0].nlargest(most, "S2")
         lines.append(f"  {scenario} / {outcome}: " + ("; ".join(
