@@ -138,3 +138,16 @@ def test_where_most_points_are_cases_the_box_is_their_region_not_the_whole_space
     limits = found.limits.set_index("parameter")
     assert list(limits.index) == ["a"] and 0.1 < limits.loc["a", "low"] <= 0.15
     assert "scattered" not in found.text()
+
+
+def test_the_text_states_its_thresholds_and_claims_no_spread_it_did_not_test():
+    """The reader is told how the box was chosen (density 80%) and which restrictions are kept
+    (quasi-p-value 0.05); one case in eight points, where no test can pass, is not said to be
+    "spread over the whole space", and one point is not "1 points"."""
+    x = _design(8)
+    found = discovery.discover(x, "one", "two", pd.DataFrame({"deaths": 1.0 + x["a"]}))
+    text = found.text()
+    assert found.boxes.iloc[0]["n_cases"] == 1 and found.limits.empty
+    assert "density reaches 80%" in text and "quasi-p-value is at most 0.05" in text
+    assert "spread" not in text and "1 points" not in text
+    assert "no region of the space is shown to hold them" in text

@@ -70,15 +70,19 @@ class Discovery:
 
     def text(self) -> str:
         """One paragraph per outcome, naming the box's restrictions."""
-        lines = [f"Where {self.first} is not worse than {self.other} (PRIM boxes):"]
+        lines = [f"Where {self.first} is not worse than {self.other} (PRIM boxes: of the "
+                 f"peeling trajectory the box of largest coverage whose density reaches "
+                 f"{DENSITY:.0%}, else the densest; a restriction is kept if its quasi-p-value "
+                 f"is at most {SIGNIFICANT}):"]
         for box in self.boxes.itertuples():
             if box.cases == EQUAL:
                 lines.append(f"  {box.outcome}: the same as {self.other} at all {box.points} "
                              "points; there is nothing to discover")
                 continue
             not_worse = self.meaning.get(box.outcome, "not worse")
+            points = "point" if box.n_cases == 1 else "points"
             if box.cases == NOT_WORSE:
-                what = f"the {box.n_cases} points where it is {not_worse}"
+                what = f"the {box.n_cases} {points} where it is {not_worse}"
             else:
                 why = ("scattered, in no box" if MIN_CASES <= box.not_worse
                        <= box.points - MIN_CASES else "too few or too many for a box")
@@ -88,13 +92,16 @@ class Discovery:
                 rank = ("disadvantage is smallest" if box.not_worse < box.n_cases
                         else "advantage is largest")
                 what = (f"{not_worse} at {box.not_worse} of {box.points} points ({why}); the "
-                        f"{box.n_cases} points where its {rank}")
+                        f"{box.n_cases} {points} where its {rank}")
             lines.append(f"  {box.outcome}: {what}; PRIM's box holds {box.coverage:.0%} of "
                          f"them, they are {box.density:.0%} of its points, and it is "
                          f"{box.mass:.0%} of the space:")
             sub = self.limits[self.limits["outcome"] == box.outcome]
             if sub.empty:
-                lines.append("    no restriction: the cases are spread over the whole space")
+                # No restriction passing the test shows that no region holds the cases, not
+                # that they are spread: a few points give the test no power.
+                lines.append(f"    no restriction with a quasi-p-value of at most {SIGNIFICANT}: "
+                             "no region of the space is shown to hold them")
             for r in sub.itertuples():
                 lines.append(f"    {r.parameter:<28} {_bound(r)}   qp {r.qp:.2g}")
         return "\n".join(lines)
