@@ -9,6 +9,7 @@ and this file are updated.  ``blowback validate`` measures the same claims over 
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from sim.experiments import claims
@@ -100,6 +101,19 @@ def test_claims_table_and_files(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["claims.csv", "claims.md", "manifest.json"]
     assert "Kalyvas 2006" in (out / "claims.md").read_text()
     assert "of 1 claims hold" in claims.text(table)
+
+
+def test_the_printed_and_written_tables_say_how_many_seeds_and_which_interval():
+    """A reader of `blowback validate`'s output or of claims.md learns over how many seeds each
+    estimate is a mean, and how its interval was found."""
+    table = pd.DataFrame([{"key": "kalyvas", "source": "K", "pattern": "p", "design": "d",
+                           "statistic": "ratio", "threshold": "> 1", "estimate": 0.85,
+                           "low": 0.0, "high": 2.69, "holds": False, "seeds": 3,
+                           "failed": "contested", "detail": ""}])
+    printed = claims.text(table, wide=True)
+    assert "0 of 1 claims hold, over 3 seeds" in printed
+    for text in (printed, claims.markdown(table)):
+        assert "Student's t 95% interval over the seeds" in text
 
 
 def test_a_seed_without_violence_to_compare_is_left_out_of_lyalls_ratio(monkeypatch):

@@ -184,7 +184,8 @@ def _widest(text: str) -> int:
 def test_reports_fit_100_columns_unless_wide():
     long = "x" * 30
     table = pd.DataFrame([{"key": f"claim_{k}", "holds": k % 2 == 0, "estimate": 0.5,
-                           "low": 0.1, "high": 0.9, "statistic": f"a long statistic {long}",
+                           "low": 0.1, "high": 0.9, "seeds": 20,
+                           "statistic": f"a long statistic {long}",
                            "threshold": f"a long threshold {long} {long}", "failed": "",
                            "detail": f"many = 1; details = 2; {long} {long} {long}"}
                           for k in range(2)])

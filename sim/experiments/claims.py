@@ -63,9 +63,7 @@ class ClaimResult:
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float | np.floating):
-        return f"{value:.3g}"
-    return str(value)
+    return f"{value:.3g}" if isinstance(value, float | np.floating) else str(value)
 
 
 def scenario(name: str, **changes: Any) -> Scenario:
@@ -76,6 +74,8 @@ def scenario(name: str, **changes: Any) -> Scenario:
 
 # What a ratio's and a relative change's means can be: t intervals of skewed seeds cross them.
 RATIO, CHANGE = (0.0, math.inf), (-1.0, math.inf)
+INTERVAL = ("each estimate is a mean, its Student's t 95% interval over the seeds in brackets "
+            "(Bennett's over its cases with a transition; a ratio's cut at 0, a change's at -1)")
 
 
 def _interval(values: np.ndarray, within: tuple[float, float] = (-math.inf, math.inf)
@@ -89,8 +89,6 @@ def _ratio(rough: float, careful: float) -> float:
     """One seed's ratio of the two arms, NaN where the careful arm has nothing to divide by."""
     return rough / careful if careful > 0 else math.nan
 
-
-# --- the claims ---------------------------------------------------------------------------
 
 def condra_shapiro(seeds: Sequence[int], jobs: int = 1, steps: int = 520,
                    lead: int = 26, lag: int = 4) -> ClaimResult:
@@ -369,7 +367,8 @@ def evaluate(names: Sequence[str] | None = None, seeds: int = 20, first_seed: in
 def text(table: pd.DataFrame, wide: bool = False) -> str:
     """One line a claim: whether it holds, the estimate and its interval; long lines folded
     to 100 characters (kept whole with ``wide``)."""
-    lines = [f"{sum(table['holds'])} of {len(table)} claims hold"]
+    seeds = " or ".join(str(n) for n in dict.fromkeys(table["seeds"]))
+    lines = [f"{sum(table['holds'])} of {len(table)} claims hold, over {seeds} seeds: {INTERVAL}"]
     for r in table.itertuples():
         lines.append(f"  {'holds' if r.holds else 'FAILS':<6} {r.key:<16} {_fmt(r.estimate)} "
                      f"[{_fmt(r.low)}, {_fmt(r.high)}]  {r.statistic}")
@@ -383,7 +382,8 @@ def text(table: pd.DataFrame, wide: bool = False) -> str:
 
 def markdown(table: pd.DataFrame) -> str:
     """The claims as a Markdown table, for docs/VALIDATION.md."""
-    lines = ["| claim | source | statistic | estimate [95% interval] | threshold | holds | "
+    lines = [f"In the table, {INTERVAL}.", "",
+             "| claim | source | statistic | estimate [95% interval] | threshold | holds | "
              "seeds | detail |", "|---|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
         verdict = "yes" if r.holds else f"**no**: {r.failed}"
