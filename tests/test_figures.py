@@ -286,10 +286,17 @@ def _long_named() -> dict[str, plt.Figure]:
     x = pd.DataFrame(np.random.default_rng(7).uniform(size=(200, 3)), columns=list(DESIGNED))
     found = discovery.discover(x, LONG[0], LONG[1],
                                pd.DataFrame({"deaths": np.where(x[DESIGNED[0]] < 0.3, -1, 1)}))
+    # As `blowback sensitivity` gives them: its three outcomes, each panel's bars the shipped
+    # design's parameters, an index's whisker past 1.
+    design = ("insurgents.recruitment", "community.harm_sensitivity", "conduct.penalty",
+              "relations.casualty_penalty")
+    real = pd.DataFrame([{"scenario": sc, "outcome": o.label, "parameter": p, "ST": 0.4 * k,
+                          "ST_conf": 0.3 * k} for sc in (LONG[0], LONG[1], f"{LONG[0]} - x")
+                         for o in shown("ranking") for k, p in enumerate(design)])
     return {"distributions": plot_distributions(runs), "tradeoff": plot_tradeoff(runs),
             "comparison": plot_comparison({g: [_weeks(60)] for g in LONG}),
             "indices": plot_indices(indices), "worse": plot_worse(worse),
-            "discovery": discovery.plot([found])}
+            "discovery": discovery.plot([found]), "indices of a design": plot_indices(real)}
 
 
 def _drawn_texts(fig: plt.Figure):

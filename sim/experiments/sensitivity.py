@@ -324,8 +324,11 @@ def plot_indices(indices: pd.DataFrame) -> Figure:
             columns=list(style))
         wide.plot.barh(ax=ax, xerr=err, legend=False,
                        color=[look.colour for look in style.values()])
-        ax.set_title(f"{outcome}: total-order Sobol index")
-        ax.set_xlabel("total-order index ST (share of the variance, 0–1)")
+        # Each panel keeps its parameters' names at its left: what is left of its width takes
+        # the title and the label only broken into lines.
+        ax.set_title(wrapped(f"{outcome}: total-order Sobol index", 30))
+        ax.set_xlabel(wrapped("total-order index ST (share of the variance, 0–1; whiskers: "
+                              "95% bootstrap interval)", 30))
         ax.set_ylabel("parameter")
     legend_outside(fig, *axes[0][0].get_legend_handles_labels(), title="scenario")
     return fig
