@@ -339,3 +339,15 @@ def test_every_text_lies_within_the_saved_image_and_the_data_keep_their_room(fig
             if width < 2.5 or height < 1.5:
                 squeezed.append((name, ax.get_title(), round(width, 1), round(height, 1)))
     assert not off and not squeezed
+
+
+def test_the_trade_off_plane_names_its_groups_as_the_box_plots_do():
+    """A sweep's groups are a regime at one design point: the plane's legend and title call
+    them so, as the distributions' do, and a comparison's are regimes."""
+    sweep = _runs(2).assign(scenario="regime")
+    for runs, kind in ((sweep, "regime and design point"), (_runs(2), "regime")):
+        fig = plot_tradeoff(runs)
+        legend = fig.axes[0].get_legend() or fig.legends[0]
+        assert legend.get_title().get_text() == kind
+        assert "regime" not in fig.axes[0].get_title()
+        plt.close(fig)

@@ -168,8 +168,7 @@ def plot_distributions(runs: pd.DataFrame) -> Figure:
     axes[0, 0].set_yticks(range(1, len(groups) + 1), groups)
     axes[0, 0].invert_yaxis()  # the first group on top, in the order of the tables' rows
     widen_for_labels(fig, axes[0, 0], columns=3, data=3.5)
-    # A sweep's groups are a regime at one of its design points.
-    box = "regime" if set(groups) <= set(runs["scenario"]) else "regime and design point"
+    box = _group_kind(runs)
     for ax in axes[:, 0]:
         ax.set_ylabel(box)
     for ax in axes.ravel()[len(outcomes):]:
@@ -177,6 +176,11 @@ def plot_distributions(runs: pd.DataFrame) -> Figure:
     fig.suptitle(f"Outcomes after the run, one box per {box} (line: median, whiskers 1.5 IQR, "
                  "triangle: mean)")
     return fig
+
+
+def _group_kind(runs: pd.DataFrame) -> str:
+    """What a group of ``runs`` is: a regime, or, in a sweep, a regime at one design point."""
+    return "regime" if set(runs["group"]) <= set(runs["scenario"]) else "regime and design point"
 
 
 def _unit_label(o: Outcome) -> str:
@@ -212,8 +216,8 @@ def plot_tradeoff(runs: pd.DataFrame) -> Figure:
                    linewidth=1.5, color=look.colour)
     ax.set_xlabel("insurgent fighters at the end (fighters)")
     ax.set_ylabel("civilian deaths over the run (people)")
-    ax.set_title("Trade-off plane: small marks are runs, large outlined marks a regime's mean")
-    legend_outside(ax, title="regime")
+    ax.set_title("Trade-off plane: small marks are runs, large outlined marks their means")
+    legend_outside(ax, title=_group_kind(runs))
     return fig
 
 
