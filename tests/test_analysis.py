@@ -65,7 +65,9 @@ def test_paired_differences_are_differences_on_the_same_seed_and_point(sweep):
 
 
 def test_bad_baseline_and_folder_are_one_line_errors(sweep, tmp_path):
-    with pytest.raises(AnalysisError):
+    # Scenario names hold commas ("Contractor, unchecked"): each is quoted, or the list of
+    # what is allowed cannot be read.
+    with pytest.raises(AnalysisError, match=r"allowed: 'Contractor, unchecked', 'Contractor, "):
         analyse(load(sweep), "Nobody")
     done = blowback("analyse", str(sweep), "--baseline", "Nobody")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1

@@ -119,7 +119,7 @@ def analyse(runs: pd.DataFrame, baseline: str | None = None) -> Analysis:
     baseline = baseline or scenarios[0]
     if baseline not in scenarios:
         raise AnalysisError(f"--baseline: {baseline!r} is not a scenario of these results; "
-                            f"allowed: {', '.join(scenarios)}")
+                            f"allowed: {', '.join(map(repr, scenarios))}")
     outcomes = _tabled(runs)
     cols = [o.column for o in outcomes]
     # Booleans (partner present) become shares; differences of them become changes in share.

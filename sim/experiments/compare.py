@@ -21,8 +21,8 @@ from sim.experiments.output import WIDTH, folded, shortened, write_report
 from sim.experiments.runs import flat_summary, run_many
 
 NAME_WIDTH = 40  # characters of a scenario's name a narrow table shows
-INTERVAL = ("mean [95% interval] over the seeds (t; shares of seeds: Wilson; paired shares: "
-            "Bonett-Price)")
+INTERVAL = ("mean [95% interval] over the seeds (t, cut to what the mean can take, as 0 for a "
+            "count;\nshares of seeds: Wilson; paired shares: Bonett-Price)")
 COMPARISON_FILES = frozenset({"runs.csv", "comparison.csv", "differences.csv", "comparison.txt",
                               "comparison.png"})
 
