@@ -275,6 +275,17 @@ def test_charts_follow_the_series_and_mark_the_events(session):
     assert two.count("<polyline") == 2
 
 
+def test_every_chart_title_states_its_unit(tiny):
+    """A share is titled (0–1), a count or a flow by its unit: "state legitimacy" alone does
+    not say whether 0.5 is a half or half a point of some index."""
+    for outcome in outcomes.shown("chart"):
+        svg = charts.svg([tiny.model], outcome)
+        heading = re.search(r'font-weight="bold">([^<]*)</text>', svg).group(1)
+        unit = "0–1" if outcome.share or outcome.unit in ("0-1", "share") \
+            else outcome.unit.removesuffix("/week")
+        assert unit in heading.replace("(", " ").replace(")", " ").split(), (heading, unit)
+
+
 def test_the_contractors_revenue_is_charted_against_its_price(session):
     """Sanctions bite only where the contractor's revenue falls below its price (M7, M10): the
     chart draws the price a quarter, inside the plot even where no contractor earns anything."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.core.model import BlowbackModel
 from sim.core.registry import Outcome
+from sim.interfaces.figure_style import unit_of
 
 SIDE_COLOURS = ("#8c2d04", "#1f4e99")
 THRESHOLD_COLOUR = "#b8860b"
@@ -96,6 +97,17 @@ def _threshold_values(models: list[BlowbackModel], outcome: Outcome) -> list[flo
     return list(dict.fromkeys(weeks * float(m.p[THRESHOLDS[outcome.name][0]]) for m in models))
 
 
+def title(outcome: Outcome) -> str:
+    """A chart's title with the unit of what it draws, unless the title names it already:
+    a share in (0–1), a flow in its unit, its 13-week sum already said by the title ("per
+    quarter"), e.g. "cooperation with the state (0–1)", "civilian deaths per quarter
+    (people)"."""
+    unit = unit_of(outcome).removesuffix(" per week")
+    if unit in outcome.title.split() or f"({unit})" in outcome.title:
+        return outcome.title
+    return f"{outcome.title} ({unit})"
+
+
 def _weeks_charted(outcome: Outcome) -> int:
     """The weeks of an outcome each point of its chart holds: a quarter of a flow, else one."""
     return QUARTER if outcome.flow else 1
@@ -123,7 +135,7 @@ def svg(models: list[BlowbackModel], outcome: Outcome) -> str:
              f'data-series="{outcome.name}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
              f'height="{HEIGHT}">',
              f'<text x="{_LEFT}" y="13" font-size="12" font-weight="bold">'
-             f"{escape(outcome.title)}</text>",
+             f"{escape(title(outcome))}</text>",
              f'<rect x="{_LEFT}" y="{_TOP}" width="{plot_w}" height="{plot_h}" fill="white" '
              'stroke="#bbb"/>']
     for frac in (0.0, 0.5, 1.0):
