@@ -483,12 +483,26 @@ def test_the_partner_chart_draws_the_exit_threshold_at_its_value(tiny):
 def test_the_map_keys_every_symbol_and_writes_town_names_over_the_units(tiny):
     svg = world_map.svg(tiny.model, "control")
     key = svg[svg.index('class="bb-symbols"'):]
-    for name in ("state unit", "contractor team", "partner unit", "armed band", "mining site",
-                 "town (larger dot)"):
+    for name in ("state unit", "contractor team", "partner unit", "armed band, group A",
+                 "armed band, group B", "mining site", "town (larger dot)"):
         assert f">{name}</text>" in key
     assert "who controls the area (red: armed groups, blue: the state)" in svg
     drawn = svg[:svg.index('class="bb-symbols"')]
     assert drawn.rindex("<title>state unit") < drawn.index('class="bb-town"')
+
+
+def test_the_map_keys_each_colour_its_armed_bands_are_drawn_in(session):
+    """The two rival factions' bands are drawn in two colours: the key shows a cross of each,
+    named by faction, and each band's tooltip names its faction."""
+    session.step(2)
+    assert set(session.model.bands.faction[session.model.bands.active]) == {0, 1}
+    svg = world_map.svg(session.model, "cooperation")
+    drawn, key = svg.split('class="bb-symbols"')
+    band = re.compile(r'<path d="[^"]*" stroke="(#[0-9a-f]{6})" stroke-width="2"><title>([^<]*)')
+    in_key = dict(band.findall(key))
+    for colour, title in band.findall(drawn):
+        assert colour in in_key, f"{colour} ({title}) is not in the map's key"
+        assert title.startswith(in_key[colour] + ","), (title, in_key[colour])
 
 
 def test_the_server_compiles_the_model_before_it_serves_and_says_so(tiny, capsys):

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from sim.core.model import BlowbackModel
-from sim.core.state import CONTRACTOR, PARTNER, STATE
+from sim.core.state import CONTRACTOR, FACTIONS, PARTNER, STATE
 from sim.world import geography
 
 HOST_RGB = (246, 241, 231)
@@ -70,7 +70,7 @@ LAYERS: dict[str, Layer] = {
 _FORCE_STYLE = {STATE: ("rect", "#1f4e99", "state unit"),
                 CONTRACTOR: ("triangle", "#c0152f", "contractor team"),
                 PARTNER: ("circle", "#1b8a3a", "partner unit")}
-_BAND_COLOURS = ("#222222", "#8a5a00")
+_BAND_COLOURS = ("#222222", "#8a5a00")  # by faction, as ``FACTIONS`` names them
 MINE_COLOUR = "#e6b400"
 SYMBOL_ROW = 16  # pixels a row of the key of the symbols takes, under the map
 
@@ -190,14 +190,20 @@ def _units(model, s: int) -> list[str]:
     bx, by = _spread(b.cell[bands], world, s)
     for k, x, y in zip(bands, bx, by, strict=True):
         r = 0.22 * s * (1.0 + min(2.0, b.strength[k] / 300.0))
-        colour = _BAND_COLOURS[int(b.faction[k]) % 2]
-        out.append(_cross(x, y, r, colour, f"armed band, {b.strength[k]:.0f} fighters"))
+        faction = int(b.faction[k])
+        out.append(_cross(x, y, r, _BAND_COLOURS[faction % 2],
+                          f"{_band_name(faction)}, {b.strength[k]:.0f} fighters"))
     units = np.flatnonzero(f.active)
     ux, uy = _spread(f.cell[units], world, s)
     for k, x, y in zip(units, ux, uy, strict=True):
         shape, colour, name = _FORCE_STYLE[int(f.kind[k])]
         out.append(_marker(shape, x, y, 0.32 * s, colour, f"{name}, {f.strength[k]:.0f}"))
     return out
+
+
+def _band_name(faction: int) -> str:
+    """A band as the key and its tooltip name it: "armed band, group A"."""
+    return f"armed band, {FACTIONS[faction].removeprefix('armed ')}"
 
 
 def _mines(world, s: int) -> list[str]:
@@ -237,8 +243,9 @@ def _symbols(x: float, y: float, width: float) -> tuple[str, float]:
     that fit ``width``; and the height it takes."""
     keys = [(_marker(shape, 0, 0, 5, colour, name), name)
             for shape, colour, name in _FORCE_STYLE.values()]
-    keys += [(_cross(0, 0, 5, _BAND_COLOURS[0], "armed band"), "armed band"),
-             (_diamond(0, 0, 6), "mining site"),
+    keys += [(_cross(0, 0, 5, colour, _band_name(k)), _band_name(k))
+             for k, colour in enumerate(_BAND_COLOURS)]
+    keys += [(_diamond(0, 0, 6), "mining site"),
              ('<rect x="-4" y="-4" width="8" height="8" fill="#777"/>', "town (larger dot)")]
     out, at, row = [], x + 6, 0
     for shape, name in keys:
