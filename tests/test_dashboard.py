@@ -828,6 +828,36 @@ def test_page_side_by_side_draws_two_maps():
         rc.close()
 
 
+def test_page_side_by_side_says_which_line_of_the_charts_is_which_run():
+    """Side by side, each chart draws two lines, brown and blue: a key names the run of each,
+    in its line's colour; one run has one line, and no key."""
+    import ipyvuetify as v
+
+    from sim.interfaces.dashboard.app import Dashboard
+
+    box, rc = solara.render(Dashboard(small("contractor_unchecked", **{"map.communities": 200})),
+                            handle_error=False)
+    try:
+        def keys() -> list[str]:
+            return [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets
+                    if w.attributes.get("class") == "bb-chart-key"]
+
+        assert keys() == []
+        rc.find(v.Switch, label="side by side").widget.v_model = True
+        _advance(rc)
+        chart = next(w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets
+                     if 'data-series="civilian_deaths"' in (w.unsafe_innerHTML or ""))
+        line = dict(re.findall(r'<polyline data-side="(\d)"[^>]* stroke="(#[0-9a-f]{6})"', chart))
+        [key] = keys()
+        found = re.findall(r'data-side="(\d)" style="color:(#[0-9a-f]{6});[^>]*>.*?</b> '
+                           r'([^<]+)</span>', key)
+        named = {side: (colour, name) for side, colour, name in found}
+        assert named == {"0": (line["0"], "Contractor, unchecked"),
+                         "1": (line["1"], "Contractor, accountable")}
+    finally:
+        rc.close()
+
+
 # --- the command --------------------------------------------------------------------------------
 def _blowback(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,

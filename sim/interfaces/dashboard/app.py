@@ -68,6 +68,7 @@ PAGE_CSS = """
 .bb-charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr));
              gap: 2px 6px; width: 100%; }
 .bb-chart-view svg { display: block; width: 100%; height: auto; }
+.bb-chart-key { grid-column: 1 / -1; font-size: 13px; line-height: 16px; }
 .bb-notice { font-size: 13px; color: #7a4b00; }
 .bb-dashboard .v-input { margin-top: 0; padding-top: 0; }
 .bb-dashboard .v-input__slot { margin-bottom: 0; }
@@ -326,6 +327,9 @@ def _Views(session: Session, version: int, choices: dict, shown: tuple, act, bus
                           on_click=act(lambda lb=label: session.inject_button(
                               lb, side.value)))
     with solara.Div(classes=["bb-charts"]):
+        if paired:
+            solara.HTML(unsafe_innerHTML=charts.key([r.scenario.name for r in runs]),
+                        classes=["bb-chart-key"])
         for p in plots:
             solara.HTML(unsafe_innerHTML=p, classes=["bb-chart-view"])
 

@@ -113,6 +113,16 @@ def _weeks_charted(outcome: Outcome) -> int:
     return QUARTER if outcome.flow else 1
 
 
+def key(names: list[str]) -> str:
+    """What the lines of two runs side by side are: each run's name in its line's colour,
+    beside a stroke of it (one run needs no key)."""
+    if len(names) < 2:
+        return ""
+    return "".join(f'<span data-side="{side}" style="color:{SIDE_COLOURS[side % 2]}; '
+                   f'margin-right:14px"><b>\u2501\u2501</b> {escape(name)}</span>'
+                   for side, name in enumerate(names))
+
+
 def svg(models: list[BlowbackModel], outcome: Outcome) -> str:
     """The chart of one outcome for one model, or for two side by side on the same axes: the
     axis spans the longer run, and a shorter one's line stops where it ended."""
