@@ -6,14 +6,16 @@ checks the direction across seeds, not once.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import small
+from conftest import ROOT, small
 
 from sim.core.model import BlowbackModel
 from sim.core.parameters import defaults
-from sim.core.scenario import default_scenario, from_dict
+from sim.core.scenario import default_scenario, from_dict, load_scenario
 from sim.core.state import (
     CONTRACTOR,
     INSURGENT,
@@ -30,7 +32,11 @@ from sim.mechanisms.armed_violence import Violence, insurgent_violence
 from sim.mechanisms.attitudes import Coefficients, update_attitudes
 from sim.mechanisms.m02_attrition import Rates, Tolls, force_operations
 from sim.mechanisms.m03_intelligence import intelligence
-from sim.mechanisms.m09_partner_exit import abuses_seen, update_relationship
+from sim.mechanisms.m09_partner_exit import (
+    abuses_seen,
+    shown_below,
+    update_relationship,
+)
 from sim.world import geography
 
 SEEDS = (1, 2, 3, 4)
@@ -706,3 +712,16 @@ def test_a_band_that_cannot_cross_borders_splits_at_home(cross_border):
         assert bands.active.all() and bands.strength.tolist() == [200.0, 200.0]
         abroad += int(country[bands.cell[1]] != 0)
     assert (abroad == 0) if cross_border == 0.0 else (abroad > 0)
+
+
+def test_the_partners_exit_reads_below_its_threshold_in_the_log():
+    """The log gives the relationship the partner left at with the decimals that show it below
+    the threshold: seed 5 of the unchecked contractor leaves at 0.2996, not "0.30"."""
+    scenario = load_scenario(ROOT / "scenarios" / "contractor_unchecked.toml").with_overrides(
+        **{"run.seed": 5, "run.steps": 140})
+    model = BlowbackModel(scenario, agents=False).run()
+    exits = [re.fullmatch(r"partner forces withdraw: relationship ([0-9.]+), below the "
+                          r"threshold ([0-9.]+)", text) for _, text in model.event_log]
+    [left] = [m for m in exits if m]
+    assert float(left.group(1)) < float(left.group(2)) == model.p["partner.exit_threshold"]
+    assert shown_below(0.28, 0.3) == "0.28" and shown_below(0.29996, 0.3) == "0.29996"

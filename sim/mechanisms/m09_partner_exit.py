@@ -87,8 +87,20 @@ def update(model, week) -> None:
         if r < p[f"{name}.exit_threshold"]:
             model.withdraw(name)
             who = "partner forces withdraw" if name == "partner" else "UN mission asked to leave"
-            model.event_log.append((model.date.isoformat(), f"{who}: relationship {r:.2f}, "
-                                    f"below the threshold {p[f'{name}.exit_threshold']:g}"))
+            threshold = p[f"{name}.exit_threshold"]
+            model.event_log.append((model.date.isoformat(), f"{who}: relationship "
+                                    f"{shown_below(r, threshold)}, below the threshold "
+                                    f"{threshold:g}"))
+
+
+def shown_below(value: float, threshold: float) -> str:
+    """``value`` with the fewest decimals, two at least, that still read below ``threshold``:
+    0.2996 as "0.2996", not "0.30", which the log would call below a threshold of 0.3."""
+    for decimals in range(2, 7):
+        text = f"{value:.{decimals}f}"
+        if float(text) < threshold:
+            return text
+    return f"{value:.6g}"
 
 
 def record(model, week) -> None:
