@@ -151,6 +151,32 @@ def test_the_shipped_posterior_and_calibrated_scenario_agree():
     assert len(fitted.events) == len(cal.scenario.events)
 
 
+def _shown(text: str) -> tuple[float, float]:
+    """A number as a document writes it, and half a unit of its last significant digit."""
+    digits = text.replace(",", "")
+    if "." in digits:
+        return float(digits), 0.5 * 10.0 ** -len(digits.split(".")[1])
+    return float(digits), 0.5 * 10.0 ** (len(digits) - len(digits.rstrip("0")))
+
+
+def test_the_posterior_table_of_validation_md_is_the_shipped_posterior():
+    """Each median and 90% interval of docs/VALIDATION.md's table is the shipped posterior's
+    weighted quantile, rounded as written."""
+    table = posterior.load_posterior(SCENARIOS / "mali_calibrated.posterior.csv")
+    rows = re.findall(r"^\| (?:detection )?`([\w.]+)`[^|]*\| [^|]+ \| ([\d.,]+) \| "
+                      r"\[([\d.,]+), ([\d.,]+)\] \|$",
+                      (ROOT / "docs" / "VALIDATION.md").read_text(), re.M)
+    names = {n.removeprefix(posterior.DETECTION): n for n in table.columns}
+    assert {names[name] for name, *_ in rows} == set(table.columns) - {posterior.WEIGHT}
+    for name, *written in rows:
+        values = table[names[name]].to_numpy()
+        low, median, high = predictive._weighted_quantiles(
+            values, table[posterior.WEIGHT].to_numpy(), (predictive.LOW_Q, 0.5, predictive.HIGH_Q))
+        for text, value in zip(written, (median, low, high), strict=True):
+            shown, half = _shown(text)
+            assert abs(shown - value) <= half * (1 + 1e-9), (name, text, value)
+
+
 def _weeks(n: int = 60, **columns) -> pd.DataFrame:
     dates = pd.date_range("2020-12-28", periods=n, freq="7D")  # Mondays
     frame = pd.DataFrame({"date": dates, "largest_event": np.zeros(n),
