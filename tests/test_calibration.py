@@ -177,6 +177,33 @@ def test_the_posterior_table_of_validation_md_is_the_shipped_posterior():
             assert abs(shown - value) <= half * (1 + 1e-9), (name, text, value)
 
 
+def test_every_file_calibrate_writes_is_named_where_it_says_and_in_validation_md(tmp_path):
+    text = calibration_report.written_text(tmp_path / "out", tmp_path / "fitted.toml")
+    docs = (ROOT / "docs" / "VALIDATION.md").read_text()
+    for name in {*calibration_report.FILES, "manifest.json"}:
+        stem, kind = name.rsplit(".", 1)
+        if kind in ("png", "svg"):
+            assert stem in text and kind.upper() in text, name
+            assert f"`{stem}`" in docs and kind.upper() in docs, name
+        else:
+            assert name in text and f"`{name}`" in docs, name
+    assert str(tmp_path / "fitted.posterior.csv") in text
+    # each table's columns are named in its item of the list
+    cal = calibration.load_calibration(good(tmp_path))
+    runs = pd.DataFrame([{f.key: float(k) for f in cal.figures} for k in range(3)])
+    particles = pd.DataFrame({**{n: [r.low, r.high] for n, r in cal.priors.items()},
+                              posterior.WEIGHT: [0.5, 0.5]})
+    for name, table in (("parameters.csv", predictive.summarise_posterior(cal, particles)),
+                        ("figures.csv", predictive.figures_table(cal, runs, runs)),
+                        ("years.csv", predictive.years_table(cal, runs, runs))):
+        item = re.search(rf"^- `{name}`: .*?;$", docs, re.M | re.S)[0]
+        named = set(re.findall(r"`(\w+)`", item))
+        if name == "years.csv":  # "the same" as figures.csv's, and its own
+            named |= set(re.findall(r"`(\w+)`", re.search(r"^- `figures.csv`: .*?;$", docs,
+                                                          re.M | re.S)[0]))
+        assert set(table.columns) <= named, (name, set(table.columns) - named)
+
+
 def _weeks(n: int = 60, **columns) -> pd.DataFrame:
     dates = pd.date_range("2020-12-28", periods=n, freq="7D")  # Mondays
     frame = pd.DataFrame({"date": dates, "largest_event": np.zeros(n),

@@ -39,6 +39,20 @@ CHARTS = ("figures", "years", "posterior")
 FILES = frozenset({"posterior.csv", "generations.csv", "parameters.csv", "figures.csv",
                    "years.csv", "calibrated.toml", "calibration.txt", HISTORY,
                    *(f"{n}.{e}" for n in CHARTS for e in ("png", "svg"))})
+# What the command's last lines and docs/VALIDATION.md name of the folder, in order.
+TABLES = ("posterior.csv", "parameters.csv", "figures.csv", "years.csv", "generations.csv")
+
+
+def written_text(out: Path, scenario_out: Path | None = None) -> str:
+    """The lines that say what the command wrote, every file of the folder named."""
+    text = (f"In {out}/: {', '.join(TABLES)}, calibration.txt (as printed), charts "
+            f"{', '.join(CHARTS)} (PNG, SVG), {HISTORY} (pyabc), calibrated.toml, manifest.json")
+    if scenario_out is not None:
+        text += (f"\nScenario written to {scenario_out}, its posterior to "
+                 f"{posterior_path(scenario_out)}")
+    return text
+
+
 # The first line of a scenario file this command wrote: only such a file may be overwritten.
 MARK = "# Written by `blowback calibrate"
 # The posterior's file beside a scenario written with --scenario-out.

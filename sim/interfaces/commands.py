@@ -384,9 +384,5 @@ def calibrate(args: argparse.Namespace) -> int:
     if args.scenario_out is not None:
         calibration_report.write_scenario(result, args.scenario_out)
     print(result.text(wide=args.wide))
-    print(f"\nIn {out}/: posterior.csv, parameters.csv, figures.csv, years.csv, generations.csv,"
-          " figures/years/posterior.png, history.db (pyabc), calibrated.toml"
-          + (f"; scenario written to {args.scenario_out}, posterior to "
-             f"{calibration_report.posterior_path(args.scenario_out)}"
-             if args.scenario_out else ""))
+    print("\n" + calibration_report.written_text(out, args.scenario_out))
     return 0
