@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import signal
 import subprocess
 import sys
 import tomllib
@@ -202,6 +204,47 @@ def test_every_file_calibrate_writes_is_named_where_it_says_and_in_validation_md
             named |= set(re.findall(r"`(\w+)`", re.search(r"^- `figures.csv`: .*?;$", docs,
                                                           re.M | re.S)[0]))
         assert set(table.columns) <= named, (name, set(table.columns) - named)
+
+
+def test_a_stop_while_the_fitted_scenario_is_written_waits_for_the_pair(tmp_path, monkeypatch,
+                                                                         capsys):
+    """Ctrl-C once --scenario-out's posterior is written and before the scenario: both are
+    written, so that the scenario's medians are those of the posterior beside it, and the
+    command says what it wrote."""
+    cal = calibration.load_calibration(good(tmp_path))
+
+    def fitted(value: float) -> calibration.Fit:
+        particles = pd.DataFrame({**{n: [value] for n in cal.priors}, posterior.WEIGHT: [1.0]})
+        return calibration.Fit(cal, particles, pd.DataFrame(),
+                               predictive.summarise_posterior(cal, particles), pd.DataFrame(),
+                               pd.DataFrame(), tmp_path / "history.db")
+
+    scenario_out = tmp_path / "scen" / "fitted.toml"
+    calibration_report.write_scenario(fitted(0.002), scenario_out)  # an earlier fit's
+    monkeypatch.setattr(calibration, "fit", lambda *args, **kwargs: fitted(0.003))
+    monkeypatch.setattr(calibration_report, "write", lambda result, out: out.mkdir())
+    write_atomic = calibration_report.write_atomic
+
+    def stopped_after(path, write) -> None:
+        write_atomic(path, write)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(calibration_report, "write_atomic", stopped_after)
+    out = tmp_path / "out"
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        status = main(["calibrate", str(good(tmp_path)), "--out", str(out), "--scenario-out",
+                       str(scenario_out), "--force", "--jobs", "1", "--yes"])
+    finally:
+        signal.signal(signal.SIGINT, before[0])
+        signal.signal(signal.SIGTERM, before[1])
+    assert status == 130
+    beside = posterior.load_posterior(calibration_report.posterior_path(scenario_out))
+    assert beside["insurgents.coercion"].tolist() == [0.003]
+    assert load_scenario(scenario_out).params["insurgents.coercion"] == 0.003
+    err = capsys.readouterr().err
+    assert err == f"blowback: interrupted; written: {out}, {scenario_out}, " \
+        f"{calibration_report.posterior_path(scenario_out)}\n"
 
 
 def _weeks(n: int = 60, **columns) -> pd.DataFrame:

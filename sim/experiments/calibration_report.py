@@ -30,6 +30,7 @@ from sim.experiments.output import (
 )
 from sim.experiments.posterior import WEIGHT
 from sim.experiments.predictive import CHECKED, FITTED, RETRODICTED, SCRIPTED
+from sim.experiments.stopping import stops_held
 from sim.interfaces.figure_style import NEUTRAL, axis_label, legend_outside, share_axis, styled
 
 if TYPE_CHECKING:
@@ -252,12 +253,18 @@ def write(result: Fit, out: Path) -> Path:
     return Path(out)
 
 
-def write_scenario(result: Fit, path: Path) -> None:
+def write_scenario(result: Fit, path: Path, written: list[Path] | None = None) -> None:
     """Write the fitted scenario to ``path`` and its posterior beside it, each replaced whole,
-    never half-written."""
+    never half-written, and named in ``written`` once both are.  A stop (Ctrl-C, SIGTERM) that
+    comes meanwhile waits for both (milliseconds): a scenario left beside a posterior it was not
+    fitted with would draw from one fit and run the medians of another, and a posterior left
+    alone makes the same command refuse the path."""
     check_scenario_out(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     posterior = posterior_path(path)
-    write_atomic(posterior, lambda tmp: result.posterior.to_csv(tmp, index=False))
     text = scenario_text(result, path.parent, posterior.name)
-    write_atomic(path, lambda tmp: tmp.write_text(text))
+    with stops_held():
+        write_atomic(posterior, lambda tmp: result.posterior.to_csv(tmp, index=False))
+        write_atomic(path, lambda tmp: tmp.write_text(text))
+        if written is not None:
+            written += [path, posterior]

@@ -365,6 +365,7 @@ def calibrate(args: argparse.Namespace) -> int:
     from the prior and the posterior."""
     from sim.experiments import calibration, calibration_report
     from sim.experiments.output import check_replaceable
+    from sim.experiments.stopping import exit_status
     from sim.experiments.workload import check_duration, scenario_runs
 
     cal = calibration.load_calibration(args.calibration)
@@ -377,12 +378,20 @@ def calibrate(args: argparse.Namespace) -> int:
     check_replaceable(out, calibration_report.FILES, args.force)
     if args.scenario_out is not None:
         calibration_report.check_scenario_out(args.scenario_out, args.force, out)
-    with tempfile.TemporaryDirectory(prefix="blowback-abc-") as work:
-        result = calibration.fit(cal, jobs=args.jobs, workdir=Path(work),
-                                 ensemble=args.ensemble)
-        calibration_report.write(result, out)
-    if args.scenario_out is not None:
-        calibration_report.write_scenario(result, args.scenario_out)
-    print(result.text(wide=args.wide))
-    print("\n" + calibration_report.written_text(out, args.scenario_out))
+    written: list[Path] = []  # what a stop that comes after the fit leaves, to name it
+    try:
+        with tempfile.TemporaryDirectory(prefix="blowback-abc-") as work:
+            result = calibration.fit(cal, jobs=args.jobs, workdir=Path(work),
+                                     ensemble=args.ensemble)
+            calibration_report.write(result, out)
+            written.append(out)
+        if args.scenario_out is not None:
+            calibration_report.write_scenario(result, args.scenario_out, written)
+        print(result.text(wide=args.wide))
+        print("\n" + calibration_report.written_text(out, args.scenario_out))
+    except KeyboardInterrupt as stop:
+        if not written:
+            raise
+        print(f"blowback: interrupted; written: {', '.join(map(str, written))}", file=sys.stderr)
+        return exit_status(stop)
     return 0
