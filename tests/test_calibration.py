@@ -247,6 +247,24 @@ def test_a_stop_while_the_fitted_scenario_is_written_waits_for_the_pair(tmp_path
         f"{calibration_report.posterior_path(scenario_out)}\n"
 
 
+def test_the_text_and_the_chart_of_figures_say_how_their_intervals_are_made(tmp_path):
+    cal = calibration.load_calibration(good(tmp_path))
+    particles = pd.DataFrame({**{n: [r.low, r.high] for n, r in cal.priors.items()},
+                              posterior.WEIGHT: [0.5, 0.5]})
+    runs = pd.DataFrame([{f.key: float(k + 1) for f in cal.figures} for k in range(3)])
+    figures = predictive.figures_table(cal, runs, runs)
+    fit = calibration.Fit(cal, particles, pd.DataFrame({"generation": [-1, 0], "epsilon": [
+        np.inf, 1.0], "simulations": [4, 4]}), predictive.summarise_posterior(cal, particles),
+        figures, predictive.years_table(cal, runs, runs), tmp_path / "history.db")
+    lines = fit.text(wide=True).splitlines()
+    assert "posterior (weighted median [central 90%] of the particles; prior range):" in lines
+    assert (f"figures, {cal.predictive_draws} runs each from the posterior (median [central 90%])"
+            " and from the prior (central 90%):") in lines
+    label = calibration_report.plot_figures(figures).axes[0].get_xlabel()
+    assert "the posterior's runs' median and central 90%" in label
+    assert "figures of 0 left out" in label
+
+
 def _weeks(n: int = 60, **columns) -> pd.DataFrame:
     dates = pd.date_range("2020-12-28", periods=n, freq="7D")  # Mondays
     frame = pd.DataFrame({"date": dates, "largest_event": np.zeros(n),

@@ -287,7 +287,7 @@ class Fit:
                  f"fitted to {len(cal.targets)} "
                  f"figures up to {reference.FIT_UNTIL} (final epsilon "
                  f"{gens['epsilon'].iloc[-1]:.3g})",
-                 "posterior (median [90% interval]; prior range):"]
+                 "posterior (weighted median [central 90%] of the particles; prior range):"]
         for r in self.parameters.itertuples():
             lines.append(f"  {r.name:<34} {r.median:<10.4g} [{r.low:.4g}, {r.high:.4g}]  prior "
                          f"[{r.prior_low:g}, {r.prior_high:g}]")
@@ -298,8 +298,8 @@ class Fit:
                 lines.append(f"{use}: {rows['prior_verdict'].isin(inside).sum()} of {len(rows)} "
                              "figures inside the prior's 90% predictive interval, "
                              f"{rows['verdict'].isin(inside).sum()} inside the posterior's")
-        lines.append(f"figures, {cal.predictive_draws} runs from the posterior (median [90% "
-                     "interval]) and from the prior:")
+        lines.append(f"figures, {cal.predictive_draws} runs each from the posterior (median "
+                     "[central 90%]) and from the prior (central 90%):")
         for r in self.figures.itertuples():
             bound, sep = ">= " if r.bound == "at_least" else "", " " if wide else "\n      "
             lines.append(f"  {r.key:<44} {r.use:<11}{sep}model {_num(r.median)} [{_num(r.low)}, "

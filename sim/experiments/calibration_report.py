@@ -152,8 +152,8 @@ def plot_figures(figures: pd.DataFrame) -> Figure:
     ax.set_xscale("log")
     ax.set_yticks(y, [f"{k}{' (at least)' if b == 'at_least' else ''}"
                       for k, b in zip(counts["key"], counts["bound"], strict=True)], fontsize=8)
-    ax.set_xlabel("model / reference (ratio, 1 = the public figure); median and 90% "
-                  "predictive interval")
+    ax.set_xlabel("model / reference (ratio, 1 = the public figure): the posterior's runs' "
+                  "median and central 90%; figures of 0 left out")
     ax.set_ylabel("public figure")
     legend_outside(ax, title="use")
     return fig
