@@ -70,6 +70,8 @@ def good(tmp_path):
      "parameters.insurgents.coercion.high", "out of range"),
     (("low = 0.001, high = 0.004", "low = 0.0, high = 0.004"),
      "parameters.insurgents.coercion.low", "above 0"),
+    (("low = 0.001, high = 0.004", "low = -0.001, high = 0.004"),  # was: "in [0, ...]"
+     "parameters.insurgents.coercion.low", "-0.001; allowed: a number above 0"),
     (("population = 4", "population = \"two\""), "population", "an integer"),
     (("generations = 1", "generation = 1"), "generation", "did you mean generations"),
     (("\"acled.state\"", "\"acled.states\""), "detection.acled.states", "did you mean"),
@@ -257,6 +259,7 @@ def test_the_text_and_the_chart_of_figures_say_how_their_intervals_are_made(tmp_
         np.inf, 1.0], "simulations": [4, 4]}), predictive.summarise_posterior(cal, particles),
         figures, predictive.years_table(cal, runs, runs), tmp_path / "history.db")
     lines = fit.text(wide=True).splitlines()
+    assert ": ABC-SMC, 1 generation of " in lines[0]  # was: "1 generations"
     assert "posterior (weighted median [central 90%] of the particles; prior range):" in lines
     assert (f"figures, {cal.predictive_draws} runs each from the posterior (median [central 90%])"
             " and from the prior (central 90%):") in lines

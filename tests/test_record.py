@@ -63,7 +63,9 @@ def test_a_users_export_with_only_the_required_columns_loads(tmp_path):
     (HEADER + "idps,nineteen,,1,persons,IOM,\n", "row 2, year", "a year"),
     (HEADER + "idps,2019,2019-13-01,1,persons,IOM,\n", "row 2, date", "YYYY-MM-DD"),
     (HEADER + "idps,2019,2020-01-01,1,persons,IOM,\n", "row 2, date", "row's year"),
-    (HEADER + "idps,2019,,-5,persons,IOM,\n", "row 2, value", "[0, inf]"),
+    (HEADER + "idps,2019,,-5,persons,IOM,\n", "row 2, value", "a finite number >= 0"),
+    (HEADER + "idps,2019,,inf,persons,IOM,\n", "row 2, value",  # was: "in [0, inf]"
+     "inf; allowed: a finite number >= 0"),
     (HEADER + "share_x,2019,,1.5,share,IOM,\n", "row 2, value", "[0, 1]"),
     (HEADER + "idps,2019,,1,people,IOM,\n", "row 2, unit", "persons"),
     (HEADER + "idps,2019,,1,persons,,\n", "row 2, source", "who reported"),

@@ -147,6 +147,10 @@ def load_calibration(path: str | Path) -> Calibration:
         if getattr(BY_NAME.get(pname), "type", float) is not float:  # unknown: check_axis's
             raise ScenarioError(file, where, f"a parameter of {BY_NAME[pname].type.__name__} "
                                 "values; allowed: a real-valued parameter, which a prior draws")
+        low = spec.get("low") if isinstance(spec, dict) else None
+        if isinstance(low, int | float) and not isinstance(low, bool) and low <= 0:
+            # Before the parameter's own range, whose "allowed" would offer 0.
+            _positive(file, where, Range(low, math.inf))
         ranges[pname] = _positive(file, where, check_axis(file, where, pname, spec, "latin"))
     if not ranges:
         raise ScenarioError(file, "parameters", "empty; allowed: at least one range")
@@ -282,7 +286,8 @@ class Fit:
         numbers under its name; one line a figure and nothing folded with ``wide``)."""
         cal = self.calibration
         gens = self.generations
-        lines = [f"{cal.name}: ABC-SMC, {int((gens['generation'] >= 0).sum())} generations of "
+        done = int((gens["generation"] >= 0).sum())
+        lines = [f"{cal.name}: ABC-SMC, {done} generation{'s' if done != 1 else ''} of "
                  f"{cal.population} particles, {int(gens['simulations'].sum())} simulations, "
                  f"fitted to {len(cal.targets)} "
                  f"figures up to {reference.FIT_UNTIL} (final epsilon "

@@ -102,7 +102,8 @@ def _figure(file: str, n: int, row: dict[str, str]) -> dict:
         raise fail("value", f"{row['value']!r}; allowed: a number") from None
     top = 1.0 if unit == "share" else math.inf
     if not (math.isfinite(value) and 0.0 <= value <= top):
-        raise fail("value", f"{row['value']}; allowed: a number in [0, {top:g}]")
+        allowed = f"a number in [0, {top:g}]" if math.isfinite(top) else "a finite number >= 0"
+        raise fail("value", f"{row['value']}; allowed: {allowed}")
     end = _date(row["date"], fail, "date") or dt.date(year, 12, 31)
     if end.year != year:
         raise fail("date", f"{end} is not in {year}; allowed: a day of the row's year")
