@@ -529,7 +529,7 @@ def test_a_posterior_file_is_checked(tmp_path, content, column, allowed):
         assert column in message
 
 
-def test_compare_runs_seed_k_of_every_scenario_on_the_kth_posterior_draw(tmp_path):
+def test_compare_runs_seed_k_of_every_scenario_on_the_kth_posterior_draw(tmp_path, capsys):
     from sim.experiments.compare import compare
 
     path = tmp_path / "posterior.csv"
@@ -554,6 +554,8 @@ def test_compare_runs_seed_k_of_every_scenario_on_the_kth_posterior_draw(tmp_pat
     code = main(["compare", str(SCENARIOS / "partner_led.toml"), "--seeds", "2", "--steps", "5",
                  "--jobs", "1", "--posterior", str(path), "--out", str(out)])
     assert code == 0 and (out / "runs.csv").exists()
+    # A posterior does not say which calibration made it: the command names what it drew.
+    assert "of 1 parameter: insurgents.recruitment." in " ".join(capsys.readouterr().out.split())
     path.write_text("weight,insurgents.recruitment\n1,9\n")
     assert main(["compare", str(SCENARIOS / "partner_led.toml"), "--seeds", "2", "--posterior",
                  str(path), "--out", str(tmp_path / "bad")]) == 2

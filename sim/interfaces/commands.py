@@ -127,7 +127,7 @@ def compare(args: argparse.Namespace) -> int:
         write_comparison,
     )
     from sim.experiments.compare import compare as run_comparison
-    from sim.experiments.output import check_replaceable
+    from sim.experiments.output import check_replaceable, folded
     from sim.experiments.workload import WorkloadError, check_duration, scenario_runs
 
     top = BY_NAME["run.seed"].high
@@ -168,8 +168,12 @@ def compare(args: argparse.Namespace) -> int:
     write_comparison(result, out)
     print(result.text(wide=args.wide))
     if args.posterior is not None:
-        print(f"\nSeed k of every scenario ran with the k-th of {args.seeds} draws from the "
-              f"posterior {args.posterior}.")
+        drawn = sorted(draws[0])
+        # The posterior's file does not say which calibration made it: naming what it drew
+        # shows one that lacks a parameter, which keeps the scenario's value.
+        print("\n" + folded(f"Seed k of every scenario ran with the k-th of {args.seeds} draws "
+                            f"from the posterior {args.posterior}, of {len(drawn)} "
+                            f"parameter{'s' * (len(drawn) != 1)}: {', '.join(drawn)}."))
     print(f"\nFigure: {out / 'comparison.png'}   Tables: {out}/comparison.csv, differences.csv,"
           " runs.csv (each run), comparison.txt (as printed)")
     return 0
