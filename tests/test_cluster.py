@@ -7,6 +7,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+from collections import deque
 from pathlib import Path
 
 import pandas as pd
@@ -122,3 +123,69 @@ def test_the_script_commands_of_the_cluster_page_parse():
         # What the script hands on is read by blowback sweep's own parser.
         sweep = _parser().parse_args(["sweep", args.experiment, "--scheduler", "tcp://x:1", *rest])
         assert sweep.out is not None or args.dry_run, argv
+
+
+def _worker_of_other_code(tmp_path: Path, address: str) -> subprocess.Popen:
+    """A Dask worker that imports a copy of ``sim`` whose model code differs by one comment,
+    as a node with another checkout or an older installation would."""
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(ROOT / "sim", other / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    with (other / "sim" / "core" / "state.py").open("a", encoding="utf-8") as state:
+        state.write("# another version of the model\n")
+    return subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                             "--nthreads", "1", "--no-nanny", "--dashboard-address", ":0"],
+                            cwd=other, env={**os.environ, "PYTHONPATH": str(other)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_a_cluster_with_a_worker_of_other_model_code_is_refused_in_one_line(tmp_path):
+    """Its rows would be written as this code's: the sweep names the worker and runs nothing."""
+    distributed = pytest.importorskip("distributed")
+    exp = _experiment(tmp_path)
+    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", scheduler_port=0,
+                                  dashboard_address=":0") as cluster:
+        worker = _worker_of_other_code(tmp_path, cluster.scheduler_address)
+        try:
+            with distributed.Client(cluster) as client:
+                client.wait_for_workers(1, timeout=60)
+            done = subprocess.run([sys.executable, "-m", "sim", "sweep", str(exp), "--out",
+                                   str(tmp_path / "out"), "--scheduler",
+                                   cluster.scheduler_address],
+                                  capture_output=True, text=True, cwd=ROOT, timeout=300)
+        finally:
+            worker.kill()
+            worker.wait()
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"blowback: error: --scheduler {cluster.scheduler_address}: "
+                                  "worker tcp://"), done.stderr
+    assert "runs other code (model code " in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_task_on_a_worker_of_other_code_stops_the_sweep_and_writes_none_of_its_rows(
+        tmp_path):
+    """A worker that joins once the sweep has started is checked by each of its tasks."""
+    from concurrent.futures import Future
+
+    from sim.experiments.sweep_workers import (
+        LocalPool,
+        WorkerCodeError,
+        _collect,
+        _execute,
+        running_code,
+    )
+
+    run = load_experiment(_experiment(tmp_path)).runs[0]
+    other = {**running_code(), "model code": "0" * 12}
+    with pytest.raises(WorkerCodeError, match="model code 000000000000 in the sweep") as lost:
+        _execute([run], False, other)
+    future: Future = Future()
+    future.set_exception(lost.value)
+    written = []
+    with pytest.raises(WorkerCodeError, match=f"kept in {tmp_path}; .* rerun with --resume"):
+        _collect({future}, {future: [run]}, LocalPool.__new__(LocalPool),
+                 lambda *result: written.append(result), tmp_path, deque())
+    assert not written

@@ -7,8 +7,10 @@ cluster's workers need no shared disk, and it holds only the runs in flight.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import socket
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ALL_COMPLETED, Executor, Future, ProcessPoolExecutor
@@ -19,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from sim.core.ensemble import most_runs, shape
+from sim.experiments import results
 from sim.experiments.experiment import Run
 from sim.experiments.runs import (
     IN_FLIGHT_PER_WORKER,
@@ -40,6 +43,17 @@ class SweepError(RuntimeError):
 
 class SchedulerError(SweepError):
     """The Dask scheduler cannot be used as given (a user error)."""
+
+
+class WorkerCodeError(SweepError):
+    """A worker runs other model code or libraries than the sweep, so its runs would differ."""
+
+
+@functools.cache
+def running_code() -> dict[str, str]:
+    """What a run's numbers depend on besides its scenario and seed, in this process: the
+    library versions and the model's code (its hash, as a sweep's manifest records it)."""
+    return {**results.versions(), "model code": results.model_code()[:12]}
 
 
 class LocalPool:
@@ -94,6 +108,11 @@ class DaskPool:
         # Dask reruns the task of a worker that dies, up to distributed.scheduler.allowed-failures
         # times, then fails it with this.
         self.gave_up = (KilledWorker,)
+        try:
+            _check_workers(self._client, address)
+        except BaseException:
+            self.close(abandon=True)
+            raise
 
     def died(self, err: BaseException) -> bool:
         """Never: Dask reruns a dead worker's tasks itself, and fails them with ``gave_up``."""
@@ -111,6 +130,24 @@ class DaskPool:
             self._client.close()
         finally:
             self._quiet.restore()
+
+
+def _check_workers(client: Any, address: str) -> None:
+    """Refuse a cluster with a worker that runs other model code or libraries than this
+    process, or cannot run its code at all (an older Blowback); workers that join later are
+    checked by each of their tasks (:func:`_check_code`)."""
+    here = running_code()
+    for worker, there in sorted(client.run(running_code, on_error="return").items()):
+        if isinstance(there, BaseException):
+            found = f"cannot run this Blowback's code ({there})"
+        else:
+            changed = [f"{key} {here[key]} here, {there.get(key)} there"
+                       for key in sorted(here) if there.get(key) != here[key]]
+            if not changed:
+                continue
+            found = f"runs other code ({'; '.join(changed)}), so its runs would differ"
+        raise SchedulerError(f"--scheduler {address}: worker {worker} {found}; install this "
+                             "Blowback and its libraries on every worker and restart them")
 
 
 class _DaskQuiet(logging.Filter):
@@ -164,12 +201,13 @@ def drive(pool: LocalPool | DaskPool, todo: list[Run], keep_series: bool,
     attempts: Counter[str] = Counter()
     in_flight: dict[Future, list[Run]] = {}
     clean = False
+    code = running_code()
 
     def submit(source: deque[Run], size: int, tasks: int = 1) -> None:
         batch = first_runs(source, size, tasks)
         # Taken off its queue only once submitted: a broken pool refuses it, to be run later.
         with stops_held():
-            future = pool.executor.submit(_execute, batch, keep_series)
+            future = pool.executor.submit(_execute, batch, keep_series, code)
         in_flight[future] = [source.popleft() for _ in batch]
 
     try:
@@ -237,6 +275,10 @@ def _collect(complete: set[Future], in_flight: dict[Future, list[Run]],
         if err is None:
             for run, result in zip(runs, results, strict=True):
                 finished(run, result)
+        elif isinstance(err, WorkerCodeError):
+            raise WorkerCodeError(f"{err}; the finished runs are kept in {out}; install this "
+                                 "Blowback and its libraries on every worker, then rerun with "
+                                 "--resume") from None
         elif pool.died(err):
             lost.extend(runs)
         elif len(runs) > 1 or dropped_by_dask(err):
@@ -273,10 +315,11 @@ def _fail(run: Run, err: BaseException, pool: LocalPool | DaskPool, out: Path) -
 # --- in the worker ----------------------------------------------------------------------------
 
 
-def _execute(runs: list[Run], keep_series: bool) -> list[tuple[dict[str, Any],
-                                                              pd.DataFrame | None]]:
+def _execute(runs: list[Run], keep_series: bool,
+             code: dict[str, str]) -> list[tuple[dict[str, Any], pd.DataFrame | None]]:
     """Simulate runs together (in a worker): each one's row of outcomes and, if kept, its
-    weekly series."""
+    weekly series; none if the worker runs other code than ``code``, the sweep's."""
+    _check_code(code)
     for run in runs:
         _test_kill_hook(run.run_id)
     # Here too: a Dask worker runs no initializer, and numba's thread count is per thread.
@@ -289,6 +332,18 @@ def _execute(runs: list[Run], keep_series: bool) -> list[tuple[dict[str, Any],
         out.append((row, series.assign(run_id=run.run_id)[["run_id", *series.columns]]
                     if keep_series else None))
     return out
+
+
+def _check_code(wanted: dict[str, str]) -> None:
+    """Refuse to run in a worker whose model code or libraries differ from the sweep's
+    (``wanted``): a cluster's workers import their own installation of Blowback, and its rows
+    would be written as the sweep's."""
+    here = running_code()
+    changed = [f"{key} {wanted[key]} in the sweep, {here.get(key)} here"
+               for key in sorted(wanted) if here.get(key) != wanted[key]]
+    if changed:
+        raise WorkerCodeError(f"a worker on {socket.gethostname()} runs other code than the "
+                             f"sweep ({'; '.join(changed)}), so its runs would differ")
 
 
 def _test_kill_hook(run_id: str) -> None:
