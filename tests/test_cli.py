@@ -419,6 +419,21 @@ def test_an_empty_scheduler_address_is_refused_not_run_locally(tmp_path, capsys)
     assert "--scheduler: an empty address" in err
 
 
+@pytest.mark.parametrize(("address", "said"), [
+    ("tls://127.0.0.1:1", "TLS expects"),  # a TLS scheduler without Dask's TLS settings
+    ("scheduler-host", "missing port number"),
+])
+def test_a_scheduler_address_that_cannot_be_used_is_said_in_one_line(tmp_path, capsys,
+                                                                      address, said):
+    pytest.importorskip("distributed")
+    status, stdout, err = blowback_here(capsys, "sweep", str(ROOT / "scenarios" / "experiments"
+                                                          / "sensitivity.toml"),
+                                        "--scheduler", address, "--out", str(tmp_path / "out"))
+    assert status == 2 and not stdout and not (tmp_path / "out").exists()
+    assert err.startswith(f"blowback: error: --scheduler {address}: cannot connect ("), err
+    assert err.count("\n") == 1 and said in err, err
+
+
 def test_validate_refuses_a_single_seed(tmp_path, capsys):
     """A claim is judged on a 95% interval over the seeds, which one seed cannot give: it would
     fail every claim on an interval of NaN."""

@@ -99,7 +99,8 @@ class DaskPool:
                                  "pip install 'blowback[dask]'") from None
         try:
             self._client = Client(address, timeout="20s")
-        except (OSError, TimeoutError, ValueError) as err:
+        except (OSError, TimeoutError, ValueError, TypeError) as err:
+            # TypeError: a tls:// address without Dask's TLS settings (distributed.comm.tls).
             raise SchedulerError(f"--scheduler {address}: cannot connect ({err})") from None
         self._quiet = _DaskQuiet()
         threads = sum(self._client.nthreads().values())
