@@ -189,3 +189,24 @@ def test_a_task_on_a_worker_of_other_code_stops_the_sweep_and_writes_none_of_its
         _collect({future}, {future: [run]}, LocalPool.__new__(LocalPool),
                  lambda *result: written.append(result), tmp_path, deque())
     assert not written
+
+
+
+def test_the_sweeps_own_mistakes_are_said_before_any_job_is_queued(tmp_path, capsys):
+    """A missing experiment, an --out in the way, a folder that holds the sweep without
+    --resume: said at once, not once the queue has started the jobs (here, with no queue, a
+    job never starts and the script would wait out --wait)."""
+    exp = _experiment(tmp_path)
+    status, _, err = blowback(capsys, "sweep", str(exp), "--jobs", "1", "--out",
+                              str(tmp_path / "done"))
+    assert status == 0, err
+    for args, said in [
+        ([str(tmp_path / "missing.toml"), "--out", str(tmp_path / "a")], "no such file"),
+        ([str(exp), "--out", str(exp)], "exists and is a file"),
+        ([str(exp), "--out", str(tmp_path / "done")], "add --resume"),
+    ]:
+        shown = _script(*args, "--wait", "5")
+        assert shown.returncode == 2, shown.stderr
+        assert shown.stderr.startswith("sweep_on_cluster: error: "), shown.stderr
+        assert said in shown.stderr and "no job was submitted" in shown.stderr
+        assert shown.stderr.count("\n") == 1, shown.stderr

@@ -26,7 +26,17 @@ from dask_jobqueue import JobQueueCluster, PBSCluster, SLURMCluster
 from dask_jobqueue.local import LocalCluster
 from distributed import Client
 
+from sim.core.paths import check_output_folder
+from sim.core.scenario import ScenarioError
+from sim.experiments.experiment import load_experiment
+from sim.experiments.output import OutputError
+from sim.experiments.sweep import default_out
+from sim.experiments.sweep_folder import MANIFEST, read_manifest
+from sim.interfaces.cli import _parser
 from sim.interfaces.cli import main as blowback
+
+# Any address: the sweep's options are parsed before there is a scheduler.
+_NO_SCHEDULER_YET = "tcp://127.0.0.1:8786"
 
 
 def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
@@ -54,6 +64,28 @@ def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]
     return parser.parse_known_args(argv)
 
 
+def check_sweep(experiment: str, sweep_args: list[str]) -> str | None:
+    """What ``blowback sweep`` would refuse in its options, its experiment or its folder, said
+    before a job waits in the queue for it; None if nothing. A wrong option exits here, as
+    ``blowback`` does, with its usage."""
+    args = _parser().parse_args(["sweep", experiment, "--scheduler", _NO_SCHEDULER_YET,
+                                 *sweep_args])
+    try:
+        found = load_experiment(args.experiment)
+        out = check_output_folder(args.out or default_out(found))
+        if not (out / MANIFEST).is_file():
+            return None
+        theirs = read_manifest(out)["experiment_hash"]
+    except (ScenarioError, OutputError) as err:
+        return str(err)
+    if theirs != found.content_hash:
+        return (f"{out}: holds a sweep of another experiment or other scenario files; give the "
+                "experiment it was started with, or choose a new --out")
+    if not args.resume:
+        return f"{out}: already holds a sweep of this experiment; add --resume to finish it"
+    return None
+
+
 def build_cluster(args: argparse.Namespace) -> JobQueueCluster:
     """The dask-jobqueue cluster the options ask for; nothing is submitted until it scales."""
     common = dict(cores=args.cores, processes=args.cores, memory=args.memory,
@@ -73,6 +105,10 @@ def build_cluster(args: argparse.Namespace) -> JobQueueCluster:
 def main(argv: list[str] | None = None) -> int:
     """Submit the worker jobs, run the sweep on them, cancel them; the sweep's exit status."""
     args, sweep_args = parse(argv)
+    wrong = check_sweep(args.experiment, sweep_args)
+    if wrong is not None:
+        print(f"sweep_on_cluster: error: {wrong}; no job was submitted", file=sys.stderr)
+        return 2
     with build_cluster(args) as cluster:
         if args.dry_run:
             print(cluster.job_script())
