@@ -96,6 +96,20 @@ def test_the_worker_job_asks_the_queue_for_the_cores_memory_and_time_given(queue
     assert not (ROOT / default_out(load_experiment(exp))).exists(), "a dry run ran the sweep"
 
 
+
+@pytest.mark.parametrize(("option", "said"), [
+    (["--cores", "0"], "--cores: '0': a whole number, 1 or more"),
+    (["--jobs", "0"], "--jobs: '0': a whole number, 1 or more"),
+    (["--memory", "32"], "--memory: '32': a size with its unit"),
+    (["--walltime", "4h"], "--walltime: '4h': hours:minutes:seconds"),
+])
+def test_a_job_the_queue_cannot_take_is_refused_in_one_line(tmp_path, option, said):
+    shown = _script(str(_experiment(tmp_path)), "--dry-run", *option)
+    assert shown.returncode == 2 and not shown.stdout, shown.stdout
+    assert shown.stderr.splitlines()[-1].startswith(
+        f"sweep_on_cluster.py: error: argument {said}"), shown.stderr
+    assert "Traceback" not in shown.stderr
+
 def _page_commands() -> list[list[str]]:
     """The script's command lines quoted by docs/CLUSTER.md, those wrapped in sbatch too."""
     from test_docs import _blocks, _shell_commands

@@ -20,8 +20,10 @@ without a queue), to try the script out.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
+from dask.utils import parse_bytes
 from dask_jobqueue import JobQueueCluster, PBSCluster, SLURMCluster
 from dask_jobqueue.local import LocalCluster
 from distributed import Client
@@ -39,6 +41,32 @@ from sim.interfaces.cli import main as blowback
 _NO_SCHEDULER_YET = "tcp://127.0.0.1:8786"
 
 
+def _count(text: str) -> int:
+    """A count of jobs or cores: a whole number, 1 or more."""
+    if not re.fullmatch(r"\d+", text.strip()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a whole number, 1 or more")
+    return int(text)
+
+
+def _memory(text: str) -> str:
+    """A job's memory with its unit (32GiB, 500MB), at least a MiB: a bare number is bytes."""
+    try:
+        size = parse_bytes(text)
+    except ValueError:
+        size = 0
+    if size < 2**20:
+        raise argparse.ArgumentTypeError(f"{text!r}: a size with its unit, at least 1MiB "
+                                         "(e.g. 32GiB)")
+    return text
+
+
+def _walltime(text: str) -> str:
+    """A time limit as both SLURM and PBS read it: hours:minutes:seconds."""
+    if not re.fullmatch(r"\d+:[0-5]\d:[0-5]\d", text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r}: hours:minutes:seconds (e.g. 04:00:00)")
+    return text.strip()
+
+
 def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
     """This script's options, and the rest: the options of ``blowback sweep``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
@@ -47,11 +75,12 @@ def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]
     queue.add_argument("--pbs", action="store_true", help="PBS or Torque (qsub), not SLURM")
     queue.add_argument("--local", action="store_true",
                        help="jobs as local processes (dask-jobqueue's LocalCluster), to try it")
-    parser.add_argument("--jobs", type=int, default=1, help="worker jobs to submit (1)")
-    parser.add_argument("--cores", type=int, default=1,
+    parser.add_argument("--jobs", type=_count, default=1, help="worker jobs to submit (1)")
+    parser.add_argument("--cores", type=_count, default=1,
                         help="cores a job, each one single-threaded Dask worker (1)")
-    parser.add_argument("--memory", default="4GiB", help="memory a job (4GiB)")
-    parser.add_argument("--walltime", default="01:00:00", help="a job's time limit (01:00:00)")
+    parser.add_argument("--memory", type=_memory, default="4GiB", help="memory a job (4GiB)")
+    parser.add_argument("--walltime", type=_walltime, default="01:00:00",
+                        help="a job's time limit, hours:minutes:seconds (01:00:00)")
     parser.add_argument("--queue", help="partition (SLURM) or queue (PBS)")
     parser.add_argument("--account", help="account charged for the jobs")
     parser.add_argument("--interface", help="network interface of the workers, e.g. ib0")
