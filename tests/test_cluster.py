@@ -7,6 +7,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 from collections import deque
 from pathlib import Path
 
@@ -109,6 +110,26 @@ def test_a_job_the_queue_cannot_take_is_refused_in_one_line(tmp_path, option, sa
     assert shown.stderr.splitlines()[-1].startswith(
         f"sweep_on_cluster.py: error: argument {said}"), shown.stderr
     assert "Traceback" not in shown.stderr
+
+
+def test_a_job_the_queue_refuses_is_said_in_one_line_without_waiting_out_the_wait(tmp_path):
+    """An account or partition the queue does not know: ``sbatch`` fails, and the script says
+    what it said, at once, rather than waiting --wait for workers that will never come."""
+    queue = tmp_path / "bin"
+    queue.mkdir()
+    (queue / "sbatch").write_text("#!/bin/sh\necho 'sbatch: error: Invalid account or "
+                                  "account/partition combination specified' >&2\nexit 1\n")
+    (queue / "sbatch").chmod(0o755)
+    started = time.monotonic()
+    shown = _script(str(_experiment(tmp_path)), "--account", "nolab", "--wait", "120",
+                    "--out", str(tmp_path / "out"),
+                    env={"PATH": f"{queue}{os.pathsep}{os.environ['PATH']}"})
+    assert time.monotonic() - started < 60
+    assert shown.returncode == 1, shown.stderr
+    assert shown.stderr == ("sweep_on_cluster: error: the queue did not take a worker job (sbatch: "
+                            "error: Invalid account or account/partition combination specified); "
+                            "check its options with --dry-run\n")
+    assert not (tmp_path / "out").exists()
 
 def _page_commands() -> list[list[str]]:
     """The script's command lines quoted by docs/CLUSTER.md, those wrapped in sbatch too."""

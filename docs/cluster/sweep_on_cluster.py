@@ -20,13 +20,16 @@ without a queue), to try the script out.
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
+import time
 
 from dask.utils import parse_bytes
 from dask_jobqueue import JobQueueCluster, PBSCluster, SLURMCluster
 from dask_jobqueue.local import LocalCluster
 from distributed import Client
+from distributed.core import Status
 
 from sim.core.paths import check_output_folder
 from sim.core.scenario import ScenarioError
@@ -115,6 +118,66 @@ def check_sweep(experiment: str, sweep_args: list[str]) -> str | None:
     return None
 
 
+class _Refusals(logging.Filter):
+    """The queue's refusals of the worker jobs (``sbatch`` or ``qsub`` missing, or refusing a
+    job), kept for the wait to stop on and to say in one line; the traceback that the event
+    loop logs for each is held back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: list[BaseException] = []
+        logging.getLogger("tornado.application").addFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Drop the record of a refusal already kept."""
+        return not (record.exc_info and record.exc_info[1] in self.errors)
+
+    def first(self) -> str | None:
+        """What the queue said of the first job it refused, or None."""
+        if not self.errors:
+            return None
+        err = self.errors[0]
+        if isinstance(err, FileNotFoundError):
+            return f"{err.filename} not found: run this where jobs are submitted"
+        said = str(err).partition("stderr:\n")[2].strip() or str(err).strip()
+        return said.splitlines()[0] if said else type(err).__name__
+
+
+REFUSALS = _Refusals()
+
+
+def _reported(job_cls: type) -> type:
+    """``job_cls`` with its failures to submit kept in :data:`REFUSALS`."""
+
+    class Reported(job_cls):
+        async def _submit_job(self, script_filename):
+            try:
+                return await super()._submit_job(script_filename)
+            except Exception as err:
+                REFUSALS.errors.append(err)
+                self.status = Status.failed  # what distributed expects of it when it closes
+                raise
+
+    return Reported
+
+
+def wait_for_workers(client: Client, workers: int, seconds: float) -> str | None:
+    """Wait for ``workers`` workers, at most ``seconds``; what went wrong, or None."""
+    deadline = time.monotonic() + seconds
+    while (refused := REFUSALS.first()) is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return (f"fewer than {workers} workers joined within {seconds:g} s (--wait); see "
+                    "the queue's state of the jobs")
+        try:
+            client.wait_for_workers(workers, timeout=min(left, 1.0))
+            return None
+        except TimeoutError:
+            continue
+    return (f"the queue did not take a worker job ({refused}); check its options with "
+            "--dry-run")
+
+
 def build_cluster(args: argparse.Namespace) -> JobQueueCluster:
     """The dask-jobqueue cluster the options ask for; nothing is submitted until it scales."""
     common = dict(cores=args.cores, processes=args.cores, memory=args.memory,
@@ -128,7 +191,7 @@ def build_cluster(args: argparse.Namespace) -> JobQueueCluster:
                                                          "dashboard_address": ":0"})
     queue_cls = PBSCluster if args.pbs else SLURMCluster
     return queue_cls(**common, walltime=args.walltime, queue=args.queue, account=args.account,
-                     job_script_prologue=args.prologue)
+                     job_script_prologue=args.prologue, job_cls=_reported(queue_cls.job_cls))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,18 +207,20 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         # Adaptive with a fixed size rather than scale(): it submits a new job for each one
         # that is pre-empted or reaches its walltime, whose runs Dask reruns meanwhile.
-        cluster.adapt(minimum_jobs=args.jobs, maximum_jobs=args.jobs)
+        adaptive = cluster.adapt(minimum_jobs=args.jobs, maximum_jobs=args.jobs)
         workers = args.jobs * args.cores
         # The sweep keeps a few runs in flight per worker it finds when it starts, so it waits
         # for them all rather than starting on the first job's alone.
         with Client(cluster) as client:
-            try:
-                client.wait_for_workers(workers, timeout=args.wait)
-            except TimeoutError:
-                print(f"sweep_on_cluster: error: fewer than {workers} workers joined within "
-                      f"{args.wait:g} s (--wait); see the queue's state of the jobs",
-                      file=sys.stderr)
-                return 1
+            wrong = wait_for_workers(client, workers, args.wait)
+        if wrong is not None:
+            adaptive.stop()
+            # A job the queue refused has no id to cancel.
+            for name, job in list(cluster.workers.items()):
+                if job.status == Status.failed:
+                    del cluster.workers[name]
+            print(f"sweep_on_cluster: error: {wrong}", file=sys.stderr)
+            return 1
         return blowback(["sweep", args.experiment, "--scheduler", cluster.scheduler_address,
                          *sweep_args])
 
