@@ -312,6 +312,31 @@ def test_a_run_dask_gives_up_on_is_reported_in_one_line_without_dask_noise(refer
     assert done.stderr.count("\n") == 1, done.stderr
 
 
+def test_a_sweep_on_a_cluster_waits_for_a_first_worker_and_counts_those_that_join(
+        monkeypatch, capsys):
+    """With no worker yet the sweep waited in silence, and it kept the number of tasks in
+    flight it counted when it connected: batch jobs that joined later sat idle."""
+    distributed = pytest.importorskip("distributed")
+    import threading
+
+    from sim.experiments import sweep_workers
+
+    monkeypatch.setattr(sweep_workers, "RECOUNT_SECONDS", 0.0)
+    with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", scheduler_port=0,
+                                  dashboard_address=":0") as cluster:
+        threading.Timer(1.0, cluster.scale, (1,)).start()
+        pool = sweep_workers.DaskPool(cluster.scheduler_address)
+        try:
+            assert "no worker has joined the scheduler" in capsys.readouterr().err
+            assert pool.in_flight == sweep_workers.IN_FLIGHT_PER_WORKER
+            cluster.scale(2)
+            pool._client.wait_for_workers(2)
+            assert pool.in_flight == 2 * sweep_workers.IN_FLIGHT_PER_WORKER
+        finally:
+            pool.close(abandon=True)
+
+
 def test_dask_tracebacks_of_connections_the_sweep_closes_are_held_back():
     distributed = pytest.importorskip("distributed")
     from sim.experiments.sweep_workers import _DaskQuiet

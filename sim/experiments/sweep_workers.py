@@ -11,6 +11,8 @@ import functools
 import logging
 import os
 import socket
+import sys
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ALL_COMPLETED, Executor, Future, ProcessPoolExecutor
@@ -88,6 +90,11 @@ class LocalPool:
             self.executor.shutdown(wait=True)
 
 
+# How often a sweep on a Dask cluster counts its workers' threads again (one call to the
+# scheduler): often enough for batch jobs that start late, rarely against a run's length.
+RECOUNT_SECONDS = 10.0
+
+
 class DaskPool:
     """A Dask distributed cluster; Dask itself reruns the tasks of a worker that dies."""
 
@@ -103,8 +110,12 @@ class DaskPool:
             # TypeError: a tls:// address without Dask's TLS settings (distributed.comm.tls).
             raise SchedulerError(f"--scheduler {address}: cannot connect ({err})") from None
         self._quiet = _DaskQuiet()
-        threads = sum(self._client.nthreads().values())
-        self.in_flight = IN_FLIGHT_PER_WORKER * max(threads, 1)
+        self._threads, self._counted = sum(self._client.nthreads().values()), time.monotonic()
+        if not self._threads:
+            # Workers started as batch jobs may join long after the scheduler is up.
+            print(f"blowback: no worker has joined the scheduler at {address} yet; waiting for "
+                  "one (Ctrl-C to stop)", file=sys.stderr, flush=True)
+            self._client.wait_for_workers(1)
         self.executor: Executor = self._client.get_executor(pure=False)
         # Dask reruns the task of a worker that dies, up to distributed.scheduler.allowed-failures
         # times, then fails it with this.
@@ -114,6 +125,15 @@ class DaskPool:
         except BaseException:
             self.close(abandon=True)
             raise
+
+    @property
+    def in_flight(self) -> int:
+        """Tasks kept submitted: a few a worker thread, the threads counted again every
+        :data:`RECOUNT_SECONDS`, so that workers joining during the sweep get their share."""
+        now = time.monotonic()
+        if not self._threads or now - self._counted >= RECOUNT_SECONDS:
+            self._threads, self._counted = sum(self._client.nthreads().values()), now
+        return IN_FLIGHT_PER_WORKER * max(self._threads, 1)
 
     def died(self, err: BaseException) -> bool:
         """Never: Dask reruns a dead worker's tasks itself, and fails them with ``gave_up``."""
