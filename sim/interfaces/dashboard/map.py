@@ -20,6 +20,7 @@ from PIL import Image
 
 from sim.core.model import BlowbackModel
 from sim.core.state import CONTRACTOR, FACTIONS, PARTNER, STATE
+from sim.interfaces.figure_style import OKABE_ITO
 from sim.world import geography
 
 HOST_RGB = (246, 241, 231)
@@ -30,7 +31,8 @@ TARGET_WIDTH = 560  # pixels; a cell is a whole number of pixels
 
 @dataclass(frozen=True)
 class Layer:
-    """A variable the communities (or the cells) are coloured by."""
+    """A variable the communities (or the cells) are coloured by: on a matplotlib colour map
+    from ``low`` to ``high``, or, for a categorical layer, the value k in ``palette[k]``."""
 
     label: str
     values: Callable  # model -> values per community, or per cell when ``per_cell``
@@ -40,6 +42,7 @@ class Layer:
     per_cell: bool = False
     log: bool = False
     categories: tuple[str, ...] = ()  # names of the values 0, 1, ... of a categorical layer
+    palette: tuple[str, ...] = ()  # the colour of each category
 
 
 def _deaths(model) -> np.ndarray:
@@ -52,9 +55,13 @@ def _displaced_share(model) -> np.ndarray:
                      where=c.initial_population > 0)
 
 
+# Every layer reads for a colour-blind viewer: perceptually uniform or ColorBrewer maps whose
+# order holds without hue (cividis, magma, inferno; YlOrRd, Purples), a diverging map whose two
+# ends differ for every dichromacy (RdBu, around the contested middle), and Okabe-Ito's colours
+# for the social groups (black left out: a black dot reads as a band's cross).
 LAYERS: dict[str, Layer] = {
     "cooperation": Layer("cooperation with the state", lambda m: m.communities.cooperation,
-                         0.0, 1.0, "RdYlGn"),
+                         0.0, 1.0, "cividis"),
     "grievance": Layer("grievance", lambda m: m.communities.grievance, 0.0, 1.0, "YlOrRd"),
     "memory": Layer("memory of abuses (news travels along social ties)",
                     lambda m: np.minimum(m.communities.memory, 1.0), 0.0, 1.0, "magma_r"),
@@ -62,21 +69,31 @@ LAYERS: dict[str, Layer] = {
                      lambda m: m.cells.control, 0.0, 1.0, "RdBu", per_cell=True),
     "displaced": Layer("share of residents displaced", _displaced_share, 0.0, 0.5, "Purples"),
     "deaths": Layer("civilian deaths (log scale)", _deaths, 0.0, 3.0, "inferno_r", log=True),
-    "group": Layer("social group", lambda m: m.communities.group.astype(float), 0.0, 9.0,
-                   "tab10", categories=geography.GROUPS),
+    "group": Layer("social group", lambda m: m.communities.group.astype(float), 0.0,
+                   len(geography.GROUPS) - 1.0, "", categories=geography.GROUPS,
+                   palette=OKABE_ITO[1:1 + len(geography.GROUPS)]),
 }
 
-# Units by type: SVG shape and colour.
-_FORCE_STYLE = {STATE: ("rect", "#1f4e99", "state unit"),
-                CONTRACTOR: ("triangle", "#c0152f", "contractor team"),
-                PARTNER: ("circle", "#1b8a3a", "partner unit")}
-_BAND_COLOURS = ("#222222", "#8a5a00")  # by faction, as ``FACTIONS`` names them
+# Units by type: SVG shape and colour (Okabe-Ito's blue, vermillion and bluish green).
+_FORCE_STYLE = {STATE: ("rect", "#0072b2", "state unit"),
+                CONTRACTOR: ("triangle", "#d55e00", "contractor team"),
+                PARTNER: ("circle", "#009e73", "partner unit")}
+_BAND_COLOURS = ("#000000", "#e69f00")  # by faction, as ``FACTIONS`` names them
 MINE_COLOUR = "#e6b400"
 SYMBOL_ROW = 16  # pixels a row of the key of the symbols takes, under the map
 
 
 def _lut(name: str) -> np.ndarray:
     return matplotlib.colormaps[name](np.linspace(0.0, 1.0, 256), bytes=True)[:, :3]
+
+
+def colours(layer: Layer, values: np.ndarray) -> np.ndarray:
+    """The RGB colour (0-255) ``layer`` paints each of ``values`` in."""
+    if layer.palette:
+        palette = np.array([[int(c[k:k + 2], 16) for k in (1, 3, 5)] for c in layer.palette],
+                           dtype=np.uint8)
+        return palette[np.clip(np.asarray(values).astype(np.int64), 0, len(palette) - 1)]
+    return _lut(layer.colormap)[(_normalised(layer, values) * 255).astype(np.int64)]
 
 
 def _scale(world) -> int:
@@ -120,11 +137,10 @@ def raster(model: BlowbackModel, layer: str) -> np.ndarray:
     world = model.world
     s = _scale(world)
     image = _base(world).copy()
-    colours = _lut(spec.colormap)
-    index = (_normalised(spec, spec.values(model)) * 255).astype(np.int64)
+    rgb = colours(spec, spec.values(model))
     if spec.per_cell:
         host = (world.cell_country == geography.HOST).reshape(world.height, world.width)
-        cell_rgb = colours[index].reshape(world.height, world.width, 3)
+        cell_rgb = rgb.reshape(world.height, world.width, 3)
         fill = np.repeat(np.repeat(cell_rgb, s, axis=0), s, axis=1)
         mask = np.repeat(np.repeat(host, s, axis=0), s, axis=1)
         edge = np.all(image == np.array(BORDER_RGB, np.uint8), axis=-1)
@@ -134,7 +150,6 @@ def raster(model: BlowbackModel, layer: str) -> np.ndarray:
     h, w = image.shape[:2]
     x = np.clip((world.community_x * s).astype(np.int64) - size // 2, 0, w - size)
     y = np.clip((world.community_y * s).astype(np.int64) - size // 2, 0, h - size)
-    rgb = colours[index]
     # Towns are drawn larger, and last, so that a village never hides a capital.
     order = np.argsort(world.community_town >= 0, kind="stable")
     for dy in range(size):
@@ -263,14 +278,14 @@ def _rgb(colour: np.ndarray) -> str:
 
 
 def _legend(layer: Layer, x: float, y: float) -> str:
-    lut = _lut(layer.colormap)
     if layer.categories:
-        index = (_normalised(layer, np.arange(len(layer.categories))) * 255).astype(int)
+        rgb = colours(layer, np.arange(len(layer.categories)))
         return "".join(
             f'<rect x="{x + 110 * (k % 3)}" y="{y - 6 + 14 * (k // 3)}" width="10" '
-            f'height="10" fill="{_rgb(lut[i])}"/><text x="{x + 110 * (k % 3) + 14}" '
+            f'height="10" fill="{_rgb(rgb[k])}"/><text x="{x + 110 * (k % 3) + 14}" '
             f'y="{y + 3 + 14 * (k // 3)}" font-size="10">{escape(name)}</text>'
-            for k, (name, i) in enumerate(zip(layer.categories, index, strict=True)))
+            for k, name in enumerate(layer.categories))
+    lut = _lut(layer.colormap)
     stops = "".join(f'<stop offset="{k / 8:.3f}" stop-color="{_rgb(lut[k * 255 // 8])}"/>'
                     for k in range(9))
     ramp = f"bb-ramp-{layer.colormap}"  # ids are page-wide: one per colour map

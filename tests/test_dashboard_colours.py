@@ -1,0 +1,81 @@
+"""The dashboard's colours for a colour-blind viewer on a projector: every map layer tells its
+values apart under each of the three dichromacies.
+
+The colour vision of a dichromat is simulated with Machado, Oliveira and Fernandes's (2009)
+matrices at full severity, applied to linear RGB; two colours are told apart by their CIE76
+difference (Euclidean distance in CIELAB), where about 2.3 is just noticeable and 10 is plain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.interfaces.dashboard import map as world_map
+
+# Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation of color
+# vision deficiency", IEEE TVCG 15(6), table of severity 1.0.
+DICHROMACIES = {
+    "protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                            [-0.003882, -0.048116, 1.051998]]),
+    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                              [-0.011820, 0.042940, 0.968881]]),
+    "tritanopia": np.array([[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
+                            [0.004733, 0.691367, 0.303900]]),
+}
+CATEGORIES_APART = 12.0  # ΔE between any two categories: plainly different at a glance
+ENDS_APART = 25.0  # ΔE between the two ends of a scale
+STEPS_APART = 10.0  # ΔE between points a quarter of the scale apart
+
+
+def linear(rgb: np.ndarray) -> np.ndarray:
+    """sRGB (0-255) to linear RGB (0-1)."""
+    c = np.asarray(rgb, dtype=float) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def lab(rgb_linear: np.ndarray) -> np.ndarray:
+    """Linear RGB to CIELAB (D65 white)."""
+    xyz = rgb_linear @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                                 [0.0193, 0.1192, 0.9505]]).T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
+                     200 * (f[..., 1] - f[..., 2])], axis=-1)
+
+
+def seen(rgb: np.ndarray, dichromacy: str) -> np.ndarray:
+    """The CIELAB colours a viewer with ``dichromacy`` sees for sRGB (0-255) ``rgb``."""
+    return lab(np.clip(linear(rgb) @ DICHROMACIES[dichromacy].T, 0.0, 1.0))
+
+
+def _apart(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b))
+
+
+@pytest.mark.parametrize("dichromacy", list(DICHROMACIES))
+@pytest.mark.parametrize("name", list(world_map.LAYERS))
+def test_every_map_layer_tells_its_values_apart_for_a_colour_blind_viewer(name, dichromacy):
+    """A categorical layer (the social groups) keeps every two categories plainly apart; a 0-1
+    layer keeps its two ends apart (a red-green map's ends look alike to a deuteranope) and
+    every two points a quarter of its scale apart."""
+    layer = world_map.LAYERS[name]
+    if layer.categories:
+        shown = seen(world_map.colours(layer, np.arange(len(layer.categories))), dichromacy)
+        closest = min((_apart(shown[i], shown[j]), layer.categories[i], layer.categories[j])
+                      for i in range(len(shown)) for j in range(i + 1, len(shown)))
+        assert closest[0] >= CATEGORIES_APART, closest
+        return
+    at = np.linspace(layer.low, layer.high, 5)
+    values = 10 ** at - 1 if layer.log else at
+    shown = seen(world_map.colours(layer, values), dichromacy)
+    assert _apart(shown[0], shown[-1]) >= ENDS_APART, layer.colormap
+    steps = [_apart(shown[k], shown[k + 1]) for k in range(len(shown) - 1)]
+    assert min(steps) >= STEPS_APART, (layer.colormap, steps)
+
+
+def test_the_social_groups_take_okabe_ito_colours_as_every_figure_does():
+    from sim.interfaces.figure_style import OKABE_ITO
+
+    layer = world_map.LAYERS["group"]
+    assert set(layer.palette) <= set(OKABE_ITO)
+    assert len(set(layer.palette)) == len(layer.categories)
