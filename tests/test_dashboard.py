@@ -498,8 +498,9 @@ def test_the_map_keys_each_colour_its_armed_bands_are_drawn_in(session):
     assert set(session.model.bands.faction[session.model.bands.active]) == {0, 1}
     svg = world_map.svg(session.model, "cooperation")
     drawn, key = svg.split('class="bb-symbols"')
-    band = re.compile(r'<path d="[^"]*" stroke="(#[0-9a-f]{6})" stroke-width="2"><title>([^<]*)')
+    band = re.compile(r'<g class="bb-band" data-colour="(#[0-9a-f]{6})"><title>([^<]*)')
     in_key = dict(band.findall(key))
+    assert len(in_key) == 2 and band.findall(drawn)
     for colour, title in band.findall(drawn):
         assert colour in in_key, f"{colour} ({title}) is not in the map's key"
         assert title.startswith(in_key[colour] + ","), (title, in_key[colour])

@@ -1,5 +1,5 @@
 """The dashboard's colours for a colour-blind viewer on a projector: every map layer tells its
-values apart under each of the three dichromacies.
+values apart under each of the three dichromacies, and every symbol stands out on every layer.
 
 The colour vision of a dichromat is simulated with Machado, Oliveira and Fernandes's (2009)
 matrices at full severity, applied to linear RGB; two colours are told apart by their CIE76
@@ -8,10 +8,14 @@ difference (Euclidean distance in CIELAB), where about 2.3 is just noticeable an
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+from conftest import small
 
 from sim.interfaces.dashboard import map as world_map
+from sim.interfaces.dashboard.session import Session
 
 # Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation of color
 # vision deficiency", IEEE TVCG 15(6), table of severity 1.0.
@@ -79,3 +83,75 @@ def test_the_social_groups_take_okabe_ito_colours_as_every_figure_does():
     layer = world_map.LAYERS["group"]
     assert set(layer.palette) <= set(OKABE_ITO)
     assert len(set(layer.palette)) == len(layer.categories)
+
+
+NON_TEXT_CONTRAST = 3.0  # WCAG 2.1, success criterion 1.4.11: a graphic against what adjoins it
+# Map units a part of a symbol must be wide to count: side by side at 1280x800 the map is drawn
+# at 1.12 pixels a unit, and a ring thinner than about 1.5 pixels is lost to anti-aliasing.
+WIDE_ENOUGH = 1.5
+_ELEMENT = re.compile(r'<(rect|polygon|circle|path) [^>]*?(?:fill="([^"]*)" )?stroke="([^"]*)"'
+                      r' stroke-width="([^"]*)"')
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """WCAG relative luminance of sRGB (0-255) colours."""
+    return linear(rgb) @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def contrast(a: np.ndarray, b: np.ndarray) -> float:
+    """WCAG contrast ratio of two sRGB (0-255) colours, 1 to 21."""
+    la, lb = sorted((float(luminance(a)), float(luminance(b))))
+    return (lb + 0.05) / (la + 0.05)
+
+
+def _rgb(colour: str) -> np.ndarray:
+    return np.array([int(colour[k:k + 2], 16) for k in (1, 3, 5)])
+
+
+def visible_parts(symbol: str) -> list[tuple[str, float]]:
+    """The colours a symbol shows and how wide each is, in map units: its elements are drawn
+    in order, each a stroke (and a fill) over the one before; an element's stroke shows
+    outside the next one's by half the difference of their widths, and the last one's fill and
+    stroke show whole.  A fill is taken as wide enough."""
+    elements = [(fill, stroke, float(width)) for _, fill, stroke, width in
+                _ELEMENT.findall(symbol)]
+    assert elements, symbol
+    parts = [(stroke, (width - elements[k + 1][2]) / 2)
+             for k, (_, stroke, width) in enumerate(elements[:-1])]
+    fill, stroke, width = elements[-1]
+    parts.append((stroke, width))
+    if fill and fill != "none" and not symbol.count("<path "):
+        parts.append((fill, np.inf))
+    return parts
+
+
+def _symbols() -> list[str]:
+    """Each symbol the map's key shows (units, bands, mines), as drawn on the map."""
+    svg = world_map.svg(Session(small("contractor_unchecked", **{"map.communities": 200}))
+                        .model, "cooperation")
+    key = svg[svg.index('class="bb-symbols"'):]
+    return re.findall(r'<g class="bb-(?:symbol|band)"[^>]*>.*?</g>', key)
+
+
+@pytest.mark.parametrize("name", list(world_map.LAYERS))
+def test_every_symbol_stands_out_on_every_layer(name):
+    """Each unit, band and mine has a part at least WIDE_ENOUGH whose WCAG contrast ratio with
+    the layer's colour under it is at least 3:1 (non-text contrast), for the layer's colours
+    at both ends of its scale and at its quarters (every category of a categorical layer), and
+    for the countries' own colours where no community is."""
+    layer = world_map.LAYERS[name]
+    values = np.arange(len(layer.categories)) if layer.categories else \
+        np.linspace(layer.low, layer.high, 5)
+    if layer.log:
+        values = 10 ** values - 1
+    under = [*world_map.colours(layer, values), np.array(world_map.HOST_RGB),
+             np.array(world_map.NEIGHBOUR_RGB)]
+    symbols = _symbols()
+    assert len(symbols) == 6  # three kinds of unit, two factions' bands, a mine
+    for symbol in symbols:
+        title = re.search(r"<title>([^<]*)", symbol).group(1)
+        parts = [(_rgb(colour), width) for colour, width in visible_parts(symbol)
+                 if width >= WIDE_ENOUGH]
+        for colour in under:
+            best = max((contrast(part, colour) for part, _ in parts), default=1.0)
+            assert best >= NON_TEXT_CONTRAST, (title, tuple(colour), round(best, 2))

@@ -78,8 +78,15 @@ LAYERS: dict[str, Layer] = {
 _FORCE_STYLE = {STATE: ("rect", "#0072b2", "state unit"),
                 CONTRACTOR: ("triangle", "#d55e00", "contractor team"),
                 PARTNER: ("circle", "#009e73", "partner unit")}
-_BAND_COLOURS = ("#000000", "#e69f00")  # by faction, as ``FACTIONS`` names them
+# A band's cross by faction, as ``FACTIONS`` names them: its colour and the casing around it
+# (black in white, white in black), told apart by lightness alone.
+_BAND_STYLE = (("#000000", "#ffffff"), ("#ffffff", "#000000"))
 MINE_COLOUR = "#e6b400"
+# Every symbol is cased: a black edge, and a white halo around it, each EDGE map units wide (1.7
+# pixels on the smallest map, side by side at 1280x800).  On any colour under it, black or
+# white contrasts at least 4.6:1 (WCAG), so a symbol stands out on every layer, whatever its
+# own colour.
+EDGE = 1.5
 SYMBOL_ROW = 16  # pixels a row of the key of the symbols takes, under the map
 
 
@@ -171,18 +178,27 @@ def png(image: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def _marker(shape: str, x: float, y: float, r: float, colour: str, title: str) -> str:
-    t = f"<title>{escape(title)}</title>"
+def _geometry(shape: str, x: float, y: float, r: float) -> tuple[str, str]:
+    """The SVG element and its geometry of a unit's (or a mine's) shape, ``r`` its half-size."""
     if shape == "rect":
-        return (f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r:.1f}" height="{2 * r:.1f}"'
-                f' fill="{colour}" stroke="white" stroke-width="1">{t}</rect>')
+        return "rect", (f'x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r:.1f}" '
+                        f'height="{2 * r:.1f}"')
     if shape == "triangle":
-        pts = (f"{x:.1f},{y - 1.3 * r:.1f} {x - 1.2 * r:.1f},{y + r:.1f} "
-               f"{x + 1.2 * r:.1f},{y + r:.1f}")
-        return (f'<polygon points="{pts}" fill="{colour}" stroke="white" stroke-width="1">{t}'
-                "</polygon>")
-    return (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{colour}" stroke="white"'
-            f' stroke-width="1">{t}</circle>')
+        return "polygon", (f'points="{x:.1f},{y - 1.3 * r:.1f} {x - 1.2 * r:.1f},{y + r:.1f} '
+                           f'{x + 1.2 * r:.1f},{y + r:.1f}"')
+    if shape == "diamond":
+        return "polygon", (f'points="{x:.1f},{y - r:.1f} {x + r:.1f},{y:.1f} {x:.1f},'
+                           f'{y + r:.1f} {x - r:.1f},{y:.1f}"')
+    return "circle", f'cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}"'
+
+
+def _marker(shape: str, x: float, y: float, r: float, colour: str, title: str) -> str:
+    """A cased symbol (:data:`EDGE`): the white halo, then the shape in ``colour`` edged in
+    black."""
+    tag, geometry = _geometry(shape, x, y, r)
+    return (f'<g class="bb-symbol"><title>{escape(title)}</title>'
+            f'<{tag} {geometry} fill="#ffffff" stroke="#ffffff" stroke-width="{3 * EDGE:g}"/>'
+            f'<{tag} {geometry} fill="{colour}" stroke="#000000" stroke-width="{EDGE:g}"/></g>')
 
 
 def _spread(cells: np.ndarray, world, s: int) -> tuple[np.ndarray, np.ndarray]:
@@ -206,13 +222,13 @@ def _units(model, s: int) -> list[str]:
     for k, x, y in zip(bands, bx, by, strict=True):
         r = 0.22 * s * (1.0 + min(2.0, b.strength[k] / 300.0))
         faction = int(b.faction[k])
-        out.append(_cross(x, y, r, _BAND_COLOURS[faction % 2],
+        out.append(_cross(x, y, r, faction % 2,
                           f"{_band_name(faction)}, {b.strength[k]:.0f} fighters"))
     units = np.flatnonzero(f.active)
     ux, uy = _spread(f.cell[units], world, s)
     for k, x, y in zip(units, ux, uy, strict=True):
         shape, colour, name = _FORCE_STYLE[int(f.kind[k])]
-        out.append(_marker(shape, x, y, 0.32 * s, colour, f"{name}, {f.strength[k]:.0f}"))
+        out.append(_marker(shape, x, y, 0.36 * s, colour, f"{name}, {f.strength[k]:.0f}"))
     return out
 
 
@@ -225,20 +241,18 @@ def _mines(world, s: int) -> list[str]:
     out = []
     for cell in np.flatnonzero(world.cell_mine > 0):
         x, y = (cell % world.width + 0.5) * s, (cell // world.width + 0.5) * s
-        out.append(_diamond(x, y, 0.4 * s))
+        out.append(_marker("diamond", x, y, 0.45 * s, MINE_COLOUR, "mining site"))
     return out
 
 
-def _diamond(x: float, y: float, r: float) -> str:
-    return (f'<polygon points="{x:.1f},{y - r:.1f} {x + r:.1f},{y:.1f} {x:.1f},{y + r:.1f} '
-            f'{x - r:.1f},{y:.1f}" fill="{MINE_COLOUR}" stroke="#6b5200">'
-            "<title>mining site</title></polygon>")
-
-
-def _cross(x: float, y: float, r: float, colour: str, title: str) -> str:
-    return (f'<path d="M{x - r:.1f},{y - r:.1f}L{x + r:.1f},{y + r:.1f}M{x - r:.1f},'
-            f'{y + r:.1f}L{x + r:.1f},{y - r:.1f}" stroke="{colour}" stroke-width="2">'
-            f"<title>{escape(title)}</title></path>")
+def _cross(x: float, y: float, r: float, faction: int, title: str) -> str:
+    """A band's cross: its faction's colour on a casing EDGE wide each side (``_BAND_STYLE``)."""
+    colour, casing = _BAND_STYLE[faction]
+    d = f"M{x - r:.1f},{y - r:.1f}L{x + r:.1f},{y + r:.1f}M{x - r:.1f},{y + r:.1f}L{x + r:.1f}," \
+        f"{y - r:.1f}"
+    return (f'<g class="bb-band" data-colour="{colour}"><title>{escape(title)}</title>'
+            f'<path d="{d}" stroke="{casing}" stroke-width="{2.5 + 2 * EDGE:g}"/>'
+            f'<path d="{d}" stroke="{colour}" stroke-width="2.5"/></g>')
 
 
 def _town_labels(world, s: int) -> list[str]:
@@ -258,9 +272,8 @@ def _symbols(x: float, y: float, width: float) -> tuple[str, float]:
     that fit ``width``; and the height it takes."""
     keys = [(_marker(shape, 0, 0, 5, colour, name), name)
             for shape, colour, name in _FORCE_STYLE.values()]
-    keys += [(_cross(0, 0, 5, colour, _band_name(k)), _band_name(k))
-             for k, colour in enumerate(_BAND_COLOURS)]
-    keys += [(_diamond(0, 0, 6), "mining site"),
+    keys += [(_cross(0, 0, 5, k, _band_name(k)), _band_name(k)) for k in range(len(_BAND_STYLE))]
+    keys += [(_marker("diamond", 0, 0, 6, MINE_COLOUR, "mining site"), "mining site"),
              ('<rect x="-4" y="-4" width="8" height="8" fill="#777"/>', "town (larger dot)")]
     out, at, row = [], x + 6, 0
     for shape, name in keys:
