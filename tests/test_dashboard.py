@@ -174,6 +174,22 @@ def test_the_sanctions_lever_can_lift_sanctions(session):
     assert session.model.sanctions == 0.0 and session.lever_value("sanctions.level") == 0.0
 
 
+def test_the_sanctions_button_says_when_a_higher_level_stays_in_force(session):
+    """Sanctions only ever raise the level in force: pressed under a higher level, the log
+    (and the preview of next week) says that the higher level stays, not that the lower one
+    holds; pressed with none in force, that it is the level now."""
+    session.inject_button("sanctions")
+    assert session.runs[0].previews() == ["sanctions at level 0.5"]
+    session.step(1)
+    assert session.model.event_log[-1][1] == "sanctions at level 0.5"
+    session.set_lever("sanctions.level", 0.8)
+    session.inject_button("sanctions")
+    kept = "sanctions at level 0.5 asked: the level in force stays at 0.8"
+    assert session.runs[0].previews() == [kept]
+    session.step(1)
+    assert session.model.event_log[-1][1] == kept and session.model.sanctions == 0.8
+
+
 def test_a_lever_outside_its_range_or_unknown_is_refused(session):
     with pytest.raises(ValueError, match="oversight.punishment"):
         session.set_lever("oversight.punishment", 1.5)

@@ -83,9 +83,10 @@ def apply_due(model) -> list[Abuse]:
                 entity = INJECTED_ENTITY + injected.get(event.type, 0)
                 injected[event.type] = injected.get(event.type, 0) + 1
             there = deployed(model, event.type, event.fields)
+            in_force = model.sanctions
             abuse = apply(model, event.type, event.fields, entity)
             model.event_log.append((event.date, describe(event.type, event.fields, abuse,
-                                                         there)))
+                                                         there, in_force)))
             if abuse is not None:
                 abuses.append(abuse)
     return abuses
@@ -177,11 +178,12 @@ def deployed(model, kind: str, fields: dict) -> bool:
 
 
 def describe(kind: str, fields: dict, abuse: Abuse | None = None,
-             there: bool | None = None) -> str:
+             there: bool | None = None, in_force: float | None = None) -> str:
     """One line of the event log for an applied event: what, where, by whom and the toll
     (``abuse``: what the event caused, as :func:`apply` returned it; ``there``: whether the
     actor an arrival or a departure names was deployed, as :func:`deployed` said before it was
-    applied, None if not known)."""
+    applied, None if not known; ``in_force``: the level of sanctions in force before it, which
+    a lower level leaves as it is, None if not known)."""
     if kind == "mass_atrocity":
         who = ACTOR_NAMES[fields.get("perpetrator", "contractor")]
         if abuse is None:
@@ -201,7 +203,7 @@ def describe(kind: str, fields: dict, abuse: Abuse | None = None,
         return f"partner forces {plural}" if fields["partner"] == "partner" \
             else f"UN mission {singular}"
     if kind == "sanctions":
-        return f"sanctions at level {float(fields['level']):g}"
+        return _sanctions(float(fields["level"]), in_force)
     if kind == "coup":
         return "coup in the host country" if fields["country"] == "host" \
             else f"coup in {fields['country']}"
@@ -210,6 +212,26 @@ def describe(kind: str, fields: dict, abuse: Abuse | None = None,
     if kind == "set":
         return "set " + ", ".join(f"{k} = {v}" for k, v in fields["params"].items())
     return kind.replace("_", " ")
+
+
+def sanctions_in_force(model, due: list) -> list[float]:
+    """The level of sanctions in force as each of ``due`` applies (events of the current week,
+    in the order :func:`apply_due` applies them): sanctions only ever raise it."""
+    level, out = model.sanctions, []
+    for event in due:
+        out.append(level)
+        if event.type == "sanctions":
+            level = max(level, float(event.fields["level"]))
+    return out
+
+
+def _sanctions(level: float, in_force: float | None) -> str:
+    """What sanctions at ``level`` do to the level ``in_force``: they only ever raise it."""
+    if in_force is None or level > in_force:
+        return f"sanctions at level {level:g}"
+    if level == in_force:
+        return f"sanctions at level {level:g}: already in force"
+    return f"sanctions at level {level:g} asked: the level in force stays at {in_force:.3g}"
 
 
 def _coup(model, country: str) -> None:

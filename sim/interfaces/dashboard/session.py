@@ -63,14 +63,15 @@ def log_line(date: str | dt.date, text: str) -> str:
     return f"{day:%d %b %Y} \u2014 {text[:1].upper()}{text[1:]}"
 
 
-def planned(event: Event, there: bool | None = None) -> str:
+def planned(event: Event, there: bool | None = None, in_force: float | None = None) -> str:
     """What a queued event will do, in the words of the event log (its toll is not known;
     ``there``: whether the actor an arrival or a departure names will be deployed when it
-    applies, :func:`events.deployed`, None if not known)."""
+    applies, :func:`events.deployed`, None if not known; ``in_force``: the level of sanctions
+    in force when it applies, None if not known)."""
     if event.type == "mass_atrocity":
         who = events.ACTOR_NAMES[event.fields.get("perpetrator", "contractor")]
         return f"mass atrocity near {event.fields['near']} by {who}"
-    return events.describe(event.type, event.fields, there=there)
+    return events.describe(event.type, event.fields, there=there, in_force=in_force)
 
 
 def scenario_choices(folder: str | Path | None) -> dict[str, Path | None]:
@@ -186,9 +187,11 @@ class Run:
 
     def previews(self) -> list[str]:
         """The events injected this week in the words of the event log, each judged on who
-        will be deployed when it applies, after the events queued before it."""
-        queued, _ = self._queued()
-        return [planned(event, there) for event, there in queued]
+        will be deployed, and what sanctions are in force, when it applies."""
+        due = [e for e in self.scenario.events if e.step == self.model.t]
+        level = iter(lv for e, lv in zip(due, events.sanctions_in_force(self.model, due),
+                                         strict=True) if e.source == events.INJECTED)
+        return [planned(e, there, next(level)) for e, there in self._queued()[0]]
 
     def _queued(self) -> tuple[list[tuple[Event, bool | None]], dict[str, bool]]:
         """The events injected this week, each with whether the actor it moves will be
