@@ -80,9 +80,44 @@ def test_a_lever_dragged_within_a_week_leaves_one_line_and_an_unmoved_one_none(s
     session.step(1)
     session.set_lever("oversight.punishment", 0.7)
     assert [text for _, text in session.model.event_log[logged:]] == [
-        "set oversight.punishment = 0.55", "set levers.services = 0.5",
-        "set oversight.punishment = 0.6", "set oversight.punishment = 0.7"]
+        "set levers.services = 0.5", "set oversight.punishment = 0.6",
+        "set oversight.punishment = 0.7"]
     assert session.model.p["oversight.punishment"] == 0.7
+
+
+def test_a_lever_moved_back_within_a_week_leaves_no_line_and_no_mark(session):
+    """A switch flipped and flipped back, or a slider returned to its value, within one week
+    leaves the run as it was: no line in the log and no mark on the charts, even with another
+    lever moved in between (which keeps its own line)."""
+    session.step(1)
+    model = session.model
+    logged, marks = len(model.event_log), len(charts.event_steps(model))
+    transparent = session.lever_value("contractor.transparent")
+    session.set_lever("contractor.transparent", not transparent)
+    session.set_lever("contractor.transparent", transparent)
+    session.set_lever("oversight.punishment", 0.9)
+    session.set_lever("levers.services", 0.5)
+    session.set_lever("oversight.punishment", 0.2)
+    assert model.p["oversight.punishment"] == 0.2
+    assert [text for _, text in model.event_log[logged:]] == ["set levers.services = 0.5"]
+    assert len(charts.event_steps(model)) == marks + 1
+    session.step(1)
+    session.set_lever("contractor.transparent", not transparent)
+    assert model.event_log[-1][1] == f"set contractor.transparent = {not transparent}"
+
+
+def test_a_skill_moved_back_keeps_its_line_where_it_reset_what_training_gave(session):
+    """Moving a force's skill gives every unit the value, training's gain undone: moved back,
+    the units are not as they were, and the log keeps the line."""
+    session.step(1)
+    f = session.model.forces
+    state = f.kind == STATE
+    f.skill[state] += 0.1  # as training raises it
+    skill = session.lever_value("state.discrimination")
+    session.set_lever("state.discrimination", 0.9)
+    session.set_lever("state.discrimination", skill)
+    assert session.model.event_log[-1][1] == f"set state.discrimination = {skill:g}"
+    assert np.all(f.skill[state] == skill)
 
 
 def test_step_advances_both_sides_together_and_stops_at_the_end(session):

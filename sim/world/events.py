@@ -270,6 +270,16 @@ def _set(model, params: dict) -> None:
             model.sanctions = max(model.sanctions, float(value))
 
 
+def unit_values(model, name: str):
+    """The units' column a ``set`` of parameter ``name`` writes, on the units of its kind (a
+    copy), or None where it writes none."""
+    section, _, key = name.partition(".")
+    if section not in _KIND_OF or key not in _UNIT_FIELDS:
+        return None
+    f = model.forces
+    return getattr(f, _UNIT_FIELDS[key])[f.kind == _KIND_OF[section]].copy()
+
+
 def _scheduled(model, week) -> None:
     week.scheduled = apply_due(model)
 

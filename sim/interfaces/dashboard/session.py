@@ -26,7 +26,7 @@ from sim.core.model import BlowbackModel
 from sim.core.scenario import Event, Scenario, ScenarioError, default_scenario, load_scenario
 from sim.core.schedule import check_event
 from sim.core.state import FORCE_KINDS
-from sim.interfaces.dashboard import page_values
+from sim.interfaces.dashboard import lever_log, page_values
 from sim.interfaces.dashboard.levers import INJECTIONS, LEVER_BY_NAME
 from sim.mechanisms import m07_rent
 from sim.world import events
@@ -116,6 +116,7 @@ class Run:
     scenario: Scenario
     model: BlowbackModel
     notes: list[tuple[str, str]] = field(default_factory=list)
+    moves: dict[str, lever_log.Moved] = field(default_factory=dict)  # levers moved, by name
 
     @classmethod
     def build(cls, scenario: Scenario, seed: int) -> Run:
@@ -331,11 +332,12 @@ class Session:
                 if run.lever_value(name) == value:
                     continue
                 model = run.model
+                before = lever_log.written(model, name)
                 events.apply(model, "set", {"params": {name: value}}, 0)
                 if name == "sanctions.level":
                     # The slider is the level in force: lifting sanctions is a choice too.
                     model.sanctions = float(value)
-                _log_setting(model, name, shown)
+                lever_log.record(model, run.moves, name, shown, before)
 
     def set_presence(self, partner: str, present: bool, side: str = BOTH) -> None:
         """Queue the arrival or departure of the partner or the UN mission."""
@@ -389,12 +391,3 @@ class Session:
         return dataclasses.replace(scenario, events=[e for e in scenario.events
                                                      if e.source != events.INJECTED])
 
-
-def _log_setting(model: BlowbackModel, name: str, shown: object) -> None:
-    """Log a lever's new value; a slider dragged through many values within one week leaves
-    one line, the last value, instead of one line (and one mark on every chart) for each."""
-    date, head = model.date.isoformat(), f"set {name} = "
-    log = model.event_log
-    if log and log[-1][0] == date and log[-1][1].startswith(head):
-        log.pop()
-    log.append((date, f"{head}{shown}"))
