@@ -337,6 +337,24 @@ def test_every_chart_title_states_its_unit(tiny):
         assert unit in heading.replace("(", " ").replace(")", " ").split(), (heading, unit)
 
 
+def test_chart_text_is_at_least_11_pixels_as_drawn():
+    """Every text of every chart (title, ticks, years, a threshold's label) is at least 11
+    pixels high on the page, where the grid draws a chart at least NARROWEST pixels wide; the
+    years along the axis stay at least a label's width apart."""
+    from sim.interfaces.dashboard.app import PAGE_CSS
+
+    assert f"minmax({charts.NARROWEST}px, 1fr)" in PAGE_CSS
+    model = Session(small("contractor_unchecked", **{"map.communities": 200,
+                                                     "run.steps": 520})).model
+    for outcome in outcomes.shown("chart"):
+        drawn = charts.svg([model], outcome)
+        width = float(re.search(r'viewBox="0 0 ([\d.]+) ', drawn).group(1))
+        sizes = [float(size) for size in re.findall(r'<text [^>]*font-size="([\d.]+)"', drawn)]
+        assert len(sizes) >= 5 and min(sizes) * charts.NARROWEST / width >= 11, outcome.name
+        years = [float(x) for x in re.findall(r'<text x="([\d.]+)"[^>]*middle">\d{4}<', drawn)]
+        assert len(years) >= 2 and min(np.diff(years)) >= 30
+
+
 def test_the_contractors_revenue_is_charted_against_its_price(session):
     """Sanctions bite only where the contractor's revenue falls below its price (M7, M10): the
     chart draws the price a quarter, inside the plot even where no contractor earns anything."""

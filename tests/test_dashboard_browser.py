@@ -108,6 +108,16 @@ WATCH_BUSY = """() => {
 }"""
 
 
+# Each chart text smaller than 11 pixels as drawn, or that leaves its chart's box.
+CHART_TEXT = """() => [...document.querySelectorAll('svg.bb-chart')].flatMap(svg => {
+    const box = svg.viewBox.baseVal, scale = svg.getBoundingClientRect().width / box.width;
+    return [...svg.querySelectorAll('text')].filter(t => {
+        const size = parseFloat(t.getAttribute('font-size')) * scale, b = t.getBBox();
+        return size < 11 || b.x < 0 || b.x + b.width > box.width;
+    }).map(t => `${svg.dataset.series}: ${t.textContent}`);
+})"""
+
+
 def _line(page, series: str):
     return page.locator(f'svg[data-series="{series}"] polyline')
 
@@ -235,6 +245,8 @@ def test_the_page_fits_a_projector_and_a_full_hd_screen_side_by_side(chromium, d
                 assert scroll[0] <= width and scroll[1] <= height, (width, height, scroll)
                 assert page.locator('svg[data-series="partner_relationship"] '
                                     '.bb-threshold').count() == 1
+                small = page.evaluate(CHART_TEXT)
+                assert not small, f"{width}x{height}: {small}"
                 shot = tmp_path / f"dashboard-{width}x{height}.png"
                 page.screenshot(path=str(shot))
                 assert shot.stat().st_size > 20_000

@@ -24,9 +24,15 @@ THRESHOLD_COLOUR = "#b8860b"
 # outcome, the parameter, its label.
 THRESHOLDS = {"partner_relationship": ("partner.exit_threshold", "partner leaves below"),
               "contractor_revenue": ("contractor.cost", "its price a quarter")}
-WIDTH, HEIGHT = 320, 130
+# A chart is drawn about a unit a pixel: the page's grid gives each at least NARROWEST pixels
+# (app.PAGE_CSS), so that its text, in TEXT_SIZE units, is at least 11 pixels as drawn, legible
+# on a projector at the back of a room.
+WIDTH, HEIGHT = 240, 100
+NARROWEST = 230
+TEXT_SIZE, TITLE_SIZE = 11.5, 12.5
 QUARTER = 13  # weeks a flow's chart sums
-_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 8, 20, 20
+_LEFT, _RIGHT, _TOP, _BOTTOM = 30, 6, 18, 17
+_YEAR_ROOM = 34  # units between the middles of two year labels (a label is about 27 wide)
 
 
 def values(model: BlowbackModel, outcome: Outcome) -> np.ndarray:
@@ -84,7 +90,7 @@ def _thresholds(models: list[BlowbackModel], outcome: Outcome, top: float, px, p
                    f'stroke="{THRESHOLD_COLOUR}" stroke-width="1.2" stroke-dasharray="6,3">'
                    f"<title>{escape(name)} = {value / weeks:g}"
                    f"{' a week' if weeks > 1 else ''}</title></line>"
-                   f'<text x="{px(0) + 4:.1f}" y="{y - 3:.1f}" font-size="10" '
+                   f'<text x="{px(0) + 4:.1f}" y="{y - 3:.1f}" font-size="{TEXT_SIZE}" '
                    f'fill="{THRESHOLD_COLOUR}">{escape(label)} {value:g}</text>')
     return out
 
@@ -111,6 +117,12 @@ def title(outcome: Outcome) -> str:
 def _weeks_charted(outcome: Outcome) -> int:
     """The weeks of an outcome each point of its chart holds: a quarter of a flow, else one."""
     return QUARTER if outcome.flow else 1
+
+
+def _years_apart(year_width: float) -> int:
+    """Every how many years the x axis is labelled, ``year_width`` the units a year takes: 1, 2,
+    5 or 10, the first whose labels do not crowd."""
+    return next((k for k in (1, 2, 5, 10) if k * year_width >= _YEAR_ROOM), 20)
 
 
 def key(names: list[str]) -> str:
@@ -144,19 +156,20 @@ def svg(models: list[BlowbackModel], outcome: Outcome) -> str:
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="bb-chart" '
              f'data-series="{outcome.name}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
              f'height="{HEIGHT}">',
-             f'<text x="{_LEFT}" y="13" font-size="12" font-weight="bold">'
+             f'<text x="2" y="13" font-size="{TITLE_SIZE}" font-weight="bold">'
              f"{escape(title(outcome))}</text>",
              f'<rect x="{_LEFT}" y="{_TOP}" width="{plot_w}" height="{plot_h}" fill="white" '
              'stroke="#bbb"/>']
     for frac in (0.0, 0.5, 1.0):
         y = _TOP + plot_h * (1 - frac)
-        parts.append(f'<text x="{_LEFT - 4}" y="{y + 4:.1f}" font-size="10" '
+        parts.append(f'<text x="{_LEFT - 3}" y="{y + 4:.1f}" font-size="{TEXT_SIZE}" '
                      f'text-anchor="end">{_label(top * frac)}</text>')
     start = first.scenario_spec.start_date()
+    every = _years_apart(plot_w * 52.18 / steps)
     for year in range(start.year + 1, first.scenario_spec.date_of(steps).year + 1):
         step = (dt.date(year, 1, 1) - start).days / 7.0
-        if 0 < step < steps and (year - start.year) % 2 == 0:
-            parts.append(f'<text x="{px(step):.1f}" y="{HEIGHT - 6}" font-size="10" '
+        if 0 < step < steps and (year - start.year) % every == 0:
+            parts.append(f'<text x="{px(step):.1f}" y="{HEIGHT - 4}" font-size="{TEXT_SIZE}" '
                          f'text-anchor="middle">{year}</text>')
     for side, model in enumerate(models):
         colour = SIDE_COLOURS[side % 2] if len(models) > 1 else "#999"
