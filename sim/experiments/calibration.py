@@ -147,11 +147,7 @@ def load_calibration(path: str | Path) -> Calibration:
         if getattr(BY_NAME.get(pname), "type", float) is not float:  # unknown: check_axis's
             raise ScenarioError(file, where, f"a parameter of {BY_NAME[pname].type.__name__} "
                                 "values; allowed: a real-valued parameter, which a prior draws")
-        low = spec.get("low") if isinstance(spec, dict) else None
-        if isinstance(low, int | float) and not isinstance(low, bool) and low <= 0:
-            # Before the parameter's own range, whose "allowed" would offer 0.
-            _positive(file, where, Range(low, math.inf))
-        ranges[pname] = _positive(file, where, check_axis(file, where, pname, spec, "latin"))
+        ranges[pname] = check_axis(file, where, pname, _positive(file, where, spec), "latin")
     if not ranges:
         raise ScenarioError(file, "parameters", "empty; allowed: at least one range")
     rates: dict[str, Range] = {}
@@ -164,9 +160,8 @@ def load_calibration(path: str | Path) -> Calibration:
             raise ScenarioError(file, where, f"{unknown('unknown rate', rname, known)}; "
                                 f"allowed: {', '.join(known)}")
         rates[rname] = _rate(file, where, spec)
-    cal = Calibration(name, description, Path(path), scenario, scenario_path, record, figures,
-                      targets, population, generations, seed, draws, ranges, rates)
-    return cal
+    return Calibration(name, description, Path(path), scenario, scenario_path, record, figures,
+                       targets, population, generations, seed, draws, ranges, rates)
 
 
 def _section(_: str, value: Any) -> bool:
@@ -174,11 +169,14 @@ def _section(_: str, value: Any) -> bool:
     return isinstance(value, dict) and not ({"low", "high"} & set(value))
 
 
-def _positive(file: str, where: str, span: Any) -> Range:
-    if span.low <= 0:
-        raise ScenarioError(file, f"{where}.low", f"{show(span.low)}; allowed: a number above 0 "
+def _positive(file: str, where: str, spec: Any) -> Any:
+    """A prior's range as given, its low checked first, before the parameter's own range, whose
+    "allowed" would offer 0: priors are uniform on the log scale."""
+    low = spec.get("low") if isinstance(spec, dict) else None
+    if isinstance(low, int | float) and not isinstance(low, bool) and low <= 0:
+        raise ScenarioError(file, f"{where}.low", f"{show(low)}; allowed: a number above 0 "
                             "(priors are uniform on the log scale)")
-    return span
+    return spec
 
 
 def _rate(file: str, where: str, spec: Any) -> Range:
@@ -289,8 +287,7 @@ class Fit:
         done = int((gens["generation"] >= 0).sum())
         lines = [f"{cal.name}: ABC-SMC, {done} generation{'s' if done != 1 else ''} of "
                  f"{cal.population} particles, {int(gens['simulations'].sum())} simulations, "
-                 f"fitted to {len(cal.targets)} "
-                 f"figures up to {reference.FIT_UNTIL} (final epsilon "
+                 f"fitted to {len(cal.targets)} figures up to {reference.FIT_UNTIL} (final epsilon "
                  f"{gens['epsilon'].iloc[-1]:.3g})",
                  "posterior (weighted median [central 90%] of the particles; prior range):"]
         for r in self.parameters.itertuples():

@@ -167,13 +167,11 @@ def compare(args: argparse.Namespace) -> int:
             bar.close()
     write_comparison(result, out)
     print(result.text(wide=args.wide))
-    if args.posterior is not None:
-        drawn = sorted(draws[0])
-        # The posterior's file does not say which calibration made it: naming what it drew
-        # shows one that lacks a parameter, which keeps the scenario's value.
+    if args.posterior is not None:  # its file does not say which calibration made it
+        n = len(draws[0])
         print("\n" + folded(f"Seed k of every scenario ran with the k-th of {args.seeds} draws "
-                            f"from the posterior {args.posterior}, of {len(drawn)} "
-                            f"parameter{'s' * (len(drawn) != 1)}: {', '.join(drawn)}."))
+                            f"from the posterior {args.posterior}, of {n} parameter"
+                            f"{'s' * (n != 1)}: {', '.join(sorted(draws[0]))}."))
     print(f"\nFigure: {out / 'comparison.png'}   Tables: {out}/comparison.csv, differences.csv,"
           " runs.csv (each run), comparison.txt (as printed)")
     return 0
