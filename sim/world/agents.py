@@ -26,7 +26,9 @@ class _Numbering(weakref.WeakKeyDictionary):
 
     def __getitem__(self, model: mesa.Model) -> Iterator[int]:
         if model not in self:
-            self[model] = itertools.count(1)
+            # A copied or unpickled model brings its agents, numbered: new ones follow them.
+            self[model] = itertools.count(
+                1 + max((agent.unique_id for agent in model.agents), default=0))
         return super().__getitem__(model)
 
 
