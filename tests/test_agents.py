@@ -6,9 +6,11 @@ import copy
 import pickle
 from collections import Counter
 
+import pytest
 from conftest import small
 
 from sim.core.model import BlowbackModel
+from sim.world.agents import Community
 
 
 def _model(steps: int = 4) -> BlowbackModel:
@@ -24,3 +26,15 @@ def test_agents_made_after_a_copy_or_unpickling_keep_unique_ids():
         assert len(other.agents) == len(model.agents) + 3
         counts = Counter(agent.unique_id for agent in other.agents)
         assert max(counts.values()) == 1
+
+
+def test_a_communitys_civilian_deaths_cannot_be_written():
+    """A write to the dict changed only a copy, and the model went on as if nothing was said."""
+    village = list(_model().agents_by_type[Community])[3]
+    deaths = village.civilian_deaths
+    with pytest.raises(TypeError, match="read-only"):
+        deaths["state"] = 5.0
+    with pytest.raises(TypeError, match="read-only"):
+        deaths.update(state=5.0)
+    assert dict(deaths) == village.civilian_deaths
+    assert pickle.loads(pickle.dumps(deaths)) == deaths

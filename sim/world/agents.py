@@ -66,6 +66,21 @@ def _chosen(name: str, doc: str):
     return property(_field("forces", name, doc).fget, set_, doc=doc)
 
 
+class Tally(dict):
+    """A read-only dict of counts read off the arrays: a write would change only the copy."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a tally read off the model's arrays is read-only (a write would change "
+                        "only this copy); allowed: read it, or copy it with dict(...)")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple:
+        # A copy or a pickle is a plain dict: built key by key, it would be refused.
+        return (dict, (dict(self),))
+
+
 class Community(ModelAgent):
     """A village or population cluster: the people whose cooperation counterinsurgency lives on.
 
@@ -87,9 +102,9 @@ class Community(ModelAgent):
 
     @property
     def civilian_deaths(self) -> dict[str, float]:
-        """Civilians of this community killed so far, by perpetrator."""
+        """Civilians of this community killed so far, by perpetrator: a read-only copy."""
         dead = self.model.communities.dead[self.row]
-        return {name: float(dead[k]) for k, name in enumerate(PERPETRATORS)}
+        return Tally({name: float(dead[k]) for k, name in enumerate(PERPETRATORS)})
 
     @property
     def group(self) -> str:
