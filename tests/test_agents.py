@@ -38,3 +38,42 @@ def test_a_communitys_civilian_deaths_cannot_be_written():
         deaths.update(state=5.0)
     assert dict(deaths) == village.civilian_deaths
     assert pickle.loads(pickle.dumps(deaths)) == deaths
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("cooperaton", r"^Community has no attribute 'cooperaton' \(did you mean cooperation\?\)"),
+    ("row", r"^Community.row is read-only; allowed: cooperation, displaced, grievance"),
+    ("group", r"^Community.group is read-only"),
+    ("unique_id", r"^Community.unique_id is read-only"),
+])
+def test_a_community_refuses_a_name_no_kernel_reads(name, message):
+    """A misspelt name became an attribute of the agent that no kernel reads, and row could be
+    pointed at another community."""
+    model = _model()
+    village = list(model.agents_by_type[Community])[3]
+    with pytest.raises(AttributeError, match=message):
+        setattr(village, name, 0.9)
+    with pytest.raises(AttributeError, match=message):
+        model.agents_by_type[Community].set(name, 0.9)
+    assert village.row == 3 and vars(village).get(name) != 0.9
+
+
+def test_agents_that_only_read_the_model_say_so():
+    model = _model()
+    with pytest.raises(AttributeError, match="legitimacy is read-only; allowed: none"):
+        model.government.legitimacy = 0.3
+    with pytest.raises(AttributeError, match="name is read-only"):
+        model.partners["un"].name = "partner"
+
+
+def test_agents_have_no_step_and_cannot_be_removed():
+    """ODD 2.1: the agents have no step method; Mesa's did nothing, and removing a view left
+    its row in the arrays."""
+    model = _model()
+    village = list(model.agents_by_type[Community])[3]
+    assert not hasattr(village, "step")
+    with pytest.raises(AttributeError, match="the model runs the week; allowed: model.step"):
+        model.agents.do("step")
+    with pytest.raises(AttributeError, match="cannot be removed"):
+        village.remove()
+    assert village in model.agents_by_type[Community]

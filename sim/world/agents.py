@@ -7,6 +7,7 @@ kernels see the change.  ``model.agents_by_type[Community]`` lists them.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import math
 import numbers
@@ -32,11 +33,59 @@ class _Numbering(weakref.WeakKeyDictionary):
         return super().__getitem__(model)
 
 
+def _no_step(self):
+    raise AttributeError(f"{type(self).__name__} has no step or advance: the agents are views "
+                         "of the model's arrays, and the model runs the week; allowed: "
+                         "model.step() or model.run()")
+
+
+def _fixed(name: str, doc: str):
+    """A read-only property of what the agent was made for (its row, its name)."""
+    return property(lambda self: getattr(self, f"_{name}"), doc=doc)
+
+
 class ModelAgent(mesa.Agent):
     """A Mesa agent of this model, numbered as Mesa numbers them, without keeping its model
-    alive once the user lets it go."""
+    alive once the user lets it go.
+
+    Only the attributes that write the model's arrays can be set: a misspelt name or a
+    read-only one is refused in one line rather than kept on the agent, where no kernel reads
+    it.  The agents have no ``step`` or ``advance``: the model runs the week.
+    """
 
     _ids = _Numbering()
+    # Set by Mesa's constructor; ``pos`` also by Mesa's spaces.
+    _MESA = ("model", "unique_id", "pos")
+
+    step = property(_no_step, doc="None: the model runs the week (model.step()).")
+    advance = property(_no_step, doc="None: the model runs the week (model.step()).")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        kind = type(self)
+        held = getattr(kind, name, None)
+        if (name.startswith("_") or (isinstance(held, property) and held.fset is not None)
+                or (name in self._MESA and (name == "pos" or name not in self.__dict__))):
+            super().__setattr__(name, value)
+            return
+        settable = sorted(k for k in dir(kind) if isinstance(getattr(kind, k), property)
+                          and getattr(kind, k).fset is not None
+                          and not k.startswith("_") and k not in ("step", "advance"))
+        allowed = (f"allowed: {', '.join(settable)}" if settable else
+                   "allowed: none, this agent only reads the model (set model.p[...] for "
+                   "the parameters read every week)")
+        if isinstance(held, property) or name in self.__dict__ or name in self._MESA:
+            raise AttributeError(f"{kind.__name__}.{name} is read-only; {allowed}")
+        close = difflib.get_close_matches(name, [k for k in dir(kind) if not k.startswith("_")],
+                                          n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise AttributeError(f"{kind.__name__} has no attribute {name!r}{hint}, and an agent "
+                             f"keeps none of its own; {allowed}")
+
+    def remove(self) -> None:
+        """Refused: the agent is a view of a row, which stays in the model's arrays."""
+        raise AttributeError(f"{type(self).__name__}: an agent is a view of the model's arrays "
+                             "and cannot be removed; allowed: set a band's or a unit's strength "
+                             "to 0 (it dissolves or stops operating in the next week)")
 
 
 def _field(store: str, name: str, doc: str, high: float = math.inf):
@@ -91,8 +140,9 @@ class Community(ModelAgent):
 
     def __init__(self, model: mesa.Model, row: int) -> None:
         super().__init__(model)
-        self.row = row
+        self._row = row
 
+    row = _fixed("row", "the community's row of model.communities")
     cooperation = _field("communities", "cooperation", "cooperation with the state, 0-1", 1.0)
     grievance = _field("communities", "grievance", "grievance, 0-1", 1.0)
     support = _field("communities", "support", "support for the armed groups, 0-1", 1.0)
@@ -136,8 +186,9 @@ class ForceUnit(ModelAgent):
 
     def __init__(self, model: mesa.Model, row: int) -> None:
         super().__init__(model)
-        self.row = row
+        self._row = row
 
+    row = _fixed("row", "the unit's row of model.forces")
     strength = _field("forces", "strength", "personnel")
     firepower = _field("forces", "firepower", "force per person")
     skill = _field("forces", "skill", "discrimination at full restraint (training)", 1.0)
@@ -185,8 +236,9 @@ class InsurgentBand(ModelAgent):
 
     def __init__(self, model: mesa.Model, row: int) -> None:
         super().__init__(model)
-        self.row = row
+        self._row = row
 
+    row = _fixed("row", "the band's row of model.bands")
     strength = _field("bands", "strength", "fighters")
 
     @property
@@ -211,7 +263,9 @@ class Partner(ModelAgent):
 
     def __init__(self, model: mesa.Model, name: str) -> None:
         super().__init__(model)
-        self.name = name
+        self._name = name
+
+    name = _fixed("name", '"partner" (the foreign military partner) or "un" (the UN mission)')
 
     @property
     def relationship(self) -> float:
@@ -248,8 +302,11 @@ class NeighbourState(ModelAgent):
 
     def __init__(self, model: mesa.Model, index: int) -> None:
         super().__init__(model)
-        self.index = index
-        self.name = geography.NEIGHBOURS[index]
+        self._index = index
+        self._name = geography.NEIGHBOURS[index]
+
+    index = _fixed("index", "the neighbour's index in geography.NEIGHBOURS")
+    name = _fixed("name", "the neighbour's name")
 
     @property
     def instability(self) -> float:
