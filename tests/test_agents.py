@@ -10,7 +10,7 @@ import pytest
 from conftest import small
 
 from sim.core.model import BlowbackModel
-from sim.world.agents import Community
+from sim.world.agents import Community, ContractorUnit, InsurgentBand
 
 
 def _model(steps: int = 4) -> BlowbackModel:
@@ -77,3 +77,16 @@ def test_agents_have_no_step_and_cannot_be_removed():
     with pytest.raises(AttributeError, match="cannot be removed"):
         village.remove()
     assert village in model.agents_by_type[Community]
+
+
+def test_a_unit_or_band_no_longer_there_refuses_a_write():
+    """A value written to a withdrawn unit or a dissolved band went into a row no kernel reads."""
+    model = _model()
+    unit = next(iter(model.agents_by_type[ContractorUnit]))
+    model.withdraw_contractor()
+    with pytest.raises(ValueError, match=r"^strength: ContractorUnit \d+ is not active"):
+        unit.strength = 200.0
+    free = next(b for b in model.agents_by_type[InsurgentBand] if not b.active)
+    with pytest.raises(ValueError, match=r"^strength: InsurgentBand \d+ is not active"):
+        free.strength = 50.0
+    assert model.bands.strength[free.row] == 0.0

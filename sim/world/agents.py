@@ -99,7 +99,12 @@ def _field(store: str, name: str, doc: str, high: float = math.inf):
                 or not math.isfinite(value) or not 0.0 <= value <= high):
             allowed = "a number of at least 0" if high == math.inf else f"a number in [0, {high:g}]"
             raise ValueError(f"{name}: {value!r} cannot be set; allowed: {allowed}")
-        getattr(getattr(self.model, store), name)[self.row] = value
+        table = getattr(self.model, store)
+        if store != "communities" and not table.active[self.row]:
+            raise ValueError(f"{name}: {type(self).__name__} {self.row} is not active "
+                             "(withdrawn, destroyed or dissolved), so no kernel reads a value "
+                             "set here; allowed: the agents whose active is True")
+        getattr(table, name)[self.row] = value
 
     return property(get, set_, doc=doc)
 
