@@ -90,3 +90,23 @@ def test_a_unit_or_band_no_longer_there_refuses_a_write():
     with pytest.raises(ValueError, match=r"^strength: InsurgentBand \d+ is not active"):
         free.strength = 50.0
     assert model.bands.strength[free.row] == 0.0
+
+
+def test_the_agent_of_a_dissolved_band_does_not_become_the_next_band_in_its_row():
+    """A split reuses the row of a dissolved band: its agent went on reading the new band as if
+    it were the old one, active again."""
+    model = _model(40)
+    old = next(b for b in model.agents_by_type[InsurgentBand] if b.row == 0)
+    old.strength = 1.0  # below the size at which a band dissolves
+    model.step()
+    assert not model.bands.active[0]
+    while not model.bands.active[0]:
+        model.step()
+    assert old.active is False
+    with pytest.raises(AttributeError, match="this band dissolved, and from week"):
+        _ = old.strength
+    new = next(b for b in model.agents_by_type[InsurgentBand] if b.row == 0)
+    assert new is not old and new.active and new.unique_id > old.unique_id
+    assert new.strength == model.bands.strength[0]
+    assert old not in model.agents_by_type[InsurgentBand]
+    assert len(model.agents_by_type[InsurgentBand]) == len(model.bands)

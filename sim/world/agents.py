@@ -81,6 +81,16 @@ class ModelAgent(mesa.Agent):
         raise AttributeError(f"{kind.__name__} has no attribute {name!r}{hint}, and an agent "
                              f"keeps none of its own; {allowed}")
 
+    def live_row(self) -> int:
+        """The agent's row; refused once its band has dissolved and the row holds another."""
+        gone = self.__dict__.get("_gone")
+        if gone is not None:
+            raise AttributeError(f"{type(self).__name__} {self._row}: this band dissolved, and "
+                                 f"from week {gone} its row holds another band, with an agent of "
+                                 "its own; allowed: read active (False), or the agents of "
+                                 "model.agents_by_type[InsurgentBand]")
+        return self._row
+
     def remove(self) -> None:
         """Refused: the agent is a view of a row, which stays in the model's arrays."""
         raise AttributeError(f"{type(self).__name__}: an agent is a view of the model's arrays "
@@ -92,19 +102,20 @@ def _field(store: str, name: str, doc: str, high: float = math.inf):
     """A property that reads and writes the row's value of ``model.<store>.<name>``; a value
     written must be a number in [0, ``high``], as the kernels expect it."""
     def get(self):
-        return float(getattr(getattr(self.model, store), name)[self.row])
+        return float(getattr(getattr(self.model, store), name)[self.live_row()])
 
     def set_(self, value):
+        row = self.live_row()
         if (not isinstance(value, numbers.Real) or isinstance(value, bool)
                 or not math.isfinite(value) or not 0.0 <= value <= high):
             allowed = "a number of at least 0" if high == math.inf else f"a number in [0, {high:g}]"
             raise ValueError(f"{name}: {value!r} cannot be set; allowed: {allowed}")
         table = getattr(self.model, store)
-        if store != "communities" and not table.active[self.row]:
-            raise ValueError(f"{name}: {type(self).__name__} {self.row} is not active "
-                             "(withdrawn, destroyed or dissolved), so no kernel reads a value "
-                             "set here; allowed: the agents whose active is True")
-        getattr(table, name)[self.row] = value
+        if store != "communities" and not table.active[row]:
+            raise ValueError(f"{name}: {type(self).__name__} {row} is not active (withdrawn, "
+                             "destroyed or dissolved), so no kernel reads a value set here; "
+                             "allowed: the agents whose active is True")
+        getattr(table, name)[row] = value
 
     return property(get, set_, doc=doc)
 
@@ -249,17 +260,19 @@ class InsurgentBand(ModelAgent):
     @property
     def faction(self) -> str:
         """Which armed group the band belongs to."""
-        return FACTIONS[self.model.bands.faction[self.row]]
+        return FACTIONS[self.model.bands.faction[self.live_row()]]
 
     @property
     def cell(self) -> int:
         """Map cell of the band."""
-        return int(self.model.bands.cell[self.row])
+        return int(self.model.bands.cell[self.live_row()])
 
     @property
     def active(self) -> bool:
-        """Whether the band exists (free rows wait for bands that split)."""
-        return bool(self.model.bands.active[self.row])
+        """Whether the band exists (free rows wait for bands that split).  A band that
+        dissolved stays inactive: when a split reuses its row, the new band gets an agent of
+        its own, and this one says False and refuses every other read."""
+        return "_gone" not in self.__dict__ and bool(self.model.bands.active[self._row])
 
 
 class Partner(ModelAgent):
@@ -346,6 +359,18 @@ class AgentViews:
         """Create the agents of rows added to the bands' table."""
         for row in rows:
             InsurgentBand(self.model, int(row))
+
+    def renew_bands(self, rows) -> None:
+        """Give each row that a new band took over a new agent; the agent of the band that
+        held it before goes stale (see :attr:`InsurgentBand.active`)."""
+        rows = {int(row) for row in rows}
+        if not rows:
+            return
+        for agent in list(self.model.agents_by_type[InsurgentBand]):
+            if agent._row in rows:
+                agent._gone = self.model.t
+                self.model.deregister_agent(agent)
+        self.add_bands(sorted(rows))
 
 
 def create_agents(model: mesa.Model) -> AgentViews:
