@@ -44,7 +44,6 @@ def test_a_communitys_civilian_deaths_cannot_be_written():
     ("cooperaton", r"^Community has no attribute 'cooperaton' \(did you mean cooperation\?\)"),
     ("row", r"^Community.row is read-only; allowed: cooperation, displaced, grievance"),
     ("group", r"^Community.group is read-only"),
-    ("unique_id", r"^Community.unique_id is read-only"),
 ])
 def test_a_community_refuses_a_name_no_kernel_reads(name, message):
     """A misspelt name became an attribute of the agent that no kernel reads, and row could be
@@ -56,6 +55,16 @@ def test_a_community_refuses_a_name_no_kernel_reads(name, message):
     with pytest.raises(AttributeError, match=message):
         model.agents_by_type[Community].set(name, 0.9)
     assert village.row == 3 and vars(village).get(name) != 0.9
+
+
+def test_mesa_sets_its_own_attributes_as_it_builds_and_moves_agents():
+    """Mesa 3.4+ sets ``unique_id`` once more when it registers an agent, after its constructor
+    has set it to None; its spaces set ``pos``."""
+    village = list(_model().agents_by_type[Community])[3]
+    number = village.unique_id
+    village.unique_id = number
+    village.pos = (1, 2)
+    assert (village.unique_id, village.pos) == (number, (1, 2))
 
 
 def test_agents_that_only_read_the_model_say_so():

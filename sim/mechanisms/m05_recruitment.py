@@ -224,14 +224,14 @@ def grow(model, week) -> None:
     week.recruits = float(model.bands.recruits.sum())
     split = p["insurgents.strength"] if p["insurgents.strength"] > 0 else DEFAULT_BAND
     make_room(model, SPLIT_FACTOR * split)
-    bands = model.bands
+    bands, views = model.bands, getattr(model, "agent_views", None)
     # The rows whose band outlasts the pass (a band below the size dissolves when visited);
-    # any other row active after it holds a new band.
-    kept = bands.active & (bands.strength >= DISSOLVE_SIZE)
+    # any other row active after it holds a new band.  Worked out only for a model with agents.
+    kept = None if views is None else bands.active & (bands.strength >= DISSOLVE_SIZE)
     split_bands(model.seed, model.t, w.width, w.height, w.cell_country,
                 p["insurgents.cross_border"], bands.view(), split, DISSOLVE_SIZE)
-    if getattr(model, "agent_views", None) is not None:
-        model.agent_views.renew_bands(np.flatnonzero(bands.active & ~kept))
+    if views is not None:
+        views.renew_bands(np.flatnonzero(bands.active & ~kept))
 
 
 def make_room(model, threshold: float) -> None:

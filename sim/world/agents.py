@@ -54,7 +54,8 @@ class ModelAgent(mesa.Agent):
     """
 
     _ids = _Numbering()
-    # Set by Mesa's constructor; ``pos`` also by Mesa's spaces.
+    # Mesa's own: set by its constructor, ``unique_id`` again by Mesa 3.4+'s registry, ``pos``
+    # by its spaces.
     _MESA = ("model", "unique_id", "pos")
 
     step = property(_no_step, doc="None: the model runs the week (model.step()).")
@@ -63,8 +64,8 @@ class ModelAgent(mesa.Agent):
     def __setattr__(self, name: str, value: object) -> None:
         kind = type(self)
         held = getattr(kind, name, None)
-        if (name.startswith("_") or (isinstance(held, property) and held.fset is not None)
-                or (name in self._MESA and (name == "pos" or name not in self.__dict__))):
+        if (name.startswith("_") or name in self._MESA
+                or (isinstance(held, property) and held.fset is not None)):
             super().__setattr__(name, value)
             return
         settable = sorted(k for k in dir(kind) if isinstance(getattr(kind, k), property)
@@ -73,7 +74,7 @@ class ModelAgent(mesa.Agent):
         allowed = (f"allowed: {', '.join(settable)}" if settable else
                    "allowed: none, this agent only reads the model (set model.p[...] for "
                    "the parameters read every week)")
-        if isinstance(held, property) or name in self.__dict__ or name in self._MESA:
+        if isinstance(held, property) or name in self.__dict__:
             raise AttributeError(f"{kind.__name__}.{name} is read-only; {allowed}")
         close = difflib.get_close_matches(name, [k for k in dir(kind) if not k.startswith("_")],
                                           n=1)
