@@ -7,7 +7,7 @@ import pickle
 from collections import Counter
 
 import pytest
-from conftest import small
+from conftest import ROOT, small
 
 from sim.core.model import BlowbackModel
 from sim.world.agents import Community, ContractorUnit, InsurgentBand
@@ -119,3 +119,38 @@ def test_the_agent_of_a_dissolved_band_does_not_become_the_next_band_in_its_row(
     assert new.strength == model.bands.strength[0]
     assert old not in model.agents_by_type[InsurgentBand]
     assert len(model.agents_by_type[InsurgentBand]) == len(model.bands)
+
+
+def test_a_run_changed_by_hand_is_saved_with_its_changes_and_a_warning(tmp_path):
+    """Sim.save wrote the scenario and seed as a provenance that redoes the run, though a hand
+    had changed a parameter and a village on the way."""
+    import json
+
+    import sim
+
+    s = sim.Sim(seed=3, steps=12, communities=400).run(4)
+    s.model.p["oversight.punishment"] = 0.9
+    list(s.model.agents_by_type[Community])[3].cooperation = 1.0
+    s.run()
+    with pytest.warns(UserWarning, match="2 changes made by hand"):
+        s.save(tmp_path / "run")
+    made = json.loads((tmp_path / "run" / "summary.json").read_text())["provenance"]
+    assert made["changed_by_hand"] == ["week 4: model.p['oversight.punishment'] = 0.9",
+                                       "week 4: Community 3: cooperation = 1.0"]
+    untouched = sim.Sim(seed=3, steps=12, communities=400).run()
+    untouched.save(tmp_path / "plain")
+    assert "changed_by_hand" not in json.loads(
+        (tmp_path / "plain" / "summary.json").read_text())["provenance"]
+
+
+def test_a_scenarios_own_set_event_is_not_a_change_by_hand(tmp_path):
+    """The scenario's events redo themselves: only what a hand changes is listed."""
+    from sim.core.scenario import load_scenario
+
+    path = tmp_path / "with_event.toml"
+    base = (ROOT / "scenarios" / "base.toml").as_posix()
+    path.write_text(f'extends = "{base}"\n[run]\nsteps = 8\n[map]\ncommunities = 400\n'
+                    '[[events]]\ndate = "2022-01-24"\ntype = "set"\n'
+                    'params = { "oversight.punishment" = 0.9 }\n')
+    model = BlowbackModel(load_scenario(path)).run()
+    assert model.p["oversight.punishment"] == 0.9 and model.changed_by_hand == []

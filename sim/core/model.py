@@ -71,7 +71,9 @@ class BlowbackModel(mesa.Model):
     def __init__(self, scenario: Scenario | None = None, *, agents: bool = True) -> None:
         # Not ``self.scenario``: Mesa 3.5 owns that name for its own experimental Scenario.
         self.scenario_spec = scenario if scenario is not None else default_scenario()
-        p = self.p = RunParameters(self.scenario_spec.params)
+        # What was changed by hand, week by week: the scenario and seed no longer redo it.
+        self.changed_by_hand: list[tuple[int, str]] = []
+        p = self.p = RunParameters(self.scenario_spec.params, self.note_by_hand)
         self.seed = int(p["run.seed"])
         super().__init__(rng=self.seed)
         self.t = 0
@@ -96,6 +98,11 @@ class BlowbackModel(mesa.Model):
     def __repr__(self) -> str:
         return (f"<BlowbackModel {self.scenario_spec.name!r}, seed {self.seed}: week {self.t} of "
                 f"{self.steps_total}, {self.date:%d %b %Y}>")
+
+    def note_by_hand(self, change: str) -> None:
+        """Note a change made by hand (``model.p``, an agent's attribute) in the week to come;
+        a saved run lists them in its provenance (``changed_by_hand``)."""
+        self.changed_by_hand.append((self.t, change))
 
     # --- changes of actors (events and thresholds) -------------------------------------------
     def deploy_contractor(self, units: int, strength: float) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,9 +41,23 @@ class RunParameters(dict):
     """A run's parameters (``model.p``), read as a dict.  A value set while the run goes is
     checked as a scenario's ``set`` event checks it: a known parameter, of its type and in its
     range, and not one read only when the run is built, so that a typo or an impossible value
-    is refused in one line rather than run (or silently ignored)."""
+    is refused in one line rather than run (or silently ignored).
+
+    A value set by hand (``model.p[name] = value``) is also told to ``noted``, since the
+    scenario and seed no longer redo the run; a scenario's events set through :meth:`schedule`.
+    """
+
+    def __init__(self, values: Any = (), noted: Callable[[str], None] | None = None) -> None:
+        super().__init__(values)
+        self.noted = noted
 
     def __setitem__(self, name: str, value: Any) -> None:
+        self.schedule(name, value)
+        if self.noted is not None:
+            self.noted(f"model.p[{name!r}] = {value!r}")
+
+    def schedule(self, name: str, value: Any) -> None:
+        """Set ``name`` as a scenario's ``set`` event does: checked, and not noted."""
         param = BY_NAME.get(name)
         if param is not None and (param.at_start
                                   or name.split(".", 1)[0] in EVENT_LOCKED_SECTIONS):
@@ -62,7 +77,7 @@ class RunParameters(dict):
 
     def __reduce__(self) -> tuple:
         # A copy or a pickle is built whole, as the model built it, not set key by key.
-        return (type(self), (dict(self),))
+        return (type(self), (dict(self), self.noted))
 
 
 @dataclass(frozen=True)

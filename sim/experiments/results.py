@@ -117,8 +117,12 @@ def default_out(scenario: Scenario, stem: str) -> Path:
 
 
 def run_document(model: BlowbackModel) -> dict[str, Any]:
-    """The content of a run's ``summary.json``: its summary and its provenance."""
-    return {"summary": summary(model), "provenance": provenance(model.scenario_spec)}
+    """The content of a run's ``summary.json``: its summary and its provenance, with the
+    changes made by hand, week by week, where there were any."""
+    made = provenance(model.scenario_spec)
+    if model.changed_by_hand:
+        made["changed_by_hand"] = [f"week {t}: {change}" for t, change in model.changed_by_hand]
+    return {"summary": summary(model), "provenance": made}
 
 
 def write_run(model: BlowbackModel, out: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,7 +114,9 @@ class Sim:
         """Write the series (Parquet) and summary with provenance (JSON) into ``out``.
 
         A folder that already holds a run is kept unless ``replace`` is true, as the command
-        line keeps it without ``--force``; a folder holding other files is never replaced.
+        line keeps it without ``--force``; a folder holding other files is never replaced.  A
+        run changed by hand (``model.p``, an agent's attribute) is saved with its changes listed
+        in the provenance, and a warning: its scenario and seed alone no longer redo it.
         """
         if not isinstance(replace, bool):
             raise ValueError(f"replace: {replace!r}; allowed: True or False")
@@ -125,6 +128,10 @@ class Sim:
         out = Path(out)
         check_replaceable(out, results.RUN_FILES, replace, flag="out",
                           force_flag="replace=True")
+        if m.changed_by_hand:
+            warnings.warn(f"{len(m.changed_by_hand)} changes made by hand, which summary.json "
+                          "lists under provenance.changed_by_hand: the scenario and seed alone "
+                          "do not redo this run", stacklevel=2)
         return results.write_run(m, out)
 
 

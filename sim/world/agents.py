@@ -117,6 +117,7 @@ def _field(store: str, name: str, doc: str, high: float = math.inf):
                              "destroyed or dissolved), so no kernel reads a value set here; "
                              "allowed: the agents whose active is True")
         getattr(table, name)[row] = value
+        self.model.note_by_hand(f"{type(self).__name__} {row}: {name} = {value!r}")
 
     return property(get, set_, doc=doc)
 

@@ -262,7 +262,7 @@ def _set(model, params: dict) -> None:
     """Change parameters mid-run; unit properties apply to the units already deployed."""
     f = model.forces
     for name, value in params.items():
-        model.p[name] = value
+        model.p.schedule(name, value)
         section, key = name.split(".", 1)
         if section in _KIND_OF and key in _UNIT_FIELDS:
             getattr(f, _UNIT_FIELDS[key])[f.kind == _KIND_OF[section]] = value
