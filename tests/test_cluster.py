@@ -145,7 +145,7 @@ def _page_commands() -> list[list[str]]:
 
 
 def test_the_script_commands_of_the_cluster_page_parse():
-    from sim.interfaces.cli import _parser
+    from sim.interfaces.cli import argument_parser
 
     spec = importlib.util.spec_from_file_location("sweep_on_cluster", SCRIPT)
     script = importlib.util.module_from_spec(spec)
@@ -156,7 +156,8 @@ def test_the_script_commands_of_the_cluster_page_parse():
         args, rest = script.parse(argv)
         assert (ROOT / args.experiment).is_file(), argv
         # What the script hands on is read by blowback sweep's own parser.
-        sweep = _parser().parse_args(["sweep", args.experiment, "--scheduler", "tcp://x:1", *rest])
+        sweep = argument_parser().parse_args(["sweep", args.experiment, "--scheduler",
+                                              "tcp://x:1", *rest])
         assert sweep.out is not None or args.dry_run, argv
 
 

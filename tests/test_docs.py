@@ -118,14 +118,14 @@ def _blowback_argv(tokens: list[str]) -> list[str] | None:
 
 
 def _subparser(name: str) -> argparse.ArgumentParser:
-    choices = next(a for a in cli._parser()._actions
+    choices = next(a for a in cli.argument_parser()._actions
                    if isinstance(a, argparse._SubParsersAction)).choices
     assert name in choices, f"no subcommand {name!r}; there are {sorted(choices)}"
     return choices[name]
 
 
 def _has_version() -> bool:
-    return any("--version" in a.option_strings for a in cli._parser()._actions)
+    return any("--version" in a.option_strings for a in cli.argument_parser()._actions)
 
 
 def _check_paths(tokens: list[str]) -> None:
@@ -186,7 +186,7 @@ def _check_blowback(argv: list[str], where: str, capsys) -> None:
         _run_cheap(argv, capsys)
     else:
         try:
-            args = cli._parser().parse_args(argv)
+            args = cli.argument_parser().parse_args(argv)
         except SystemExit:
             pytest.fail(f"blowback {shlex.join(argv)}: {capsys.readouterr().err}")
         _check_parsed(args)

@@ -161,7 +161,7 @@ def test_a_resumed_sweep_does_not_follow_a_planted_link_out_of_its_folder(sweep_
 
 
 def test_the_dashboard_listens_on_loopback_unless_told_otherwise():
-    from sim.interfaces.cli import _parser
+    from sim.interfaces.cli import argument_parser
 
-    assert _parser().parse_args(["dashboard"]).host == "127.0.0.1"
-    assert _parser().parse_args(["dashboard", "--host", "0.0.0.0"]).host == "0.0.0.0"
+    assert argument_parser().parse_args(["dashboard"]).host == "127.0.0.1"
+    assert argument_parser().parse_args(["dashboard", "--host", "0.0.0.0"]).host == "0.0.0.0"

@@ -43,7 +43,7 @@ from sim.experiments.stopping import (
 )
 from sim.experiments.sweep import SHARD_SECONDS_ENV
 from sim.interfaces import cli
-from sim.interfaces.cli import _parser, main
+from sim.interfaces.cli import argument_parser, main
 
 INTERRUPTED = "blowback: interrupted; nothing was written"
 # "At once" is a small part of the work a stop cuts short: each command stopped below is given
@@ -412,7 +412,7 @@ def test_jobs_default_to_the_cores():
     cores = len(os.sched_getaffinity(0))
     for command in (["compare", "a"], ["sweep", "e"], ["sensitivity", "e"], ["validate"],
                     ["calibrate", "c"]):
-        assert _parser().parse_args(command).jobs == cores == workload.cores()
+        assert argument_parser().parse_args(command).jobs == cores == workload.cores()
 
 
 @pytest.mark.parametrize("command", [["compare", "a.toml"], ["validate"]])

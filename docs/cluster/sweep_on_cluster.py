@@ -37,7 +37,7 @@ from sim.experiments.experiment import load_experiment
 from sim.experiments.output import OutputError
 from sim.experiments.sweep import default_out
 from sim.experiments.sweep_folder import MANIFEST, read_manifest
-from sim.interfaces.cli import _parser
+from sim.interfaces.cli import argument_parser
 from sim.interfaces.cli import main as blowback
 
 # Any address: the sweep's options are parsed before there is a scheduler.
@@ -100,8 +100,8 @@ def check_sweep(experiment: str, sweep_args: list[str]) -> str | None:
     """What ``blowback sweep`` would refuse in its options, its experiment or its folder, said
     before a job waits in the queue for it; None if nothing. A wrong option exits here, as
     ``blowback`` does, with its usage."""
-    args = _parser().parse_args(["sweep", experiment, "--scheduler", _NO_SCHEDULER_YET,
-                                 *sweep_args])
+    args = argument_parser().parse_args(["sweep", experiment, "--scheduler",
+                                         _NO_SCHEDULER_YET, *sweep_args])
     try:
         found = load_experiment(args.experiment)
         out = check_output_folder(args.out or default_out(found))

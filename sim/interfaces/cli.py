@@ -61,7 +61,9 @@ _SET_HELP = ("set a parameter, VALUE as in a scenario file (TOML): --set oversig
              "--set 'run.start_date=\"2014-01-06\"'; repeatable")
 
 
-def _parser() -> argparse.ArgumentParser:
+def argument_parser() -> argparse.ArgumentParser:
+    """The ``blowback`` command's parser, every subcommand with its options (a script that runs
+    ``blowback`` checks its options with it, as ``docs/cluster/sweep_on_cluster.py`` does)."""
     parser = argparse.ArgumentParser(
         prog="blowback",
         description="Agent-based simulation of outsourced counterinsurgency.")
@@ -302,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command(argv: list[str] | None) -> int:
     """Parse the arguments and run the command, telling a user error in one line."""
-    args = _parser().parse_args(argv)
+    args = argument_parser().parse_args(argv)
     from sim.experiments.output import OutputError
 
     # Ctrl-C and SIGTERM become exceptions, so that workers are stopped and temporary folders
