@@ -1181,6 +1181,21 @@ def test_a_switch_takes_only_true_or_false(tiny, value):
     assert not tiny.pending()
 
 
+def test_a_presence_switch_put_back_within_the_week_undoes_what_it_queued(tiny):
+    """Flipped off and on again, the switch queued a departure and an arrival: the partner
+    left and came back next week, its relationship begun anew."""
+    assert tiny.present("partner")
+    tiny.set_presence("partner", False)
+    assert [e.type for e in tiny.pending()] == ["partner_leaves"]
+    tiny.set_presence("partner", True)
+    assert tiny.pending() == [] and tiny.present("partner")
+    tiny.step()
+    assert tiny.model.partner_present and not tiny.model.event_log  # neither left nor came
+    tiny.set_presence("un", False)
+    tiny.step()
+    assert not tiny.model.un_present
+
+
 @pytest.mark.parametrize("value", [2**70, -1, True, "12a", "1" * 30, 2.0, ""])
 def test_a_seed_outside_the_models_range_is_refused(tiny, value):
     with pytest.raises(PageValueError, match=r"^seed: .*; allowed: an integer in \[0, "):

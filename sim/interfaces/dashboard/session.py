@@ -340,9 +340,16 @@ class Session:
                 lever_log.record(model, run.moves, name, shown, before)
 
     def set_presence(self, partner: str, present: bool, side: str = BOTH) -> None:
-        """Queue the arrival or departure of the partner or the UN mission."""
-        kind = "partner_arrives" if page_values.switch(partner, present) else "partner_leaves"
-        self.inject(kind, {"partner": partner}, side)
+        """Queue the partner's or the UN's arrival or departure; a switch put back undoes it."""
+        wanted = page_values.switch(partner, present)
+        kind = "partner_arrives" if wanted else "partner_leaves"
+        with self.lock:
+            for run in self._runs_of(side):
+                moves = [e for e in run.pending() if events.mover(e.type, e.fields) == partner]
+                if moves and wanted == getattr(run.model, f"{partner}_present"):
+                    run.scenario.events[:] = [e for e in run.scenario.events if e not in moves]
+                else:
+                    self._queue(run, kind, {"partner": partner})
 
     def inject(self, kind: str, fields: dict[str, Any], side: str = BOTH) -> None:
         """Queue an event for this week in the runs of ``side``: it is applied at the start
