@@ -30,7 +30,8 @@ class ExpensiveStepError(Exception):
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
-    actions = [a for a in cli._parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    actions = [a for a in cli.argument_parser()._actions
+               if isinstance(a, argparse._SubParsersAction)]
     return dict(actions[0].choices)
 
 
