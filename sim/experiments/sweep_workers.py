@@ -110,8 +110,7 @@ class DaskPool:
             # TypeError: a tls:// address without Dask's TLS settings (distributed.comm.tls).
             raise SchedulerError(f"--scheduler {address}: cannot connect ({err})") from None
         self._quiet = _DaskQuiet()
-        self._threads, self._counted = sum(self._client.nthreads().values()), time.monotonic()
-        if not self._threads:
+        if not self._count():
             # Workers started as batch jobs may join long after the scheduler is up.
             print(f"blowback: no worker has joined the scheduler at {address} yet; waiting for "
                   "one (Ctrl-C to stop)", file=sys.stderr, flush=True)
@@ -130,10 +129,15 @@ class DaskPool:
     def in_flight(self) -> int:
         """Tasks kept submitted: a few a worker thread, the threads counted again every
         :data:`RECOUNT_SECONDS`, so that workers joining during the sweep get their share."""
-        now = time.monotonic()
-        if not self._threads or now - self._counted >= RECOUNT_SECONDS:
-            self._threads, self._counted = sum(self._client.nthreads().values()), now
+        if not self._threads or time.monotonic() - self._counted >= RECOUNT_SECONDS:
+            self._count()
         return IN_FLIGHT_PER_WORKER * max(self._threads, 1)
+
+    def _count(self) -> int:
+        """The workers' threads now (one call to the scheduler), kept with when they were
+        counted."""
+        self._threads, self._counted = sum(self._client.nthreads().values()), time.monotonic()
+        return self._threads
 
     def died(self, err: BaseException) -> bool:
         """Never: Dask reruns a dead worker's tasks itself, and fails them with ``gave_up``."""
@@ -162,11 +166,10 @@ def _check_workers(client: Any, address: str) -> None:
         if isinstance(there, BaseException):
             found = f"cannot run this Blowback's code ({there})"
         else:
-            changed = [f"{key} {here[key]} here, {there.get(key)} there"
-                       for key in sorted(here) if there.get(key) != here[key]]
+            changed = _differences(here, there, "here", "there")
             if not changed:
                 continue
-            found = f"runs other code ({'; '.join(changed)}), so its runs would differ"
+            found = f"runs other code ({changed}), so its runs would differ"
         raise SchedulerError(f"--scheduler {address}: worker {worker} {found}; install this "
                              "Blowback and its libraries on every worker and restart them")
 
@@ -359,12 +362,18 @@ def _check_code(wanted: dict[str, str]) -> None:
     """Refuse to run in a worker whose model code or libraries differ from the sweep's
     (``wanted``): a cluster's workers import their own installation of Blowback, and its rows
     would be written as the sweep's."""
-    here = running_code()
-    changed = [f"{key} {wanted[key]} in the sweep, {here.get(key)} here"
-               for key in sorted(wanted) if here.get(key) != wanted[key]]
+    changed = _differences(wanted, running_code(), "in the sweep", "here")
     if changed:
         raise WorkerCodeError(f"a worker on {socket.gethostname()} runs other code than the "
-                             f"sweep ({'; '.join(changed)}), so its runs would differ")
+                             f"sweep ({changed}), so its runs would differ")
+
+
+def _differences(wanted: dict[str, str], found: dict[str, str], wanted_at: str,
+                 found_at: str) -> str:
+    """Each entry of :func:`running_code` that differs between two processes, with both values
+    ("numba 0.68.1 here, 0.61.0 there"), or "" where none does."""
+    return "; ".join(f"{key} {wanted[key]} {wanted_at}, {found.get(key)} {found_at}"
+                     for key in sorted(wanted) if found.get(key) != wanted[key])
 
 
 def _test_kill_hook(run_id: str) -> None:

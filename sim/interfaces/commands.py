@@ -171,7 +171,7 @@ def compare(args: argparse.Namespace) -> int:
         n = len(draws[0])
         print("\n" + folded(f"Seed k of every scenario ran with the k-th of {args.seeds} draws "
                             f"from the posterior {args.posterior}, of {n} parameter"
-                            f"{'s' * (n != 1)}: {', '.join(sorted(draws[0]))}."))
+                            f"{'s' if n != 1 else ''}: {', '.join(sorted(draws[0]))}."))
     print(f"\nFigure: {out / 'comparison.png'}   Tables: {out}/comparison.csv, differences.csv,"
           " runs.csv (each run), comparison.txt (as printed)")
     return 0

@@ -260,12 +260,12 @@ def _offensive(model, cell: int) -> None:
 
 def _set(model, params: dict) -> None:
     """Change parameters mid-run; unit properties apply to the units already deployed."""
-    f = model.forces
     for name, value in params.items():
         model.p.schedule(name, value)
-        section, key = name.split(".", 1)
-        if section in _KIND_OF and key in _UNIT_FIELDS:
-            getattr(f, _UNIT_FIELDS[key])[f.kind == _KIND_OF[section]] = value
+        units = _unit_column(model, name)
+        if units is not None:
+            column, rows = units
+            column[rows] = value
         if name == "sanctions.level":
             model.sanctions = max(model.sanctions, float(value))
 
@@ -273,11 +273,18 @@ def _set(model, params: dict) -> None:
 def unit_values(model, name: str):
     """The units' column a ``set`` of parameter ``name`` writes, on the units of its kind (a
     copy), or None where it writes none."""
+    units = _unit_column(model, name)
+    return None if units is None else units[0][units[1]]
+
+
+def _unit_column(model, name: str):
+    """The forces' column a ``set`` of parameter ``name`` writes and the rows of the units of
+    its kind, or None where it writes none (a unit's skill, firepower, reach)."""
     section, _, key = name.partition(".")
     if section not in _KIND_OF or key not in _UNIT_FIELDS:
         return None
     f = model.forces
-    return getattr(f, _UNIT_FIELDS[key])[f.kind == _KIND_OF[section]].copy()
+    return getattr(f, _UNIT_FIELDS[key]), f.kind == _KIND_OF[section]
 
 
 def _scheduled(model, week) -> None:
