@@ -102,6 +102,8 @@ def test_the_worker_job_asks_the_queue_for_the_cores_memory_and_time_given(queue
     (["--cores", "0"], "--cores: '0': a whole number, 1 or more"),
     (["--jobs", "0"], "--jobs: '0': a whole number, 1 or more"),
     (["--memory", "32"], "--memory: '32': a size with its unit"),
+    (["--memory", "32000000000"], "--memory: '32000000000': a size with its unit"),
+    (["--memory", "GiB"], "--memory: 'GiB': a size with its unit"),
     (["--walltime", "4h"], "--walltime: '4h': hours:minutes:seconds"),
 ])
 def test_a_job_the_queue_cannot_take_is_refused_in_one_line(tmp_path, option, said):

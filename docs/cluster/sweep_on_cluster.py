@@ -52,15 +52,18 @@ def _count(text: str) -> int:
 
 
 def _memory(text: str) -> str:
-    """A job's memory with its unit (32GiB, 500MB), at least a MiB: a bare number is bytes."""
+    """A job's memory, a number and its unit (32GiB, 500MB), at least a MiB.  A bare number is
+    refused whatever its size: Dask would read it as bytes, where a user writing ``--memory
+    32000`` most likely meant megabytes, and the job would fail on the node, not here."""
     try:
-        size = parse_bytes(text)
+        size = parse_bytes(text) if re.fullmatch(r"\s*\d+(\.\d+)?\s*[A-Za-z]+\s*", text) \
+            else 0
     except ValueError:
         size = 0
     if size < 2**20:
         raise argparse.ArgumentTypeError(f"{text!r}: a size with its unit, at least 1MiB "
                                          "(e.g. 32GiB)")
-    return text
+    return text.strip()
 
 
 def _walltime(text: str) -> str:
