@@ -268,6 +268,26 @@ def test_the_text_and_the_chart_of_figures_say_how_their_intervals_are_made(tmp_
     assert "figures of 0 left out" in label
 
 
+def test_a_median_of_0_is_drawn_below_every_ratio_with_a_marker_of_its_own():
+    """A log axis has no 0: a figure whose runs' median is 0 sat at a ratio of 1e-3, above a
+    figure the model reaches at 1e-4, drawn as a plain point."""
+    figures = pd.DataFrame({"key": ["small", "none", "fair"], "bound": ["equal"] * 3,
+                            "use": [predictive.FITTED] * 3, "reference": [1000.0] * 3,
+                            "low": [0.05, 0.0, 500.0], "median": [0.1, 0.0, 900.0],
+                            "high": [0.2, 3.0, 1200.0]})
+    ax = calibration_report.plot_figures(figures).axes[0]
+    drawn = {}
+    for line in ax.lines:
+        if line.get_marker() in ("o", "<"):
+            for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True):
+                drawn[ax.get_yticklabels()[len(figures) - 1 - int(y)].get_text()] = \
+                    (line.get_marker(), x)
+    assert drawn["none"][0] == "<" and drawn["small"][0] == drawn["fair"][0] == "o"
+    assert drawn["none"][1] < drawn["small"][1] == pytest.approx(1e-4)
+    assert "\u25c1 a median of 0" in ax.get_xlabel()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [predictive.FITTED]
+
+
 def _weeks(n: int = 60, **columns) -> pd.DataFrame:
     dates = pd.date_range("2020-12-28", periods=n, freq="7D")  # Mondays
     frame = pd.DataFrame({"date": dates, "largest_event": np.zeros(n),

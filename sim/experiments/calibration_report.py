@@ -141,19 +141,28 @@ def plot_figures(figures: pd.DataFrame) -> Figure:
     fig, ax = plt.subplots(figsize=(11, 0.25 * len(counts) + 2), layout="constrained")
     y = np.arange(len(counts))[::-1]
     ref = counts["reference"].to_numpy()
-    mid = counts["median"].to_numpy() / ref
-    err = np.stack([mid - counts["low"].to_numpy() / ref, counts["high"].to_numpy() / ref - mid])
+    ratios = np.stack([counts[k].to_numpy() / ref for k in ("low", "median", "high")])
+    # A ratio of 0 has no place on a log axis: it is drawn at a floor below every other ratio,
+    # with a marker of its own, so that it never reads as a small positive ratio.
+    floor = 0.5 * min(ratios[ratios > 0].min(initial=1.0), 1.0)
+    low, mid, high = np.maximum(ratios, floor)
+    err = np.stack([mid - low, high - mid])
+    zero = ratios[1] <= 0
     for use, colour in USE_COLOURS.items():
-        rows = (counts["use"] == use).to_numpy()
-        if rows.any():
-            ax.errorbar(np.maximum(mid[rows], 1e-3), y[rows], xerr=np.maximum(err[:, rows], 0),
-                        fmt="o", ms=3, color=colour, capsize=2, label=use)
+        label = use
+        for marker, size, rows in (("o", 3, ~zero), ("<", 5, zero)):
+            rows = rows & (counts["use"] == use).to_numpy()
+            if rows.any():
+                ax.errorbar(mid[rows], y[rows], xerr=err[:, rows], fmt=marker, ms=size,
+                            color=colour, capsize=2, label=label)
+                label = None
     ax.axvline(1.0, color="black", lw=1)
     ax.set_xscale("log")
     ax.set_yticks(y, [f"{k}{' (at least)' if b == 'at_least' else ''}"
                       for k, b in zip(counts["key"], counts["bound"], strict=True)], fontsize=8)
     ax.set_xlabel("model / reference (ratio, 1 = the public figure): the posterior's runs' "
-                  "median and central 90%; figures of 0 left out")
+                  "median and central 90%; figures of 0 left out"
+                  + ("; \u25c1 a median of 0, drawn at the left edge" if zero.any() else ""))
     ax.set_ylabel("public figure")
     legend_outside(ax, title="use")
     return fig
