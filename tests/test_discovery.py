@@ -60,6 +60,8 @@ def test_where_the_first_is_never_worse_its_cases_are_where_it_does_best():
     found = discovery.discover(x, "one", "two", pd.DataFrame({"deaths": -0.1 - x["c"]}))
     assert found.boxes.iloc[0]["not_worse"] == len(x)
     assert "points where its advantage is largest" in found.text()
+    assert "(too many for a box, which needs at least 10 points where it is worse)" \
+        in found.text()
     assert found.limits.set_index("parameter").loc["c", "low"] > 0.75
 
 
@@ -86,7 +88,20 @@ def test_when_it_is_worse_everywhere_the_box_names_where_the_gap_is_smallest():
     assert box["n_cases"] == round(discovery.WEAKEST * len(x))
     limits = found.limits.set_index("parameter")
     assert limits.loc["c", "high"] < 0.25 and limits.loc["c", "qp"] < discovery.SIGNIFICANT
-    assert "too few or too many for a box" in found.text()
+    assert "not worse at 0 of 400 points (too few for a box, which needs at least 10)" \
+        in found.text()
+
+
+def test_a_design_too_small_for_a_box_is_said_to_be():
+    """Twelve points cannot hold ten cases and ten others: the text says the design is too
+    small, not that the cases are too few or too many."""
+    x = _design(12)
+    found = discovery.discover(x, "one", "two", pd.DataFrame({"deaths": x["c"] - 0.5}))
+    not_worse = int(found.boxes.iloc[0]["not_worse"])
+    assert 0 < not_worse < 12
+    assert (f"not worse at {not_worse} of 12 points (a design of 12 points is too small for a "
+            "box, which needs at least 10 points where it is and 10 where it is not)") \
+        in " ".join(found.text().split())
 
 
 def test_scattered_flips_give_way_to_the_weakest_tenth():

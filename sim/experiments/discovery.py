@@ -84,8 +84,7 @@ class Discovery:
             if box.cases == NOT_WORSE:
                 what = f"the {box.n_cases} {points} where it is {not_worse}"
             else:
-                why = ("scattered, in no box" if MIN_CASES <= box.not_worse
-                       <= box.points - MIN_CASES else "too few or too many for a box")
+                why = _why_not_a_box(box.not_worse, box.points)
                 # The cases are the smallest gaps: where the first is not worse at as many
                 # points as there are cases (scattered, or nearly everywhere), every case is a
                 # point where it does better, and its "weakest" points are its best ones.
@@ -105,6 +104,18 @@ class Discovery:
             for r in sub.itertuples():
                 lines.append(f"    {r.parameter:<28} {_bound(r)}   qp {r.qp:.2g}")
         return "\n".join(lines)
+
+
+def _why_not_a_box(not_worse: int, points: int) -> str:
+    """Why the points where the first is not worse are not the cases PRIM describes."""
+    if points < 2 * MIN_CASES:
+        return (f"a design of {points} points is too small for a box, which needs at least "
+                f"{MIN_CASES} points where it is and {MIN_CASES} where it is not")
+    if not_worse < MIN_CASES:
+        return f"too few for a box, which needs at least {MIN_CASES}"
+    if not_worse > points - MIN_CASES:
+        return f"too many for a box, which needs at least {MIN_CASES} points where it is worse"
+    return "scattered, in no box"
 
 
 def _bound(r) -> str:
