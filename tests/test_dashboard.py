@@ -341,7 +341,7 @@ def test_chart_text_is_at_least_11_pixels_as_drawn():
     """Every text of every chart (title, ticks, years, a threshold's label) is at least 11
     pixels high on the page, where the grid draws a chart at least NARROWEST pixels wide; the
     years along the axis stay at least a label's width apart."""
-    from sim.interfaces.dashboard.app import PAGE_CSS
+    from sim.interfaces.dashboard.page_style import PAGE_CSS
 
     assert f"minmax({charts.NARROWEST}px, 1fr)" in PAGE_CSS
     model = Session(small("contractor_unchecked", **{"map.communities": 200,

@@ -29,6 +29,7 @@ from sim.interfaces.dashboard.computing import (
     use_preparation,
 )
 from sim.interfaces.dashboard.levers import INJECTIONS, LEVERS, PRESENCE, Lever
+from sim.interfaces.dashboard.page_style import PAGE_CSS
 from sim.interfaces.dashboard.page_values import offered, switch
 from sim.interfaces.dashboard.server import (
     PREPARING,
@@ -52,32 +53,6 @@ SHIPPED = Path(__file__).resolve().parents[3] / "scenarios"
 LOG_LINES = 14
 # The buttons that advance the runs, and the weeks each runs: a week, or a year at once.
 ADVANCE = {"Step": 1, "+1 year": 52}
-# The page fits a projector (1280x800) without scrolling: the levers scroll in their own
-# column, the maps shrink to the height left over by the toolbar, the buttons and the charts
-# (whose grid takes as many columns as the width allows), and Solara's banner is not shown
-# (serve() turns it off; in a notebook there is none).
-PAGE_CSS = """
-.bb-dashboard { padding: 6px 8px !important; }
-.bb-levers { width: 290px; flex: none; max-height: calc(100vh - 64px); overflow-y: auto; }
-.bb-views { flex: 1 1 0; min-width: 0; }
-.bb-map-view { flex: 0 1 600px; min-width: 0; }
-.bb-map-view svg { display: block; width: 100%; height: auto;
-                   max-height: calc(100vh - 430px); }
-.bb-log { flex: 1 1 200px; min-width: 160px; max-height: calc(100vh - 430px);
-          overflow-y: auto; font-size: 12px; }
-.bb-charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr));
-             gap: 2px 6px; width: 100%; }
-.bb-chart-view svg { display: block; width: 100%; height: auto; }
-.bb-chart-key { grid-column: 1 / -1; font-size: 13px; line-height: 16px; }
-.bb-notice { font-size: 13px; color: #7a4b00; }
-.bb-dashboard .v-input { margin-top: 0; padding-top: 0; }
-.bb-dashboard .v-input__slot { margin-bottom: 0; }
-.bb-dashboard .v-text-field__details, .bb-dashboard .v-messages { display: none; }
-.bb-levers .v-card__title { font-size: 15px; line-height: 1.3; padding: 6px 10px; }
-.bb-levers .v-card__text { padding: 0 10px 6px; }
-.bb-dashboard .v-btn-toggle .v-btn { height: 30px !important; padding: 0 8px;
-                                     font-size: 12px; }
-"""
 
 
 @solara.component
@@ -117,12 +92,12 @@ def Dashboard(scenario: str | Path | Scenario | None = None, seed: int | None = 
                  (busy, until.value, stepping.progress, preparing.pending), start)
         if error.value:
             solara.Error(error.value, classes=["bb-error"])
-        with solara.Row(style={"flex-wrap": "nowrap", "align-items": "flex-start"}):
+        with solara.Row(style={"flex-wrap": "nowrap", "align-items": "flex-start"},
+                        classes=["bb-main"]):
             with solara.Column(classes=["bb-levers"]):
                 _Levers(session, _lever_state(session, side.value), side.value, act,
                         in_force)
-            with solara.Column(classes=["bb-views"], gap="4px"):
-                _Views(session, version, choices, (layer, side, playing), act, busy)
+            _Views(session, version, choices, (layer, side, playing), act, busy)
 
 
 def _acting(error: solara.Reactive, refresh: Callable[[], None]):
@@ -273,7 +248,47 @@ def restart_notice(session: Session) -> str:
 
 @solara.component
 def _Views(session: Session, version: int, choices: dict, shown: tuple, act, busy: bool):
+    layer, side, _ = shown
+    # One reading of the runs for the whole redraw: the play loop steps them on its own thread.
+    with session.lock:
+        runs = list(session.runs)
+        week = session.model.t
+        maps = [world_map.svg(r.model, layer.value, titled(r) if len(runs) == 2 else "")
+                for r in runs]
+        plots = [charts.svg([r.model for r in runs], o) for o in outcomes.shown("chart")]
+        logs = [_log_html(session, k) for k in range(len(runs))]
+    # All but the charts in one column, since a narrow screen lays the charts under the levers
+    # too (page_style).
+    with solara.Column(classes=["bb-views"], gap="12px"):
+        with solara.Column(classes=["bb-views-top"], gap="12px"):
+            _Pairing(session, choices, runs, week, shown, act, busy)
+            with solara.Row(style={"flex-wrap": "nowrap", "align-items": "flex-start"},
+                            gap="6px", classes=["bb-maps"] + ["bb-paired"] * (len(maps) - 1)):
+                for k, m in enumerate(maps):
+                    solara.HTML(unsafe_innerHTML=m, classes=["bb-map-view"],
+                                attributes={"data-side": str(k)})
+                solara.HTML(unsafe_innerHTML="".join(logs), classes=["bb-log"])
+            with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}, gap="4px"):
+                solara.Text("Inject now:")
+                for label in INJECTIONS:
+                    solara.Button(label, x_small=True, outlined=True,
+                                  on_click=act(lambda lb=label: session.inject_button(
+                                      lb, side.value)))
+        with solara.Div(classes=["bb-charts"]):
+            if len(runs) == 2:
+                solara.HTML(unsafe_innerHTML=charts.key([r.scenario.name for r in runs]),
+                            classes=["bb-chart-key"])
+            for p in plots:
+                solara.HTML(unsafe_innerHTML=p, classes=["bb-chart-view"])
+
+
+@solara.component
+def _Pairing(session: Session, choices: dict, runs: list[Run], week: int, shown: tuple, act,
+             busy: bool):
+    """The map's layer, the side-by-side switch and, side by side, the right-hand regime and
+    the side the levers act on."""
     layer, side, playing = shown
+    paired = len(runs) == 2
     notice = solara.use_reactive("")
 
     def pair(on) -> None:
@@ -290,48 +305,26 @@ def _Views(session: Session, version: int, choices: dict, shown: tuple, act, bus
         playing.set(False)
         session.choose(choices[offered("right-hand regime", label, choices)], 1)
 
-    # One reading of the runs for the whole redraw: the play loop steps them on its own thread.
-    with session.lock:
-        runs = list(session.runs)
-        paired, week = len(runs) == 2, session.model.t
-        maps = [world_map.svg(r.model, layer.value, titled(r) if paired else "") for r in runs]
-        plots = [charts.svg([r.model for r in runs], o) for o in outcomes.shown("chart")]
-        logs = [_log_html(session, k) for k in range(len(runs))]
-    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="8px"):
-        _Choice(list(world_map.LAYERS), layer.value,
-               chosen("map layer", layer, world_map.LAYERS, act))
-        solara.Switch(label="side by side", value=paired, disabled=busy,
-                      on_value=lambda on: act(lambda: pair(on))())
-        if not paired:
-            solara.Text("(restarts both runs at week 0)", classes=["bb-notice"])
-    if paired:
+    with solara.Column(classes=["bb-pairing"], gap="12px"):
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="8px"):
-            solara.Select("right-hand regime", values=list(choices),
-                          value=choice_of(choices, runs[1].scenario),
-                          on_value=lambda label: act(lambda: choose_right(label))(),
-                          style={"min-width": "200px", "max-width": "250px"}, dense=True,
-                          disabled=busy)
-            solara.Text("levers and events act on")
-            _Choice(list(SIDES), side.value, chosen("levers and events act on", side, SIDES, act))
-            if notice.value and week == 0:
-                solara.Text(notice.value, classes=["bb-notice", "bb-restarted"])
-    with solara.Row(style={"flex-wrap": "nowrap", "align-items": "flex-start"}, gap="6px"):
-        for k, m in enumerate(maps):
-            solara.HTML(unsafe_innerHTML=m, classes=["bb-map-view"],
-                        attributes={"data-side": str(k)})
-        solara.HTML(unsafe_innerHTML="".join(logs), classes=["bb-log"])
-    with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}, gap="4px"):
-        solara.Text("Inject now:")
-        for label in INJECTIONS:
-            solara.Button(label, x_small=True, outlined=True,
-                          on_click=act(lambda lb=label: session.inject_button(
-                              lb, side.value)))
-    with solara.Div(classes=["bb-charts"]):
+            _Choice(list(world_map.LAYERS), layer.value,
+                    chosen("map layer", layer, world_map.LAYERS, act))
+            solara.Switch(label="side by side", value=paired, disabled=busy,
+                          on_value=lambda on: act(lambda: pair(on))())
+            if not paired:
+                solara.Text("(restarts both runs at week 0)", classes=["bb-notice"])
         if paired:
-            solara.HTML(unsafe_innerHTML=charts.key([r.scenario.name for r in runs]),
-                        classes=["bb-chart-key"])
-        for p in plots:
-            solara.HTML(unsafe_innerHTML=p, classes=["bb-chart-view"])
+            with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="8px"):
+                solara.Select("right-hand regime", values=list(choices),
+                              value=choice_of(choices, runs[1].scenario),
+                              on_value=lambda label: act(lambda: choose_right(label))(),
+                              style={"min-width": "200px", "max-width": "250px"}, dense=True,
+                              disabled=busy)
+                solara.Text("levers and events act on")
+                _Choice(list(SIDES), side.value,
+                        chosen("levers and events act on", side, SIDES, act))
+                if notice.value and week == 0:
+                    solara.Text(notice.value, classes=["bb-notice", "bb-restarted"])
 
 
 # Solara's ToggleButtonsSingle and SliderFloat convert what the page sends before any handler

@@ -25,8 +25,8 @@ THRESHOLD_COLOUR = "#b8860b"
 THRESHOLDS = {"partner_relationship": ("partner.exit_threshold", "partner leaves below"),
               "contractor_revenue": ("contractor.cost", "its price a quarter")}
 # A chart is drawn about a unit a pixel: the page's grid gives each at least NARROWEST pixels
-# (app.PAGE_CSS), so that its text, in TEXT_SIZE units, is at least 11 pixels as drawn, legible
-# on a projector at the back of a room.
+# (page_style.PAGE_CSS), so that its text, in TEXT_SIZE units, is at least 11 pixels as drawn,
+# legible on a projector at the back of a room.
 WIDTH, HEIGHT = 240, 100
 NARROWEST = 230
 TEXT_SIZE, TITLE_SIZE = 11.5, 12.5
