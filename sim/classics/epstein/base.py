@@ -87,7 +87,9 @@ class EpsteinBase(mesa.Model):
                activation_order: str = "Random") -> None:
         """Set the model up: what the subclasses' constructors share."""
         check_settings({k: v for k, v in locals().items() if k != "self"})
-        super().__init__(rng=seed)
+        # A Python int: Mesa 3.4+ seeds its ``random.Random`` with it, which on Python 3.12+
+        # refuses a numpy integer.
+        super().__init__(rng=None if seed is None else int(seed))
         self.width, self.height = int(width), int(height)
         self.movement = movement
         self.cop_movement = movement if cop_movement is None else cop_movement
