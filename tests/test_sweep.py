@@ -491,6 +491,48 @@ def test_killed_then_compacted_sweep_resumes_to_the_uninterrupted_rows(tmp_path)
     pd.testing.assert_frame_equal(load_series(out), load_series(whole), check_exact=True)
 
 
+# A sweep SIGKILLed while its first manifest is being written, after the folders of its shards
+# were made: nothing in the folder is a run.
+_KILLED_AT_MANIFEST = """
+import os, signal, sys
+from sim.experiments import output
+from sim.interfaces.cli import main
+synced = output.sync
+def sync(path):
+    synced(path)
+    if path.name.startswith(".manifest.json."):
+        os.kill(os.getpid(), signal.SIGKILL)
+output.sync = sync
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("resume", [[], ["--resume"]])
+def test_a_sweep_killed_before_its_manifest_was_in_place_starts_afresh(tmp_path, resume):
+    path = _experiment(tmp_path, seeds=1, steps=4)
+    out = tmp_path / "out"
+    killed = subprocess.run([sys.executable, "-c", _KILLED_AT_MANIFEST, "sweep", str(path),
+                             "--out", str(out), "--jobs", "1"], cwd=ROOT, capture_output=True,
+                            timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    assert not (out / "manifest.json").exists() and (out / "runs").is_dir()
+    done = _blowback("sweep", str(path), "--out", str(out), "--jobs", "1", *resume)
+    assert done.returncode == 0, done.stderr
+    assert "2 runs written, 0 already done, 2 in all" in done.stdout
+    assert len(load(out)) == 2
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_folder_without_a_manifest_holding_a_file_in_runs_is_refused(tmp_path):
+    path = _experiment(tmp_path, seeds=1, steps=4)
+    out = tmp_path / "out"
+    (out / "runs").mkdir(parents=True)
+    (out / "runs" / "mine.parquet").write_text("mine")
+    refused = _blowback("sweep", str(path), "--out", str(out), "--resume")
+    assert refused.returncode == 2 and "not empty and not a sweep folder" in refused.stderr
+    assert sorted(p.name for p in out.rglob("*")) == ["mine.parquet", "runs"]
+
+
 def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(tmp_path):
     path = _experiment(tmp_path, GRID, seeds=20, steps=60)
     out = tmp_path / "out"

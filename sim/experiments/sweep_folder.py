@@ -13,7 +13,9 @@ A sweep folder holds::
 
 ``--resume`` (:func:`prepare`) skips exactly the runs of closed shards whose files match their
 line; it removes what a killed sweep left (a shard left open, files superseded by a merge) and
-the files of damaged shards, whose runs are run again.  A file no line names is not the
+the files of damaged shards, whose runs are run again.  A folder that a sweep killed before its
+manifest was in place left (its lock, the empty folders of its shards, the manifest's temporary
+file) holds no run and starts afresh, with or without ``--resume``.  A file no line names is not the
 sweep's: it is refused, never removed, and so is a file that cannot be read (its permissions),
 which is not damaged.  Folders of the second format (one file a run) load as
 they are; a finished one may be resumed (nothing to add), an unfinished one is finished into a
@@ -27,6 +29,7 @@ import contextlib
 import datetime
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +65,8 @@ FORMAT = "blowback-sweep/3"
 # The first format had no checksums: its files cannot be checked.
 OLD_FORMAT = "blowback-sweep/1"
 SWEEP_FORMATS = (OLD_FORMAT, run_files.FORMAT, FORMAT)
+# The temporary file of a manifest being written (sim.experiments.output.write_atomic).
+_MANIFEST_TMP = re.compile(r"\.manifest\.json\.\w+\.tmp")
 # What the code reads from a manifest, by type: anything else is refused in one line.
 _MANIFEST_KEYS = {"experiment_hash": str, "varied": list, "scenarios": list, "seeds": list,
                   "runs": int, "versions": dict, "model_code": str}
@@ -72,6 +77,19 @@ POINTS_SHA256 = "points_sha256"
 _OPTIONAL_KEYS = {"resumptions": list, POINTS_SHA256: str}
 
 
+def _unstarted(out: Path) -> bool:
+    """Whether the folder ``out`` holds no more than a sweep killed before its first manifest
+    was in place leaves: its lock, the empty folders of its shards, the manifest's temporary
+    file.  Such a sweep wrote no run, so the folder starts afresh, with or without --resume."""
+    for path in out.iterdir():
+        if path.name in (LOCK, PID) or (_MANIFEST_TMP.fullmatch(path.name) and path.is_file()):
+            continue
+        if (path.name not in (RUNS, SERIES) or path.is_symlink() or not path.is_dir()
+                or any(path.iterdir())):
+            return False
+    return True
+
+
 def hold(out: Path, instead: str = "choose another --out") -> BaseFileLock:
     """Create ``out`` if needed and lock it for this sweep; return the lock, whose release
     frees it.  The system drops the lock of a process that dies, so a killed sweep never
@@ -79,7 +97,7 @@ def hold(out: Path, instead: str = "choose another --out") -> BaseFileLock:
     holds it."""
     check_output_folder(out)
     check_outside_cwd(out)
-    if out.is_dir() and any(p.name not in (LOCK, PID) for p in out.iterdir()):
+    if out.is_dir() and not _unstarted(out):
         # Refused before the lock file is made: nothing is left in a folder that is not ours,
         # such as another command's output, which has a manifest of its own.
         if not (out / MANIFEST).exists():
@@ -124,7 +142,8 @@ def prepare(out: Path, experiment: Experiment, resume: bool,
 
 def _check_or_start(out: Path, experiment: Experiment, resume: bool,
                     mixed_versions: bool) -> tuple[set[str], int]:
-    if not any(p.name not in (LOCK, PID) for p in out.iterdir()):
+    if _unstarted(out):
+        remove([p for p in out.iterdir() if _MANIFEST_TMP.fullmatch(p.name)])
         _make_folders(out, experiment)
         _write_manifest(out, _manifest(experiment))
         return set(), 0
