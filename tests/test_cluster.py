@@ -163,6 +163,33 @@ def test_the_script_commands_of_the_cluster_page_parse():
         assert sweep.out is not None or args.dry_run, argv
 
 
+def test_the_cluster_page_names_every_option_the_script_hands_on_to_the_sweep():
+    """What goes to ``blowback sweep`` as it is, and shapes a sweep on a scheduler, is named on
+    the page and in the script's docstring: an option left out there is one a reader of the
+    page does not know the script takes (``--ensemble`` changes what a task is)."""
+    import argparse
+
+    from sim.interfaces.cli import argument_parser
+
+    spec = importlib.util.spec_from_file_location("sweep_on_cluster", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    subcommands = next(a for a in argument_parser()._actions
+                       if isinstance(a, argparse._SubParsersAction))
+    sweep_options = {o for a in subcommands.choices["sweep"]._actions for o in a.option_strings}
+    own = {"--help", "-h", "--jobs", "--scheduler", "--compact",
+           "--yes"}  # set by the script, taken by it, or not read on a scheduler
+    handed_on = sorted(sweep_options - own)
+    assert "--ensemble" in handed_on
+    page = (ROOT / "docs" / "CLUSTER.md").read_text(encoding="utf-8")
+    told = page[page.index("every other option"):].split(")")[0]
+    assert [o for o in handed_on if f"`{o}`" not in told] == []
+    docstring = script.__doc__[script.__doc__.index("every\nother option"):].split(")")[0]
+    assert [o for o in handed_on if f"``{o}``" not in docstring] == []
+    section = page[page.index("## What a task is"):page.index("## Where the results land")]
+    assert "`--ensemble R`" in section
+
+
 def _worker_of_other_code(tmp_path: Path, address: str) -> subprocess.Popen:
     """A Dask worker that imports a copy of ``sim`` whose model code differs by one comment,
     as a node with another checkout or an older installation would."""

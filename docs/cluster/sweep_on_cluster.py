@@ -4,10 +4,10 @@ Run it where jobs can be submitted (a login node, or a small long job of its own
 Dask scheduler in this process, asks the queue for ``--jobs`` worker jobs of ``--cores`` cores
 each (one single-threaded Dask worker a core: a run is single-threaded Python and numba), waits
 for their workers, then runs ``blowback sweep EXPERIMENT --scheduler <its address>`` with every
-other option given here (``--out``, ``--resume``, ``--mixed-versions``). This process writes
-every result into the sweep folder; the workers only compute. A worker job that is pre-empted
-or reaches its walltime is replaced by a new one. Leaving (the sweep's end, Ctrl-C, an error)
-cancels the worker jobs.
+other option given here (``--out``, ``--resume``, ``--mixed-versions``, ``--ensemble``). This
+process writes every result into the sweep folder; the workers only compute. A worker job that is
+pre-empted or reaches its walltime is replaced by a new one. Leaving (the sweep's end, Ctrl-C, an
+error) cancels the worker jobs.
 
     python docs/cluster/sweep_on_cluster.py EXPERIMENT --out OUT --jobs 4 --cores 16 \\
         --memory 32GiB --walltime 04:00:00 [--queue Q] [--account A] [--pbs] [--dry-run]
