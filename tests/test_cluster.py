@@ -258,10 +258,12 @@ def test_a_task_on_a_worker_of_other_code_stops_the_sweep_and_writes_none_of_its
 
 
 def test_the_sweeps_own_mistakes_are_said_before_any_job_is_queued(tmp_path, capsys):
-    """A missing experiment, an --out in the way, a folder that holds the sweep without
-    --resume: said at once, not once the queue has started the jobs (here, with no queue, a
-    job never starts and the script would wait out --wait)."""
+    """A missing experiment, an --out in the way (a file, a folder of something else), a
+    folder that holds the sweep without --resume: said at once, not once the queue has started
+    the jobs (here, with no queue, a job never starts and the script would wait out --wait)."""
     exp = _experiment(tmp_path)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("another command's output\n")
     status, _, err = blowback(capsys, "sweep", str(exp), "--jobs", "1", "--out",
                               str(tmp_path / "done"))
     assert status == 0, err
@@ -269,6 +271,7 @@ def test_the_sweeps_own_mistakes_are_said_before_any_job_is_queued(tmp_path, cap
         ([str(tmp_path / "missing.toml"), "--out", str(tmp_path / "a")], "no such file"),
         ([str(exp), "--out", str(exp)], "exists and is a file"),
         ([str(exp), "--out", str(tmp_path / "done")], "add --resume"),
+        ([str(exp), "--out", str(tmp_path / "other")], "not empty and not a sweep folder"),
     ]:
         shown = _script(*args, "--wait", "5")
         assert shown.returncode == 2, shown.stderr

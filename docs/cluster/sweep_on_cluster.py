@@ -36,7 +36,7 @@ from sim.core.scenario import ScenarioError
 from sim.experiments.experiment import load_experiment
 from sim.experiments.output import OutputError
 from sim.experiments.sweep import default_out
-from sim.experiments.sweep_folder import MANIFEST, read_manifest
+from sim.experiments.sweep_folder import MANIFEST, check_folder, read_manifest
 from sim.interfaces.cli import argument_parser
 from sim.interfaces.cli import main as blowback
 
@@ -108,6 +108,7 @@ def check_sweep(experiment: str, sweep_args: list[str]) -> str | None:
     try:
         found = load_experiment(args.experiment)
         out = check_output_folder(args.out or default_out(found))
+        check_folder(out)
         if not (out / MANIFEST).is_file():
             return None
         theirs = read_manifest(out)["experiment_hash"]
@@ -212,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         # that is pre-empted or reaches its walltime, whose runs Dask reruns meanwhile.
         adaptive = cluster.adapt(minimum_jobs=args.jobs, maximum_jobs=args.jobs)
         workers = args.jobs * args.cores
-        # The sweep keeps a few runs in flight per worker it finds when it starts, so it waits
-        # for them all rather than starting on the first job's alone.
+        # The sweep would take the workers as they join (it counts them every 10 s); waiting
+        # for them all says a job the queue holds back or refuses here, before any run starts.
         with Client(cluster) as client:
             wrong = wait_for_workers(client, workers, args.wait)
         if wrong is not None:

@@ -90,20 +90,26 @@ def _unstarted(out: Path) -> bool:
     return True
 
 
+def check_folder(out: Path) -> None:
+    """Refuse, in one line (:class:`OutputError`), an ``out`` no sweep may write into: a path
+    that cannot be a folder, or a folder that holds something and no sweep's manifest (another
+    command's output), or a manifest that cannot be read.  Nothing is written."""
+    check_output_folder(out)
+    check_outside_cwd(out)
+    if out.is_dir() and not _unstarted(out):
+        if not (out / MANIFEST).exists():
+            raise OutputError(f"{out}: not empty and not a sweep folder; choose a new folder "
+                              "for --out")
+        read_manifest(out)
+
+
 def hold(out: Path, instead: str = "choose another --out") -> BaseFileLock:
     """Create ``out`` if needed and lock it for this sweep; return the lock, whose release
     frees it.  The system drops the lock of a process that dies, so a killed sweep never
     blocks its ``--resume``.  ``instead``: what the user can do rather than wait, if a sweep
     holds it."""
-    check_output_folder(out)
-    check_outside_cwd(out)
-    if out.is_dir() and not _unstarted(out):
-        # Refused before the lock file is made: nothing is left in a folder that is not ours,
-        # such as another command's output, which has a manifest of its own.
-        if not (out / MANIFEST).exists():
-            raise OutputError(f"{out}: not empty and not a sweep folder; choose a new folder "
-                              "for --out")
-        read_manifest(out)
+    # Before the lock file is made: nothing is left in a folder that is not ours.
+    check_folder(out)
     created = not out.exists()
     lock = FileLock(out / LOCK, thread_local=False, blocking=False)
     try:
