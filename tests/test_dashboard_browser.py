@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, dashboard_address
+from conftest import MAP_SCALE, ROOT, dashboard_address
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -25,9 +25,6 @@ SCENARIO = ROOT / "scenarios" / "contractor_unchecked.toml"
 TIMEOUT_MS = 60_000
 # An XGA projector, a WXGA one and a full-HD screen: the page must fit each without scrolling.
 SCREENS = ((1024, 768), (1280, 800), (1920, 1080))
-# The least a map may be drawn at, in pixels a map unit: its town names (11 units) are then 8
-# pixels high or more.  Side by side at 1024x768 the maps are drawn at 0.76, at 1280x800 at 0.87.
-MAP_SCALE = 0.75
 # Where to copy the screenshots of the screens too (docs/img regenerates the documentation's).
 SHOTS_ENV = "BLOWBACK_SCREENSHOTS"
 

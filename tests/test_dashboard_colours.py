@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import small
+from conftest import MAP_SCALE, small
 
 from sim.interfaces.dashboard import map as world_map
 from sim.interfaces.dashboard.session import Session
@@ -86,9 +86,11 @@ def test_the_social_groups_take_okabe_ito_colours_as_every_figure_does():
 
 
 NON_TEXT_CONTRAST = 3.0  # WCAG 2.1, success criterion 1.4.11: a graphic against what adjoins it
-# Map units a part of a symbol must be wide to count: side by side at 1280x800 the map is drawn
-# at 1.12 pixels a unit, and a ring thinner than about 1.5 pixels is lost to anti-aliasing.
-WIDE_ENOUGH = 1.5
+# A ring thinner than about 1.5 pixels is lost to anti-aliasing.  A part of a symbol counts
+# where it is that wide on the smallest map the page draws (MAP_SCALE pixels a unit, which the
+# browser test checks): 2 map units.
+RING_PIXELS = 1.5
+WIDE_ENOUGH = RING_PIXELS / MAP_SCALE
 _ELEMENT = re.compile(r'<(rect|polygon|circle|path) [^>]*?(?:fill="([^"]*)" )?stroke="([^"]*)"'
                       r' stroke-width="([^"]*)"')
 

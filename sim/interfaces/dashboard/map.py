@@ -82,11 +82,12 @@ _FORCE_STYLE = {STATE: ("rect", "#0072b2", "state unit"),
 # (black in white, white in black), told apart by lightness alone.
 _BAND_STYLE = (("#000000", "#ffffff"), ("#ffffff", "#000000"))
 MINE_COLOUR = "#e6b400"
-# Every symbol is cased: a black edge, and a white halo around it, each EDGE map units wide (1.7
-# pixels on the smallest map, side by side at 1280x800).  On any colour under it, black or
-# white contrasts at least 4.6:1 (WCAG), so a symbol stands out on every layer, whatever its
-# own colour.
-EDGE = 1.5
+# Every symbol is cased: a black edge, and a white halo around it, each EDGE map units wide, so
+# 1.5 pixels or more on every map the page draws (a thinner ring is lost to anti-aliasing):
+# 1.52 on the smallest, side by side at 1024x768 (0.759 pixels a unit), 1.75 side by side at
+# 1280x800 (0.873).  On any colour under it, black or white contrasts at least 4.6:1 (WCAG), so
+# a symbol stands out on every layer, whatever its own colour.
+EDGE = 2
 SYMBOL_ROW = 16  # pixels a row of the key of the symbols takes, under the map
 
 
