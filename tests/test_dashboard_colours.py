@@ -1,5 +1,6 @@
 """The dashboard's colours for a colour-blind viewer on a projector: every map layer tells its
-values apart under each of the three dichromacies, and every symbol stands out on every layer.
+values apart under each of the three dichromacies, every symbol stands out on every layer, and
+its casing leaves its colour as wide as it is meant to be.
 
 The colour vision of a dichromat is simulated with Machado, Oliveira and Fernandes's (2009)
 matrices at full severity, applied to linear RGB; two colours are told apart by their CIE76
@@ -157,3 +158,43 @@ def test_every_symbol_stands_out_on_every_layer(name):
         for colour in under:
             best = max((contrast(part, colour) for part, _ in parts), default=1.0)
             assert best >= NON_TEXT_CONTRAST, (title, tuple(colour), round(best, 2))
+
+
+# The least width of each shape's coloured fill, inside its black edge, on the smallest map the
+# page draws (MAP_SCALE pixels a unit): the diameter of the circle inside it, in pixels, as wide
+# as under an edge of 1.5 units.  A unit's colour says who it is (the contractor's orange above
+# all): a wider casing must not take it.
+FILL_PIXELS = {"rect": 3.2, "circle": 3.2, "triangle": 2.0, "diamond": 2.65}
+_GEOMETRY = re.compile(r'<(rect|circle|polygon) ([^>]*?) fill="(?!#ffffff)[^"]*" stroke="[^"]*"'
+                       r' stroke-width="([^"]*)"')
+
+
+def _inradius(tag: str, geometry: str) -> tuple[str, float]:
+    """The shape and the radius of the circle inside it, in map units, of an SVG element: a
+    polygon's (a triangle, a rhombus) is its area over its half-perimeter."""
+    numbers = {k: float(v) for k, v in re.findall(r'(\w+)="([-0-9.]+)"', geometry)}
+    if tag == "rect":
+        return tag, min(numbers["width"], numbers["height"]) / 2
+    if tag == "circle":
+        return tag, numbers["r"]
+    points = np.array(re.search(r'points="([^"]*)"', geometry).group(1).replace(",", " ").split(),
+                      dtype=float).reshape(-1, 2)
+    x, y = points.T
+    area = abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) / 2
+    perimeter = np.hypot(*(points - np.roll(points, 1, axis=0)).T).sum()
+    return {3: "triangle", 4: "diamond"}[len(points)], area / (perimeter / 2)
+
+
+def test_every_unit_and_mine_keeps_its_colour_inside_its_casing():
+    """The coloured fill of each unit and mining site on the map, less the half of its black
+    edge that lies over it, is at least as wide as FILL_PIXELS says at MAP_SCALE."""
+    svg = world_map.svg(Session(small("contractor_unchecked", **{"map.communities": 200}))
+                        .model, "cooperation")
+    drawn = svg[:svg.index('class="bb-symbols"')]
+    fills = {}
+    for tag, geometry, edge in _GEOMETRY.findall(drawn):
+        shape, radius = _inradius(tag, geometry)
+        fills[shape] = min(fills.get(shape, np.inf), 2 * (radius - float(edge) / 2) * MAP_SCALE)
+    assert set(fills) == set(FILL_PIXELS)
+    for shape, pixels in fills.items():
+        assert pixels >= FILL_PIXELS[shape], (shape, round(pixels, 2))

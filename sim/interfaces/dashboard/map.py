@@ -74,14 +74,16 @@ LAYERS: dict[str, Layer] = {
                    palette=OKABE_ITO[1:1 + len(geography.GROUPS)]),
 }
 
-# Units by type: SVG shape and colour (Okabe-Ito's blue, vermillion and bluish green).
-_FORCE_STYLE = {STATE: ("rect", "#0072b2", "state unit"),
-                CONTRACTOR: ("triangle", "#d55e00", "contractor team"),
-                PARTNER: ("circle", "#009e73", "partner unit")}
+# Units by type: SVG shape and colour (Okabe-Ito's blue, vermillion and bluish green), and the
+# half-size of the coloured fill in cells (_marker draws the casing outside it).
+_FORCE_STYLE = {STATE: ("rect", "#0072b2", "state unit", 0.275),
+                CONTRACTOR: ("triangle", "#d55e00", "contractor team", 0.24),
+                PARTNER: ("circle", "#009e73", "partner unit", 0.275)}
 # A band's cross by faction, as ``FACTIONS`` names them: its colour and the casing around it
 # (black in white, white in black), told apart by lightness alone.
 _BAND_STYLE = (("#000000", "#ffffff"), ("#ffffff", "#000000"))
 MINE_COLOUR = "#e6b400"
+MINE_FILL = 0.32  # half-size of a mining site's fill, in cells
 # Every symbol is cased: a black edge, and a white halo around it, each EDGE map units wide, so
 # 1.5 pixels or more on every map the page draws (a thinner ring is lost to anti-aliasing):
 # 1.52 on the smallest, side by side at 1024x768 (0.759 pixels a unit), 1.75 side by side at
@@ -89,6 +91,13 @@ MINE_COLOUR = "#e6b400"
 # a symbol stands out on every layer, whatever its own colour.
 EDGE = 2
 SYMBOL_ROW = 16  # pixels a row of the key of the symbols takes, under the map
+# The key draws each symbol as on a map of KEY_CELL units a cell (8 on the default map): larger,
+# in the same proportions.
+KEY_CELL = 17
+# The radius of the circle inside each shape (its inradius), per unit of the half-size that
+# _geometry takes: a triangle's is its area over its half-perimeter.
+_INRADIUS = {"rect": 1.0, "circle": 1.0, "diamond": 0.5 ** 0.5,
+             "triangle": 1.2 * 2.3 / (1.2 + float(np.hypot(1.2, 2.3)))}
 
 
 def _lut(name: str) -> np.ndarray:
@@ -193,10 +202,11 @@ def _geometry(shape: str, x: float, y: float, r: float) -> tuple[str, str]:
     return "circle", f'cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}"'
 
 
-def _marker(shape: str, x: float, y: float, r: float, colour: str, title: str) -> str:
+def _marker(shape: str, x: float, y: float, fill: float, colour: str, title: str) -> str:
     """A cased symbol (:data:`EDGE`): the white halo, then the shape in ``colour`` edged in
-    black."""
-    tag, geometry = _geometry(shape, x, y, r)
+    black.  ``fill`` is the half-size of the coloured part: the black edge lies outside it, so
+    however wide the casing, it never eats the colour."""
+    tag, geometry = _geometry(shape, x, y, fill + EDGE / 2 / _INRADIUS[shape])
     return (f'<g class="bb-symbol"><title>{escape(title)}</title>'
             f'<{tag} {geometry} fill="#ffffff" stroke="#ffffff" stroke-width="{3 * EDGE:g}"/>'
             f'<{tag} {geometry} fill="{colour}" stroke="#000000" stroke-width="{EDGE:g}"/></g>')
@@ -228,8 +238,8 @@ def _units(model, s: int) -> list[str]:
     units = np.flatnonzero(f.active)
     ux, uy = _spread(f.cell[units], world, s)
     for k, x, y in zip(units, ux, uy, strict=True):
-        shape, colour, name = _FORCE_STYLE[int(f.kind[k])]
-        out.append(_marker(shape, x, y, 0.36 * s, colour, f"{name}, {f.strength[k]:.0f}"))
+        shape, colour, name, fill = _FORCE_STYLE[int(f.kind[k])]
+        out.append(_marker(shape, x, y, fill * s, colour, f"{name}, {f.strength[k]:.0f}"))
     return out
 
 
@@ -242,7 +252,7 @@ def _mines(world, s: int) -> list[str]:
     out = []
     for cell in np.flatnonzero(world.cell_mine > 0):
         x, y = (cell % world.width + 0.5) * s, (cell // world.width + 0.5) * s
-        out.append(_marker("diamond", x, y, 0.45 * s, MINE_COLOUR, "mining site"))
+        out.append(_marker("diamond", x, y, MINE_FILL * s, MINE_COLOUR, "mining site"))
     return out
 
 
@@ -271,10 +281,11 @@ def _town_labels(world, s: int) -> list[str]:
 def _symbols(x: float, y: float, width: float) -> tuple[str, float]:
     """The key of every symbol drawn over the colours (units, bands, mines, towns), in rows
     that fit ``width``; and the height it takes."""
-    keys = [(_marker(shape, 0, 0, 5, colour, name), name)
-            for shape, colour, name in _FORCE_STYLE.values()]
+    keys = [(_marker(shape, 0, 0, fill * KEY_CELL, colour, name), name)
+            for shape, colour, name, fill in _FORCE_STYLE.values()]
     keys += [(_cross(0, 0, 5, k, _band_name(k)), _band_name(k)) for k in range(len(_BAND_STYLE))]
-    keys += [(_marker("diamond", 0, 0, 6, MINE_COLOUR, "mining site"), "mining site"),
+    keys += [(_marker("diamond", 0, 0, MINE_FILL * KEY_CELL, MINE_COLOUR, "mining site"),
+              "mining site"),
              ('<rect x="-4" y="-4" width="8" height="8" fill="#777"/>', "town (larger dot)")]
     out, at, row = [], x + 6, 0
     for shape, name in keys:
