@@ -236,8 +236,9 @@ class StateForceUnit(ForceUnit):
 
 class ContractorUnit(ForceUnit):
     """A foreign private military team: air mobility to "project power into areas where state
-    presence had been diminished", lower discrimination, "incentives tied to rent
-    extraction"; inside or outside the chain of command as the contract says."""
+    presence had been diminished", less skill than the army at sparing civilians (its
+    discrimination at full restraint), and "incentives tied to rent extraction", which weigh on
+    the restraint it chooses; inside or outside the chain of command as the contract says."""
 
 
 class PartnerUnit(ForceUnit):
