@@ -227,9 +227,10 @@ def _inside(page, locator, width: int, height: int) -> list[str]:
     return out
 
 
-def _fits(page, width: int, height: int, shown: str) -> None:
+def _fits(page, width: int, height: int, shown: str, scaled: bool = True) -> None:
     """Every part the class needs lies inside the viewport, nothing scrolls but the levers and
-    the log, the charts' text is 11 pixels or more and the maps are drawn large enough."""
+    the log, the charts' text is 11 pixels or more and (``scaled``) the maps are drawn large
+    enough."""
     where = f"{width}x{height}, {shown}"
     parts = [page.locator(".bb-map-view"), page.locator(".bb-chart-view"),
              page.locator(".bb-levers"), page.locator(".bb-status"),
@@ -246,14 +247,15 @@ def _fits(page, width: int, height: int, shown: str) -> None:
     small = page.evaluate(CHART_TEXT)
     assert not small, f"{where}: {small}"
     scales = page.evaluate(MAP_SCALES)
-    assert scales and min(scales) >= MAP_SCALE, f"{where}: maps drawn at {scales}"
+    assert scales and (min(scales) >= MAP_SCALE or not scaled), f"{where}: maps drawn at {scales}"
 
 
 def test_the_page_fits_two_projectors_and_a_full_hd_screen(chromium, dashboard_url, tmp_path):
     """At 1024x768, 1280x800 and 1920x1080, one run and then side by side: the maps, every
     chart, the toolbar, the levers' column and the event buttons lie inside the viewport with
-    no scrolling at all (the levers scroll in their own column), Solara's banner is gone, and
-    switching side by side on says that it restarted both."""
+    no scrolling at all (the levers scroll in their own column), even under the line of a
+    refused value, Solara's banner is gone, and switching side by side on says that it
+    restarted both."""
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
@@ -284,6 +286,13 @@ def test_the_page_fits_two_projectors_and_a_full_hd_screen(chromium, dashboard_u
                     folder = Path(os.environ[SHOTS_ENV])
                     folder.mkdir(parents=True, exist_ok=True)
                     shutil.copy(shot, folder / shot.name)
+                # A refused value's line makes room for itself, the maps shrinking until the
+                # next action that succeeds takes it away: nothing falls off the page.
+                page.get_by_label("seed").fill("not a seed")
+                page.get_by_role("button", name="Reset").click()
+                expect(page.locator(".bb-error")).to_contain_text("seed: 'not a seed'")
+                _fits(page, width, height, "side by side, with a refused value's line",
+                      scaled=False)
                 page.close()
         finally:
             browser.close()

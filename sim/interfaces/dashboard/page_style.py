@@ -7,19 +7,24 @@ On a screen 1256 pixels wide or more (a 1280x800 projector, full HD) the charts 
 maps, beside the levers: four or more a row, two rows.  Narrower (an XGA projector, 1024x768),
 that column holds three a row, and a third row would not fit: the charts then run the page's
 whole width, under the levers too, four a row, and the levers' column ends above them.
+The line of a refused value, over the levers and the views, takes ``--bb-error`` pixels (its
+34 and the column's gap) from the maps, the log and the levers until it goes.
 """
 
 # The narrow layout's width (@media): below 1256 pixels the views' column beside the levers
 # holds only three charts a row (four take 4 x charts.NARROWEST + 3 gaps of 6 = 938 pixels,
 # beside 290 of levers, a gap of 12 and 16 of padding).
 PAGE_CSS = """
-.bb-dashboard { padding: 6px 8px !important; }
-.bb-levers { width: 290px; flex: none; max-height: calc(100vh - 64px); overflow-y: auto; }
+.bb-dashboard { padding: 6px 8px !important; --bb-error: 0px; }
+.bb-dashboard:has(.bb-error) { --bb-error: 40px; }
+.bb-dashboard .bb-error { margin: 0 !important; padding: 4px 12px !important; font-size: 13px; }
+.bb-levers { width: 290px; flex: none; max-height: calc(100vh - 64px - var(--bb-error));
+             overflow-y: auto; }
 .bb-views { flex: 1 1 0; min-width: 0; }
 .bb-map-view { flex: 0 1 600px; min-width: 0; }
 .bb-map-view svg { display: block; width: 100%; height: auto;
-                   max-height: calc(100vh - 430px); }
-.bb-log { flex: 1 1 200px; min-width: 160px; max-height: calc(100vh - 430px);
+                   max-height: calc(100vh - 430px - var(--bb-error)); }
+.bb-log { flex: 1 1 200px; min-width: 160px; max-height: calc(100vh - 430px - var(--bb-error));
           overflow-y: auto; font-size: 12px; }
 .bb-charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr));
              gap: 2px 6px; width: 100%; }
@@ -46,8 +51,9 @@ PAGE_CSS = """
   /* Two rows of charts as tall as at 1024 pixels (248 wide), whatever the width. */
   .bb-chart-view svg { max-height: 104px; }
   /* What the toolbar, the rows of controls, the buttons and the charts leave at 1024x768. */
-  .bb-map-view svg, .bb-log { max-height: calc(100vh - 400px); }
-  .bb-paired .bb-map-view svg, .bb-paired .bb-log { max-height: calc(100vh - 446px); }
+  .bb-map-view svg, .bb-log { max-height: calc(100vh - 400px - var(--bb-error)); }
+  .bb-paired .bb-map-view svg, .bb-paired .bb-log {
+    max-height: calc(100vh - 446px - var(--bb-error)); }
   .bb-dashboard .v-btn-toggle .v-btn { padding: 0 6px; }
 }
 """
