@@ -550,13 +550,12 @@ def test_the_partner_chart_draws_the_exit_threshold_at_its_value(tiny):
 
 
 def test_the_map_keys_every_symbol_and_writes_town_names_over_the_units(tiny):
-    svg = world_map.svg(tiny.model, "control")
-    key = svg[svg.index('class="bb-symbols"'):]
+    key = world_map.key("control")
     for name in ("state unit", "contractor team", "partner unit", "armed band, group A",
                  "armed band, group B", "mining site", "town (larger dot)"):
-        assert f">{name}</text>" in key
-    assert "who controls the area (red: armed groups, blue: the state)" in svg
-    drawn = svg[:svg.index('class="bb-symbols"')]
+        assert f"</svg>{name}</span>" in key
+    assert "who controls the area (red: armed groups, blue: the state)" in key
+    drawn = world_map.svg(tiny.model, "control")
     assert drawn.rindex("<title>state unit") < drawn.index('class="bb-town"')
 
 
@@ -565,8 +564,7 @@ def test_the_map_keys_each_colour_its_armed_bands_are_drawn_in(session):
     named by faction, and each band's tooltip names its faction."""
     session.step(2)
     assert set(session.model.bands.faction[session.model.bands.active]) == {0, 1}
-    svg = world_map.svg(session.model, "cooperation")
-    drawn, key = svg.split('class="bb-symbols"')
+    drawn, key = world_map.svg(session.model, "cooperation"), world_map.key("cooperation")
     band = re.compile(r'<g class="bb-band" data-colour="(#[0-9a-f]{6})"><title>([^<]*)')
     in_key = dict(band.findall(key))
     assert len(in_key) == 2 and band.findall(drawn)

@@ -119,6 +119,19 @@ CHART_TEXT = """() => [...document.querySelectorAll('svg.bb-chart')].flatMap(svg
 })"""
 
 
+# The drawn size in pixels of each text of the map's key (its symbols' names, the layer's name
+# and the ends of its scale; not the symbols' tooltips), as drawn inside an SVG (scaled with it)
+# or as the page's text.
+MAP_KEY_TEXT = """() => [...document.querySelectorAll('.bb-symbols, .bb-legend')].flatMap(key => {
+    const svg = key.closest('svg'), box = svg && svg.viewBox.baseVal;
+    const drawn = svg && svg.getBoundingClientRect();
+    const scale = svg ? Math.min(drawn.width / box.width, drawn.height / box.height) : 1;
+    const texts = [...key.querySelectorAll('*')].filter(e => e.tagName !== 'title'
+        && [...e.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim()));
+    return texts.map(t => [t.textContent.trim(), parseFloat(getComputedStyle(t).fontSize) * scale]);
+})"""
+
+
 # Each element that scrolls but the levers' panel and the event log, which scroll on purpose:
 # Solara's page scrolls in a <div> of its own, so the document alone never shows it.
 SCROLLING = """() => [...document.querySelectorAll('*')]
@@ -229,10 +242,11 @@ def _inside(page, locator, width: int, height: int) -> list[str]:
 
 def _fits(page, width: int, height: int, shown: str, scaled: bool = True) -> None:
     """Every part the class needs lies inside the viewport, nothing scrolls but the levers and
-    the log, the charts' text is 11 pixels or more and (``scaled``) the maps are drawn large
-    enough."""
+    the log, the charts' text and the map key's are 11 pixels or more and (``scaled``) the maps
+    are drawn large enough."""
     where = f"{width}x{height}, {shown}"
-    parts = [page.locator(".bb-map-view"), page.locator(".bb-chart-view"),
+    parts = [page.locator(".bb-map-view"), page.locator(".bb-map-key"),
+             page.locator(".bb-chart-view"),
              page.locator(".bb-levers"), page.locator(".bb-status"),
              page.get_by_role("button", name="Step"),
              page.get_by_role("button", name="+1 year"),
@@ -246,6 +260,9 @@ def _fits(page, width: int, height: int, shown: str, scaled: bool = True) -> Non
     assert not scrolling, f"{where}: {scrolling}"
     small = page.evaluate(CHART_TEXT)
     assert not small, f"{where}: {small}"
+    key = page.evaluate(MAP_KEY_TEXT)
+    assert min((size for _, size in key), default=0) >= 11, f"{where}: map key {key}"
+    assert len(key) >= 9, f"{where}: map key {key}"  # seven symbols, the layer, its two ends
     scales = page.evaluate(MAP_SCALES)
     assert scales and (min(scales) >= MAP_SCALE or not scaled), f"{where}: maps drawn at {scales}"
 

@@ -130,10 +130,7 @@ def visible_parts(symbol: str) -> list[tuple[str, float]]:
 
 def _symbols() -> list[str]:
     """Each symbol the map's key shows (units, bands, mines), as drawn on the map."""
-    svg = world_map.svg(Session(small("contractor_unchecked", **{"map.communities": 200}))
-                        .model, "cooperation")
-    key = svg[svg.index('class="bb-symbols"'):]
-    return re.findall(r'<g class="bb-(?:symbol|band)"[^>]*>.*?</g>', key)
+    return re.findall(r'<g class="bb-(?:symbol|band)"[^>]*>.*?</g>', world_map.key("cooperation"))
 
 
 @pytest.mark.parametrize("name", list(world_map.LAYERS))
@@ -158,6 +155,16 @@ def test_every_symbol_stands_out_on_every_layer(name):
         for colour in under:
             best = max((contrast(part, colour) for part, _ in parts), default=1.0)
             assert best >= NON_TEXT_CONTRAST, (title, tuple(colour), round(best, 2))
+
+
+def test_the_key_draws_its_symbols_as_large_as_the_smallest_map():
+    """The symbols above are judged at MAP_SCALE pixels a unit: the key, page text beside the
+    maps, draws each at that scale or more, so that its casing keeps RING_PIXELS there too."""
+    boxes = re.findall(r'<svg viewBox="[-.\d]+ [-.\d]+ ([.\d]+) [.\d]+" width="([.\d]+)"',
+                       world_map.key("cooperation"))
+    assert len(boxes) == 7  # three kinds of unit, two factions' bands, a mine, a town
+    for units, pixels in boxes:
+        assert float(pixels) / float(units) >= MAP_SCALE, (units, pixels)
 
 
 # The least width of each shape's coloured fill, inside its black edge, on the smallest map the
@@ -190,9 +197,8 @@ def test_every_unit_and_mine_keeps_its_colour_inside_its_casing():
     edge that lies over it, is at least as wide as FILL_PIXELS says at MAP_SCALE."""
     svg = world_map.svg(Session(small("contractor_unchecked", **{"map.communities": 200}))
                         .model, "cooperation")
-    drawn = svg[:svg.index('class="bb-symbols"')]
     fills = {}
-    for tag, geometry, edge in _GEOMETRY.findall(drawn):
+    for tag, geometry, edge in _GEOMETRY.findall(svg):
         shape, radius = _inradius(tag, geometry)
         fills[shape] = min(fills.get(shape, np.inf), 2 * (radius - float(edge) / 2) * MAP_SCALE)
     assert set(fills) == set(FILL_PIXELS)

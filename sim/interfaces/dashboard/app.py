@@ -267,7 +267,10 @@ def _Views(session: Session, version: int, choices: dict, shown: tuple, act, bus
                 for k, m in enumerate(maps):
                     solara.HTML(unsafe_innerHTML=m, classes=["bb-map-view"],
                                 attributes={"data-side": str(k)})
-                solara.HTML(unsafe_innerHTML="".join(logs), classes=["bb-log"])
+                with solara.Column(classes=["bb-side"], gap="6px"):
+                    solara.HTML(unsafe_innerHTML=world_map.key(layer.value),
+                                classes=["bb-key-view"])
+                    solara.HTML(unsafe_innerHTML="".join(logs), classes=["bb-log"])
             with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}, gap="4px"):
                 solara.Text("Inject now:")
                 for label in INJECTIONS:

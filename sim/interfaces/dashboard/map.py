@@ -3,7 +3,9 @@
 Thousands of communities drawn as SVG markers would make every redraw slow, so they are
 painted as dots into one PNG (countries and borders are painted once per world and reused);
 only the handful of units, bands, mining sites and towns are SVG shapes on top.  The result
-is one self-contained ``<svg>`` string that a Solara page, a notebook or a test can show.
+is one self-contained ``<svg>`` string that a Solara page, a notebook or a test can show.  Its
+key is HTML apart (:func:`key`): drawn inside the SVG, its text would shrink with the map, to
+under 8 pixels on a projector's page side by side.
 """
 
 from __future__ import annotations
@@ -86,14 +88,15 @@ MINE_COLOUR = "#e6b400"
 MINE_FILL = 0.32  # half-size of a mining site's fill, in cells
 # Every symbol is cased: a black edge, and a white halo around it, each EDGE map units wide, so
 # 1.5 pixels or more on every map the page draws (a thinner ring is lost to anti-aliasing):
-# 1.52 on the smallest, side by side at 1024x768 (0.759 pixels a unit), 1.75 side by side at
-# 1280x800 (0.873).  On any colour under it, black or white contrasts at least 4.6:1 (WCAG), so
-# a symbol stands out on every layer, whatever its own colour.
+# 1.52 on the smallest, side by side at 1024x768 (0.759 pixels a unit), 2.24 on the next (1.12,
+# one run at 1024x768, or side by side at 1280x800).  On any colour under it, black or white
+# contrasts at least 4.6:1 (WCAG), so a symbol stands out on every layer, whatever its own colour.
 EDGE = 2
-SYMBOL_ROW = 16  # pixels a row of the key of the symbols takes, under the map
 # The key draws each symbol as on a map of KEY_CELL units a cell (8 on the default map): larger,
-# in the same proportions.
+# in the same proportions, in a box of 22 units drawn KEY_PX pixels wide: 0.82 pixels a unit,
+# more than the smallest map's (MAP_SCALE in the tests), so that its casing is as wide as there.
 KEY_CELL = 17
+KEY_PX = 18
 # The radius of the circle inside each shape (its inradius), per unit of the half-size that
 # _geometry takes: a triangle's is its area over its half-perimeter.
 _INRADIUS = {"rect": 1.0, "circle": 1.0, "diamond": 0.5 ** 0.5,
@@ -278,49 +281,47 @@ def _town_labels(world, s: int) -> list[str]:
     return out
 
 
-def _symbols(x: float, y: float, width: float) -> tuple[str, float]:
-    """The key of every symbol drawn over the colours (units, bands, mines, towns), in rows
-    that fit ``width``; and the height it takes."""
+def _symbols() -> str:
+    """The key of every symbol drawn over the colours (units, bands, mines, towns): each drawn
+    in a small SVG of its own, beside its name."""
     keys = [(_marker(shape, 0, 0, fill * KEY_CELL, colour, name), name)
             for shape, colour, name, fill in _FORCE_STYLE.values()]
     keys += [(_cross(0, 0, 5, k, _band_name(k)), _band_name(k)) for k in range(len(_BAND_STYLE))]
     keys += [(_marker("diamond", 0, 0, MINE_FILL * KEY_CELL, MINE_COLOUR, "mining site"),
               "mining site"),
              ('<rect x="-4" y="-4" width="8" height="8" fill="#777"/>', "town (larger dot)")]
-    out, at, row = [], x + 6, 0
-    for shape, name in keys:
-        room = 22 + 5.4 * len(name)
-        if at + room > x + width and at > x + 6:
-            at, row = x + 6, row + 1
-        out.append(f'<g transform="translate({at:.1f},{y + SYMBOL_ROW * row:.1f})">{shape}'
-                   f'<text x="9" y="4" font-size="10">{escape(name)}</text></g>')
-        at += room
-    return f'<g class="bb-symbols">{"".join(out)}</g>', SYMBOL_ROW * (row + 1)
+    return "".join(f'<span class="bb-key-entry"><svg viewBox="-11 -11 22 22" width="{KEY_PX}" '
+                   f'height="{KEY_PX}">{shape}</svg>{escape(name)}</span>' for shape, name in keys)
 
 
 def _rgb(colour: np.ndarray) -> str:
     return "rgb({},{},{})".format(*(int(c) for c in colour))
 
 
-def _legend(layer: Layer, x: float, y: float) -> str:
+def _legend(layer: Layer) -> str:
+    """The colours of ``layer``: each category's swatch and name, or the colour scale between
+    its two ends."""
     if layer.categories:
         rgb = colours(layer, np.arange(len(layer.categories)))
-        return "".join(
-            f'<rect x="{x + 110 * (k % 3)}" y="{y - 6 + 14 * (k // 3)}" width="10" '
-            f'height="10" fill="{_rgb(rgb[k])}"/><text x="{x + 110 * (k % 3) + 14}" '
-            f'y="{y + 3 + 14 * (k // 3)}" font-size="10">{escape(name)}</text>'
-            for k, name in enumerate(layer.categories))
+        return "".join(f'<span class="bb-key-entry"><span class="bb-swatch" '
+                       f'style="background:{_rgb(rgb[k])}"></span>{escape(name)}</span>'
+                       for k, name in enumerate(layer.categories))
     lut = _lut(layer.colormap)
-    stops = "".join(f'<stop offset="{k / 8:.3f}" stop-color="{_rgb(lut[k * 255 // 8])}"/>'
-                    for k in range(9))
-    ramp = f"bb-ramp-{layer.colormap}"  # ids are page-wide: one per colour map
+    stops = ", ".join(_rgb(lut[k * 255 // 8]) for k in range(9))
     low, high = (f"{10 ** layer.low - 1:g}", f"{10 ** layer.high - 1:g}") if layer.log else (
         f"{layer.low:g}", f"{layer.high:g}")
-    return (f'<defs><linearGradient id="{ramp}">{stops}</linearGradient></defs>'
-            f'<rect x="{x}" y="{y}" width="150" height="10" fill="url(#{ramp})" stroke="#555"/>'
-            f'<text x="{x}" y="{y + 22}" font-size="10">{low}</text>'
-            f'<text x="{x + 150}" y="{y + 22}" font-size="10" text-anchor="end">{high}</text>'
-            f'<text x="{x}" y="{y - 4}" font-size="11">{escape(layer.label)}</text>')
+    return (f'<div class="bb-ramp" style="background:linear-gradient(to right, {stops})"></div>'
+            f'<div class="bb-ramp-ends"><span>{low}</span><span>{high}</span></div>')
+
+
+def key(layer: str) -> str:
+    """The map's key, as HTML beside the maps (the same for both sides): the symbols drawn over
+    the colours, named, and the colours of ``layer``.  Page text, not part of the map's SVG,
+    so that it stays as large as the page's own text however small the map is drawn."""
+    spec = LAYERS[layer]
+    return (f'<div class="bb-map-key" data-layer="{layer}">'
+            f'<div class="bb-symbols">{_symbols()}</div>'
+            f'<div class="bb-legend"><div>{escape(spec.label)}</div>{_legend(spec)}</div></div>')
 
 
 def _host_frame(world, s: int) -> tuple[int, int, int, int]:
@@ -337,24 +338,17 @@ def _host_frame(world, s: int) -> tuple[int, int, int, int]:
 def svg(model: BlowbackModel, layer: str = "cooperation", title: str = "") -> str:
     """The whole map as one ``<svg>``: the raster of ``layer``, mining sites, units by type
     (squares: state, triangles: contractor, circles: partner, crosses: armed bands), town
-    names over them, a key of these symbols, the legend of the colours and an optional
-    title."""
+    names over them and an optional title.  Its key is :func:`key`."""
     image = raster(model, layer)
     h, w = image.shape[:2]
     s = _scale(model.world)
     x0, y0, x1, y1 = _host_frame(model.world, s)
     data = base64.b64encode(png(image)).decode("ascii")
-    spec = LAYERS[layer]
-    key, key_height = _symbols(x0, y1 + 12, x1 - x0)
-    legend_at = y1 + key_height + 18
-    band = key_height + 18 + (14 * -(-len(spec.categories) // 3) if spec.categories else 30)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="bb-map" data-layer="{layer}" '
-             f'viewBox="{x0} {y0} {x1 - x0} {y1 - y0 + band}" width="100%">',
+             f'viewBox="{x0} {y0} {x1 - x0} {y1 - y0}" width="100%">',
              f'<image href="data:image/png;base64,{data}" width="{w}" height="{h}" '
              'style="image-rendering:pixelated"/>',
-             *_mines(model.world, s), *_units(model, s), *_town_labels(model.world, s),
-             f'<rect x="{x0}" y="{y1}" width="{x1 - x0}" height="{band}" fill="white"/>',
-             key, _legend(spec, x0 + 8, legend_at)]
+             *_mines(model.world, s), *_units(model, s), *_town_labels(model.world, s)]
     if title:
         parts.append(f'<text x="{x1 - 8}" y="{y0 + 18}" font-size="14" text-anchor="end" '
                      f'font-weight="bold" paint-order="stroke" stroke="white" stroke-width="3">'

@@ -24,8 +24,17 @@ PAGE_CSS = """
 .bb-map-view { flex: 0 1 600px; min-width: 0; }
 .bb-map-view svg { display: block; width: 100%; height: auto;
                    max-height: calc(100vh - 430px - var(--bb-error)); }
-.bb-log { flex: 1 1 200px; min-width: 160px; max-height: calc(100vh - 430px - var(--bb-error));
-          overflow-y: auto; font-size: 12px; }
+.bb-side { flex: 1 1 200px; min-width: 160px; max-height: calc(100vh - 430px - var(--bb-error)); }
+.bb-key-view { flex: none; }
+.bb-map-key { font-size: 12px; line-height: 16px; }
+.bb-map-key .bb-symbols { display: flex; flex-wrap: wrap; gap: 1px 10px; margin-bottom: 4px; }
+.bb-key-entry { display: inline-flex; align-items: center; gap: 3px; white-space: nowrap;
+                margin-right: 10px; }
+.bb-map-key .bb-symbols .bb-key-entry { margin-right: 0; }
+.bb-swatch { width: 11px; height: 11px; flex: none; }
+.bb-ramp { width: 150px; max-width: 100%; height: 10px; border: 1px solid #555; }
+.bb-ramp-ends { width: 150px; max-width: 100%; display: flex; justify-content: space-between; }
+.bb-log { flex: 1 1 auto; min-height: 0; overflow-y: auto; font-size: 12px; }
 .bb-charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr));
              gap: 2px 6px; width: 100%; }
 .bb-chart-view svg { display: block; width: 100%; height: auto; }
@@ -51,8 +60,8 @@ PAGE_CSS = """
   /* Two rows of charts as tall as at 1024 pixels (248 wide), whatever the width. */
   .bb-chart-view svg { max-height: 104px; }
   /* What the toolbar, the rows of controls, the buttons and the charts leave at 1024x768. */
-  .bb-map-view svg, .bb-log { max-height: calc(100vh - 400px - var(--bb-error)); }
-  .bb-paired .bb-map-view svg, .bb-paired .bb-log {
+  .bb-map-view svg, .bb-side { max-height: calc(100vh - 400px - var(--bb-error)); }
+  .bb-paired .bb-map-view svg, .bb-paired .bb-side {
     max-height: calc(100vh - 446px - var(--bb-error)); }
   .bb-dashboard .v-btn-toggle .v-btn { padding: 0 6px; }
 }
