@@ -132,6 +132,15 @@ MAP_KEY_TEXT = """() => [...document.querySelectorAll('.bb-symbols, .bb-legend')
 })"""
 
 
+# The pixels each map's title takes as drawn (side by side, a title names each side's regime).
+MAP_TITLES = """() => [...document.querySelectorAll('svg.bb-map')].flatMap(svg => {
+    const box = svg.viewBox.baseVal, drawn = svg.getBoundingClientRect();
+    const scale = Math.min(drawn.width / box.width, drawn.height / box.height);
+    return [...svg.querySelectorAll('.bb-map-title')].map(
+        t => parseFloat(t.getAttribute('font-size')) * scale);
+})"""
+
+
 # Each element that scrolls but the levers' panel and the event log, which scroll on purpose:
 # Solara's page scrolls in a <div> of its own, so the document alone never shows it.
 SCROLLING = """() => [...document.querySelectorAll('*')]
@@ -265,6 +274,8 @@ def _fits(page, width: int, height: int, shown: str, scaled: bool = True) -> Non
     assert len(key) >= 9, f"{where}: map key {key}"  # seven symbols, the layer, its two ends
     scales = page.evaluate(MAP_SCALES)
     assert scales and (min(scales) >= MAP_SCALE or not scaled), f"{where}: maps drawn at {scales}"
+    titles = page.evaluate(MAP_TITLES)
+    assert min(titles, default=11) >= 11 or not scaled, f"{where}: maps' titles {titles}"
 
 
 def test_the_page_fits_two_projectors_and_a_full_hd_screen(chromium, dashboard_url, tmp_path):

@@ -86,6 +86,7 @@ _FORCE_STYLE = {STATE: ("rect", "#0072b2", "state unit", 0.275),
 _BAND_STYLE = (("#000000", "#ffffff"), ("#ffffff", "#000000"))
 MINE_COLOUR = "#e6b400"
 MINE_FILL = 0.32  # half-size of a mining site's fill, in cells
+TITLE_SIZE = 15  # map units of a side's title, side by side
 # Every symbol is cased: a black edge, and a white halo around it, each EDGE map units wide, so
 # 1.5 pixels or more on every map the page draws (a thinner ring is lost to anti-aliasing):
 # 1.52 on the smallest, side by side at 1024x768 (0.759 pixels a unit), 2.24 on the next (1.12,
@@ -350,8 +351,10 @@ def svg(model: BlowbackModel, layer: str = "cooperation", title: str = "") -> st
              'style="image-rendering:pixelated"/>',
              *_mines(model.world, s), *_units(model, s), *_town_labels(model.world, s)]
     if title:
-        parts.append(f'<text x="{x1 - 8}" y="{y0 + 18}" font-size="14" text-anchor="end" '
-                     f'font-weight="bold" paint-order="stroke" stroke="white" stroke-width="3">'
+        # TITLE_SIZE units are 11 pixels or more on every map the page draws (0.75 a unit).
+        parts.append(f'<text class="bb-map-title" x="{x1 - 8}" y="{y0 + 18}" '
+                     f'font-size="{TITLE_SIZE}" text-anchor="end" font-weight="bold" '
+                     f'paint-order="stroke" stroke="white" stroke-width="3">'
                      f"{escape(title)}</text>")
     parts.append("</svg>")
     return "".join(parts)
