@@ -222,7 +222,9 @@ def test_dashboard_in_a_browser_steps_plots_and_takes_a_lever(chromium, dashboar
             # the page passes through is recorded as it is drawn and checked afterwards.
             page.evaluate(WATCH_BUSY)
             page.get_by_role("button", name="+1 year").click()
-            expect(status).to_have_attribute("data-step", str(weeks + 52))
+            # A year takes a second or two alone, more on a machine busy with other work: the
+            # test waits for it as for a page load, not for expect's default of 5 s.
+            expect(status).to_have_attribute("data-step", str(weeks + 52), timeout=TIMEOUT_MS)
             # Step comes back with the last week, a draw before the status does: what must
             # hold is that no click gets through while weeks remain.
             ahead = [seen for seen in page.evaluate("() => window.bbSeen")
