@@ -24,6 +24,7 @@ import logging
 import re
 import sys
 import time
+from pathlib import Path
 
 from dask.utils import parse_bytes
 from dask_jobqueue import JobQueueCluster, PBSCluster, SLURMCluster
@@ -31,12 +32,11 @@ from dask_jobqueue.local import LocalCluster
 from distributed import Client
 from distributed.core import Status
 
-from sim.core.paths import check_output_folder
 from sim.core.scenario import ScenarioError
 from sim.experiments.experiment import load_experiment
 from sim.experiments.output import OutputError
 from sim.experiments.sweep import default_out
-from sim.experiments.sweep_folder import MANIFEST, check_folder, read_manifest
+from sim.experiments.sweep_folder import check_folder
 from sim.interfaces.cli import argument_parser
 from sim.interfaces.cli import main as blowback
 
@@ -107,14 +107,13 @@ def check_sweep(experiment: str, sweep_args: list[str]) -> str | None:
                                          _NO_SCHEDULER_YET, *sweep_args])
     try:
         found = load_experiment(args.experiment)
-        out = check_output_folder(args.out or default_out(found))
-        check_folder(out)
-        if not (out / MANIFEST).is_file():
-            return None
-        theirs = read_manifest(out)["experiment_hash"]
+        out = Path(args.out or default_out(found))
+        manifest = check_folder(out)
     except (ScenarioError, OutputError) as err:
         return str(err)
-    if theirs != found.content_hash:
+    if manifest is None:
+        return None
+    if manifest["experiment_hash"] != found.content_hash:
         return (f"{out}: holds a sweep of another experiment or other scenario files; give the "
                 "experiment it was started with, or choose a new --out")
     if not args.resume:

@@ -90,17 +90,19 @@ def _unstarted(out: Path) -> bool:
     return True
 
 
-def check_folder(out: Path) -> None:
+def check_folder(out: Path) -> dict[str, Any] | None:
     """Refuse, in one line (:class:`OutputError`), an ``out`` no sweep may write into: a path
     that cannot be a folder, or a folder that holds something and no sweep's manifest (another
-    command's output), or a manifest that cannot be read.  Nothing is written."""
+    command's output), or a manifest that cannot be read.  Nothing is written.  Returns the
+    manifest of the sweep ``out`` holds, or None where it holds none yet."""
     check_output_folder(out)
     check_outside_cwd(out)
-    if out.is_dir() and not _unstarted(out):
-        if not (out / MANIFEST).exists():
-            raise OutputError(f"{out}: not empty and not a sweep folder; choose a new folder "
-                              "for --out")
-        read_manifest(out)
+    if not out.is_dir() or _unstarted(out):
+        return None
+    if not (out / MANIFEST).exists():
+        raise OutputError(f"{out}: not empty and not a sweep folder; choose a new folder "
+                          "for --out")
+    return read_manifest(out)
 
 
 def hold(out: Path, instead: str = "choose another --out") -> BaseFileLock:

@@ -98,10 +98,15 @@ EDGE = 2
 # more than the smallest map's (MAP_SCALE in the tests), so that its casing is as wide as there.
 KEY_CELL = 17
 KEY_PX = 18
+# A contractor's triangle, in units of its half-size: half its base, and how far its apex and
+# its base lie from its centre.
+_TRIANGLE_HALF_BASE, _TRIANGLE_UP, _TRIANGLE_DOWN = 1.2, 1.3, 1.0
 # The radius of the circle inside each shape (its inradius), per unit of the half-size that
 # _geometry takes: a triangle's is its area over its half-perimeter.
+_TRIANGLE_HEIGHT = _TRIANGLE_UP + _TRIANGLE_DOWN
 _INRADIUS = {"rect": 1.0, "circle": 1.0, "diamond": 0.5 ** 0.5,
-             "triangle": 1.2 * 2.3 / (1.2 + float(np.hypot(1.2, 2.3)))}
+             "triangle": _TRIANGLE_HALF_BASE * _TRIANGLE_HEIGHT
+             / (_TRIANGLE_HALF_BASE + float(np.hypot(_TRIANGLE_HALF_BASE, _TRIANGLE_HEIGHT)))}
 
 
 def _lut(name: str) -> np.ndarray:
@@ -198,8 +203,9 @@ def _geometry(shape: str, x: float, y: float, r: float) -> tuple[str, str]:
         return "rect", (f'x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r:.1f}" '
                         f'height="{2 * r:.1f}"')
     if shape == "triangle":
-        return "polygon", (f'points="{x:.1f},{y - 1.3 * r:.1f} {x - 1.2 * r:.1f},{y + r:.1f} '
-                           f'{x + 1.2 * r:.1f},{y + r:.1f}"')
+        up, down, half = _TRIANGLE_UP * r, _TRIANGLE_DOWN * r, _TRIANGLE_HALF_BASE * r
+        return "polygon", (f'points="{x:.1f},{y - up:.1f} {x - half:.1f},{y + down:.1f} '
+                           f'{x + half:.1f},{y + down:.1f}"')
     if shape == "diamond":
         return "polygon", (f'points="{x:.1f},{y - r:.1f} {x + r:.1f},{y:.1f} {x:.1f},'
                            f'{y + r:.1f} {x - r:.1f},{y:.1f}"')
