@@ -6,18 +6,9 @@ from __future__ import annotations
 import time
 
 
-def calling(communities: int, repeats: int, first: int | None = None) -> dict:
-    """Microseconds a week spent calling the kernels, kernel work aside, at ``communities``.
-
-    The arguments of every kernel call of one week (of the profile's scenario) are handed to a
-    compiled function that does nothing, once as the week passes them (each table a plain tuple
-    of its arrays) and once with each table as its named tuple; each way is timed ``repeats``
-    times over the whole week's calls, alternately, and the best of each is kept.  With
-    ``first``, only the week's first calls are (for the tiny run, since the function that does
-    nothing is compiled again for each kernel's arguments, about a third of a second each).
-    """
-    from numba import njit
-
+def week_calls(communities: int, first: int | None = None) -> tuple:
+    """The model (of the profile's scenario, after four weeks) and the arguments of each kernel
+    call of its fifth week, in order: all of them, or with ``first`` only the first ones."""
     from benchmarks.conflict import _scenario, _spies
     from sim.core.model import BlowbackModel
 
@@ -33,7 +24,22 @@ def calling(communities: int, repeats: int, first: int | None = None) -> dict:
 
     with _spies(spy):
         model.step()
-    del calls[first:]
+    return model, calls[:first]
+
+
+def calling(communities: int, repeats: int, first: int | None = None) -> dict:
+    """Microseconds a week spent calling the kernels, kernel work aside, at ``communities``.
+
+    The arguments of every kernel call of one week (of the profile's scenario) are handed to a
+    compiled function that does nothing, once as the week passes them (each table a plain tuple
+    of its arrays) and once with each table as its named tuple; each way is timed ``repeats``
+    times over the whole week's calls, alternately, and the best of each is kept.  With
+    ``first``, only the week's first calls are (for the tiny run, since the function that does
+    nothing is compiled again for each kernel's arguments, about a third of a second each).
+    """
+    from numba import njit
+
+    model, calls = week_calls(communities, first)
     tables = {id(t.view()): t.View for t in (model.communities, model.cells, model.forces,
                                               model.bands, model.world)}
 

@@ -148,6 +148,15 @@ def test_the_profile_splits_each_mechanism_into_its_kernels_and_its_python():
     assert sum(in_kernels.values()) == pytest.approx(prof["in_kernels_ms"])
 
 
+def test_the_calling_benchmark_hands_over_every_kernel_call_of_the_week_unless_told_fewer():
+    from benchmarks.calling import week_calls
+
+    _, every = week_calls(300)
+    _, first = week_calls(300, 6)
+    # A default week makes 28 kernel calls; a bug once kept none of them unless told how many.
+    assert len(every) > 20 and len(first) == 6
+
+
 def test_compiled_kernels_are_timed_on_the_threads_a_model_of_that_size_gives_them(monkeypatch):
     import numba
 
