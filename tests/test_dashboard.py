@@ -696,6 +696,64 @@ def test_page_shows_it_is_computing_and_takes_no_second_click(monkeypatch):
         rc.close()
 
 
+def test_a_year_redraws_the_page_a_few_times_not_after_every_week(monkeypatch):
+    """Each showing of the progress makes Solara go over the whole page, which at the default
+    size costs several weeks' worth (``benchmarks/dashboard.py``): shown after every week, it
+    drew the page 52 times a year."""
+    from sim.interfaces.dashboard import app, computing
+
+    drawn = []
+    monkeypatch.setattr(app, "_Toolbar", _counted(app._Toolbar, drawn))
+    box, rc = solara.render(app.Dashboard(small("contractor_unchecked",
+                                                **{"map.communities": 200})),
+                            handle_error=False)
+    try:
+        drawn.clear()
+        start = time.monotonic()
+        _advance(rc, "+1 year")
+        elapsed = time.monotonic() - start
+        assert _status(rc).attributes["data-step"] == "52"
+        # The click, the year's start and end, the redraw of its result, and a showing of the
+        # progress each PROGRESS_EVERY seconds at most.
+        assert 2 <= len(drawn) <= 4 + elapsed / computing.PROGRESS_EVERY, (len(drawn), elapsed)
+    finally:
+        rc.close()
+
+
+def test_weeks_slower_than_the_pause_between_showings_show_their_progress(monkeypatch):
+    """Where weeks are slow (a large map), the page says which week is computing as they go."""
+    import ipyvuetify as v
+
+    from sim.interfaces.dashboard import computing
+    from sim.interfaces.dashboard.app import Dashboard
+    from sim.interfaces.dashboard.session import Session as Held
+
+    monkeypatch.setattr(computing, "PROGRESS_EVERY", 0.0)
+    third, release, step = threading.Event(), threading.Event(), Held.step
+
+    def held(self, n=1):
+        if self.clock.t == 2:
+            third.set()
+            assert release.wait(WAIT)
+        return step(self, n)
+
+    monkeypatch.setattr(Held, "step", held)
+    box, rc = solara.render(Dashboard(small("contractor_unchecked", **{"map.communities": 200})),
+                            handle_error=False)
+    try:
+        year = _workers(rc.find(v.Btn, children=["+1 year"]).widget.click)
+        assert third.wait(WAIT)
+        assert _status(rc).unsafe_innerHTML == "computing week 3 (to 52)\u2026"
+        circle = rc.find(v.ProgressCircular).widget
+        assert not circle.indeterminate and circle.value == pytest.approx(100.0 * 2 / 52)
+        release.set()
+        _finish(year)
+        assert _status(rc).attributes["data-step"] == "52"
+    finally:
+        release.set()
+        rc.close()
+
+
 def _playing_page():
     """A small page for the play loop's tests, and a function that finds its buttons."""
     import ipyvuetify as v

@@ -20,6 +20,10 @@ from sim.interfaces.dashboard.session import Session
 SPEEDS = {"slow": 2.0, "normal": 5.0, "fast": 1000.0}
 MIN_PAUSE = 0.005  # seconds between weeks: room for the buttons' clicks to get through
 DRAW_WAIT = 2.0  # seconds; a page that stopped drawing (closed tab) must not stall the loop
+# Seconds between two showings of the progress of a Step or a year.  Each showing makes Solara
+# go over the whole page, about 20 ms at the default size, several default weeks' worth: shown
+# after every week, a year took about six times as long as its weeks.
+PROGRESS_EVERY = 0.25
 
 
 def use_preparation(session: Session):
@@ -43,10 +47,13 @@ def use_advance(session: Session, refresh: Callable[[], None]):
     until = solara.use_reactive(0)
 
     def advance(weeks: int) -> None:
+        shown = time.monotonic()
         for done in range(1, weeks + 1):
             if not stepping.is_current() or session.step() == 0:
                 break
-            stepping.progress = 100.0 * done / weeks
+            if time.monotonic() - shown >= PROGRESS_EVERY:
+                stepping.progress = 100.0 * done / weeks
+                shown = time.monotonic()
         refresh()
 
     stepping = use_task(advance, dependencies=None)
