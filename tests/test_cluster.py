@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -262,16 +263,26 @@ def test_the_sweeps_own_mistakes_are_said_before_any_job_is_queued(tmp_path, cap
     folder that holds the sweep without --resume: said at once, not once the queue has started
     the jobs (here, with no queue, a job never starts and the script would wait out --wait)."""
     exp = _experiment(tmp_path)
+    fewer = tmp_path / "fewer.toml"
+    fewer.write_text(exp.read_text().replace("seeds = 3", "seeds = 2"))
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("another command's output\n")
     status, _, err = blowback(capsys, "sweep", str(exp), "--jobs", "1", "--out",
                               str(tmp_path / "done"))
     assert status == 0, err
+    shutil.copytree(tmp_path / "done", tmp_path / "stray")
+    (tmp_path / "stray" / "runs" / "notes.parquet").write_bytes(b"not the sweep's")
+    done = str(tmp_path / "done")
     for args, said in [
         ([str(tmp_path / "missing.toml"), "--out", str(tmp_path / "a")], "no such file"),
         ([str(exp), "--out", str(exp)], "exists and is a file"),
-        ([str(exp), "--out", str(tmp_path / "done")], "add --resume"),
+        ([str(exp), "--out", done], "already holds 6 of 6 runs of this experiment; add --resume"),
         ([str(exp), "--out", str(tmp_path / "other")], "not empty and not a sweep folder"),
+        ([str(fewer), "--out", done], "holds another sweep; choose a new folder"),
+        ([str(fewer), "--out", done, "--resume"],
+         "resume it with the experiment it was started with"),
+        ([str(exp), "--out", str(tmp_path / "stray"), "--resume"],
+         "notes.parquet: not recorded in the folder's log"),
     ]:
         shown = _script(*args, "--wait", "5")
         assert shown.returncode == 2, shown.stderr

@@ -36,7 +36,7 @@ from sim.core.scenario import ScenarioError
 from sim.experiments.experiment import load_experiment
 from sim.experiments.output import OutputError
 from sim.experiments.sweep import default_out
-from sim.experiments.sweep_folder import check_folder
+from sim.experiments.sweep_folder import check
 from sim.interfaces.cli import argument_parser
 from sim.interfaces.cli import main as blowback
 
@@ -101,23 +101,15 @@ def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]
 
 def check_sweep(experiment: str, sweep_args: list[str]) -> str | None:
     """What ``blowback sweep`` would refuse in its options, its experiment or its folder, said
-    before a job waits in the queue for it; None if nothing. A wrong option exits here, as
-    ``blowback`` does, with its usage."""
+    in the sweep's own words before a job waits in the queue for it; None if nothing. A wrong
+    option exits here, as ``blowback`` does, with its usage."""
     args = argument_parser().parse_args(["sweep", experiment, "--scheduler",
                                          _NO_SCHEDULER_YET, *sweep_args])
     try:
         found = load_experiment(args.experiment)
-        out = Path(args.out or default_out(found))
-        manifest = check_folder(out)
+        check(Path(args.out or default_out(found)), found, args.resume, args.mixed_versions)
     except (ScenarioError, OutputError) as err:
         return str(err)
-    if manifest is None:
-        return None
-    if manifest["experiment_hash"] != found.content_hash:
-        return (f"{out}: holds a sweep of another experiment or other scenario files; give the "
-                "experiment it was started with, or choose a new --out")
-    if not args.resume:
-        return f"{out}: already holds a sweep of this experiment; add --resume to finish it"
     return None
 
 

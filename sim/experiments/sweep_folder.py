@@ -31,7 +31,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from filelock import BaseFileLock, FileLock, Timeout
 
@@ -142,19 +142,41 @@ def prepare(out: Path, experiment: Experiment, resume: bool,
     """Check ``out`` and return the ids of the runs already written there, whole, and how many
     runs are to be redone because their shards were damaged."""
     try:
-        return _check_or_start(out, experiment, resume, mixed_versions)
+        return _start(out, experiment, _examine(out, experiment, resume, mixed_versions))
     except OSError as err:
-        raise OutputError(f"{out}: cannot write there ({err.strerror or err}); choose "
-                          "another --out") from None
+        raise _unwritable(out, err) from None
 
 
-def _check_or_start(out: Path, experiment: Experiment, resume: bool,
-                    mixed_versions: bool) -> tuple[set[str], int]:
-    if _unstarted(out):
-        remove([p for p in out.iterdir() if _MANIFEST_TMP.fullmatch(p.name)])
-        _make_folders(out, experiment)
-        _write_manifest(out, _manifest(experiment))
-        return set(), 0
+def check(out: Path, experiment: Experiment, resume: bool, mixed_versions: bool = False) -> None:
+    """Refuse, in one line (:class:`OutputError`), whatever a sweep of ``experiment`` into
+    ``out`` would refuse before its first run, with the sweep's own words; nothing is written.
+    A resumable folder is read as ``--resume`` reads it, its checksums included."""
+    if check_folder(out) is None:
+        return
+    try:
+        _examine(out, experiment, resume, mixed_versions)
+    except OSError as err:
+        raise _unwritable(out, err) from None
+
+
+def _unwritable(out: Path, err: OSError) -> OutputError:
+    return OutputError(f"{out}: cannot write there ({err.strerror or err}); choose another --out")
+
+
+class _Found(NamedTuple):
+    """What a sweep found in its folder, every refusal made and nothing touched yet."""
+
+    manifest: dict[str, Any] | None  # None: the folder starts afresh
+    done: set[str]  # the runs it holds, whole
+    # Where runs are to be added: the shards' survey, the damaged shards' lines, and the code
+    # and versions of this resumption; None where nothing is to be added.
+    resumed: tuple[Survey, set[int], dict[str, Any]] | None = None
+
+
+def _examine(out: Path, experiment: Experiment, resume: bool,
+             mixed_versions: bool) -> _Found:
+    if not out.is_dir() or _unstarted(out):
+        return _Found(None, set())
     if not (out / MANIFEST).is_file():
         raise OutputError(f"{out}: not empty and not a sweep folder; choose a new folder "
                           "for --out")
@@ -168,7 +190,7 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
                 "started with, or choose a new --out")
         raise OutputError(f"{out}: holds another sweep; choose a new folder for --out")
     if manifest["format"] == run_files.FORMAT:
-        return _finished_second_format(out, experiment, resume)
+        return _Found(manifest, _finished_second_format(out, experiment, resume))
     for folder in (out / RUNS, out / SERIES):
         if folder.is_symlink():
             # Followed, it would write outside the folder the user named.
@@ -184,20 +206,34 @@ def _check_or_start(out: Path, experiment: Experiment, resume: bool,
     damaged = damaged_lines(out, found)
     if {run.run_id for run in experiment.runs} <= set(found.homes) and not damaged:
         # Finished: resuming adds no run, so no versions can mix (its analysis may be redone).
-        return set(found.homes), 0
-    # Before anything in the folder is touched: a refusal leaves it as it was.
+        return _Found(manifest, set(found.homes))
     now = _code_and_versions()
     _check_same_code(out, manifest, now, mixed_versions)
-    redone = sum(1 for home in found.homes.values() if home in damaged)
+    return _Found(manifest, set(found.homes), (found, damaged, now))
+
+
+def _start(out: Path, experiment: Experiment, found: _Found) -> tuple[set[str], int]:
+    """Act on what :func:`_examine` found: start the folder afresh, or make room for the runs a
+    resumption adds; return the runs held and how many are redone."""
+    if found.manifest is None:
+        remove([p for p in out.iterdir() if _MANIFEST_TMP.fullmatch(p.name)])
+        _make_folders(out, experiment)
+        _write_manifest(out, _manifest(experiment))
+        return set(), 0
+    if found.resumed is None:
+        return found.done, 0
+    shards, damaged, now = found.resumed
+    redone = sum(1 for home in shards.homes.values() if home in damaged)
     # A damaged shard's rows file goes first: a rows file left without its series is what
     # survey takes for a series taken away by hand (shards.check_written).
-    remove([*found.partial, *found.stale,
+    remove([*shards.partial, *shards.stale,
             *(out / name for index in damaged
-              for name in sorted(found.lines[index]["files"],
+              for name in sorted(shards.lines[index]["files"],
                                  key=lambda name: not name.startswith(f"{RUNS}/")))])
     # A folder of shards taken away with every file in it is made again for the runs redone.
     _make_folders(out, experiment)
     done = set(survey(out).homes)
+    manifest = found.manifest
     manifest.setdefault("resumptions", []).append({
         "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "runs_done": len(done), "runs_redone": redone, **now})
@@ -226,8 +262,7 @@ def _make_folders(out: Path, experiment: Experiment) -> None:
         (out / SERIES).mkdir(exist_ok=True)
 
 
-def _finished_second_format(out: Path, experiment: Experiment, resume: bool
-                            ) -> tuple[set[str], int]:
+def _finished_second_format(out: Path, experiment: Experiment, resume: bool) -> set[str]:
     """A folder of one file a run: resumed only if finished (nothing to add), as
     ``blowback sensitivity`` does to read a sweep it ran before."""
     done = set(run_files.finished_files(out / RUNS))
@@ -236,7 +271,7 @@ def _finished_second_format(out: Path, experiment: Experiment, resume: bool
             f"{out}: already holds {len(done)} of {len(experiment.runs)} runs of this "
             "experiment; add --resume to finish it, or choose a new --out")
     if {run.run_id for run in experiment.runs} <= done and not run_files.damaged_runs(out):
-        return done, 0
+        return done
     raise OutputError(f"{out}: a sweep of an earlier Blowback (one file a run, "
                       f"{run_files.FORMAT}), which loads as it is but is not added to; finish "
                       "it into a new folder: blowback sweep EXPERIMENT --out NEW-FOLDER")
