@@ -606,6 +606,32 @@ def test_a_finished_sweep_resumed_under_other_code_adds_nothing_and_is_not_refus
     assert json.loads((out / "manifest.json").read_text())["model_code"] == "0" * 64
 
 
+def test_the_sweeps_checks_alone_refuse_as_the_sweep_does_and_write_nothing(tmp_path):
+    """``sweep_folder.check`` (what the cluster script asks before it queues a job) makes the
+    refusals of a resumption without making it."""
+    from sim.experiments.output import OutputError
+    from sim.experiments.sweep_folder import check
+
+    path = _experiment(tmp_path, seeds=2, steps=4)
+    experiment, out = load_experiment(path), tmp_path / "out"
+    check(out, experiment, resume=False)
+    assert not out.exists()
+    run_sweep(experiment, out, shard_runs=1)
+    (out / "runs" / sorted(p.name for p in (out / "runs").iterdir())[0]).unlink()
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["model_code"] = "0" * 64
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    for resume, said in ((False, "add --resume"), (True, "--mixed-versions")):
+        with pytest.raises(OutputError, match=said):
+            check(out, experiment, resume=resume)
+    check(out, experiment, resume=True, mixed_versions=True)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    resumed = _blowback("sweep", str(path), "--out", str(out), "--resume", "--mixed-versions")
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(load(out)) == 4
+
+
 def test_mixed_versions_goes_with_resume(tmp_path):
     done = _blowback("sweep", str(_experiment(tmp_path)), "--out", str(tmp_path / "out"),
                      "--mixed-versions")
