@@ -283,6 +283,8 @@ def test_the_sweeps_own_mistakes_are_said_before_any_job_is_queued(tmp_path, cap
          "resume it with the experiment it was started with"),
         ([str(exp), "--out", str(tmp_path / "stray"), "--resume"],
          "notes.parquet: not recorded in the folder's log"),
+        ([str(exp), "--out", str(tmp_path / "b"), "--mixed-versions"],
+         "--mixed-versions goes with --resume"),
     ]:
         shown = _script(*args, "--wait", "5")
         assert shown.returncode == 2, shown.stderr

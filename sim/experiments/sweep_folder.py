@@ -75,6 +75,8 @@ POINTS_SHA256 = "points_sha256"
 # Written by resumptions only, so absent from a sweep never resumed; the points' checksum is
 # absent from the manifests of sweeps started before it was recorded.
 _OPTIONAL_KEYS = {"resumptions": list, POINTS_SHA256: str}
+MIXED_WITHOUT_RESUME = ("--mixed-versions goes with --resume (a new sweep has one set of "
+                        "versions)")
 
 
 def _unstarted(out: Path) -> bool:
@@ -151,6 +153,8 @@ def check(out: Path, experiment: Experiment, resume: bool, mixed_versions: bool 
     """Refuse, in one line (:class:`OutputError`), whatever a sweep of ``experiment`` into
     ``out`` would refuse before its first run, with the sweep's own words; nothing is written.
     A resumable folder is read as ``--resume`` reads it, its checksums included."""
+    if mixed_versions and not resume:
+        raise OutputError(MIXED_WITHOUT_RESUME)
     if check_folder(out) is None:
         return
     try:

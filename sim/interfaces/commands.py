@@ -188,6 +188,7 @@ def sweep(args: argparse.Namespace) -> int:
         default_out,
         run_sweep,
     )
+    from sim.experiments.sweep_folder import MIXED_WITHOUT_RESUME
     from sim.experiments.workload import check_duration, experiment_runs
 
     if (args.compact is None) == (args.experiment is None):
@@ -206,8 +207,7 @@ def sweep(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         return _compact(args.compact)
     if args.mixed_versions and not args.resume:
-        print("blowback: error: --mixed-versions goes with --resume (a new sweep has one set of "
-              "versions)", file=sys.stderr)
+        print(f"blowback: error: {MIXED_WITHOUT_RESUME}", file=sys.stderr)
         return EXIT_USAGE
     experiment = load_experiment(args.experiment)
     out = args.out or default_out(experiment)
