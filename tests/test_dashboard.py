@@ -653,23 +653,33 @@ def test_a_page_opened_where_nothing_was_prepared_says_so_until_the_model_is_rea
         rc.close()
 
 
-def test_page_shows_it_is_computing_and_takes_no_second_click(monkeypatch):
-    import ipyvuetify as v
-
-    from sim.interfaces.dashboard.app import ADVANCE, Dashboard
+def _held_page(monkeypatch, week: int):
+    """A small page whose runs, once at ``week``, wait to step on until ``release`` is set;
+    ``entered`` is set when they wait.  Returns the page's render context, entered, release."""
+    from sim.interfaces.dashboard.app import Dashboard
     from sim.interfaces.dashboard.session import Session as Held
 
-    # The first week is held until the test has looked at the page, as a first compile would.
     entered, release, step = threading.Event(), threading.Event(), Held.step
 
     def held(self, n=1):
-        entered.set()
-        assert release.wait(WAIT)
+        if self.clock.t == week:
+            entered.set()
+            assert release.wait(WAIT)
         return step(self, n)
 
     monkeypatch.setattr(Held, "step", held)
     box, rc = solara.render(Dashboard(small("contractor_unchecked", **{"map.communities": 200})),
                             handle_error=False)
+    return rc, entered, release
+
+
+def test_page_shows_it_is_computing_and_takes_no_second_click(monkeypatch):
+    import ipyvuetify as v
+
+    from sim.interfaces.dashboard.app import ADVANCE
+
+    # The first week is held until the test has looked at the page, as a first compile would.
+    rc, entered, release = _held_page(monkeypatch, 0)
     try:
         assert _status(rc).attributes["data-busy"] == "false"
         year = _workers(rc.find(v.Btn, children=["+1 year"]).widget.click)
@@ -725,21 +735,9 @@ def test_weeks_slower_than_the_pause_between_showings_show_their_progress(monkey
     import ipyvuetify as v
 
     from sim.interfaces.dashboard import computing
-    from sim.interfaces.dashboard.app import Dashboard
-    from sim.interfaces.dashboard.session import Session as Held
 
     monkeypatch.setattr(computing, "PROGRESS_EVERY", 0.0)
-    third, release, step = threading.Event(), threading.Event(), Held.step
-
-    def held(self, n=1):
-        if self.clock.t == 2:
-            third.set()
-            assert release.wait(WAIT)
-        return step(self, n)
-
-    monkeypatch.setattr(Held, "step", held)
-    box, rc = solara.render(Dashboard(small("contractor_unchecked", **{"map.communities": 200})),
-                            handle_error=False)
+    rc, third, release = _held_page(monkeypatch, 2)
     try:
         year = _workers(rc.find(v.Btn, children=["+1 year"]).widget.click)
         assert third.wait(WAIT)
