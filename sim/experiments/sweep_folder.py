@@ -179,6 +179,8 @@ class _Found(NamedTuple):
 
 def _examine(out: Path, experiment: Experiment, resume: bool,
              mixed_versions: bool) -> _Found:
+    """Every refusal of a sweep of ``experiment`` into ``out``, made before anything in the
+    folder is touched, so that a refusal leaves it as it was."""
     if not out.is_dir() or _unstarted(out):
         return _Found(None, set())
     if not (out / MANIFEST).is_file():

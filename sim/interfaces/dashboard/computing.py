@@ -21,8 +21,8 @@ SPEEDS = {"slow": 2.0, "normal": 5.0, "fast": 1000.0}
 MIN_PAUSE = 0.005  # seconds between weeks: room for the buttons' clicks to get through
 DRAW_WAIT = 2.0  # seconds; a page that stopped drawing (closed tab) must not stall the loop
 # Seconds between two showings of the progress of a Step or a year.  Each showing makes Solara
-# go over the whole page, about 20 ms at the default size, several default weeks' worth: shown
-# after every week, a year took about six times as long as its weeks.
+# go over the whole page, about 23 ms at the default size, five default weeks' worth: shown
+# after every week, a year took 30 times as long as its weeks (benchmarks/dashboard.py).
 PROGRESS_EVERY = 0.25
 
 
