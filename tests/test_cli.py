@@ -124,6 +124,24 @@ def test_a_mean_that_rounds_to_zero_prints_without_a_sign():
     assert format_table(table).splitlines()[2].split()[1:] == ["0.000", "[-0.005,", "0.005]"]
 
 
+def test_the_tables_heading_says_over_how_many_seeds():
+    """The printed tables (and comparison.txt, tables.txt) say how many seeds each interval is
+    over, as table.csv's ``n`` does; a sweep analysed before it finished gives a range; one seed
+    gives no t interval and the heading says why its brackets hold dashes."""
+    from sim.experiments.compare import readings
+
+    def heading(*counts: int) -> str:
+        rows = [(f"s{k}", "civilian_deaths_total", 1.0, 0.0, 2.0, n)
+                for k, n in enumerate(counts)]
+        return readings(pd.DataFrame(rows, columns=["scenario", "outcome", "mean", "low",
+                                                    "high", "n"]))
+
+    assert heading(4, 4).splitlines()[0] == "over 4 seeds in each row"
+    assert heading(3, 2).splitlines()[0] == "over 2 to 3 seeds a row (n in the CSV)"
+    assert heading(1, 1).splitlines()[0] == ("over 1 seed in each row: too few for a t interval "
+                                             "([-, -])")
+
+
 def test_an_interval_of_no_width_prints_as_its_column_does():
     """A contractor's deaths where it is absent are 0 on every seed: "0 [0, 0]" among counts,
     not "0.00 [0.00, 0.00]"; a share every seed gives alike keeps its column's decimals; a

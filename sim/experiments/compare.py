@@ -153,15 +153,28 @@ def summarise_paired(pairs: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]],
 
 
 def readings(table: pd.DataFrame) -> str:
-    """The lines under a table's heading that say how its outcomes read a run: a total over
-    its weeks, the share of seeds for a yes/no outcome, else the value in its last week."""
+    """The lines under a table's heading that say over how many seeds (its ``n``) and how its
+    outcomes read a run: a total over its weeks, the share of seeds for a yes/no outcome, else
+    the value in its last week."""
     by_column = {o.column: o for o in OUTCOMES if o.summary}
     shown_here = [by_column[c] for c in dict.fromkeys(table["outcome"]) if c in by_column]
     totals = [o.label for o in shown_here if o.reduce == TOTAL]
     shares = [o.label for o in shown_here if o.kind is bool]
     parts = ([f"totals over the run: {', '.join(totals)}"] if totals else []) + (
         [f"share of seeds: {', '.join(shares)}"] if shares else [])
-    return folded("\n".join(parts + ["the others: the value in the last week"])) + "\n"
+    return folded("\n".join([_seeds(table["n"])] + parts
+                             + ["the others: the value in the last week"])) + "\n"
+
+
+def _seeds(counts: pd.Series) -> str:
+    """How many seeds a row's interval is over: a sweep analysed before it finished has fewer
+    in some rows than in others."""
+    low, high = int(counts.min()), int(counts.max())
+    if low != high:
+        return f"over {low} to {high} seeds a row (n in the CSV)"
+    if low == 1:
+        return "over 1 seed in each row: too few for a t interval ([-, -])"
+    return f"over {low} seeds in each row"
 
 
 def _fmt(x: float, decimals: int = 2) -> str:
