@@ -203,7 +203,8 @@ def test_calibrate_stops_on_sigint_and_removes_its_working_folder(tmp_path, star
 
 def test_sweep_stopped_by_sigterm_says_what_it_kept_and_where(tmp_path, start):
     out = tmp_path / "sw"
-    proc = start("sweep", str(_experiment(tmp_path, 40, 520)), "--out", str(out),
+    exp = _experiment(tmp_path, 40, 520)
+    proc = start("sweep", str(exp), "--out", str(out),
                   "--jobs", "2", env={SHARD_SECONDS_ENV: "0"})
     kids = _workers(proc)
     deadline = time.monotonic() + 120
@@ -214,7 +215,7 @@ def test_sweep_stopped_by_sigterm_says_what_it_kept_and_where(tmp_path, start):
     kept = len(survey(out).homes)
     assert code == 143 and took < STOP_WITHIN
     assert err == (f"blowback: interrupted: {kept} of 40 runs done, kept in {out}; rerun with "
-                   "--resume\n")
+                   f"--resume to finish it: blowback sweep {exp} --out {out} --resume\n")
     assert 1 <= kept < 40
     assert _all_gone(kids, within=STOP_WITHIN)
 

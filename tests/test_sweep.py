@@ -548,8 +548,29 @@ def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(tmp_path):
     assert proc.returncode == 130, err
     kept = len(load(out))
     assert err.strip() == (f"blowback: interrupted: {kept} of 80 runs done, kept in {out}; rerun "
-                           "with --resume")
+                           f"with --resume to finish it: blowback sweep {path} --out {out} "
+                           "--resume")
     assert 3 <= kept < 80
+
+
+def test_an_interrupted_sweep_names_the_command_that_finishes_it(tmp_path, capsys,
+                                                                 monkeypatch):
+    """"Rerun with --resume" alone, a sweep given --out starts afresh in its default folder and
+    leaves the stopped one unfinished: the message names the whole command, --out included."""
+    import shlex
+
+    from sim.experiments import sweep as sweeps
+    from sim.interfaces.cli import main
+
+    def stopped(*args, **kwargs):
+        raise sweeps.SweepInterrupted(2, 6)
+
+    monkeypatch.setattr(sweeps, "run_sweep", stopped)
+    path, out = _experiment(tmp_path), tmp_path / "my grid"
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1"]) == 130
+    assert capsys.readouterr().err == (
+        f"blowback: interrupted: 2 of 6 runs done, kept in {out}; rerun with --resume to finish "
+        f"it: blowback sweep {shlex.quote(str(path))} --out {shlex.quote(str(out))} --resume\n")
 
 
 def test_resume_refuses_another_experiments_folder(reference, tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -62,8 +63,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, int]]:
 
 
 def _configured(scenario: Scenario, args: argparse.Namespace) -> Scenario:
-    """``scenario`` with the ``--set`` options, then ``--seed`` and ``--steps`` (which win over
-    a ``--set`` of the same key)."""
+    """``scenario`` with ``--set``, then ``--seed`` and ``--steps`` (which win over ``--set``)."""
     values = settings(args)
     if values:
         scenario = scenario.with_values(values, "--set")
@@ -220,7 +220,8 @@ def sweep(args: argparse.Namespace) -> int:
                            resume=args.resume, mixed_versions=args.mixed_versions,
                            progress=sys.stderr.isatty(), ensemble=args.ensemble)
     except SweepInterrupted as stop:
-        return _interrupted(stop, out, "rerun with --resume")
+        return _interrupted(stop, out, "rerun with --resume to finish it: " + shlex.join(
+            ["blowback", "sweep", str(args.experiment), "--out", str(out), "--resume"]))
     except SchedulerError as err:
         print(f"blowback: error: {err}", file=sys.stderr)
         return EXIT_USAGE
