@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, blowback
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import date2num
 
 from sim.core.outcomes import BY_NAME, OUTCOMES, shown
 from sim.core.parameters import BY_NAME as PARAMETERS
@@ -164,6 +165,21 @@ def test_the_comparison_draws_deaths_per_calendar_year_and_shares_on_0_to_1(draw
         if o.share:
             assert panels[o.name].get_ylim() == (0, 1), o.name
     assert "middle 80% of seeds" in " ".join(t.get_text() for t in fig.legends[0].get_texts())
+
+
+@pytest.mark.parametrize("weeks", [26, 60, 520])
+def test_the_comparisons_yearly_bars_are_labelled_by_their_years(weeks):
+    """A year's bars stood over month ticks ("Mar", "May", ...) in a run of a year or two, as
+    if each bar were a month: their axis is labelled by year, under the year's bars."""
+    fig = plot_comparison({"a": [_weeks(weeks)], "b": [_weeks(weeks)]})
+    fig.canvas.draw()
+    ax = next(ax for ax in fig.axes if ax.get_title().startswith(f"{DEATHS.label} per calendar"))
+    ticks = [(t.get_text(), x) for t, x in zip(ax.get_xticklabels(), ax.get_xticks(),
+                                               strict=True) if t.get_text()]
+    plt.close(fig)
+    assert ticks and all(re.fullmatch(r"\d{4}", text) for text, _ in ticks)
+    for text, x in ticks:  # in the middle of its year
+        assert abs(x - date2num(pd.Timestamp(int(text), 7, 2))) < 1
 
 
 def test_yearly_sums_each_calendar_years_days():

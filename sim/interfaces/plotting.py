@@ -122,9 +122,10 @@ def plot_comparison(runs: dict[str, list[pd.DataFrame]]) -> Figure:
                 _band(ax, o, frames, style[name])
     for ax, o in zip(axes.ravel(), panels, strict=False):
         ax.set_ylabel(axis_label(o, per_year=o.flow))
-        ax.set_xlabel("date")
-        ax.xaxis_date()
-        date_axis(ax)
+        ax.set_xlabel("calendar year" if o.flow else "date")
+        if not o.flow:  # a flow's bars are labelled by their years (_yearly_bars)
+            ax.xaxis_date()
+            date_axis(ax)
         if o.share:
             share_axis(ax)
         if not o.flow:
@@ -160,3 +161,7 @@ def _yearly_bars(ax, o: Outcome, frames: list[pd.DataFrame], look, k: int, n: in
     ax.bar(x, mean, width=width, color=look.colour, hatch=None if look.line == "-" else "//",
            yerr=np.stack([mean - low, high - mean]), capsize=2, ecolor=NEUTRAL)
     ax.set_title(_year_title(o, frames[0]["date"]))
+    # A year, not a date, under each group of bars: month ticks ("Mar", "May") under the bars
+    # of a run of a year or two read as if each bar were a month. At most seven labels.
+    years = [int(y) for y in per_year.columns][:: -(-len(per_year.columns) // 7)]
+    ax.set_xticks(_mid_year(years), [str(y) for y in years])
