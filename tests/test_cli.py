@@ -142,6 +142,24 @@ def test_the_tables_heading_says_over_how_many_seeds():
                                              "([-, -])")
 
 
+def test_the_tables_csv_say_what_each_rows_mean_is_in():
+    """comparison.csv, differences.csv and analyse's table.csv had no unit: a reader of the
+    file alone could not tell people from fighters, a total over the run from the last week's
+    value, or a share of seeds from a 0-1 level."""
+    from sim.experiments.compare import summarise, summarise_paired
+
+    runs = pd.DataFrame({"scenario": ["a", "a"], "seed": [1, 2],
+                         **{o.column: [0.0, 1.0] for o in shown("comparison")}})
+    units = summarise(runs, ["a"]).set_index("outcome")["unit"]
+    assert units["civilian_deaths_total"] == "people, total over the run"
+    assert units["recruits_total"] == "fighters, total over the run"
+    assert units["cooperation_mean_final"] == "0-1, in the last week"
+    assert units["territory_state_share_final"] == "0-1, in the last week"
+    assert units["displaced_final"] == "people, in the last week"
+    assert units["partner_present_final"] == "share of seeds"
+    assert list(summarise_paired([("a", runs, runs)])["unit"]) == list(units)
+
+
 def test_an_interval_of_no_width_prints_as_its_column_does():
     """A contractor's deaths where it is absent are 0 on every seed: "0 [0, 0]" among counts,
     not "0.00 [0.00, 0.00]"; a share every seed gives alike keeps its column's decimals; a

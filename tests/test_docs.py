@@ -364,5 +364,5 @@ def test_the_readme_names_every_file_a_results_folder_holds():
     missing = [name for name in sorted(RUN_FILES | COMPARISON_FILES | ANALYSIS_FILES)
                if name not in quoted and Path(name).stem not in quoted]
     assert not missing, f"README.md does not name {missing}"
-    columns = ["scenario", "outcome", "label", "mean", "low", "high", "n", "seed"]
+    columns = ["scenario", "outcome", "label", "unit", "mean", "low", "high", "n", "seed"]
     assert not [c for c in columns if c not in quoted], "comparison.csv's columns"

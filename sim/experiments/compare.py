@@ -117,9 +117,18 @@ def summarise(runs: pd.DataFrame, names: Sequence[str],
             low, high = share_interval(values) if o.kind is bool \
                 else mean_interval(values, within=_possible(o, values))
             rows.append({"scenario": name, "outcome": o.column, "label": o.label,
-                         "mean": float(values.mean()), "low": low, "high": high,
+                         "unit": unit(o), "mean": float(values.mean()), "low": low, "high": high,
                          "n": len(values)})
     return pd.DataFrame(rows)
+
+
+def unit(outcome: Outcome) -> str:
+    """What a table's mean of ``outcome`` is in, for a reader of its CSV: a yes/no outcome's
+    share of seeds, a flow's total over the run, else the value in the last week."""
+    if outcome.kind is bool:
+        return "share of seeds"
+    what = "0-1" if outcome.share else outcome.unit.removesuffix("/week")
+    return f"{what}, total over the run" if outcome.flow else f"{what}, in the last week"
 
 
 def _possible(outcome: Outcome, values: np.ndarray) -> tuple[float, float]:
@@ -146,7 +155,7 @@ def summarise_paired(pairs: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]],
             # Two values of a 0-1 quantity differ by at most 1 either way.
             low, high = paired_share_interval(a, b) if o.kind is bool \
                 else mean_interval(a - b, within=(-1.0, 1.0) if o.share else (-np.inf, np.inf))
-            rows.append({"scenario": name, "outcome": o.column, "label": o.label,
+            rows.append({"scenario": name, "outcome": o.column, "label": o.label, "unit": unit(o),
                          "mean": float((a - b).mean()) if len(a) else float("nan"),
                          "low": low, "high": high, "n": len(a)})
     return pd.DataFrame(rows)
