@@ -182,6 +182,28 @@ def test_the_comparisons_yearly_bars_are_labelled_by_their_years(weeks):
         assert abs(x - date2num(pd.Timestamp(int(text), 7, 2))) < 1
 
 
+def test_counts_of_millions_read_as_plain_numbers_not_as_a_multiple_written_above():
+    """Two million displaced read "2,000,000" on the axis, not "2.0" under a "1e6" that a
+    reader of a report misses; the box plots' count axes too."""
+    def millions() -> pd.DataFrame:
+        weeks = _weeks()
+        return weeks.assign(displaced=weeks["displaced"] * 1e5)
+
+    runs = _runs(3)
+    runs["civilian_deaths_total"] = runs["civilian_deaths_total"] * 2e6
+    figures = [plot_comparison({"a": [millions()], "b": [millions()]}),
+               plot_run(millions(), []), plot_distributions(runs)]
+    for fig in figures:
+        fig.canvas.draw()
+        for ax in fig.axes:
+            for axis in (ax.xaxis, ax.yaxis):
+                assert axis.get_offset_text().get_text() == "", (ax.get_title(), ax.get_ylabel())
+        labels = [t.get_text() for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+                  for t in axis.get_ticklabels()]
+        assert any(re.fullmatch(r"\d{1,3}(,\d{3}){2}", label) for label in labels), labels
+        plt.close(fig)
+
+
 def test_yearly_sums_each_calendar_years_days():
     """A week across the new year is shared by its days: every whole year holds its 365 or 366
     days' worth, none 53 weeks, and nothing is lost."""

@@ -31,6 +31,7 @@ from sim.experiments.output import (
 from sim.experiments.sweep import load as load_sweep
 from sim.experiments.sweep_folder import SWEEP_FORMATS
 from sim.interfaces.figure_style import (
+    count_axis,
     legend_outside,
     looks,
     share_axis,
@@ -164,6 +165,8 @@ def plot_distributions(runs: pd.DataFrame) -> Figure:
         ax.set_xlabel(_unit_label(o))
         if o.share:
             share_axis(ax, "x")
+        else:
+            count_axis(ax, "x")
     # After the boxes, which set ticks of their own: the panels' y axes are one.
     axes[0, 0].set_yticks(range(1, len(groups) + 1), groups)
     axes[0, 0].invert_yaxis()  # the first group on top, in the order of the tables' rows

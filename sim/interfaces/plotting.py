@@ -23,6 +23,7 @@ from sim.core.registry import Outcome
 from sim.interfaces.figure_style import (
     NEUTRAL,
     axis_label,
+    count_axis,
     date_axis,
     legend_outside,
     looks,
@@ -91,6 +92,8 @@ def plot_run(df: pd.DataFrame, event_log: Iterable[tuple[str, str]] = (),
                     color="#0072B2")
         if o.share:
             share_axis(ax)
+        else:
+            count_axis(ax)
         # Broken into lines that fit the panel's height: one line ran into the panels next
         # to it ("population under state control (0–1)").
         ax.set_ylabel(wrapped(axis_label(o, per_year=o.flow), RUN_LABEL_WIDTH))
@@ -128,6 +131,8 @@ def plot_comparison(runs: dict[str, list[pd.DataFrame]]) -> Figure:
             date_axis(ax)
         if o.share:
             share_axis(ax)
+        else:
+            count_axis(ax)
         if not o.flow:
             ax.set_title(o.title)
     handles = [Patch(color=look.colour, label=name) for name, look in style.items()]
