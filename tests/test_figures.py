@@ -7,6 +7,7 @@ columns, and ``--wide`` prints the wide form."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -377,6 +378,39 @@ def test_every_text_lies_within_the_saved_image_and_the_data_keep_their_room(fig
             if width < 2.5 or height < 1.5:
                 squeezed.append((name, ax.get_title(), round(width, 1), round(height, 1)))
     assert not off and not squeezed
+
+
+def _discovered_on_small_ranges() -> dict[str, plt.Figure]:
+    """Scenario discovery over parameters of small values, as the shipped design's per-abuse
+    legitimacy terms (0 to 0.002), whose tick labels are long."""
+    names = ("oversight.justice_gain", "oversight.impunity_cost", "conduct.penalty")
+    x = pd.DataFrame(np.random.default_rng(7).uniform(size=(300, 3)) * [0.002, 0.001, 12],
+                     columns=list(names))
+    corner = (x[names[0]] < 0.0007) & (x[names[1]] > 0.0006)
+    found = discovery.discover(x, "one", "two",
+                               pd.DataFrame({"deaths": np.where(corner, -1, 1)}))
+    return {"discovery on small ranges": discovery.plot([found])}
+
+
+@pytest.mark.parametrize("figures", [_figures, _long_named, _discovered_on_small_ranges],
+                         ids=["short names", "long names", "small ranges"])
+def test_no_two_tick_labels_of_an_axis_overlap(figures, tmp_path):
+    """Crowded ticks ran together as saved: 0.00000.00025.00050 under a discovery panel."""
+    crowded = []
+    for name, fig in figures().items():
+        save_figure(fig, tmp_path, name.replace(" ", "_"), ("png",))
+        fig.set_dpi(DPI)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        for ax in (a for a in fig.axes if a.get_visible()):
+            for axis in (ax.xaxis, ax.yaxis):
+                low, high = sorted(axis.get_view_interval())
+                boxes = [t.label1.get_window_extent(renderer) for t in axis.get_major_ticks()
+                         if low <= t.get_loc() <= high and t.label1.get_visible()
+                         and t.label1.get_text()]
+                if any(a.overlaps(b) for a, b in itertools.pairwise(boxes)):
+                    crowded.append((name, ax.get_title()[:40], axis.axis_name))
+    assert not crowded
 
 
 def test_the_trade_off_plane_names_its_groups_as_the_box_plots_do():

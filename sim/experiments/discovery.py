@@ -260,6 +260,8 @@ def plot(discoveries: list[Discovery]) -> Figure:
 
 def _panel(ax, found: Discovery, box, rectangle) -> None:
     """One outcome's points and box."""
+    from matplotlib.ticker import MaxNLocator
+
     x = found.x
     gap = found.gaps[box.outcome]
     cases = found.cases[box.outcome].to_numpy()
@@ -281,6 +283,10 @@ def _panel(ax, found: Discovery, box, rectangle) -> None:
                                fill=False, edgecolor="black", linewidth=1.5))
     ax.set_xlabel(horizontal.name)
     ax.set_ylabel(vertical.name)
+    # A parameter of small values (0 to 0.002) has long tick labels: matplotlib's nine ran
+    # together under a panel.
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=5))
     # A long scenario name, wrapped, keeps the title over its panel.
     ax.set_title(wrapped(f"{box.outcome} (vs {found.other})", 50)
                  + f"\ncoverage {box.coverage:.0%}, density {box.density:.0%}", fontsize=11)
