@@ -274,6 +274,30 @@ def test_a_parameter_set_mid_run_is_checked_as_a_set_event_is(name, value, said)
     assert model.run().t == 10
 
 
+def test_a_parameter_is_never_removed_or_added_unchecked_mid_run():
+    """`del`, `pop`, `popitem` and `clear` would leave a run that fails weeks later on a
+    missing key, and `setdefault` would add a misspelt name unchecked: each is refused in one
+    line (or, for `setdefault`, checked as `model.p[name] = value` is), the parameters kept."""
+    from sim.core.messages import ScenarioError
+
+    model = BlowbackModel(small("base", **{"map.communities": 300, "run.steps": 4}),
+                          agents=False)
+    model.run(1)
+    before = dict(model.p)
+    for change in (lambda p: p.__delitem__("oversight.punishment"),
+                   lambda p: p.pop("oversight.punishment"),
+                   lambda p: p.pop("oversight.punishment", None), lambda p: p.popitem(),
+                   lambda p: p.clear()):
+        with pytest.raises(TypeError, match="cannot be removed") as err:
+            change(model.p)
+        assert str(err.value).startswith("model.p: ") and "\n" not in str(err.value)
+    with pytest.raises(ScenarioError, match="did you mean oversight.punishment"):
+        model.p.setdefault("oversight.punishmnt", 0.9)
+    assert model.p.setdefault("oversight.punishment", 0.9) == before["oversight.punishment"]
+    assert dict(model.p) == before and model.changed_by_hand == []
+    assert model.run().t == 4
+
+
 def test_mesa_run_model_stops_at_the_end_and_run_refuses_a_number_of_weeks_that_is_not():
     model = BlowbackModel(small("base", **{"map.communities": 300, "run.steps": 5}))
     assert model.running

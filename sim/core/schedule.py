@@ -41,7 +41,8 @@ class RunParameters(dict):
     """A run's parameters (``model.p``), read as a dict.  A value set while the run goes is
     checked as a scenario's ``set`` event checks it: a known parameter, of its type and in its
     range, and not one read only when the run is built, so that a typo or an impossible value
-    is refused in one line rather than run (or silently ignored).
+    is refused in one line rather than run (or silently ignored).  No parameter can be removed:
+    a run without one would fail weeks later, on whichever step reads it first.
 
     A value set by hand (``model.p[name] = value``) is also told to ``noted``, since the
     scenario and seed no longer redo the run; a scenario's events set through :meth:`schedule`.
@@ -74,6 +75,21 @@ class RunParameters(dict):
     def __ior__(self, other: Any) -> RunParameters:
         self.update(other)
         return self
+
+    def setdefault(self, name: str, value: Any = None) -> Any:
+        """The value of ``name``; a name the run lacks is set as ``self[name] = value`` sets
+        it, checked (every known parameter is there, so a misspelt one is refused)."""
+        if name not in self:
+            self[name] = value
+        return self[name]
+
+    def _refuse_removal(self, name: Any = None, *_: Any) -> None:
+        which = f"{name}: " if isinstance(name, str) else ""
+        raise TypeError(f"model.p: {which}a parameter cannot be removed from a run, whose "
+                        "every week reads it; allowed: model.p[name] = value, a value in its "
+                        "range")
+
+    __delitem__ = pop = popitem = clear = _refuse_removal
 
     def __reduce__(self) -> tuple:
         # A copy or a pickle is built whole, as the model built it, not set key by key.
