@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+from sim.core.inputs import parse_setting
 from sim.core.model import BlowbackModel
 from sim.core.parameters import BY_NAME, PARAMETERS
 from sim.core.scenario import (
@@ -448,6 +449,29 @@ def test_from_dict_checks_like_a_file():
     with pytest.raises(ScenarioError) as info:
         from_dict({"state": {"units": -1}}, "notebook")
     assert_one_line(info.value, "notebook", "state.units")
+
+
+def test_a_section_given_as_a_parameter_names_its_parameters_not_a_lookalike():
+    """``with_overrides(oversight={...})`` or ``--set oversight=...`` names a section: the
+    message says so and lists its dotted names, rather than suggesting whichever of them is
+    spelt most like the section (``did you mean oversight.press?``)."""
+    scenario = default_scenario()
+    for change in ({"oversight": {"punishment": 0.9}}, {"levers": 0.5}):
+        with pytest.raises(ScenarioError) as info:
+            scenario.with_overrides(**change)
+        section = next(iter(change))
+        message = assert_one_line(info.value, "<overrides>", section)
+        assert "did you mean" not in message and "a section" in message
+        assert all(name in message for name in BY_NAME if name.startswith(f"{section}."))
+    with pytest.raises(ScenarioError) as info:
+        from_dict({"events": [{"date": "2023-01", "type": "set", "params": {"oversight": 0.5}}]},
+                  "nb")
+    assert "oversight.punishment" in assert_one_line(info.value, "nb", None)
+    with pytest.raises(ScenarioError) as info:
+        parse_setting("--set", "oversight=0.8")
+    assert "oversight.punishment" in assert_one_line(info.value, "--set", "oversight")
+    with pytest.raises(ScenarioError, match="did you mean oversight.punishment"):
+        scenario.with_overrides(**{"oversight.punishmnt": 0.9})
 
 
 def test_errors_survive_pickling():

@@ -157,8 +157,19 @@ def check_param(file: str, where: str, name: str, value: Any) -> Any:
     ``file``); an unknown name is an error with the nearest known one."""
     param = BY_NAME.get(name)
     if param is None:
-        raise ScenarioError(file, where, unknown("unknown key", name, BY_NAME))
+        raise ScenarioError(file, where, unknown_parameter(name))
     return check_value(file, where, param, value)
+
+
+def unknown_parameter(name: str) -> str:
+    """What is wrong with ``name``, which is not a parameter: a section's name lists the
+    section's parameters (the nearest spelling would name any one of them); any other name
+    gets the nearest known one."""
+    members = [known for known in BY_NAME if known.startswith(f"{name}.")]
+    if members:
+        return ("a section, not a parameter; allowed: one of its parameters by its dotted name, "
+                + ", ".join(members))
+    return unknown("unknown key", name, BY_NAME)
 
 
 def check_value(file: str, where: str, param: Param, value: Any) -> Any:
@@ -198,7 +209,7 @@ def parse_setting(source: str, text: str) -> tuple[str, Any]:
                             "parameter's name, =, and a TOML value (oversight.punishment=0.8)")
     param = BY_NAME.get(key)
     if param is None:
-        raise ScenarioError(source, key, unknown("unknown key", key, BY_NAME))
+        raise ScenarioError(source, key, unknown_parameter(key))
     try:
         parsed = tomllib.loads(f"value = {written}")
     except (tomllib.TOMLDecodeError, RecursionError):
