@@ -184,6 +184,23 @@ def test_run_takes_a_whole_number_of_weeks(steps):
     assert sim.model.t == 0 and sim.run(0).model.t == 0 and sim.run(99).model.t == 6
 
 
+@pytest.mark.parametrize(("given", "said"), [
+    ({"scenario": {"oversight": {"punishment": 0.9}}}, "scenario: a dict; allowed: "),
+    ({"scenario": 3}, "scenario: 3 is int; allowed: "),
+    ({"params": "oversight.punishment=0.9"},
+     "params: 'oversight.punishment=0.9' is str; allowed: "),
+    ({"agents": "no"}, "agents: 'no'; allowed: True or False"),
+])
+def test_sim_refuses_an_argument_of_the_wrong_type_in_one_line(given, said):
+    """A dict where a scenario goes was looked for as a file, a string of --set's form as
+    params failed in dict() with Python's words, and agents="no" built the agents."""
+    with pytest.raises(TypeError) as err:
+        Sim(**given, steps=3, communities=200)
+    assert str(err.value).startswith(said) and "\n" not in str(err.value)
+    pairs = Sim(params=[("oversight.punishment", 0.9)], steps=3, communities=200, agents=False)
+    assert pairs.model.p["oversight.punishment"] == 0.9
+
+
 @pytest.mark.parametrize("columns", [(), ("recruits",), ("legitimacy", "nope")])
 def test_plot_names_what_it_can_draw(short_run, columns):
     with pytest.raises(ValueError, match="cannot be plotted; allowed: a tuple of one or more of "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +33,19 @@ class Sim:
     def __init__(self, scenario: str | Path | Scenario | None = None, *,
                  params: dict[str, Any] | None = None, agents: bool = True,
                  **overrides: Any) -> None:
+        if not isinstance(agents, bool):
+            raise TypeError(f"agents: {_cut(agents)}; allowed: True or False")
         if scenario is None:
             scenario = default_scenario()
-        elif not isinstance(scenario, Scenario):
-            scenario = load_scenario(scenario)
-        changes = dict(params or {})
+        elif isinstance(scenario, dict):
+            raise TypeError("scenario: a dict; allowed: a scenario file's path, a Scenario "
+                            "(sim.core.scenario.from_dict(d) makes one of a dict) or None")
+        elif not isinstance(scenario, Scenario | str | PathLike):
+            raise TypeError(f"scenario: {_cut(scenario)} is {type(scenario).__name__}; allowed: "
+                            "a scenario file's path, a Scenario or None (the defaults)")
+        else:
+            scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        changes = _changes(params)
         for key, value in overrides.items():
             if key not in _SHORT:
                 raise TypeError(f"unknown override {key!r}; use one of {sorted(_SHORT)} "
@@ -133,6 +142,25 @@ class Sim:
                           "lists under provenance.changed_by_hand: the scenario and seed alone "
                           "do not redo this run", stacklevel=2)
         return results.write_run(m, out)
+
+
+def _cut(value: Any) -> str:
+    """``repr(value)``, cut to 40 characters, for a message."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _changes(params: Any) -> dict[str, Any]:
+    """``params`` as a dict of dotted names and values, or a one-line refusal."""
+    if params is None:
+        return {}
+    if not isinstance(params, str | bytes):
+        try:
+            return dict(params)
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(f"params: {_cut(params)} is {type(params).__name__}; allowed: a dict of "
+                    "dotted names and values, such as {'oversight.punishment': 0.9}")
 
 
 _FIGURE_SUFFIXES = (".png", ".svg")
