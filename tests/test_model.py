@@ -76,6 +76,7 @@ def test_agents_are_views_of_the_arrays():
     ("cooperation", float("nan")), ("cooperation", 1.5), ("cooperation", -0.1),
     ("cooperation", "0.5"), ("cooperation", None), ("cooperation", True),
     ("population", float("inf")), ("population", -100.0), ("memory", -1.0),
+    ("population", 1e20), ("displaced", 1e20),
 ])
 def test_a_community_refuses_a_value_its_kernels_cannot_take(field, value):
     model = BlowbackModel(small("contractor_unchecked", **{"run.steps": 2}))
@@ -84,6 +85,21 @@ def test_a_community_refuses_a_value_its_kernels_cannot_take(field, value):
     with pytest.raises(ValueError, match=f"^{field}: .* cannot be set; allowed: a number"):
         setattr(village, field, value)
     assert getattr(village, field) == before
+
+
+@pytest.mark.parametrize(("kind", "field", "value", "high"), [
+    (ContractorUnit, "strength", 1e308, "10000"), (ContractorUnit, "firepower", 1e308, "10"),
+    (InsurgentBand, "strength", 1e20, "10000"),
+])
+def test_a_unit_or_band_refuses_a_size_beyond_the_scenarios_range(kind, field, value, high):
+    """Past the range a scenario allows, a unit's strength or firepower turned the week's
+    means into NaN, and a band's strength made it split into millions of rows, out of memory."""
+    model = BlowbackModel(small("contractor_unchecked", **{"run.steps": 2}))
+    agent = next(a for a in model.agents_by_type[kind] if a.active)
+    with pytest.raises(ValueError, match=rf"^{field}: .* allowed: a number in \[0, {high}\]$"):
+        setattr(agent, field, value)
+    setattr(agent, field, float(high))
+    assert getattr(agent, field) == float(high)
 
 
 def test_a_units_chosen_conduct_cannot_be_set_but_its_skill_can():

@@ -16,8 +16,19 @@ from collections.abc import Iterator
 
 import mesa
 
+from sim.core.parameters import BY_NAME
 from sim.core.state import CONTRACTOR, FACTIONS, PARTNER, PERPETRATORS, STATE
 from sim.world import geography
+
+# The largest sizes a scenario allows (a community's residents, a unit's or a band's strength,
+# a unit's firepower): beyond them a unit's force turns the week's means into NaN and a band
+# splits into more rows than memory holds.
+_MOST_PEOPLE = BY_NAME["map.population"].high
+_MOST_PERSONNEL = max(BY_NAME[f"{force}.strength"].high
+                      for force in ("state", "contractor", "partner"))
+_MOST_FIREPOWER = max(BY_NAME[f"{force}.firepower"].high
+                      for force in ("state", "contractor", "partner"))
+_MOST_FIGHTERS = BY_NAME["insurgents.strength"].high
 
 
 class _Numbering(weakref.WeakKeyDictionary):
@@ -164,8 +175,10 @@ class Community(ModelAgent):
     cooperation = _field("communities", "cooperation", "cooperation with the state, 0-1", 1.0)
     grievance = _field("communities", "grievance", "grievance, 0-1", 1.0)
     support = _field("communities", "support", "support for the armed groups, 0-1", 1.0)
-    population = _field("communities", "population", "residents alive and at home")
-    displaced = _field("communities", "displaced", "residents currently displaced")
+    population = _field("communities", "population", "residents alive and at home",
+                        _MOST_PEOPLE)
+    displaced = _field("communities", "displaced", "residents currently displaced",
+                       _MOST_PEOPLE)
     memory = _field("communities", "memory", "memory of abuses by state-side forces")
 
     @property
@@ -207,8 +220,8 @@ class ForceUnit(ModelAgent):
         self._row = row
 
     row = _fixed("row", "the unit's row of model.forces")
-    strength = _field("forces", "strength", "personnel")
-    firepower = _field("forces", "firepower", "force per person")
+    strength = _field("forces", "strength", "personnel", _MOST_PERSONNEL)
+    firepower = _field("forces", "firepower", "force per person", _MOST_FIREPOWER)
     skill = _field("forces", "skill", "discrimination at full restraint (training)", 1.0)
     restraint = _chosen("restraint", "restraint chosen this week, 0-1")
     discrimination = _chosen("discrimination", "share of force reaching combatants")
@@ -258,7 +271,7 @@ class InsurgentBand(ModelAgent):
         self._row = row
 
     row = _fixed("row", "the band's row of model.bands")
-    strength = _field("bands", "strength", "fighters")
+    strength = _field("bands", "strength", "fighters", _MOST_FIGHTERS)
 
     @property
     def faction(self) -> str:
