@@ -314,6 +314,18 @@ def test_a_parameter_is_never_removed_or_added_unchecked_mid_run():
     assert model.run().t == 4
 
 
+def test_a_misspelt_parameter_read_from_a_run_names_the_nearest_one():
+    """``model.p["oversight.punishmnt"]`` raised a bare KeyError of the name alone."""
+    model = BlowbackModel(small("base", **{"map.communities": 300, "run.steps": 4}),
+                          agents=False)
+    with pytest.raises(KeyError, match="did you mean oversight.punishment") as err:
+        model.p["oversight.punishmnt"]
+    assert str(err.value).startswith("'model.p: oversight.punishmnt: ")
+    with pytest.raises(KeyError, match="a section, not a parameter"):
+        model.p["oversight"]
+    assert model.p.get("oversight.punishmnt") is None and "oversight.punishmnt" not in model.p
+
+
 def test_mesa_run_model_stops_at_the_end_and_run_refuses_a_number_of_weeks_that_is_not():
     model = BlowbackModel(small("base", **{"map.communities": 300, "run.steps": 5}))
     assert model.running

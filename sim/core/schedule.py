@@ -25,6 +25,7 @@ from sim.core.inputs import (
     parse_date,
     show,
     unknown,
+    unknown_parameter,
 )
 from sim.core.parameters import BY_NAME
 from sim.core.registry import Param
@@ -75,6 +76,10 @@ class RunParameters(dict):
     def __ior__(self, other: Any) -> RunParameters:
         self.update(other)
         return self
+
+    def __missing__(self, name: Any) -> Any:
+        # A misspelt name read in a notebook says what it is not, and the nearest known one.
+        raise KeyError(f"model.p: {name}: {unknown_parameter(str(name))}")
 
     def setdefault(self, name: str, value: Any = None) -> Any:
         """The value of ``name``; a name the run lacks is set as ``self[name] = value`` sets
