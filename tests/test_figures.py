@@ -413,6 +413,22 @@ def test_no_two_tick_labels_of_an_axis_overlap(figures, tmp_path):
     assert not crowded
 
 
+def test_the_discovery_legend_tells_its_two_kinds_of_cases_apart():
+    """Panels whose cases are the points not worse and panels whose cases are the weakest tenth
+    share one legend: the two kinds had the same orange dot."""
+    x = pd.DataFrame(np.random.default_rng(7).uniform(size=(300, 3)), columns=list(DESIGNED))
+    corner = (x[DESIGNED[0]] < 0.3) & (x[DESIGNED[1]] > 0.6)
+    gaps = pd.DataFrame({"deaths": np.where(corner, -1.0, 1.0),
+                         "insurgents": np.where(x.index < 3, -1.0, 1.0 + x[DESIGNED[0]])})
+    fig = discovery.plot([discovery.discover(x, "one", "two", gaps)])
+    markers = {text.get_text(): handle.get_paths()[0].vertices.round(3).tobytes()
+               for text, handle in zip(fig.legends[0].get_texts(),
+                                       fig.legends[0].legend_handles, strict=True)}
+    assert {discovery.NOT_WORSE, discovery.WEAKEST_CASES} <= set(markers)
+    assert markers[discovery.NOT_WORSE] != markers[discovery.WEAKEST_CASES]
+    plt.close(fig)
+
+
 def test_the_trade_off_plane_names_its_groups_as_the_box_plots_do():
     """A sweep's groups are a regime at one design point: the plane's legend and title call
     them so, as the distributions' do, and a comparison's are regimes."""

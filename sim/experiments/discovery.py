@@ -48,6 +48,9 @@ SIGNIFICANT = 0.05
 NOT_WORSE = "not worse"
 WEAKEST_CASES = "weakest tenth"
 EQUAL = "equal everywhere"
+# The figure's legend is shared by its panels, whose cases may be of either kind: each kind its
+# own marker, so that a reader tells which a panel shows.
+_CASE_MARKERS = {NOT_WORSE: "o", WEAKEST_CASES: "^", EQUAL: "s"}
 
 
 @dataclass
@@ -274,7 +277,8 @@ def _panel(ax, found: Discovery, box, rectangle) -> None:
                 else pd.Series(100 * gap.to_numpy(),
                                name=wrapped(f"how much worse {found.first} is (%)", 45)))
     ax.scatter(horizontal[~cases], vertical[~cases], s=12, color=NEUTRAL, label="other points")
-    ax.scatter(horizontal[cases], vertical[cases], s=16, color=HIGHLIGHT, label=box.cases)
+    ax.scatter(horizontal[cases], vertical[cases], s=18, color=HIGHLIGHT, label=box.cases,
+               marker=_CASE_MARKERS[box.cases])
     if names:
         r = sub.iloc[0]
         bottom, top = ((sub.iloc[1]["low"], sub.iloc[1]["high"]) if len(names) > 1
