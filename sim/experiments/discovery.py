@@ -245,8 +245,8 @@ def discover(x: pd.DataFrame, first: str, other: str, gaps: pd.DataFrame,
 @styled
 def plot(discoveries: list[Discovery]) -> Figure:
     """One row per comparison, one panel per outcome: the design points over the box's two
-    most significant restrictions (or its one, against the relative gap), cases in red, and
-    the box."""
+    most significant restrictions (or its one, against the relative gap), cases in vermillion
+    (dots where not worse, triangles for the weakest tenth), and the box."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
