@@ -140,6 +140,11 @@ def test_the_tables_heading_says_over_how_many_seeds():
     assert heading(3, 2).splitlines()[0] == "over 2 to 3 seeds a row (n in the CSV)"
     assert heading(1, 1).splitlines()[0] == ("over 1 seed in each row: too few for a t interval "
                                              "([-, -])")
+    table = pd.DataFrame([("s", "civilian_deaths_total", 1.0, 0.0, 2.0, 3)],
+                         columns=["scenario", "outcome", "mean", "low", "high", "n"])
+    # How many weeks a total is over: a sweep's scenarios may run for different spans.
+    assert "totals over the run (520 weeks): " in readings(table, [520, 520])
+    assert "totals over the run (260 to 520 weeks): " in readings(table, [260, 520])
 
 
 def test_the_tables_csv_say_what_each_rows_mean_is_in():

@@ -270,9 +270,12 @@ def test_compare_and_analyse_print_tables_that_fit_and_wide_on_request(tmp_path,
                                 "3", "--jobs", "1", "--out", str(tmp_path / "c"))
     assert status == 0, err
     assert _widest(_tables(out)) <= 100 and "mean [95% interval] over the seeds" in out
+    assert "totals over the run (3 weeks): civilian deaths" in out
     status, out, err = blowback(capsys, "analyse", str(tmp_path / "c"))
     assert status == 0, err
     assert _widest(_tables(out)) <= 100
+    # A compare's folder keeps no run's weeks: the heading does not guess them.
+    assert "totals over the run: civilian deaths" in out
     status, out, err = blowback(capsys, "analyse", str(tmp_path / "c"), "--wide", "--out",
                                 str(tmp_path / "wide"))
     assert status == 0, err

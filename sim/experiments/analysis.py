@@ -65,7 +65,9 @@ class Analysis:
     def text(self, wide: bool = False) -> str:
         """Both tables as text, in blocks that fit 100 characters (wide tables with
         ``wide``)."""
-        return (f"{INTERVAL}:\n" + readings(self.table) + format_table(self.table, wide)
+        # A compare's folder gives no run's weeks; a sweep's gives each run's.
+        weeks = self.runs["steps"] if "steps" in self.runs else ()
+        return (f"{INTERVAL}:\n" + readings(self.table, weeks) + format_table(self.table, wide)
                 + f"\n\nPaired difference against {self.baseline} (each group minus "
                 f"{self.baseline}, same seeds and design point):\n"
                 + format_table(self.differences, wide))

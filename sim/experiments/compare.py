@@ -40,7 +40,8 @@ class Comparison:
         """The table as text: one row per scenario, ``mean [low, high]`` per outcome, in blocks
         that fit 100 characters (one wide table with ``wide``)."""
         base = self.table["scenario"].iloc[0]
-        return (f"{INTERVAL}:\n" + readings(self.table) + format_table(self.table, wide)
+        weeks = [len(frames[0]) for frames in self.series.values() if frames]
+        return (f"{INTERVAL}:\n" + readings(self.table, weeks) + format_table(self.table, wide)
                 + f"\n\nPaired difference against {base} (each scenario minus {base}, "
                 "same seeds):\n" + format_table(self.differences, wide))
 
@@ -161,15 +162,19 @@ def summarise_paired(pairs: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]],
     return pd.DataFrame(rows)
 
 
-def readings(table: pd.DataFrame) -> str:
+def readings(table: pd.DataFrame, weeks: Sequence[int] = ()) -> str:
     """The lines under a table's heading that say over how many seeds (its ``n``) and how its
-    outcomes read a run: a total over its weeks, the share of seeds for a yes/no outcome, else
-    the value in its last week."""
+    outcomes read a run: a total over its weeks (how many, where ``weeks`` gives the runs'),
+    the share of seeds for a yes/no outcome, else the value in its last week."""
     by_column = {o.column: o for o in OUTCOMES if o.summary}
     shown_here = [by_column[c] for c in dict.fromkeys(table["outcome"]) if c in by_column]
     totals = [o.label for o in shown_here if o.reduce == TOTAL]
     shares = [o.label for o in shown_here if o.kind is bool]
-    parts = ([f"totals over the run: {', '.join(totals)}"] if totals else []) + (
+    span = ""
+    if len(weeks):
+        low, high = int(min(weeks)), int(max(weeks))
+        span = f" ({low} weeks)" if low == high else f" ({low} to {high} weeks)"
+    parts = ([f"totals over the run{span}: {', '.join(totals)}"] if totals else []) + (
         [f"share of seeds: {', '.join(shares)}"] if shares else [])
     return folded("\n".join([_seeds(table["n"])] + parts
                              + ["the others: the value in the last week"])) + "\n"
