@@ -422,6 +422,22 @@ def test_a_run_killing_the_worker_of_its_ensemble_is_found_alone_and_the_rest_re
     pd.testing.assert_frame_equal(_by_id(load(tmp_path / "out")), _by_id(rows), check_exact=True)
 
 
+def test_tasks_that_end_together_hand_their_runs_on_in_the_order_they_were_submitted(tmp_path):
+    """A set of completed futures iterates in no fixed order: the runs of tasks that ended
+    between two looks went to the shards in a different order from sweep to sweep."""
+    runs = load_experiment(_experiment(tmp_path, GRID)).runs
+    in_flight: dict[Future, list] = {}
+    for run in runs:
+        done: Future = Future()
+        done.set_result([None])
+        in_flight[done] = [run]
+    handed: list = []
+    lost = _collect(set(in_flight), in_flight, LocalPool.__new__(LocalPool),
+                    lambda run, _: handed.append(run.run_id), tmp_path, deque())
+    assert lost == [] and not in_flight
+    assert handed == [run.run_id for run in runs]
+
+
 def test_the_runs_of_a_failed_ensemble_are_run_again_alone_and_a_lone_failure_is_named(
         reference, tmp_path):
     exp = load_experiment(reference[0])

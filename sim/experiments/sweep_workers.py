@@ -291,7 +291,9 @@ def _collect(complete: set[Future], in_flight: dict[Future, list[Run]],
     """Hand the results of ``complete`` to ``finished``; return the runs lost with a worker,
     and put those of a task of several runs that failed in ``alone``."""
     lost = []
-    for future in complete:
+    # In the order the tasks were submitted, not the set's: tasks that end together (short runs,
+    # one worker) write their runs to the shards in the same order on every sweep.
+    for future in [f for f in in_flight if f in complete]:
         runs = in_flight.pop(future)
         with stops_held():
             err = future.exception()
