@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,7 +162,7 @@ def summarise_paired(pairs: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]],
     return pd.DataFrame(rows)
 
 
-def readings(table: pd.DataFrame, weeks: Sequence[int] = ()) -> str:
+def readings(table: pd.DataFrame, weeks: Collection[int] = ()) -> str:
     """The lines under a table's heading that say over how many seeds (its ``n``) and how its
     outcomes read a run: a total over its weeks (how many, where ``weeks`` gives the runs'),
     the share of seeds for a yes/no outcome, else the value in its last week."""
