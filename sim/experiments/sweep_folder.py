@@ -99,6 +99,12 @@ def check_folder(out: Path) -> dict[str, Any] | None:
     manifest of the sweep ``out`` holds, or None where it holds none yet."""
     check_output_folder(out)
     check_outside_cwd(out)
+    return _held_manifest(out)
+
+
+def _held_manifest(out: Path) -> dict[str, Any] | None:
+    """The manifest of the sweep ``out`` holds, or None where it holds none yet (no folder, or
+    what a sweep killed before its manifest left); a folder of something else is refused."""
     if not out.is_dir() or _unstarted(out):
         return None
     if not (out / MANIFEST).exists():
@@ -130,8 +136,7 @@ def hold(out: Path, instead: str = "choose another --out") -> BaseFileLock:
         if created:
             with contextlib.suppress(OSError):
                 out.rmdir()  # only while empty: never another sweep's folder
-        raise OutputError(f"{out}: cannot write there ({err.strerror or err}); choose "
-                          "another --out") from None
+        raise _unwritable(out, err) from None
     # Beside the lock, which filelock may empty: it only names the holder in another sweep's
     # refusal, so a full disk may keep it.
     with contextlib.suppress(OSError):
@@ -144,7 +149,8 @@ def prepare(out: Path, experiment: Experiment, resume: bool,
     """Check ``out`` and return the ids of the runs already written there, whole, and how many
     runs are to be redone because their shards were damaged."""
     try:
-        return _start(out, experiment, _examine(out, experiment, resume, mixed_versions))
+        found = _examine(out, experiment, resume, mixed_versions, _held_manifest(out))
+        return _start(out, experiment, found)
     except OSError as err:
         raise _unwritable(out, err) from None
 
@@ -155,10 +161,11 @@ def check(out: Path, experiment: Experiment, resume: bool, mixed_versions: bool 
     A resumable folder is read as ``--resume`` reads it, its checksums included."""
     if mixed_versions and not resume:
         raise OutputError(MIXED_WITHOUT_RESUME)
-    if check_folder(out) is None:
+    manifest = check_folder(out)
+    if manifest is None:
         return
     try:
-        _examine(out, experiment, resume, mixed_versions)
+        _examine(out, experiment, resume, mixed_versions, manifest)
     except OSError as err:
         raise _unwritable(out, err) from None
 
@@ -177,16 +184,13 @@ class _Found(NamedTuple):
     resumed: tuple[Survey, set[int], dict[str, Any]] | None = None
 
 
-def _examine(out: Path, experiment: Experiment, resume: bool,
-             mixed_versions: bool) -> _Found:
-    """Every refusal of a sweep of ``experiment`` into ``out``, made before anything in the
-    folder is touched, so that a refusal leaves it as it was."""
-    if not out.is_dir() or _unstarted(out):
+def _examine(out: Path, experiment: Experiment, resume: bool, mixed_versions: bool,
+             manifest: dict[str, Any] | None) -> _Found:
+    """Every refusal of a sweep of ``experiment`` into ``out``, whose ``manifest`` is
+    :func:`_held_manifest`'s, made before anything in the folder is touched, so that a refusal
+    leaves it as it was."""
+    if manifest is None:
         return _Found(None, set())
-    if not (out / MANIFEST).is_file():
-        raise OutputError(f"{out}: not empty and not a sweep folder; choose a new folder "
-                          "for --out")
-    manifest = read_manifest(out)
     theirs, ours = manifest["experiment_hash"], experiment.content_hash
     if theirs != ours:
         if resume:
