@@ -535,8 +535,18 @@ def test_a_sweep_killed_before_its_manifest_was_in_place_starts_afresh(tmp_path,
     done = _blowback("sweep", str(path), "--out", str(out), "--jobs", "1", *resume)
     assert done.returncode == 0, done.stderr
     assert "2 runs written, 0 already done, 2 in all" in done.stdout
+    assert ("holds no sweep to resume" in done.stderr) == bool(resume)
     assert len(load(out)) == 2
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_resume_into_a_folder_that_does_not_exist_warns_before_it_starts_afresh(tmp_path):
+    path = _experiment(tmp_path, seeds=1, steps=4)
+    out = tmp_path / "typo"
+    done = _blowback("sweep", str(path), "--out", str(out), "--jobs", "1", "--resume")
+    assert done.returncode == 0, done.stderr
+    assert f"blowback: warning: {out} holds no sweep to resume" in done.stderr
+    assert "2 runs written, 0 already done, 2 in all" in done.stdout
 
 
 def test_a_folder_without_a_manifest_holding_a_file_in_runs_is_refused(tmp_path):

@@ -20,7 +20,7 @@ from sim.core.paths import check_output_folder
 from sim.core.scenario import ScenarioError
 from sim.experiments.stopping import exit_status, stop_signals, unmasked_stops
 from sim.experiments.workload import WorkloadError, check_jobs, check_seeds, cores
-from sim.interfaces import commands, tools
+from sim.interfaces import commands, sweep_command, tools
 from sim.interfaces.commands import BENCHMARKS, CLAIMS, EXIT_USAGE
 from sim.version import __version__
 
@@ -264,7 +264,7 @@ def _add_tools(sub) -> None:
                       help="print the steps of one week, in order, each with its mechanism")
 
 
-_COMMANDS = {"run": commands.run, "compare": commands.compare, "sweep": commands.sweep,
+_COMMANDS = {"run": commands.run, "compare": commands.compare, "sweep": sweep_command.sweep,
              "bench": tools.bench, "analyse": commands.analyse,
              "sensitivity": commands.sensitivity, "scenario": tools.scenario,
              "validate": commands.validate, "calibrate": commands.calibrate,

@@ -1,6 +1,6 @@
-"""What the commands that run the model do (run, compare, sweep, analyse, sensitivity, validate,
-calibrate), once :mod:`sim.interfaces.cli` has read their arguments; the tools around the model
-are in :mod:`sim.interfaces.tools`.
+"""What the commands that run the model do (run, compare, analyse, sensitivity, validate,
+calibrate), once :mod:`sim.interfaces.cli` has read their arguments; ``blowback sweep`` is in
+:mod:`sim.interfaces.sweep_command`, the tools around the model in :mod:`sim.interfaces.tools`.
 
 Each command returns the exit status: 0 when done, ``EXIT_USAGE`` (2) for a user error, told in
 one line on stderr.  Heavy imports (Mesa's model, matplotlib, the experiments) happen inside the
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -72,7 +71,7 @@ def _configured(scenario: Scenario, args: argparse.Namespace) -> Scenario:
     return scenario
 
 
-def _interrupted(stop: Any, out: Path, again: str) -> int:
+def interrupted(stop: Any, out: Path, again: str) -> int:
     """Say what a stopped sweep kept, and where; the exit status (130 or 143)."""
     print(f"blowback: interrupted: {stop.done} of {stop.total} runs done, kept in {out}; "
           f"{again}", file=sys.stderr)
@@ -177,83 +176,6 @@ def compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def sweep(args: argparse.Namespace) -> int:
-    """``blowback sweep``: run (or resume) an experiment's sweep into its folder."""
-    from sim.experiments.experiment import load_experiment
-    from sim.experiments.store import finished_runs
-    from sim.experiments.sweep import (
-        SchedulerError,
-        SweepError,
-        SweepInterrupted,
-        default_out,
-        run_sweep,
-    )
-    from sim.experiments.sweep_folder import MIXED_WITHOUT_RESUME
-    from sim.experiments.workload import check_duration, experiment_runs
-
-    if (args.compact is None) == (args.experiment is None):
-        print("blowback: error: sweep: give an experiment file to run, or --compact FOLDER to "
-              "merge a sweep's shards (not both)", file=sys.stderr)
-        return EXIT_USAGE
-    if args.compact is not None:
-        given = [name for name, value in (("--out", args.out), ("--scheduler", args.scheduler),
-                                          ("--resume", args.resume),
-                                          ("--mixed-versions", args.mixed_versions),
-                                          ("--ensemble", args.ensemble != 1),
-                                          ("--yes", args.yes)) if value]
-        if given:
-            print(f"blowback: error: sweep --compact merges the folder it names and runs "
-                  f"nothing: {given[0]} does not go with it", file=sys.stderr)
-            return EXIT_USAGE
-        return _compact(args.compact)
-    if args.mixed_versions and not args.resume:
-        print(f"blowback: error: {MIXED_WITHOUT_RESUME}", file=sys.stderr)
-        return EXIT_USAGE
-    experiment = load_experiment(args.experiment)
-    out = args.out or default_out(experiment)
-    # A resumed sweep is estimated by the runs it has left.
-    done = finished_runs(out) if args.resume and (out / "manifest.json").is_file() else set()
-    if args.scheduler is None:  # a cluster's size is known only once connected
-        check_duration(experiment_runs(experiment, done), args.jobs, args.yes)
-    try:
-        report = run_sweep(experiment, out, jobs=args.jobs, scheduler=args.scheduler,
-                           resume=args.resume, mixed_versions=args.mixed_versions,
-                           progress=sys.stderr.isatty(), ensemble=args.ensemble)
-    except SweepInterrupted as stop:
-        return _interrupted(stop, out, "rerun with --resume to finish it: " + shlex.join(
-            ["blowback", "sweep", str(args.experiment), "--out", str(out), "--resume"]))
-    except SchedulerError as err:
-        print(f"blowback: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except SweepError as err:
-        print(f"blowback: error: {err}", file=sys.stderr)
-        return 1
-    redone = f" ({report.redone} redone: their files were damaged)" if report.redone else ""
-    print(f"{experiment.name}: {report.written} runs written{redone}, {report.skipped} already "
-          f"done, {report.total} in all")
-    series = ", series/shard-*.parquet" if experiment.keep == "series" else ""
-    print(f"  in {out}/ (manifest.json, shards.jsonl, runs/shard-*.parquet{series}); in Python: "
-          f"import sim; sim.results.load({str(out)!r})")
-    return 0
-
-
-def _compact(folder: Path) -> int:
-    """``blowback sweep --compact FOLDER``: merge a sweep's shards into one file."""
-    from sim.core.paths import input_folder
-    from sim.experiments.compaction import compact
-
-    input_folder(folder)
-    done = compact(folder)
-    removed = f"; {done.removed} files left by a killed sweep or merge removed" if \
-        done.removed else ""
-    if done.into is None:
-        print(f"{folder}: {done.runs} runs, nothing to merge (one shard or none){removed}")
-    else:
-        print(f"{folder}: {done.runs} runs of {done.merged} shards merged into "
-              f"{done.into.relative_to(folder)}{removed}")
-    return 0
-
-
 def analyse(args: argparse.Namespace) -> int:
     """``blowback analyse``: the tables and figures of a sweep's or a comparison's runs."""
     from sim.core.paths import input_folder
@@ -326,7 +248,7 @@ def sensitivity(args: argparse.Namespace) -> int:
         run_sweep(experiment, out, jobs=args.jobs, resume=out.exists(),
                   mixed_versions=args.mixed_versions, progress=sys.stderr.isatty())
     except SweepInterrupted as stop:
-        return _interrupted(stop, out, "rerun the same command to finish it")
+        return interrupted(stop, out, "rerun the same command to finish it")
     result = global_sensitivity.analyse(experiment, load(out))
     written = global_sensitivity.write(result, analysis)
     print(result.text(wide=args.wide))
