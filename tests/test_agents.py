@@ -117,8 +117,35 @@ def test_the_agent_of_a_dissolved_band_does_not_become_the_next_band_in_its_row(
     new = next(b for b in model.agents_by_type[InsurgentBand] if b.row == 0)
     assert new is not old and new.active and new.unique_id > old.unique_id
     assert new.strength == model.bands.strength[0]
+    assert repr(old) == f"<InsurgentBand 0: dissolved in week {vars(old)['_gone']}>"
+    assert repr(new).startswith(f"<InsurgentBand 0 faction={new.faction!r} strength=")
     assert old not in model.agents_by_type[InsurgentBand]
     assert len(model.agents_by_type[InsurgentBand]) == len(model.bands)
+
+
+def test_every_agent_prints_what_it_is_and_its_state():
+    """The band, partner, government and neighbour agents printed as object addresses, so a
+    notebook listing them showed nothing of them."""
+    model = _model()
+    village = list(model.agents_by_type[Community])[3]
+    assert repr(village) == (f"<Community 3 group={village.group!r} region={village.region!r} "
+                             f"population={village.population:,.0f} "
+                             f"cooperation={village.cooperation:.2f} "
+                             f"grievance={village.grievance:.2f}>")
+    government = model.government
+    assert repr(government) == (f"<Government legitimacy={government.legitimacy:.2f} "
+                                f"budget={government.budget:,.0f} "
+                                f"sanctions={government.sanctions:.2f}>")
+    partner = model.partners["un"]
+    assert repr(partner) == (f"<Partner un present={partner.present} "
+                             f"relationship={partner.relationship:.2f}>")
+    niger = next(n for n in model.neighbours if n.name == "Niger")
+    assert repr(niger) == (f"<NeighbourState Niger instability={niger.instability:.2f} "
+                           f"has_contractor={niger.has_contractor}>")
+    unit = next(iter(model.agents_by_type[ContractorUnit]))
+    assert repr(unit).startswith(f"<ContractorUnit {unit.row} strength={unit.strength:,.0f} ")
+    for agent in model.agents:
+        assert " object at 0x" not in repr(agent)
 
 
 def test_a_run_changed_by_hand_is_saved_with_its_changes_and_a_warning(tmp_path):

@@ -7,18 +7,12 @@ kernels see the change.  ``model.agents_by_type[Community]`` lists them.
 
 from __future__ import annotations
 
-import difflib
-import itertools
-import math
-import numbers
-import weakref
-from collections.abc import Iterator
-
 import mesa
 
 from sim.core.parameters import BY_NAME
 from sim.core.state import CONTRACTOR, FACTIONS, PARTNER, PERPETRATORS, STATE
 from sim.world import geography
+from sim.world.views import ModelAgent, Tally, array_field, chosen, fixed
 
 # The largest sizes a scenario allows (a community's residents, a unit's or a band's strength,
 # a unit's firepower): beyond them a unit's force turns the week's means into NaN and a band
@@ -29,134 +23,6 @@ _MOST_PERSONNEL = max(BY_NAME[f"{force}.strength"].high
 _MOST_FIREPOWER = max(BY_NAME[f"{force}.firepower"].high
                       for force in ("state", "contractor", "partner"))
 _MOST_FIGHTERS = BY_NAME["insurgents.strength"].high
-
-
-class _Numbering(weakref.WeakKeyDictionary):
-    """Each model's counter of agent ids, held no longer than the model: Mesa 3.3 numbers a
-    model's agents from a class-level table that keeps every model that ever made an agent
-    alive, with all its arrays, until the process ends."""
-
-    def __getitem__(self, model: mesa.Model) -> Iterator[int]:
-        if model not in self:
-            # A copied or unpickled model brings its agents, numbered: new ones follow them.
-            self[model] = itertools.count(
-                1 + max((agent.unique_id for agent in model.agents), default=0))
-        return super().__getitem__(model)
-
-
-def _no_step(self):
-    raise AttributeError(f"{type(self).__name__} has no step or advance: the agents are views "
-                         "of the model's arrays, and the model runs the week; allowed: "
-                         "model.step() or model.run()")
-
-
-def _fixed(name: str, doc: str):
-    """A read-only property of what the agent was made for (its row, its name)."""
-    return property(lambda self: getattr(self, f"_{name}"), doc=doc)
-
-
-class ModelAgent(mesa.Agent):
-    """A Mesa agent of this model, numbered as Mesa numbers them, without keeping its model
-    alive once the user lets it go.
-
-    Only the attributes that write the model's arrays can be set: a misspelt name or a
-    read-only one is refused in one line rather than kept on the agent, where no kernel reads
-    it.  The agents have no ``step`` or ``advance``: the model runs the week.
-    """
-
-    _ids = _Numbering()
-    # Mesa's own: set by its constructor, ``unique_id`` again by Mesa 3.4+'s registry, ``pos``
-    # by its spaces.
-    _MESA = ("model", "unique_id", "pos")
-
-    step = property(_no_step, doc="None: the model runs the week (model.step()).")
-    advance = property(_no_step, doc="None: the model runs the week (model.step()).")
-
-    def __setattr__(self, name: str, value: object) -> None:
-        kind = type(self)
-        held = getattr(kind, name, None)
-        if (name.startswith("_") or name in self._MESA
-                or (isinstance(held, property) and held.fset is not None)):
-            super().__setattr__(name, value)
-            return
-        settable = sorted(k for k in dir(kind) if isinstance(getattr(kind, k), property)
-                          and getattr(kind, k).fset is not None
-                          and not k.startswith("_") and k not in ("step", "advance"))
-        allowed = (f"allowed: {', '.join(settable)}" if settable else
-                   "allowed: none, this agent only reads the model (set model.p[...] for "
-                   "the parameters read every week)")
-        if isinstance(held, property) or name in self.__dict__:
-            raise AttributeError(f"{kind.__name__}.{name} is read-only; {allowed}")
-        close = difflib.get_close_matches(name, [k for k in dir(kind) if not k.startswith("_")],
-                                          n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise AttributeError(f"{kind.__name__} has no attribute {name!r}{hint}, and an agent "
-                             f"keeps none of its own; {allowed}")
-
-    def live_row(self) -> int:
-        """The agent's row; refused once its band has dissolved and the row holds another."""
-        gone = self.__dict__.get("_gone")
-        if gone is not None:
-            raise AttributeError(f"{type(self).__name__} {self._row}: this band dissolved, and "
-                                 f"from week {gone} its row holds another band, with an agent of "
-                                 "its own; allowed: read active (False), or the agents of "
-                                 "model.agents_by_type[InsurgentBand]")
-        return self._row
-
-    def remove(self) -> None:
-        """Refused: the agent is a view of a row, which stays in the model's arrays."""
-        raise AttributeError(f"{type(self).__name__}: an agent is a view of the model's arrays "
-                             "and cannot be removed; allowed: set a band's or a unit's strength "
-                             "to 0 (it dissolves or stops operating in the next week)")
-
-
-def _field(store: str, name: str, doc: str, high: float = math.inf):
-    """A property that reads and writes the row's value of ``model.<store>.<name>``; a value
-    written must be a number in [0, ``high``], as the kernels expect it."""
-    def get(self):
-        return float(getattr(getattr(self.model, store), name)[self.live_row()])
-
-    def set_(self, value):
-        row = self.live_row()
-        if (not isinstance(value, numbers.Real) or isinstance(value, bool)
-                or not math.isfinite(value) or not 0.0 <= value <= high):
-            allowed = "a number of at least 0" if high == math.inf else f"a number in [0, {high:g}]"
-            raise ValueError(f"{name}: {value!r} cannot be set; allowed: {allowed}")
-        table = getattr(self.model, store)
-        if store != "communities" and not table.active[row]:
-            raise ValueError(f"{name}: {type(self).__name__} {row} is not active (withdrawn, "
-                             "destroyed or dissolved), so no kernel reads a value set here; "
-                             "allowed: the agents whose active is True")
-        getattr(table, name)[row] = value
-        self.model.note_by_hand(f"{type(self).__name__} {row}: {name} = {value!r}")
-
-    return property(get, set_, doc=doc)
-
-
-def _chosen(name: str, doc: str):
-    """A property that reads the row's ``model.forces.<name>``, which the unit chooses each
-    week (:mod:`sim.mechanisms.conduct`): a value written would be chosen over before use."""
-    def set_(self, value):
-        raise AttributeError(f"{name}: chosen by the unit each week from its incentives, so a "
-                             "value set here would not last; allowed: set skill, strength or "
-                             "firepower, or the scenario's parameters")
-
-    return property(_field("forces", name, doc).fget, set_, doc=doc)
-
-
-class Tally(dict):
-    """A read-only dict of counts read off the arrays: a write would change only the copy."""
-
-    def _refuse(self, *args, **kwargs):
-        raise TypeError("a tally read off the model's arrays is read-only (a write would change "
-                        "only this copy); allowed: read it, or copy it with dict(...)")
-
-    __setitem__ = __delitem__ = __ior__ = _refuse
-    clear = pop = popitem = setdefault = update = _refuse
-
-    def __reduce__(self) -> tuple:
-        # A copy or a pickle is a plain dict: built key by key, it would be refused.
-        return (dict, (dict(self),))
 
 
 class Community(ModelAgent):
@@ -171,15 +37,16 @@ class Community(ModelAgent):
         super().__init__(model)
         self._row = row
 
-    row = _fixed("row", "the community's row of model.communities")
-    cooperation = _field("communities", "cooperation", "cooperation with the state, 0-1", 1.0)
-    grievance = _field("communities", "grievance", "grievance, 0-1", 1.0)
-    support = _field("communities", "support", "support for the armed groups, 0-1", 1.0)
-    population = _field("communities", "population", "residents alive and at home",
+    row = fixed("row", "the community's row of model.communities")
+    _shown = ("group", "region", "population", "cooperation", "grievance")
+    cooperation = array_field("communities", "cooperation", "cooperation with the state, 0-1", 1.0)
+    grievance = array_field("communities", "grievance", "grievance, 0-1", 1.0)
+    support = array_field("communities", "support", "support for the armed groups, 0-1", 1.0)
+    population = array_field("communities", "population", "residents alive and at home",
                         _MOST_PEOPLE)
-    displaced = _field("communities", "displaced", "residents currently displaced",
+    displaced = array_field("communities", "displaced", "residents currently displaced",
                        _MOST_PEOPLE)
-    memory = _field("communities", "memory", "memory of abuses by state-side forces")
+    memory = array_field("communities", "memory", "memory of abuses by state-side forces")
 
     @property
     def civilian_deaths(self) -> dict[str, float]:
@@ -207,10 +74,6 @@ class Community(ModelAgent):
         """Fighters of both armed groups in the community's cell."""
         return float(self.model.cells.insurgents[self.cell].sum())
 
-    def __repr__(self) -> str:
-        return (f"<Community {self.row} {self.group} {self.region} pop={self.population:.0f} "
-                f"cooperation={self.cooperation:.2f} grievance={self.grievance:.2f}>")
-
 
 class ForceUnit(ModelAgent):
     """A unit that uses force: its discrimination decides whom its force reaches."""
@@ -219,14 +82,15 @@ class ForceUnit(ModelAgent):
         super().__init__(model)
         self._row = row
 
-    row = _fixed("row", "the unit's row of model.forces")
-    strength = _field("forces", "strength", "personnel", _MOST_PERSONNEL)
-    firepower = _field("forces", "firepower", "force per person", _MOST_FIREPOWER)
-    skill = _field("forces", "skill", "discrimination at full restraint (training)", 1.0)
-    restraint = _chosen("restraint", "restraint chosen this week, 0-1")
-    discrimination = _chosen("discrimination", "share of force reaching combatants")
-    discipline = _chosen("discipline", "restraint as the risk of atrocities reads it")
-    guard = _chosen("guard", "share of effort on guarding mines")
+    row = fixed("row", "the unit's row of model.forces")
+    _shown = ("strength", "discrimination", "active")
+    strength = array_field("forces", "strength", "personnel", _MOST_PERSONNEL)
+    firepower = array_field("forces", "firepower", "force per person", _MOST_FIREPOWER)
+    skill = array_field("forces", "skill", "discrimination at full restraint (training)", 1.0)
+    restraint = chosen("restraint", "restraint chosen this week, 0-1")
+    discrimination = chosen("discrimination", "share of force reaching combatants")
+    discipline = chosen("discipline", "restraint as the risk of atrocities reads it")
+    guard = chosen("guard", "share of effort on guarding mines")
 
     @property
     def cell(self) -> int:
@@ -237,10 +101,6 @@ class ForceUnit(ModelAgent):
     def active(self) -> bool:
         """Whether the unit is deployed and operating."""
         return bool(self.model.forces.active[self.row])
-
-    def __repr__(self) -> str:
-        return (f"<{type(self).__name__} {self.row} strength={self.strength:.0f} "
-                f"discrimination={self.discrimination:.2f} active={self.active}>")
 
 
 class StateForceUnit(ForceUnit):
@@ -270,8 +130,9 @@ class InsurgentBand(ModelAgent):
         super().__init__(model)
         self._row = row
 
-    row = _fixed("row", "the band's row of model.bands")
-    strength = _field("bands", "strength", "fighters", _MOST_FIGHTERS)
+    row = fixed("row", "the band's row of model.bands")
+    _shown = ("faction", "strength", "cell", "active")
+    strength = array_field("bands", "strength", "fighters", _MOST_FIGHTERS)
 
     @property
     def faction(self) -> str:
@@ -299,7 +160,8 @@ class Partner(ModelAgent):
         super().__init__(model)
         self._name = name
 
-    name = _fixed("name", '"partner" (the foreign military partner) or "un" (the UN mission)')
+    name = fixed("name", '"partner" (the foreign military partner) or "un" (the UN mission)')
+    _shown = ("present", "relationship")
 
     @property
     def relationship(self) -> float:
@@ -314,6 +176,8 @@ class Partner(ModelAgent):
 
 class Government(ModelAgent):
     """The host state: legitimacy, budget, sanctions exposure, and the oversight regime."""
+
+    _shown = ("legitimacy", "budget", "sanctions")
 
     @property
     def legitimacy(self) -> float:
@@ -339,8 +203,9 @@ class NeighbourState(ModelAgent):
         self._index = index
         self._name = geography.NEIGHBOURS[index]
 
-    index = _fixed("index", "the neighbour's index in geography.NEIGHBOURS")
-    name = _fixed("name", "the neighbour's name")
+    index = fixed("index", "the neighbour's index in geography.NEIGHBOURS")
+    name = fixed("name", "the neighbour's name")
+    _shown = ("instability", "has_contractor")
 
     @property
     def instability(self) -> float:
