@@ -88,3 +88,35 @@ def test_the_initial_support_is_the_named_share_of_grievance_that_section_5_2_st
     made = Communities.create(np.zeros(2, np.int64), np.zeros(2, np.int8), np.ones(2), 0.5, 0.3)
     assert np.all(made.support == INITIAL_SUPPORT * 0.3)
     assert f"support = {INITIAL_SUPPORT:g} × grievance" in " ".join(TEXT.split())
+
+
+def _institution_labels() -> dict[str, str]:
+    """Section 3.2's table: the label of each model-level step (``18e``) by the module file its
+    row names (``m10_sanctions.py``)."""
+    labels = {}
+    for line in TEXT.splitlines():
+        row = re.match(r"\| (18[a-g]) \|.*?`(?:sim/\w+/)?(\w+\.py):", line)
+        if row:
+            labels.setdefault(row.group(2), row.group(1))
+    return labels
+
+
+def test_section_3_2_says_which_levers_act_at_this_weeks_funding():
+    """The week's settlement (M7) sets the levers' funding (``model.lever_funding``); a step
+    after it that reads a lever (``m07_rent.lever``) acts at this week's funding, one before it
+    at the previous week's.  Section 3.2 names each later step as using this week's."""
+    import inspect
+    import sys
+
+    from sim.core.week import WEEK
+    from sim.mechanisms import m07_rent
+
+    after = WEEK[WEEK.index(m07_rent.RENT) + 1:]
+    readers = {inspect.getsourcefile(step.run).rsplit("/", 1)[-1] for step in after
+               if "lever(" in inspect.getsource(sys.modules[step.run.__module__])}
+    assert readers, "no step after the settlement reads a lever"
+    labels = _institution_labels()
+    paragraph = " ".join(TEXT.split("Consequences of this order:")[1].split("\n\n")[0].split())
+    later = paragraph.split("use this week's")[0].split("previous week's settlement")[-1]
+    unnamed = [f"{labels[f]} ({f})" for f in sorted(readers) if labels[f] not in later]
+    assert not unnamed, f"section 3.2 does not say these use this week's funding: {unnamed}"
