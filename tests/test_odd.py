@@ -120,3 +120,13 @@ def test_section_3_2_says_which_levers_act_at_this_weeks_funding():
     later = paragraph.split("use this week's")[0].split("previous week's settlement")[-1]
     unnamed = [f"{labels[f]} ({f})" for f in sorted(readers) if labels[f] not in later]
     assert not unnamed, f"section 3.2 does not say these use this week's funding: {unnamed}"
+
+
+def test_the_scenario_table_has_a_row_for_every_scenario_file():
+    """Section 1.1's table is where a reader learns what each file of ``scenarios/`` sets, and
+    which set more than institutions; a file left out of it (the calibrated timeline, which sets
+    behaviour) is one the reader cannot place."""
+    rows = " ".join(line for line in TEXT.splitlines() if re.match(r"\| [\d–-]+ \|", line))
+    missing = [path.name for path in sorted((ROOT / "scenarios").glob("*.toml"))
+               if f"`{path.name}`" not in rows]
+    assert not missing, f"not in ODD 1.1's table of scenario files: {missing}"
