@@ -87,7 +87,7 @@ def test_the_events_of_regimes_and_the_timeline_set_no_behaviour(name):
 
 @pytest.mark.xfail(strict=True, reason=(
     "at the defaults sanctions change nothing but money: the unchecked contract's concessions "
-    "earn the contractor 6.3-6.9 MUSD a week against its price of 2.3, so at full sanctions "
+    "earn the contractor 6.3-8.3 MUSD a week against its price of 2.3, so at full sanctions "
     "(half of it cut) its revenue stays above the price (lowest week 2.60-2.75 on seeds 1-3) "
     "and its effort stays full, and the host's budget never binds (docs/VALIDATION.md, "
     "section 7)"))
