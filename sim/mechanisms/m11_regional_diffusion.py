@@ -35,7 +35,7 @@ PARAMETERS = (
 )
 
 # The model's assumptions (docs/ODD.md 7.11, "M11 Regional diffusion").
-WEEKS_OF_A_YEAR = 53  # territory gain is measured against the week a year before
+WEEKS_A_YEAR = 52  # territory gain is measured against the week a year before
 ARMS_TRACKING_CUT = 0.5  # share of spill-over full arms tracking stops
 BORDER_DEATHS_FULL = 10.0  # deaths a week near a border at which spill-over is full
 CONTRACTOR_DESTABILISES = 0.002  # instability a week from a neighbour's own contractor
@@ -89,7 +89,7 @@ def _week(model, week) -> tuple[np.ndarray, float, np.ndarray]:
     that spills over, and the factors of the chance of copying the contractor model."""
     history = model.territory_history
     history.append(week.row["territory_state_share"])
-    gain = history[-1] - history[max(0, len(history) - WEEKS_OF_A_YEAR)]
+    gain = history[-1] - history[max(0, len(history) - 1 - WEEKS_A_YEAR)]
     relationships = np.fromiter(model.relationship.values(), float, len(model.relationship))
     relationship_mean = numpy_sum(relationships, len(relationships)) / len(relationships)
     spill = model.p["region.spillover"] * (1.0 - ARMS_TRACKING_CUT
