@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import solara
 import solara.widgets
-from conftest import ROOT, dashboard_address, small
+from conftest import MAP_SCALE, ROOT, dashboard_address, small
 
 from sim.core import outcomes
 from sim.core.parameters import BY_NAME
@@ -557,6 +557,37 @@ def test_the_map_keys_every_symbol_and_writes_town_names_over_the_units(tiny):
     assert "who controls the area (red: armed groups, blue: the state)" in key
     drawn = world_map.svg(tiny.model, "control")
     assert drawn.rindex("<title>state unit") < drawn.index('class="bb-town"')
+
+
+def test_town_names_are_legible_inside_the_map_and_apart(tiny):
+    """Every town's name is 11 pixels or more on the smallest map the page draws (MAP_SCALE a
+    unit), lies inside the map's frame and overlaps no other: Ménaka sits near the frame's
+    edge, Bamako and Ségou near each other.  Widths are DejaVu Sans's, as matplotlib lays it out
+    (the browser test checks the page's own layout)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    drawn = world_map.svg(tiny.model)
+    x0, y0, width, height = (float(v) for v in re.search(r'viewBox="([^"]+)"', drawn)
+                             .group(1).split())
+    boxes = {}
+    for x, y, size, anchor, name in re.findall(
+            r'<text class="bb-town" x="([-\d.]+)" y="([-\d.]+)" font-size="([\d.]+)"'
+            r'(?: text-anchor="(\w+)")?[^>]*>([^<]+)</text>', drawn):
+        size, x, y = float(size), float(x), float(y)
+        assert size * MAP_SCALE >= 11, f"{name}: {size * MAP_SCALE:.1f} pixels"
+        w, _, _ = TextToPath().get_text_width_height_descent(
+            name, FontProperties(family="DejaVu Sans", size=size), ismath=False)
+        left = {"end": x - w, "middle": x - w / 2}.get(anchor, x)
+        boxes[name] = (left, y - 0.93 * size, left + w, y + 0.24 * size)
+    assert len(boxes) == 9
+    for name, (a, b, c, d) in boxes.items():
+        assert x0 <= a and c <= x0 + width and y0 <= b and d <= y0 + height, (name, boxes[name])
+    names = sorted(boxes)
+    for k, one in enumerate(names):
+        for other in names[k + 1:]:
+            (a, b, c, d), (e, f, g, h) = boxes[one], boxes[other]
+            assert not (a < g and e < c and b < h and f < d), f"{one} overlaps {other}"
 
 
 def test_the_map_keys_each_colour_its_armed_bands_are_drawn_in(session):

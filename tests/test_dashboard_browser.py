@@ -141,6 +141,36 @@ MAP_TITLES = """() => [...document.querySelectorAll('svg.bb-map')].flatMap(svg =
 })"""
 
 
+# Each town's name on each map: its drawn size in pixels, its box in the map's units (the glyphs'
+# box, as the browser lays them out) and the map's visible frame, its viewBox.
+TOWN_LABELS = """() => [...document.querySelectorAll('svg.bb-map')].flatMap((svg, map) => {
+    const box = svg.viewBox.baseVal, drawn = svg.getBoundingClientRect();
+    const scale = Math.min(drawn.width / box.width, drawn.height / box.height);
+    return [...svg.querySelectorAll('.bb-town')].map(t => {
+        const b = t.getBBox();
+        return {map, name: t.textContent, px: parseFloat(t.getAttribute('font-size')) * scale,
+                box: [b.x, b.y, b.x + b.width, b.y + b.height],
+                frame: [box.x, box.y, box.x + box.width, box.y + box.height]};
+    });
+})"""
+
+
+def _town_label_problems(labels: list[dict], smallest: float) -> list[str]:
+    """Town names drawn under ``smallest`` pixels, leaving their map's frame, or overlapping
+    another."""
+    out = [f"{t['name']} {t['px']:.1f} px" for t in labels if t["px"] < smallest]
+    for t in labels:
+        (x0, y0, x1, y1), (f0, g0, f1, g1) = t["box"], t["frame"]
+        if x0 < f0 or y0 < g0 or x1 > f1 or y1 > g1:
+            out.append(f"{t['name']} leaves the map: {t['box']} outside {t['frame']}")
+    for k, a in enumerate(labels):
+        for b in labels[k + 1:]:
+            (a0, a1, a2, a3), (b0, b1, b2, b3) = a["box"], b["box"]
+            if a["map"] == b["map"] and a0 < b2 and b0 < a2 and a1 < b3 and b1 < a3:
+                out.append(f"{a['name']} overlaps {b['name']}")
+    return out
+
+
 # Each element that scrolls but the levers' panel and the event log, which scroll on purpose:
 # Solara's page scrolls in a <div> of its own, so the document alone never shows it.
 SCROLLING = """() => [...document.querySelectorAll('*')]
@@ -254,7 +284,7 @@ def _inside(page, locator, width: int, height: int) -> list[str]:
 def _fits(page, width: int, height: int, shown: str, scaled: bool = True) -> None:
     """Every part the class needs lies inside the viewport, nothing scrolls but the levers and
     the log, the charts' text and the map key's are 11 pixels or more and (``scaled``) the maps
-    are drawn large enough."""
+    are drawn large enough, their town names too, each inside its map and clear of the others."""
     where = f"{width}x{height}, {shown}"
     parts = [page.locator(".bb-map-view"), page.locator(".bb-map-key"),
              page.locator(".bb-chart-view"),
@@ -278,6 +308,10 @@ def _fits(page, width: int, height: int, shown: str, scaled: bool = True) -> Non
     assert scales and (min(scales) >= MAP_SCALE or not scaled), f"{where}: maps drawn at {scales}"
     titles = page.evaluate(MAP_TITLES)
     assert min(titles, default=11) >= 11 or not scaled, f"{where}: maps' titles {titles}"
+    towns = page.evaluate(TOWN_LABELS)
+    assert len(towns) >= 9, f"{where}: town names {towns}"
+    problems = _town_label_problems(towns, 11 if scaled else 0)
+    assert not problems, f"{where}: town names: {problems}"
 
 
 def test_the_page_fits_two_projectors_and_a_full_hd_screen(chromium, dashboard_url, tmp_path):

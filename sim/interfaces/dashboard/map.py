@@ -22,6 +22,7 @@ from PIL import Image
 
 from sim.core.model import BlowbackModel
 from sim.core.state import CONTRACTOR, FACTIONS, PARTNER, STATE
+from sim.interfaces.dashboard.town_labels import town_labels
 from sim.interfaces.figure_style import OKABE_ITO
 from sim.world import geography
 
@@ -276,18 +277,6 @@ def _cross(x: float, y: float, r: float, faction: int, title: str) -> str:
             f'<path d="{d}" stroke="{colour}" stroke-width="2.5"/></g>')
 
 
-def _town_labels(world, s: int) -> list[str]:
-    """Town names, drawn last with a white halo: a unit in the town stays visible under the
-    name, and the name stays readable over the unit."""
-    out = []
-    for (name, *_), cell in zip(geography.TOWNS, world.town_cells, strict=True):
-        x, y = (cell % world.width + 0.5) * s, (cell // world.width + 0.5) * s
-        out.append(f'<text class="bb-town" x="{x + 0.7 * s:.1f}" y="{y - 0.7 * s:.1f}" '
-                   'font-size="11" fill="#333" paint-order="stroke" stroke="white" '
-                   f'stroke-width="3" stroke-opacity="0.85">{escape(name)}</text>')
-    return out
-
-
 def _symbols() -> str:
     """The key of every symbol drawn over the colours (units, bands, mines, towns): each drawn
     in a small SVG of its own, beside its name."""
@@ -355,7 +344,8 @@ def svg(model: BlowbackModel, layer: str = "cooperation", title: str = "") -> st
              f'viewBox="{x0} {y0} {x1 - x0} {y1 - y0}" width="100%">',
              f'<image href="data:image/png;base64,{data}" width="{w}" height="{h}" '
              'style="image-rendering:pixelated"/>',
-             *_mines(model.world, s), *_units(model, s), *_town_labels(model.world, s)]
+             *_mines(model.world, s), *_units(model, s),
+             *town_labels(model.world, s, (x0, y0, x1, y1))]
     if title:
         # TITLE_SIZE units are 11 pixels or more on every map the page draws (0.75 a unit).
         parts.append(f'<text class="bb-map-title" x="{x1 - 8}" y="{y0 + 18}" '
