@@ -197,3 +197,16 @@ def test_an_experiment_run_twice_leaves_one_row_in_the_mechanisms_table(monkeypa
     for source in [*code[:3], m8, m8]:  # the parameters, the small settings, the helpers
         exec(source, namespace)  # noqa: S102 - the notebook's own cells
     assert len(namespace["findings"]) == 1
+
+
+def test_an_empty_pair_of_braces_for_no_partner_is_told_to_write_set(monkeypatch):
+    """A student who predicts that the partner stays nowhere writes ``{}``, an empty dict: the
+    check refused it with an example of a set of letters, which says nothing of ``set()``."""
+    nb = nbformat.read(NOTEBOOKS / "04_seminar_exercise.ipynb", as_version=4)
+    code = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    check = next(source for source in code if "def check_prediction" in source)
+    namespace: dict = {"OPTIONS": {"A": "", "B": "", "C": ""}, "prediction": {}}
+    exec(check, namespace)  # noqa: S102 - the notebook's own cell
+    with pytest.raises(ValueError, match=r"set\(\) for none \(\{\} is an empty dict\)"):
+        namespace["check_prediction"]({"partner_stays": {}})
+    namespace["check_prediction"]({"partner_stays": set()})
