@@ -109,3 +109,12 @@ def test_the_runs_an_ensemble_may_hold_shrink_with_the_map_and_the_weeks():
     assert most_runs(default | {"run.steps": 5_200}) < most_runs(default)
     assert most_runs(default | {"map.communities": 10**9}) == 1
     assert most_runs(default) * 3_000_000 <= MOST_BYTES
+
+
+def test_a_run_of_an_ensemble_with_a_step_replaced_is_refused():
+    """The ensemble runs the week's steps for all its runs: a step one of them replaced by hand
+    would be skipped without a word."""
+    ensemble = Ensemble(_scenarios(2))
+    ensemble.models[1].replace_step("news spreads", lambda model, week: None)
+    with pytest.raises(RuntimeError, match="step replaced by hand"):
+        ensemble.step()

@@ -334,3 +334,54 @@ def test_mesa_run_model_stops_at_the_end_and_run_refuses_a_number_of_weeks_that_
     for steps in (-1, 2.5, True, "2"):
         with pytest.raises(ValueError, match="is not a number of weeks"):
             model.run(steps)
+
+
+def test_a_step_replaced_by_one_that_calls_it_runs_the_same_and_is_noted():
+    """A researcher changes a mechanism in a notebook: the week's step is replaced from the next
+    week on, wherever the week runs it, and the run says so in what it saves."""
+    from sim.core.observation import AGGREGATE
+    from sim.core.state import Week
+    from sim.mechanisms.m04_harm_and_news import spread
+
+    calls: list[int] = []
+
+    def counted(model: BlowbackModel, week: Week) -> None:
+        calls.append(model.t)
+        spread(model, week)
+
+    aggregated: list[int] = []
+
+    def aggregate(model: BlowbackModel, week: Week) -> None:
+        aggregated.append(model.t)
+        AGGREGATE.run(model, week)
+
+    plain = BlowbackModel(small("contractor_unchecked"), agents=False).run(6)
+    changed = BlowbackModel(small("contractor_unchecked"), agents=False).run(2)
+    changed.replace_step("news spreads", counted)
+    changed.replace_step("observation: cells aggregated", aggregate)
+    changed.run(4)
+    pd.testing.assert_frame_equal(pd.DataFrame(plain.records), pd.DataFrame(changed.records))
+    assert calls == [2, 3, 4, 5] and aggregated == [2, 2, 3, 3, 4, 4, 5, 5]
+    assert [what for _, what in changed.changed_by_hand] == [
+        "step 'M04 harm and news: news spreads' replaced by "
+        "test_a_step_replaced_by_one_that_calls_it_runs_the_same_and_is_noted.<locals>.counted",
+        "step 'observation: cells aggregated' replaced by "
+        "test_a_step_replaced_by_one_that_calls_it_runs_the_same_and_is_noted.<locals>.aggregate"]
+
+
+def test_a_step_replaced_by_nothing_changes_the_run_and_only_that_run():
+    silent = BlowbackModel(small("contractor_unchecked"), agents=False)
+    silent.replace_step("news spreads", lambda model, week: None)
+    silent.run(8)
+    plain = BlowbackModel(small("contractor_unchecked"), agents=False).run(8)
+    assert not silent.news_state.any() and plain.news_state.any()
+    assert silent.records["cooperation_mean"] != plain.records["cooperation_mean"]
+
+
+def test_an_unknown_step_is_refused_with_the_nearest_name():
+    model = BlowbackModel(small("base"), agents=False)
+    with pytest.raises(ValueError, match=r"^'news spread': no step of the week has that name "
+                                         r"\(did you mean 'news spreads'\?\); allowed: "
+                                         r"'a new week', 'dated events'"):
+        model.replace_step("news spread", lambda model, week: None)
+    assert model.changed_by_hand == []

@@ -33,6 +33,9 @@ KEY_OUTPUTS: dict[str, list[str]] = {
         "len(twin.results) == STEPS // 2 + 8",
         "len(communities_table) == COMMUNITIES",
         "set(by_group.index) <= set(sim.world.geography.GROUPS)",
+        "not no_news.model.news_state.any() and s.model.news_state.any()",
+        "no_news.model.changed_by_hand == [(0, \"step 'M04 harm and news: news spreads' "
+        "replaced by without_news\")]",
     ],
     "02_mechanisms.ipynb": [
         "set(all_findings['mechanism']) == {f'M{k}' for k in range(1, 15)}",

@@ -93,6 +93,9 @@ class Ensemble:
         if self.t >= models[0].steps_total:
             raise RuntimeError(f"the runs have ended after {models[0].steps_total} steps")
         self._check_rows()
+        if any(model.week_steps is not WEEK for model in models):
+            raise RuntimeError("a run of the ensemble has a step replaced by hand "
+                               "(replace_step); allowed: replace the steps of a run made alone")
         weeks = [Week() for _ in models]
         clock = self.clock
         with quiet(), threads_for(len(models[0].communities)):

@@ -8,7 +8,9 @@ Communities, units, bands, partners, the government and the neighbours are also 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import difflib
 import numbers
 import time
 from collections.abc import Callable
@@ -18,6 +20,7 @@ import numpy as np
 
 from sim.core.compiled import quiet, threads_for
 from sim.core.outcomes import NAMES, totals
+from sim.core.registry import Step
 from sim.core.scenario import Scenario, default_scenario
 from sim.core.schedule import RunParameters
 from sim.core.state import COLUMNS, Cells, Communities, Forces, Week
@@ -64,6 +67,8 @@ class BlowbackModel(mesa.Model):
     week; ``run()`` runs to the scenario's end.  ``agents=False`` skips the Mesa agents (for
     sweeps and very large maps: the arrays are the state either way).  ``clock``, if set to a
     dict, adds up the seconds each step of the week takes, by the step's label.
+    ``week_steps`` are the steps a week runs, :data:`sim.core.week.WEEK` unless one was
+    replaced (:meth:`replace_step`).
     """
 
     clock: dict[str, float] | None = None
@@ -73,6 +78,7 @@ class BlowbackModel(mesa.Model):
         self.scenario_spec = scenario if scenario is not None else default_scenario()
         # What was changed by hand, week by week: the scenario and seed no longer redo it.
         self.changed_by_hand: list[tuple[int, str]] = []
+        self.week_steps: tuple[Step, ...] = WEEK
         p = self.p = RunParameters(self.scenario_spec.params, self.note_by_hand)
         self.seed = int(p["run.seed"])
         super().__init__(rng=self.seed)
@@ -104,6 +110,27 @@ class BlowbackModel(mesa.Model):
         a saved run lists them in its provenance (``changed_by_hand``)."""
         self.changed_by_hand.append((self.t, change))
 
+    def replace_step(self, name: str, run: Callable[[BlowbackModel, Week], None]) -> None:
+        """Run ``run(model, week)`` in place of the week's step ``name`` from the next week on,
+        wherever the week runs that step: a mechanism changed in a notebook, without editing
+        :mod:`sim.core.week`.  ``name`` is the step's name or label as ``blowback scenario
+        --steps`` prints them (``"news spreads"``).  To change a step rather than drop it, call
+        its own function from ``run`` (``sim.mechanisms.m04_harm_and_news.spread`` for the
+        news).  The run notes the change by hand, so that its saved provenance does not claim
+        that the scenario and seed redo it."""
+        found = [step for step in self.week_steps if name in (step.name, step.label)]
+        if not found:
+            names = list(dict.fromkeys(step.name for step in self.week_steps))
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{name!r}: no step of the week has that name{hint}; allowed: "
+                             f"{', '.join(map(repr, names))}")
+        old = found[0]
+        new = dataclasses.replace(old, run=run, together=None)
+        self.week_steps = tuple(new if step == old else step for step in self.week_steps)
+        self.note_by_hand(f"step {old.label!r} replaced by "
+                          f"{getattr(run, '__qualname__', repr(run))}")
+
     # --- changes of actors (events and thresholds) -------------------------------------------
     def deploy_contractor(self, units: int, strength: float) -> None:
         """A contractor arrives at the capital with ``units`` teams (M1)."""
@@ -130,13 +157,13 @@ class BlowbackModel(mesa.Model):
         return self.scenario_spec.date_of(min(self.t, self.steps_total - 1))
 
     def step(self) -> None:
-        """Advance the model one week: every step of :data:`sim.core.week.WEEK`, in order."""
+        """Advance the model one week: every step of ``week_steps``, in order."""
         if self.t >= self.steps_total:
             raise RuntimeError(f"the run has ended after {self.steps_total} steps")
         week = Week()
         clock = self.clock
         with quiet(), threads_for(len(self.communities)):
-            for step in WEEK:
+            for step in self.week_steps:
                 start = time.perf_counter() if clock is not None else 0.0
                 step.run(self, week)
                 if clock is not None:
