@@ -72,13 +72,15 @@ class BlowbackModel(mesa.Model):
     """
 
     clock: dict[str, float] | None = None
+    # A class attribute until a step is replaced, so that a copy or a pickle of a model whose
+    # week is the package's carries no copy of the week's steps.
+    week_steps: tuple[Step, ...] = WEEK
 
     def __init__(self, scenario: Scenario | None = None, *, agents: bool = True) -> None:
         # Not ``self.scenario``: Mesa 3.5 owns that name for its own experimental Scenario.
         self.scenario_spec = scenario if scenario is not None else default_scenario()
         # What was changed by hand, week by week: the scenario and seed no longer redo it.
         self.changed_by_hand: list[tuple[int, str]] = []
-        self.week_steps: tuple[Step, ...] = WEEK
         p = self.p = RunParameters(self.scenario_spec.params, self.note_by_hand)
         self.seed = int(p["run.seed"])
         super().__init__(rng=self.seed)
