@@ -378,10 +378,12 @@ def test_a_step_replaced_by_nothing_changes_the_run_and_only_that_run():
     assert silent.records["cooperation_mean"] != plain.records["cooperation_mean"]
 
 
-def test_an_unknown_step_is_refused_with_the_nearest_name():
+def test_an_unknown_step_or_a_step_that_is_no_function_is_refused():
     model = BlowbackModel(small("base"), agents=False)
     with pytest.raises(ValueError, match=r"^'news spread': no step of the week has that name "
                                          r"\(did you mean 'news spreads'\?\); allowed: "
                                          r"'a new week', 'dated events'"):
         model.replace_step("news spread", lambda model, week: None)
-    assert model.changed_by_hand == []
+    with pytest.raises(TypeError, match=r"^run: None cannot replace a step; allowed: a function"):
+        model.replace_step("news spreads", None)
+    assert model.changed_by_hand == [] and model.week_steps is BlowbackModel.week_steps

@@ -120,6 +120,9 @@ class BlowbackModel(mesa.Model):
         its own function from ``run`` (``sim.mechanisms.m04_harm_and_news.spread`` for the
         news).  The run notes the change by hand, so that its saved provenance does not claim
         that the scenario and seed redo it."""
+        if not callable(run):
+            raise TypeError(f"run: {run!r} cannot replace a step; allowed: a function of the "
+                            "model and the week's record, run(model, week)")
         found = [step for step in self.week_steps if name in (step.name, step.label)]
         if not found:
             names = list(dict.fromkeys(step.name for step in self.week_steps))
