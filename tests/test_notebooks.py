@@ -45,6 +45,7 @@ KEY_OUTPUTS: dict[str, list[str]] = {
         "table['scenario'].nunique() == len(REGIMES) == 6",
         "set(differences['scenario']) == set(table['scenario']) - {'Partner-led'}",
         "len(comparison.runs) == len(REGIMES) * SEEDS",
+        "bar.n == bar.total == len(REGIMES) * SEEDS",
         "(table['low'] <= table['mean']).all() and (table['mean'] <= table['high']).all()",
     ],
     "04_seminar_exercise.ipynb": [
