@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -247,6 +248,34 @@ def test_a_stop_while_the_fitted_scenario_is_written_waits_for_the_pair(tmp_path
     err = capsys.readouterr().err
     assert err == f"blowback: interrupted; written: {out}, {scenario_out}, " \
         f"{calibration_report.posterior_path(scenario_out)}\n"
+
+
+def test_a_scenario_out_that_cannot_be_written_is_refused_before_the_fit(tmp_path, monkeypatch,
+                                                                          capsys):
+    """--scenario-out in a folder where nothing can be made (another user's, a read-only disk)
+    is refused in one line before any simulation, as --out is, not with a traceback once the
+    fit is done."""
+    import tempfile
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = tempfile.mkdtemp
+
+    def mkdtemp(suffix=None, prefix=None, dir=None):
+        if dir is not None and Path(dir) == locked:
+            raise PermissionError(13, "Permission denied")
+        return real(suffix, prefix, dir)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(calibration, "fit", lambda *a, **k: pytest.fail("fitted"))
+    out = tmp_path / "out"
+    status = main(["calibrate", str(good(tmp_path)), "--out", str(out), "--scenario-out",
+                   str(locked / "fitted.toml"), "--jobs", "1", "--yes"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "--scenario-out" in err and "cannot write there" in err and "Permission denied" in err
+    assert not out.exists() and not any(locked.iterdir())
 
 
 def test_the_text_and_the_chart_of_figures_say_how_their_intervals_are_made(tmp_path):

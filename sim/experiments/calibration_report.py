@@ -24,6 +24,7 @@ from sim.experiments.design import Range
 from sim.experiments.output import (
     OutputError,
     atomic_folder,
+    check_writable,
     results_held,
     save_figure,
     write_atomic,
@@ -90,6 +91,7 @@ def check_scenario_out(path: Path, force: bool = True, out: Path | None = None) 
     which is written whole and would then hold a file not its own."""
     check_output_file(path)
     check_output_file(posterior_path(path))
+    check_writable(Path(path), "--scenario-out")  # written once the fit is done
     if out is not None:
         folder = Path(out).resolve()
         if any(p == folder or folder in p.parents
