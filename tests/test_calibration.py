@@ -289,6 +289,8 @@ def test_the_text_and_the_chart_of_figures_say_how_their_intervals_are_made(tmp_
         figures, predictive.years_table(cal, runs, runs), tmp_path / "history.db")
     lines = fit.text(wide=True).splitlines()
     assert ": ABC-SMC, 1 generation of " in lines[0]  # was: "1 generations"
+    # what a report must say to be redone: the calibration file and its seed
+    assert lines[0].startswith(f"tiny ({cal.path.name}, seed {cal.seed}): ABC-SMC")
     assert "posterior (weighted median [central 90%] of the particles; prior range):" in lines
     assert (f"figures, {cal.predictive_draws} runs each from the posterior (median [central 90%])"
             " and from the prior (central 90%):") in lines

@@ -284,9 +284,9 @@ class Fit:
         numbers under its name; one line a figure and nothing folded with ``wide``)."""
         cal = self.calibration
         gens = self.generations
-        done = int((gens["generation"] >= 0).sum())
-        lines = [f"{cal.name}: ABC-SMC, {done} generation{'s' if done != 1 else ''} of "
-                 f"{cal.population} particles, {int(gens['simulations'].sum())} simulations, "
+        done, runs = int((gens["generation"] >= 0).sum()), int(gens["simulations"].sum())
+        lines = [f"{cal.name} ({cal.path.name}, seed {cal.seed}): ABC-SMC, {done} generation"
+                 f"{'s' if done != 1 else ''} of {cal.population} particles, {runs} simulations, "
                  f"fitted to {len(cal.targets)} figures up to {reference.FIT_UNTIL} (final epsilon "
                  f"{gens['epsilon'].iloc[-1]:.3g})",
                  "posterior (weighted median [central 90%] of the particles; prior range):"]
