@@ -462,6 +462,13 @@ def test_calibrate_end_to_end_at_a_tiny_size(tmp_path):
     # pyabc's sample of the prior for the distance's weights (-1), then the one generation
     assert list(generations["generation"]) == [-1, 0]
     assert (generations["simulations"] >= 4).all()
+    # A fit of many minutes says how far it has come, each generation as it ends.
+    sims = [int(n) for n in generations["simulations"]]
+    assert [line for line in done.stderr.splitlines() if line.startswith("blowback: calibrate")] \
+        == [f"blowback: calibrate: the prior sampled for the distance's scales, {sims[0]:,} "
+            "simulations",
+            f"blowback: calibrate: generation 1 of 1 done, {sims[1]:,} simulations "
+            f"({sum(sims):,} in all)"]
     beside = calibration_report.posterior_path(fitted_file)
     assert beside.read_text() == (out / "posterior.csv").read_text()
     medians = pd.read_csv(out / "parameters.csv").set_index("name")["median"]

@@ -275,9 +275,10 @@ class Fit:
 
     @property
     def best(self) -> dict[str, float]:
-        """The posterior median of each scenario parameter (what a single run uses)."""
+        """The posterior median of each scenario parameter (what a single run uses), to four
+        significant digits."""
         medians = self.parameters.set_index("name")["median"]
-        return {n: _significant(float(medians[n])) for n in self.calibration.ranges}
+        return {n: float(f"{float(medians[n]):.4g}") for n in self.calibration.ranges}
 
     def text(self, wide: bool = False) -> str:
         """The posterior and the figures, as text that fits 100 characters (a figure's
@@ -310,32 +311,31 @@ class Fit:
         return "\n".join(lines) if wide else folded("\n".join(lines))
 
 
-def _significant(value: float, digits: int = 4) -> float:
-    return float(f"{value:.{digits}g}")
-
-
 def _num(x: float) -> str:
     return f"{x:.2f}" if abs(x) < 10 else f"{x:,.0f}"
 
 
 def fit(cal: Calibration, jobs: int = 1, progress: Callable[[int], None] | None = None,
-        workdir: Path | None = None, ensemble: int = 1) -> Fit:
-    """Fit the posterior with pyabc's ABC-SMC (:func:`run_abc`), then predict every figure
-    from it and from the prior (:func:`from_history`).  pyabc's database is kept in
-    ``workdir`` (a temporary folder if None); pyabc logs only its warnings meanwhile.  A worker
-    advances up to ``ensemble`` runs together, with the same numbers."""
+        workdir: Path | None = None, ensemble: int = 1,
+        sampled: Callable[[int], None] | None = None) -> Fit:
+    """Fit the posterior with pyabc's ABC-SMC (:func:`run_abc`, ``sampled`` told each sample's
+    simulations), then predict every figure from it and from the prior (:func:`from_history`,
+    ``progress`` told each run).  pyabc's database is kept in ``workdir`` (a temporary folder if
+    None); pyabc logs only its warnings meanwhile.  ``ensemble``: as :func:`run_abc`."""
     from sim.experiments.smc import pyabc_warnings_only
     workdir = Path(workdir or tempfile.mkdtemp(prefix="blowback-abc-"))
     workdir.mkdir(parents=True, exist_ok=True)
     with pyabc_warnings_only():
-        return from_history(cal, run_abc(cal, workdir / HISTORY, jobs, ensemble), jobs,
+        return from_history(cal, run_abc(cal, workdir / HISTORY, jobs, ensemble, sampled), jobs,
                             progress, ensemble)
 
 
-def run_abc(cal: Calibration, history: Path, jobs: int = 1, ensemble: int = 1) -> Path:
+def run_abc(cal: Calibration, history: Path, jobs: int = 1, ensemble: int = 1,
+            sampled: Callable[[int], None] | None = None) -> Path:
     """Run ABC-SMC for ``generations`` generations of ``population`` particles into pyabc's
     database ``history`` (replaced), each worker advancing up to ``ensemble`` tasks' runs
-    together (:class:`~sim.experiments.smc.SeededSampler`)."""
+    together, with the same numbers (:class:`~sim.experiments.smc.SeededSampler`);
+    ``sampled(simulations)`` after the prior's sample and after each generation."""
     import pyabc
 
     from sim.experiments.distance import record_statistics, robust_distance
@@ -356,7 +356,7 @@ def run_abc(cal: Calibration, history: Path, jobs: int = 1, ensemble: int = 1) -
                                {n: (math.log(r.low), math.log(r.high))
                                 for n, r in cal.priors.items()}),
                            sampler=SeededSampler(pool_map, cal.seed, _width(cal, ensemble),
-                                                 jobs))
+                                                 jobs, sampled))
         abc.sampler.show_progress = False
         abc.new(f"sqlite:///{history}", observed)
         abc.run(max_nr_populations=cal.generations)

@@ -51,12 +51,15 @@ class SeededSampler(MappingSampler):
     week."""
 
     def __init__(self, pool_map: Callable, seed: int, ensemble: int = 1,
-                 workers: int = 1) -> None:
+                 workers: int = 1, sampled: Callable[[int], None] | None = None) -> None:
         super().__init__(map_=self._map)
         self._pool_map = pool_map
         self._seeds = np.random.default_rng(seed)
         self.ensemble = ensemble
         self.workers = workers
+        # Told the simulations of each sample once it is complete (a generation, or the prior's
+        # sample); kept in this process, as the workers are sent only pyabc's state.
+        self.sampled = sampled
 
     def __getstate__(self):
         return super().__getstate__(), self.ensemble
@@ -76,7 +79,10 @@ class SeededSampler(MappingSampler):
             rounds = -(-len(seeds) // (self.workers * 2 * self.ensemble))
             parts = np.array_split(np.arange(len(seeds)), rounds * self.workers)
             batches = [[seeds[i] for i in part] for part in parts if len(part)]
-        return [task for batch in self._pool_map(function, batches) for task in batch]
+        done = [task for batch in self._pool_map(function, batches) for task in batch]
+        if self.sampled is not None:
+            self.sampled(sum(simulations for _, simulations in done))
+        return done
 
     def map_function(self, simulate_one, task_seeds):
         """Sample until one particle is accepted for each of ``task_seeds``, each task drawing

@@ -304,10 +304,12 @@ def calibrate(args: argparse.Namespace) -> int:
     if args.scenario_out is not None:
         calibration_report.check_scenario_out(args.scenario_out, args.force, out)
     written: list[Path] = []  # what a stop that comes after the fit leaves, to name it
+    told = _FitProgress(cal.generations, 2 * cal.predictive_draws)
     try:
         with tempfile.TemporaryDirectory(prefix="blowback-abc-") as work:
             result = calibration.fit(cal, jobs=args.jobs, workdir=Path(work),
-                                     ensemble=args.ensemble)
+                                     ensemble=args.ensemble, sampled=told.sampled,
+                                     progress=told.ran)
             calibration_report.write(result, out)
             written.append(out)
         if args.scenario_out is not None:
@@ -319,4 +321,37 @@ def calibrate(args: argparse.Namespace) -> int:
             raise
         print(f"blowback: interrupted; written: {', '.join(map(str, written))}", file=sys.stderr)
         return exit_status(stop)
+    finally:
+        told.close()
     return 0
+
+
+class _FitProgress:
+    """How far a fit of many minutes has come, on stderr: a line for each sample it completes
+    (pyabc's sample of the prior, which sets the distance's scales, then each generation), then,
+    on a terminal, a bar of the predictive runs."""
+
+    def __init__(self, generations: int, runs: int) -> None:
+        self.generations, self.runs = generations, runs
+        self.done, self.simulations, self.bar = -1, 0, None
+
+    def sampled(self, simulations: int) -> None:
+        """One more sample completed, of ``simulations`` simulations."""
+        self.done += 1
+        self.simulations += simulations
+        what = (f"generation {self.done} of {self.generations} done, {simulations:,} simulations "
+                f"({self.simulations:,} in all)" if self.done else
+                f"the prior sampled for the distance's scales, {simulations:,} simulations")
+        print(f"blowback: calibrate: {what}", file=sys.stderr, flush=True)
+
+    def ran(self, runs: int) -> None:
+        """``runs`` more predictive runs done; the bar starts with the first, after the fit's
+        lines."""
+        self.bar = self.bar or _progress_bar(self.runs, "predictive runs")
+        if self.bar is not None:
+            self.bar.update(runs)
+
+    def close(self) -> None:
+        """End the bar, if one was drawn."""
+        if self.bar is not None:
+            self.bar.close()
