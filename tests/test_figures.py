@@ -240,7 +240,7 @@ def test_reports_fit_100_columns_unless_wide():
 
 def _fit() -> Fit:
     cal = SimpleNamespace(name="mali", population=20, targets=[1, 2], predictive_draws=10,
-                          ranges={})
+                          ranges={}, path=Path("scenarios/calibration/mali.toml"), seed=1)
     parameters = pd.DataFrame({"name": ["conduct.penalty"], "median": [0.5], "low": [0.1],
                                "high": [0.9], "prior_low": [0.01], "prior_high": [1.0]})
     figures = pd.DataFrame({"key": ["un_civilians_killed:2019"], "use": ["fitted"],
