@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sim.core.messages import ScenarioError
+from sim.core.messages import ScenarioError, cut
 from sim.core.parameters import BY_NAME, SECTIONS
 from sim.core.paths import TOML_LIMIT, read_input
 from sim.core.registry import Param
@@ -281,5 +281,4 @@ def kind_of(value: Any) -> str:
 
 def show(value: Any) -> str:
     """``value`` as JSON, cut to 40 characters, for a message."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return cut(json.dumps(value, ensure_ascii=False, default=str))

@@ -30,6 +30,12 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
+def cut(text: str, limit: int = 40) -> str:
+    """``text`` as a message shows a value the user gave, which may be long (a forged one, a
+    whole file): whole up to ``limit`` characters, else its start and "..."."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def shown(text: str, keep: str = "\n\t") -> str:
     """``text`` with every character a terminal would act on shown as an escape (``\\x1b``,
     ``\\u202e``), except those in ``keep`` (by default newline and tab)."""

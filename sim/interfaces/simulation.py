@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from tqdm import tqdm
 
+from sim.core.messages import cut
 from sim.core.model import BlowbackModel
 from sim.core.scenario import Scenario, default_scenario, load_scenario
 from sim.experiments import results
@@ -34,15 +35,15 @@ class Sim:
                  params: dict[str, Any] | None = None, agents: bool = True,
                  **overrides: Any) -> None:
         if not isinstance(agents, bool):
-            raise TypeError(f"agents: {_cut(agents)}; allowed: True or False")
+            raise TypeError(f"agents: {cut(repr(agents))}; allowed: True or False")
         if scenario is None:
             scenario = default_scenario()
         elif isinstance(scenario, dict):
             raise TypeError("scenario: a dict; allowed: a scenario file's path, a Scenario "
                             "(sim.core.scenario.from_dict(d) makes one of a dict) or None")
         elif not isinstance(scenario, Scenario | str | PathLike):
-            raise TypeError(f"scenario: {_cut(scenario)} is {type(scenario).__name__}; allowed: "
-                            "a scenario file's path, a Scenario or None (the defaults)")
+            raise TypeError(f"scenario: {cut(repr(scenario))} is {type(scenario).__name__}; "
+                            "allowed: a scenario file's path, a Scenario or None (the defaults)")
         else:
             scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         changes = _changes(params)
@@ -144,12 +145,6 @@ class Sim:
         return results.write_run(m, out)
 
 
-def _cut(value: Any) -> str:
-    """``repr(value)``, cut to 40 characters, for a message."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _changes(params: Any) -> dict[str, Any]:
     """``params`` as a dict of dotted names and values, or a one-line refusal."""
     if params is None:
@@ -159,7 +154,7 @@ def _changes(params: Any) -> dict[str, Any]:
             return dict(params)
         except (TypeError, ValueError):
             pass
-    raise TypeError(f"params: {_cut(params)} is {type(params).__name__}; allowed: a dict of "
+    raise TypeError(f"params: {cut(repr(params))} is {type(params).__name__}; allowed: a dict of "
                     "dotted names and values, such as {'oversight.punishment': 0.9}")
 
 

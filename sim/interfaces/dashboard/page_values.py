@@ -17,9 +17,9 @@ from collections.abc import Collection, Sequence
 from numbers import Integral, Real
 from typing import Any
 
+from sim.core.messages import cut
 from sim.core.parameters import BY_NAME
 
-SHOWN_CHARS = 40  # a forged value can be long; the message shows its start
 # A seed as typed: digits only, and few enough that reading them costs nothing.
 _SEED_TEXT = re.compile(r"[0-9]{1,24}")
 
@@ -28,16 +28,11 @@ class PageValueError(ValueError):
     """A value from the page that the dashboard refuses; ``str(err)`` is one short line."""
 
 
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 3] + "..."
-
-
 def offered(control: str, value: Any, offers: Collection[str]) -> str:
     """``value`` if it is one of the ``offers`` the page showed for ``control``."""
     # Tested as a string first: a forged list or dict is unhashable and would raise in `in`.
     if not isinstance(value, str) or value not in offers:
-        raise PageValueError(f"{control}: {_shown(value)} is not one of the choices offered; "
+        raise PageValueError(f"{control}: {cut(repr(value))} is not one of the choices offered; "
                              "choose one from the list")
     return value
 
@@ -46,7 +41,7 @@ def index(control: str, value: Any, offers: Sequence[str]) -> str:
     """The offer at ``value``, the index a row of toggle buttons sends."""
     if isinstance(value, bool) or not isinstance(value, Integral) \
             or not 0 <= value < len(offers):
-        raise PageValueError(f"{control}: {_shown(value)} is not one of the choices offered; "
+        raise PageValueError(f"{control}: {cut(repr(value))} is not one of the choices offered; "
                              f"allowed: {', '.join(offers)}")
     return offers[value]
 
@@ -54,7 +49,7 @@ def index(control: str, value: Any, offers: Sequence[str]) -> str:
 def switch(control: str, value: Any) -> bool:
     """``value`` if it is true or false (a switch sends nothing else)."""
     if not isinstance(value, bool):
-        raise PageValueError(f"{control}: {_shown(value)}; allowed: true or false")
+        raise PageValueError(f"{control}: {cut(repr(value))}; allowed: true or false")
     return value
 
 
@@ -62,7 +57,7 @@ def number(control: str, value: Any, low: float, high: float) -> float:
     """``value`` as a float if it is a finite number in ``[low, high]`` (a slider's range)."""
     if isinstance(value, bool) or not isinstance(value, Real) \
             or not math.isfinite(value) or not low <= value <= high:
-        raise PageValueError(f"{control}: {_shown(value)}; allowed: a number in "
+        raise PageValueError(f"{control}: {cut(repr(value))}; allowed: a number in "
                              f"[{low:g}, {high:g}]")
     return float(value)
 
@@ -75,5 +70,5 @@ def seed(value: Any) -> int:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, Integral) \
             or not param.low <= value <= param.high:
-        raise PageValueError(f"seed: {_shown(value)}; allowed: {param.allowed()}")
+        raise PageValueError(f"seed: {cut(repr(value))}; allowed: {param.allowed()}")
     return int(value)
