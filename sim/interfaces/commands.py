@@ -347,7 +347,8 @@ class _FitProgress:
     def ran(self, runs: int) -> None:
         """``runs`` more predictive runs done; the bar starts with the first, after the fit's
         lines."""
-        self.bar = self.bar or _progress_bar(self.runs, "predictive runs")
+        if self.bar is None:
+            self.bar = _progress_bar(self.runs, "predictive runs")
         if self.bar is not None:
             self.bar.update(runs)
 
