@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import logging
 import os
 import re
@@ -211,7 +213,7 @@ def test_every_file_calibrate_writes_is_named_where_it_says_and_in_validation_md
 
 def test_a_stop_while_the_fitted_scenario_is_written_waits_for_the_pair(tmp_path, monkeypatch,
                                                                          capsys):
-    """Ctrl-C once --scenario-out's posterior is written and before the scenario: both are
+    """Ctrl-C once one file of --scenario-out's pair is written and before the other: both are
     written, so that the scenario's medians are those of the posterior beside it, and the
     command says what it wrote."""
     cal = calibration.load_calibration(good(tmp_path))
@@ -228,8 +230,8 @@ def test_a_stop_while_the_fitted_scenario_is_written_waits_for_the_pair(tmp_path
     monkeypatch.setattr(calibration_report, "write", lambda result, out: out.mkdir())
     write_atomic = calibration_report.write_atomic
 
-    def stopped_after(path, write) -> None:
-        write_atomic(path, write)
+    def stopped_after(path, write, seal=None) -> None:
+        write_atomic(path, write, seal)
         os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(calibration_report, "write_atomic", stopped_after)
@@ -248,6 +250,43 @@ def test_a_stop_while_the_fitted_scenario_is_written_waits_for_the_pair(tmp_path
     err = capsys.readouterr().err
     assert err == f"blowback: interrupted; written: {out}, {scenario_out}, " \
         f"{calibration_report.posterior_path(scenario_out)}\n"
+
+
+@pytest.mark.parametrize("failing", ["fitted.toml", "fitted.posterior.csv"])
+def test_a_full_disk_at_the_scenario_out_leaves_the_earlier_pair_and_says_where_the_fit_is(
+        tmp_path, monkeypatch, capsys, failing):
+    """A disk that fills while --scenario-out is written, after the fit: one line that names the
+    file and the folder that holds the fit, and the scenario and posterior of the earlier fit
+    left as they were, as a pair, whichever of the two failed."""
+    cal = calibration.load_calibration(good(tmp_path))
+    particles = pd.DataFrame({**{n: [0.002] for n in cal.priors}, posterior.WEIGHT: [1.0]})
+    earlier = calibration.Fit(cal, particles, pd.DataFrame(),
+                              predictive.summarise_posterior(cal, particles), pd.DataFrame(),
+                              pd.DataFrame(), tmp_path / "history.db")
+    scenario_out = tmp_path / "scen" / "fitted.toml"
+    calibration_report.write_scenario(earlier, scenario_out)
+    before = {p.name: p.read_bytes() for p in scenario_out.parent.iterdir()}
+    later = dataclasses.replace(
+        earlier, posterior=particles.assign(**{"insurgents.coercion": [0.003]}))
+    monkeypatch.setattr(calibration, "fit", lambda *args, **kwargs: later)
+    monkeypatch.setattr(calibration_report, "write", lambda result, out: out.mkdir())
+
+    def full(path, write, seal=None):
+        if Path(path).name == failing:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return write_atomic(path, write, seal)
+
+    write_atomic = calibration_report.write_atomic
+    monkeypatch.setattr(calibration_report, "write_atomic", full)
+    out = tmp_path / "out"
+    status = main(["calibrate", str(good(tmp_path)), "--out", str(out), "--scenario-out",
+                   str(scenario_out), "--force", "--jobs", "1", "--yes"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert "No space left on device" in err and str(scenario_out.parent / failing) in err
+    assert str(out) in err
+    assert {p.name: p.read_bytes() for p in scenario_out.parent.iterdir()} == before
 
 
 def test_a_scenario_out_that_cannot_be_written_is_refused_before_the_fit(tmp_path, monkeypatch,

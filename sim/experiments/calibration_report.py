@@ -275,7 +275,15 @@ def write_scenario(result: Fit, path: Path, written: list[Path] | None = None) -
     posterior = posterior_path(path)
     text = scenario_text(result, path.parent, posterior.name)
     with stops_held():
-        write_atomic(posterior, lambda tmp: result.posterior.to_csv(tmp, index=False))
-        write_atomic(path, lambda tmp: tmp.write_text(text))
+        try:
+            # The scenario is written whole while the posterior waits, whole, beside its place,
+            # and the posterior is renamed into place after it: a write that fails (a full disk)
+            # leaves the earlier pair as it was, not one of them new.
+            write_atomic(posterior, lambda tmp: result.posterior.to_csv(tmp, index=False),
+                         seal=lambda _: write_atomic(path, lambda tmp: tmp.write_text(text)))
+        except OSError as err:
+            raise OutputError(f"--scenario-out: {err.filename or path}: cannot write "
+                              f"({err.strerror or err}); {path.name} and {posterior.name} are "
+                              "left as they were") from None
         if written is not None:
             written += [path, posterior]

@@ -289,7 +289,7 @@ def calibrate(args: argparse.Namespace) -> int:
     """``blowback calibrate``: fit a calibration file's posterior, then predict every figure
     from the prior and the posterior."""
     from sim.experiments import calibration, calibration_report
-    from sim.experiments.output import check_replaceable
+    from sim.experiments.output import OutputError, check_replaceable
     from sim.experiments.stopping import exit_status
     from sim.experiments.workload import check_duration, scenario_runs
 
@@ -313,7 +313,11 @@ def calibrate(args: argparse.Namespace) -> int:
             calibration_report.write(result, out)
             written.append(out)
         if args.scenario_out is not None:
-            calibration_report.write_scenario(result, args.scenario_out, written)
+            try:
+                calibration_report.write_scenario(result, args.scenario_out, written)
+            except OutputError as err:
+                raise OutputError(f"{err}; the fit is written in {out}, whose calibrated.toml "
+                                  "is the fitted scenario") from None
         print(result.text(wide=args.wide))
         print("\n" + calibration_report.written_text(out, args.scenario_out))
     except KeyboardInterrupt as stop:
