@@ -645,14 +645,24 @@ def test_compare_runs_seed_k_of_every_scenario_on_the_kth_posterior_draw(tmp_pat
     alone = compare([a.with_overrides(**draws[1])], seeds=1, first_seed=2)
     second = drawn.runs[(drawn.runs["scenario"] == drawn.runs["scenario"].iloc[0])
                         & (drawn.runs["seed"] == 2)].reset_index(drop=True)
-    pd.testing.assert_frame_equal(second, alone.runs, check_dtype=False)
+    # Each run's row says which values it drew; without them it is the run made alone.
+    assert drawn.runs.columns[:3].tolist() == ["scenario", "seed", "insurgents.recruitment"]
+    assert drawn.runs.groupby("scenario")["insurgents.recruitment"].apply(list).tolist() == \
+        [[d["insurgents.recruitment"] for d in draws]] * 2
+    pd.testing.assert_frame_equal(second.drop(columns="insurgents.recruitment"), alone.runs,
+                                  check_dtype=False)
 
     out = tmp_path / "cmp"
     code = main(["compare", str(SCENARIOS / "partner_led.toml"), "--seeds", "2", "--steps", "5",
                  "--jobs", "1", "--posterior", str(path), "--out", str(out)])
-    assert code == 0 and (out / "runs.csv").exists()
-    # A posterior does not say which calibration made it: the command names what it drew.
-    assert "of 1 parameter: insurgents.recruitment." in " ".join(capsys.readouterr().out.split())
+    assert code == 0
+    assert "insurgents.recruitment" in pd.read_csv(out / "runs.csv").columns
+    # A posterior does not say which calibration made it: the command names what it drew, and
+    # so does the folder's text.
+    said = "of 1 parameter: insurgents.recruitment (runs.csv gives each run's values)."
+    assert said in " ".join(capsys.readouterr().out.split())
+    assert said in " ".join((out / "comparison.txt").read_text().split())
+    assert str(path) in " ".join((out / "comparison.txt").read_text().split())
     path.write_text("weight,insurgents.recruitment\n1,9\n")
     assert main(["compare", str(SCENARIOS / "partner_led.toml"), "--seeds", "2", "--posterior",
                  str(path), "--out", str(tmp_path / "bad")]) == 2

@@ -73,7 +73,8 @@ def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
     series: dict[str, list[pd.DataFrame]] = {n: [] for n in names}
     for (_, seed, _), (summ, df), name in zip(
             tasks, done, [n for n in names for _ in seed_list], strict=True):
-        rows.append({"scenario": name, "seed": seed, **_outcomes_of(summ)})
+        drawn = {} if draws is None else draws[seed - first_seed]
+        rows.append({"scenario": name, "seed": seed, **drawn, **_outcomes_of(summ)})
         series[name].append(df)
     runs = pd.DataFrame(rows)
     table = summarise(runs, names)
@@ -283,8 +284,9 @@ def default_out(scenarios: Sequence[Scenario], seeds: int, steps: int | None,
     return Path("results") / f"compare-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
-def write_comparison(comparison: Comparison, out: Path) -> Path:
-    """Write the tables (CSV and text), per-run outcomes and the figure into ``out``, atomically."""
+def write_comparison(comparison: Comparison, out: Path, note: str = "") -> Path:
+    """Write the tables (CSV and text), per-run outcomes and the figure into ``out``, atomically;
+    ``note`` (how the runs were set, such as the posterior they drew from) ends the text."""
     from sim.interfaces.plotting import plot_comparison
 
     seeds = sorted(set(comparison.runs["seed"]))
@@ -293,5 +295,5 @@ def write_comparison(comparison: Comparison, out: Path) -> Path:
         out, COMPARISON_FILES, what=f"a comparison of {names} on seeds {seeds[0]}-{seeds[-1]}",
         tables={"runs.csv": comparison.runs, "comparison.csv": comparison.table,
                 "differences.csv": comparison.differences},
-        texts={"comparison.txt": comparison.text() + "\n"},
+        texts={"comparison.txt": comparison.text() + "\n" + (f"\n{note}\n" if note else "")},
         figures={"comparison": lambda: plot_comparison(comparison.series)}, formats=("png",))

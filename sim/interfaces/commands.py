@@ -164,13 +164,16 @@ def compare(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    write_comparison(result, out)
-    print(result.text(wide=args.wide))
+    note = ""
     if args.posterior is not None:  # its file does not say which calibration made it
         n = len(draws[0])
-        print("\n" + folded(f"Seed k of every scenario ran with the k-th of {args.seeds} draws "
-                            f"from the posterior {args.posterior}, of {n} parameter"
-                            f"{'s' if n != 1 else ''}: {', '.join(sorted(draws[0]))}."))
+        note = folded(f"Seed k of every scenario ran with the k-th of {args.seeds} draws from "
+                      f"the posterior {args.posterior}, of {n} parameter{'s' if n != 1 else ''}:"
+                      f" {', '.join(sorted(draws[0]))} (runs.csv gives each run's values).")
+    write_comparison(result, out, note)
+    print(result.text(wide=args.wide))
+    if note:
+        print("\n" + note)
     print(f"\nFigure: {out / 'comparison.png'}   Tables: {out}/comparison.csv, differences.csv,"
           " runs.csv (each run), comparison.txt (as printed)")
     return 0
