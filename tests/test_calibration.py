@@ -184,6 +184,26 @@ def test_the_posterior_table_of_validation_md_is_the_shipped_posterior():
             assert abs(shown - value) <= half * (1 + 1e-9), (name, text, value)
 
 
+def test_each_table_of_a_calibration_gives_the_unit_of_its_numbers(tmp_path):
+    """A reader of parameters.csv, figures.csv or years.csv alone can tell a rate a week from a
+    share and a count of deaths from one of events: each row names its unit."""
+    cal = calibration.load_calibration(good(tmp_path))
+    particles = pd.DataFrame({**{n: [0.001, 0.002] for n in cal.priors},
+                              posterior.WEIGHT: [0.5, 0.5]})
+    parameters = predictive.summarise_posterior(cal, particles)
+    assert parameters["unit"].tolist() == [predictive.fitted(n).unit for n in cal.priors]
+    runs = pd.DataFrame([{f.key: float(k) for f in cal.figures} for k in range(3)])
+    figures = predictive.figures_table(cal, runs, runs)
+    by_key = {f.key: f for f in cal.figures}
+    assert figures["unit"].tolist() == [by_key[k].unit for k in figures["key"]]
+    years = predictive.years_table(cal, runs, runs)
+    assert not years.empty
+    assert years["unit"].tolist() == [
+        by_key[f"{s}:{y}"].unit if f"{s}:{y}" in by_key else reference.series_unit(s)
+        for s, y in zip(years["series"], years["year"], strict=True)]
+    assert {"deaths", "share"} <= {*figures["unit"], *years["unit"]}
+
+
 def test_every_file_calibrate_writes_is_named_where_it_says_and_in_validation_md(tmp_path):
     text = calibration_report.written_text(tmp_path / "out", tmp_path / "fitted.toml")
     docs = (ROOT / "docs" / "VALIDATION.md").read_text()

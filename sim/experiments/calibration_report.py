@@ -15,10 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.core.parameters import BY_NAME
 from sim.core.paths import check_output_file, read_input
-from sim.core.registry import Param
-from sim.experiments import detection, reference
+from sim.experiments import reference
 from sim.experiments.calibration import HISTORY, Calibration, Fit
 from sim.experiments.design import Range
 from sim.experiments.output import (
@@ -30,7 +28,7 @@ from sim.experiments.output import (
     write_atomic,
 )
 from sim.experiments.posterior import WEIGHT
-from sim.experiments.predictive import CHECKED, FITTED, RETRODICTED, SCRIPTED
+from sim.experiments.predictive import CHECKED, FITTED, RETRODICTED, SCRIPTED, fitted
 from sim.experiments.stopping import stops_held
 from sim.interfaces.figure_style import NEUTRAL, axis_label, legend_outside, share_axis, styled
 
@@ -229,12 +227,6 @@ def plot_posterior(priors: Mapping[str, Range], post: pd.DataFrame) -> Figure:
                       fontsize=10)
         ax.set_ylabel("density (per unit)")
     return _finish(fig, axes, len(priors))
-
-
-def fitted(name: str) -> Param:
-    """The declaration of a fitted quantity, with its unit: a parameter of the model, or a
-    source's detection rate (``detection.<rate>``)."""
-    return BY_NAME[name] if name in BY_NAME else detection.DECLARED[name]
 
 
 def _finish(fig: Figure, axes: np.ndarray, used: int) -> Figure:

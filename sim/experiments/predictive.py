@@ -19,6 +19,8 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from sim.core.parameters import BY_NAME
+from sim.core.registry import Param
 from sim.core.scenario import Scenario
 from sim.experiments import detection, reference
 from sim.experiments.design import Range
@@ -117,6 +119,12 @@ def yearly_figures(first: int, last: int) -> list[reference.Figure]:
             for s in YEARLY for y in range(first, last + 1)]
 
 
+def fitted(name: str) -> Param:
+    """The declaration of a fitted quantity, with its unit: a parameter of the model, or a
+    source's detection rate (``detection.<rate>``)."""
+    return BY_NAME[name] if name in BY_NAME else detection.DECLARED[name]
+
+
 def summarise_posterior(cal: Calibration, posterior: pd.DataFrame) -> pd.DataFrame:
     """Each fitted quantity's prior range and weighted posterior median and 90% interval."""
     rows = []
@@ -124,8 +132,8 @@ def summarise_posterior(cal: Calibration, posterior: pd.DataFrame) -> pd.DataFra
         low, median, high = _weighted_quantiles(posterior[name].to_numpy(),
                                                 posterior[WEIGHT].to_numpy(),
                                                 (LOW_Q, 0.5, HIGH_Q))
-        rows.append({"name": name, "prior_low": r.low, "prior_high": r.high, "low": low,
-                     "median": median, "high": high})
+        rows.append({"name": name, "unit": fitted(name).unit, "prior_low": r.low,
+                     "prior_high": r.high, "low": low, "median": median, "high": high})
     return pd.DataFrame(rows)
 
 
@@ -163,9 +171,10 @@ def figures_table(cal: Calibration, before: pd.DataFrame, after: pd.DataFrame) -
             continue
         prior_low, prior_median, prior_high = _interval(before[f.key])
         low, median, high = _interval(after[f.key])
-        rows.append({"key": f.key, "label": f.label, "reference": f.value, "bound": f.bound,
-                     "source": f.source, "use": _use(cal, f), "prior_low": prior_low,
-                     "prior_high": prior_high, "low": low, "median": median, "high": high,
+        rows.append({"key": f.key, "label": f.label, "reference": f.value, "unit": f.unit,
+                     "bound": f.bound, "source": f.source, "use": _use(cal, f),
+                     "prior_low": prior_low, "prior_high": prior_high, "low": low,
+                     "median": median, "high": high,
                      "prior_verdict": f.verdict(prior_low, prior_median, prior_high),
                      "verdict": f.verdict(low, median, high)})
     return pd.DataFrame(rows)
@@ -192,6 +201,7 @@ def years_table(cal: Calibration, before: pd.DataFrame, after: pd.DataFrame) -> 
                else "predicted" if year > reference.FIT_UNTIL.year else CHECKED)
         rows.append({"series": series, "year": year, "use": use,
                      "reference": figure.value if figure is not None else float("nan"),
+                     "unit": figure.unit if figure is not None else reference.series_unit(series),
                      "prior_low": prior_low, "prior_high": prior_high, "low": low,
                      "median": median, "high": high,
                      "verdict": figure.verdict(low, median, high) if figure is not None

@@ -126,7 +126,7 @@ def compare(args: argparse.Namespace) -> int:
         write_comparison,
     )
     from sim.experiments.compare import compare as run_comparison
-    from sim.experiments.output import check_replaceable, folded
+    from sim.experiments.output import check_replaceable
     from sim.experiments.workload import WorkloadError, check_duration, scenario_runs
 
     top = BY_NAME["run.seed"].high
@@ -140,18 +140,7 @@ def compare(args: argparse.Namespace) -> int:
     scenarios = [_configured(load_scenario(path), args) for path in args.scenarios]
     check_lengths(scenarios)
     check_duration([scenario_runs(args.seeds, s) for s in scenarios], args.jobs, args.yes)
-    draws = fingerprint = None
-    if args.posterior is not None:
-        from sim.experiments import posterior
-
-        table = posterior.load_posterior(args.posterior)
-        kept = {item.split("=", 1)[0].strip() for item in args.set}
-        draws = [{k: v for k, v in draw.items() if k not in kept}
-                 for draw in posterior.draws(table, args.seeds, args.first_seed)]
-        fingerprint = posterior.fingerprint(table)
-        # A posterior the scenarios cannot take is refused before any run is spent.
-        for scenario in scenarios:
-            scenario.with_overrides(**draws[0])
+    draws, fingerprint, note = _posterior_draws(args, scenarios)
     out = args.out or default_out(scenarios, args.seeds, args.steps, fingerprint,
                                   args.first_seed)
     check_replaceable(out, COMPARISON_FILES, args.force)
@@ -164,12 +153,6 @@ def compare(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    note = ""
-    if args.posterior is not None:  # its file does not say which calibration made it
-        n = len(draws[0])
-        note = folded(f"Seed k of every scenario ran with the k-th of {args.seeds} draws from "
-                      f"the posterior {args.posterior}, of {n} parameter{'s' if n != 1 else ''}:"
-                      f" {', '.join(sorted(draws[0]))} (runs.csv gives each run's values).")
     write_comparison(result, out, note)
     print(result.text(wide=args.wide))
     if note:
@@ -177,6 +160,30 @@ def compare(args: argparse.Namespace) -> int:
     print(f"\nFigure: {out / 'comparison.png'}   Tables: {out}/comparison.csv, differences.csv,"
           " runs.csv (each run), comparison.txt (as printed)")
     return 0
+
+
+def _posterior_draws(args: argparse.Namespace, scenarios: list[Scenario]) -> tuple[
+        list[dict[str, float]] | None, str | None, str]:
+    """With ``--posterior``: one draw a seed (less what ``--set`` fixes), the posterior's
+    fingerprint, and the sentence that says what the runs drew; else (None, None, "")."""
+    if args.posterior is None:
+        return None, None, ""
+    from sim.experiments import posterior
+    from sim.experiments.output import folded
+
+    table = posterior.load_posterior(args.posterior)
+    kept = {item.split("=", 1)[0].strip() for item in args.set}
+    draws = [{k: v for k, v in draw.items() if k not in kept}
+             for draw in posterior.draws(table, args.seeds, args.first_seed)]
+    # A posterior the scenarios cannot take is refused before any run is spent.
+    for scenario in scenarios:
+        scenario.with_overrides(**draws[0])
+    n = len(draws[0])
+    # Its file does not say which calibration made it: the comparison says what was drawn.
+    note = folded(f"Seed k of every scenario ran with the k-th of {args.seeds} draws from the "
+                  f"posterior {args.posterior}, of {n} parameter{'s' if n != 1 else ''}: "
+                  f"{', '.join(sorted(draws[0]))} (runs.csv gives each run's values).")
+    return draws, posterior.fingerprint(table), note
 
 
 def analyse(args: argparse.Namespace) -> int:
