@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import hashlib
+import json
 import logging
 import os
 import re
@@ -23,6 +25,7 @@ from sim.experiments import (
     calibration,
     calibration_report,
     detection,
+    made_by,
     posterior,
     predictive,
     reference,
@@ -536,6 +539,14 @@ def test_calibrate_end_to_end_at_a_tiny_size(tmp_path):
         assert spec.params["insurgents.coercion"] == pytest.approx(
             medians["insurgents.coercion"], rel=1e-3)
     assert "un_civilians_killed:2021" in done.stdout and "retrodicted" in done.stdout
+    # The folder says what made it: the command as run and the calibration file it read.
+    made = json.loads((out / "manifest.json").read_text())["made_by"]
+    assert made["command"] == ["blowback", *cmd[3:], "--out", str(out), "--scenario-out",
+                               str(fitted_file)]
+    assert made["cwd"] == str(ROOT)
+    assert made["inputs"] == [{"path": str(path),
+                               "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}]
+    assert made["versions"] == made_by.versions() and made["git_commit"] == made_by.git_commit()
 
 
 def test_the_posterior_is_the_same_whatever_the_number_of_workers(tmp_path, capfd, caplog):

@@ -6,8 +6,10 @@ and renamed into place: an interruption, a full disk or a power cut leaves the p
 or none, never half of one.  An existing folder is replaced only if it holds nothing but
 Blowback's own files of that kind, and the commands replace one only with ``--force``
 (:func:`check_replaceable`).  Just before a folder is renamed into place, :func:`atomic_folder`
-writes its ``manifest.json``: what the folder holds, and the size and sha256 of each file, which
-readers check (:func:`verified`) so that a file cut short, edited or copied in is refused.  A
+writes its ``manifest.json``: what the folder holds, the size and sha256 of each file, which
+readers check (:func:`verified`) so that a file cut short, edited or copied in is refused, and
+what made it (``made_by``: the command as run, its input files with their sha256, the versions
+and the git commit; :mod:`sim.experiments.made_by`), which readers do not need.  A
 folder written before manifests is refused too, with a line saying how to redo it: its files
 cannot be checked, and accepting them with a warning would let a damaged one through unnoticed.
 
@@ -32,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from sim.core.paths import check_output_folder
+from sim.experiments.made_by import made_by
 
 # Resolution of every figure of a report.
 DPI = 120
@@ -134,10 +137,10 @@ def described(out: Path) -> str:
 def atomic_folder(out: str | Path, own: frozenset[str], what: str = "a Blowback output"
                   ) -> Iterator[Path]:
     """A temporary folder beside ``out`` to write into; when the block ends well its manifest
-    (``what`` it holds, each file's size and sha256) is written and it replaces ``out`` whole,
-    and when it fails it is removed, so ``out`` is never half-written.  An existing ``out`` is
-    replaced only if it holds nothing but files named in ``own`` (the commands ask for
-    ``--force`` first, :func:`check_replaceable`)."""
+    (``what`` it holds, each file's size and sha256, what made it) is written and it replaces
+    ``out`` whole, and when it fails it is removed, so ``out`` is never half-written.  An
+    existing ``out`` is replaced only if it holds nothing but files named in ``own`` (the
+    commands ask for ``--force`` first, :func:`check_replaceable`)."""
     out = Path(out)
     check_replaceable(out, own, force=True)
     try:
@@ -216,16 +219,18 @@ def digest(path: Path) -> dict[str, Any]:
 
 
 def write_manifest(folder: Path, what: str) -> None:
-    """Write ``folder``'s manifest: ``what`` it holds and each file's size and sha256."""
+    """Write ``folder``'s manifest: ``what`` it holds, each file's size and sha256, and what
+    made it (:func:`sim.experiments.made_by.made_by`)."""
     files = {p.name: digest(p) for p in sorted(folder.iterdir())
              if p.is_file() and p.name != MANIFEST}
-    doc = {"format": FOLDER_FORMAT, "what": what, "files": files}
+    doc = {"format": FOLDER_FORMAT, "what": what, "files": files, "made_by": made_by()}
     (folder / MANIFEST).write_text(json.dumps(doc, indent=2) + "\n")
 
 
 def read_manifest(folder: Path, redo: str) -> dict[str, Any]:
     """The manifest of a results folder, checked; one line saying how to ``redo`` the folder
-    if it is missing (a folder written before checksums) or not a manifest of this kind."""
+    if it is missing (a folder written before checksums) or not a manifest of this kind.  Its
+    ``made_by`` is not read: folders written before it was recorded have none."""
     path = folder / MANIFEST
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import platform
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import mesa
-import numba
-import numpy as np
 import pandas as pd
 
 from sim.core.outcomes import summarise
+from sim.experiments.made_by import git_commit, versions
 from sim.experiments.output import atomic_folder
-from sim.version import __version__
 
 if TYPE_CHECKING:
     from sim.core.model import BlowbackModel
@@ -46,52 +40,6 @@ def summary(model) -> dict[str, Any]:
         "start_date": model.scenario_spec.date_of(0).isoformat(),
         "end_date": model.scenario_spec.date_of(max(steps - 1, 0)).isoformat(),
     } | summarise(model.records)
-
-
-def git_commit() -> str | None:
-    """The commit of the package's checkout, with ``+dirty`` if it has changes; None outside git."""
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                                text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=here, capture_output=True, text=True, timeout=5).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return commit + ("+dirty" if dirty.strip() else "")
-
-
-# Parts of the package that present or orchestrate runs and never change their numbers: a
-# change there leaves a half-done sweep resumable.  Anything not named counts.
-_PRESENTATION = frozenset({"interfaces", "classics", "__main__.py", "experiments/sweep.py",
-                           "experiments/sweep_folder.py", "experiments/sweep_workers.py",
-                           "experiments/shards.py", "experiments/store.py",
-                           "experiments/compaction.py", "experiments/run_files.py",
-                           "experiments/analysis.py", "experiments/sensitivity.py",
-                           "experiments/claims.py", "experiments/calibration.py",
-                           "experiments/calibration_report.py", "experiments/predictive.py",
-                           "experiments/posterior.py", "experiments/smc.py",
-                           "experiments/detection.py"})
-
-
-def model_code() -> str:
-    """A hash of the package's source that a run's numbers depend on (the model, its kernels,
-    scenario reading, summaries), so that a sweep can tell whether the model changed."""
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        rel = path.relative_to(root)
-        if rel.parts[0] in _PRESENTATION or "/".join(rel.parts[:2]) in _PRESENTATION:
-            continue
-        digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def versions() -> dict[str, str]:
-    """Versions of the package and of what its numbers depend on."""
-    return {"blowback": __version__, "mesa": mesa.__version__, "numba": numba.__version__,
-            "numpy": np.__version__, "pandas": pd.__version__,
-            "python": platform.python_version()}
 
 
 def provenance(scenario: Scenario) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 A sweep folder holds::
 
     manifest.json            the experiment (hash, text, design, seeds), each scenario's resolved
-                             parameters, versions and git commit; written before the first run,
-                             with a sha256 of the design points, which readers check
+                             parameters, versions and git commit, and what made it (made_by:
+                             the command, its input files; each resumption's too); written
+                             before the first run, with a sha256 of the design points, which
+                             readers check
     runs/, series/, shards.jsonl
                              the finished runs, in Parquet shards, and the log of which run
                              lives where (:mod:`sim.experiments.shards`)
@@ -39,6 +41,7 @@ from sim.core.inputs import content_hash
 from sim.core.paths import check_output_folder
 from sim.experiments import run_files
 from sim.experiments.experiment import Experiment, run_id_of
+from sim.experiments.made_by import command_and_inputs, git_commit, made_by, model_code, versions
 from sim.experiments.output import (
     FOLDER_FORMAT,
     OutputError,
@@ -46,7 +49,6 @@ from sim.experiments.output import (
     described,
     write_atomic,
 )
-from sim.experiments.results import git_commit, model_code, versions
 from sim.experiments.shards import (
     LOG,
     RUNS,
@@ -246,7 +248,7 @@ def _start(out: Path, experiment: Experiment, found: _Found) -> tuple[set[str], 
     manifest = found.manifest
     manifest.setdefault("resumptions", []).append({
         "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "runs_done": len(done), "runs_redone": redone, **now})
+        "runs_done": len(done), "runs_redone": redone, **command_and_inputs(), **now})
     _write_manifest(out, manifest)
     return done, redone
 
@@ -321,6 +323,7 @@ def _manifest(experiment: Experiment) -> dict[str, Any]:
             for name, s in experiment.scenarios.items()
         ],
         **_code_and_versions(),
+        "made_by": made_by(),
     }
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from sim.core.ensemble import most_runs, shape
-from sim.experiments import results
+from sim.experiments import made_by
 from sim.experiments.experiment import Run
 from sim.experiments.runs import (
     IN_FLIGHT_PER_WORKER,
@@ -55,7 +55,7 @@ class WorkerCodeError(SweepError):
 def running_code() -> dict[str, str]:
     """What a run's numbers depend on besides its scenario and seed, in this process: the
     library versions and the model's code (its hash, as a sweep's manifest records it)."""
-    return {**results.versions(), "model code": results.model_code()[:12]}
+    return {**made_by.versions(), "model code": made_by.model_code()[:12]}
 
 
 class LocalPool:

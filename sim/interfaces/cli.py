@@ -271,6 +271,19 @@ _COMMANDS = {"run": commands.run, "compare": commands.compare, "sweep": sweep_co
              "dashboard": tools.dashboard}
 
 
+# The options of each command that name its input files, recorded with their sha256 in the
+# folders it writes (sim.experiments.made_by).
+_INPUTS = {"run": ("scenario",), "compare": ("scenarios", "posterior"), "sweep": ("experiment",),
+           "sensitivity": ("experiment",), "analyse": ("results",), "calibrate": ("calibration",)}
+
+
+def _inputs(args: argparse.Namespace) -> list[Path]:
+    """The input files ``args`` names, in the order of its options."""
+    named = [getattr(args, option, None) for option in _INPUTS.get(args.command, ())]
+    return [Path(path) for value in named if value is not None
+            for path in (value if isinstance(value, list) else [value])]
+
+
 # A command whose reader went away ends as Unix tools killed by SIGPIPE do: 128 + 13.
 EXIT_CLOSED = 141
 
@@ -305,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
 def _command(argv: list[str] | None) -> int:
     """Parse the arguments and run the command, telling a user error in one line."""
     args = argument_parser().parse_args(argv)
+    from sim.experiments import made_by
     from sim.experiments.output import OutputError
 
     # Ctrl-C and SIGTERM become exceptions, so that workers are stopped and temporary folders
@@ -315,7 +329,8 @@ def _command(argv: list[str] | None) -> int:
                 if getattr(args, "out", None) is not None:
                     check_output_folder(args.out)
                 _check_workload(args)
-                return _COMMANDS[args.command](args)
+                with made_by.command(sys.argv[1:] if argv is None else argv, _inputs(args)):
+                    return _COMMANDS[args.command](args)
         except (ScenarioError, OutputError, WorkloadError) as err:
             print(f"blowback: error: {shown(str(err), keep='')}", file=sys.stderr)
             return EXIT_USAGE
