@@ -144,7 +144,7 @@ def mobilise_militias(seed, step, world, communities, cells, militias, militia_m
             militias[c, g] = max(0.0, s - s * k.decay * (1.0 - drive) + recruits)
 
 
-@njit(cache=kernel_cache.CACHE)
+@njit(cache=kernel_cache.CACHE, inline="always")
 def _neighbourhood(world, c):
     x0 = c % world.width
     y0 = c // world.width
@@ -152,7 +152,7 @@ def _neighbourhood(world, c):
             min(world.height, y0 + RADIUS + 1))
 
 
-@njit(cache=kernel_cache.CACHE)
+@njit(cache=kernel_cache.CACHE, inline="always")
 def _others_around(world, communities, c, g, suspicion):
     """Residents around cell ``c`` (all, and of groups other than ``g``), or, with
     ``suspicion``, the weight of those others as targets."""
@@ -170,7 +170,7 @@ def _others_around(world, communities, c, g, suspicion):
     return everyone, others
 
 
-@njit(cache=kernel_cache.CACHE)
+@njit(cache=kernel_cache.CACHE, inline="always")
 def _pick_victims(seed, step, e, world, communities, c, g):
     """A community of another group around cell ``c``, drawn by residents x suspicion."""
     _, total = _others_around(world, communities, c, g, True)
