@@ -13,6 +13,7 @@ from conftest import ROOT, assert_refused
 from conftest import blowback as blowback_here
 
 from sim.core.outcomes import shown
+from sim.core.scenario import load_scenario
 from sim.core.state import PERPETRATORS
 from sim.interfaces.commands import PERPETRATOR_WORDS
 
@@ -113,6 +114,17 @@ def test_compare_prints_table_and_writes_figure(tmp_path):
     assert list(runs.columns) == ["scenario", "seed", *columns]
     assert list(dict.fromkeys(table["outcome"])) == columns
     assert list(dict.fromkeys(table["label"])) == [o.label for o in shown("comparison")]
+    # Each scenario as it ran, its chain of files resolved: what the files named on the command
+    # line extend is pinned too, not only their own text.
+    ran = json.loads((out / "scenarios.json").read_text())
+    assert list(ran) == ["Contractor, accountable", "Contractor, unchecked"]
+    for path, name in ((a, "Contractor, accountable"), (b, "Contractor, unchecked")):
+        spec = load_scenario(path).with_overrides(**{"run.steps": 20})
+        assert ran[name]["scenario_file"] == str(path)
+        assert ran[name]["scenario_hash"] == spec.content_hash
+        assert ran[name]["parameters"] == json.loads(json.dumps(dict(spec.params)))
+        assert len(ran[name]["events"]) == len(spec.events)
+        assert "seed" not in ran[name]
 
 
 def test_a_mean_that_rounds_to_zero_prints_without_a_sign():

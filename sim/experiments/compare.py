@@ -6,7 +6,7 @@ import hashlib
 import json
 import numbers
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,14 @@ from sim.core.registry import TOTAL, Outcome
 from sim.core.scenario import Scenario, ScenarioError, unique_names
 from sim.experiments.intervals import mean_interval, paired_share_interval, share_interval
 from sim.experiments.output import WIDTH, folded, shortened, write_report
+from sim.experiments.results import resolved
 from sim.experiments.runs import flat_summary, run_many
 
 NAME_WIDTH = 40  # characters of a scenario's name a narrow table shows
 INTERVAL = ("mean [95% interval] over the seeds (t, cut to what the mean can take, as 0 for a "
             "count;\nshares of seeds: Wilson; paired shares: Bonett-Price)")
 COMPARISON_FILES = frozenset({"runs.csv", "comparison.csv", "differences.csv", "comparison.txt",
-                              "comparison.png"})
+                              "comparison.png", "scenarios.json"})
 
 
 @dataclass
@@ -35,6 +36,9 @@ class Comparison:
     table: pd.DataFrame  # per scenario and outcome: mean, low, high
     differences: pd.DataFrame  # paired against the baseline (the first scenario)
     series: dict[str, list[pd.DataFrame]]
+    # Each scenario as it ran, by name (sim.experiments.results.resolved), so that a folder
+    # pins what its files extended; the seeds, and any values drawn, are in ``runs``.
+    scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def text(self, wide: bool = False) -> str:
         """The table as text: one row per scenario, ``mean [low, high]`` per outcome, in blocks
@@ -82,7 +86,9 @@ def compare(scenarios: Sequence[Scenario], seeds: int, steps: int | None = None,
     pairs = [(name, runs[runs["scenario"] == name].set_index("seed").loc[base.index], base)
              for name in names[1:]]
     diffs = summarise_paired(pairs) if pairs else table.iloc[0:0]
-    return Comparison(runs, table, diffs, series)
+    ran = {name: resolved(s if steps is None else s.with_overrides(**{"run.steps": steps}))
+           for name, s in zip(names, scenarios, strict=True)}
+    return Comparison(runs, table, diffs, series, ran)
 
 
 def check_lengths(scenarios: Sequence[Scenario], steps: int | None = None) -> None:
@@ -295,5 +301,6 @@ def write_comparison(comparison: Comparison, out: Path, note: str = "") -> Path:
         out, COMPARISON_FILES, what=f"a comparison of {names} on seeds {seeds[0]}-{seeds[-1]}",
         tables={"runs.csv": comparison.runs, "comparison.csv": comparison.table,
                 "differences.csv": comparison.differences},
-        texts={"comparison.txt": comparison.text() + "\n" + (f"\n{note}\n" if note else "")},
+        texts={"comparison.txt": comparison.text() + "\n" + (f"\n{note}\n" if note else ""),
+               "scenarios.json": json.dumps(comparison.scenarios, indent=2) + "\n"},
         figures={"comparison": lambda: plot_comparison(comparison.series)}, formats=("png",))

@@ -42,19 +42,23 @@ def summary(model) -> dict[str, Any]:
     } | summarise(model.records)
 
 
-def provenance(scenario: Scenario) -> dict[str, Any]:
-    """Everything needed to reproduce a run of ``scenario``."""
+def resolved(scenario: Scenario) -> dict[str, Any]:
+    """``scenario`` as it runs, whatever files it was read from: its name, file, hash, every
+    parameter's value and its events in order."""
     return {
         "scenario": scenario.name,
         "scenario_file": str(scenario.path) if scenario.path else None,
         "scenario_hash": scenario.content_hash,
-        "seed": int(scenario.params["run.seed"]),
         "parameters": dict(scenario.params),
         "events": [{"date": e.date, "step": e.step, "type": e.type, **e.fields}
                    for e in scenario.events],
-        "versions": versions(),
-        "git_commit": git_commit(),
     }
+
+
+def provenance(scenario: Scenario) -> dict[str, Any]:
+    """Everything needed to reproduce a run of ``scenario``."""
+    return {**resolved(scenario), "seed": int(scenario.params["run.seed"]),
+            "versions": versions(), "git_commit": git_commit()}
 
 
 def default_out(scenario: Scenario, stem: str) -> Path:

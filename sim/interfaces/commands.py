@@ -158,7 +158,8 @@ def compare(args: argparse.Namespace) -> int:
     if note:
         print("\n" + note)
     print(f"\nFigure: {out / 'comparison.png'}   Tables: {out}/comparison.csv, differences.csv,"
-          " runs.csv (each run), comparison.txt (as printed)")
+          " runs.csv (each run), comparison.txt (as printed), scenarios.json (each scenario "
+          "as run)")
     return 0
 
 
