@@ -547,6 +547,11 @@ def test_calibrate_end_to_end_at_a_tiny_size(tmp_path):
     assert made["inputs"] == [{"path": str(path),
                                "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}]
     assert made["versions"] == made_by.versions() and made["git_commit"] == made_by.git_commit()
+    # ... and the scenario the fit ran, as it ran: what the calibration file names, and what
+    # that extends, are pinned, not only the calibration file's text.
+    ran = json.loads((out / "scenario.json").read_text())
+    assert ran["scenario_hash"] == calibration.load_calibration(path).scenario.content_hash
+    assert ran["parameters"]["map.communities"] == 300 and "seed" not in ran
 
 
 def test_the_posterior_is_the_same_whatever_the_number_of_workers(tmp_path, capfd, caplog):

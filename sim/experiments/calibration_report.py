@@ -29,6 +29,7 @@ from sim.experiments.output import (
 )
 from sim.experiments.posterior import WEIGHT
 from sim.experiments.predictive import CHECKED, FITTED, RETRODICTED, SCRIPTED, fitted
+from sim.experiments.results import resolved
 from sim.experiments.stopping import stops_held
 from sim.interfaces.figure_style import NEUTRAL, axis_label, legend_outside, share_axis, styled
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 CHARTS = ("figures", "years", "posterior")
 FILES = frozenset({"posterior.csv", "generations.csv", "parameters.csv", "figures.csv",
-                   "years.csv", "calibrated.toml", "calibration.txt", HISTORY,
+                   "years.csv", "calibrated.toml", "calibration.txt", "scenario.json", HISTORY,
                    *(f"{n}.{e}" for n in CHARTS for e in ("png", "svg"))})
 # What the command's last lines and docs/VALIDATION.md name of the folder, in order.
 TABLES = ("posterior.csv", "parameters.csv", "figures.csv", "years.csv", "generations.csv")
@@ -46,7 +47,8 @@ TABLES = ("posterior.csv", "parameters.csv", "figures.csv", "years.csv", "genera
 def written_text(out: Path, scenario_out: Path | None = None) -> str:
     """The lines that say what the command wrote, every file of the folder named."""
     text = (f"In {out}/: {', '.join(TABLES)}, calibration.txt (as printed), charts "
-            f"{', '.join(CHARTS)} (PNG, SVG), {HISTORY} (pyabc), calibrated.toml, manifest.json")
+            f"{', '.join(CHARTS)} (PNG, SVG), {HISTORY} (pyabc), calibrated.toml, scenario.json "
+            "(the scenario the fit ran, as it ran), manifest.json")
     if scenario_out is not None:
         text += (f"\nScenario written to {scenario_out}, its posterior to "
                  f"{posterior_path(scenario_out)}")
@@ -248,6 +250,9 @@ def write(result: Fit, out: Path) -> Path:
             table.to_csv(tmp / name, index=False)
         (tmp / "calibration.txt").write_text(result.text() + "\n")
         (tmp / "calibrated.toml").write_text(scenario_text(result, out, "posterior.csv"))
+        # calibrated.toml extends the scenario by its path: this pins what that file held.
+        (tmp / "scenario.json").write_text(
+            json.dumps(resolved(result.calibration.scenario), indent=2) + "\n")
         shutil.copyfile(result.history, tmp / HISTORY)
         save_figure(plot_figures(result.figures), tmp, "figures")
         save_figure(plot_years(result.years), tmp, "years")
