@@ -387,3 +387,17 @@ def test_an_unknown_step_or_a_step_that_is_no_function_is_refused():
     with pytest.raises(TypeError, match=r"^run: None cannot replace a step; allowed: a function"):
         model.replace_step("news spreads", None)
     assert model.changed_by_hand == [] and model.week_steps is BlowbackModel.week_steps
+
+
+def test_withdraw_refuses_a_name_that_is_no_partner():
+    """``model.withdraw("Partner")`` withdrew the contractor, whatever the name said, and set an
+    attribute ``Partner_present`` that nothing reads."""
+    model = BlowbackModel(small("contractor_unchecked", **{"map.communities": 300,
+                                                           "run.steps": 4}), agents=False)
+    active = model.forces.active.copy()
+    for name in ("Partner", "contractor", "UN", None):
+        with pytest.raises(ValueError, match=r"^partner: .* allowed: 'partner' or 'un'") as err:
+            model.withdraw(name)
+        assert "\n" not in str(err.value)
+    assert model.contractor_present and (model.forces.active == active).all()
+    assert "Partner_present" not in vars(model) and model.changed_by_hand == []

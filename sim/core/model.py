@@ -151,6 +151,9 @@ class BlowbackModel(mesa.Model):
 
     def withdraw(self, partner: str) -> None:
         """A partner ("partner" or "un") leaves, with its intelligence, training and monitors."""
+        if partner not in ("partner", "un"):
+            raise ValueError(f"partner: {partner!r} is not a partner; allowed: 'partner' or "
+                             "'un' (withdraw_contractor() for the contractor)")
         deployment.withdraw(self, partner)
 
     # --- the week -----------------------------------------------------------------------------
