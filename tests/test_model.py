@@ -401,3 +401,22 @@ def test_withdraw_refuses_a_name_that_is_no_partner():
         assert "\n" not in str(err.value)
     assert model.contractor_present and (model.forces.active == active).all()
     assert "Partner_present" not in vars(model) and model.changed_by_hand == []
+
+
+def test_an_arrival_or_a_departure_made_by_hand_is_noted_and_a_partners_exit_is_not():
+    """``model.withdraw_contractor()`` and the other arrivals and departures changed the run,
+    but its saved provenance said that the scenario and seed redo it."""
+    model = BlowbackModel(small("contractor_unchecked", **{"map.communities": 300,
+                                                           "run.steps": 6}), agents=False)
+    model.run(2)
+    model.withdraw_contractor()
+    model.withdraw("un")
+    model.run(1)
+    model.deploy_contractor(3, 100.0)
+    assert model.changed_by_hand == [(2, "withdraw_contractor()"), (2, "withdraw('un')"),
+                                     (3, "deploy_contractor(3, 100.0)")]
+    leaving = BlowbackModel(small("contractor_unchecked", **{
+        "map.communities": 300, "run.steps": 3, "partner.exit_threshold": 1.0}), agents=False)
+    leaving.run()
+    assert [what.split(":")[0] for _, what in leaving.event_log] == ["partner forces withdraw"]
+    assert not leaving.partner_present and leaving.changed_by_hand == []

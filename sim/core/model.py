@@ -136,18 +136,22 @@ class BlowbackModel(mesa.Model):
         self.note_by_hand(f"step {old.label!r} replaced by "
                           f"{getattr(run, '__qualname__', repr(run))}")
 
-    # --- changes of actors (events and thresholds) -------------------------------------------
+    # --- changes of actors by hand (a scenario's events and M9 call sim.world.deployment) ----
+    # Each is noted as a change by hand: the scenario and seed no longer redo the run.
     def deploy_contractor(self, units: int, strength: float) -> None:
         """A contractor arrives at the capital with ``units`` teams (M1)."""
         deployment.deploy_contractor(self, units, strength)
+        self.note_by_hand(f"deploy_contractor({units!r}, {strength!r})")
 
     def withdraw_contractor(self) -> None:
         """The contractor leaves: its units stop operating."""
         deployment.withdraw(self, "contractor")
+        self.note_by_hand("withdraw_contractor()")
 
     def deploy_partner(self) -> None:
         """The foreign military partner deploys in the north and centre."""
         deployment.deploy_partner(self)
+        self.note_by_hand("deploy_partner()")
 
     def withdraw(self, partner: str) -> None:
         """A partner ("partner" or "un") leaves, with its intelligence, training and monitors."""
@@ -155,6 +159,7 @@ class BlowbackModel(mesa.Model):
             raise ValueError(f"partner: {partner!r} is not a partner; allowed: 'partner' or "
                              "'un' (withdraw_contractor() for the contractor)")
         deployment.withdraw(self, partner)
+        self.note_by_hand(f"withdraw({partner!r})")
 
     # --- the week -----------------------------------------------------------------------------
     @property

@@ -17,6 +17,7 @@ import numpy as np
 
 from sim.core.registry import Mechanism, Outcome, Param, Step
 from sim.core.state import CONTRACTOR, PARTNER, STATE
+from sim.world import deployment
 
 PARTNERS = ("partner", "un")
 PARAMETERS = (
@@ -85,7 +86,7 @@ def update(model, week) -> None:
                                 own_dead[name])
         model.relationship[name] = r
         if r < p[f"{name}.exit_threshold"]:
-            model.withdraw(name)
+            deployment.withdraw(model, name)
             who = "partner forces withdraw" if name == "partner" else "UN mission asked to leave"
             threshold = p[f"{name}.exit_threshold"]
             model.event_log.append((model.date.isoformat(), f"{who}: relationship "
