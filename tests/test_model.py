@@ -420,3 +420,31 @@ def test_an_arrival_or_a_departure_made_by_hand_is_noted_and_a_partners_exit_is_
     leaving.run()
     assert [what.split(":")[0] for _, what in leaving.event_log] == ["partner forces withdraw"]
     assert not leaving.partner_present and leaving.changed_by_hand == []
+
+
+def test_an_arrival_by_hand_checks_its_arguments_and_refuses_an_actor_already_there():
+    """``model.deploy_contractor(-1, 100.0)`` failed in numpy ("negative dimensions are not
+    allowed"), and ``deploy_contractor`` or ``deploy_partner`` with the actor already deployed
+    did nothing, in silence, and was noted as a change."""
+    from sim.core.messages import ScenarioError
+
+    model = BlowbackModel(small("contractor_unchecked", **{"map.communities": 300,
+                                                           "run.steps": 4}), agents=False)
+    rows = len(model.forces)
+    with pytest.raises(ValueError, match=r"^deploy_contractor: a contractor is already "
+                                         r"deployed.*allowed: withdraw_contractor\(\) first"):
+        model.deploy_contractor(3, 100.0)
+    with pytest.raises(ValueError, match=r"^deploy_partner: the partner is already deployed"):
+        model.deploy_partner()
+    model.withdraw_contractor()
+    for units, strength, where in ((-1, 100.0, "units"), ("3", 100.0, "units"),
+                                   (2.5, 100.0, "units"), (3, -5.0, "strength"),
+                                   (3, float("nan"), "strength")):
+        with pytest.raises(ScenarioError, match=rf"^deploy_contractor: {where}: .*allowed: ") \
+                as err:
+            model.deploy_contractor(units, strength)
+        assert "\n" not in str(err.value)
+    assert len(model.forces) == rows and not model.contractor_present
+    assert model.changed_by_hand == [(0, "withdraw_contractor()")]
+    model.deploy_contractor(2, 120.0)
+    assert len(model.forces) == rows + 2 and model.contractor_present

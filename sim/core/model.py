@@ -19,7 +19,9 @@ import mesa
 import numpy as np
 
 from sim.core.compiled import quiet, threads_for
+from sim.core.inputs import check_value
 from sim.core.outcomes import NAMES, totals
+from sim.core.parameters import BY_NAME
 from sim.core.registry import Step
 from sim.core.scenario import Scenario, default_scenario
 from sim.core.schedule import RunParameters
@@ -139,7 +141,15 @@ class BlowbackModel(mesa.Model):
     # --- changes of actors by hand (a scenario's events and M9 call sim.world.deployment) ----
     # Each is noted as a change by hand: the scenario and seed no longer redo the run.
     def deploy_contractor(self, units: int, strength: float) -> None:
-        """A contractor arrives at the capital with ``units`` teams (M1)."""
+        """A contractor arrives at the capital with ``units`` teams of ``strength`` personnel
+        (M1), each checked as a scenario's ``contractor.units`` and ``.strength`` are; refused
+        while a contractor is deployed."""
+        if self.contractor_present:
+            raise ValueError("deploy_contractor: a contractor is already deployed, and a second "
+                             "would change nothing; allowed: withdraw_contractor() first")
+        units = check_value("deploy_contractor", "units", BY_NAME["contractor.units"], units)
+        strength = check_value("deploy_contractor", "strength", BY_NAME["contractor.strength"],
+                               strength)
         deployment.deploy_contractor(self, units, strength)
         self.note_by_hand(f"deploy_contractor({units!r}, {strength!r})")
 
@@ -149,7 +159,11 @@ class BlowbackModel(mesa.Model):
         self.note_by_hand("withdraw_contractor()")
 
     def deploy_partner(self) -> None:
-        """The foreign military partner deploys in the north and centre."""
+        """The foreign military partner deploys in the north and centre; refused while it is
+        deployed."""
+        if self.partner_present:
+            raise ValueError("deploy_partner: the partner is already deployed, and a second "
+                             "would change nothing; allowed: withdraw('partner') first")
         deployment.deploy_partner(self)
         self.note_by_hand("deploy_partner()")
 
