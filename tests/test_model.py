@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gc
 import pickle
+import re
 import weakref
 
 import numpy as np
@@ -448,3 +449,17 @@ def test_an_arrival_by_hand_checks_its_arguments_and_refuses_an_actor_already_th
     assert model.changed_by_hand == [(0, "withdraw_contractor()")]
     model.deploy_contractor(2, 120.0)
     assert len(model.forces) == rows + 2 and model.contractor_present
+
+
+def test_the_seed_and_the_length_of_a_built_run_cannot_be_assigned():
+    """``model.seed = 7`` kept the map and the actors of seed 1 and drew every later week from
+    seed 7, and ``model.steps_total = 8`` ran past the scenario's end: a saved run's provenance
+    named the scenario's seed and length, and noted neither change."""
+    model = BlowbackModel(small("base", **{"map.communities": 300, "run.steps": 4}),
+                          agents=False)
+    for name, value, allowed in (("seed", 7, "Sim(seed=N)"), ("steps_total", 8, "Sim(steps=N)")):
+        with pytest.raises(AttributeError, match=rf"^{name}: .*allowed: .*{re.escape(allowed)}"):
+            setattr(model, name, value)
+    assert (model.seed, model.steps_total) == (1, 4) and model.changed_by_hand == []
+    assert copy.deepcopy(model).seed == pickle.loads(pickle.dumps(model)).seed == 1
+    assert model.run().t == 4

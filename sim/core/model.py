@@ -62,6 +62,17 @@ class SeriesCollector(mesa.DataCollector):
         """Nothing to do: the columns are the model's records, already up to date."""
 
 
+# What a built model's attributes fixed by its scenario say when assigned.
+_FIXED_AT_BUILD = {
+    "seed": "the run's seed, fixed when it is built: its map and its actors' places are drawn "
+            "from it, and every week's draws are keyed by it; allowed: a new model, "
+            "Sim(seed=N) or the scenario's run.seed",
+    "steps_total": "the run's length, fixed when it is built (the scenario's run.steps, over "
+                   "whose weeks its events are placed); allowed: a new model, Sim(steps=N) or "
+                   "the scenario's run.steps",
+}
+
+
 class BlowbackModel(mesa.Model):
     """A state facing insurgency, with the partners or the contractor it chooses.
 
@@ -104,6 +115,13 @@ class BlowbackModel(mesa.Model):
         self.cell_totals = np.zeros((w.cells, COLUMNS))
         for step in AT_BUILD:
             step.run(self, Week())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # The seed and the length are the scenario's: a change by hand would run weeks that
+        # neither the scenario nor the saved provenance describes.
+        if name in _FIXED_AT_BUILD and name in self.__dict__:
+            raise AttributeError(f"{name}: {_FIXED_AT_BUILD[name]}")
+        super().__setattr__(name, value)
 
     def __repr__(self) -> str:
         return (f"<BlowbackModel {self.scenario_spec.name!r}, seed {self.seed}: week {self.t} of "
