@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -291,3 +292,41 @@ def test_the_sweeps_own_mistakes_are_said_before_any_job_is_queued(tmp_path, cap
         assert shown.stderr.startswith("sweep_on_cluster: error: "), shown.stderr
         assert said in shown.stderr and "no job was submitted" in shown.stderr
         assert shown.stderr.count("\n") == 1, shown.stderr
+
+
+def _fake_queue(folder: Path) -> Path:
+    """An ``sbatch`` that takes every job and never starts it, and a ``scancel``, both noting
+    what they were asked in ``queue.log``."""
+    folder.mkdir()
+    log = folder / "queue.log"
+    for name, answer in (("sbatch", 'echo "Submitted batch job $$"'), ("scancel", "")):
+        (folder / name).write_text(f'#!/bin/sh\necho "{name} $@" >> "{log}"\n{answer}\n')
+        (folder / name).chmod(0o755)
+    return log
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_script_stopped_while_its_jobs_wait_in_the_queue_cancels_them(tmp_path, stop):
+    """Stopped before its workers joined: every job it submitted is cancelled, and it says so
+    in one line with the exit status of a stopped command (not 0, as if the sweep were done)."""
+    log = _fake_queue(tmp_path / "bin")
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(_experiment(tmp_path)), "--jobs", "2",
+         "--out", str(tmp_path / "out")], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT),
+             "PATH": f"{log.parent}{os.pathsep}{os.environ['PATH']}"})
+    deadline = time.monotonic() + 60
+    while (not log.exists() or log.read_text().count("sbatch") < 2) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no job was submitted in time"
+        time.sleep(0.1)
+    proc.send_signal(stop)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + stop, err
+    assert err.splitlines()[-1] == ("sweep_on_cluster: interrupted before the sweep started; "
+                                    "the worker jobs are cancelled"), err
+    assert "Traceback" not in err
+    said = log.read_text().splitlines()
+    submitted = [line for line in said if line.startswith("sbatch")]
+    assert len(submitted) == 2 and len([line for line in said if line.startswith("scancel")]) == 2
+    assert not (tmp_path / "out").exists()

@@ -35,6 +35,7 @@ from distributed.core import Status
 from sim.core.scenario import ScenarioError
 from sim.experiments.experiment import load_experiment
 from sim.experiments.output import OutputError
+from sim.experiments.stopping import exit_status, stop_signals
 from sim.experiments.sweep import default_out
 from sim.experiments.sweep_folder import check
 from sim.interfaces.cli import argument_parser
@@ -196,6 +197,20 @@ def main(argv: list[str] | None = None) -> int:
     if wrong is not None:
         print(f"sweep_on_cluster: error: {wrong}; no job was submitted", file=sys.stderr)
         return 2
+    # Ctrl-C and SIGTERM as exceptions (dask-jobqueue makes Ctrl-C a silent exit with status 0,
+    # and SIGTERM would kill the script outright), so that the jobs are cancelled on the way out;
+    # within the sweep, blowback says itself what it kept.
+    with stop_signals():
+        try:
+            return _on_the_jobs(args, sweep_args)
+        except KeyboardInterrupt as stop:
+            print("sweep_on_cluster: interrupted before the sweep started; the worker jobs are "
+                  "cancelled", file=sys.stderr)
+            return exit_status(stop)
+
+
+def _on_the_jobs(args: argparse.Namespace, sweep_args: list[str]) -> int:
+    """Submit the worker jobs, run the sweep on them, cancel them; the sweep's exit status."""
     with build_cluster(args) as cluster:
         if args.dry_run:
             print(cluster.job_script())
@@ -218,7 +233,6 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return blowback(["sweep", args.experiment, "--scheduler", cluster.scheduler_address,
                          *sweep_args])
-
 
 if __name__ == "__main__":
     sys.exit(main())
