@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -329,4 +330,25 @@ def test_a_script_stopped_while_its_jobs_wait_in_the_queue_cancels_them(tmp_path
     said = log.read_text().splitlines()
     submitted = [line for line in said if line.startswith("sbatch")]
     assert len(submitted) == 2 and len([line for line in said if line.startswith("scancel")]) == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_job_starts_an_interpreter_whose_path_has_spaces(tmp_path):
+    """A checkout in "My projects": the job's shell script must read the path as one word."""
+    venv = tmp_path / "my projects" / "venv"
+    venv.parent.mkdir()
+    venv.symlink_to(sys.prefix, target_is_directory=True)
+    python = venv / Path(sys.executable).relative_to(sys.prefix)
+    shown = subprocess.run([str(python), str(SCRIPT), str(_experiment(tmp_path)), "--dry-run"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=120,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert shown.returncode == 0, shown.stderr
+    worker = next(line for line in shown.stdout.splitlines() if "dask_worker" in line)
+    assert shlex.split(worker)[:3] == [str(python), "-m", "distributed.cli.dask_worker"]
+    local = subprocess.run([str(python), str(SCRIPT), str(_experiment(tmp_path)), "--local",
+                            "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                           cwd=ROOT, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert local.returncode == 2 and "Traceback" not in local.stderr, local.stderr
+    assert local.stderr.splitlines()[-1].startswith(
+        "sweep_on_cluster.py: error: --local: this interpreter's path has a space"), local.stderr
     assert not (tmp_path / "out").exists()

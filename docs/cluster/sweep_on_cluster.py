@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -97,7 +98,12 @@ def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]
                         help="longest wait for the workers to join (3600)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the worker job script, submit nothing")
-    return parser.parse_known_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if args.local and re.search(r"\s", sys.executable):
+        # dask-jobqueue's local job splits its command at whitespace, quotes or not.
+        parser.error(f"--local: this interpreter's path has a space ({sys.executable}), which "
+                     "dask-jobqueue's local jobs cannot start; use a checkout without one")
+    return args, rest
 
 
 def check_sweep(experiment: str, sweep_args: list[str]) -> str | None:
@@ -176,8 +182,9 @@ def wait_for_workers(client: Client, workers: int, seconds: float) -> str | None
 
 def build_cluster(args: argparse.Namespace) -> JobQueueCluster:
     """The dask-jobqueue cluster the options ask for; nothing is submitted until it scales."""
+    # The interpreter's path is a word of the job's shell script, quoted where it has spaces.
     common = dict(cores=args.cores, processes=args.cores, memory=args.memory,
-                  interface=args.interface)
+                  interface=args.interface, python=shlex.quote(sys.executable))
     if args.local:
         # A scheduler that only this machine can reach, on ports the system picks (its web
         # server would otherwise take 8787 even without a dashboard, and a second try on the
