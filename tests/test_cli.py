@@ -487,6 +487,42 @@ def test_a_scheduler_address_that_cannot_be_used_is_said_in_one_line(tmp_path, c
     assert err.count("\n") == 1 and said in err, err
 
 
+@pytest.mark.parametrize(("answer", "said"), [
+    (b"", "no Dask scheduler answered there within 2 s"),  # a dashboard: HTTP waits for a request
+    (b"\xff" * 64, "what answers there is not a Dask scheduler"),
+], ids=["silent", "other bytes"])
+def test_an_address_where_no_scheduler_answers_is_said_in_one_line(tmp_path, capsys, monkeypatch,
+                                                                   answer, said):
+    """The dashboard's port given for the scheduler's: Dask's own client would wait for its
+    handshake for ever, or fail allocating another service's bytes read as a length."""
+    import socket
+    import threading
+
+    pytest.importorskip("distributed")
+    from sim.experiments import scheduler_address
+
+    monkeypatch.setattr(scheduler_address, "HANDSHAKE_SECONDS", 2.0)
+    server = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def serve() -> None:
+        with server:
+            conn, _ = server.accept()
+            held.append(conn)
+            conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    status, stdout, err = blowback_here(capsys, "sweep", str(ROOT / "scenarios" / "experiments"
+                                                          / "sensitivity.toml"),
+                                        "--scheduler", address, "--out", str(tmp_path / "out"))
+    for conn in held:
+        conn.close()
+    assert status == 2 and not stdout and not (tmp_path / "out").exists()
+    assert err.startswith(f"blowback: error: --scheduler {address}: {said}"), err
+    assert err.count("\n") == 1, err
+
+
 def test_validate_refuses_a_single_seed(tmp_path, capsys):
     """A claim is judged on a 95% interval over the seeds, which one seed cannot give: it would
     fail every claim on an interval of NaN."""

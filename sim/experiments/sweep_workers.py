@@ -32,6 +32,7 @@ from sim.experiments.runs import (
     run_together,
     worker_pool,
 )
+from sim.experiments.scheduler_address import not_a_scheduler
 from sim.experiments.stopping import completed, stop_now, stops_held
 
 # How many times a run may be in flight in a worker process that dies before the sweep stops.
@@ -104,10 +105,12 @@ class DaskPool:
         except ImportError:
             raise SchedulerError("--scheduler needs dask.distributed, which is not installed; "
                                  "pip install 'blowback[dask]'") from None
+        wrong = not_a_scheduler(address)
+        if wrong is not None:
+            raise SchedulerError(f"--scheduler {address}: {wrong}")
         try:
             self._client = Client(address, timeout="20s")
-        except (OSError, TimeoutError, ValueError, TypeError) as err:
-            # TypeError: a tls:// address without Dask's TLS settings (distributed.comm.tls).
+        except (OSError, TimeoutError) as err:  # the scheduler gone since it answered
             raise SchedulerError(f"--scheduler {address}: cannot connect ({err})") from None
         self._quiet = _DaskQuiet()
         if not self._count():
