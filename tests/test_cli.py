@@ -523,6 +523,23 @@ def test_an_address_where_no_scheduler_answers_is_said_in_one_line(tmp_path, cap
     assert err.count("\n") == 1, err
 
 
+def test_a_scheduler_answers_a_check_made_inside_a_running_event_loop():
+    """A notebook runs an event loop: run_sweep(scheduler=...) called there still finds the
+    scheduler, rather than taking the loop's refusal for another service's answer."""
+    import asyncio
+
+    distributed = pytest.importorskip("distributed")
+    from sim.experiments.scheduler_address import not_a_scheduler
+
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp://",
+                                  dashboard_address=None) as cluster:
+        async def inside() -> str | None:
+            return not_a_scheduler(cluster.scheduler_address, 10.0)
+
+        assert not_a_scheduler(cluster.scheduler_address, 10.0) is None
+        assert asyncio.run(inside()) is None
+
+
 def test_validate_refuses_a_single_seed(tmp_path, capsys):
     """A claim is judged on a 95% interval over the seeds, which one seed cannot give: it would
     fail every claim on an interval of NaN."""

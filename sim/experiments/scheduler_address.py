@@ -8,6 +8,7 @@ the other side's bytes as the length of a message and fails allocating it.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 # How long a sweep waits for a scheduler's handshake (seconds), as long as Client's connect.
 HANDSHAKE_SECONDS = 20.0
@@ -30,14 +31,17 @@ def not_a_scheduler(address: str, seconds: float | None = None) -> str | None:
     except ValueError as err:  # no such scheme, no port
         return f"cannot connect ({err})"
     try:
-        asyncio.run(handshake())
+        # In a thread of its own: the caller's thread may run an event loop (a notebook's),
+        # in which asyncio.run refuses to start another.
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(lambda: asyncio.run(handshake())).result()
     except (OSError, TypeError) as err:
         # TypeError: a tls:// address without Dask's TLS settings (distributed.comm.tls).
         if not isinstance(err, TimeoutError):
             return f"cannot connect ({err})"
         return (f"no Dask scheduler answered there within {seconds:g} s (the scheduler's own "
                 "port, 8786 by default, not its dashboard's)")
-    except (Exception, MemoryError):
+    except Exception:
         # Another service's bytes read as Dask's messages.
         return "what answers there is not a Dask scheduler (the scheduler's own port, 8786 by "\
             "default, not its dashboard's)"
