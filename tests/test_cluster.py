@@ -352,3 +352,39 @@ def test_the_job_starts_an_interpreter_whose_path_has_spaces(tmp_path):
     assert local.stderr.splitlines()[-1].startswith(
         "sweep_on_cluster.py: error: --local: this interpreter's path has a space"), local.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("status", [130, 143], ids=["ctrl-c", "sigterm"])
+def test_a_sweep_stopped_on_the_jobs_says_to_run_the_script_again(tmp_path, monkeypatch, capsys,
+                                                                 status):
+    """The sweep's own line names the command that finishes it, with the scheduler of this
+    script, which leaves with the jobs: the script says to run it again with --resume."""
+    spec = importlib.util.spec_from_file_location("sweep_on_cluster", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    class Jobs:
+        scheduler_address, workers = "tcp://127.0.0.1:1", {}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def adapt(self, **sizes):
+            return self
+
+    ran = []
+    monkeypatch.setattr(script, "build_cluster", lambda args: Jobs())
+    monkeypatch.setattr(script, "Client", lambda cluster: Jobs())
+    monkeypatch.setattr(script, "wait_for_workers", lambda *args: None)
+    monkeypatch.setattr(script, "blowback", lambda argv: ran.append(argv) or status)
+    exp = _experiment(tmp_path)
+    out = tmp_path / "out"
+    assert script.main([str(exp), "--jobs", "2", "--out", str(out)]) == status
+    assert ran and ran[0][2:4] == ["--scheduler", "tcp://127.0.0.1:1"]
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == (
+        "sweep_on_cluster: the scheduler that line names was this script's and has left with "
+        "its jobs: to finish the sweep, run this script again with --resume added")

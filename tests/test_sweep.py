@@ -575,14 +575,21 @@ def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(tmp_path):
     kept = len(load(out))
     assert err.strip() == (f"blowback: interrupted: {kept} of 80 runs done, kept in {out}; rerun "
                            f"with --resume to finish it: blowback sweep {path} --out {out} "
-                           "--resume")
+                           "--resume --jobs 2")
     assert 3 <= kept < 80
 
 
+@pytest.mark.parametrize(("given", "kept"), [
+    (["--jobs", "1"], ["--jobs", "1"]),
+    (["--scheduler", "tcp://head:8786", "--ensemble", "4", "--yes"],
+     ["--scheduler", "tcp://head:8786", "--ensemble", "4", "--yes"]),
+    (["--resume", "--mixed-versions", "--jobs", "3"], ["--jobs", "3", "--mixed-versions"]),
+], ids=["local", "cluster", "mixed"])
 def test_an_interrupted_sweep_names_the_command_that_finishes_it(tmp_path, capsys,
-                                                                 monkeypatch):
+                                                                 monkeypatch, given, kept):
     """"Rerun with --resume" alone, a sweep given --out starts afresh in its default folder and
-    leaves the stopped one unfinished: the message names the whole command, --out included."""
+    leaves the stopped one unfinished, and one on a cluster finishes on the machine it is typed
+    on: the message names the whole command, --out and where the runs go included."""
     import shlex
 
     from sim.experiments import sweep as sweeps
@@ -593,10 +600,11 @@ def test_an_interrupted_sweep_names_the_command_that_finishes_it(tmp_path, capsy
 
     monkeypatch.setattr(sweeps, "run_sweep", stopped)
     path, out = _experiment(tmp_path), tmp_path / "my grid"
-    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1"]) == 130
-    assert capsys.readouterr().err == (
+    assert main(["sweep", str(path), "--out", str(out), *given]) == 130
+    assert capsys.readouterr().err.splitlines()[-1] == (
         f"blowback: interrupted: 2 of 6 runs done, kept in {out}; rerun with --resume to finish "
-        f"it: blowback sweep {shlex.quote(str(path))} --out {shlex.quote(str(out))} --resume\n")
+        f"it: blowback sweep {shlex.quote(str(path))} --out {shlex.quote(str(out))} --resume "
+        + shlex.join(kept))
 
 
 def test_resume_refuses_another_experiments_folder(reference, tmp_path):

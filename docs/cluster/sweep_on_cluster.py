@@ -23,6 +23,7 @@ import argparse
 import logging
 import re
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -238,8 +239,14 @@ def _on_the_jobs(args: argparse.Namespace, sweep_args: list[str]) -> int:
                     del cluster.workers[name]
             print(f"sweep_on_cluster: error: {wrong}", file=sys.stderr)
             return 1
-        return blowback(["sweep", args.experiment, "--scheduler", cluster.scheduler_address,
-                         *sweep_args])
+        status = blowback(["sweep", args.experiment, "--scheduler", cluster.scheduler_address,
+                           *sweep_args])
+        if status in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+            # The sweep's line names the command that finishes it, with this script's scheduler.
+            print("sweep_on_cluster: the scheduler that line names was this script's and has "
+                  "left with its jobs: to finish the sweep, run this script again with --resume "
+                  "added", file=sys.stderr)
+        return status
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -49,7 +49,7 @@ def sweep(args: argparse.Namespace) -> int:
                            progress=sys.stderr.isatty(), ensemble=args.ensemble)
     except SweepInterrupted as stop:
         return interrupted(stop, out, "rerun with --resume to finish it: " + shlex.join(
-            ["blowback", "sweep", str(args.experiment), "--out", str(out), "--resume"]))
+            _rerun(args, out)))
     except SchedulerError as err:
         print(f"blowback: error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -63,6 +63,16 @@ def sweep(args: argparse.Namespace) -> int:
     print(f"  in {out}/ (manifest.json, shards.jsonl, runs/shard-*.parquet{series}); in Python: "
           f"import sim; sim.results.load({str(out)!r})")
     return 0
+
+
+def _rerun(args: argparse.Namespace, out: Path) -> list[str]:
+    """The command that finishes a stopped sweep where it ran: its folder, and the options that
+    say where and how its runs go (a cluster's scheduler, or as many local workers)."""
+    where = ["--scheduler", args.scheduler] if args.scheduler else ["--jobs", str(args.jobs)]
+    return (["blowback", "sweep", str(args.experiment), "--out", str(out), "--resume", *where]
+            + (["--ensemble", str(args.ensemble)] if args.ensemble != 1 else [])
+            + (["--mixed-versions"] if args.mixed_versions else [])
+            + (["--yes"] if args.yes else []))
 
 
 def _check_before_start(experiment: Experiment, out: Path, args: argparse.Namespace) -> None:
