@@ -388,3 +388,19 @@ def test_a_sweep_stopped_on_the_jobs_says_to_run_the_script_again(tmp_path, monk
     assert err.splitlines()[-1] == (
         "sweep_on_cluster: the scheduler that line names was this script's and has left with "
         "its jobs: to finish the sweep, run this script again with --resume added")
+
+
+@pytest.mark.parametrize(("cores", "memory", "warned"), [
+    ("16", "4GiB", True), ("16", "32GiB", False), ("1", "1GiB", False)])
+def test_a_job_whose_workers_get_too_little_memory_is_warned_of(tmp_path, cores, memory, warned):
+    """`--memory` is the whole job's: 16 workers in 4GiB get 256 MiB each, less than a worker
+    holding a run needs, and Dask would stop them one after the other mid-sweep."""
+    shown = _script(str(_experiment(tmp_path)), "--dry-run", "--cores", cores, "--memory", memory)
+    assert shown.returncode == 0, shown.stderr
+    said = [line for line in shown.stderr.splitlines() if "warning" in line]
+    if warned:
+        assert said == [f"sweep_on_cluster: warning: --memory {memory} over {cores} workers leaves "
+                        "each 256.00 MiB; a worker making default runs peaks at about 0.5 GiB: "
+                        "give at least 1GiB a core"], shown.stderr
+    else:
+        assert not said, shown.stderr

@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from dask.utils import parse_bytes
+from dask.utils import format_bytes, parse_bytes
 from dask_jobqueue import JobQueueCluster, PBSCluster, SLURMCluster
 from dask_jobqueue.local import LocalCluster
 from distributed import Client
@@ -52,6 +52,11 @@ def _count(text: str) -> int:
     if not re.fullmatch(r"\d+", text.strip()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: a whole number, 1 or more")
     return int(text)
+
+
+# Memory below which a worker is warned of: a sweep's worker process making default runs peaks
+# at 350-550 MB (docs/PERFORMANCE.md), and Dask stops a worker near its limit.
+WORKER_MEMORY = 2**30
 
 
 def _memory(text: str) -> str:
@@ -205,6 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     if wrong is not None:
         print(f"sweep_on_cluster: error: {wrong}; no job was submitted", file=sys.stderr)
         return 2
+    each = parse_bytes(args.memory) / args.cores
+    if each < WORKER_MEMORY:
+        print(f"sweep_on_cluster: warning: --memory {args.memory} over {args.cores} workers "
+              f"leaves each {format_bytes(each)}; a worker making default runs peaks at about "
+              "0.5 GiB: give at least 1GiB a core", file=sys.stderr)
     # Ctrl-C and SIGTERM as exceptions (dask-jobqueue makes Ctrl-C a silent exit with status 0,
     # and SIGTERM would kill the script outright), so that the jobs are cancelled on the way out;
     # within the sweep, blowback says itself what it kept.
