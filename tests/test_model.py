@@ -463,3 +463,23 @@ def test_the_seed_and_the_length_of_a_built_run_cannot_be_assigned():
     assert (model.seed, model.steps_total) == (1, 4) and model.changed_by_hand == []
     assert copy.deepcopy(model).seed == pickle.loads(pickle.dumps(model)).seed == 1
     assert model.run().t == 4
+
+
+def test_the_models_own_state_set_by_hand_between_weeks_is_noted():
+    """``model.legitimacy = 0.9`` or ``model.relationship["partner"] = 0.1`` between weeks moved
+    the run, and its saved provenance said that the scenario and seed redo it; the values the
+    week's own steps set are not changes by hand."""
+    spec = small("contractor_unchecked", **{"map.communities": 300, "run.steps": 8})
+    untouched = BlowbackModel(spec, agents=False).run()
+    assert untouched.changed_by_hand == []
+    model = BlowbackModel(spec, agents=False)
+    model.run(2)
+    legitimacy, relationship = float(model.legitimacy), model.relationship["partner"]
+    model.legitimacy = 0.9
+    model.relationship["partner"] = 0.1
+    model.run(1)
+    model.budget = model.budget
+    model.run(1)
+    assert model.changed_by_hand == [
+        (2, f"legitimacy = 0.9 (the week before left {legitimacy!r})"),
+        (2, f"relationship['partner'] = 0.1 (the week before left {relationship!r})")]
