@@ -121,7 +121,7 @@ class BlowbackModel(mesa.Model):
         self.cell_totals = np.zeros((w.cells, COLUMNS))
         for step in AT_BUILD:
             step.run(self, Week())
-        self._left = self._held()
+        self._left = _held(self)
 
     def __setattr__(self, name: str, value: object) -> None:
         # The seed and the length are the scenario's: a change by hand would run weeks that
@@ -138,21 +138,6 @@ class BlowbackModel(mesa.Model):
         """Note a change made by hand (``model.p``, an agent's attribute) in the week to come;
         a saved run lists them in its provenance (``changed_by_hand``)."""
         self.changed_by_hand.append((self.t, change))
-
-    def _held(self) -> dict[str, object]:
-        """The model's own state that the week's steps set, by the name a user sets it by."""
-        return {**{name: getattr(self, name) for name in _HELD},
-                **{f"relationship[{k!r}]": v for k, v in self.relationship.items()}}
-
-    def _note_held(self) -> None:
-        """Note each value of :func:`_held` that differs from what the week before left."""
-        held = self._held()
-        if held != self._left:
-            for name, value in held.items():
-                left = self._left.get(name)
-                if value != left:
-                    self.note_by_hand(f"{name} = {_plain(value)!r} (the week before left "
-                                      f"{_plain(left)!r})")
 
     def replace_step(self, name: str, run: Callable[[BlowbackModel, Week], None]) -> None:
         """Run ``run(model, week)`` in place of the week's step ``name`` from the next week on,
@@ -227,7 +212,7 @@ class BlowbackModel(mesa.Model):
         """Advance the model one week: every step of ``week_steps``, in order."""
         if self.t >= self.steps_total:
             raise RuntimeError(f"the run has ended after {self.steps_total} steps")
-        self._note_held()
+        _note_held(self)
         week = Week()
         clock = self.clock
         with quiet(), threads_for(len(self.communities)):
@@ -246,7 +231,7 @@ class BlowbackModel(mesa.Model):
     def close_week(self, week: Week) -> None:
         """Record the week that the steps have run and move the model's clock on."""
         self._record(week)
-        self._left = self._held()
+        self._left = _held(self)
         self.t += 1
         # Mesa's run_model() steps while the model is running.
         self.running = self.t < self.steps_total
@@ -284,6 +269,24 @@ class BlowbackModel(mesa.Model):
         """Share of the resident population living in cells the state controls (control > 0.5),
         as of the last tally (the end of the last step)."""
         return territorial_control.territory_share(self)
+
+
+def _held(model: BlowbackModel) -> dict[str, object]:
+    """The model's own state that the week's steps set, by the name a user sets it by."""
+    return {**{name: getattr(model, name) for name in _HELD},
+            **{f"relationship[{k!r}]": v for k, v in model.relationship.items()}}
+
+
+def _note_held(model: BlowbackModel) -> None:
+    """Note, as changed by hand, each value of :func:`_held` that differs from what the week
+    before left."""
+    held = _held(model)
+    if held != model._left:
+        for name, value in held.items():
+            left = model._left.get(name)
+            if value != left:
+                model.note_by_hand(f"{name} = {_plain(value)!r} (the week before left "
+                                   f"{_plain(left)!r})")
 
 
 def _plain(value: object) -> object:
