@@ -1,5 +1,6 @@
 """Results folders through the real command line: never silently replaced (``--force``), never
-the current folder, checksummed and checked when read, written with the user's umask.
+the current folder, checksummed and checked when read, written with the user's umask; a saved
+run read back by ``sim.results.load_run``.
 
 Sweep folders (checksums.jsonl, the lock, --resume redoing damaged runs) are in
 tests/test_sweep_checksums.py.
@@ -23,9 +24,10 @@ import test_faults
 from conftest import ROOT, blowback
 from conftest import assert_refused as refused
 
+import sim
 import sim.experiments.output as output
 from sim.core.paths import PathError
-from sim.experiments import compare, sweep_folder
+from sim.experiments import compare, results, sweep_folder
 from sim.interfaces.cli import main
 
 # A tmpfs of its own that can be made read-only (needs root; skipped elsewhere).
@@ -501,3 +503,102 @@ def test_analyse_dot_inside_a_run_folder_is_one_line(capsys, scenario, monkeypat
     status, _, err = blowback(capsys, "analyse", ".")
     assert_refused(status, err, "a run of Base world seed 1", "not a sweep or a comparison")
     assert not (scenario.parent / "o-analysis").exists()
+
+
+# --- 7. a saved run read back (sim.results.load_run) -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> tuple[sim.Sim, Path]:
+    """One tiny run for the module, saved with ``Sim.save``: the run and its folder, which each
+    test that damages it copies."""
+    folder = tmp_path_factory.mktemp("saved")
+    path = folder / "tiny.toml"
+    path.write_text(f'extends = "{ROOT / "scenarios" / "base.toml"}"\n[map]\ncommunities = 200\n')
+    run = sim.Sim(path, seed=3, steps=3).run()
+    return run, run.save(folder / "mine")
+
+
+@pytest.fixture
+def saved_copy(saved, tmp_path) -> Path:
+    return Path(shutil.copytree(saved[1], tmp_path / "mine"))
+
+
+def test_a_saved_run_reads_back_as_it_ran(saved):
+    run, folder = saved
+    back = sim.results.load_run(folder)
+    pd.testing.assert_frame_equal(back.series, run.results)
+    assert pd.api.types.is_datetime64_dtype(back.series["date"])
+    assert back.summary == run.summary()
+    made = json.loads(json.dumps(results.run_document(run.model)["provenance"], default=str))
+    assert back.provenance == made
+    assert repr(back) == (f"<SavedRun 'Base world', seed 3: 3 weeks, "
+                          f"{run.summary()['start_date']} to {run.summary()['end_date']}, "
+                          f"from {folder}>")
+
+
+def test_a_run_saved_by_the_command_line_reads_back(capsys, scenario):
+    out = scenario.parent / "o"
+    assert _run(capsys, scenario, "--seed", "2", "--out", str(out))[0] == 0
+    back = sim.results.load_run(str(out))
+    assert back.provenance["seed"] == 2 and len(back.series) == back.summary["steps"] == 3
+
+
+def _one_line(err: pytest.ExceptionInfo, *words: str) -> None:
+    said = str(err.value)
+    assert "\n" not in said, said
+    for word in words:
+        assert word in said, said
+
+
+@pytest.mark.parametrize(("damage", "named"), [
+    ("series_half", "timeseries.parquet: damaged"),
+    ("series_gone", "timeseries.parquet: unreadable"),
+    ("summary_edited", "summary.json: damaged"),
+    ("unrecorded", "manifest.json: records no summary.json"),
+    ("manifest_not_json", "manifest.json: unreadable"),
+    ("no_manifest", "written before Blowback recorded checksums"),
+])
+def test_a_damaged_run_folder_is_refused_in_one_line_naming_the_file(saved_copy, damage, named):
+    series, summary = saved_copy / "timeseries.parquet", saved_copy / "summary.json"
+    manifest = saved_copy / "manifest.json"
+    if damage == "series_half":
+        series.write_bytes(series.read_bytes()[: series.stat().st_size // 2])
+    elif damage == "series_gone":
+        series.unlink()
+    elif damage == "summary_edited":
+        summary.write_text(summary.read_text().replace('"steps": 3', '"steps": 4'))
+    elif damage == "unrecorded":
+        doc = json.loads(manifest.read_text())
+        del doc["files"]["summary.json"]
+        manifest.write_text(json.dumps(doc))
+    elif damage == "manifest_not_json":
+        manifest.write_text("{")
+    else:
+        manifest.unlink()
+    with pytest.raises(output.OutputError) as err:
+        sim.results.load_run(saved_copy)
+    _one_line(err, str(saved_copy), named, "save the run again")
+
+
+def test_a_folder_that_holds_no_run_is_refused_in_one_line(tmp_path, comparison):
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "manifest.json").write_text(json.dumps({"format": "blowback-sweep/3"}))
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file").write_text("")
+    for folder, words in [(tmp_path / "gone", ["no such folder"]),
+                          (tmp_path / "file", ["not a folder"]),
+                          (tmp_path / "empty", ["no manifest.json or summary.json"]),
+                          (sweep, ["holds a sweep", "sim.results.load(folder)"]),
+                          (comparison, ["holds a comparison", "sim.analysis.load(folder)"])]:
+        with pytest.raises(output.OutputError) as err:
+            sim.results.load_run(folder)
+        _one_line(err, f"{folder}: ", *words, "allowed: a run's folder")
+
+
+def test_the_sweep_reader_given_a_run_folder_points_to_load_run(saved):
+    with pytest.raises(output.OutputError) as err:
+        sim.results.load(saved[1])
+    _one_line(err, f"{saved[1]}: holds a run of Base world seed 3, not a sweep",
+              "sim.results.load_run(folder)")

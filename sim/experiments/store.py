@@ -11,7 +11,8 @@ refused in one line naming it.  The manifest's design points are checked against
 when it is read; a manifest written before it recorded that has its points checked against the
 values of the runs a ``where`` chooses.
 Nothing is unpickled.  Folders of the second format (one file a run,
-:mod:`sim.experiments.run_files`) load too.
+:mod:`sim.experiments.run_files`) load too.  A single run's folder (``Sim.save``, ``blowback run
+--out``) is read by ``sim.results.load_run(folder)`` (:mod:`sim.experiments.saved_run`).
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ import pyarrow.parquet as pq
 from sim.experiments import run_files
 from sim.experiments.output import OutputError, check_digest
 from sim.experiments.parquet_parts import check_footer, check_row_groups
+from sim.experiments.saved_run import SavedRun, load_run
 from sim.experiments.shards import RUNS, SERIES, check_written, survey
 from sim.experiments.sweep_folder import MANIFEST, POINTS_SHA256, check_runs, read_manifest
 
-__all__ = ["ID_COLUMNS", "Plan", "finished_runs", "load", "load_series", "plan"]
+__all__ = ["ID_COLUMNS", "Plan", "SavedRun", "finished_runs", "load", "load_run", "load_series",
+           "plan"]
 
 ID_COLUMNS = ["run_id", "scenario", "seed", "point"]
 # How many times a load plans its reading when files it chose are removed under it.

@@ -49,6 +49,7 @@ from sim.experiments.output import (
     described,
     write_atomic,
 )
+from sim.experiments.results import SUMMARY_FILE
 from sim.experiments.shards import (
     LOG,
     RUNS,
@@ -359,9 +360,13 @@ def read_manifest(out: Path) -> dict[str, Any]:
                           "run files cannot be checked; redo it: blowback sweep EXPERIMENT "
                           "--out NEW-FOLDER")
     if isinstance(doc, dict) and doc.get("format") == FOLDER_FORMAT:
-        # Another command's results: say what they are, and for a comparison what reads them.
-        reader = ("; its runs: sim.analysis.load(folder)" if (out / "runs.csv").exists()
-                  else "")
+        # Another command's results: say what they are, and for a comparison or a run what
+        # reads them.
+        reader = ""
+        if (out / "runs.csv").exists():
+            reader = "; its runs: sim.analysis.load(folder)"
+        elif (out / SUMMARY_FILE).exists():
+            reader = "; its series and summary: sim.results.load_run(folder)"
         raise OutputError(f"{out}: holds {described(out)}, not a sweep{reader}")
     if not isinstance(doc, dict) or doc.get("format") not in (run_files.FORMAT, FORMAT):
         raise OutputError(f"{out / MANIFEST}: not a Blowback sweep manifest ({FORMAT})")
