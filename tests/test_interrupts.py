@@ -215,7 +215,7 @@ def test_sweep_stopped_by_sigterm_says_what_it_kept_and_where(tmp_path, start):
     kept = len(survey(out).homes)
     assert code == 143 and took < STOP_WITHIN
     assert err == (f"blowback: interrupted: {kept} of 40 runs done, kept in {out}; rerun with "
-                   f"--resume to finish it: blowback sweep {exp} --out {out} --resume\n")
+                   f"--resume to finish it: blowback sweep {exp} --out {out} --resume --jobs 2\n")
     assert 1 <= kept < 40
     assert _all_gone(kids, within=STOP_WITHIN)
 
