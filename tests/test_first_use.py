@@ -160,6 +160,23 @@ def test_plot_saves_by_suffix_and_says_where(capsys, short_run, tmp_path):
     assert not (tmp_path / "run.jpg").exists()
 
 
+def test_plot_saves_into_a_folder_not_yet_made_and_refuses_a_folder_as_its_file(short_run,
+                                                                               tmp_path):
+    """``plot(path="figures/run.png")`` failed in Pillow ("No such file or directory") when the
+    folder was not there yet, as ``save`` does not; a folder named as the file is refused in
+    one line before anything is drawn."""
+    import matplotlib.pyplot as plt
+
+    figures = len(plt.get_fignums())
+    short_run.plot(path=tmp_path / "figures" / "of runs" / "run.png")
+    assert (tmp_path / "figures" / "of runs" / "run.png").read_bytes()[:4] == b"\x89PNG"
+    plt.close("all")
+    (tmp_path / "taken.png").mkdir()
+    with pytest.raises(ValueError, match=r"taken\.png.*is a folder") as err:
+        short_run.plot(path=tmp_path / "taken.png")
+    assert "\n" not in str(err.value) and len(plt.get_fignums()) == 0 <= figures
+
+
 def test_a_runs_figure_is_titled_by_its_run_and_each_label_fits_its_panel(short_run):
     """The figure said only "Blowback run", and the label "population under state control
     (0–1)" ran into the panel above it."""

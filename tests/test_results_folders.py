@@ -602,3 +602,15 @@ def test_the_sweep_reader_given_a_run_folder_points_to_load_run(saved):
         sim.results.load(saved[1])
     _one_line(err, f"{saved[1]}: holds a run of Base world seed 3, not a sweep",
               "sim.results.load_run(folder)")
+
+
+def test_the_analysis_reader_given_a_run_folder_points_to_load_run(saved, capsys):
+    """``sim.analysis.load`` and ``blowback analyse`` said only "not a sweep or a comparison"."""
+    from sim.experiments.analysis import AnalysisError
+
+    with pytest.raises(AnalysisError) as err:
+        sim.analysis.load(saved[1])
+    _one_line(err, f"{saved[1]}: holds a run of Base world seed 3, not a sweep or a comparison",
+              "sim.results.load_run(folder)")
+    status, _, said = blowback(capsys, "analyse", str(saved[1]))
+    assert status == 2 and "sim.results.load_run(folder)" in said and said.count("\n") == 1

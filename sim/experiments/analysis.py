@@ -28,6 +28,7 @@ from sim.experiments.output import (
     verified,
     write_report,
 )
+from sim.experiments.results import SUMMARY_FILE
 from sim.experiments.sweep import load as load_sweep
 from sim.experiments.sweep_folder import SWEEP_FORMATS
 from sim.interfaces.figure_style import (
@@ -267,8 +268,10 @@ def load(path: str | Path) -> pd.DataFrame:
     if (path / "runs.csv").exists():
         return _comparison_runs(path)
     if _format(path / MANIFEST) == FOLDER_FORMAT:
+        reader = ("; a run's series: sim.results.load_run(folder)"
+                  if (path / SUMMARY_FILE).exists() else "")
         raise AnalysisError(f"{path}: holds {described(path)}, not a sweep or a comparison; "
-                            "give a sweep's or a comparison's folder")
+                            f"give a sweep's or a comparison's folder{reader}")
     if (path / MANIFEST).exists():
         return load_sweep(path)  # which names what is wrong with its manifest
     raise AnalysisError(f"{path}: not a Blowback results folder (no manifest.json or runs.csv);"

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from sim.core.messages import cut
 from sim.core.model import BlowbackModel
+from sim.core.paths import check_output_file
 from sim.core.scenario import Scenario, default_scenario, load_scenario
 from sim.experiments import results
 from sim.experiments.output import check_replaceable
@@ -99,6 +100,8 @@ class Sim:
         if path is not None and Path(path).suffix.lower() not in _FIGURE_SUFFIXES:
             raise ValueError(f"path: {str(path)!r} has no figure suffix; allowed: a file ending "
                              f"in {' or '.join(_FIGURE_SUFFIXES)}")
+        if path is not None:
+            check_output_file(path)
         plotted = [o.name for o in shown("plot")]
         if isinstance(columns, str):
             columns = (columns,)
@@ -110,7 +113,15 @@ class Sim:
         fig = plot_run(self.results, self.model.event_log, columns,
                        f"{self.scenario.name}, seed {self.model.seed}")
         if path is not None:
-            fig.savefig(path)
+            try:
+                # A folder of its own, made as save() makes one.
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                fig.savefig(path)
+            except BaseException:
+                import matplotlib.pyplot as plt
+
+                plt.close(fig)
+                raise
             print(f"Figure saved to {path}")
         if show:
             import matplotlib.pyplot as plt
