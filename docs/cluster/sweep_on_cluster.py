@@ -258,5 +258,6 @@ def _on_the_jobs(args: argparse.Namespace, sweep_args: list[str]) -> int:
                   "added", file=sys.stderr)
         return status
 
+
 if __name__ == "__main__":
     sys.exit(main())
