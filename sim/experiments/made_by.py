@@ -122,8 +122,13 @@ def command_and_inputs() -> dict[str, Any]:
                                                         "inputs": []}
 
 
-def made_by() -> dict[str, Any]:
-    """What is making a folder now: the command and its inputs, the versions, the commit and
-    the model's code (:func:`model_code`)."""
-    return {**command_and_inputs(), "versions": versions(), "git_commit": git_commit(),
-            "model_code": model_code()}
+def code_and_versions() -> dict[str, Any]:
+    """What a run's numbers depend on besides its scenario and seed (the model's code, the
+    versions), and the commit."""
+    return {"model_code": model_code(), "versions": versions(), "git_commit": git_commit()}
+
+
+def made_by(code: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What is making a folder now: the command and its inputs, and :func:`code_and_versions`
+    (``code``, where the caller has it already)."""
+    return {**command_and_inputs(), **(code_and_versions() if code is None else code)}

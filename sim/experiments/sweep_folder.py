@@ -41,7 +41,7 @@ from sim.core.inputs import content_hash
 from sim.core.paths import check_output_folder
 from sim.experiments import run_files
 from sim.experiments.experiment import Experiment, run_id_of
-from sim.experiments.made_by import command_and_inputs, git_commit, made_by, model_code, versions
+from sim.experiments.made_by import code_and_versions, command_and_inputs, made_by
 from sim.experiments.output import (
     FOLDER_FORMAT,
     OutputError,
@@ -220,7 +220,7 @@ def _examine(out: Path, experiment: Experiment, resume: bool, mixed_versions: bo
     if {run.run_id for run in experiment.runs} <= set(found.homes) and not damaged:
         # Finished: resuming adds no run, so no versions can mix (its analysis may be redone).
         return _Found(manifest, set(found.homes))
-    now = _code_and_versions()
+    now = code_and_versions()
     _check_same_code(out, manifest, now, mixed_versions)
     return _Found(manifest, set(found.homes), (found, damaged, now))
 
@@ -295,12 +295,10 @@ def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
                   lambda tmp: tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n"))
 
 
-def _code_and_versions() -> dict[str, Any]:
-    """What a run's numbers depend on besides its scenario and seed, and the commit."""
-    return {"model_code": model_code(), "versions": versions(), "git_commit": git_commit()}
-
-
 def _manifest(experiment: Experiment) -> dict[str, Any]:
+    # Hashing the model's code and asking git for the commit take a while: done once, for the
+    # manifest's own record and its made_by.
+    code = code_and_versions()
     return {
         "format": FORMAT,
         "experiment_hash": experiment.content_hash,
@@ -323,16 +321,16 @@ def _manifest(experiment: Experiment) -> dict[str, Any]:
                         for e in s.events]}
             for name, s in experiment.scenarios.items()
         ],
-        **_code_and_versions(),
-        "made_by": made_by(),
+        **code,
+        "made_by": made_by(code),
     }
 
 
 def _check_same_code(out: Path, manifest: dict[str, Any], now: dict[str, Any],
                      mixed_versions: bool) -> None:
     """Refuse to add runs made by other model code or libraries (``now``, as
-    :func:`_code_and_versions` gives them) than the finished ones, whose numbers could differ
-    for the same run, unless the user says the mix is wanted."""
+    :func:`~sim.experiments.made_by.code_and_versions` gives them) than the finished ones,
+    whose numbers could differ for the same run, unless the user says the mix is wanted."""
     then = dict(manifest.get("versions") or {})
     if "model_code" in manifest:
         then["model code"] = str(manifest["model_code"])[:12]
