@@ -9,9 +9,12 @@ and this file are updated.  ``blowback validate`` measures the same claims over 
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
+from sim.core.scenario import load_scenario
 from sim.experiments import claims
 
 SEEDS = [1, 2, 3, 4]
@@ -94,13 +97,28 @@ def test_claim(key, check):
 
 
 def test_claims_table_and_files(tmp_path):
-    table = claims.evaluate(["kalyvas"], seeds=2, jobs=1)
+    results = claims.measure(["kalyvas"], seeds=2, jobs=1)
+    table = claims.table_of(results)
     assert list(table["key"]) == ["kalyvas"] and table.loc[0, "seeds"] == 2
     assert table.loc[0, "low"] <= table.loc[0, "estimate"] <= table.loc[0, "high"]
-    out = claims.write(table, tmp_path / "validation")
-    assert sorted(p.name for p in out.iterdir()) == ["claims.csv", "claims.md", "manifest.json"]
+    out = claims.write(results, tmp_path / "validation")
+    assert sorted(p.name for p in out.iterdir()) == ["claims.csv", "claims.md", "manifest.json",
+                                                     "scenarios.json"]
     assert "Kalyvas 2006" in (out / "claims.md").read_text()
     assert "of 1 claims hold" in claims.text(table)
+
+
+def test_a_validation_folder_holds_each_claims_scenarios_as_they_ran(tmp_path):
+    """A validation read later says which scenarios its designs ran, with every parameter's
+    value after the design's changes, not only the commit of the code."""
+    results = claims.measure(["kalyvas"], seeds=2, jobs=1)
+    ran = json.loads((claims.write(results, tmp_path / "v") / "scenarios.json").read_text())
+    assert list(ran) == ["kalyvas"]
+    skills = [spec["parameters"]["state.discrimination"] for spec in ran["kalyvas"]]
+    assert skills == [0.3, 0.8]
+    base = load_scenario(claims.SCENARIOS / "base.toml")
+    assert all(spec["scenario_file"] == str(base.path) for spec in ran["kalyvas"])
+    assert ran["kalyvas"][0]["parameters"]["map.communities"] == base.params["map.communities"]
 
 
 def test_the_printed_and_written_tables_say_how_many_seeds_and_which_interval():

@@ -9,6 +9,7 @@ them with fewer seeds.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,10 +23,11 @@ from sim.core.scenario import Scenario, load_scenario
 from sim.experiments.districts import DISTRICT, district_panels, fixed_effects
 from sim.experiments.intervals import mean_interval
 from sim.experiments.output import folded, write_report
+from sim.experiments.results import resolved
 from sim.experiments.runs import run_many, run_one
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-FILES = frozenset({"claims.csv", "claims.md"})
+FILES = frozenset({"claims.csv", "claims.md", "scenarios.json"})
 # An insurgency counts as defeated once its fighters fall below this share of their start.
 DEFEATED = 0.2
 
@@ -46,6 +48,8 @@ class ClaimResult:
     checks: dict[str, bool]  # the claim's conditions, each measured; it holds if all do
     seeds: int
     detail: dict[str, Any] = field(default_factory=dict)
+    # The design's scenarios as they ran, overrides applied: what `scenarios.json` records.
+    scenarios: list[Scenario] = field(default_factory=list, repr=False)
 
     @property
     def holds(self) -> bool:
@@ -110,7 +114,8 @@ def condra_shapiro(seeds: Sequence[int], jobs: int = 1, steps: int = 520,
     so without them the change would measure where each side strikes.
     """
     coefs, per_death, per_support = [], [], []
-    for p in district_panels([scenario("contractor_unchecked")], seeds, steps, jobs)[0]:
+    specs = [scenario("contractor_unchecked")]
+    for p in district_panels(specs, seeds, steps, jobs)[0]:
         rows = np.arange(lag, len(p["attacks"]) - lead)
         y = np.array([p["attacks"][t + 1:t + 1 + lead].sum(axis=0) for t in rows])
         past = np.array([p["attacks"][t - lag:t].sum(axis=0) for t in rows])
@@ -139,7 +144,7 @@ def condra_shapiro(seeds: Sequence[int], jobs: int = 1, steps: int = 520,
          "insurgent_effect_negative_seeds": int((coefs[:, 1] < 0).sum()),
          "support_change_per_state_death": float(per_death[:, 0].mean()),
          "support_change_per_insurgent_death": float(per_death[:, 1].mean()),
-         "attacks_per_unit_of_support": float(np.mean(per_support))})
+         "attacks_per_unit_of_support": float(np.mean(per_support))}, specs)
 
 
 def kalyvas(seeds: Sequence[int], jobs: int = 1, steps: int = 260,
@@ -183,7 +188,8 @@ def kalyvas(seeds: Sequence[int], jobs: int = 1, steps: int = 260,
         {"counter_productive_where_contested": bool(r_low > 1.0),
          "more_where_contested_than_held": bool(g_low > 0.0)}, int(both.sum()),
         {"held_ratio": held_ratio, "held_low": h_low, "held_high": h_high,
-         "contested_minus_held": gap, "difference_low": g_low, "difference_high": g_high})
+         "contested_minus_held": gap, "difference_low": g_low, "difference_high": g_high},
+        specs)
 
 
 def lyall(seeds: Sequence[int], jobs: int = 1, deterrence: float = 0.6, rough: float = 0.2,
@@ -241,16 +247,16 @@ def lyall(seeds: Sequence[int], jobs: int = 1, deterrence: float = 0.6, rough: f
         {"force_suppresses_attacks": bool(high < 1.0),
          "not_without_fear": bool(without >= 1.0)}, len(ratios[deterrence]),
         {"ratio_without_deterrence": without, "without_low": w_low, "without_high": w_high,
-         "ratio_in_year_3": after_ratio, "year_3_low": a_low, "year_3_high": a_high})
+         "ratio_in_year_3": after_ratio, "year_3_low": a_low, "year_3_high": a_high}, specs)
 
 
 def _strength(seeds: Sequence[int], jobs: int, steps: int,
-              settings: Sequence[dict[str, Any]]) -> list[np.ndarray]:
-    """Weekly insurgent strength of base-scenario runs, (settings, seeds, weeks)."""
-    tasks = [(scenario("base", **s), seed, steps) for s in settings for seed in seeds]
+              specs: Sequence[Scenario]) -> np.ndarray:
+    """Weekly insurgent strength of runs of ``specs``, (specs, seeds, weeks)."""
+    tasks = [(spec, seed, steps) for spec in specs for seed in seeds]
     runs = run_many(tasks, jobs=jobs, work=run_one)
     series = np.array([r[1]["insurgent_strength"].to_numpy() for r in runs])
-    return series.reshape(len(settings), len(seeds), -1)
+    return series.reshape(len(specs), len(seeds), -1)
 
 
 def kress_szechtman(seeds: Sequence[int], jobs: int = 1, steps: int = 1040,
@@ -269,7 +275,8 @@ def kress_szechtman(seeds: Sequence[int], jobs: int = 1, steps: int = 1040,
     """
     poor = [{"insurgents.concealment": 0.8, "state.firepower": f} for f in firepower]
     good = [{"insurgents.concealment": 0.4, "state.firepower": max(firepower)}]
-    strength = _strength(seeds, jobs, steps, poor + good)
+    specs = [scenario("base", **s) for s in poor + good]
+    strength = _strength(seeds, jobs, steps, specs)
     share = strength / strength[:, :, 0:1]
     poor_share, good_share = share[:len(poor)], share[len(poor)]
     floor = poor_share.min(axis=2)
@@ -302,7 +309,7 @@ def kress_szechtman(seeds: Sequence[int], jobs: int = 1, steps: int = 1040,
         f"poor intelligence: that change within ±{level} with its 95% interval at every "
         "firepower (levels off), never below 0.25 of the start, lower at the end with more "
         "firepower; good intelligence: below 0.05 of the start at the end in every seed",
-        est, low, high, checks, len(seeds), detail)
+        est, low, high, checks, len(seeds), detail, specs)
 
 
 def _weeks_to_defeat(series: np.ndarray) -> np.ndarray:
@@ -325,9 +332,9 @@ def bennett(seeds: Sequence[int], jobs: int = 1, steps: int = 1040,
     Accuracy against effectiveness: the spread of mean log duration across accuracy levels
     against its spread across firepower levels, over the same grid.
     """
-    settings = [{"state.discrimination": a, "state.firepower": f}
-                for a in accuracy for f in firepower]
-    strength = _strength(seeds, jobs, steps, settings)
+    specs = [scenario("base", **{"state.discrimination": a, "state.firepower": f})
+             for a in accuracy for f in firepower]
+    strength = _strength(seeds, jobs, steps, specs)
     duration = _weeks_to_defeat(strength).reshape(len(accuracy), len(firepower), len(seeds))
     jump = (duration[:-1] / duration[1:]).max(axis=0)  # (firepower, seeds)
     ends = duration[-1] < strength.shape[-1]
@@ -349,19 +356,30 @@ def bennett(seeds: Sequence[int], jobs: int = 1, steps: int = 1040,
         {"log_duration_spread_accuracy": by_accuracy,
          "log_duration_spread_firepower": by_firepower,
          "never_defeated_share": float((duration >= strength.shape[-1]).mean()),
-         "cases_with_a_transition": int(ends.sum())})
+         "cases_with_a_transition": int(ends.sum())}, specs)
 
 
 CLAIMS: dict[str, Callable[..., ClaimResult]] = {
     claim.__name__: claim for claim in (bennett, condra_shapiro, kalyvas, lyall, kress_szechtman)}
 
 
+def measure(names: Sequence[str] | None = None, seeds: int = 20, first_seed: int = 1,
+            jobs: int = 1) -> list[ClaimResult]:
+    """Measure the named claims (all by default) over ``seeds`` seeds."""
+    chosen = list(CLAIMS) if names is None else list(names)
+    seed_list = list(range(first_seed, first_seed + seeds))
+    return [CLAIMS[n](seed_list, jobs=jobs) for n in chosen]
+
+
+def table_of(results: Sequence[ClaimResult]) -> pd.DataFrame:
+    """The claims measured as a table, one row a claim."""
+    return pd.DataFrame([r.row() for r in results])
+
+
 def evaluate(names: Sequence[str] | None = None, seeds: int = 20, first_seed: int = 1,
              jobs: int = 1) -> pd.DataFrame:
     """Measure the named claims (all by default) over ``seeds`` seeds; one row a claim."""
-    chosen = list(CLAIMS) if names is None else list(names)
-    seed_list = list(range(first_seed, first_seed + seeds))
-    return pd.DataFrame([CLAIMS[n](seed_list, jobs=jobs).row() for n in chosen])
+    return table_of(measure(names, seeds, first_seed, jobs))
 
 
 def text(table: pd.DataFrame, wide: bool = False) -> str:
@@ -393,8 +411,12 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def write(table: pd.DataFrame, out: str | Path) -> Path:
-    """Write claims.csv and claims.md into ``out`` atomically."""
+def write(results: Sequence[ClaimResult], out: str | Path) -> Path:
+    """Write claims.csv, claims.md and scenarios.json (each claim's scenarios as they ran, every
+    parameter's value) into ``out`` atomically."""
+    table = table_of(results)
+    ran = {r.key: [resolved(spec) for spec in r.scenarios] for r in results}
     return write_report(out, FILES, what=f"a validation of {', '.join(table['key'])}",
                         tables={"claims.csv": table},
-                        texts={"claims.md": markdown(table) + "\n"})
+                        texts={"claims.md": markdown(table) + "\n",
+                               "scenarios.json": json.dumps(ran, indent=2) + "\n"})

@@ -289,10 +289,11 @@ def validate(args: argparse.Namespace) -> int:
     check_duration(claim_runs(names, args.seeds, BY_NAME["map.communities"].default),
                    args.jobs, args.yes)
     check_replaceable(args.out, claims.FILES, args.force)
-    table = claims.evaluate(names, seeds=args.seeds, jobs=args.jobs)
-    claims.write(table, args.out)
-    print(claims.text(table, wide=args.wide))
-    print(f"\nTables: {args.out}/claims.csv, claims.md")
+    results = claims.measure(names, seeds=args.seeds, jobs=args.jobs)
+    claims.write(results, args.out)
+    print(claims.text(claims.table_of(results), wide=args.wide))
+    print(f"\nTables: {args.out}/claims.csv, claims.md; the scenarios as they ran: "
+          "scenarios.json")
     return 0
 
 
