@@ -376,12 +376,6 @@ def table_of(results: Sequence[ClaimResult]) -> pd.DataFrame:
     return pd.DataFrame([r.row() for r in results])
 
 
-def evaluate(names: Sequence[str] | None = None, seeds: int = 20, first_seed: int = 1,
-             jobs: int = 1) -> pd.DataFrame:
-    """Measure the named claims (all by default) over ``seeds`` seeds; one row a claim."""
-    return table_of(measure(names, seeds, first_seed, jobs))
-
-
 def text(table: pd.DataFrame, wide: bool = False) -> str:
     """One line a claim: whether it holds, the estimate and its interval; long lines folded
     to 100 characters (kept whole with ``wide``)."""
