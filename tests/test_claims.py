@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from sim.core.scenario import load_scenario
+from sim.core.shipped import scenarios_folder
 from sim.experiments import claims
 
 SEEDS = [1, 2, 3, 4]
@@ -116,7 +117,7 @@ def test_a_validation_folder_holds_each_claims_scenarios_as_they_ran(tmp_path):
     assert list(ran) == ["kalyvas"]
     skills = [spec["parameters"]["state.discrimination"] for spec in ran["kalyvas"]]
     assert skills == [0.3, 0.8]
-    base = load_scenario(claims.SCENARIOS / "base.toml")
+    base = load_scenario(scenarios_folder() / "base.toml")
     assert all(spec["scenario_file"] == str(base.path) for spec in ran["kalyvas"])
     assert ran["kalyvas"][0]["parameters"]["map.communities"] == base.params["map.communities"]
 

@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 
 from sim.core.scenario import Scenario, load_scenario
+from sim.core.shipped import scenarios_folder
 from sim.experiments.districts import DISTRICT, district_panels, fixed_effects
 from sim.experiments.intervals import mean_interval
 from sim.experiments.output import folded, write_report
 from sim.experiments.results import resolved
 from sim.experiments.runs import run_many, run_one
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 FILES = frozenset({"claims.csv", "claims.md", "scenarios.json"})
 # An insurgency counts as defeated once its fighters fall below this share of their start.
 DEFEATED = 0.2
@@ -72,7 +72,7 @@ def _fmt(value: Any) -> str:
 
 def scenario(name: str, **changes: Any) -> Scenario:
     """A shipped scenario with dotted-name overrides."""
-    spec = load_scenario(SCENARIOS / f"{name}.toml")
+    spec = load_scenario(scenarios_folder() / f"{name}.toml")
     return spec.with_overrides(**changes) if changes else spec
 
 

@@ -19,6 +19,7 @@ from solara.alias import rv
 
 from sim.core import outcomes
 from sim.core.scenario import Scenario, ScenarioError
+from sim.core.shipped import scenarios_folder
 from sim.interfaces.dashboard import charts, page_values
 from sim.interfaces.dashboard import map as world_map
 from sim.interfaces.dashboard.computing import (
@@ -49,7 +50,7 @@ from sim.interfaces.dashboard.session import (
     scenario_choices,
 )
 
-SHIPPED = Path(__file__).resolve().parents[3] / "scenarios"
+SHIPPED = scenarios_folder()
 LOG_LINES = 14
 # The buttons that advance the runs, and the weeks each runs: a week, or a year at once.
 ADVANCE = {"Step": 1, "+1 year": 52}
