@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,34 @@ def test_an_input_that_is_not_a_plain_file_is_named_without_a_checksum(tmp_path)
                                                      "sha256": None}
     too_long = tmp_path / ("x" * 300 + ".toml")
     assert made_by.input_file(too_long) == {"path": str(too_long), "sha256": None}
+
+
+def _commit_seen_by(package_parent: Path) -> str:
+    """What ``made_by.git_commit()`` gives for a copy of the package under ``package_parent``."""
+    shutil.copytree(ROOT / "sim", package_parent / "sim",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run([sys.executable, "-c", "from sim.experiments.made_by import git_commit; "
+                           "print(git_commit())"], cwd=package_parent.parent, capture_output=True,
+                          text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(package_parent)})
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_commit_is_the_checkouts_own_not_that_of_a_repository_around_an_install(tmp_path):
+    """A package installed inside another repository's work tree (a project's .venv) records no
+    commit: that repository's is not the model's.  A checkout records its own."""
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@blowback"]
+    checkout, project = tmp_path / "checkout", tmp_path / "project"
+    for repo in (checkout, project):
+        repo.mkdir()
+        subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+        (repo / ".gitignore").write_text(".venv/\n__pycache__/\n")
+        subprocess.run([*git, "add", "."], cwd=repo, check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "start"], cwd=repo, check=True)
+    installed = project / ".venv" / "lib" / "site-packages"
+    installed.mkdir(parents=True)
+    assert _commit_seen_by(installed) == "None"
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=checkout, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    assert _commit_seen_by(checkout) == head

@@ -62,14 +62,19 @@ def versions() -> dict[str, str]:
 
 
 def git_commit() -> str | None:
-    """The commit of the package's checkout, with ``+dirty`` if it has changes; None outside git."""
+    """The commit of the package's checkout, with ``+dirty`` if it has changes; None outside git
+    and where the package is not the work tree's own ``sim/`` (an install inside another
+    repository's work tree, such as the ``.venv`` of a project under git)."""
     here = Path(__file__).resolve().parent
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                                text=True, timeout=5, check=True).stdout.strip()
+        top, commit = subprocess.run(["git", "rev-parse", "--show-toplevel", "HEAD"], cwd=here,
+                                     capture_output=True, text=True, timeout=5,
+                                     check=True).stdout.splitlines()
+        if Path(top).resolve() != here.parents[1]:
+            return None
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
                                cwd=here, capture_output=True, text=True, timeout=5).stdout
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError, ValueError):
         return None
     return commit + ("+dirty" if dirty.strip() else "")
 
