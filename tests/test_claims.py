@@ -16,7 +16,7 @@ import pytest
 
 from sim.core.scenario import load_scenario
 from sim.core.shipped import scenarios_folder
-from sim.experiments import claims
+from sim.experiments import claims, claims_report
 
 SEEDS = [1, 2, 3, 4]
 # Smaller designs than `blowback validate`'s, so the suite stays short.
@@ -99,21 +99,21 @@ def test_claim(key, check):
 
 def test_claims_table_and_files(tmp_path):
     results = claims.measure(["kalyvas"], seeds=2, jobs=1)
-    table = claims.table_of(results)
+    table = claims_report.table_of(results)
     assert list(table["key"]) == ["kalyvas"] and table.loc[0, "seeds"] == 2
     assert table.loc[0, "low"] <= table.loc[0, "estimate"] <= table.loc[0, "high"]
-    out = claims.write(results, tmp_path / "validation")
+    out = claims_report.write(results, tmp_path / "validation")
     assert sorted(p.name for p in out.iterdir()) == ["claims.csv", "claims.md", "manifest.json",
                                                      "scenarios.json"]
     assert "Kalyvas 2006" in (out / "claims.md").read_text()
-    assert "of 1 claims hold" in claims.text(table)
+    assert "of 1 claims hold" in claims_report.text(table)
 
 
 def test_a_validation_folder_holds_each_claims_scenarios_as_they_ran(tmp_path):
     """A validation read later says which scenarios its designs ran, with every parameter's
     value after the design's changes, not only the commit of the code."""
     results = claims.measure(["kalyvas"], seeds=2, jobs=1)
-    ran = json.loads((claims.write(results, tmp_path / "v") / "scenarios.json").read_text())
+    ran = json.loads((claims_report.write(results, tmp_path / "v") / "scenarios.json").read_text())
     assert list(ran) == ["kalyvas"]
     skills = [spec["parameters"]["state.discrimination"] for spec in ran["kalyvas"]]
     assert skills == [0.3, 0.8]
@@ -129,9 +129,9 @@ def test_the_printed_and_written_tables_say_how_many_seeds_and_which_interval():
                            "statistic": "ratio", "threshold": "> 1", "estimate": 0.85,
                            "low": 0.0, "high": 2.69, "holds": False, "seeds": 3,
                            "failed": "contested", "detail": ""}])
-    printed = claims.text(table, wide=True)
+    printed = claims_report.text(table, wide=True)
     assert "0 of 1 claims hold, over 3 seeds" in printed
-    for text in (printed, claims.markdown(table)):
+    for text in (printed, claims_report.markdown(table)):
         assert "Student's t 95% interval over the seeds" in text
 
 

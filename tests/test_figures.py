@@ -22,7 +22,7 @@ from matplotlib.dates import date2num
 
 from sim.core.outcomes import BY_NAME, OUTCOMES, shown
 from sim.core.parameters import BY_NAME as PARAMETERS
-from sim.experiments import calibration_report, claims, discovery, reference
+from sim.experiments import calibration_report, claims_report, discovery, reference
 from sim.experiments.analysis import plot_distributions, plot_tradeoff
 from sim.experiments.calibration import Fit
 from sim.experiments.design import Range
@@ -228,7 +228,7 @@ def test_reports_fit_100_columns_unless_wide():
                            "threshold": f"a long threshold {long} {long}", "failed": "",
                            "detail": f"many = 1; details = 2; {long} {long} {long}"}
                           for k in range(2)])
-    assert _widest(claims.text(table)) <= 100 < _widest(claims.text(table, wide=True))
+    assert _widest(claims_report.text(table)) <= 100 < _widest(claims_report.text(table, wide=True))
     sens = Sensitivity(pd.DataFrame(columns=["scenario", "outcome"]),
                        pd.DataFrame({"outcome": ["deaths"], "share_differs": [0.1],
                                      "modal_ranking": [" > ".join([long] * 4)]}),

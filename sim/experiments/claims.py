@@ -9,25 +9,19 @@ them with fewer seeds.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from sim.core.scenario import Scenario, load_scenario
 from sim.core.shipped import scenarios_folder
 from sim.experiments.districts import DISTRICT, district_panels, fixed_effects
 from sim.experiments.intervals import mean_interval
-from sim.experiments.output import folded, write_report
-from sim.experiments.results import resolved
 from sim.experiments.runs import run_many, run_one
 
-FILES = frozenset({"claims.csv", "claims.md", "scenarios.json"})
 # An insurgency counts as defeated once its fighters fall below this share of their start.
 DEFEATED = 0.2
 
@@ -62,11 +56,12 @@ class ClaimResult:
                                               "threshold", "estimate", "low", "high", "holds",
                                               "seeds")}
         row["failed"] = ", ".join(k for k, ok in self.checks.items() if not ok)
-        row["detail"] = "; ".join(f"{k} = {_fmt(v)}" for k, v in self.detail.items())
+        row["detail"] = "; ".join(f"{k} = {short_number(v)}" for k, v in self.detail.items())
         return row
 
 
-def _fmt(value: Any) -> str:
+def short_number(value: Any) -> str:
+    """A float to three significant digits; anything else as ``str`` gives it."""
     return f"{value:.3g}" if isinstance(value, float | np.floating) else str(value)
 
 
@@ -78,8 +73,6 @@ def scenario(name: str, **changes: Any) -> Scenario:
 
 # What a ratio's and a relative change's means can be: t intervals of skewed seeds cross them.
 RATIO, CHANGE = (0.0, math.inf), (-1.0, math.inf)
-INTERVAL = ("each estimate is a mean, its Student's t 95% interval over the seeds in brackets "
-            "(Bennett's over its cases with a transition; a ratio's cut at 0, a change's at -1)")
 
 
 def _interval(values: np.ndarray, within: tuple[float, float] = (-math.inf, math.inf)
@@ -369,48 +362,3 @@ def measure(names: Sequence[str] | None = None, seeds: int = 20, first_seed: int
     chosen = list(CLAIMS) if names is None else list(names)
     seed_list = list(range(first_seed, first_seed + seeds))
     return [CLAIMS[n](seed_list, jobs=jobs) for n in chosen]
-
-
-def table_of(results: Sequence[ClaimResult]) -> pd.DataFrame:
-    """The claims measured as a table, one row a claim."""
-    return pd.DataFrame([r.row() for r in results])
-
-
-def text(table: pd.DataFrame, wide: bool = False) -> str:
-    """One line a claim: whether it holds, the estimate and its interval; long lines folded
-    to 100 characters (kept whole with ``wide``)."""
-    seeds = " or ".join(str(n) for n in dict.fromkeys(table["seeds"]))
-    lines = [f"{sum(table['holds'])} of {len(table)} claims hold, over {seeds} seeds: {INTERVAL}"]
-    for r in table.itertuples():
-        lines.append(f"  {'holds' if r.holds else 'FAILS':<6} {r.key:<16} {_fmt(r.estimate)} "
-                     f"[{_fmt(r.low)}, {_fmt(r.high)}]  {r.statistic}")
-        lines.append(f"         {'':<16} need: {r.threshold}")
-        if r.failed:
-            lines.append(f"         {'':<16} failed: {r.failed}")
-        if r.detail:
-            lines.append(f"         {'':<16} {r.detail}")
-    return "\n".join(lines) if wide else folded("\n".join(lines))
-
-
-def markdown(table: pd.DataFrame) -> str:
-    """The claims as a Markdown table, for docs/VALIDATION.md."""
-    lines = [f"In the table, {INTERVAL}.", "",
-             "| claim | source | statistic | estimate [95% interval] | threshold | holds | "
-             "seeds | detail |", "|---|---|---|---|---|---|---|---|"]
-    for r in table.itertuples():
-        verdict = "yes" if r.holds else f"**no**: {r.failed}"
-        lines.append(f"| {r.pattern} | {r.source} | {r.statistic} | {_fmt(r.estimate)} "
-                     f"[{_fmt(r.low)}, {_fmt(r.high)}] | {r.threshold} | {verdict} | "
-                     f"{r.seeds} | {r.detail} |")
-    return "\n".join(lines)
-
-
-def write(results: Sequence[ClaimResult], out: str | Path) -> Path:
-    """Write claims.csv, claims.md and scenarios.json (each claim's scenarios as they ran, every
-    parameter's value) into ``out`` atomically."""
-    table = table_of(results)
-    ran = {r.key: [resolved(spec) for spec in r.scenarios] for r in results}
-    return write_report(out, FILES, what=f"a validation of {', '.join(table['key'])}",
-                        tables={"claims.csv": table},
-                        texts={"claims.md": markdown(table) + "\n",
-                               "scenarios.json": json.dumps(ran, indent=2) + "\n"})

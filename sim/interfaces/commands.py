@@ -282,16 +282,16 @@ def validate(args: argparse.Namespace) -> int:
     """``blowback validate``: measure the literature's claims and write their table."""
     names = list(CLAIMS) if args.claims is None else subset("--claims", args.claims, CLAIMS)
     from sim.core.parameters import BY_NAME
-    from sim.experiments import claims
+    from sim.experiments import claims, claims_report
     from sim.experiments.output import check_replaceable
     from sim.experiments.workload import check_duration, claim_runs
 
     check_duration(claim_runs(names, args.seeds, BY_NAME["map.communities"].default),
                    args.jobs, args.yes)
-    check_replaceable(args.out, claims.FILES, args.force)
+    check_replaceable(args.out, claims_report.FILES, args.force)
     results = claims.measure(names, seeds=args.seeds, jobs=args.jobs)
-    claims.write(results, args.out)
-    print(claims.text(claims.table_of(results), wide=args.wide))
+    claims_report.write(results, args.out)
+    print(claims_report.text(claims_report.table_of(results), wide=args.wide))
     print(f"\nTables: {args.out}/claims.csv, claims.md; the scenarios as they ran: "
           "scenarios.json")
     return 0
