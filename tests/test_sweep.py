@@ -579,6 +579,42 @@ def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(tmp_path):
     assert 3 <= kept < 80
 
 
+def test_a_stop_landing_while_a_run_joins_its_shard_leaves_the_rows_and_the_log_agreeing(
+        reference, tmp_path, monkeypatch):
+    """Ctrl-C can land anywhere in the sweep's process, between two steps of a finished run's
+    addition to the open shard too (here: its row buffered, its series and its entry in the
+    log's line not yet): the run joins the shard whole or not at all, so the rows read back are
+    the runs the log holds, and --resume gives each run once."""
+    from sim.experiments import shards
+    from sim.interfaces.cli import main
+
+    path, rows = reference
+    opened = shards._OpenShard.__init__
+
+    class StopsOnTheSecondRow(list):
+        def append(self, table) -> None:
+            super().append(table)
+            if len(self) == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    def open_shard(self, *args) -> None:
+        opened(self, *args)
+        self._pending[shards.RUNS] = StopsOnTheSecondRow()
+
+    monkeypatch.setattr(shards._OpenShard, "__init__", open_shard)
+    out = tmp_path / "out"
+    handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert main(["sweep", str(path), "--out", str(out), "--jobs", "1"]) == 130
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    monkeypatch.undo()
+    assert sorted(load(out)["run_id"]) == sorted(survey(out).homes)
+    run_sweep(load_experiment(path), out, jobs=1, resume=True)
+    pd.testing.assert_frame_equal(load(out), rows, check_exact=True)
+
+
 @pytest.mark.parametrize(("given", "kept"), [
     (["--jobs", "1"], ["--jobs", "1"]),
     (["--scheduler", "tcp://head:8786", "--ensemble", "4", "--yes"],

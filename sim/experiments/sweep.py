@@ -24,7 +24,7 @@ from sim.experiments.experiment import Experiment, Run
 from sim.experiments.output import OutputError
 from sim.experiments.runs import compile_once
 from sim.experiments.shards import SHARD_RUNS, SHARD_SECONDS, ShardWriter, survey
-from sim.experiments.stopping import exit_status, unmasked_stops
+from sim.experiments.stopping import exit_status, stops_held, unmasked_stops
 from sim.experiments.store import load, load_series
 from sim.experiments.sweep_folder import hold, prepare
 from sim.experiments.sweep_workers import DaskPool, LocalPool, SchedulerError, SweepError, drive
@@ -149,7 +149,10 @@ def _run_todo(experiment: Experiment, out: Path, done: set[str], cluster: DaskPo
                 "make room or make the folder writable, then rerun with --resume") from None
 
     def finished(run: Run, result: tuple[dict, pd.DataFrame | None]) -> None:
-        stored(lambda: writer.add(*result), f"run {run.run_id}")
+        # A stop waits for the run to join the shard whole: one landing between its row and its
+        # entry in the shard's line would leave a row in the file that the log does not list.
+        with stops_held():
+            stored(lambda: writer.add(*result), f"run {run.run_id}")
         if bar is not None:
             bar.update(1)
 
