@@ -615,6 +615,48 @@ def test_a_stop_landing_while_a_run_joins_its_shard_leaves_the_rows_and_the_log_
     pd.testing.assert_frame_equal(load(out), rows, check_exact=True)
 
 
+@pytest.mark.parametrize("where", ["before its runs", "in a resume's checks"])
+def test_a_stop_before_the_runs_of_a_folder_in_place_says_what_it_keeps_and_how_to_finish(
+        reference, tmp_path, monkeypatch, capsys, where):
+    """Ctrl-C after the sweep's folder is in place but before its runs start (the shard writer
+    being made), or while a resume checks the folder, left the generic "nothing was written",
+    with no command to finish the sweep, although the folder was there with its manifest, and a
+    resume's with its runs. It says what the folder keeps and how to finish, and that works."""
+    import shlex
+
+    from sim.experiments import sweep as sweeps
+    from sim.interfaces.cli import main
+
+    path, rows = reference
+    out = tmp_path / "out"
+    if where == "in a resume's checks":
+        run_sweep(load_experiment(path), out, jobs=1, shard_runs=1)
+        runs = sorted(out.glob("runs/shard-*.parquet"))
+        for shard in runs[len(runs) // 2:]:
+            shard.unlink()
+        target, arguments = "prepare", ["--resume"]
+    else:
+        target, arguments = "ShardWriter", []
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweeps, target, stopped)
+    handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", *arguments]) == 130
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    monkeypatch.undo()
+    kept = len(set(survey(out).homes))
+    said = capsys.readouterr().err.splitlines()[-1]
+    head, command = said.split("rerun with --resume to finish it: ")
+    assert head == f"blowback: interrupted: {kept} of 12 runs done, kept in {out}; "
+    assert main(shlex.split(command)[1:]) == 0
+    pd.testing.assert_frame_equal(_by_id(load(out)), _by_id(rows), check_exact=True)
+
+
 @pytest.mark.parametrize(("given", "kept"), [
     (["--jobs", "1"], ["--jobs", "1"]),
     (["--scheduler", "tcp://head:8786", "--ensemble", "4", "--yes"],

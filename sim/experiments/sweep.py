@@ -111,10 +111,12 @@ def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
         lock = hold(out)
         try:
             done, redone = prepare(out, experiment, resume, mixed_versions)
-        except BaseException:
+        except BaseException as stop:
             if created:  # a sweep that never started leaves no folder; the lock keeps others out
                 shutil.rmtree(out, ignore_errors=True)
             lock.release()
+            if isinstance(stop, KeyboardInterrupt) and not created:
+                raise _kept(out, experiment, stop) from None
             raise
     except BaseException:
         if cluster is not None:
@@ -124,9 +126,18 @@ def run_sweep(experiment: Experiment, out: str | Path, *, jobs: int = 1,
         writer = ShardWriter(out, survey(out).next_number(), experiment.keep == "series",
                              shard_runs=shard_runs, shard_seconds=seconds)
         report = _run_todo(experiment, out, done, cluster, jobs, progress, writer, ensemble)
+    except KeyboardInterrupt as stop:
+        # From here on the folder is the sweep's, whenever the stop lands: say what it keeps.
+        raise _kept(out, experiment, stop) from None
     finally:
         lock.release()
     return dataclasses.replace(report, redone=redone)
+
+
+def _kept(out: Path, experiment: Experiment, stop: KeyboardInterrupt) -> SweepInterrupted:
+    """The stop of a sweep whose folder is in place, with the runs the folder keeps."""
+    kept = len(set(survey(out).homes) & {run.run_id for run in experiment.runs})
+    return SweepInterrupted(kept, len(experiment.runs), exit_status(stop))
 
 
 def _run_todo(experiment: Experiment, out: Path, done: set[str], cluster: DaskPool | None,
@@ -168,9 +179,6 @@ def _run_todo(experiment: Experiment, out: Path, done: set[str], cluster: DaskPo
             finally:
                 # Whatever stopped the sweep, the runs it finished are kept: their shard is closed.
                 stored(writer.close, "its last shard")
-    except KeyboardInterrupt as stop:
-        kept = len(set(survey(out).homes) & {run.run_id for run in experiment.runs})
-        raise SweepInterrupted(kept, total, exit_status(stop)) from None
     finally:
         if bar is not None:
             bar.close()
