@@ -331,7 +331,10 @@ def test_scenario_diff_prints_the_events_only_one_file_has(tmp_path, capsys):
      "--diff and --json do not go together"),
     (["scenarios/base.toml", "--diff", "scenarios/base.toml", "--changed"],
      "--diff and --changed do not go together"),
-    (["--markdown"], "give one of a FILE to check, --explain or --steps"),
+    (["--markdown"], "give one of a FILE to check, --explain, --steps or --shipped"),
+    (["--shipped", "--json"],
+     "--json does not go with --shipped; allowed with --shipped: no other option"),
+    (["scenarios/base.toml", "--shipped"], "--shipped and FILE do not go together"),
 ])
 def test_scenario_refuses_options_it_would_ignore(capsys, argv, expected):
     status, out, err = blowback_here(capsys, "scenario", *argv)
@@ -605,3 +608,31 @@ def test_dashboard_set_is_checked_before_serving_and_reaches_the_page(monkeypatc
         monkeypatch.setenv(name, value)
     scenario = served_scenario()
     assert scenario.name == "Pressure" and scenario.params["levers.justice"] == 0.7
+
+
+def test_scenario_shipped_lists_every_shipped_file_with_its_name_and_folder(capsys):
+    """A regular install keeps the shipped scenarios inside the package: the list names their
+    folder, and each file with its name, under what takes it."""
+    from sim.core.shipped import scenarios_folder
+
+    status, out, err = blowback_here(capsys, "scenario", "--shipped")
+    folder = scenarios_folder()
+    assert status == 0 and err == ""
+    assert out.splitlines()[0] == f"The shipped scenarios, in {folder}:"
+    listed = {line.split()[0] for line in out.splitlines() if line.startswith("  ")}
+    assert listed == {p.relative_to(folder).as_posix() for p in folder.rglob("*.toml")}
+    assert "  contractor_unchecked.toml" in out and "Contractor, unchecked" in out
+    assert "experiments/ — blowback sweep, sensitivity" in out
+    assert all(len(line) <= 100 for line in out.splitlines())
+
+
+def test_scenario_shipped_says_which_file_is_not_toml(capsys, monkeypatch, tmp_path):
+    from sim.core import shipped
+
+    (tmp_path / "broken.toml").write_text("name = \n")
+    (tmp_path / "plain.toml").write_text("# A run without a name\nseed = 1\n")
+    monkeypatch.setattr(shipped, "scenarios_folder", lambda: tmp_path)
+    status, out, _ = blowback_here(capsys, "scenario", "--shipped")
+    assert status == 0
+    assert "  broken.toml  (not readable as TOML)" in out
+    assert "  plain.toml   A run without a name" in out

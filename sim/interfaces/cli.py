@@ -260,6 +260,9 @@ def _add_tools(sub) -> None:
     scen.add_argument("--markdown", action="store_true",
                       help="with --explain, the parameters as one Markdown table (the appendix "
                       "of docs/ODD.md)")
+    scen.add_argument("--shipped", action="store_true",
+                      help="list the shipped scenario, experiment and calibration files, with "
+                      "the folder that holds them (inside the package, in a regular install)")
     scen.add_argument("--steps", action="store_true",
                       help="print the steps of one week, in order, each with its mechanism")
 

@@ -147,6 +147,9 @@ def scenario(args: argparse.Namespace) -> int:
         print("One week, in order (sim/core/week.py):")
         print(describe())
         return 0
+    if args.shipped:
+        _print_shipped()
+        return 0
     scenario = load_scenario(args.file)
     if args.diff is not None:
         other = load_scenario(args.diff)
@@ -165,9 +168,51 @@ def scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+# The shipped scenarios' folders (sim.core.shipped), and what takes the files of each.
+_SHIPPED_USES = {"": "blowback run, compare, dashboard, scenario",
+                 "experiments": "blowback sweep, sensitivity",
+                 "calibration": "blowback calibrate",
+                 "epstein": "python -m sim.classics.epstein, Epstein's civil-violence runs"}
+
+
+def _print_shipped() -> None:
+    """Each shipped file, by folder, with its name and what takes it: a regular install keeps
+    them inside the package, where a user would not otherwise find them."""
+    from sim.core.shipped import scenarios_folder
+    from sim.experiments.output import WIDTH
+
+    folder = scenarios_folder()
+    paths = sorted(folder.rglob("*.toml"))
+    width = max((len(p.relative_to(folder).as_posix()) for p in paths), default=0) + 2
+    print(f"The shipped scenarios, in {folder}:")
+    for sub, use in _SHIPPED_USES.items():
+        these = [p for p in paths if p.parent == folder / sub]
+        if these:
+            print(f"\n{sub or '.'}/ — {use}")
+        for path in these:
+            name = path.relative_to(folder).as_posix()
+            line = f"  {name:<{width}}{_title_of(path)}"
+            print(line if len(line) <= WIDTH else line[:WIDTH - 1] + "…")
+    print(f"\nFor example: blowback run {folder / 'contractor_unchecked.toml'}")
+
+
+def _title_of(path: Path) -> str:
+    """A TOML file's ``name``, else the first line of its opening comment; read without checking
+    the rest, which the commands check."""
+    import tomllib
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        name = tomllib.loads(text).get("name")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return "(not readable as TOML)"
+    comment = text.split("\n", 1)[0]
+    return str(name) if name is not None else comment.lstrip("# ") if comment[:1] == "#" else ""
+
+
 # What each way of calling ``blowback scenario`` takes besides itself, and the options no call
 # takes together.
-_SCENARIO_MODES = {"--explain": ("--json", "--markdown"), "--steps": (),
+_SCENARIO_MODES = {"--explain": ("--json", "--markdown"), "--steps": (), "--shipped": (),
                    "FILE": ("--diff", "--changed", "--json")}
 _SCENARIO_EXCLUSIVE = (("--json", "--markdown"), ("--diff", "--json"), ("--diff", "--changed"))
 
@@ -176,12 +221,13 @@ def _scenario_conflict(args: argparse.Namespace) -> str | None:
     """What is wrong with the options of a ``blowback scenario`` call, in words; None if
     nothing.  An option that the call would not use is refused rather than ignored."""
     given = {flag for flag, on in (("--explain", args.explain), ("--steps", args.steps),
+                                   ("--shipped", args.shipped),
                                    ("FILE", args.file is not None),
                                    ("--diff", args.diff is not None), ("--changed", args.changed),
                                    ("--json", args.json), ("--markdown", args.markdown)) if on}
     modes = [mode for mode in _SCENARIO_MODES if mode in given]
     if len(modes) != 1:
-        return ("give one of a FILE to check, --explain or --steps" if not modes
+        return ("give one of a FILE to check, --explain, --steps or --shipped" if not modes
                 else f"{' and '.join(modes)} do not go together; give one of them")
     extra = sorted(given - {modes[0], *_SCENARIO_MODES[modes[0]]})
     if extra:
