@@ -42,7 +42,8 @@ _PRESENTATION = frozenset({"interfaces", "classics", "__main__.py", "experiments
                            "experiments/shards.py", "experiments/store.py",
                            "experiments/compaction.py", "experiments/run_files.py",
                            "experiments/analysis.py", "experiments/sensitivity.py",
-                           "experiments/claims.py", "experiments/calibration.py",
+                           "experiments/claims.py", "experiments/claims_report.py",
+                           "experiments/calibration.py", "core/shipped.py",
                            "experiments/calibration_report.py", "experiments/predictive.py",
                            "experiments/posterior.py", "experiments/smc.py",
                            "experiments/detection.py", "experiments/made_by.py"})
