@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from sim.experiments.analysis import AnalysisError, analyse, load
+from sim.experiments.analysis import MAX_POINT_GROUPS, AnalysisError, analyse, load
 from sim.interfaces.cli import main
 
 
@@ -133,3 +133,23 @@ def test_rows_that_differ_past_the_name_width_print_whole():
     for level in (0.3, 0.6):
         assert f"Contractor, accountable, punishment=0.2, discrimination={level}  " in text
     assert max(len(line) for line in text.splitlines() if not line.startswith("Paired")) <= 100
+
+
+def test_a_design_of_many_points_is_read_one_group_a_regime():
+    """A Latin or Sobol design of hundreds of points gives a group to each regime, not to each
+    point (a row and a box each would not read, and cost time and memory with the points); its
+    differences are still paired on seed and design point."""
+    points = MAX_POINT_GROUPS + 1
+    runs = pd.DataFrame([{"scenario": name, "point": point, "seed": seed,
+                          "oversight.punishment": point / points,
+                          "civilian_deaths_total": float(point + seed + shift)}
+                         for name, shift in (("A", 0), ("B", 5)) for point in range(points)
+                         for seed in (1, 2)])
+    result = analyse(runs)
+    deaths = result.table[result.table["outcome"] == "civilian_deaths_total"]
+    assert list(deaths["scenario"]) == ["A", "B"] and (deaths["n"] == 2 * points).all()
+    paired = result.differences[result.differences["outcome"] == "civilian_deaths_total"]
+    assert list(paired["scenario"]) == ["B"] and paired["mean"].iloc[0] == pytest.approx(5.0)
+    assert f"all {points} design points" in result.text()
+    few = analyse(runs[runs["point"] < MAX_POINT_GROUPS])
+    assert few.table["scenario"].nunique() == 2 * MAX_POINT_GROUPS

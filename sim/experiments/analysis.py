@@ -45,6 +45,11 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 FIGURES = ("distributions", "tradeoff")
+# Design points a scenario's runs are grouped by, at most: a grid of a few levels gives a row of
+# the tables and a box of the figures to each of its points; a design of more points (a Latin
+# hypercube, a Sobol design: hundreds or thousands, each run once per seed) is read over its
+# whole space, each scenario one group, its differences still paired on seed and design point.
+MAX_POINT_GROUPS = 16
 ANALYSIS_FILES = frozenset({"table.csv", "differences.csv", "tables.txt"}
                            | {f"{name}.{ext}" for name in FIGURES + ("series",)
                               for ext in ("png", "svg")})
@@ -68,7 +73,12 @@ class Analysis:
         ``wide``)."""
         # A compare's folder gives no run's weeks; a sweep's gives each run's.
         weeks = self.runs["steps"] if "steps" in self.runs else ()
-        return (f"{INTERVAL}:\n" + readings(self.table, weeks) + format_table(self.table, wide)
+        points = self.runs["point"].nunique()
+        pooled = (f"Each regime over all {points} design points (more than {MAX_POINT_GROUPS}; "
+                  "blowback sensitivity reads how the outcomes vary over them).\n"
+                  if points > MAX_POINT_GROUPS else "")
+        return (pooled + f"{INTERVAL}:\n" + readings(self.table, weeks)
+                + format_table(self.table, wide)
                 + f"\n\nPaired difference against {self.baseline} (each group minus "
                 f"{self.baseline}, same seeds and design point):\n"
                 + format_table(self.differences, wide))
@@ -76,11 +86,12 @@ class Analysis:
 
 def _groups(runs: pd.DataFrame) -> pd.Series:
     """One label per run: its scenario, and the values of its design point when the sweep
-    varied parameters (their columns have dotted names).  Each design point of a scenario gets
-    a label of its own: values are written with as many digits as it takes to tell the points
-    apart, and points whose values are all equal are told apart by their number."""
+    varied parameters (their columns have dotted names) over at most :data:`MAX_POINT_GROUPS`
+    points.  Each design point of a scenario gets a label of its own: values are written with
+    as many digits as it takes to tell the points apart, and points whose values are all equal
+    are told apart by their number."""
     label = runs["scenario"].astype(str)
-    if runs["point"].nunique() <= 1:
+    if not 1 < runs["point"].nunique() <= MAX_POINT_GROUPS:
         return label
     points = len(runs[["scenario", "point"]].drop_duplicates())
     varied = [c for c in runs.columns if "." in c]
