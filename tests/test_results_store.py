@@ -468,3 +468,19 @@ def test_a_log_whose_parts_miss_a_row_group_is_refused_naming_the_file(copy, mon
     with pytest.raises(OutputError, match=f"{merged.name}: damaged \\(its row group {last} "
                                           "has no checksum"):
         load(copy, scenario=held.as_py())
+
+
+def test_a_finished_sweep_resumed_starts_no_worker_and_compiles_nothing(sharded, copy,
+                                                                       monkeypatch):
+    """Finding that nothing is left to run reads the folder's log only: no worker process is
+    started and no kernel compiled or loaded, whatever the size of the design."""
+    import sim.experiments.sweep as sweep
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a worker pool for a sweep with nothing left to run")
+
+    monkeypatch.setattr(sweep, "LocalPool", refused)
+    monkeypatch.setattr(sweep, "compile_once", refused)
+    report = run_sweep(load_experiment(sharded[0]), copy, jobs=2, resume=True)
+    assert (report.total, report.skipped, report.written) == (8, 8, 0)
+    assert load(copy).equals(sharded[2])

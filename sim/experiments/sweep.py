@@ -167,8 +167,15 @@ def _run_todo(experiment: Experiment, out: Path, done: set[str], cluster: DaskPo
         if bar is not None:
             bar.update(1)
 
+    if not todo:
+        # A finished sweep resumed: no worker to start, no kernel to compile or load.
+        if cluster is not None:
+            cluster.close(abandon=False)
+        if bar is not None:
+            bar.close()
+        return SweepReport(out, total, total, 0)
     try:
-        if cluster is not None and todo:
+        if cluster is not None:
             # Into the kernel cache of this home (or of NUMBA_CACHE_DIR): cluster workers that
             # share it load the kernels instead of each compiling them at once on its first run.
             compile_once()
