@@ -50,6 +50,7 @@ def test_analyse_writes_tables_and_figures(sweep):
 
 def test_paired_differences_are_differences_on_the_same_seed_and_point(sweep):
     runs = load(sweep)
+    assert runs.attrs["sampler"] == "factorial"  # what tells a grid from a sampled design
     analysis = analyse(runs)
     col = "civilian_deaths_total"
     base = runs[runs["scenario"] == "Contractor, unchecked"].set_index(["point", "seed"])[col]
@@ -135,21 +136,24 @@ def test_rows_that_differ_past_the_name_width_print_whole():
     assert max(len(line) for line in text.splitlines() if not line.startswith("Paired")) <= 100
 
 
-def test_a_design_of_many_points_is_read_one_group_a_regime():
+def test_a_sampled_design_of_many_points_is_read_one_group_a_regime():
     """A Latin or Sobol design of hundreds of points gives a group to each regime, not to each
     point (a row and a box each would not read, and cost time and memory with the points); its
-    differences are still paired on seed and design point."""
+    differences are still paired on seed and design point.  A grid keeps a group a point."""
     points = MAX_POINT_GROUPS + 1
     runs = pd.DataFrame([{"scenario": name, "point": point, "seed": seed,
                           "oversight.punishment": point / points,
                           "civilian_deaths_total": float(point + seed + shift)}
                          for name, shift in (("A", 0), ("B", 5)) for point in range(points)
                          for seed in (1, 2)])
+    runs.attrs["sampler"] = "factorial"
+    assert analyse(runs).table["scenario"].nunique() == 2 * points
+    runs.attrs["sampler"] = "sobol"
     result = analyse(runs)
     deaths = result.table[result.table["outcome"] == "civilian_deaths_total"]
     assert list(deaths["scenario"]) == ["A", "B"] and (deaths["n"] == 2 * points).all()
     paired = result.differences[result.differences["outcome"] == "civilian_deaths_total"]
     assert list(paired["scenario"]) == ["B"] and paired["mean"].iloc[0] == pytest.approx(5.0)
-    assert f"all {points} design points" in result.text()
+    assert f"all {points} points of its sampled design" in result.text()
     few = analyse(runs[runs["point"] < MAX_POINT_GROUPS])
     assert few.table["scenario"].nunique() == 2 * MAX_POINT_GROUPS

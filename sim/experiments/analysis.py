@@ -45,11 +45,13 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 FIGURES = ("distributions", "tradeoff")
-# Design points a scenario's runs are grouped by, at most: a grid of a few levels gives a row of
-# the tables and a box of the figures to each of its points; a design of more points (a Latin
-# hypercube, a Sobol design: hundreds or thousands, each run once per seed) is read over its
-# whole space, each scenario one group, its differences still paired on seed and design point.
+# A grid (factorial) gives a row of the tables and a box of the figures to each of its points. A
+# sampled design (a Latin hypercube, a Sobol design: hundreds or thousands of points, each run
+# once per seed) of more than MAX_POINT_GROUPS points is read over its whole space, each scenario
+# one group, its differences still paired on seed and design point.  `load` gives a sweep's
+# sampler as the runs' attrs["sampler"].
 MAX_POINT_GROUPS = 16
+SAMPLED = ("latin", "sobol")
 ANALYSIS_FILES = frozenset({"table.csv", "differences.csv", "tables.txt"}
                            | {f"{name}.{ext}" for name in FIGURES + ("series",)
                               for ext in ("png", "svg")})
@@ -67,16 +69,16 @@ class Analysis:
     table: pd.DataFrame
     differences: pd.DataFrame
     baseline: str
+    pooled: int = 0  # the points of a sampled design read as one group a scenario, or 0
 
     def text(self, wide: bool = False) -> str:
         """Both tables as text, in blocks that fit 100 characters (wide tables with
         ``wide``)."""
         # A compare's folder gives no run's weeks; a sweep's gives each run's.
         weeks = self.runs["steps"] if "steps" in self.runs else ()
-        points = self.runs["point"].nunique()
-        pooled = (f"Each regime over all {points} design points (more than {MAX_POINT_GROUPS}; "
-                  "blowback sensitivity reads how the outcomes vary over them).\n"
-                  if points > MAX_POINT_GROUPS else "")
+        pooled = (f"Each regime over all {self.pooled} points of its sampled design (more than "
+                  f"{MAX_POINT_GROUPS}; blowback sensitivity reads how the outcomes vary over "
+                  "them).\n" if self.pooled else "")
         return (pooled + f"{INTERVAL}:\n" + readings(self.table, weeks)
                 + format_table(self.table, wide)
                 + f"\n\nPaired difference against {self.baseline} (each group minus "
@@ -84,14 +86,21 @@ class Analysis:
                 + format_table(self.differences, wide))
 
 
-def _groups(runs: pd.DataFrame) -> pd.Series:
+def _pooled(runs: pd.DataFrame) -> int:
+    """The points of ``runs``' design if it is sampled and has more than
+    :data:`MAX_POINT_GROUPS` of them (read as one group a scenario), else 0."""
+    points = runs["point"].nunique()
+    return points if runs.attrs.get("sampler") in SAMPLED and points > MAX_POINT_GROUPS else 0
+
+
+def _groups(runs: pd.DataFrame, pooled: bool) -> pd.Series:
     """One label per run: its scenario, and the values of its design point when the sweep
-    varied parameters (their columns have dotted names) over at most :data:`MAX_POINT_GROUPS`
-    points.  Each design point of a scenario gets a label of its own: values are written with
-    as many digits as it takes to tell the points apart, and points whose values are all equal
-    are told apart by their number."""
+    varied parameters (their columns have dotted names), unless its points are ``pooled``.
+    Each design point of a scenario gets a label of its own: values are written with as many
+    digits as it takes to tell the points apart, and points whose values are all equal are told
+    apart by their number."""
     label = runs["scenario"].astype(str)
-    if not 1 < runs["point"].nunique() <= MAX_POINT_GROUPS:
+    if pooled or runs["point"].nunique() <= 1:
         return label
     points = len(runs[["scenario", "point"]].drop_duplicates())
     varied = [c for c in runs.columns if "." in c]
@@ -138,7 +147,9 @@ def analyse(runs: pd.DataFrame, baseline: str | None = None) -> Analysis:
     outcomes = _tabled(runs)
     cols = [o.column for o in outcomes]
     # Booleans (partner present) become shares; differences of them become changes in share.
-    runs = runs.assign(group=_groups(runs), **{c: runs[c].astype(float) for c in cols})
+    pooled = _pooled(runs)
+    runs = runs.assign(group=_groups(runs, bool(pooled)),
+                       **{c: runs[c].astype(float) for c in cols})
     groups = list(dict.fromkeys(runs["group"]))
     table = summarise(runs.drop(columns="scenario").rename(columns={"group": "scenario"}),
                       groups, outcomes)
@@ -153,7 +164,7 @@ def analyse(runs: pd.DataFrame, baseline: str | None = None) -> Analysis:
             rows = other[other["group"] == group]
             pairs.append((group, rows[cols], base.loc[rows.index, cols]))
     diffs = summarise_paired(pairs, outcomes) if pairs else table.iloc[0:0]
-    return Analysis(runs, table, diffs, baseline)
+    return Analysis(runs, table, diffs, baseline, pooled)
 
 
 @styled
@@ -275,7 +286,10 @@ def load(path: str | Path) -> pd.DataFrame:
     unpickled."""
     path = Path(path)
     if _format(path / MANIFEST) in SWEEP_FORMATS:
-        return load_sweep(path)
+        runs = load_sweep(path)
+        runs.attrs["sampler"] = json.loads((path / MANIFEST).read_text(encoding="utf-8")).get(
+            "sampler")
+        return runs
     if (path / "runs.csv").exists():
         return _comparison_runs(path)
     if _format(path / MANIFEST) == FOLDER_FORMAT:
