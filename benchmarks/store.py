@@ -5,9 +5,12 @@ regimes shrunk to 50 communities and 2 weeks, so that a run costs milliseconds a
 of the store and of the analysis are what is measured: the sweep, its ``--resume`` once
 finished, each load (whole, one scenario, a parameter range, one column), ``analyse``,
 ``sensitivity``, ``--compact`` and the files of the folder before and after.  ``--samples 256
---seeds 4`` gives 45,056 runs (256 x 22 points x 2 regimes x 4 seeds).
+--seeds 4`` gives 45,056 runs (256 x 22 points x 2 regimes x 4 seeds).  ``--steps 104 --series``
+runs each for 104 weeks and keeps its weekly series, which ``analyse`` draws as its ``series``
+figure.
 
     .venv/bin/python benchmarks/store.py --samples 256 --seeds 4 --jobs 2
+    .venv/bin/python benchmarks/store.py --samples 64 --seeds 1 --steps 104 --series
 """
 
 from __future__ import annotations
@@ -44,8 +47,10 @@ sim.results.load(out, **filters[kind])
 """
 
 
-def experiment(folder: Path, samples: int, seeds: int) -> Path:
-    """The experiment file, beside its two shrunk regimes, in ``folder``."""
+def experiment(folder: Path, samples: int, seeds: int, steps: int = 2,
+               keep: str = "summary") -> Path:
+    """The experiment file, beside its two shrunk regimes, in ``folder``: runs of ``steps``
+    weeks, keeping ``keep`` ("summary" or "series")."""
     for regime in REGIMES:
         (folder / f"{regime}.toml").write_text(
             f'extends = "{ROOT / "scenarios" / (regime + ".toml")}"\n[map]\ncommunities = 50\n')
@@ -54,7 +59,7 @@ def experiment(folder: Path, samples: int, seeds: int) -> Path:
     path = folder / "store.toml"
     path.write_text(f'name = "Store at scale"\nscenarios = {[r + ".toml" for r in REGIMES]}\n'
                     .replace("'", '"')
-                    + f'seeds = {seeds}\nsteps = 2\nkeep = "summary"\n[vary]\n'
+                    + f'seeds = {seeds}\nsteps = {steps}\nkeep = "{keep}"\n[vary]\n'
                     f'sampler = "sobol"\nsamples = {samples}\nsecond_order = false\n'
                     + "\n".join(ranges) + "\n")
     return path
@@ -78,10 +83,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=32, help="Sobol base samples")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=2, help="weeks a run")
+    parser.add_argument("--series", action="store_true", help="keep each run's weekly series")
     args = parser.parse_args(argv)
     blowback = [sys.executable, "-m", "sim"]
     with tempfile.TemporaryDirectory() as tmp:
-        path, out = experiment(Path(tmp), args.samples, args.seeds), Path(tmp) / "out"
+        path = experiment(Path(tmp), args.samples, args.seeds, args.steps,
+                          "series" if args.series else "summary")
+        out = Path(tmp) / "out"
         runs = args.samples * 22 * len(REGIMES) * args.seeds
         sweep = [*blowback, "sweep", str(path), "--out", str(out), "--jobs", str(args.jobs),
                  "--yes"]

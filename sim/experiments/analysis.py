@@ -42,7 +42,11 @@ from sim.interfaces.figure_style import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from matplotlib.figure import Figure
+
+    from sim.interfaces.plotting import Seeds
 
 FIGURES = ("distributions", "tradeoff")
 # A grid (factorial) gives a row of the tables and a box of the figures to each of its points. A
@@ -249,35 +253,65 @@ def plot_tradeoff(runs: pd.DataFrame) -> Figure:
     return fig
 
 
-def write_analysis(analysis: Analysis, series: pd.DataFrame | None, out: Path,
+def write_analysis(analysis: Analysis, series: Mapping[str, Seeds] | None, out: Path,
                    source: str | Path = "runs") -> Path:
     """Write the tables (CSV, text) and the figures (PNG and SVG) of the runs of ``source``
-    into ``out``, atomically."""
+    into ``out``, atomically; the ``series`` figure where a sweep kept its runs' series
+    (:func:`series_seeds`)."""
     from sim.interfaces.plotting import plot_comparison
 
     figures = {"distributions": lambda: plot_distributions(analysis.runs),
                "tradeoff": lambda: plot_tradeoff(analysis.runs)}
-    if series is not None and not series.empty:
-        figures["series"] = lambda: plot_comparison(_series_by_group(analysis.runs, series))
+    if series:
+        figures["series"] = lambda: plot_comparison(series)
     return write_report(
         out, ANALYSIS_FILES, what=f"an analysis of {source}",
         tables={"table.csv": analysis.table, "differences.csv": analysis.differences},
         texts={"tables.txt": analysis.text() + "\n"}, figures=figures)
 
 
-def _series_by_group(runs: pd.DataFrame, series: pd.DataFrame) -> dict[str, list[pd.DataFrame]]:
+def series_seeds(path: str | Path, runs: pd.DataFrame) -> dict[str, Seeds]:
+    """What the ``series`` figure draws of the weekly series of a sweep folder's ``runs`` (an
+    :class:`Analysis`'s, with their groups), one :class:`Seeds` a group in the order of the
+    runs: read a file of the folder at a time, only the columns the figure draws, each run cut
+    to the weeks of the shortest.  A group's runs stand in the order of their ids."""
+    from sim.experiments.store import series_by_file
+    from sim.interfaces.plotting import Seeds, yearly
+
     group_of = runs.set_index("run_id")["group"]
-    frames: dict[str, list[pd.DataFrame]] = {}
-    for run_id, frame in series.groupby("run_id", sort=False):
-        if run_id in group_of.index:
-            frames.setdefault(group_of[run_id], []).append(frame.reset_index(drop=True))
-    # the groups in the order of the runs, as every other figure of the analysis has them
-    frames = {g: frames[g] for g in dict.fromkeys(runs["group"]) if g in frames}
-    lengths = {len(f) for fs in frames.values() for f in fs}
-    if len(lengths) > 1:
-        shortest = min(lengths)
-        frames = {g: [f.iloc[:shortest] for f in fs] for g, fs in frames.items()}
-    return frames
+    lengths: dict[str, int] = {}
+    for frame in series_by_file(path, []):
+        lengths.update(frame.loc[frame["run_id"].isin(group_of.index), "run_id"].value_counts())
+    if not lengths:
+        return {}
+    shortest = min(lengths.values())
+    members: dict[str, list[str]] = {}
+    for run_id in sorted(lengths):
+        members.setdefault(group_of[run_id], []).append(run_id)
+    row_of = {run_id: row for ids in members.values() for row, run_id in enumerate(ids)}
+    panels = shown("plot")
+    levels = [o for o in panels if not o.flow]
+    flows = [o for o in panels if o.flow]
+    # Each run's weeks go straight into its group's table, so that no run's frame outlives it.
+    stacks = {g: {o.name: np.empty((len(ids), shortest)) for o in levels}
+              for g, ids in members.items()}
+    totals = {g: {o.name: [None] * len(ids) for o in flows} for g, ids in members.items()}
+    dates = {}
+    for frame in series_by_file(path, ["date", *(o.name for o in panels)]):
+        frame = frame[frame["run_id"].isin(group_of.index)]
+        for run_id, rows in frame.groupby("run_id", sort=False):
+            rows = rows.iloc[:shortest].reset_index(drop=True)
+            group, row = group_of[run_id], row_of[run_id]
+            for o in levels:
+                stacks[group][o.name][row] = rows[o.name].to_numpy(dtype=float)
+            for o in flows:
+                totals[group][o.name][row] = yearly(rows, o)
+            if row == 0:
+                dates[group] = rows["date"]
+    return {g: Seeds(dates[g], stacks[g], {name: pd.DataFrame(years)
+                                           for name, years in totals[g].items()},
+                     len(members[g]))
+            for g in dict.fromkeys(runs["group"]) if g in members}
 
 
 def load(path: str | Path) -> pd.DataFrame:

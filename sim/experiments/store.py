@@ -17,7 +17,7 @@ Nothing is unpickled.  Folders of the second format (one file a run,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from sim.experiments.shards import RUNS, SERIES, check_written, survey
 from sim.experiments.sweep_folder import MANIFEST, POINTS_SHA256, check_runs, read_manifest
 
 __all__ = ["ID_COLUMNS", "Plan", "SavedRun", "finished_runs", "load", "load_run", "load_series",
-           "plan"]
+           "plan", "series_by_file"]
 
 ID_COLUMNS = ["run_id", "scenario", "seed", "point"]
 # How many times a load plans its reading when files it chose are removed under it.
@@ -277,10 +277,7 @@ def load_series(path: str | Path, scenario: str | Sequence[str] | None = None,
     run and week, keyed by ``run_id`` (join :func:`load` on it for the run's parameters);
     ``scenario`` and ``where`` as for :func:`load`."""
     path = Path(path)
-    manifest = read_manifest(path)
-    if manifest.get("keep", "series") != "series":
-        raise OutputError(f"{path}: a sweep that kept each run's summary only (keep = "
-                          f"{manifest['keep']!r}); allowed: a sweep run with keep = \"series\"")
+    manifest = _kept_series(path)
     if manifest["format"] == run_files.FORMAT:
         table = run_files.read(path, SERIES)
         if table is not None and (scenario is not None or where):
@@ -293,7 +290,48 @@ def load_series(path: str | Path, scenario: str | Sequence[str] | None = None,
         table = _read(path, scenario, where, SERIES, None)
     if table is None:
         return pd.DataFrame(columns=["run_id", "step"])
+    return _by_run(table)
+
+
+def _kept_series(path: Path) -> dict[str, Any]:
+    """The manifest of a sweep folder that kept its runs' series; one line if it did not."""
+    manifest = read_manifest(path)
+    if manifest.get("keep", "series") != "series":
+        raise OutputError(f"{path}: a sweep that kept each run's summary only (keep = "
+                          f"{manifest['keep']!r}); allowed: a sweep run with keep = \"series\"")
+    return manifest
+
+
+def _by_run(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas().sort_values(["run_id", "step"], kind="stable").reset_index(drop=True)
+
+
+def series_by_file(path: str | Path, columns: Sequence[str] | None = None
+                   ) -> Iterator[pd.DataFrame]:
+    """The rows of :func:`load_series` a file of the folder at a time, each run's rows in one
+    frame, sorted by ``run_id`` and ``step``: a reader that folds them holds one file's rows
+    at once.  ``columns``: ``run_id``, ``step`` and those only, read from the files' columns
+    alone.  A folder of one file a run (the second format) comes as one frame."""
+    path = Path(path)
+    manifest = _kept_series(path)
+    wanted = None if columns is None else [
+        "run_id", "step", *(c for c in columns if c not in ("run_id", "step"))]
+    if manifest["format"] == run_files.FORMAT:
+        whole = load_series(path)
+        yield whole if wanted is None or whole.empty else whole[wanted]
+        return
+    chosen = plan(path, folder=SERIES)
+    for file in chosen.files:
+        one = Plan([file], chosen.runs, chosen.filter, {file: chosen.lines[file]})
+        try:
+            table = _scan(path, one, SERIES, wanted)
+        except OutputError as err:
+            if file.exists():
+                raise
+            raise OutputError(f"{err} (it was removed while the series were read: is a "
+                              "--compact or --resume of it running? read it once that ends)"
+                              ) from None
+        yield _by_run(table)
 
 
 def finished_runs(path: str | Path) -> set[str]:

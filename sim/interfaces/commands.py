@@ -208,9 +208,9 @@ def analyse(args: argparse.Namespace) -> int:
     _say_runs_missing(args.results, len(runs))
     series = None
     if (args.results / "series").is_dir():
-        from sim.experiments.sweep import load_series
+        from sim.experiments.analysis import series_seeds
 
-        series = load_series(args.results)
+        series = series_seeds(args.results, result.runs)
     write_analysis(result, series, out, results)
     print(result.text(wide=args.wide))
     print(f"\nFigures (PNG and SVG) and tables: {out}/")

@@ -9,7 +9,8 @@ from :mod:`sim.interfaces.figure_style`.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -106,10 +107,35 @@ def plot_run(df: pd.DataFrame, event_log: Iterable[tuple[str, str]] = (),
     return fig
 
 
+@dataclass
+class Seeds:
+    """A scenario's runs as :func:`plot_comparison` draws them: the ``dates`` of its first run,
+    each level's weekly values (``levels``, one row a run) and each flow's totals per calendar
+    year (``per_year``, one row a run, :func:`yearly`), by the outcome's name."""
+
+    dates: pd.Series
+    levels: dict[str, np.ndarray]
+    per_year: dict[str, pd.DataFrame]
+    count: int
+
+
+def seeds_of(frames: Sequence[pd.DataFrame]) -> Seeds:
+    """What :func:`plot_comparison` draws of ``frames``, each a run's weekly series."""
+    panels = shown("plot")
+    return Seeds(frames[0]["date"],
+                 {o.name: np.array([f[o.name].to_numpy(dtype=float) for f in frames])
+                  for o in panels if not o.flow},
+                 {o.name: pd.DataFrame([yearly(f, o) for f in frames]) for o in panels if o.flow},
+                 len(frames))
+
+
 @styled
-def plot_comparison(runs: dict[str, list[pd.DataFrame]]) -> Figure:
+def plot_comparison(runs: Mapping[str, Sequence[pd.DataFrame] | Seeds]) -> Figure:
     """Mean over seeds of the main series and the middle 80% of seeds, one look per scenario;
-    flows as bars per calendar year (whiskers: the same middle 80%)."""
+    flows as bars per calendar year (whiskers: the same middle 80%).  A scenario's runs are
+    its weekly series, one frame a run, or what is drawn of them (:class:`Seeds`)."""
+    runs = {name: seeds if isinstance(seeds, Seeds) else seeds_of(seeds)
+            for name, seeds in runs.items()}
     panels = shown("plot")
     rows = -(-len(panels) // 3)
     fig, axes = plt.subplots(rows, 3, figsize=(16, 4.2 * rows + 1.2), squeeze=False,
@@ -117,12 +143,12 @@ def plot_comparison(runs: dict[str, list[pd.DataFrame]]) -> Figure:
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
     style = looks(runs)
-    for k, (name, frames) in enumerate(runs.items()):
+    for k, (name, seeds) in enumerate(runs.items()):
         for ax, o in zip(axes.ravel(), panels, strict=False):
             if o.flow:
-                _yearly_bars(ax, o, frames, style[name], k, len(runs))
+                _yearly_bars(ax, o, seeds, style[name], k, len(runs))
             else:
-                _band(ax, o, frames, style[name])
+                _band(ax, o, seeds, style[name])
     for ax, o in zip(axes.ravel(), panels, strict=False):
         ax.set_ylabel(axis_label(o, per_year=o.flow))
         ax.set_xlabel("calendar year" if o.flow else "date")
@@ -139,33 +165,33 @@ def plot_comparison(runs: dict[str, list[pd.DataFrame]]) -> Figure:
     handles.append(Patch(color=NEUTRAL, alpha=0.3, label=f"band, whiskers: {BAND_LABEL}"))
     legend_outside(fig, handles, [h.get_label() for h in handles])
     # A sweep analysed before it finished has fewer seeds in some groups than in others.
-    counts = sorted({len(frames) for frames in runs.values()})
+    counts = sorted({seeds.count for seeds in runs.values()})
     n = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
     fig.suptitle(f"Regimes compared on common random numbers: mean over {n} seeds and the "
                  "middle 80% of seeds")
     return fig
 
 
-def _band(ax, o: Outcome, frames: list[pd.DataFrame], look) -> None:
+def _band(ax, o: Outcome, seeds: Seeds, look) -> None:
     """A level's mean over seeds and the middle 80% of seeds."""
-    dates = pd.to_datetime(frames[0]["date"])
-    stack = np.array([f[o.name].to_numpy(dtype=float) for f in frames])
+    dates = pd.to_datetime(seeds.dates)
+    stack = seeds.levels[o.name]
     low, high = np.percentile(stack, BAND, axis=0)
     ax.fill_between(dates, low, high, color=look.colour, alpha=0.18, lw=0)
     ax.plot(dates, stack.mean(axis=0), color=look.colour, ls=look.line)
 
 
-def _yearly_bars(ax, o: Outcome, frames: list[pd.DataFrame], look, k: int, n: int) -> None:
+def _yearly_bars(ax, o: Outcome, seeds: Seeds, look, k: int, n: int) -> None:
     """A flow's mean total per calendar year, one bar a scenario side by side, whiskers the
     middle 80% of seeds."""
-    per_year = pd.DataFrame([yearly(f, o) for f in frames])
+    per_year = seeds.per_year[o.name]
     mean = per_year.mean().to_numpy()
     low, high = np.percentile(per_year.to_numpy(), BAND, axis=0)
     width = YEAR_WIDTH / n
     x = _mid_year(per_year.columns) - YEAR_WIDTH / 2 + width * (k + 0.5)
     ax.bar(x, mean, width=width, color=look.colour, hatch=None if look.line == "-" else "//",
            yerr=np.stack([mean - low, high - mean]), capsize=2, ecolor=NEUTRAL)
-    ax.set_title(_year_title(o, frames[0]["date"]))
+    ax.set_title(_year_title(o, seeds.dates))
     # A year, not a date, under each group of bars: month ticks ("Mar", "May") under the bars
     # of a run of a year or two read as if each bar were a month. At most seven labels.
     years = [int(y) for y in per_year.columns][:: -(-len(per_year.columns) // 7)]
