@@ -118,3 +118,23 @@ def test_analyse_reads_a_file_of_series_at_a_time_and_only_the_columns_drawn(swe
     assert all(files == 1 for files, _ in series)
     assert all(columns is not None and set(columns) <= drawn for _, columns in series)
     assert (tmp_path / "analysis" / "series.png").stat().st_size > 5_000
+
+
+def test_series_read_a_file_at_a_time_beside_a_compaction_give_every_run_once(sweep, tmp_path):
+    """A --compact beside the reader removes the shards it merged: the files not yet read are
+    read from the merged file, the runs already given are not given again."""
+    import shutil
+
+    from sim.experiments import compaction
+
+    copy = tmp_path / "sw"
+    shutil.copytree(sweep, copy)
+    whole = load_series(copy)
+    frames = []
+    for frame in store.series_by_file(copy, ["civilian_deaths"]):
+        if not frames:
+            assert compaction.compact(copy).into is not None
+        frames.append(frame)
+    read = pd.concat(frames).sort_values(["run_id", "step"], kind="stable")
+    pd.testing.assert_frame_equal(read.reset_index(drop=True),
+                                  whole[["run_id", "step", "civilian_deaths"]], check_exact=True)

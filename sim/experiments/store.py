@@ -320,18 +320,28 @@ def series_by_file(path: str | Path, columns: Sequence[str] | None = None
         whole = load_series(path)
         yield whole if wanted is None or whole.empty else whole[wanted]
         return
-    chosen = plan(path, folder=SERIES)
-    for file in chosen.files:
-        one = Plan([file], chosen.runs, chosen.filter, {file: chosen.lines[file]})
-        try:
-            table = _scan(path, one, SERIES, wanted)
-        except OutputError as err:
-            if file.exists():
-                raise
-            raise OutputError(f"{err} (it was removed while the series were read: is a "
-                              "--compact or --resume of it running? read it once that ends)"
-                              ) from None
-        yield _by_run(table)
+    # As _read does: a file removed before it is read (a --compact beside the reader, which
+    # removes the shards it merged) has the reading planned again, past the runs already given.
+    given: set[str] = set()
+    for attempt in range(1, READ_TRIES + 1):
+        chosen = plan(path, folder=SERIES)
+        for file in chosen.files:
+            one = Plan([file], chosen.runs, chosen.filter, {file: chosen.lines[file]})
+            try:
+                frame = _by_run(_scan(path, one, SERIES, wanted))
+            except OutputError as err:
+                if file.exists():
+                    raise
+                if attempt == READ_TRIES:
+                    raise OutputError(f"{err} (its files were removed while they were read, "
+                                      f"{READ_TRIES} times: is a --compact or --resume of it "
+                                      "running?)") from None
+                break
+            frame = frame[~frame["run_id"].isin(given)].reset_index(drop=True)
+            given.update(frame["run_id"])
+            yield frame
+        else:
+            return
 
 
 def finished_runs(path: str | Path) -> set[str]:
