@@ -29,7 +29,8 @@ from test_sweep import GRID, _experiment
 from sim.experiments.experiment import load_experiment
 from sim.experiments.output import OutputError
 from sim.experiments.runs import run_one
-from sim.experiments.shards import read_log, survey
+from sim.experiments.shard_log import read_log
+from sim.experiments.shards import survey
 from sim.experiments.sweep import SHARD_SECONDS_ENV, load, run_sweep
 from sim.interfaces.cli import main
 

@@ -5,6 +5,7 @@ still loads and resumes exactly."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from functools import partial
@@ -20,10 +21,13 @@ from test_sweep import GRID, _experiment
 import sim
 import sim.experiments.compaction as compaction
 import sim.experiments.parquet_parts as parquet_parts
+import sim.experiments.shard_log as shard_log
+import sim.experiments.shards as shards
 import sim.experiments.store as store
 from sim.experiments.experiment import load_experiment
 from sim.experiments.output import OutputError
-from sim.experiments.shards import LOG, read_log, survey
+from sim.experiments.shard_log import LOG, read_log
+from sim.experiments.shards import survey
 from sim.experiments.sweep import load, load_series, run_sweep
 
 PUNISHMENT = "oversight.punishment"
@@ -277,22 +281,33 @@ class Killed(BaseException):
     """Stands for a SIGKILL: nothing of the merge catches it or cleans up after it."""
 
 
-def _fail_on(monkeypatch, name: str, call: int) -> None:
-    """Make the ``call``-th call of ``compaction.<name>`` die (after the earlier ones ran)."""
-    real, calls = getattr(compaction, name), []
+def _fail_on(monkeypatch, module, name: str, call: int) -> None:
+    """Make the ``call``-th call of ``module.<name>`` die (after the earlier ones ran)."""
+    real, calls = getattr(module, name), []
 
     def dying(*args, **kwargs):
         calls.append(1)
         if len(calls) == call:
             raise Killed
         return real(*args, **kwargs)
-    monkeypatch.setattr(compaction, name, dying)
+    monkeypatch.setattr(module, name, dying)
+
+
+def _half_written(fd: int, data: bytes) -> None:
+    """Write half of the new log, then die."""
+    shard_log.os.write(fd, data[:len(data) // 2])
+    raise Killed
 
 
 # Each step of a merge (sim.experiments.compaction): copying the runs, logging the new shard,
-# renaming it into place (between the series and the rows), removing the merged shards.
-CRASHES = {"copying": ("run_checksum", 3), "logging": ("append_line", 1),
-           "renaming": ("os.replace", 2), "removing": ("remove", 2)}
+# renaming it into place (between the series and the rows), removing the merged shards, and
+# shortening the log: its new file half written, written whole and flushed but not renamed,
+# renamed over the old log (the folder not yet flushed).
+CRASHES = {"copying": (compaction, "run_checksum", 3), "logging": (compaction, "append_line", 1),
+           "renaming": (os, "replace", 2), "removing": (compaction, "remove", 2),
+           "shortening": (compaction, "shorten", 1),
+           "writing the new log": (shard_log, "write_whole", None),
+           "renaming the new log": (os, "replace", 3), "new log in place": (shard_log, "sync", 1)}
 
 
 @pytest.mark.parametrize("crash", sorted(CRASHES))
@@ -302,18 +317,11 @@ def test_a_merge_cut_at_any_step_leaves_a_folder_that_loads_and_resumes_exactly(
     # Two runs to redo: a merge must keep the rest, and the resume find exactly those.
     missing = sorted((copy / "runs").glob("shard-*.parquet"))[0]
     missing.unlink()
-    name, call = CRASHES[crash]
-    if name == "os.replace":
-        real, calls = compaction.os.replace, []
-
-        def dying(*args):
-            calls.append(1)
-            if len(calls) == call:
-                raise Killed
-            return real(*args)
-        monkeypatch.setattr(compaction.os, "replace", dying)
+    module, name, call = CRASHES[crash]
+    if call is None:
+        monkeypatch.setattr(module, name, _half_written)
     else:
-        _fail_on(monkeypatch, name, call)
+        _fail_on(monkeypatch, module, name, call)
     with pytest.raises(Killed):
         compaction.compact(copy)
     monkeypatch.undo()
@@ -330,6 +338,80 @@ def test_a_merge_cut_at_any_step_leaves_a_folder_that_loads_and_resumes_exactly(
                                                            (copy / "series").iterdir()]
     assert len(list((copy / "runs").iterdir())) == 1
     pd.testing.assert_frame_equal(load(copy), rows, check_exact=True)
+    pd.testing.assert_frame_equal(load_series(copy), series, check_exact=True)
+    # The second merge finished what the first began: one line, listing each run once.
+    line, = read_log(copy)
+    assert sorted(run["run_id"] for run in line["runs"]) == sorted(rows["run_id"])
+    assert not (copy / shard_log.LOG_PART).exists()
+
+
+@pytest.mark.parametrize("crash", sorted(CRASHES))
+def test_a_merge_cut_at_any_step_is_finished_by_the_next(sharded, copy, monkeypatch, crash):
+    """Without a --resume between: the next --compact leaves one file of rows, one of series
+    and a log of one line, which list each run the folder held once."""
+    _, _, rows, series = sharded
+    module, name, call = CRASHES[crash]
+    if call is None:
+        monkeypatch.setattr(module, name, _half_written)
+    else:
+        _fail_on(monkeypatch, module, name, call)
+    with pytest.raises(Killed):
+        compaction.compact(copy)
+    monkeypatch.undo()
+    compaction.compact(copy)
+    assert [len(list((copy / folder).iterdir())) for folder in ("runs", "series")] == [1, 1]
+    line, = read_log(copy)
+    assert sorted(run["run_id"] for run in line["runs"]) == sorted(rows["run_id"])
+    assert not survey(copy).partial and not (copy / shard_log.LOG_PART).exists()
+    pd.testing.assert_frame_equal(load(copy), rows, check_exact=True)
+    pd.testing.assert_frame_equal(load_series(copy), series, check_exact=True)
+
+
+def test_the_log_lists_each_run_once_however_often_the_folder_is_compacted(sharded, copy):
+    """A merge drops the lines of the shards it removed: after compact, resume, compact, the
+    log names only files in place and lists each run once, as after a single merge."""
+    experiment, _, rows, series = sharded
+    for name in ("runs", "series"):
+        (copy / name / "shard-000003.parquet").unlink()
+    logs = []
+    for _ in range(3):
+        compaction.compact(copy)
+        lines = read_log(copy)
+        assert all((copy / name).exists() for line in lines for name in line["files"])
+        logs.append(sorted(run["run_id"] for line in lines for run in line["runs"]))
+        run_sweep(load_experiment(experiment), copy, jobs=1, resume=True)
+    assert logs[0] == sorted(rows["run_id"][:6])
+    assert logs[1] == logs[2] == sorted(rows["run_id"])
+    size = (copy / LOG).stat().st_size
+    assert compaction.compact(copy).into is None and (copy / LOG).stat().st_size == size
+    pd.testing.assert_frame_equal(load(copy), rows, check_exact=True)
+    pd.testing.assert_frame_equal(load_series(copy), series, check_exact=True)
+
+
+@pytest.mark.parametrize("overtaken", ["after the listing", "before the listing"])
+def test_a_load_that_a_merge_and_a_resume_overtake_as_it_lists_the_shards_reads_every_run(
+        copy, sharded, monkeypatch, overtaken):
+    """A --compact, which shortens the log, and a --resume, which adds a shard to the new log,
+    run beside a load just after or just before it lists the shards: the load reads a log that
+    names every file listed (the one it opened before listing, or else it lists again) and
+    then every run, never a file refused as not the sweep's."""
+    experiment, _, rows, series = sharded
+    for name in ("runs", "series"):
+        (copy / name / "shard-000003.parquet").unlink()
+    real, done = shards._listing, []
+
+    def overtaking(out):
+        if done:  # the merge's and the resume's own listings, and the load's next ones
+            return real(out)
+        done.append(1)
+        listed = real(out) if overtaken == "after the listing" else None
+        assert compaction.compact(copy).merged == 3
+        run_sweep(load_experiment(experiment), copy, jobs=1, resume=True)
+        return listed or real(out)
+
+    monkeypatch.setattr(shards, "_listing", overtaking)
+    pd.testing.assert_frame_equal(load(copy), rows, check_exact=True)
+    assert len(read_log(copy)) == 2
     pd.testing.assert_frame_equal(load_series(copy), series, check_exact=True)
 
 

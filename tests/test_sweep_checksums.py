@@ -23,7 +23,8 @@ from test_sweep import _experiment
 import sim.experiments.output as output
 from sim.experiments.experiment import load_experiment
 from sim.experiments.output import OutputError
-from sim.experiments.shards import LOG, read_log, run_checksum
+from sim.experiments.shard_log import LOG, read_log
+from sim.experiments.shards import run_checksum
 from sim.experiments.sweep import load, load_series, run_sweep
 from sim.experiments.sweep_folder import LOCK, PID
 

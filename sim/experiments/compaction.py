@@ -13,11 +13,17 @@ a crash may cut:
    rows and the shards it merges, is appended to the log and flushed; then they are renamed
    into place, the series first.
 4. The merged shards, which no run lives in any more, are removed.
+5. The log is shortened (:func:`sim.experiments.shard_log.shorten`): the lines of the merged
+   shards, whose files are gone, are dropped, so that the log lists each run once however
+   often the folder is compacted.  The new log is written whole beside the old one under a
+   hidden name, flushed to disk, and renamed over it.
 
 Cut during 1 or 2, the folder holds a hidden partial file beside the shards still in force;
 cut in 3 before the last rename, a line whose files are not all in place, which is not in
-force; cut in 4, merged shards that are stale.  Readers ignore all three, and ``--resume`` or
-another ``--compact`` removes them: the folder loads and resumes exactly at every point.
+force; cut in 4, merged shards that are stale; cut in 5, the old log, which gives every run the
+home the new one gives, and a hidden partial log.  Readers ignore all of these, and
+``--resume`` or another ``--compact`` removes them (another ``--compact`` shortens the log too):
+the folder loads and resumes exactly at every point.
 """
 
 from __future__ import annotations
@@ -32,13 +38,13 @@ import pyarrow.parquet as pq
 
 from sim.experiments.output import FILE_MODE, OutputError, sync
 from sim.experiments.parquet_parts import parquet_digest
+from sim.experiments.shard_log import append_line, shorten
 from sim.experiments.shards import (
     PART,
     ROW_GROUP_RUNS,
     RUNS,
     SERIES,
     Survey,
-    append_line,
     check_line,
     check_written,
     remove,
@@ -78,12 +84,15 @@ def compact(out: str | Path) -> Compaction:
             check_line(out, found.lines[index])
         remove(leftovers)
         if len(found.live) < 2:
+            # A merge cut before it shortened the log has it shortened here.
+            shorten(out)
             return Compaction(out, len(found.homes), 0, None, len(leftovers))
         number = found.next_number()
         folders = [f for f in (SERIES, RUNS) if any(found.files(i, f) for i in found.live)]
         into = _merge(out, found, number, folders)
         merged = [out / name for index in found.live for name in found.lines[index]["files"]]
         remove(merged)
+        shorten(out)
         return Compaction(out, len(found.homes), len(found.live), into, len(leftovers))
     finally:
         lock.release()

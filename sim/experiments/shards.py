@@ -5,7 +5,7 @@ A sweep folder of the third format holds::
     runs/shard-000007.parquet    one row a run (ids, varied values, summary outcomes), the rows
                                  appended in row groups as the runs finish
     series/shard-000007.parquet  the weekly series of the same runs (keep = "series")
-    shards.jsonl                 the log: one line a closed shard
+    shards.jsonl                 the log: one line a closed shard (:mod:`.shard_log`)
 
 A line names the shard's files with their size and sha256 and those of their parts (each row
 group and the footer: :mod:`sim.experiments.parquet_parts`), and each of its runs: its id,
@@ -24,7 +24,9 @@ open shard, at most ``shard_seconds`` of finished runs (and the runs in flight).
 
 Reading (:func:`survey`): a line is *complete* when every file it names is in place; a run
 lives in the last complete line that lists it (``--compact`` writes a merged shard whose line
-lists the runs of the shards it replaces, then removes them).  A named file whose line no run
+lists the runs of the shards it replaces, then removes them and drops their lines from the
+log).  The files are listed before the log is read, and listed again if the log was replaced
+meanwhile (:func:`sim.experiments.shard_log.read_with_listing`).  A named file whose line no run
 lives in any more is stale, ignored by readers and removed by ``--resume`` and ``--compact``;
 a Parquet file that no line names was not written by the sweep and is refused, and so is one
 whose line lists runs of another experiment (:func:`sim.experiments.sweep_folder.check_runs`).
@@ -54,9 +56,9 @@ from sim.experiments.output import (
     digest_if_there,
     sync,
 )
-from sim.experiments.parquet_parts import parquet_digest, valid_parts
+from sim.experiments.parquet_parts import parquet_digest
+from sim.experiments.shard_log import LOG, LOG_PART, append_line, read_with_listing
 
-LOG = "shards.jsonl"
 RUNS = "runs"
 SERIES = "series"
 PART = ".part"
@@ -98,54 +100,6 @@ def run_checksum(row: pa.Table, series: pa.Table | None) -> str:
     return sha.hexdigest()
 
 
-# --- the log --------------------------------------------------------------------------------
-
-
-def _is_line(entry: Any) -> bool:
-    """Whether ``entry`` is a whole line of the log, as :class:`ShardWriter` writes it."""
-    if not (isinstance(entry, dict) and type(entry.get("shard")) is int
-            and isinstance(entry.get("files"), dict) and isinstance(entry.get("runs"), list)):
-        return False
-    files_ok = all(isinstance(name, str) and isinstance(d, dict)
-                   and isinstance(d.get("sha256"), str) and type(d.get("size")) is int
-                   and valid_parts(d) for name, d in entry["files"].items())
-    return files_ok and all(isinstance(r, dict) and isinstance(r.get("run_id"), str)
-                            and isinstance(r.get("sha256"), str) for r in entry["runs"])
-
-
-def read_log(out: Path) -> list[dict[str, Any]]:
-    """The whole lines of ``out``'s log, in order; a line cut short by a crash records
-    nothing."""
-    try:
-        text = (out / LOG).read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return []
-    except OSError as err:
-        raise OutputError(f"{out / LOG}: unreadable ({err.strerror or err})") from None
-    lines = []
-    for text_line in text.splitlines():
-        with contextlib.suppress(ValueError):
-            entry = json.loads(text_line)
-            if _is_line(entry):
-                lines.append(entry)
-    return lines
-
-
-def append_line(out: Path, entry: dict[str, Any]) -> None:
-    """Append ``entry`` to the log, on disk before this returns."""
-    data = (json.dumps(entry, separators=(",", ":")) + "\n").encode()
-    fd = os.open(out / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT, FILE_MODE)
-    try:
-        end = os.lseek(fd, 0, os.SEEK_END)
-        if end and os.pread(fd, 1, end - 1) != b"\n":
-            # A line cut short by a crash stays apart from this one.
-            data = b"\n" + data
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 @dataclass
 class Survey:
     """What a sweep folder's store holds: ``lines`` of the log; ``homes``, run id -> the index
@@ -175,9 +129,9 @@ class Survey:
         return max(used, default=-1) + 1
 
 
-def survey(out: Path) -> Survey:
-    """Where each run of ``out`` lives, and which files are stale, foreign, partial or
-    missing."""
+def _listing(out: Path) -> tuple[set[str], list[Path]]:
+    """The shards' files in place (relative to ``out``), and the partial files: shards left
+    open, and a new log left unfinished by a merge (:func:`sim.experiments.shard_log.shorten`)."""
     on_disk, partial = set(), []
     for folder in (RUNS, SERIES):
         if not (out / folder).is_dir():
@@ -187,9 +141,18 @@ def survey(out: Path) -> Survey:
                 partial.append(path)
             elif path.suffix == ".parquet" and not path.name.startswith("."):
                 on_disk.add(f"{folder}/{path.name}")
+    if (out / LOG_PART).exists():
+        partial.append(out / LOG_PART)
+    return on_disk, partial
+
+
+def survey(out: Path) -> Survey:
+    """Where each run of ``out`` lives, and which files are stale, foreign, partial or
+    missing."""
     # The log after the files: a shard's line is appended before its files are renamed into
-    # place, so every file listed has its line in what is read, even while a sweep writes.
-    lines = read_log(out)
+    # place, so every file listed has its line in what is read, even while a sweep writes or a
+    # merge shortens the log.
+    (on_disk, partial), lines = read_with_listing(out, lambda: _listing(out))
     homes: dict[str, int] = {}
     for index, line in enumerate(lines):
         if set(line["files"]) <= on_disk:

@@ -14,15 +14,15 @@ A sweep folder holds::
     .lock.pid                the process id of that sweep, to name it in the refusal
 
 ``--resume`` (:func:`prepare`) skips exactly the runs of closed shards whose files match their
-line; it removes what a killed sweep left (a shard left open, files superseded by a merge) and
-the files of damaged shards, whose runs are run again.  A folder that a sweep killed before its
-manifest was in place left (its lock, the empty folders of its shards, the manifest's temporary
-file) holds no run and starts afresh, with or without ``--resume``.  A file no line names is not the
-sweep's: it is refused, never removed, and so is a file that cannot be read (its permissions),
-which is not damaged.  Folders of the second format (one file a run) load as
-they are; a finished one may be resumed (nothing to add), an unfinished one is finished into a
-new folder.  Folders of the first format, written before checksums, are refused with a line
-saying to redo them.
+line; it removes what a killed sweep or merge left (a shard left open, files superseded by a
+merge, a log half rewritten by one) and the files of damaged shards, whose runs are run again.
+A folder that a sweep killed before its manifest was in place left (its lock, the empty folders
+of its shards, the manifest's temporary file) holds no run and starts afresh, with or without
+``--resume``.  A file no line names is not the sweep's: it is refused, never removed, and so is
+a file that cannot be read (its permissions), which is not damaged.  Folders of the second
+format (one file a run) load as they are; a finished one may be resumed (nothing to add), an
+unfinished one is finished into a new folder.  Folders of the first format, written before
+checksums, are refused with a line saying to redo them.
 """
 
 from __future__ import annotations
