@@ -566,3 +566,53 @@ def test_a_finished_sweep_resumed_starts_no_worker_and_compiles_nothing(sharded,
     report = run_sweep(load_experiment(sharded[0]), copy, jobs=2, resume=True)
     assert (report.total, report.skipped, report.written) == (8, 8, 0)
     assert load(copy).equals(sharded[2])
+
+
+def test_a_full_disk_during_a_merge_is_one_line_and_leaves_the_folder_as_it_was(
+        copy, sharded, monkeypatch, capsys):
+    """The merged file cannot be written: one line, status 1, no file of the merge left, every
+    run loads as before, and --compact again merges."""
+    from sim.interfaces.cli import main
+
+    _, _, rows, _ = sharded
+    before = sorted(p.name for p in copy.rglob("*"))
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(compaction, "_copy", full)
+    assert main(["sweep", "--compact", str(copy)]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"blowback: error: {copy}: cannot merge its shards (No space left on device); "
+                   "nothing of the merge is left, and its runs load as before: make room, then "
+                   "run --compact again\n")
+    assert sorted(p.name for p in copy.rglob("*")) == before
+    pd.testing.assert_frame_equal(load(copy), rows, check_exact=True)
+    monkeypatch.undo()
+    assert main(["sweep", "--compact", str(copy)]) == 0
+
+
+def test_a_full_disk_as_a_merge_shortens_the_log_leaves_the_merge_and_the_longer_log(
+        copy, sharded, monkeypatch, capsys):
+    """The merge is in place when the log is shortened: a log that cannot be rewritten stays
+    whole and in force, the command says so in one line and ends well, and --compact again
+    shortens it."""
+    from sim.interfaces.cli import main
+
+    _, _, rows, _ = sharded
+
+    def full(out):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(compaction, "shorten", full)
+    assert main(["sweep", "--compact", str(copy)]) == 0
+    out, err = capsys.readouterr()
+    assert "8 runs of 4 shards merged into runs/shard-" in out
+    assert err == (f"blowback: warning: {copy}: its log still lists the merged shards (No space "
+                   "left on device), which every reader skips; --compact again shortens it\n")
+    assert len(read_log(copy)) == 5
+    pd.testing.assert_frame_equal(load(copy), rows, check_exact=True)
+    monkeypatch.undo()
+    assert main(["sweep", "--compact", str(copy)]) == 0
+    assert len(read_log(copy)) == 1
+    pd.testing.assert_frame_equal(load(copy), rows, check_exact=True)

@@ -58,13 +58,15 @@ from sim.experiments.sweep_folder import FORMAT, check_runs, hold, read_manifest
 @dataclass(frozen=True)
 class Compaction:
     """What a merge did: ``runs`` in ``merged`` shards now in ``into`` (None: nothing to
-    merge), and ``removed`` files left by earlier merges or killed sweeps."""
+    merge), ``removed`` files left by earlier merges or killed sweeps, and why the log was left
+    holding the merged shards' lines (``log_left``; None once shortened)."""
 
     out: Path
     runs: int
     merged: int
     into: Path | None
     removed: int
+    log_left: str | None = None
 
 
 def compact(out: str | Path) -> Compaction:
@@ -85,17 +87,26 @@ def compact(out: str | Path) -> Compaction:
         remove(leftovers)
         if len(found.live) < 2:
             # A merge cut before it shortened the log has it shortened here.
-            shorten(out)
-            return Compaction(out, len(found.homes), 0, None, len(leftovers))
+            return Compaction(out, len(found.homes), 0, None, len(leftovers), _shortened(out))
         number = found.next_number()
         folders = [f for f in (SERIES, RUNS) if any(found.files(i, f) for i in found.live)]
         into = _merge(out, found, number, folders)
         merged = [out / name for index in found.live for name in found.lines[index]["files"]]
         remove(merged)
-        shorten(out)
-        return Compaction(out, len(found.homes), len(found.live), into, len(leftovers))
+        return Compaction(out, len(found.homes), len(found.live), into, len(leftovers),
+                          _shortened(out))
     finally:
         lock.release()
+
+
+def _shortened(out: Path) -> str | None:
+    """Step 5; a failure of it (a full disk) leaves the longer log whole and in force, which
+    every reader reads as before: why it was left, or None."""
+    try:
+        shorten(out)
+    except OSError as err:
+        return err.strerror or str(err)
+    return None
 
 
 def _schema(out: Path, found: Survey, folder: str) -> pa.Schema:

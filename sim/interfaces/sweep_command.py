@@ -108,7 +108,15 @@ def _compact(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     folder = args.compact
     input_folder(folder)
-    done = compact(folder)
+    try:
+        done = compact(folder)
+    except OSError as err:
+        if isinstance(err, PermissionError):
+            raise  # said by the command line's own handler, with the file to fix
+        print(f"blowback: error: {folder}: cannot merge its shards ({err.strerror or err}); "
+              "nothing of the merge is left, and its runs load as before: make room, then run "
+              "--compact again", file=sys.stderr)
+        return 1
     removed = f"; {done.removed} files left by a killed sweep or merge removed" if \
         done.removed else ""
     if done.into is None:
@@ -116,4 +124,8 @@ def _compact(args: argparse.Namespace) -> int:
     else:
         print(f"{folder}: {done.runs} runs of {done.merged} shards merged into "
               f"{done.into.relative_to(folder)}{removed}")
+    if done.log_left:
+        print(f"blowback: warning: {folder}: its log still lists the merged shards "
+              f"({done.log_left}), which every reader skips; --compact again shortens it",
+              file=sys.stderr)
     return 0
