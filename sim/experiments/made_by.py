@@ -39,7 +39,8 @@ _RUNNING: dict[str, Any] | None = None
 # change there leaves a half-done sweep resumable.  Anything not named counts.
 _PRESENTATION = frozenset({"interfaces", "classics", "__main__.py", "experiments/sweep.py",
                            "experiments/sweep_folder.py", "experiments/sweep_workers.py",
-                           "experiments/shards.py", "experiments/store.py",
+                           "experiments/shards.py", "experiments/shard_log.py",
+                           "experiments/store.py",
                            "experiments/compaction.py", "experiments/run_files.py",
                            "experiments/analysis.py", "experiments/sensitivity.py",
                            "experiments/claims.py", "experiments/claims_report.py",
