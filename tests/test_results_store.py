@@ -310,13 +310,8 @@ CRASHES = {"copying": (compaction, "run_checksum", 3), "logging": (compaction, "
            "renaming the new log": (os, "replace", 3), "new log in place": (shard_log, "sync", 1)}
 
 
-@pytest.mark.parametrize("crash", sorted(CRASHES))
-def test_a_merge_cut_at_any_step_leaves_a_folder_that_loads_and_resumes_exactly(
-        sharded, copy, monkeypatch, crash):
-    experiment, _, rows, series = sharded
-    # Two runs to redo: a merge must keep the rest, and the resume find exactly those.
-    missing = sorted((copy / "runs").glob("shard-*.parquet"))[0]
-    missing.unlink()
+def _compact_killed(copy: Path, monkeypatch, crash: str) -> None:
+    """A --compact of ``copy`` killed at the step ``crash`` of :data:`CRASHES`."""
     module, name, call = CRASHES[crash]
     if call is None:
         monkeypatch.setattr(module, name, _half_written)
@@ -325,6 +320,16 @@ def test_a_merge_cut_at_any_step_leaves_a_folder_that_loads_and_resumes_exactly(
     with pytest.raises(Killed):
         compaction.compact(copy)
     monkeypatch.undo()
+
+
+@pytest.mark.parametrize("crash", sorted(CRASHES))
+def test_a_merge_cut_at_any_step_leaves_a_folder_that_loads_and_resumes_exactly(
+        sharded, copy, monkeypatch, crash):
+    experiment, _, rows, series = sharded
+    # Two runs to redo: a merge must keep the rest, and the resume find exactly those.
+    missing = sorted((copy / "runs").glob("shard-*.parquet"))[0]
+    missing.unlink()
+    _compact_killed(copy, monkeypatch, crash)
     kept = rows[rows["run_id"].isin(load(copy)["run_id"])]
     assert len(kept) == 6
     pd.testing.assert_frame_equal(load(copy), kept.reset_index(drop=True), check_exact=True)
@@ -350,14 +355,7 @@ def test_a_merge_cut_at_any_step_is_finished_by_the_next(sharded, copy, monkeypa
     """Without a --resume between: the next --compact leaves one file of rows, one of series
     and a log of one line, which list each run the folder held once."""
     _, _, rows, series = sharded
-    module, name, call = CRASHES[crash]
-    if call is None:
-        monkeypatch.setattr(module, name, _half_written)
-    else:
-        _fail_on(monkeypatch, module, name, call)
-    with pytest.raises(Killed):
-        compaction.compact(copy)
-    monkeypatch.undo()
+    _compact_killed(copy, monkeypatch, crash)
     compaction.compact(copy)
     assert [len(list((copy / folder).iterdir())) for folder in ("runs", "series")] == [1, 1]
     line, = read_log(copy)
