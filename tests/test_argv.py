@@ -76,7 +76,7 @@ def inputs(tmp_path, monkeypatch):
     import benchmarks.run
 
     monkeypatch.setattr(calibration, "fit", reached)
-    monkeypatch.setattr(claims, "evaluate", reached)
+    monkeypatch.setattr(claims, "measure", reached)
     monkeypatch.setattr(server, "serve", reached)
     monkeypatch.setattr(benchmarks.run, "run", reached)
     return tmp_path

@@ -168,7 +168,7 @@ def test_validate_refuses_its_fixed_folder_before_running_anything(capsys, scena
                                                                     monkeypatch):
     from sim.experiments import claims
 
-    monkeypatch.setattr(claims, "evaluate", lambda *a, **k: pytest.fail("ran the claims"))
+    monkeypatch.setattr(claims, "measure", lambda *a, **k: pytest.fail("ran the claims"))
     out = scenario.parent / "results" / "validation"
     out.mkdir(parents=True)
     (out / "claims.csv").write_text("key\nbennett\n")
