@@ -48,6 +48,15 @@ def small(name: str = "base", **changes):
     return load_scenario(SCENARIOS / f"{name}.toml").with_overrides(**overrides)
 
 
+def shrunk(folder: Path, name: str, communities: int = 300) -> Path:
+    """A scenario file ``folder/NAME.toml`` that extends the shipped ``name`` on a map of
+    ``communities``: runs of a regime that take a fraction of a second."""
+    path = folder / f"{name}.toml"
+    path.write_text(f'extends = "{SCENARIOS / (name + ".toml")}"\n[map]\ncommunities = '
+                    f"{communities}\n")
+    return path
+
+
 PREFIX = "blowback: error: "
 # Hypothesis settings of the generated inputs: the same examples on every machine and run.
 REPRODUCIBLE = dict(derandomize=True, database=None, deadline=None,

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, shrunk
 
 from sim.experiments.analysis import MAX_POINT_GROUPS, AnalysisError, analyse, load
 from sim.interfaces.cli import main
@@ -24,8 +24,7 @@ def blowback(*args: str) -> subprocess.CompletedProcess:
 def sweep(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("analyse")
     for name in ("contractor_unchecked", "contractor_accountable"):
-        (tmp / f"{name}.toml").write_text(
-            f'extends = "{ROOT / "scenarios" / (name + ".toml")}"\n[map]\ncommunities = 300\n')
+        shrunk(tmp, name)
     (tmp / "exp.toml").write_text(
         'name = "tiny"\nscenarios = ["contractor_unchecked.toml", "contractor_accountable.toml"]\n'
         'seeds = 3\nsteps = 20\nkeep = "series"\n[vary]\nsampler = "factorial"\n'

@@ -9,7 +9,7 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import shrunk
 
 from sim.core.outcomes import shown
 from sim.experiments import store
@@ -25,8 +25,7 @@ def sweep(tmp_path_factory):
     (so that the figure is read from many files)."""
     tmp = tmp_path_factory.mktemp("series")
     for name in ("contractor_unchecked", "contractor_accountable"):
-        (tmp / f"{name}.toml").write_text(
-            f'extends = "{ROOT / "scenarios" / (name + ".toml")}"\n[map]\ncommunities = 50\n')
+        shrunk(tmp, name, communities=50)
     (tmp / "exp.toml").write_text(
         'name = "tiny"\nscenarios = ["contractor_unchecked.toml", "contractor_accountable.toml"]\n'
         'seeds = 3\nsteps = 60\nkeep = "series"\n[vary]\nsampler = "factorial"\n'

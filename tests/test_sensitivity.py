@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import ROOT, blowback
+from conftest import ROOT, blowback, shrunk
 
 from sim.experiments import sensitivity
 from sim.experiments.experiment import load_experiment
@@ -15,8 +15,7 @@ from sim.experiments.experiment import load_experiment
 
 def _experiment(tmp_path, samples: int, sampler: str = "sobol", second_order: bool = False):
     for name in ("contractor_unchecked", "contractor_accountable"):
-        (tmp_path / f"{name}.toml").write_text(
-            f'extends = "{ROOT / "scenarios" / (name + ".toml")}"\n[map]\ncommunities = 300\n')
+        shrunk(tmp_path, name)
     path = tmp_path / "sens.toml"
     path.write_text(
         'name = "tiny"\nscenarios = ["contractor_unchecked.toml", "contractor_accountable.toml"]\n'

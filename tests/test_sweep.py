@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, shrunk
 
 from sim.core.scenario import ScenarioError
 from sim.experiments.experiment import load_experiment
@@ -28,16 +28,11 @@ from sim.experiments.sweep_workers import TEST_KILL_ENV, LocalPool, _collect, fi
 SCENARIOS = ROOT / "scenarios"
 
 
-def _tiny(folder: Path, name: str) -> None:
-    (folder / f"{name}.toml").write_text(f'extends = "{SCENARIOS / (name + ".toml")}"\n'
-                                         "[map]\ncommunities = 300\n")
-
-
 def _experiment(folder: Path, body: str = "", seeds: int = 3, steps: int = 12,
                 name: str = "exp.toml") -> Path:
     """An experiment on two shipped regimes shrunk to 300 communities, beside it in ``folder``."""
     for regime in ("partner_led", "contractor_unchecked"):
-        _tiny(folder, regime)
+        shrunk(folder, regime)
     path = folder / name
     path.write_text('scenarios = ["partner_led.toml", "contractor_unchecked.toml"]\n'
                     f"seeds = {seeds}\nsteps = {steps}\n{body}")
